@@ -1,0 +1,282 @@
+//! `sample`: one fixed-size snapshot of a machine.
+//!
+//! Every collection is a `heapless::Vec` with a capacity fixed at compile time and every name is
+//! a `heapless::String`, so a [`Sample`] has one size known in advance and lives on the stack or
+//! in a static. What does not fit is not silently lost: [`Omitted`] counts the entries left out.
+//!
+//! The capacities are const parameters with defaults sized for Linux hosts; a microcontroller
+//! picks smaller ones (`Sample<1, 0, 1, 2>`) and still speaks the same JSON, because a
+//! `heapless::Vec` serializes as a plain array whatever its capacity.
+
+use heapless::{String, Vec};
+use serde::{Deserialize, Serialize};
+
+/// Per-CPU entries a default [`Sample`] holds.
+pub const MAX_CPUS: usize = 64;
+/// Filesystems a default [`Sample`] holds.
+pub const MAX_FILESYSTEMS: usize = 16;
+/// Network interfaces a default [`Sample`] holds.
+pub const MAX_INTERFACES: usize = 16;
+/// Temperature sensors a default [`Sample`] holds.
+pub const MAX_SENSORS: usize = 16;
+/// Bytes in a short name: an interface, a filesystem type, a sensor chip.
+pub const NAME_LEN: usize = 32;
+/// Bytes in a path-like name: a block device or a mount point.
+pub const PATH_LEN: usize = 64;
+
+/// A short name (interface, filesystem type, chip, sensor).
+pub type Name = String<NAME_LEN>;
+/// A path-like name (device, mount point).
+pub type Path = String<PATH_LEN>;
+
+/// Cumulative time one CPU has spent in each mode since boot, in seconds.
+///
+/// The modes are those of `/proc/stat` that node_exporter exposes as
+/// `node_cpu_seconds_total{mode=...}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cpu {
+    /// The CPU's number, as in `/proc/stat` (`cpu3` is 3).
+    pub cpu: u16,
+    #[allow(missing_docs)]
+    pub user: f64,
+    #[allow(missing_docs)]
+    pub nice: f64,
+    #[allow(missing_docs)]
+    pub system: f64,
+    #[allow(missing_docs)]
+    pub idle: f64,
+    #[allow(missing_docs)]
+    pub iowait: f64,
+    #[allow(missing_docs)]
+    pub irq: f64,
+    #[allow(missing_docs)]
+    pub softirq: f64,
+    #[allow(missing_docs)]
+    pub steal: f64,
+}
+
+impl Cpu {
+    /// The modes with their node_exporter names, in a fixed order.
+    pub fn modes(&self) -> [(&'static str, f64); 8] {
+        [
+            ("user", self.user),
+            ("nice", self.nice),
+            ("system", self.system),
+            ("idle", self.idle),
+            ("iowait", self.iowait),
+            ("irq", self.irq),
+            ("softirq", self.softirq),
+            ("steal", self.steal),
+        ]
+    }
+}
+
+/// Memory and swap, in bytes, with the meaning of the `/proc/meminfo` field of the same name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Memory {
+    pub total: u64,
+    pub free: u64,
+    pub available: u64,
+    pub buffers: u64,
+    pub cached: u64,
+    pub swap_total: u64,
+    pub swap_free: u64,
+}
+
+/// One mounted filesystem, as `statvfs(3)` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filesystem {
+    /// The mounted device (`/dev/sda1`, `tmpfs`).
+    pub device: Path,
+    /// The filesystem type (`ext4`).
+    pub fstype: Name,
+    /// Where it is mounted (`/`).
+    pub mountpoint: Path,
+    /// Size in bytes.
+    pub size: u64,
+    /// Free bytes, including those reserved for root.
+    pub free: u64,
+    /// Bytes available to unprivileged users.
+    pub avail: u64,
+    /// Inodes in all.
+    pub files: u64,
+    /// Free inodes.
+    pub files_free: u64,
+    /// Mounted read-only.
+    pub readonly: bool,
+}
+
+/// One network interface's cumulative counters since it came up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Interface {
+    /// The interface name (`eth0`).
+    pub device: Name,
+    /// Operational state is up.
+    pub up: bool,
+    pub rx_bytes: u64,
+    pub rx_packets: u64,
+    pub rx_errs: u64,
+    pub rx_drop: u64,
+    pub tx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_errs: u64,
+    pub tx_drop: u64,
+}
+
+/// One temperature sensor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sensor {
+    /// The chip, named as node_exporter's hwmon collector names it (`platform_coretemp_0`).
+    pub chip: Name,
+    /// The sensor on the chip (`temp1`).
+    pub sensor: Name,
+    /// Degrees Celsius.
+    pub celsius: f32,
+}
+
+/// How many entries of each collection did not fit in the sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Omitted {
+    pub cpus: u16,
+    pub filesystems: u16,
+    pub interfaces: u16,
+    pub sensors: u16,
+}
+
+/// One snapshot of a machine.
+///
+/// Values that are counters on the machine (CPU seconds, bytes, context switches) are sent as
+/// their cumulative value, never as a rate, so a sample that is lost or late costs nothing:
+/// the next one carries the whole count.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample<
+    const C: usize = MAX_CPUS,
+    const F: usize = MAX_FILESYSTEMS,
+    const N: usize = MAX_INTERFACES,
+    const T: usize = MAX_SENSORS,
+> {
+    /// When it was taken, in milliseconds since the Unix epoch, by the agent's clock.
+    pub time_ms: u64,
+    /// When the machine booted, in seconds since the Unix epoch.
+    pub boot_time: u64,
+    /// Load averages over 1, 5 and 15 minutes.
+    pub load1: f32,
+    #[allow(missing_docs)]
+    pub load5: f32,
+    #[allow(missing_docs)]
+    pub load15: f32,
+    /// Share of all CPUs busy since the previous sample, 0 to 1.
+    pub cpu_usage: f32,
+    /// Per-CPU seconds per mode.
+    pub cpus: Vec<Cpu, C>,
+    #[allow(missing_docs)]
+    pub memory: Memory,
+    /// Real (not pseudo) filesystems.
+    pub filesystems: Vec<Filesystem, F>,
+    #[allow(missing_docs)]
+    pub interfaces: Vec<Interface, N>,
+    #[allow(missing_docs)]
+    pub sensors: Vec<Sensor, T>,
+    /// Context switches since boot.
+    pub context_switches: u64,
+    /// Processes and threads created since boot.
+    pub forks: u64,
+    /// Runnable threads now.
+    pub procs_running: u32,
+    /// Threads blocked on I/O now.
+    pub procs_blocked: u32,
+    /// Entries that did not fit.
+    pub omitted: Omitted,
+}
+
+/// Pushes `item` onto `vec`, or counts it in `omitted` when `vec` is full.
+///
+/// The collectors use this for every bounded collection so that truncation is always visible.
+pub fn push_or_count<T, const N: usize>(vec: &mut Vec<T, N>, item: T, omitted: &mut u16) {
+    if vec.push(item).is_err() {
+        *omitted = omitted.saturating_add(1);
+    }
+}
+
+/// Copies `text` into a bounded string, cutting it at a character boundary when it is too long.
+pub fn bounded<const N: usize>(text: &str) -> String<N> {
+    let mut out = String::new();
+    for ch in text.chars() {
+        if out.push(ch).is_err() {
+            break;
+        }
+    }
+    out
+}
+
+impl<const C: usize, const F: usize, const N: usize, const T: usize> Sample<C, F, N, T> {
+    /// Checks what JSON cannot: values are finite and within their meaning.
+    ///
+    /// # Errors
+    /// Returns the name of the first field that is out of range.
+    pub fn check(&self) -> Result<(), &'static str> {
+        let non_negative = |v: f64| v.is_finite() && v >= 0.0;
+        if !(non_negative(self.load1.into())
+            && non_negative(self.load5.into())
+            && non_negative(self.load15.into()))
+        {
+            return Err("load");
+        }
+        if !(non_negative(self.cpu_usage.into()) && self.cpu_usage <= 1.0) {
+            return Err("cpu_usage");
+        }
+        for cpu in &self.cpus {
+            if !cpu.modes().iter().all(|&(_, v)| non_negative(v)) {
+                return Err("cpus");
+            }
+        }
+        if !self.sensors.iter().all(|s| s.celsius.is_finite()) {
+            return Err("sensors");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_collection_counts_what_it_leaves_out() {
+        let mut sample: Sample<2, 0, 0, 0> = Sample::default();
+        for cpu in 0..5 {
+            push_or_count(
+                &mut sample.cpus,
+                Cpu { cpu, ..Cpu::default() },
+                &mut sample.omitted.cpus,
+            );
+        }
+        assert_eq!(sample.cpus.len(), 2);
+        assert_eq!(sample.omitted.cpus, 3);
+    }
+
+    #[test]
+    fn a_long_name_is_cut_at_a_character_boundary() {
+        let name: String<4> = bounded("abcé");
+        assert_eq!(name.as_str(), "abc");
+        let name: String<5> = bounded("abcé");
+        assert_eq!(name.as_str(), "abcé");
+    }
+
+    #[test]
+    fn check_rejects_negative_and_out_of_range_values() {
+        let mut sample: Sample = Sample::default();
+        assert_eq!(sample.check(), Ok(()));
+        sample.cpu_usage = 1.5;
+        assert_eq!(sample.check(), Err("cpu_usage"));
+        sample.cpu_usage = 0.5;
+        sample.load5 = -1.0;
+        assert_eq!(sample.check(), Err("load"));
+        sample.load5 = 0.0;
+        let _ = sample.cpus.push(Cpu { user: -3.0, ..Cpu::default() });
+        assert_eq!(sample.check(), Err("cpus"));
+    }
+}

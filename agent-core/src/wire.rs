@@ -1,0 +1,751 @@
+//! `wire`: the vitals protocol, bytes to messages and back.
+//!
+//! One message per line: a JSON object in UTF-8 ending in `\n`, at most [`MAX_LINE`] bytes
+//! before the newline. Every object starts with the protocol version and the message kind:
+//!
+//! ```text
+//! {"v":1,"kind":"hello","id":"pi-kitchen","version":"0.1.0",...,"interval_ms":10000}
+//! {"v":1,"kind":"welcome","server":"vitals-server 0.1.0","last_seq":0}
+//! {"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{...}}
+//! {"v":1,"kind":"ack","seq":1}
+//! {"v":1,"kind":"error","code":"line_too_long","message":"..."}
+//! ```
+//!
+//! [`encode`] writes one message into a caller's buffer; [`decode`] reads one line; [`Decoder`]
+//! turns a byte stream cut anywhere into messages and, after any bad line, carries on at the next
+//! newline. None of them allocates or panics, whatever the input.
+
+use core::fmt;
+
+use heapless::String;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::sample::Sample;
+
+/// The protocol version this crate speaks, the `v` of every message.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The longest line, in bytes without its newline, that a peer must accept.
+///
+/// A default [`Sample`] with every collection full and every name at its longest escapes to
+/// well under this, so an agent never produces a line the server refuses.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// How deeply objects and arrays may nest. A sample needs four levels; the bound keeps the
+/// recursive JSON parser's stack use small whatever the input.
+pub const MAX_DEPTH: usize = 8;
+
+/// Bytes in the longest text field of a message (after unescaping).
+pub const MAX_TEXT: usize = 128;
+
+/// Bytes in an agent id.
+pub const MAX_ID: usize = 64;
+
+/// A bounded text field.
+pub type Text = String<MAX_TEXT>;
+
+/// An agent id: 1 to [`MAX_ID`] bytes of ASCII letters, digits, `.`, `_`, `-` and `:`.
+pub type AgentId = String<MAX_ID>;
+
+/// Returns whether `id` is a valid agent id.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
+}
+
+/// The first message on a connection, from agent to server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The agent's identity, the `agent` label of its series.
+    pub id: AgentId,
+    /// The agent's software version.
+    pub version: Text,
+    /// Operating system (`uname -s`: `Linux`, or `none` on bare metal).
+    pub os: Text,
+    /// Machine architecture (`uname -m`: `x86_64`, `aarch64`, `armv7l`, `thumbv7m`).
+    pub arch: Text,
+    /// Kernel release (`uname -r`).
+    pub kernel: Text,
+    /// Kernel build (`uname -v`).
+    pub kernel_version: Text,
+    /// Host name (`uname -n`).
+    pub hostname: Text,
+    /// NIS domain name (`uname` `domainname`), `(none)` when unset.
+    pub domainname: Text,
+    /// How often the agent samples, in milliseconds.
+    pub interval_ms: u32,
+    /// Tells one run of the agent from the next: sequence numbers restart with a new session.
+    pub session: u64,
+}
+
+/// The server's answer to [`Hello`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The server's name and version.
+    pub server: Text,
+    /// The highest sequence number of this session the server has already merged (0 if none):
+    /// the agent need not send those again.
+    pub last_seq: u64,
+}
+
+/// One sample, numbered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SampleMessage<S = Sample> {
+    /// Numbers the agent's samples from 1 within a session.
+    pub seq: u64,
+    /// Samples the agent has dropped in this session because its buffer was full.
+    pub dropped: u64,
+    #[allow(missing_docs)]
+    pub sample: S,
+}
+
+/// The server has merged every sample up to and including `seq`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    #[allow(missing_docs)]
+    pub seq: u64,
+}
+
+/// The peer refused something; the connection is closed after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorMessage {
+    /// A stable code from [`codes`].
+    pub code: Text,
+    /// What went wrong, for a person.
+    pub message: Text,
+}
+
+/// The error codes of [`ErrorMessage`].
+pub mod codes {
+    /// A line was longer than [`super::MAX_LINE`].
+    pub const LINE_TOO_LONG: &str = "line_too_long";
+    /// A line was not UTF-8.
+    pub const BAD_UTF8: &str = "bad_utf8";
+    /// A line was not JSON, or not the shape of its kind.
+    pub const BAD_JSON: &str = "bad_json";
+    /// A line nested deeper than [`super::MAX_DEPTH`].
+    pub const TOO_DEEP: &str = "too_deep";
+    /// A protocol version the receiver does not speak.
+    pub const UNSUPPORTED_VERSION: &str = "unsupported_version";
+    /// A message kind the receiver does not know.
+    pub const UNKNOWN_KIND: &str = "unknown_kind";
+    /// A value outside its meaning (a negative counter, a bad agent id).
+    pub const INVALID_VALUE: &str = "invalid_value";
+    /// A message that is valid but not expected now (a sample before hello).
+    pub const UNEXPECTED: &str = "unexpected_message";
+    /// The agent took too long to say hello.
+    pub const HANDSHAKE_TIMEOUT: &str = "handshake_timeout";
+    /// The server is shutting down or full.
+    pub const UNAVAILABLE: &str = "unavailable";
+}
+
+/// Every message of the protocol. `S` is the sample type; peers with different capacities
+/// exchange the same JSON.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // the sample is the point; messages are not kept in bulk
+pub enum Message<S = Sample> {
+    #[allow(missing_docs)]
+    Hello(Hello),
+    #[allow(missing_docs)]
+    Welcome(Welcome),
+    #[allow(missing_docs)]
+    Sample(SampleMessage<S>),
+    #[allow(missing_docs)]
+    Ack(Ack),
+    #[allow(missing_docs)]
+    Error(ErrorMessage),
+}
+
+impl<S> Message<S> {
+    /// The `kind` of this message on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Hello(_) => "hello",
+            Message::Welcome(_) => "welcome",
+            Message::Sample(_) => "sample",
+            Message::Ack(_) => "ack",
+            Message::Error(_) => "error",
+        }
+    }
+}
+
+/// Why [`encode`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The message does not fit in the buffer.
+    BufferFull,
+    /// The encoded line would be longer than [`MAX_LINE`].
+    LineTooLong,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::BufferFull => f.write_str("message does not fit in the buffer"),
+            EncodeError::LineTooLong => f.write_str("message is longer than the protocol allows"),
+        }
+    }
+}
+
+impl core::error::Error for EncodeError {}
+
+/// Why a line is not a message. Each has its own error [`code`](DecodeError::code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// No newline yet: more bytes are needed.
+    Incomplete,
+    /// The line is longer than the decoder's limit.
+    LineTooLong,
+    /// The line is not UTF-8.
+    BadUtf8,
+    /// The line is not JSON, or not the shape its kind calls for.
+    BadJson,
+    /// Objects and arrays nest deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// The version `v` is not [`PROTOCOL_VERSION`].
+    UnsupportedVersion,
+    /// The `kind` is not one this crate knows.
+    UnknownKind,
+    /// A field holds a value outside its meaning; names the field.
+    InvalidValue(&'static str),
+}
+
+impl DecodeError {
+    /// The [`codes`] entry to send back to the peer.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::Incomplete | DecodeError::BadJson => codes::BAD_JSON,
+            DecodeError::LineTooLong => codes::LINE_TOO_LONG,
+            DecodeError::BadUtf8 => codes::BAD_UTF8,
+            DecodeError::TooDeep => codes::TOO_DEEP,
+            DecodeError::UnsupportedVersion => codes::UNSUPPORTED_VERSION,
+            DecodeError::UnknownKind => codes::UNKNOWN_KIND,
+            DecodeError::InvalidValue(_) => codes::INVALID_VALUE,
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Incomplete => f.write_str("line is not complete"),
+            DecodeError::LineTooLong => f.write_str("line is too long"),
+            DecodeError::BadUtf8 => f.write_str("line is not valid UTF-8"),
+            DecodeError::BadJson => f.write_str("line is not a valid JSON message"),
+            DecodeError::TooDeep => f.write_str("JSON nests too deeply"),
+            DecodeError::UnsupportedVersion => f.write_str("unsupported protocol version"),
+            DecodeError::UnknownKind => f.write_str("unknown message kind"),
+            DecodeError::InvalidValue(field) => write!(f, "invalid value in field `{field}`"),
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}
+
+/// Writes `message` as one line, newline included, at the start of `buf`.
+///
+/// Returns the number of bytes written.
+///
+/// # Errors
+/// [`EncodeError::BufferFull`] when `buf` is too small, [`EncodeError::LineTooLong`] when the
+/// line would exceed [`MAX_LINE`].
+pub fn encode<S: Serialize>(message: &Message<S>, buf: &mut [u8]) -> Result<usize, EncodeError> {
+    match message {
+        Message::Hello(body) => encode_body("hello", body, buf),
+        Message::Welcome(body) => encode_body("welcome", body, buf),
+        Message::Sample(body) => encode_body("sample", body, buf),
+        Message::Ack(body) => encode_body("ack", body, buf),
+        Message::Error(body) => encode_body("error", body, buf),
+    }
+}
+
+/// Writes `{"v":1,"kind":"<kind>",<body's fields>}\n`.
+///
+/// The body is serialized right after the header and its opening brace is turned into the comma
+/// that joins the two, so no intermediate buffer is needed.
+fn encode_body<B: Serialize>(kind: &str, body: &B, buf: &mut [u8]) -> Result<usize, EncodeError> {
+    let mut at = 0;
+    for part in [r#"{"v":1,"kind":""#, kind, "\""] {
+        let end = at + part.len();
+        buf.get_mut(at..end)
+            .ok_or(EncodeError::BufferFull)?
+            .copy_from_slice(part.as_bytes());
+        at = end;
+    }
+    let rest = buf.get_mut(at..).ok_or(EncodeError::BufferFull)?;
+    let body_len = serde_json_core::to_slice(body, rest).map_err(|_| EncodeError::BufferFull)?;
+    // Every body is a struct with at least one field, so it is `{...}` with something inside.
+    match rest.first_mut() {
+        Some(brace) if body_len > 2 => *brace = b',',
+        _ => return Err(EncodeError::BufferFull),
+    }
+    at += body_len;
+    if at > MAX_LINE {
+        return Err(EncodeError::LineTooLong);
+    }
+    *buf.get_mut(at).ok_or(EncodeError::BufferFull)? = b'\n';
+    Ok(at + 1)
+}
+
+/// Reads the first line of `buf` as a message.
+///
+/// Returns the message and the bytes consumed, newline included. A line may end in `\r\n`.
+///
+/// # Errors
+/// [`DecodeError::Incomplete`] when `buf` holds no newline and is not over [`MAX_LINE`] (read
+/// more and call again); [`DecodeError::LineTooLong`] when it is; any other variant when the
+/// first line is not a valid message (skip the consumed bytes given by the newline and go on).
+pub fn decode<S: DeserializeOwned + Check>(buf: &[u8]) -> Result<(Message<S>, usize), DecodeError> {
+    match buf.iter().position(|&b| b == b'\n') {
+        Some(end) if end > MAX_LINE => Err(DecodeError::LineTooLong),
+        Some(end) => {
+            let line = buf.get(..end).unwrap_or_default();
+            decode_line(line).map(|m| (m, end + 1))
+        }
+        None if buf.len() > MAX_LINE => Err(DecodeError::LineTooLong),
+        None => Err(DecodeError::Incomplete),
+    }
+}
+
+/// What a sample type must check after parsing; see [`Sample::check`].
+pub trait Check {
+    /// # Errors
+    /// Returns the name of the first field that is out of range.
+    fn check(&self) -> Result<(), &'static str>;
+}
+
+impl<const C: usize, const F: usize, const N: usize, const T: usize> Check for Sample<C, F, N, T> {
+    fn check(&self) -> Result<(), &'static str> {
+        Sample::check(self)
+    }
+}
+
+#[derive(Deserialize)]
+struct Header<'a> {
+    v: u32,
+    kind: &'a str,
+}
+
+/// Reads one line, without its newline, as a message.
+///
+/// # Errors
+/// Any [`DecodeError`] but `Incomplete` and `LineTooLong`.
+pub fn decode_line<S: DeserializeOwned + Check>(line: &[u8]) -> Result<Message<S>, DecodeError> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    core::str::from_utf8(line).map_err(|_| DecodeError::BadUtf8)?;
+    check_depth(line)?;
+    let (header, _) =
+        serde_json_core::from_slice::<Header<'_>>(line).map_err(|_| DecodeError::BadJson)?;
+    if header.v != PROTOCOL_VERSION {
+        return Err(DecodeError::UnsupportedVersion);
+    }
+    let message = match header.kind {
+        "hello" => {
+            let hello: Hello = parse(line)?;
+            if !valid_id(&hello.id) {
+                return Err(DecodeError::InvalidValue("id"));
+            }
+            if hello.interval_ms == 0 {
+                return Err(DecodeError::InvalidValue("interval_ms"));
+            }
+            Message::Hello(hello)
+        }
+        "welcome" => Message::Welcome(parse(line)?),
+        "sample" => {
+            let sample: SampleMessage<S> = parse(line)?;
+            if sample.seq == 0 {
+                return Err(DecodeError::InvalidValue("seq"));
+            }
+            sample.sample.check().map_err(DecodeError::InvalidValue)?;
+            Message::Sample(sample)
+        }
+        "ack" => Message::Ack(parse(line)?),
+        "error" => Message::Error(parse(line)?),
+        _ => return Err(DecodeError::UnknownKind),
+    };
+    Ok(message)
+}
+
+fn parse<T: DeserializeOwned>(line: &[u8]) -> Result<T, DecodeError> {
+    let mut unescaped = [0u8; MAX_TEXT * 2];
+    serde_json_core::from_slice_escaped::<T>(line, &mut unescaped)
+        .map(|(value, _)| value)
+        .map_err(|_| DecodeError::BadJson)
+}
+
+/// Refuses a line whose objects and arrays nest deeper than [`MAX_DEPTH`], before the recursive
+/// parser sees it.
+fn check_depth(line: &[u8]) -> Result<(), DecodeError> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in line {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(DecodeError::TooDeep);
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What [`Decoder::feed`] made of its input.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum FeedResult<'a, S = Sample> {
+    /// All the input was taken; no line is complete yet.
+    Consumed,
+    /// A line was a message; `remaining` is the input after it, to feed again.
+    Message {
+        #[allow(missing_docs)]
+        message: Message<S>,
+        #[allow(missing_docs)]
+        remaining: &'a [u8],
+    },
+    /// A line was not a message, or grew past the limit (then the rest of it, up to the next
+    /// newline, is skipped as it arrives). `remaining` is the input to feed again.
+    Error {
+        #[allow(missing_docs)]
+        error: DecodeError,
+        #[allow(missing_docs)]
+        remaining: &'a [u8],
+    },
+}
+
+/// A stream decoder with a fixed buffer of `N` bytes, the longest line it accepts.
+///
+/// Feed it bytes as they arrive, cut anywhere; call [`feed`](Decoder::feed) again with
+/// `remaining` until it answers [`FeedResult::Consumed`]. After any error it resynchronises at the
+/// next newline.
+#[derive(Debug)]
+pub struct Decoder<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    /// Inside a line that was already reported too long: drop bytes until its newline.
+    skipping: bool,
+}
+
+impl<const N: usize> Default for Decoder<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Decoder<N> {
+    /// An empty decoder.
+    pub const fn new() -> Self {
+        Decoder { buf: [0; N], len: 0, skipping: false }
+    }
+
+    /// Bytes of an incomplete line held now.
+    pub fn buffered(&self) -> usize {
+        self.len
+    }
+
+    /// Forgets any partial line, as after a reconnect.
+    pub fn reset(&mut self) {
+        self.len = 0;
+        self.skipping = false;
+    }
+
+    /// Takes `input` up to the end of the first complete line and says what it was.
+    pub fn feed<'a, S: DeserializeOwned + Check>(
+        &mut self,
+        mut input: &'a [u8],
+    ) -> FeedResult<'a, S> {
+        loop {
+            let newline = input.iter().position(|&b| b == b'\n');
+            if self.skipping {
+                match newline {
+                    None => return FeedResult::Consumed,
+                    Some(end) => {
+                        self.skipping = false;
+                        input = input.get(end + 1..).unwrap_or_default();
+                        continue;
+                    }
+                }
+            }
+            let Some(end) = newline else {
+                return self.hold(input);
+            };
+            let (head, remaining) = (
+                input.get(..end).unwrap_or_default(),
+                input.get(end + 1..).unwrap_or_default(),
+            );
+            let line = if self.len == 0 {
+                head
+            } else {
+                let total = self.len + head.len();
+                match self.buf.get_mut(self.len..total) {
+                    Some(tail) => tail.copy_from_slice(head),
+                    None => {
+                        self.len = 0;
+                        return FeedResult::Error { error: DecodeError::LineTooLong, remaining };
+                    }
+                }
+                self.len = 0;
+                self.buf.get(..total).unwrap_or_default()
+            };
+            if line.len() > N {
+                return FeedResult::Error { error: DecodeError::LineTooLong, remaining };
+            }
+            if line.iter().all(|b| b.is_ascii_whitespace()) {
+                input = remaining;
+                continue;
+            }
+            return match decode_line(line) {
+                Ok(message) => FeedResult::Message { message, remaining },
+                Err(error) => FeedResult::Error { error, remaining },
+            };
+        }
+    }
+
+    /// Keeps a partial line, or reports it too long and skips the rest of it.
+    fn hold<'a, S>(&mut self, input: &'a [u8]) -> FeedResult<'a, S> {
+        let total = self.len + input.len();
+        match self.buf.get_mut(self.len..total) {
+            Some(tail) => {
+                tail.copy_from_slice(input);
+                self.len = total;
+                FeedResult::Consumed
+            }
+            None => {
+                self.len = 0;
+                self.skipping = true;
+                FeedResult::Error { error: DecodeError::LineTooLong, remaining: &[] }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::{Cpu, Sample};
+
+    // The wire test vectors; docs/protocol.md shows the same lines.
+    const HELLO: &[u8] = br#"{"v":1,"kind":"hello","id":"pi-kitchen","version":"0.1.0","os":"Linux","arch":"aarch64","kernel":"6.1.0-rpi7","kernel_version":"1 SMP PREEMPT","hostname":"pi-kitchen","domainname":"(none)","interval_ms":10000,"session":1700000000000}"#;
+    const WELCOME: &[u8] = br#"{"v":1,"kind":"welcome","server":"vitals-server 0.1.0","last_seq":0}"#;
+    const ACK: &[u8] = br#"{"v":1,"kind":"ack","seq":7}"#;
+    const ERROR: &[u8] = br#"{"v":1,"kind":"error","code":"line_too_long","message":"line is too long"}"#;
+    const SAMPLE: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1700000000000,"boot_time":1699990000,"load1":0.5,"load5":0.25,"load15":0.125,"cpu_usage":0.1,"cpus":[{"cpu":0,"user":10.5,"nice":0.0,"system":3.25,"idle":100.0,"iowait":0.5,"irq":0.0,"softirq":0.01,"steal":0.0}],"memory":{"total":1024,"free":512,"available":768,"buffers":16,"cached":128,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[{"device":"eth0","up":true,"rx_bytes":1,"rx_packets":2,"rx_errs":0,"rx_drop":0,"tx_bytes":3,"tx_packets":4,"tx_errs":0,"tx_drop":0}],"sensors":[],"context_switches":99,"forks":5,"procs_running":1,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0}}}"#;
+    /// A hello with escapes in a string: `\"` and `\u00e9`.
+    const HELLO_ESCAPED: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"say \"hi\" caf\u00e9","hostname":"h","domainname":"(none)","interval_ms":1000,"session":1}"#;
+    const FUTURE_VERSION: &[u8] = br#"{"v":2,"kind":"hello"}"#;
+    const UNKNOWN_KIND: &[u8] = br#"{"v":1,"kind":"gossip"}"#;
+    const GARBAGE: &[u8] = b"GET / HTTP/1.1";
+    const BAD_UTF8: &[u8] = b"{\"v\":1,\"kind\":\"ack\",\"seq\":\xff}";
+    const NEGATIVE_CPU: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1,"boot_time":1,"load1":0,"load5":0,"load15":0,"cpu_usage":0,"cpus":[{"cpu":0,"user":-1,"nice":0,"system":0,"idle":0,"iowait":0,"irq":0,"softirq":0,"steal":0}],"memory":{"total":0,"free":0,"available":0,"buffers":0,"cached":0,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[],"sensors":[],"context_switches":0,"forks":0,"procs_running":0,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0}}}"#;
+    const BAD_ID: &[u8] = br#"{"v":1,"kind":"hello","id":"a\"b","version":"","os":"","arch":"","kernel":"","kernel_version":"","hostname":"","domainname":"","interval_ms":1000,"session":1}"#;
+
+    fn line(bytes: &[u8]) -> heapless::Vec<u8, 4096> {
+        let mut v = heapless::Vec::new();
+        v.extend_from_slice(bytes).unwrap();
+        v.push(b'\n').unwrap();
+        v
+    }
+
+    fn one(bytes: &[u8]) -> Result<Message, DecodeError> {
+        decode_line::<Sample>(bytes)
+    }
+
+    #[test]
+    fn each_vector_decodes_and_encodes_back_to_the_same_bytes() {
+        for vector in [HELLO, WELCOME, ACK, ERROR, SAMPLE] {
+            let message = one(vector).unwrap_or_else(|e| panic!("{e}: {vector:?}"));
+            let mut buf = [0u8; 4096];
+            let n = encode(&message, &mut buf).unwrap();
+            assert_eq!(&buf[..n], line(vector).as_slice(), "{}", message.kind());
+        }
+    }
+
+    #[test]
+    fn a_sample_decodes_to_its_values() {
+        let Message::Sample(m) = one(SAMPLE).unwrap() else { panic!("not a sample") };
+        assert_eq!((m.seq, m.dropped), (1, 0));
+        assert_eq!(m.sample.cpus[0], Cpu { cpu: 0, user: 10.5, system: 3.25, idle: 100.0, iowait: 0.5, softirq: 0.01, ..Cpu::default() });
+        assert_eq!(m.sample.interfaces[0].device.as_str(), "eth0");
+        assert_eq!(m.sample.memory.available, 768);
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped_and_escaped_again() {
+        let Message::Hello(hello) = one(HELLO_ESCAPED).unwrap() else { panic!("not hello") };
+        assert_eq!(hello.kernel_version.as_str(), "say \"hi\" café");
+        let mut buf = [0u8; 1024];
+        let n = encode(&Message::<Sample>::Hello(hello.clone()), &mut buf).unwrap();
+        assert_eq!(one(&buf[..n - 1]).unwrap(), Message::Hello(hello));
+    }
+
+    #[test]
+    fn each_kind_of_bad_line_has_its_own_error() {
+        assert_eq!(one(FUTURE_VERSION), Err(DecodeError::UnsupportedVersion));
+        assert_eq!(one(UNKNOWN_KIND), Err(DecodeError::UnknownKind));
+        assert_eq!(one(GARBAGE), Err(DecodeError::BadJson));
+        assert_eq!(one(BAD_UTF8), Err(DecodeError::BadUtf8));
+        assert_eq!(one(NEGATIVE_CPU), Err(DecodeError::InvalidValue("cpus")));
+        assert_eq!(one(BAD_ID), Err(DecodeError::InvalidValue("id")));
+        assert_eq!(one(br#"{"v":1,"kind":"ack"}"#), Err(DecodeError::BadJson));
+        assert_eq!(one(br#"{"v":1,"kind":"ack","seq":1} trailing"#), Err(DecodeError::BadJson));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let mut deep = [b'['; 5000];
+        deep[0] = b'{';
+        assert_eq!(one(&deep), Err(DecodeError::TooDeep));
+        // Brackets inside strings do not count.
+        assert!(one(br#"{"v":1,"kind":"error","code":"x","message":"[[[[[[[[[[[[[[[[[[[[[["}"#).is_ok());
+    }
+
+    #[test]
+    fn decode_reports_consumed_bytes_and_incomplete_lines() {
+        let mut two = heapless::Vec::<u8, 256>::new();
+        two.extend_from_slice(&line(ACK)).unwrap();
+        two.extend_from_slice(&line(ACK)).unwrap();
+        let (m, used) = decode::<Sample>(&two).unwrap();
+        assert_eq!(m, Message::Ack(Ack { seq: 7 }));
+        assert_eq!(used, ACK.len() + 1);
+        assert_eq!(decode::<Sample>(ACK), Err(DecodeError::Incomplete));
+    }
+
+    /// Feeds `input` in chunks of `chunk` bytes, collecting every outcome.
+    fn feed_all<const N: usize>(
+        decoder: &mut Decoder<N>,
+        input: &[u8],
+        chunk: usize,
+    ) -> heapless::Vec<Result<&'static str, DecodeError>, 16> {
+        let mut out = heapless::Vec::new();
+        for piece in input.chunks(chunk) {
+            let mut rest = piece;
+            loop {
+                match decoder.feed::<Sample>(rest) {
+                    FeedResult::Consumed => break,
+                    FeedResult::Message { message, remaining } => {
+                        out.push(Ok(message.kind())).unwrap();
+                        rest = remaining;
+                    }
+                    FeedResult::Error { error, remaining } => {
+                        out.push(Err(error)).unwrap();
+                        rest = remaining;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_stream_split_at_every_byte_gives_the_same_messages() {
+        let mut stream = heapless::Vec::<u8, 4096>::new();
+        for v in [HELLO, SAMPLE, ACK] {
+            stream.extend_from_slice(&line(v)).unwrap();
+        }
+        for chunk in [1, 2, 3, 7, 64, 4096] {
+            let mut decoder = Decoder::<2048>::new();
+            let got = feed_all(&mut decoder, &stream, chunk);
+            assert_eq!(got.as_slice(), &[Ok("hello"), Ok("sample"), Ok("ack")], "chunk {chunk}");
+            assert_eq!(decoder.buffered(), 0);
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_reported_and_the_stream_recovers_at_the_next_newline() {
+        let mut stream = heapless::Vec::<u8, 4096>::new();
+        for v in [GARBAGE, BAD_UTF8, ACK, UNKNOWN_KIND, b"", b"  \r", ACK] {
+            stream.extend_from_slice(&line(v)).unwrap();
+        }
+        for chunk in [1, 5, 4096] {
+            let got = feed_all(&mut Decoder::<256>::new(), &stream, chunk);
+            assert_eq!(
+                got.as_slice(),
+                &[
+                    Err(DecodeError::BadJson),
+                    Err(DecodeError::BadUtf8),
+                    Ok("ack"),
+                    Err(DecodeError::UnknownKind),
+                    Ok("ack"),
+                ],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_oversized_line_is_reported_once_skipped_whole_and_followed_by_recovery() {
+        let mut stream = heapless::Vec::<u8, 4096>::new();
+        stream.extend_from_slice(&[b'x'; 300]).unwrap();
+        stream.push(b'\n').unwrap();
+        stream.extend_from_slice(&line(ACK)).unwrap();
+        for chunk in [1, 10, 100, 4096] {
+            let got = feed_all(&mut Decoder::<64>::new(), &stream, chunk);
+            assert_eq!(
+                got.as_slice(),
+                &[Err(DecodeError::LineTooLong), Ok("ack")],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_accepted() {
+        let got = feed_all(&mut Decoder::<{ ACK.len() }>::new(), &line(ACK), 3);
+        assert_eq!(got.as_slice(), &[Ok("ack")]);
+        let got = feed_all(&mut Decoder::<{ ACK.len() - 1 }>::new(), &line(ACK), 3);
+        assert_eq!(got.as_slice(), &[Err(DecodeError::LineTooLong)]);
+    }
+
+    #[test]
+    fn encode_refuses_a_buffer_that_is_too_small() {
+        let message = one(SAMPLE).unwrap();
+        for len in [0, 10, SAMPLE.len() - 1, SAMPLE.len()] {
+            let mut buf = [0u8; 4096];
+            assert_eq!(encode(&message, &mut buf[..len]), Err(EncodeError::BufferFull), "{len}");
+        }
+        let mut buf = [0u8; 4096];
+        assert_eq!(encode(&message, &mut buf[..SAMPLE.len() + 1]), Ok(SAMPLE.len() + 1));
+    }
+
+    #[test]
+    fn the_largest_default_sample_fits_in_a_line() {
+        use crate::sample::*;
+        let long = "\u{1}".repeat(PATH_LEN); // escapes to six bytes each
+        let mut sample: Sample = Sample::default();
+        for cpu in 0..MAX_CPUS {
+            let v = 1.2345678901234567e300;
+            let _ = sample.cpus.push(Cpu { cpu: cpu as u16, user: v, nice: v, system: v, idle: v, iowait: v, irq: v, softirq: v, steal: v });
+        }
+        for _ in 0..MAX_FILESYSTEMS {
+            let _ = sample.filesystems.push(Filesystem { device: bounded(&long), fstype: bounded(&long), mountpoint: bounded(&long), size: u64::MAX, free: u64::MAX, avail: u64::MAX, files: u64::MAX, files_free: u64::MAX, readonly: false });
+        }
+        for _ in 0..MAX_INTERFACES {
+            let _ = sample.interfaces.push(Interface { device: bounded(&long), rx_bytes: u64::MAX, rx_packets: u64::MAX, rx_errs: u64::MAX, rx_drop: u64::MAX, tx_bytes: u64::MAX, tx_packets: u64::MAX, tx_errs: u64::MAX, tx_drop: u64::MAX, up: false });
+        }
+        for _ in 0..MAX_SENSORS {
+            let _ = sample.sensors.push(Sensor { chip: bounded(&long), sensor: bounded(&long), celsius: -1.2345678e30 });
+        }
+        let message = Message::Sample(SampleMessage { seq: u64::MAX, dropped: u64::MAX, sample });
+        let mut buf = [0u8; MAX_LINE + 1];
+        let n = encode(&message, &mut buf).unwrap();
+        assert!(n <= MAX_LINE + 1);
+        assert_eq!(decode_line::<Sample>(&buf[..n - 1]).unwrap(), message);
+    }
+}
