@@ -14,6 +14,9 @@
 //! when the ring is full the oldest sample is dropped and counted, and the count travels in every
 //! later sample.
 
+// Without `alloc` nothing can be boxed: a `Lost` carries the server's error message inline.
+#![allow(clippy::result_large_err, clippy::large_enum_variant)]
+
 use core::fmt;
 use core::ops::Add;
 use core::time::Duration;
@@ -411,5 +414,306 @@ fn send_line<T: Transport, S: Serialize>(
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+    use std::collections::VecDeque;
+    use std::string::String;
+    use std::vec::Vec;
+
     use super::*;
+    use crate::wire::{Ack, Welcome, decode_line};
+
+    /// A transport that records what is sent and replays scripted answers.
+    #[derive(Debug, Default)]
+    struct Fake {
+        up: bool,
+        /// Results of the next connects; empty means success.
+        refuse: usize,
+        sent: Vec<String>,
+        inbox: VecDeque<u8>,
+        fail_send: bool,
+    }
+
+    impl Transport for Fake {
+        fn connect(&mut self) -> Result<(), TransportError> {
+            if self.refuse > 0 {
+                self.refuse -= 1;
+                return Err(TransportError::Refused);
+            }
+            self.up = true;
+            Ok(())
+        }
+        fn send(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+            if !self.up {
+                return Err(TransportError::NotConnected);
+            }
+            if self.fail_send {
+                return Err(TransportError::Reset);
+            }
+            self.sent.push(String::from_utf8(bytes.to_vec()).unwrap());
+            Ok(())
+        }
+        fn receive(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
+            if !self.up {
+                return Err(TransportError::NotConnected);
+            }
+            let n = buf.len().min(self.inbox.len());
+            for b in buf.iter_mut().take(n) {
+                *b = self.inbox.pop_front().unwrap();
+            }
+            Ok(n)
+        }
+        fn disconnect(&mut self) {
+            self.up = false;
+            self.inbox.clear();
+        }
+    }
+
+    impl wire::Check for u32 {
+        fn check(&self) -> Result<(), &'static str> {
+            Ok(())
+        }
+    }
+
+    type TestAgent = Agent<Fake, u32, 4, 256, 256>;
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    fn agent() -> TestAgent {
+        let hello = Hello { id: crate::sample::bounded("test"), interval_ms: 1000, ..Hello::default() };
+        Agent::new(Fake::default(), hello, Config::new(Duration::from_secs(1), 42), at(0))
+    }
+
+    fn push(agent: &mut TestAgent, message: Message<u32>) {
+        let mut buf = [0u8; 256];
+        let n = wire::encode(&message, &mut buf).unwrap();
+        agent.transport.inbox.extend(&buf[..n]);
+    }
+
+    fn welcome(agent: &mut TestAgent, last_seq: u64) {
+        push(agent, Message::Welcome(Welcome { server: crate::sample::bounded("s"), last_seq }));
+    }
+
+    /// Polls until nothing happens, returning the events.
+    fn drain(agent: &mut TestAgent, now: Instant) -> Vec<Event> {
+        core::iter::from_fn(|| agent.poll(now)).take(20).collect()
+    }
+
+    /// Sequence numbers of the samples sent so far, in order.
+    fn sent_seqs(agent: &TestAgent) -> Vec<u64> {
+        agent
+            .transport
+            .sent
+            .iter()
+            .filter_map(|l| match decode_line::<u32>(l.trim_end().as_bytes()) {
+                Ok(Message::Sample(s)) => Some(s.seq),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn connects_says_hello_and_sends_samples_after_welcome() {
+        let mut a = agent();
+        assert!(a.sample_due(at(0)));
+        a.record(7, at(0));
+        assert_eq!(drain(&mut a, at(0)), [Event::Connected]);
+        assert!(a.transport.sent[0].starts_with(r#"{"v":1,"kind":"hello","id":"test""#));
+        assert!(sent_seqs(&a).is_empty(), "no sample before welcome");
+        welcome(&mut a, 0);
+        assert_eq!(drain(&mut a, at(5)), [Event::Ready { pending: 1 }]);
+        assert_eq!(sent_seqs(&a), [1]);
+        assert_eq!(a.transport.sent[1], "{\"v\":1,\"kind\":\"sample\",\"seq\":1,\"dropped\":0,\"sample\":7}\n");
+        // The next sample is due one interval later, not before.
+        assert!(!a.sample_due(at(999)));
+        assert!(a.sample_due(at(1000)));
+        assert_eq!(a.poll_timeout(), at(1000));
+    }
+
+    #[test]
+    fn acks_free_the_ring() {
+        let mut a = agent();
+        drain(&mut a, at(0));
+        welcome(&mut a, 0);
+        drain(&mut a, at(0));
+        for i in 0..3 {
+            a.record(i, at(i as u64 * 1000));
+        }
+        drain(&mut a, at(3000));
+        assert_eq!(a.stats().pending, 3);
+        push(&mut a, Message::Ack(Ack { seq: 2 }));
+        drain(&mut a, at(3000));
+        assert_eq!(a.stats().pending, 1);
+        assert_eq!(sent_seqs(&a), [1, 2, 3], "each sent once");
+    }
+
+    #[test]
+    fn backoff_grows_with_each_failure_and_is_capped() {
+        let mut a = agent();
+        a.transport.refuse = 100;
+        let mut now = at(0);
+        let mut delays = Vec::new();
+        for _ in 0..12 {
+            match drain(&mut a, now).as_slice() {
+                [Event::Lost { reason: Lost::Transport(TransportError::Refused), retry_in, was_connected: false }] => {
+                    delays.push(retry_in.as_millis() as u64);
+                    // Nothing happens before the retry is due.
+                    assert!(drain(&mut a, now + (*retry_in - Duration::from_millis(1))).is_empty());
+                    now = now + *retry_in;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Equal jitter: each delay lies in the upper half of 500 ms doubled per failure, capped at 30 s.
+        for (i, &d) in delays.iter().enumerate() {
+            let base = (500u64 << i).min(30_000);
+            assert!(d >= base / 2 && d <= base, "failure {i}: {d} ms not in [{}, {base}]", base / 2);
+        }
+        assert!(delays[5] > delays[0] * 4, "grows: {delays:?}");
+        assert!(delays.iter().all(|&d| d <= 30_000), "capped: {delays:?}");
+        assert!(delays[8..].iter().all(|&d| d >= 15_000), "stays at the cap: {delays:?}");
+    }
+
+    #[test]
+    fn jitter_differs_between_agents() {
+        let delay = |seed| {
+            let hello = Hello::default();
+            let mut a: TestAgent = Agent::new(Fake { refuse: 9, ..Fake::default() }, hello, Config::new(Duration::from_secs(1), seed), at(0));
+            let mut now = at(0);
+            let mut total = 0;
+            for _ in 0..6 {
+                if let Some(Event::Lost { retry_in, .. }) = a.poll(now) {
+                    total += retry_in.as_millis();
+                    now = now + retry_in;
+                }
+            }
+            total
+        };
+        assert_ne!(delay(1), delay(2));
+    }
+
+    #[test]
+    fn a_welcome_resets_the_backoff() {
+        let mut a = agent();
+        a.transport.refuse = 5;
+        let mut now = at(0);
+        for _ in 0..5 {
+            if let Some(Event::Lost { retry_in, .. }) = a.poll(now) {
+                now = now + retry_in;
+            }
+        }
+        assert_eq!(drain(&mut a, now), [Event::Connected]);
+        welcome(&mut a, 0);
+        drain(&mut a, now);
+        a.transport.fail_send = true;
+        a.record(1, now);
+        match drain(&mut a, now).as_slice() {
+            [Event::Lost { reason: Lost::Transport(TransportError::Reset), retry_in, was_connected: true }] => {
+                assert!(*retry_in <= Duration::from_millis(500), "{retry_in:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn after_a_reconnect_unacknowledged_samples_are_sent_again() {
+        let mut a = agent();
+        drain(&mut a, at(0));
+        welcome(&mut a, 0);
+        drain(&mut a, at(0));
+        a.record(1, at(0));
+        a.record(2, at(1000));
+        drain(&mut a, at(1000));
+        push(&mut a, Message::Ack(Ack { seq: 1 }));
+        drain(&mut a, at(1000));
+        // The connection drops; a sample taken meanwhile waits.
+        a.transport.fail_send = true;
+        a.record(3, at(2000));
+        let events = drain(&mut a, at(2000));
+        assert!(matches!(events.as_slice(), [Event::Lost { was_connected: true, .. }]), "{events:?}");
+        a.transport.fail_send = false;
+        let events = drain(&mut a, at(10_000));
+        assert_eq!(events, [Event::Connected]);
+        welcome(&mut a, 0);
+        assert_eq!(drain(&mut a, at(10_000)), [Event::Ready { pending: 2 }]);
+        assert_eq!(sent_seqs(&a), [1, 2, 2, 3]);
+    }
+
+    #[test]
+    fn samples_the_server_already_merged_are_not_sent_again() {
+        let mut a = agent();
+        for i in 0..3 {
+            a.record(i, at(i as u64));
+        }
+        drain(&mut a, at(0));
+        welcome(&mut a, 2);
+        drain(&mut a, at(0));
+        assert_eq!(sent_seqs(&a), [3]);
+        assert_eq!(a.stats().pending, 1);
+    }
+
+    #[test]
+    fn a_full_ring_drops_the_oldest_and_reports_the_count() {
+        let mut a = agent();
+        a.transport.refuse = 1;
+        drain(&mut a, at(0));
+        for i in 0..6 {
+            a.record(i, at(i as u64 * 1000));
+        }
+        assert_eq!(a.stats().dropped, 2);
+        assert_eq!(a.stats().pending, 4);
+        drain(&mut a, at(60_000));
+        welcome(&mut a, 0);
+        drain(&mut a, at(60_000));
+        assert_eq!(sent_seqs(&a), [3, 4, 5, 6]);
+        assert!(a.transport.sent.iter().skip(1).all(|l| l.contains(r#""dropped":2"#)));
+    }
+
+    #[test]
+    fn no_welcome_in_time_is_a_handshake_timeout() {
+        let mut a = agent();
+        assert_eq!(drain(&mut a, at(0)), [Event::Connected]);
+        assert_eq!(a.poll_timeout(), at(0), "the first sample is due");
+        a.record(0, at(0));
+        assert_eq!(a.poll_timeout(), at(1000));
+        assert!(drain(&mut a, at(9_999)).is_empty());
+        assert!(matches!(drain(&mut a, at(10_000)).as_slice(), [Event::Lost { reason: Lost::HandshakeTimeout, .. }]));
+    }
+
+    #[test]
+    fn an_error_from_the_server_ends_the_connection() {
+        let mut a = agent();
+        drain(&mut a, at(0));
+        push(&mut a, Message::Error(wire::ErrorMessage { code: crate::sample::bounded("invalid_value"), message: crate::sample::bounded("no") }));
+        match drain(&mut a, at(0)).as_slice() {
+            [Event::Lost { reason: Lost::Rejected(e), .. }] => assert_eq!(e.code.as_str(), "invalid_value"),
+            other => panic!("{other:?}"),
+        }
+        assert!(!a.transport.up);
+    }
+
+    #[test]
+    fn garbage_from_the_server_ends_the_connection() {
+        let mut a = agent();
+        drain(&mut a, at(0));
+        a.transport.inbox.extend(b"HTTP/1.1 400 Bad Request\r\n");
+        assert!(matches!(drain(&mut a, at(0)).as_slice(), [Event::Lost { reason: Lost::Protocol(DecodeError::BadJson), .. }]));
+        drain(&mut a, at(60_000));
+        a.transport.inbox.extend(b"{\"v\":1,\"kind\":\"ack\",\"seq\":1}\n");
+        assert!(matches!(drain(&mut a, at(60_000)).as_slice(), [Event::Lost { reason: Lost::Unexpected("ack"), .. }]));
+    }
+
+    #[test]
+    fn welcome_and_ack_in_one_read_are_both_handled() {
+        let mut a = agent();
+        a.record(1, at(0));
+        a.record(2, at(1000));
+        drain(&mut a, at(1000));
+        welcome(&mut a, 0);
+        push(&mut a, Message::Ack(Ack { seq: 1 }));
+        assert_eq!(drain(&mut a, at(1000)), [Event::Ready { pending: 1 }]);
+        assert_eq!(a.stats().pending, 1);
+        assert_eq!(sent_seqs(&a), [2]);
+    }
 }
