@@ -133,7 +133,7 @@ pub struct Sensor {
     /// The sensor on the chip (`temp1`).
     pub sensor: Name,
     /// Degrees Celsius.
-    pub celsius: f32,
+    pub celsius: f64,
 }
 
 /// How many entries of each collection did not fit in the sample.
@@ -163,13 +163,13 @@ pub struct Sample<
     /// When the machine booted, in seconds since the Unix epoch.
     pub boot_time: u64,
     /// Load averages over 1, 5 and 15 minutes.
-    pub load1: f32,
+    pub load1: f64,
     #[allow(missing_docs)]
-    pub load5: f32,
+    pub load5: f64,
     #[allow(missing_docs)]
-    pub load15: f32,
+    pub load15: f64,
     /// Share of all CPUs busy since the previous sample, 0 to 1.
-    pub cpu_usage: f32,
+    pub cpu_usage: f64,
     /// Per-CPU seconds per mode.
     pub cpus: Vec<Cpu, C>,
     #[allow(missing_docs)]
@@ -219,13 +219,13 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize> Sample<C, F
     /// Returns the name of the first field that is out of range.
     pub fn check(&self) -> Result<(), &'static str> {
         let non_negative = |v: f64| v.is_finite() && v >= 0.0;
-        if !(non_negative(self.load1.into())
-            && non_negative(self.load5.into())
-            && non_negative(self.load15.into()))
+        if !(non_negative(self.load1)
+            && non_negative(self.load5)
+            && non_negative(self.load15))
         {
             return Err("load");
         }
-        if !(non_negative(self.cpu_usage.into()) && self.cpu_usage <= 1.0) {
+        if !(non_negative(self.cpu_usage) && self.cpu_usage <= 1.0) {
             return Err("cpu_usage");
         }
         for cpu in &self.cpus {

@@ -740,7 +740,7 @@ mod tests {
             let _ = sample.interfaces.push(Interface { device: bounded(&long), rx_bytes: u64::MAX, rx_packets: u64::MAX, rx_errs: u64::MAX, rx_drop: u64::MAX, tx_bytes: u64::MAX, tx_packets: u64::MAX, tx_errs: u64::MAX, tx_drop: u64::MAX, up: false });
         }
         for _ in 0..MAX_SENSORS {
-            let _ = sample.sensors.push(Sensor { chip: bounded(&long), sensor: bounded(&long), celsius: -1.2345678e30 });
+            let _ = sample.sensors.push(Sensor { chip: bounded(&long), sensor: bounded(&long), celsius: -1.2345678901234567e300 });
         }
         let message = Message::Sample(SampleMessage { seq: u64::MAX, dropped: u64::MAX, sample });
         let mut buf = [0u8; MAX_LINE + 1];

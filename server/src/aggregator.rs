@@ -1,0 +1,652 @@
+//! The aggregator: one thread that owns every Prometheus metric.
+//!
+//! Connection workers decode lines and send [`Event`]s over a bounded channel; the aggregator
+//! handles them one at a time, so a scrape (also an event) always sees whole samples, never half
+//! of one. It owns its own [`Registry`] (not the process-global default) and ends when every
+//! sender is dropped.
+//!
+//! Agents send cumulative values. A counter here follows the agent's value: the aggregator adds
+//! the difference since the last sample, and when the value went down (the machine rebooted, the
+//! interface was re-created) it starts that series again from the new value, as a counter reset.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use agent_core::sample::Sample;
+use agent_core::wire::{Hello, SampleMessage, codes};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use prometheus::core::Collector;
+use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
+
+/// Events per connection worker that may wait in the channel before workers block.
+pub const CHANNEL_CAPACITY: usize = 1024;
+
+/// How often the aggregator looks for agents to expire when no event arrives.
+const TICK: Duration = Duration::from_millis(500);
+
+/// What a connection worker tells the aggregator.
+#[derive(Debug)]
+pub enum Event {
+    /// An agent said hello on connection `conn`. The reply is the `last_seq` for the welcome, or
+    /// a refusal.
+    Connected { conn: u64, hello: Box<Hello>, reply: Sender<Reply> },
+    /// An agent on connection `conn` sent a sample. The reply comes once it is merged.
+    Sample { conn: u64, message: Box<SampleMessage<Sample>>, reply: Sender<Reply> },
+    /// Connection `conn`, which had said hello, is gone.
+    Disconnected { conn: u64 },
+    /// A frame or connection was refused, for the reason given (an error code).
+    Rejected { reason: &'static str },
+    /// A connection was accepted (before any hello).
+    Accepted,
+    /// Render the exposition; the reply is the text format.
+    Scrape { reply: Sender<String> },
+}
+
+/// The aggregator's answer to a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Hello accepted; the server already has this session's samples up to `last_seq`.
+    Welcome { last_seq: u64 },
+    /// The sample is merged (or was merged before): acknowledge up to `seq`.
+    Merged { seq: u64 },
+    /// Refused, with an error code and message; the worker closes the connection.
+    Refused { code: &'static str, message: String },
+}
+
+/// How the aggregator treats agents.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// How long an agent's series stay after its last sample. `None`: three of its intervals,
+    /// at least [`MIN_EXPIRY`].
+    pub expire_after: Option<Duration>,
+}
+
+/// The shortest default expiry, so that an agent with a fast interval survives a quick restart
+/// of the server or itself.
+pub const MIN_EXPIRY: Duration = Duration::from_secs(5);
+
+/// The kind of a family: how a value from the agent is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Gauge,
+    Counter,
+}
+
+/// One metric family: its name, help, kind and the labels after `agent`.
+struct Def {
+    name: &'static str,
+    help: &'static str,
+    kind: Kind,
+    labels: &'static [&'static str],
+}
+
+const fn gauge(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Def {
+    Def { name, help, kind: Kind::Gauge, labels }
+}
+
+const fn counter(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Def {
+    Def { name, help, kind: Kind::Counter, labels }
+}
+
+const FS: &[&str] = &["device", "fstype", "mountpoint"];
+const DEV: &[&str] = &["device"];
+
+/// Every per-agent family, indexed by [`F`]. The `node_*` names, types, help texts and labels are
+/// node_exporter's, so its dashboards and alerts work unchanged.
+const DEFS: &[Def] = &[
+    counter("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", &["cpu", "mode"]),
+    gauge("node_load1", "1m load average.", &[]),
+    gauge("node_load5", "5m load average.", &[]),
+    gauge("node_load15", "15m load average.", &[]),
+    gauge("node_memory_MemTotal_bytes", "Memory information field MemTotal_bytes.", &[]),
+    gauge("node_memory_MemFree_bytes", "Memory information field MemFree_bytes.", &[]),
+    gauge("node_memory_MemAvailable_bytes", "Memory information field MemAvailable_bytes.", &[]),
+    gauge("node_memory_Buffers_bytes", "Memory information field Buffers_bytes.", &[]),
+    gauge("node_memory_Cached_bytes", "Memory information field Cached_bytes.", &[]),
+    gauge("node_memory_SwapTotal_bytes", "Memory information field SwapTotal_bytes.", &[]),
+    gauge("node_memory_SwapFree_bytes", "Memory information field SwapFree_bytes.", &[]),
+    gauge("node_filesystem_size_bytes", "Filesystem size in bytes.", FS),
+    gauge("node_filesystem_free_bytes", "Filesystem free space in bytes.", FS),
+    gauge("node_filesystem_avail_bytes", "Filesystem space available to non-root users in bytes.", FS),
+    gauge("node_filesystem_files", "Filesystem total file nodes.", FS),
+    gauge("node_filesystem_files_free", "Filesystem total free file nodes.", FS),
+    gauge("node_filesystem_readonly", "Filesystem read-only status.", FS),
+    counter("node_network_receive_bytes_total", "Network device statistic receive_bytes.", DEV),
+    counter("node_network_receive_packets_total", "Network device statistic receive_packets.", DEV),
+    counter("node_network_receive_errs_total", "Network device statistic receive_errs.", DEV),
+    counter("node_network_receive_drop_total", "Network device statistic receive_drop.", DEV),
+    counter("node_network_transmit_bytes_total", "Network device statistic transmit_bytes.", DEV),
+    counter("node_network_transmit_packets_total", "Network device statistic transmit_packets.", DEV),
+    counter("node_network_transmit_errs_total", "Network device statistic transmit_errs.", DEV),
+    counter("node_network_transmit_drop_total", "Network device statistic transmit_drop.", DEV),
+    gauge("node_network_up", "Value is 1 if operstate is 'up', 0 otherwise.", DEV),
+    gauge("node_hwmon_temp_celsius", "Hardware monitor for temperature (input)", &["chip", "sensor"]),
+    gauge("node_boot_time_seconds", "Node boot time, in unixtime.", &[]),
+    gauge("node_time_seconds", "System time in seconds since epoch (1970).", &[]),
+    counter("node_context_switches_total", "Total number of context switches.", &[]),
+    counter("node_forks_total", "Total number of forks.", &[]),
+    gauge("node_procs_running", "Number of processes in runnable state.", &[]),
+    gauge("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.", &[]),
+    gauge(
+        "node_uname_info",
+        "Labeled system information as provided by the uname system call.",
+        &["domainname", "machine", "nodename", "release", "sysname", "version"],
+    ),
+    gauge("vitals_cpu_usage_ratio", "Share of all CPUs busy between the agent's last two samples, 0 to 1.", &[]),
+    gauge("vitals_agent_info", "The agent's software and platform; always 1.", &["version", "os", "arch", "kernel", "hostname"]),
+    counter("vitals_agent_samples_total", "Samples merged from the agent.", &[]),
+    counter("vitals_agent_samples_dropped_total", "Samples the agent dropped because its buffer was full, as it reports them.", &[]),
+    gauge("vitals_agent_sample_omitted_entries", "Entries the agent left out of its last sample because a fixed-size collection was full.", &["collection"]),
+    gauge("vitals_agent_interval_seconds", "How often the agent samples.", &[]),
+];
+
+/// Indices into [`DEFS`], by name, so that code and table cannot drift apart.
+#[allow(non_snake_case, dead_code)]
+mod F {
+    pub const CPU: usize = 0;
+    pub const LOAD1: usize = 1;
+    pub const LOAD5: usize = 2;
+    pub const LOAD15: usize = 3;
+    pub const MEM_TOTAL: usize = 4;
+    pub const MEM_FREE: usize = 5;
+    pub const MEM_AVAILABLE: usize = 6;
+    pub const MEM_BUFFERS: usize = 7;
+    pub const MEM_CACHED: usize = 8;
+    pub const SWAP_TOTAL: usize = 9;
+    pub const SWAP_FREE: usize = 10;
+    pub const FS_SIZE: usize = 11;
+    pub const FS_FREE: usize = 12;
+    pub const FS_AVAIL: usize = 13;
+    pub const FS_FILES: usize = 14;
+    pub const FS_FILES_FREE: usize = 15;
+    pub const FS_READONLY: usize = 16;
+    pub const NET_RX_BYTES: usize = 17;
+    pub const NET_RX_PACKETS: usize = 18;
+    pub const NET_RX_ERRS: usize = 19;
+    pub const NET_RX_DROP: usize = 20;
+    pub const NET_TX_BYTES: usize = 21;
+    pub const NET_TX_PACKETS: usize = 22;
+    pub const NET_TX_ERRS: usize = 23;
+    pub const NET_TX_DROP: usize = 24;
+    pub const NET_UP: usize = 25;
+    pub const HWMON_TEMP: usize = 26;
+    pub const BOOT_TIME: usize = 27;
+    pub const TIME: usize = 28;
+    pub const CONTEXT_SWITCHES: usize = 29;
+    pub const FORKS: usize = 30;
+    pub const PROCS_RUNNING: usize = 31;
+    pub const PROCS_BLOCKED: usize = 32;
+    pub const UNAME: usize = 33;
+    pub const CPU_USAGE: usize = 34;
+    pub const AGENT_INFO: usize = 35;
+    pub const SAMPLES: usize = 36;
+    pub const SAMPLES_DROPPED: usize = 37;
+    pub const OMITTED: usize = 38;
+    pub const INTERVAL: usize = 39;
+}
+
+/// A registered family.
+enum Family {
+    Gauge(GaugeVec),
+    Counter(CounterVec),
+}
+
+/// One series of one agent: its labels (to remove it) and the merge that last touched it.
+struct Series {
+    labels: Vec<String>,
+    generation: u64,
+}
+
+/// What the aggregator knows of one agent.
+struct AgentState {
+    /// The connection that speaks for it now, if any.
+    conn: Option<u64>,
+    hello: Hello,
+    /// The session and highest sequence number merged in it.
+    session: u64,
+    last_seq: u64,
+    /// When the last sample arrived, by the server's monotonic clock.
+    last_sample: Instant,
+    expire_after: Duration,
+    /// Its series, keyed by family and label values.
+    series: HashMap<(usize, Vec<String>), Series>,
+    generation: u64,
+    /// Whether `series` is empty because it expired (nothing to remove).
+    expired: bool,
+}
+
+/// The server's own health metrics.
+struct Health {
+    connected: prometheus::IntGauge,
+    connections: prometheus::IntCounter,
+    frames: prometheus::IntCounter,
+    rejected: prometheus::IntCounterVec,
+}
+
+/// The aggregator's state: the registry and every agent.
+pub struct Aggregator {
+    config: Config,
+    registry: Registry,
+    families: Vec<Family>,
+    up: GaugeVec,
+    last_seen: GaugeVec,
+    health: Health,
+    agents: HashMap<String, AgentState>,
+    /// Which agent each connection speaks for.
+    conns: HashMap<u64, String>,
+}
+
+impl std::fmt::Debug for Aggregator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregator").field("agents", &self.agents.len()).finish_non_exhaustive()
+    }
+}
+
+fn register<C: Collector + Clone + 'static>(registry: &Registry, c: C) -> C {
+    // Names are unique constants, so registration can fail only through a programming error.
+    registry.register(Box::new(c.clone())).expect("metric families have unique names");
+    c
+}
+
+fn opts(name: &str, help: &str) -> Opts {
+    Opts::new(name, help)
+}
+
+impl Aggregator {
+    /// An aggregator with every family registered in a fresh registry.
+    pub fn new(config: Config) -> Self {
+        let registry = Registry::new();
+        let families = DEFS
+            .iter()
+            .map(|d| {
+                let labels: Vec<&str> = std::iter::once("agent").chain(d.labels.iter().copied()).collect();
+                match d.kind {
+                    Kind::Gauge => Family::Gauge(register(
+                        &registry,
+                        GaugeVec::new(opts(d.name, d.help), &labels).expect("valid metric definition"),
+                    )),
+                    Kind::Counter => Family::Counter(register(
+                        &registry,
+                        CounterVec::new(opts(d.name, d.help), &labels).expect("valid metric definition"),
+                    )),
+                }
+            })
+            .collect();
+        let up = register(
+            &registry,
+            GaugeVec::new(opts("vitals_agent_up", "1 if the agent is connected, 0 if it is not."), &["agent"])
+                .expect("valid metric definition"),
+        );
+        let last_seen = register(
+            &registry,
+            GaugeVec::new(
+                opts("vitals_agent_last_seen_timestamp_seconds", "When the server last merged a sample from the agent."),
+                &["agent"],
+            )
+            .expect("valid metric definition"),
+        );
+        let health = Health {
+            connected: register(
+                &registry,
+                prometheus::IntGauge::new("vitals_server_agents_connected", "Agents connected now.")
+                    .expect("valid metric definition"),
+            ),
+            connections: register(
+                &registry,
+                prometheus::IntCounter::new("vitals_server_connections_total", "Connections accepted.")
+                    .expect("valid metric definition"),
+            ),
+            frames: register(
+                &registry,
+                prometheus::IntCounter::new("vitals_server_frames_received_total", "Valid messages received from agents.")
+                    .expect("valid metric definition"),
+            ),
+            rejected: register(
+                &registry,
+                prometheus::IntCounterVec::new(
+                    opts("vitals_server_frames_rejected_total", "Messages or connections refused, by reason."),
+                    &["reason"],
+                )
+                .expect("valid metric definition"),
+            ),
+        };
+        // Show every reason from the start, so that `rate()` and alerts see the zeros.
+        for reason in REJECT_REASONS {
+            health.rejected.with_label_values(&[reason]);
+        }
+        Aggregator {
+            config,
+            registry,
+            families,
+            up,
+            last_seen,
+            health,
+            agents: HashMap::new(),
+            conns: HashMap::new(),
+        }
+    }
+
+    /// Handles events until every sender is dropped.
+    pub fn run(mut self, events: Receiver<Event>) {
+        loop {
+            match events.recv_timeout(TICK) {
+                Ok(event) => self.handle(event, Instant::now()),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            self.expire(Instant::now());
+        }
+    }
+
+    /// Handles one event at `now`.
+    pub fn handle(&mut self, event: Event, now: Instant) {
+        match event {
+            Event::Accepted => self.health.connections.inc(),
+            Event::Connected { conn, hello, reply } => {
+                self.health.frames.inc();
+                let _ = reply.send(self.connect(conn, *hello, now));
+            }
+            Event::Sample { conn, message, reply } => {
+                self.health.frames.inc();
+                let _ = reply.send(self.merge(conn, &message, now));
+            }
+            Event::Disconnected { conn } => self.disconnect(conn),
+            Event::Rejected { reason } => self.health.rejected.with_label_values(&[reason]).inc(),
+            Event::Scrape { reply } => {
+                let _ = reply.send(self.render());
+            }
+        }
+    }
+
+    fn connect(&mut self, conn: u64, hello: Hello, now: Instant) -> Reply {
+        let id = hello.id.as_str().to_owned();
+        let interval = Duration::from_millis(u64::from(hello.interval_ms));
+        let expire_after = self.config.expire_after.unwrap_or_else(|| (interval * 3).max(MIN_EXPIRY));
+        let agent = self.agents.entry(id.clone()).or_insert_with(|| AgentState {
+            conn: None,
+            hello: Hello::default(),
+            session: hello.session,
+            last_seq: 0,
+            last_sample: now,
+            expire_after,
+            series: HashMap::new(),
+            generation: 0,
+            expired: true,
+        });
+        // A newer connection for the same id takes over; the old one is refused from now on.
+        if let Some(old) = agent.conn.replace(conn) {
+            self.conns.remove(&old);
+        }
+        if agent.session != hello.session {
+            agent.session = hello.session;
+            agent.last_seq = 0;
+        }
+        agent.expire_after = expire_after;
+        let last_seq = agent.last_seq;
+        if agent.hello != hello {
+            // The info series carry hello's facts as labels: drop the old ones first.
+            agent.hello = hello;
+            self.drop_families(&id, &[F::AGENT_INFO, F::UNAME]);
+        }
+        self.conns.insert(conn, id.clone());
+        self.up.with_label_values(&[&id]).set(1.0);
+        self.refresh_connected();
+        Reply::Welcome { last_seq }
+    }
+
+    fn disconnect(&mut self, conn: u64) {
+        let Some(id) = self.conns.remove(&conn) else { return };
+        if let Some(agent) = self.agents.get_mut(&id) {
+            if agent.conn == Some(conn) {
+                agent.conn = None;
+                self.up.with_label_values(&[&id]).set(0.0);
+            }
+        }
+        self.refresh_connected();
+    }
+
+    fn refresh_connected(&self) {
+        let connected = self.agents.values().filter(|a| a.conn.is_some()).count();
+        self.health.connected.set(i64::try_from(connected).unwrap_or(i64::MAX));
+    }
+
+    fn merge(&mut self, conn: u64, message: &SampleMessage<Sample>, now: Instant) -> Reply {
+        let Some(id) = self.conns.get(&conn).cloned() else {
+            return Reply::Refused {
+                code: codes::UNEXPECTED,
+                message: "another connection took over this agent id".into(),
+            };
+        };
+        let Some(agent) = self.agents.get_mut(&id) else {
+            return Reply::Refused { code: codes::UNEXPECTED, message: "unknown agent".into() };
+        };
+        if message.seq <= agent.last_seq {
+            // Sent again after a reconnect, and merged before: merging it again could make a
+            // counter go backwards.
+            return Reply::Merged { seq: message.seq };
+        }
+        agent.last_seq = message.seq;
+        agent.last_sample = now;
+        agent.expired = false;
+        agent.generation += 1;
+        let mut m = Merge { families: &self.families, agent, id: &id };
+        m.sample(message);
+        m.sweep();
+        self.up.with_label_values(&[&id]).set(1.0);
+        self.last_seen.with_label_values(&[&id]).set(unix_now());
+        Reply::Merged { seq: message.seq }
+    }
+
+    /// Removes the series of agents whose last sample is older than their expiry.
+    pub fn expire(&mut self, now: Instant) {
+        let stale: Vec<String> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| !a.expired && now.saturating_duration_since(a.last_sample) > a.expire_after)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stale {
+            let all: Vec<usize> = (0..DEFS.len()).collect();
+            self.drop_families(&id, &all);
+            if let Some(agent) = self.agents.get_mut(&id) {
+                agent.expired = true;
+                if agent.conn.is_none() {
+                    // Not connected and silent: nothing left to show but `up` and `last_seen`.
+                    agent.hello = Hello::default();
+                }
+            }
+        }
+    }
+
+    fn drop_families(&mut self, id: &str, families: &[usize]) {
+        let Some(agent) = self.agents.get_mut(id) else { return };
+        agent.series.retain(|(family, _), series| {
+            if !families.contains(family) {
+                return true;
+            }
+            remove(&self.families[*family], &series.labels);
+            false
+        });
+    }
+
+    /// The exposition in Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::with_capacity(64 * 1024);
+        // Encoding our own well-formed families into a Vec cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Every reason a frame or connection is refused; see [`codes`].
+pub const REJECT_REASONS: &[&str] = &[
+    codes::LINE_TOO_LONG,
+    codes::BAD_UTF8,
+    codes::BAD_JSON,
+    codes::TOO_DEEP,
+    codes::UNSUPPORTED_VERSION,
+    codes::UNKNOWN_KIND,
+    codes::INVALID_VALUE,
+    codes::UNEXPECTED,
+    codes::HANDSHAKE_TIMEOUT,
+    codes::UNAVAILABLE,
+    IDLE_TIMEOUT,
+];
+
+/// A connected agent sent nothing for too long.
+pub const IDLE_TIMEOUT: &str = "idle_timeout";
+
+fn remove(family: &Family, labels: &[String]) {
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let _ = match family {
+        Family::Gauge(v) => v.remove_label_values(&labels),
+        Family::Counter(v) => v.remove_label_values(&labels),
+    };
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// One sample being merged into one agent's series.
+struct Merge<'a> {
+    families: &'a [Family],
+    agent: &'a mut AgentState,
+    id: &'a str,
+}
+
+impl Merge<'_> {
+    /// Sets the series of `family` with `labels` (after `agent`) to `value`.
+    fn set(&mut self, family: usize, labels: &[&str], value: f64) {
+        let key = (family, labels.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>());
+        let generation = self.agent.generation;
+        let id = self.id;
+        let series = self.agent.series.entry(key).or_insert_with_key(|(_, rest)| Series {
+            labels: std::iter::once(id.to_owned()).chain(rest.iter().cloned()).collect(),
+            generation,
+        });
+        series.generation = generation;
+        let labels: Vec<&str> = series.labels.iter().map(String::as_str).collect();
+        match &self.families[family] {
+            Family::Gauge(v) => v.with_label_values(&labels).set(value),
+            Family::Counter(v) => {
+                let counter = v.with_label_values(&labels);
+                let current = counter.get();
+                if value >= current {
+                    counter.inc_by(value - current);
+                } else {
+                    // The machine's counter went down: a reset. Start the series again.
+                    let _ = v.remove_label_values(&labels);
+                    v.with_label_values(&labels).inc_by(value.max(0.0));
+                }
+            }
+        }
+    }
+
+    /// Removes the series this sample did not set: a filesystem unmounted, an interface gone.
+    fn sweep(&mut self) {
+        let generation = self.agent.generation;
+        let families = self.families;
+        self.agent.series.retain(|(family, _), series| {
+            if series.generation == generation {
+                return true;
+            }
+            remove(&families[*family], &series.labels);
+            false
+        });
+    }
+
+    fn sample(&mut self, message: &SampleMessage<Sample>) {
+        let s = &message.sample;
+        let hello = self.agent.hello.clone();
+        let mut cpu_label = String::new();
+        for cpu in &s.cpus {
+            cpu_label.clear();
+            cpu_label.push_str(&cpu.cpu.to_string());
+            for (mode, seconds) in cpu.modes() {
+                self.set(F::CPU, &[&cpu_label, mode], seconds);
+            }
+        }
+        self.set(F::LOAD1, &[], s.load1);
+        self.set(F::LOAD5, &[], s.load5);
+        self.set(F::LOAD15, &[], s.load15);
+        let m = &s.memory;
+        for (family, bytes) in [
+            (F::MEM_TOTAL, m.total),
+            (F::MEM_FREE, m.free),
+            (F::MEM_AVAILABLE, m.available),
+            (F::MEM_BUFFERS, m.buffers),
+            (F::MEM_CACHED, m.cached),
+            (F::SWAP_TOTAL, m.swap_total),
+            (F::SWAP_FREE, m.swap_free),
+        ] {
+            self.set(family, &[], bytes as f64);
+        }
+        for fs in &s.filesystems {
+            let labels = [fs.device.as_str(), fs.fstype.as_str(), fs.mountpoint.as_str()];
+            for (family, value) in [
+                (F::FS_SIZE, fs.size),
+                (F::FS_FREE, fs.free),
+                (F::FS_AVAIL, fs.avail),
+                (F::FS_FILES, fs.files),
+                (F::FS_FILES_FREE, fs.files_free),
+                (F::FS_READONLY, u64::from(fs.readonly)),
+            ] {
+                self.set(family, &labels, value as f64);
+            }
+        }
+        for net in &s.interfaces {
+            let labels = [net.device.as_str()];
+            for (family, value) in [
+                (F::NET_RX_BYTES, net.rx_bytes),
+                (F::NET_RX_PACKETS, net.rx_packets),
+                (F::NET_RX_ERRS, net.rx_errs),
+                (F::NET_RX_DROP, net.rx_drop),
+                (F::NET_TX_BYTES, net.tx_bytes),
+                (F::NET_TX_PACKETS, net.tx_packets),
+                (F::NET_TX_ERRS, net.tx_errs),
+                (F::NET_TX_DROP, net.tx_drop),
+                (F::NET_UP, u64::from(net.up)),
+            ] {
+                self.set(family, &labels, value as f64);
+            }
+        }
+        for sensor in &s.sensors {
+            self.set(F::HWMON_TEMP, &[sensor.chip.as_str(), sensor.sensor.as_str()], sensor.celsius);
+        }
+        self.set(F::BOOT_TIME, &[], s.boot_time as f64);
+        self.set(F::TIME, &[], s.time_ms as f64 / 1000.0);
+        self.set(F::CONTEXT_SWITCHES, &[], s.context_switches as f64);
+        self.set(F::FORKS, &[], s.forks as f64);
+        self.set(F::PROCS_RUNNING, &[], s.procs_running.into());
+        self.set(F::PROCS_BLOCKED, &[], s.procs_blocked.into());
+        self.set(F::CPU_USAGE, &[], s.cpu_usage);
+        self.set(
+            F::UNAME,
+            &[&hello.domainname, &hello.arch, &hello.hostname, &hello.kernel, &hello.os, &hello.kernel_version],
+            1.0,
+        );
+        self.set(F::AGENT_INFO, &[&hello.version, &hello.os, &hello.arch, &hello.kernel, &hello.hostname], 1.0);
+        self.increment(F::SAMPLES);
+        self.set(F::SAMPLES_DROPPED, &[], message.dropped as f64);
+        let o = &s.omitted;
+        for (collection, n) in [
+            ("cpus", o.cpus),
+            ("filesystems", o.filesystems),
+            ("interfaces", o.interfaces),
+            ("sensors", o.sensors),
+        ] {
+            self.set(F::OMITTED, &[collection], n.into());
+        }
+        self.set(F::INTERVAL, &[], f64::from(hello.interval_ms) / 1000.0);
+    }
+
+    /// Adds one to a counter of the server's own making (no agent value to follow).
+    fn increment(&mut self, family: usize) {
+        let next = match &self.families[family] {
+            Family::Counter(v) => v.with_label_values(&[self.id]).get() + 1.0,
+            Family::Gauge(_) => return,
+        };
+        self.set(family, &[], next);
+    }
+}

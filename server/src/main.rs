@@ -1,0 +1,128 @@
+//! `vitals-server`: accepts agents, serves their metrics to Prometheus.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use agent_core::agent::parse_duration;
+use anyhow::{Context, Result, anyhow, bail};
+use server::{Config, DEFAULT_MAX_CONNECTIONS};
+
+const USAGE: &str = "\
+vitals-server: receives samples from vitals agents and serves them to Prometheus
+
+usage: vitals-server [flags]
+
+flags (each also read from the environment variable shown):
+  --listen ADDR:PORT        where agents connect              [VITALS_LISTEN, default 0.0.0.0:7450]
+  --http ADDR:PORT          where Prometheus scrapes /metrics [VITALS_HTTP, default 0.0.0.0:7451]
+  --expire-after DURATION   drop an agent's series this long after its last sample
+                            [VITALS_EXPIRE_AFTER, default: 3 of the agent's intervals, at least 5s]
+  --max-connections N       agents served at once             [VITALS_MAX_CONNECTIONS, default 4096]
+  -h, --help                this text
+  -V, --version             the version
+
+DURATION is a whole number with a unit: 500ms, 10s, 5m, 1h.
+";
+
+#[derive(Debug)]
+struct Options {
+    listen: String,
+    http: String,
+    expire_after: Option<Duration>,
+    max_connections: usize,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn duration(flag: &str, value: &str) -> Result<Duration> {
+    parse_duration(value).ok_or_else(|| anyhow!("{flag}: `{value}` is not a duration like 10s or 500ms"))
+}
+
+fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>> {
+    let mut options = Options {
+        listen: env("VITALS_LISTEN").unwrap_or_else(|| "0.0.0.0:7450".into()),
+        http: env("VITALS_HTTP").unwrap_or_else(|| "0.0.0.0:7451".into()),
+        expire_after: env("VITALS_EXPIRE_AFTER")
+            .map(|v| duration("VITALS_EXPIRE_AFTER", &v))
+            .transpose()?,
+        max_connections: match env("VITALS_MAX_CONNECTIONS") {
+            Some(v) => v.parse().with_context(|| format!("VITALS_MAX_CONNECTIONS: `{v}` is not a number"))?,
+            None => DEFAULT_MAX_CONNECTIONS,
+        },
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            _ => (arg, None),
+        };
+        let mut value = || {
+            inline.clone().or_else(|| args.next()).ok_or_else(|| anyhow!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(None);
+            }
+            "-V" | "--version" => {
+                println!("vitals-server {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            "--listen" => options.listen = value()?,
+            "--http" => options.http = value()?,
+            "--expire-after" => options.expire_after = Some(duration("--expire-after", &value()?)?),
+            "--max-connections" => {
+                let v = value()?;
+                options.max_connections =
+                    v.parse().with_context(|| format!("--max-connections: `{v}` is not a number"))?;
+            }
+            other => bail!("unknown argument `{other}` (see --help)"),
+        }
+    }
+    if options.max_connections == 0 {
+        bail!("--max-connections must be at least 1");
+    }
+    Ok(Some(options))
+}
+
+fn run() -> Result<()> {
+    let Some(options) = parse_options(std::env::args().skip(1))? else { return Ok(()) };
+    let agents = TcpListener::bind(&options.listen)
+        .with_context(|| format!("cannot listen for agents on {}", options.listen))?;
+    let http = TcpListener::bind(&options.http)
+        .with_context(|| format!("cannot listen for HTTP on {}", options.http))?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, shutdown.clone()).context("cannot handle signals")?;
+    }
+    eprintln!(
+        "vitals-server {}: agents on {}, metrics on http://{}/metrics, up to {} agents",
+        env!("CARGO_PKG_VERSION"),
+        agents.local_addr()?,
+        http.local_addr()?,
+        options.max_connections
+    );
+    let config = Config {
+        aggregator: server::aggregator::Config { expire_after: options.expire_after },
+        max_connections: options.max_connections,
+        ..Config::default()
+    };
+    server::run(agents, http, config, shutdown)?;
+    eprintln!("vitals-server: stopped");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vitals-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
