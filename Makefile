@@ -1,0 +1,122 @@
+# vitals: `make run` to see it work, `make test` for every check CI runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+# Where `make run` and friends listen; change them here or on the command line.
+AGENT_PORT ?= 7450
+HTTP_PORT ?= 7451
+PROM_PORT ?= 9090
+INTERVAL ?= 5s
+RUN_DIR := .run
+NO_STD_TARGET := thumbv7em-none-eabihf
+
+.PHONY: all build release deps deps-apt deps-rust deps-fuzz test fmt-check clippy unit nostd doc \
+        fuzz-build fuzz promtool-check run run-server run-agent prometheus clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --workspace --release
+
+# ---- what the checks need, installed only when missing ------------------------------------------
+deps: deps-apt deps-rust
+
+deps-apt:
+	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then \
+	  echo "installing Debian package prometheus (prometheus, promtool)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: prometheus is missing and installing it needs root: apt-get install prometheus" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null \
+	    || { echo "error: apt-get install prometheus failed" >&2; exit 1; }; \
+	fi
+
+deps-rust:
+	@command -v rustup >/dev/null || { echo "error: rustup is needed (https://rustup.rs)" >&2; exit 1; }
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup target list --installed | grep -qx '$(NO_STD_TARGET)' || rustup target add $(NO_STD_TARGET)
+
+deps-fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+
+# ---- the checks: `make test` runs every one ------------------------------------------------------
+test: deps fmt-check clippy unit nostd doc fuzz-build promtool-check
+	@echo "make test: all checks passed"
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Unit tests, then the integration and end-to-end tests, which run the real binaries (built first)
+# against each other and against a real Prometheus.
+unit: deps-apt
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+
+# agent-core builds for a microcontroller, and nothing in its dependency tree turns on `alloc` or `std`.
+nostd: deps-rust
+	$(CARGO) build -p agent-core --target $(NO_STD_TARGET)
+	@if $(CARGO) tree -p agent-core -e features --target $(NO_STD_TARGET) | grep -E 'feature "(alloc|std)"'; then \
+	  echo "error: agent-core pulls in alloc or std (above)" >&2; exit 1; fi
+	@grep -q '^#!\[no_std\]' agent-core/src/lib.rs || { echo "error: agent-core is not no_std" >&2; exit 1; }
+	@if grep -rn 'extern crate alloc' agent-core/src; then echo "error: agent-core uses alloc" >&2; exit 1; fi
+	@echo "nostd: agent-core builds for $(NO_STD_TARGET) without alloc"
+
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+
+fuzz-build: deps-fuzz
+	cd fuzz && cargo +nightly fuzz build
+
+# Run each fuzz target for FUZZ_SECONDS (default 60).
+FUZZ_SECONDS ?= 60
+fuzz: deps-fuzz
+	cd fuzz && for t in $$(cargo +nightly fuzz list); do \
+	  mkdir -p target/corpus/$$t && \
+	  cargo +nightly fuzz run $$t target/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+promtool-check: deps-apt
+	promtool check config prometheus/prometheus.yml
+
+# ---- running it --------------------------------------------------------------------------------
+run-server: build
+	./target/debug/vitals-server --listen 0.0.0.0:$(AGENT_PORT) --http 0.0.0.0:$(HTTP_PORT)
+
+run-agent: build
+	./target/debug/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL)
+
+# A real Prometheus with the shipped config (pointed at HTTP_PORT) and a throw-away data dir.
+prometheus: deps-apt
+	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/prometheus-data
+	sed 's/localhost:7451/localhost:$(HTTP_PORT)/' prometheus/prometheus.yml > $(RUN_DIR)/prometheus.yml
+	prometheus --config.file=$(RUN_DIR)/prometheus.yml --storage.tsdb.path=$(RUN_DIR)/prometheus-data \
+	  --web.listen-address=127.0.0.1:$(PROM_PORT)
+
+# Server, one local agent and Prometheus together; Ctrl-C stops all three.
+run: build deps-apt
+	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/prometheus-data
+	@sed 's/localhost:7451/localhost:$(HTTP_PORT)/' prometheus/prometheus.yml > $(RUN_DIR)/prometheus.yml
+	@trap 'kill 0' INT TERM EXIT; \
+	./target/debug/vitals-server --listen 127.0.0.1:$(AGENT_PORT) --http 127.0.0.1:$(HTTP_PORT) & \
+	sleep 0.5; \
+	./target/debug/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) & \
+	prometheus --config.file=$(RUN_DIR)/prometheus.yml --storage.tsdb.path=$(RUN_DIR)/prometheus-data \
+	  --web.listen-address=127.0.0.1:$(PROM_PORT) --log.level=warn & \
+	sleep 1; \
+	echo; \
+	echo "  vitals metrics:  http://127.0.0.1:$(HTTP_PORT)/metrics"; \
+	echo "  Prometheus:      http://127.0.0.1:$(PROM_PORT)/graph?g0.expr=node_load1"; \
+	echo "  agents connect:  127.0.0.1:$(AGENT_PORT)"; \
+	echo "  Ctrl-C stops all three."; \
+	echo; \
+	wait
+
+clean:
+	$(CARGO) clean
+	rm -rf $(RUN_DIR)

@@ -1,0 +1,660 @@
+//! The collectors: one [`Sample`] from `/proc` and `/sys`, each value with the meaning
+//! node_exporter 1.5 gives it, so the server can expose it under node_exporter's names.
+//!
+//! The parsers (text in, values out, tested on fixtures) live in the submodules; this module
+//! reads the files and fills in the sample. Nothing here panics on what a file contains, and a
+//! file that is missing or unreadable leaves its part of the sample empty or zero.
+
+mod hwmon;
+mod mounts;
+mod procfs;
+mod statfs;
+
+use std::borrow::Cow;
+use std::ffi::CStr;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use agent_core::sample::{Cpu, Filesystem, Sample, Sensor, bounded, push_or_count};
+use sysinfo::System;
+
+/// Reads samples of this machine, or of a copy of its `/proc` and `/sys` under another root.
+///
+/// It keeps what must outlive one sample: sysinfo's CPU times (for [`Sample::cpu_usage`]), the
+/// CPU seconds last reported (so they never go backwards), the `statvfs` calls still blocked,
+/// and a read buffer.
+pub struct Collector {
+    /// Where `proc/` and `sys/` are read from, and mount points are looked up under: `/` on a
+    /// live system.
+    root: PathBuf,
+    /// sysinfo's view, for the CPU usage and load averages. `None` under another root (sysinfo
+    /// reads the live `/proc` only) or when sysinfo cannot start.
+    system: Option<System>,
+    /// The per-CPU seconds of the last sample, by CPU number.
+    cpus: Vec<Cpu>,
+    /// The `statvfs` calls of earlier samples that have not returned.
+    statfs: statfs::Watch,
+    /// Holds the file being parsed; reused so a sample allocates little.
+    buf: Vec<u8>,
+    /// Holds a one-line sysfs file read while `buf` is being parsed.
+    small: Vec<u8>,
+}
+
+impl fmt::Debug for Collector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collector")
+            .field("root", &self.root)
+            .field("sysinfo", &self.system.is_some())
+            .field("cpus", &self.cpus.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Collector {
+    /// A collector of this machine.
+    pub fn new() -> Self {
+        Self::with_root(PathBuf::from("/"))
+    }
+
+    /// A collector that reads `<root>/proc/...` and `<root>/sys/...` instead of `/proc` and
+    /// `/sys`, and calls `statvfs` on `<root>/<mount point>`: for tests on a fixture tree, or
+    /// an agent looking at its host's `/proc` and `/sys` mounted into a container.
+    ///
+    /// When `root` is not `/`, [`Sample::cpu_usage`] is 0 and the load averages come from
+    /// `<root>/proc/loadavg` rather than sysinfo.
+    pub fn with_root(root: PathBuf) -> Self {
+        let system = if root == Path::new("/") {
+            System::new().ok().map(|mut system| {
+                // The first sample then gets the usage since now, not since boot.
+                system.refresh_cpu_usage();
+                system
+            })
+        } else {
+            None
+        };
+        Self {
+            root,
+            system,
+            cpus: Vec::new(),
+            statfs: statfs::Watch::default(),
+            buf: Vec::new(),
+            small: Vec::new(),
+        }
+    }
+
+    /// One sample, stamped `time_ms`.
+    ///
+    /// Never panics. A file that is missing or unreadable leaves its part empty or zero, a line
+    /// that cannot be parsed leaves its entry out, and an entry that does not fit is counted in
+    /// [`Sample::omitted`]. Waits at most about one second for filesystems that do not answer.
+    pub fn collect(&mut self, time_ms: u64) -> Sample {
+        let mut sample = Sample {
+            time_ms,
+            ..Sample::default()
+        };
+        self.collect_stat(&mut sample);
+        self.collect_load(&mut sample);
+        self.collect_memory(&mut sample);
+        self.collect_filesystems(&mut sample);
+        self.collect_interfaces(&mut sample);
+        self.collect_sensors(&mut sample);
+        sample
+    }
+
+    /// `/proc/stat`, and the CPU usage from sysinfo.
+    fn collect_stat(&mut self, sample: &mut Sample) {
+        if let Some(system) = &mut self.system {
+            system.refresh_cpu_usage();
+            let usage = f64::from(system.global_cpu_usage()) / 100.0;
+            sample.cpu_usage = if usage.is_finite() {
+                usage.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+        }
+
+        let Some(text) = read_text(&mut self.buf, &self.root.join("proc/stat")) else {
+            return;
+        };
+        let stat = procfs::parse_stat(&text);
+        sample.context_switches = stat.context_switches;
+        sample.forks = stat.forks;
+        sample.procs_running = stat.procs_running;
+        sample.procs_blocked = stat.procs_blocked;
+        sample.boot_time = stat.boot_time;
+
+        let previous = std::mem::take(&mut self.cpus);
+        for cpu in procfs::parse_stat_cpus(&text) {
+            let cpu = procfs::settle_cpu(previous.iter().find(|p| p.cpu == cpu.cpu), cpu);
+            self.cpus.push(cpu);
+            push_or_count(&mut sample.cpus, cpu, &mut sample.omitted.cpus);
+        }
+    }
+
+    /// Load averages: sysinfo on a live system, `<root>/proc/loadavg` otherwise.
+    fn collect_load(&mut self, sample: &mut Sample) {
+        let load = if self.system.is_some() {
+            System::load_average()
+                .ok()
+                .map(|load| [load.one, load.five, load.fifteen])
+        } else {
+            read_text(&mut self.buf, &self.root.join("proc/loadavg"))
+                .and_then(|text| procfs::parse_loadavg(&text))
+        };
+        let [load1, load5, load15] = load.unwrap_or_default();
+        let sane = |load: f64| {
+            if load.is_finite() && load >= 0.0 {
+                load
+            } else {
+                0.0
+            }
+        };
+        sample.load1 = sane(load1);
+        sample.load5 = sane(load5);
+        sample.load15 = sane(load15);
+    }
+
+    /// `/proc/meminfo`.
+    fn collect_memory(&mut self, sample: &mut Sample) {
+        if let Some(text) = read_text(&mut self.buf, &self.root.join("proc/meminfo")) {
+            sample.memory = procfs::parse_meminfo(&text);
+        }
+    }
+
+    /// The mounts of `/proc/1/mounts` (or `/proc/mounts`) that node_exporter reports, with
+    /// their `statvfs`. A mount whose `statvfs` fails or does not answer in time is left out
+    /// (node_exporter reports it with `node_filesystem_device_error` 1 and no sizes).
+    fn collect_filesystems(&mut self, sample: &mut Sample) {
+        // Init's mount namespace is the host's when the agent runs in a container with the
+        // host's /proc; node_exporter reads it first for the same reason. Reading it can be
+        // refused (hidepid, no ptrace access), hence the fallback.
+        let text = match read_text(&mut self.buf, &self.root.join("proc/1/mounts")) {
+            Some(text) => text,
+            None => match read_text(&mut self.buf, &self.root.join("proc/mounts")) {
+                Some(text) => text,
+                None => return,
+            },
+        };
+        let selected = mounts::select(&text);
+        let paths: Vec<PathBuf> = selected
+            .iter()
+            .map(|mount| self.root.join(mount.mountpoint.trim_start_matches('/')))
+            .collect();
+        let usages = self.statfs.usage(&paths, statfs::TIMEOUT);
+        for (mount, usage) in selected.iter().zip(usages) {
+            let Some(usage) = usage else {
+                continue;
+            };
+            let filesystem = Filesystem {
+                device: bounded(mount.device),
+                fstype: bounded(mount.fstype),
+                mountpoint: bounded(&mount.mountpoint),
+                size: usage.size,
+                free: usage.free,
+                avail: usage.avail,
+                files: usage.files,
+                files_free: usage.files_free,
+                readonly: mount.readonly,
+            };
+            push_or_count(
+                &mut sample.filesystems,
+                filesystem,
+                &mut sample.omitted.filesystems,
+            );
+        }
+    }
+
+    /// `/proc/net/dev`, with `up` from `/sys/class/net/<device>/operstate` as
+    /// `node_network_up` has it: the state is exactly `up` (loopback's is `unknown`).
+    fn collect_interfaces(&mut self, sample: &mut Sample) {
+        let Some(text) = read_text(&mut self.buf, &self.root.join("proc/net/dev")) else {
+            return;
+        };
+        let net = self.root.join("sys/class/net");
+        for mut interface in procfs::parse_net_dev(&text) {
+            let name = interface.device.as_str();
+            // A name is one path component; anything else is not looked up.
+            if !(name.contains('/') || name == "." || name == "..") {
+                let operstate = net.join(name).join("operstate");
+                interface.up = read_text(&mut self.small, &operstate)
+                    .is_some_and(|state| state.trim_end() == "up");
+            }
+            push_or_count(
+                &mut sample.interfaces,
+                interface,
+                &mut sample.omitted.interfaces,
+            );
+        }
+    }
+
+    /// `temp<N>_input` of each directory of `/sys/class/hwmon` (and of its `device`
+    /// directory, as node_exporter also reads it), chips in name order, sensors in number order.
+    fn collect_sensors(&mut self, sample: &mut Sample) {
+        let Ok(entries) = fs::read_dir(self.root.join("sys/class/hwmon")) else {
+            return;
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(|entry| Some(entry.ok()?.path()))
+            .filter(|path| path.is_dir())
+            .collect();
+        // hwmon2 before hwmon10.
+        dirs.sort_by(|a, b| {
+            let key = |path: &PathBuf| (path.as_os_str().len(), path.clone());
+            key(a).cmp(&key(b))
+        });
+
+        let mut temps: Vec<(u64, f64)> = Vec::new();
+        for dir in dirs {
+            let Some(chip) = chip_name(&dir, &mut self.small) else {
+                continue;
+            };
+            temps.clear();
+            read_temps(&dir, &mut temps, &mut self.small);
+            let device = dir.join("device");
+            if device.is_dir() {
+                read_temps(&device, &mut temps, &mut self.small);
+            }
+            temps.sort_by_key(|&(number, _)| number);
+            for &(number, celsius) in &temps {
+                let sensor = Sensor {
+                    chip: bounded(&chip),
+                    sensor: bounded(&format!("temp{number}")),
+                    celsius,
+                };
+                push_or_count(&mut sample.sensors, sensor, &mut sample.omitted.sensors);
+            }
+        }
+    }
+}
+
+/// node_exporter's `hwmonName` for a hwmon directory: from where its `device` link leads, else
+/// from its `name` file, else from its own resolved name (`hwmon3`). `None` when all three
+/// clean to nothing; node_exporter then skips the directory too.
+fn chip_name(dir: &Path, buf: &mut Vec<u8>) -> Option<String> {
+    if let Ok(device) = fs::canonicalize(dir.join("device")) {
+        if let Some(chip) = hwmon::chip_from_device(&device.to_string_lossy()) {
+            return Some(chip);
+        }
+    }
+    if let Some(chip) =
+        read_text(buf, &dir.join("name")).and_then(|name| hwmon::chip_from_name(&name))
+    {
+        return Some(chip);
+    }
+    let resolved = fs::canonicalize(dir).ok()?;
+    hwmon::chip_from_name(&resolved.file_name()?.to_string_lossy())
+}
+
+/// Adds the readable `temp<N>_input` of `dir` to `temps`, replacing a sensor number already
+/// there (node_exporter lets the `device` directory's file win the same way).
+fn read_temps(dir: &Path, temps: &mut Vec<(u64, f64)>, buf: &mut Vec<u8>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let file_name = entry.file_name();
+        let Some(number) = file_name.to_str().and_then(hwmon::temp_input_number) else {
+            continue;
+        };
+        let Some(celsius) =
+            read_text(buf, &entry.path()).and_then(|text| hwmon::parse_millidegrees(&text))
+        else {
+            continue;
+        };
+        match temps.iter_mut().find(|(known, _)| *known == number) {
+            Some(slot) => slot.1 = celsius,
+            None => temps.push((number, celsius)),
+        }
+    }
+}
+
+/// Reads `path` into `buf` and returns it as text, or `None` if it cannot be read.
+///
+/// Bytes that are not UTF-8 become U+FFFD rather than losing the whole file: only a mount point
+/// or a name can hold them, and the line that does then fails on its own.
+fn read_text<'b>(buf: &'b mut Vec<u8>, path: &Path) -> Option<Cow<'b, str>> {
+    buf.clear();
+    let mut file = File::open(path).ok()?;
+    file.read_to_end(buf).ok()?;
+    Some(String::from_utf8_lossy(buf))
+}
+
+/// The kernel's identification, as `node_uname_info` labels it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uname {
+    /// `Linux`.
+    pub sysname: String,
+    /// The host name.
+    pub nodename: String,
+    /// The kernel release (`6.1.0-13-amd64`).
+    pub release: String,
+    /// The kernel build (`#1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1 (2023-09-29)`).
+    pub version: String,
+    /// The architecture (`x86_64`).
+    pub machine: String,
+    /// The NIS domain name, `(none)` when unset as node_exporter shows it.
+    pub domainname: String,
+}
+
+/// The kernel's identification, from `uname(2)`.
+pub fn uname() -> Uname {
+    let raw = rustix::system::uname();
+    let text = |field: &CStr| field.to_string_lossy().into_owned();
+    let domainname = text(raw.domainname());
+    Uname {
+        sysname: text(raw.sysname()),
+        nodename: text(raw.nodename()),
+        release: text(raw.release()),
+        version: text(raw.version()),
+        machine: text(raw.machine()),
+        domainname: if domainname.is_empty() {
+            "(none)".to_owned()
+        } else {
+            domainname
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn collects_this_machine() {
+        let mut collector = Collector::new();
+        let sample = collector.collect(42);
+        assert_eq!(sample.time_ms, 42);
+        assert_eq!(sample.check(), Ok(()));
+
+        assert!(sample.memory.total > 0);
+        assert!(sample.memory.available <= sample.memory.total);
+        assert!(!sample.cpus.is_empty());
+        assert!(sample.cpus.iter().any(|cpu| cpu.idle > 0.0));
+        assert!(sample.context_switches > 0 && sample.forks > 0 && sample.procs_running > 0);
+
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(sample.boot_time > 0 && sample.boot_time <= now);
+
+        assert!(sample.interfaces.iter().any(|i| i.device == "lo"));
+
+        // A root filesystem is there unless node_exporter would not report one either (a
+        // container whose root is an overlay).
+        let mounts = fs::read_to_string("/proc/1/mounts")
+            .or_else(|_| fs::read_to_string("/proc/mounts"))
+            .unwrap();
+        if mounts::select(&mounts).iter().any(|m| m.mountpoint == "/") {
+            let root = sample.filesystems.iter().find(|fs| fs.mountpoint == "/");
+            let root = root.expect("a filesystem for /");
+            assert!(root.size > 0 && root.free <= root.size && root.avail <= root.free);
+            assert!(root.files >= root.files_free);
+        }
+
+        let again = collector.collect(43);
+        assert_eq!(again.check(), Ok(()));
+        for (before, after) in sample.cpus.iter().zip(&again.cpus) {
+            assert!(
+                after
+                    .modes()
+                    .iter()
+                    .zip(before.modes())
+                    .all(|(a, b)| a.1 >= b.1)
+            );
+        }
+    }
+
+    #[test]
+    fn uname_of_this_machine() {
+        let uname = uname();
+        assert_eq!(uname.sysname, "Linux");
+        assert!(!uname.release.is_empty() && !uname.machine.is_empty());
+        assert!(!uname.domainname.is_empty());
+    }
+
+    /// A directory under the system's temp dir, removed when dropped.
+    struct FixtureTree(PathBuf);
+
+    impl FixtureTree {
+        fn new(name: &str) -> Self {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos();
+            let dir = std::env::temp_dir().join(format!(
+                "vitals-collect-{name}-{}-{nanos}",
+                std::process::id()
+            ));
+            fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+
+        fn write(&self, path: &str, contents: &str) {
+            let path = self.0.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, contents).unwrap();
+        }
+
+        fn mkdir(&self, path: &str) {
+            fs::create_dir_all(self.0.join(path)).unwrap();
+        }
+
+        fn symlink(&self, target: &str, link: &str) {
+            std::os::unix::fs::symlink(self.0.join(target), self.0.join(link)).unwrap();
+        }
+    }
+
+    impl Drop for FixtureTree {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const FIXTURE_STAT: &str = "\
+cpu  300 0 200 10000 50 0 5 0 0 0
+cpu0 100 0 100 5000 40 0 2 0 0 0
+cpu1 200 0 100 5000 10 0 3 0 0 0
+ctxt 123456
+btime 1700000000
+processes 789
+procs_running 2
+procs_blocked 1
+";
+
+    const FIXTURE_MEMINFO: &str = "\
+MemTotal:        2000000 kB
+MemFree:         1000000 kB
+MemAvailable:    1500000 kB
+Buffers:           10000 kB
+Cached:           400000 kB
+SwapTotal:             0 kB
+SwapFree:              0 kB
+";
+
+    const FIXTURE_NET_DEV: &str = "\
+Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:    3245      30    0    0    0     0          0         0     3245      30    0    0    0     0       0          0
+  eth0: 90111144    3454    0    1    0     0          0         0   194220    1974    0    2    0     0       0          0
+";
+
+    /// `/` is the fixture root itself, `/srv` a read-only directory in it, `/gone` a mount
+    /// point that does not exist (its `statvfs` fails), `/sys` and `cgroup2` are excluded.
+    const FIXTURE_MOUNTS: &str = "\
+/dev/vda / ext4 rw,relatime 0 0
+sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0
+cgroup2 /cg cgroup2 rw 0 0
+/dev/vdb /srv\\040data xfs ro,relatime 0 0
+server:/export /gone nfs4 rw,relatime 0 0
+";
+
+    #[test]
+    fn collects_a_fixture_root() {
+        let tree = FixtureTree::new("fixture");
+        tree.write("proc/stat", FIXTURE_STAT);
+        tree.write("proc/meminfo", FIXTURE_MEMINFO);
+        tree.write("proc/loadavg", "1.50 0.75 0.25 3/200 4242\n");
+        tree.write("proc/net/dev", FIXTURE_NET_DEV);
+        // No proc/1/mounts: the fallback is read.
+        tree.write("proc/mounts", FIXTURE_MOUNTS);
+        tree.mkdir("srv data");
+        tree.write("sys/class/net/eth0/operstate", "up\n");
+        tree.write("sys/class/net/lo/operstate", "unknown\n");
+
+        // hwmon0: a coretemp linked from the class directory, named after its device.
+        tree.write(
+            "sys/devices/platform/coretemp.0/hwmon/hwmon0/name",
+            "coretemp\n",
+        );
+        tree.write(
+            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp1_input",
+            "45000\n",
+        );
+        tree.write(
+            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp10_input",
+            "51500\n",
+        );
+        tree.write(
+            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp2_input",
+            "47000\n",
+        );
+        tree.write(
+            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp1_label",
+            "Package id 0\n",
+        );
+        tree.write(
+            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp1_max",
+            "100000\n",
+        );
+        tree.mkdir("sys/class/hwmon");
+        tree.symlink(
+            "sys/devices/platform/coretemp.0/hwmon/hwmon0",
+            "sys/class/hwmon/hwmon0",
+        );
+        tree.symlink(
+            "sys/devices/platform/coretemp.0",
+            "sys/devices/platform/coretemp.0/hwmon/hwmon0/device",
+        );
+        // hwmon1: no device, named by its name file; a sensor reading garbage is skipped.
+        tree.write("sys/class/hwmon/hwmon1/name", "ACPI tz\n");
+        tree.write("sys/class/hwmon/hwmon1/temp1_input", "27800\n");
+        tree.write("sys/class/hwmon/hwmon1/temp2_input", "N/A\n");
+        // hwmon10: neither device nor name, named after itself.
+        tree.write("sys/class/hwmon/hwmon10/temp1_input", "-5000\n");
+        // Not a directory: skipped.
+        tree.write("sys/class/hwmon/stray", "");
+
+        let mut collector = Collector::with_root(tree.0.clone());
+        let sample = collector.collect(1_700_000_123_456);
+        assert_eq!(sample.check(), Ok(()));
+        assert_eq!(sample.time_ms, 1_700_000_123_456);
+
+        assert_eq!(sample.cpus.len(), 2);
+        assert_eq!((sample.cpus[1].cpu, sample.cpus[1].user), (1, 2.0));
+        assert_eq!(sample.context_switches, 123_456);
+        assert_eq!(sample.forks, 789);
+        assert_eq!((sample.procs_running, sample.procs_blocked), (2, 1));
+        assert_eq!(sample.boot_time, 1_700_000_000);
+        assert_eq!(
+            (sample.load1, sample.load5, sample.load15),
+            (1.5, 0.75, 0.25)
+        );
+        assert_eq!(sample.cpu_usage, 0.0);
+
+        assert_eq!(sample.memory.total, 2_000_000 * 1024);
+        assert_eq!(sample.memory.cached, 400_000 * 1024);
+
+        let filesystems: Vec<(&str, &str, &str, bool)> = sample
+            .filesystems
+            .iter()
+            .map(|f| {
+                (
+                    f.device.as_str(),
+                    f.mountpoint.as_str(),
+                    f.fstype.as_str(),
+                    f.readonly,
+                )
+            })
+            .collect();
+        assert_eq!(
+            filesystems,
+            [
+                ("/dev/vda", "/", "ext4", false),
+                ("/dev/vdb", "/srv data", "xfs", true),
+            ]
+        );
+        assert!(sample.filesystems[0].size > 0);
+
+        let interfaces: Vec<(&str, bool, u64, u64)> = sample
+            .interfaces
+            .iter()
+            .map(|i| (i.device.as_str(), i.up, i.rx_drop, i.tx_drop))
+            .collect();
+        assert_eq!(interfaces, [("lo", false, 0, 0), ("eth0", true, 1, 2)]);
+
+        let sensors: Vec<(&str, &str, f64)> = sample
+            .sensors
+            .iter()
+            .map(|s| (s.chip.as_str(), s.sensor.as_str(), s.celsius))
+            .collect();
+        assert_eq!(
+            sensors,
+            [
+                ("platform_coretemp_0", "temp1", 45.0),
+                ("platform_coretemp_0", "temp2", 47.0),
+                ("platform_coretemp_0", "temp10", 51.5),
+                ("acpi_tz", "temp1", 27.8),
+                ("hwmon10", "temp1", -5.0),
+            ]
+        );
+        assert_eq!(sample.omitted, Default::default());
+
+        // iowait going back a little is held; a CPU whose idle fell far was replugged.
+        tree.write(
+            "proc/stat",
+            "cpu0 101 0 101 5001 39 0 2 0 0 0\ncpu1 1 0 1 10 0 0 0 0 0 0\n",
+        );
+        let next = collector.collect(1_700_000_133_456);
+        assert_eq!((next.cpus[0].iowait, next.cpus[0].idle), (0.4, 50.01));
+        assert_eq!((next.cpus[1].user, next.cpus[1].idle), (0.01, 0.1));
+    }
+
+    #[test]
+    fn a_missing_root_gives_an_empty_sample() {
+        let mut collector = Collector::with_root(PathBuf::from("/nonexistent/vitals/root"));
+        let sample = collector.collect(7);
+        assert_eq!(
+            sample,
+            Sample {
+                time_ms: 7,
+                ..Sample::default()
+            }
+        );
+    }
+
+    #[test]
+    fn full_collections_count_what_is_left_out() {
+        let tree = FixtureTree::new("full");
+        let mut stat = String::new();
+        for cpu in 0..70 {
+            stat.push_str(&format!("cpu{cpu} 1 2 3 4 5 6 7 8 0 0\n"));
+        }
+        tree.write("proc/stat", &stat);
+        let sample = Collector::with_root(tree.0.clone()).collect(0);
+        assert_eq!(sample.cpus.len(), agent_core::sample::MAX_CPUS);
+        assert_eq!(
+            usize::from(sample.omitted.cpus),
+            70 - agent_core::sample::MAX_CPUS
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! Parsers for the text of `/proc` files: text in, values out, no I/O.
+//!
+//! Each parser skips what it cannot read (a short line, a field that is not a number) rather
+//! than failing the whole file, so one odd line costs one value, never a panic.
+
+use agent_core::sample::{Cpu, Interface, Memory, bounded};
+
+/// Ticks per second in `/proc/stat`. node_exporter assumes 100 (`USER_HZ`), as does every Linux
+/// ABI in use: the kernel scales its internal `HZ` to it.
+const USER_HZ: f64 = 100.0;
+
+/// The single-valued lines of `/proc/stat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Stat {
+    /// `ctxt`.
+    pub context_switches: u64,
+    /// `processes`.
+    pub forks: u64,
+    /// `procs_running`.
+    pub procs_running: u32,
+    /// `procs_blocked`.
+    pub procs_blocked: u32,
+    /// `btime`, seconds since the epoch.
+    pub boot_time: u64,
+}
+
+/// Reads the single-valued lines of `/proc/stat`; a missing or malformed line leaves its field 0.
+pub(super) fn parse_stat(text: &str) -> Stat {
+    let mut stat = Stat::default();
+    for line in text.lines() {
+        let mut fields = line.split_ascii_whitespace();
+        let (Some(key), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        match key {
+            "ctxt" => stat.context_switches = value.parse().unwrap_or(0),
+            "processes" => stat.forks = value.parse().unwrap_or(0),
+            "procs_running" => stat.procs_running = value.parse().unwrap_or(0),
+            "procs_blocked" => stat.procs_blocked = value.parse().unwrap_or(0),
+            "btime" => stat.boot_time = value.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    stat
+}
+
+/// The per-CPU lines of `/proc/stat` (`cpu0`, `cpu1`, ...; not the `cpu` total), in file order.
+pub(super) fn parse_stat_cpus(text: &str) -> impl Iterator<Item = Cpu> + '_ {
+    text.lines().filter_map(parse_cpu_line)
+}
+
+/// One `cpuN user nice system idle iowait irq softirq steal [guest guest_nice]` line, in seconds.
+///
+/// Like node_exporter (through procfs), trailing modes an old kernel does not report are 0, and
+/// `user` and `nice` are left as the kernel reports them, guest time included. A line needs at
+/// least the four modes every kernel has.
+fn parse_cpu_line(line: &str) -> Option<Cpu> {
+    let mut fields = line.split_ascii_whitespace();
+    let cpu = fields.next()?.strip_prefix("cpu")?.parse::<u16>().ok()?;
+    let mut modes = [0.0_f64; 8];
+    let mut read = 0;
+    for (slot, field) in modes.iter_mut().zip(fields) {
+        *slot = field.parse::<u64>().ok()? as f64 / USER_HZ;
+        read += 1;
+    }
+    if read < 4 {
+        return None;
+    }
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = modes;
+    Some(Cpu {
+        cpu,
+        user,
+        nice,
+        system,
+        idle,
+        iowait,
+        irq,
+        softirq,
+        steal,
+    })
+}
+
+/// How far `idle` may fall, in seconds, before node_exporter takes it for a CPU that was
+/// unplugged and plugged back, and starts that CPU's counters afresh.
+const JUMP_BACK_SECONDS: f64 = 3.0;
+
+/// Keeps one CPU's counters from going backwards, as node_exporter 1.5's `updateCPUStats` does.
+///
+/// The kernel's `iowait` (and, on some hypervisors, others) can decrease between two reads.
+/// Each mode keeps its previous value when the new one is smaller, except when `idle` fell by
+/// [`JUMP_BACK_SECONDS`] or more: then the CPU is taken as hotplugged and `new` is used whole.
+pub(super) fn settle_cpu(previous: Option<&Cpu>, new: Cpu) -> Cpu {
+    let Some(previous) = previous else {
+        return new;
+    };
+    if previous.idle - new.idle >= JUMP_BACK_SECONDS {
+        return new;
+    }
+    let keep = |old: f64, new: f64| if new >= old { new } else { old };
+    Cpu {
+        cpu: new.cpu,
+        user: keep(previous.user, new.user),
+        nice: keep(previous.nice, new.nice),
+        system: keep(previous.system, new.system),
+        idle: keep(previous.idle, new.idle),
+        iowait: keep(previous.iowait, new.iowait),
+        irq: keep(previous.irq, new.irq),
+        softirq: keep(previous.softirq, new.softirq),
+        steal: keep(previous.steal, new.steal),
+    }
+}
+
+/// Reads the fields of `/proc/meminfo` that [`Memory`] holds, in bytes.
+///
+/// Values with the `kB` unit are multiplied by 1024 (the kernel's "kB" is KiB), as node_exporter
+/// does; a missing or malformed field is 0.
+pub(super) fn parse_meminfo(text: &str) -> Memory {
+    let mut memory = Memory::default();
+    for line in text.lines() {
+        let Some((key, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let mut fields = rest.split_ascii_whitespace();
+        let Some(Ok(value)) = fields.next().map(str::parse::<u64>) else {
+            continue;
+        };
+        let bytes = match fields.next() {
+            None => value,
+            Some("kB") => value.saturating_mul(1024),
+            Some(_) => continue,
+        };
+        let field = match key {
+            "MemTotal" => &mut memory.total,
+            "MemFree" => &mut memory.free,
+            "MemAvailable" => &mut memory.available,
+            "Buffers" => &mut memory.buffers,
+            "Cached" => &mut memory.cached,
+            "SwapTotal" => &mut memory.swap_total,
+            "SwapFree" => &mut memory.swap_free,
+            _ => continue,
+        };
+        *field = bytes;
+    }
+    memory
+}
+
+/// Reads the three load averages of `/proc/loadavg` (`0.26 0.16 0.06 1/82 5469`).
+///
+/// Returns `None` unless all three are finite and non-negative.
+pub(super) fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
+    let mut fields = text.split_ascii_whitespace();
+    let mut load = [0.0_f64; 3];
+    for slot in &mut load {
+        let value = fields.next()?.parse::<f64>().ok()?;
+        if !(value.is_finite() && value >= 0.0) {
+            return None;
+        }
+        *slot = value;
+    }
+    Some(load)
+}
+
+/// The interfaces of `/proc/net/dev`, in file order, with `up` false (it comes from sysfs).
+pub(super) fn parse_net_dev(text: &str) -> impl Iterator<Item = Interface> + '_ {
+    text.lines().filter_map(parse_net_dev_line)
+}
+
+/// One `  eth0: rx_bytes rx_packets rx_errs rx_drop fifo frame compressed multicast tx_bytes
+/// tx_packets tx_errs tx_drop fifo colls carrier compressed` line.
+///
+/// The name ends at the last `:` (old kernels print no space after it). All sixteen counters
+/// must be numbers, or the line is skipped: a short line is more likely cut than shifted.
+fn parse_net_dev_line(line: &str) -> Option<Interface> {
+    let (name, counters) = line.rsplit_once(':')?;
+    let name = name.trim();
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return None;
+    }
+    let mut values = [0_u64; 16];
+    let mut fields = counters.split_ascii_whitespace();
+    for slot in &mut values {
+        *slot = fields.next()?.parse().ok()?;
+    }
+    let [
+        rx_bytes,
+        rx_packets,
+        rx_errs,
+        rx_drop,
+        _,
+        _,
+        _,
+        _,
+        tx_bytes,
+        tx_packets,
+        tx_errs,
+        tx_drop,
+        ..,
+    ] = values;
+    Some(Interface {
+        device: bounded(name),
+        up: false,
+        rx_bytes,
+        rx_packets,
+        rx_errs,
+        rx_drop,
+        tx_bytes,
+        tx_packets,
+        tx_errs,
+        tx_drop,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `/proc/stat` of a 4-CPU machine running kernel 6.x (intr and softirq cut short).
+    const PROC_STAT: &str = "\
+cpu  1393280 32966 572056 13343292 6130 0 17875 0 0 0
+cpu0 340748 8163 138236 3317432 1619 0 12063 0 0 0
+cpu1 351219 8240 144684 3339004 1513 0 3145 0 0 0
+cpu2 349437 8310 143979 3341447 1485 0 1538 0 0 0
+cpu3 351876 8253 145157 3345409 1513 0 1129 12 34 5
+intr 199092186 20 1640 0 0 0 0 0 0 1 0 0 0 2430 0 0 0
+ctxt 354183419
+btime 1700000000
+processes 1030544
+procs_running 3
+procs_blocked 1
+softirq 61766546 24 17034133 2340 2399452 73488 0 16285 22418569 0 19822255
+";
+
+    #[test]
+    fn stat_scalars() {
+        assert_eq!(
+            parse_stat(PROC_STAT),
+            Stat {
+                context_switches: 354_183_419,
+                forks: 1_030_544,
+                procs_running: 3,
+                procs_blocked: 1,
+                boot_time: 1_700_000_000,
+            }
+        );
+    }
+
+    #[test]
+    fn stat_cpus_in_seconds_without_the_total_line() {
+        let cpus: Vec<Cpu> = parse_stat_cpus(PROC_STAT).collect();
+        assert_eq!(cpus.len(), 4);
+        assert_eq!(
+            cpus[0],
+            Cpu {
+                cpu: 0,
+                user: 3407.48,
+                nice: 81.63,
+                system: 1382.36,
+                idle: 33174.32,
+                iowait: 16.19,
+                irq: 0.0,
+                softirq: 120.63,
+                steal: 0.0,
+            }
+        );
+        // Guest time is part of user and is not subtracted; steal is the 8th field.
+        assert_eq!(cpus[3].cpu, 3);
+        assert_eq!(cpus[3].user, 3518.76);
+        assert_eq!(cpus[3].steal, 0.12);
+    }
+
+    #[test]
+    fn stat_cpu_line_from_an_old_kernel_has_zero_for_missing_modes() {
+        let cpu = parse_cpu_line("cpu7 100 0 50 1000").unwrap();
+        assert_eq!(
+            (cpu.cpu, cpu.user, cpu.idle, cpu.steal),
+            (7, 1.0, 10.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn stat_malformed_lines_are_skipped() {
+        for line in [
+            "cpu",
+            "cpu0",
+            "cpu0 1 2 3",
+            "cpu0 1 2 x 4",
+            "cpu0 -1 2 3 4",
+            "cpux 1 2 3 4",
+            "cpu99999 1 2 3 4",
+            "cpu 1 2 3 4",
+            "",
+        ] {
+            assert_eq!(parse_cpu_line(line), None, "{line:?}");
+        }
+        let stat = parse_stat("ctxt\nprocesses 12 13\nbtime -5\nprocs_running 4294967296\n");
+        assert_eq!(stat, Stat::default());
+        assert_eq!(parse_stat_cpus("garbage\n\u{0}\ncpu1 1 1 1 1\n").count(), 1);
+    }
+
+    #[test]
+    fn settle_keeps_counters_monotonic_and_resets_on_hotplug() {
+        let before = Cpu {
+            cpu: 1,
+            user: 10.0,
+            idle: 100.0,
+            iowait: 5.0,
+            ..Cpu::default()
+        };
+        let dip = Cpu {
+            cpu: 1,
+            user: 11.0,
+            idle: 101.0,
+            iowait: 4.9,
+            ..Cpu::default()
+        };
+        let settled = settle_cpu(Some(&before), dip);
+        assert_eq!(
+            (settled.user, settled.idle, settled.iowait),
+            (11.0, 101.0, 5.0)
+        );
+
+        let small_idle_dip = Cpu { idle: 98.0, ..dip };
+        assert_eq!(settle_cpu(Some(&before), small_idle_dip).idle, 100.0);
+
+        let replugged = Cpu {
+            cpu: 1,
+            user: 0.5,
+            idle: 2.0,
+            ..Cpu::default()
+        };
+        assert_eq!(settle_cpu(Some(&before), replugged), replugged);
+        assert_eq!(settle_cpu(None, dip), dip);
+    }
+
+    /// The start of `/proc/meminfo` of a 16 GiB machine, with fields in kernel order.
+    const PROC_MEMINFO: &str = "\
+MemTotal:       16318412 kB
+MemFree:         1123456 kB
+MemAvailable:    9876543 kB
+Buffers:          345678 kB
+Cached:          7654321 kB
+SwapCached:         1024 kB
+Active:          5555555 kB
+SwapTotal:       2097148 kB
+SwapFree:        2000000 kB
+HugePages_Total:       0
+Hugepagesize:       2048 kB
+";
+
+    #[test]
+    fn meminfo_in_bytes() {
+        assert_eq!(
+            parse_meminfo(PROC_MEMINFO),
+            Memory {
+                total: 16_318_412 * 1024,
+                free: 1_123_456 * 1024,
+                available: 9_876_543 * 1024,
+                buffers: 345_678 * 1024,
+                cached: 7_654_321 * 1024,
+                swap_total: 2_097_148 * 1024,
+                swap_free: 2_000_000 * 1024,
+            }
+        );
+    }
+
+    #[test]
+    fn meminfo_malformed_fields_are_zero() {
+        let memory = parse_meminfo(
+            "MemTotal: lots kB\nMemFree 12 kB\nBuffers: 3 MB\nCached: 18446744073709551615 kB\n\
+             SwapFree: 7\n:\n",
+        );
+        assert_eq!(
+            memory,
+            Memory {
+                cached: u64::MAX,
+                swap_free: 7,
+                ..Memory::default()
+            }
+        );
+    }
+
+    const PROC_LOADAVG: &str = "0.26 0.16 0.06 1/82 5469\n";
+
+    #[test]
+    fn loadavg() {
+        assert_eq!(parse_loadavg(PROC_LOADAVG), Some([0.26, 0.16, 0.06]));
+        assert_eq!(parse_loadavg("0.26 0.16"), None);
+        assert_eq!(parse_loadavg("0.26 NaN 0.06"), None);
+        assert_eq!(parse_loadavg("0.26 -1 0.06"), None);
+        assert_eq!(parse_loadavg(""), None);
+    }
+
+    /// `/proc/net/dev` with its two header lines, a loopback and two NICs; `wlan0` is printed
+    /// the way kernels before 3.x did, with no space after the colon.
+    const PROC_NET_DEV: &str = "\
+Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:    3245      30    0    0    0     0          0         0     3245      30    0    0    0     0       0          0
+  eth0: 90111144    3454    1    2    0     0          0         7   194220    1974    3    4    0     0       0          0
+wlan0:18446744073709551615 5 0 0 0 0 0 0 6 7 0 0 0 0 0 0
+";
+
+    #[test]
+    fn net_dev() {
+        let interfaces: Vec<Interface> = parse_net_dev(PROC_NET_DEV).collect();
+        assert_eq!(interfaces.len(), 3);
+        assert_eq!(interfaces[0].device.as_str(), "lo");
+        assert_eq!(
+            interfaces[1],
+            Interface {
+                device: bounded("eth0"),
+                up: false,
+                rx_bytes: 90_111_144,
+                rx_packets: 3454,
+                rx_errs: 1,
+                rx_drop: 2,
+                tx_bytes: 194_220,
+                tx_packets: 1974,
+                tx_errs: 3,
+                tx_drop: 4,
+            }
+        );
+        assert_eq!(interfaces[2].device.as_str(), "wlan0");
+        assert_eq!(interfaces[2].rx_bytes, u64::MAX);
+        assert_eq!((interfaces[2].tx_bytes, interfaces[2].tx_packets), (6, 7));
+    }
+
+    #[test]
+    fn net_dev_malformed_lines_are_skipped() {
+        for line in [
+            "eth0: 1 2 3",
+            "eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 x",
+            ": 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
+            "et h0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
+            "eth0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
+            "eth0: -1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
+        ] {
+            assert_eq!(parse_net_dev_line(line), None, "{line:?}");
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The vitals agent for Linux, a thin shim over `agent-core`: the collectors that read `/proc`
+//! and `/sys` into a sample, and the core's transport over a TCP socket.
+
+pub mod collect;
+pub mod transport;

@@ -1,0 +1,203 @@
+//! `vitals-agent`: samples this machine and sends the samples to a vitals server.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use agent_core::agent::{Agent, Config, Event, Instant, parse_duration};
+use agent_core::sample::{Sample, bounded};
+use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
+use agent_linux::collect::{Collector, uname};
+use agent_linux::transport::TcpTransport;
+
+/// Samples kept until the server acknowledges them: ten minutes at the default interval.
+const RING: usize = 64;
+
+/// The longest the main loop sleeps, so that Ctrl-C is answered promptly.
+const MAX_NAP: Duration = Duration::from_millis(250);
+
+const USAGE: &str = "\
+vitals-agent: samples this machine and sends the samples to a vitals server
+
+usage: vitals-agent [flags]
+
+flags (each also read from the environment variable shown):
+  --server HOST:PORT    a server to send to; repeat for fallbacks, tried in turn
+                        [VITALS_SERVER, comma-separated, default 127.0.0.1:7450]
+  --id NAME             this agent's identity, the `agent` label of its series
+                        [VITALS_ID, default: the host name]
+  --interval DURATION   time between samples            [VITALS_INTERVAL, default 10s]
+  --once                print one sample as a protocol line to stdout and exit
+  -h, --help            this text
+  -V, --version         the version
+
+DURATION is a whole number with a unit: 500ms, 10s, 5m, 1h.
+An id is 1 to 64 letters, digits, '.', '_', '-' or ':'.
+";
+
+struct Options {
+    servers: Vec<String>,
+    id: Option<String>,
+    interval: Duration,
+    once: bool,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn interval(from: &str, value: &str) -> Result<Duration, String> {
+    match parse_duration(value) {
+        Some(d) if d >= Duration::from_millis(100) => Ok(d),
+        Some(_) => Err(format!("{from}: `{value}` is too short; the least is 100ms")),
+        None => Err(format!("{from}: `{value}` is not a duration like 10s or 500ms")),
+    }
+}
+
+/// Reads flags over the environment's defaults; `None` when the flags asked only for help.
+fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        servers: Vec::new(),
+        id: env("VITALS_ID"),
+        interval: match env("VITALS_INTERVAL") {
+            Some(v) => interval("VITALS_INTERVAL", &v)?,
+            None => Duration::from_secs(10),
+        },
+        once: false,
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg, None),
+        };
+        let mut value = || inline.clone().or_else(|| args.next()).ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(None);
+            }
+            "-V" | "--version" => {
+                println!("vitals-agent {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            "--server" => options.servers.push(value()?),
+            "--id" => options.id = Some(value()?),
+            "--interval" => options.interval = interval("--interval", &value()?)?,
+            "--once" => options.once = true,
+            other => return Err(format!("unknown argument `{other}` (see --help)")),
+        }
+    }
+    if options.servers.is_empty() {
+        options.servers = env("VITALS_SERVER")
+            .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_else(|| vec!["127.0.0.1:7450".into()]);
+    }
+    Ok(Some(options))
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn hello(options: &Options) -> Result<Hello, String> {
+    let u = uname();
+    let id = options.id.clone().unwrap_or_else(|| u.nodename.clone());
+    if !wire::valid_id(&id) {
+        return Err(format!(
+            "agent id `{id}` is not valid: use 1 to 64 letters, digits, '.', '_', '-' or ':' (set it with --id)"
+        ));
+    }
+    Ok(Hello {
+        id: bounded(&id),
+        version: bounded(env!("CARGO_PKG_VERSION")),
+        os: bounded(&u.sysname),
+        arch: bounded(&u.machine),
+        kernel: bounded(&u.release),
+        kernel_version: bounded(&u.version),
+        hostname: bounded(&u.nodename),
+        domainname: bounded(&u.domainname),
+        interval_ms: u32::try_from(options.interval.as_millis()).unwrap_or(u32::MAX),
+        session: unix_ms(),
+    })
+}
+
+fn print_once() -> Result<(), String> {
+    let mut collector = Collector::new();
+    let sample = collector.collect(unix_ms());
+    let message = Message::Sample(SampleMessage { seq: 1, dropped: 0, sample });
+    let mut buf = vec![0u8; MAX_LINE + 1];
+    let n = wire::encode(&message, &mut buf).map_err(|e| format!("cannot encode the sample: {e}"))?;
+    print!("{}", String::from_utf8_lossy(buf.get(..n).unwrap_or_default()));
+    Ok(())
+}
+
+fn log(event: &Event, transport: &TcpTransport, id: &str) {
+    let server = transport.server();
+    match event {
+        Event::Connected => eprintln!("vitals-agent: connected to {server}"),
+        Event::Ready { pending } => {
+            eprintln!("vitals-agent: {server} accepted agent {id}; {pending} sample(s) to send")
+        }
+        Event::Lost { reason, retry_in, was_connected } => {
+            let what = if *was_connected { "lost connection to" } else { "cannot connect to" };
+            eprintln!("vitals-agent: {what} {server}: {reason}; retrying in {:.1}s", retry_in.as_secs_f64());
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let Some(options) = parse_options(std::env::args().skip(1))? else { return Ok(()) };
+    if options.once {
+        return print_once();
+    }
+    let hello = hello(&options)?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, shutdown.clone())
+            .map_err(|e| format!("cannot handle signals: {e}"))?;
+    }
+    let start = std::time::Instant::now();
+    let now = || Instant::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
+    let seed = hello.session ^ u64::from(std::process::id()).rotate_left(32);
+    let id = hello.id.as_str().to_owned();
+    eprintln!(
+        "vitals-agent {}: agent {id}, sampling every {:?}, servers {}",
+        env!("CARGO_PKG_VERSION"),
+        options.interval,
+        options.servers.join(", ")
+    );
+    let mut collector = Collector::new();
+    let mut agent: Box<Agent<TcpTransport, Sample, RING>> = Box::new(Agent::new(
+        TcpTransport::new(options.servers),
+        hello,
+        Config::new(options.interval, seed),
+        now(),
+    ));
+    while !shutdown.load(Ordering::Relaxed) {
+        if agent.sample_due(now()) {
+            let sample = collector.collect(unix_ms());
+            agent.record(sample, now());
+        }
+        while let Some(event) = agent.poll(now()) {
+            log(&event, agent.transport(), &id);
+        }
+        let nap = agent.poll_timeout().saturating_duration_since(now()).min(MAX_NAP);
+        agent.transport().wait_readable(nap);
+    }
+    eprintln!("vitals-agent: stopped");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vitals-agent: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Runs the real binaries for the integration tests: a server, agents, HTTP requests.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A binary of the workspace, built by `cargo build --workspace` (as `make test` does first).
+pub fn bin(name: &str) -> PathBuf {
+    let dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is missing: run `cargo build --workspace` first", path.display());
+    path
+}
+
+/// Polls `check` until it returns `Some` or `timeout` passes; panics with `what` then.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Kills its process when dropped, so a failing test leaves nothing behind.
+pub struct Proc {
+    pub child: Child,
+    pub name: String,
+}
+
+impl Proc {
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for the exit, returning whether it was clean.
+    pub fn terminate(&mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+        false
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Forwards a child's stderr to ours with a prefix, and hands the first line to `first`.
+fn forward_stderr(child: &mut Child, name: &str) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let name = name.to_owned();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("[{name}] {line}");
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// A running `vitals-server`.
+pub struct Server {
+    pub proc: Proc,
+    pub agents: SocketAddr,
+    pub http: SocketAddr,
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts a server on the given addresses (port 0 picks one) and learns its ports from its
+    /// first log line.
+    pub fn start(listen: &str, http: &str, extra: &[&str]) -> Server {
+        let mut child = Command::new(bin("vitals-server"))
+            .args(["--listen", listen, "--http", http])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let log = forward_stderr(&mut child, "server");
+        let first = log.recv_timeout(Duration::from_secs(10)).expect("server says where it listens");
+        // "vitals-server 0.1.0: agents on 127.0.0.1:1234, metrics on http://127.0.0.1:5678/metrics, ..."
+        let agents = first.split("agents on ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+        let http = first.split("http://").nth(1).unwrap().split('/').next().unwrap().parse().unwrap();
+        Server { proc: Proc { child, name: "server".into() }, agents, http, log }
+    }
+
+    /// The body of `/metrics`.
+    pub fn metrics(&self) -> String {
+        let (status, body) = http_get(self.http, "/metrics").expect("scrape");
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+/// Starts a `vitals-agent` with `id` sending to `servers` every `interval`.
+pub fn agent(id: &str, servers: &[SocketAddr], interval: &str) -> Proc {
+    let mut cmd = Command::new(bin("vitals-agent"));
+    cmd.args(["--id", id, "--interval", interval]);
+    for s in servers {
+        cmd.args(["--server", &s.to_string()]);
+    }
+    let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let _ = forward_stderr(&mut child, id);
+    Proc { child, name: id.to_owned() }
+}
+
+/// A plain HTTP/1.1 GET; returns the status and body.
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Some((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// The value of the first series of `name` whose labels contain every `labels` pair.
+pub fn value(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    series(metrics, name, labels).into_iter().next()
+}
+
+/// The values of every series of `name` whose labels contain every `labels` pair.
+pub fn series(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            let (metric, rest) = key.split_once('{').unwrap_or((key, ""));
+            (metric == name && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
+                .then(|| value.parse().ok())?
+        })
+        .collect()
+}
+
+/// The `# TYPE` of `name`.
+pub fn metric_type<'a>(metrics: &'a str, name: &str) -> Option<&'a str> {
+    let prefix = format!("# TYPE {name} ");
+    metrics.lines().find_map(|l| l.strip_prefix(prefix.as_str()))
+}
