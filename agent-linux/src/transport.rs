@@ -45,7 +45,12 @@ pub struct TcpTransport {
 impl TcpTransport {
     /// A transport for `servers` (at least one), not yet connected.
     pub fn new(servers: Vec<String>) -> Self {
-        TcpTransport { servers, next: 0, current: 0, stream: None }
+        TcpTransport {
+            servers,
+            next: 0,
+            current: 0,
+            stream: None,
+        }
     }
 
     /// The server of the current (or last tried) connection.
@@ -94,7 +99,10 @@ impl Transport for TcpTransport {
     fn connect(&mut self) -> Result<(), TransportError> {
         self.disconnect();
         self.current = self.next;
-        let address = self.servers.get(self.current).ok_or(TransportError::Unreachable)?;
+        let address = self
+            .servers
+            .get(self.current)
+            .ok_or(TransportError::Unreachable)?;
         match Self::open(address) {
             Ok(stream) => {
                 self.stream = Some(stream);
@@ -148,9 +156,15 @@ mod tests {
     #[test]
     fn an_unreachable_server_is_skipped_for_the_next() {
         // A port that was just free: nothing listens there.
-        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let open = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut t = TcpTransport::new(vec![closed.to_string(), open.local_addr().unwrap().to_string()]);
+        let mut t = TcpTransport::new(vec![
+            closed.to_string(),
+            open.local_addr().unwrap().to_string(),
+        ]);
         assert_eq!(t.connect(), Err(TransportError::Refused));
         assert_eq!(t.connect(), Ok(()));
         assert_eq!(t.server(), open.local_addr().unwrap().to_string());

@@ -246,10 +246,7 @@ impl Collector {
             .filter(|path| path.is_dir())
             .collect();
         // hwmon2 before hwmon10.
-        dirs.sort_by(|a, b| {
-            let key = |path: &PathBuf| (path.as_os_str().len(), path.clone());
-            key(a).cmp(&key(b))
-        });
+        dirs.sort_by(|a, b| (a.as_os_str().len().cmp(&b.as_os_str().len())).then_with(|| a.cmp(b)));
 
         let mut temps: Vec<(u64, f64)> = Vec::new();
         for dir in dirs {

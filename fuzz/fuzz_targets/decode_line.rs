@@ -1,0 +1,77 @@
+//! `wire::decode_line` on arbitrary bytes.
+//!
+//! Besides never panicking, it checks:
+//! - a refused line gets a line-level error, never `Incomplete` or `LineTooLong`;
+//! - `decode` on the same bytes framed by `\n` (or `\r\n`) says the same as `decode_line`;
+//! - an accepted line is a fixed point of the protocol: the message encodes into a
+//!   `MAX_LINE + 1` buffer as exactly one line, that line decodes to the same message, and
+//!   encoding it again gives the same bytes;
+//! - `encode` refuses a buffer one byte short instead of writing a truncated line.
+#![no_main]
+
+use agent_core::sample::Sample;
+use agent_core::wire::{DecodeError, EncodeError, MAX_LINE, Message, decode, decode_line, encode};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let decoded = decode_line::<Sample>(data);
+    if let Err(error) = decoded {
+        assert!(
+            !matches!(error, DecodeError::Incomplete | DecodeError::LineTooLong),
+            "decode_line returned {error:?}, which only `decode` may return"
+        );
+    }
+    agrees_with_decode(data, &decoded);
+    if let Ok(message) = decoded {
+        round_trips(&message);
+    }
+});
+
+/// `decode` frames a line and hands it to `decode_line`: with the newline added, both must give
+/// the same answer. `decode_line` strips one trailing `\r`, so `\r\n` framing is only the same
+/// line when `data` does not already end in `\r`.
+fn agrees_with_decode(data: &[u8], decoded: &Result<Message, DecodeError>) {
+    if data.contains(&b'\n') {
+        return;
+    }
+    let endings: &[&[u8]] = if data.ends_with(b"\r") { &[b"\n"] } else { &[b"\n", b"\r\n"] };
+    for ending in endings {
+        let framed = [data, ending].concat();
+        let line_len = framed.len() - 1;
+        let expected = if line_len > MAX_LINE {
+            Err(DecodeError::LineTooLong)
+        } else {
+            decoded.clone().map(|message| (message, framed.len()))
+        };
+        assert_eq!(decode::<Sample>(&framed), expected, "decode disagrees with decode_line on {ending:?} framing");
+    }
+}
+
+/// decode -> encode -> decode is stable, and encoding is deterministic.
+fn round_trips(message: &Message) {
+    let mut buf = vec![0u8; MAX_LINE + 1];
+    let n = encode(message, &mut buf)
+        .unwrap_or_else(|e| panic!("decoded {message:?} but cannot encode it: {e}"));
+    let Some((line, b"\n")) = buf.get(..n).and_then(|b| b.split_last_chunk::<1>()) else {
+        panic!("encode wrote {n} bytes that do not end in a newline");
+    };
+    assert!(line.len() <= MAX_LINE, "encode wrote a line of {} bytes", line.len());
+    assert!(!line.contains(&b'\n'), "encode wrote a newline inside the line: {line:?}");
+    let header = format!(r#"{{"v":1,"kind":"{}","#, message.kind());
+    assert!(line.starts_with(header.as_bytes()), "encoded line does not start with {header}");
+
+    let again = decode_line::<Sample>(line).unwrap_or_else(|e| {
+        panic!("encode wrote a line decode_line refuses ({e:?}): {}", String::from_utf8_lossy(line))
+    });
+    assert_eq!(&again, message, "decode -> encode -> decode changed the message");
+
+    let mut buf2 = vec![0u8; MAX_LINE + 1];
+    let n2 = encode(&again, &mut buf2).expect("the re-decoded message encoded once already");
+    assert_eq!(buf2.get(..n2), buf.get(..n), "encoding the same message twice gave different bytes");
+
+    assert_eq!(
+        encode(message, &mut buf2[..n - 1]),
+        Err(EncodeError::BufferFull),
+        "encode into a buffer one byte short must fail"
+    );
+}
