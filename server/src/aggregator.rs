@@ -29,9 +29,17 @@ const TICK: Duration = Duration::from_millis(500);
 pub enum Event {
     /// An agent said hello on connection `conn`. The reply is the `last_seq` for the welcome, or
     /// a refusal.
-    Connected { conn: u64, hello: Box<Hello>, reply: Sender<Reply> },
+    Connected {
+        conn: u64,
+        hello: Box<Hello>,
+        reply: Sender<Reply>,
+    },
     /// An agent on connection `conn` sent a sample. The reply comes once it is merged.
-    Sample { conn: u64, message: Box<SampleMessage<Sample>>, reply: Sender<Reply> },
+    Sample {
+        conn: u64,
+        message: Box<SampleMessage<Sample>>,
+        reply: Sender<Reply>,
+    },
     /// Connection `conn`, which had said hello, is gone.
     Disconnected { conn: u64 },
     /// A frame or connection was refused, for the reason given (an error code).
@@ -81,11 +89,21 @@ struct Def {
 }
 
 const fn gauge(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Def {
-    Def { name, help, kind: Kind::Gauge, labels }
+    Def {
+        name,
+        help,
+        kind: Kind::Gauge,
+        labels,
+    }
 }
 
 const fn counter(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Def {
-    Def { name, help, kind: Kind::Counter, labels }
+    Def {
+        name,
+        help,
+        kind: Kind::Counter,
+        labels,
+    }
 }
 
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
@@ -94,50 +112,193 @@ const DEV: &[&str] = &["device"];
 /// Every per-agent family, indexed by [`F`]. The `node_*` names, types, help texts and labels are
 /// node_exporter's, so its dashboards and alerts work unchanged.
 const DEFS: &[Def] = &[
-    counter("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", &["cpu", "mode"]),
+    counter(
+        "node_cpu_seconds_total",
+        "Seconds the CPUs spent in each mode.",
+        &["cpu", "mode"],
+    ),
     gauge("node_load1", "1m load average.", &[]),
     gauge("node_load5", "5m load average.", &[]),
     gauge("node_load15", "15m load average.", &[]),
-    gauge("node_memory_MemTotal_bytes", "Memory information field MemTotal_bytes.", &[]),
-    gauge("node_memory_MemFree_bytes", "Memory information field MemFree_bytes.", &[]),
-    gauge("node_memory_MemAvailable_bytes", "Memory information field MemAvailable_bytes.", &[]),
-    gauge("node_memory_Buffers_bytes", "Memory information field Buffers_bytes.", &[]),
-    gauge("node_memory_Cached_bytes", "Memory information field Cached_bytes.", &[]),
-    gauge("node_memory_SwapTotal_bytes", "Memory information field SwapTotal_bytes.", &[]),
-    gauge("node_memory_SwapFree_bytes", "Memory information field SwapFree_bytes.", &[]),
-    gauge("node_filesystem_size_bytes", "Filesystem size in bytes.", FS),
-    gauge("node_filesystem_free_bytes", "Filesystem free space in bytes.", FS),
-    gauge("node_filesystem_avail_bytes", "Filesystem space available to non-root users in bytes.", FS),
+    gauge(
+        "node_memory_MemTotal_bytes",
+        "Memory information field MemTotal_bytes.",
+        &[],
+    ),
+    gauge(
+        "node_memory_MemFree_bytes",
+        "Memory information field MemFree_bytes.",
+        &[],
+    ),
+    gauge(
+        "node_memory_MemAvailable_bytes",
+        "Memory information field MemAvailable_bytes.",
+        &[],
+    ),
+    gauge(
+        "node_memory_Buffers_bytes",
+        "Memory information field Buffers_bytes.",
+        &[],
+    ),
+    gauge(
+        "node_memory_Cached_bytes",
+        "Memory information field Cached_bytes.",
+        &[],
+    ),
+    gauge(
+        "node_memory_SwapTotal_bytes",
+        "Memory information field SwapTotal_bytes.",
+        &[],
+    ),
+    gauge(
+        "node_memory_SwapFree_bytes",
+        "Memory information field SwapFree_bytes.",
+        &[],
+    ),
+    gauge(
+        "node_filesystem_size_bytes",
+        "Filesystem size in bytes.",
+        FS,
+    ),
+    gauge(
+        "node_filesystem_free_bytes",
+        "Filesystem free space in bytes.",
+        FS,
+    ),
+    gauge(
+        "node_filesystem_avail_bytes",
+        "Filesystem space available to non-root users in bytes.",
+        FS,
+    ),
     gauge("node_filesystem_files", "Filesystem total file nodes.", FS),
-    gauge("node_filesystem_files_free", "Filesystem total free file nodes.", FS),
-    gauge("node_filesystem_readonly", "Filesystem read-only status.", FS),
-    counter("node_network_receive_bytes_total", "Network device statistic receive_bytes.", DEV),
-    counter("node_network_receive_packets_total", "Network device statistic receive_packets.", DEV),
-    counter("node_network_receive_errs_total", "Network device statistic receive_errs.", DEV),
-    counter("node_network_receive_drop_total", "Network device statistic receive_drop.", DEV),
-    counter("node_network_transmit_bytes_total", "Network device statistic transmit_bytes.", DEV),
-    counter("node_network_transmit_packets_total", "Network device statistic transmit_packets.", DEV),
-    counter("node_network_transmit_errs_total", "Network device statistic transmit_errs.", DEV),
-    counter("node_network_transmit_drop_total", "Network device statistic transmit_drop.", DEV),
-    gauge("node_network_up", "Value is 1 if operstate is 'up', 0 otherwise.", DEV),
-    gauge("node_hwmon_temp_celsius", "Hardware monitor for temperature (input)", &["chip", "sensor"]),
-    gauge("node_boot_time_seconds", "Node boot time, in unixtime.", &[]),
-    gauge("node_time_seconds", "System time in seconds since epoch (1970).", &[]),
-    counter("node_context_switches_total", "Total number of context switches.", &[]),
+    gauge(
+        "node_filesystem_files_free",
+        "Filesystem total free file nodes.",
+        FS,
+    ),
+    gauge(
+        "node_filesystem_readonly",
+        "Filesystem read-only status.",
+        FS,
+    ),
+    counter(
+        "node_network_receive_bytes_total",
+        "Network device statistic receive_bytes.",
+        DEV,
+    ),
+    counter(
+        "node_network_receive_packets_total",
+        "Network device statistic receive_packets.",
+        DEV,
+    ),
+    counter(
+        "node_network_receive_errs_total",
+        "Network device statistic receive_errs.",
+        DEV,
+    ),
+    counter(
+        "node_network_receive_drop_total",
+        "Network device statistic receive_drop.",
+        DEV,
+    ),
+    counter(
+        "node_network_transmit_bytes_total",
+        "Network device statistic transmit_bytes.",
+        DEV,
+    ),
+    counter(
+        "node_network_transmit_packets_total",
+        "Network device statistic transmit_packets.",
+        DEV,
+    ),
+    counter(
+        "node_network_transmit_errs_total",
+        "Network device statistic transmit_errs.",
+        DEV,
+    ),
+    counter(
+        "node_network_transmit_drop_total",
+        "Network device statistic transmit_drop.",
+        DEV,
+    ),
+    gauge(
+        "node_network_up",
+        "Value is 1 if operstate is 'up', 0 otherwise.",
+        DEV,
+    ),
+    gauge(
+        "node_hwmon_temp_celsius",
+        "Hardware monitor for temperature (input)",
+        &["chip", "sensor"],
+    ),
+    gauge(
+        "node_boot_time_seconds",
+        "Node boot time, in unixtime.",
+        &[],
+    ),
+    gauge(
+        "node_time_seconds",
+        "System time in seconds since epoch (1970).",
+        &[],
+    ),
+    counter(
+        "node_context_switches_total",
+        "Total number of context switches.",
+        &[],
+    ),
     counter("node_forks_total", "Total number of forks.", &[]),
-    gauge("node_procs_running", "Number of processes in runnable state.", &[]),
-    gauge("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.", &[]),
+    gauge(
+        "node_procs_running",
+        "Number of processes in runnable state.",
+        &[],
+    ),
+    gauge(
+        "node_procs_blocked",
+        "Number of processes blocked waiting for I/O to complete.",
+        &[],
+    ),
     gauge(
         "node_uname_info",
         "Labeled system information as provided by the uname system call.",
-        &["domainname", "machine", "nodename", "release", "sysname", "version"],
+        &[
+            "domainname",
+            "machine",
+            "nodename",
+            "release",
+            "sysname",
+            "version",
+        ],
     ),
-    gauge("vitals_cpu_usage_ratio", "Share of all CPUs busy between the agent's last two samples, 0 to 1.", &[]),
-    gauge("vitals_agent_info", "The agent's software and platform; always 1.", &["version", "os", "arch", "kernel", "hostname"]),
-    counter("vitals_agent_samples_total", "Samples merged from the agent.", &[]),
-    counter("vitals_agent_samples_dropped_total", "Samples the agent dropped because its buffer was full, as it reports them.", &[]),
-    gauge("vitals_agent_sample_omitted_entries", "Entries the agent left out of its last sample because a fixed-size collection was full.", &["collection"]),
-    gauge("vitals_agent_interval_seconds", "How often the agent samples.", &[]),
+    gauge(
+        "vitals_cpu_usage_ratio",
+        "Share of all CPUs busy between the agent's last two samples, 0 to 1.",
+        &[],
+    ),
+    gauge(
+        "vitals_agent_info",
+        "The agent's software and platform; always 1.",
+        &["version", "os", "arch", "kernel", "hostname"],
+    ),
+    counter(
+        "vitals_agent_samples_total",
+        "Samples merged from the agent.",
+        &[],
+    ),
+    counter(
+        "vitals_agent_samples_dropped_total",
+        "Samples the agent dropped because its buffer was full, as it reports them.",
+        &[],
+    ),
+    gauge(
+        "vitals_agent_sample_omitted_entries",
+        "Entries the agent left out of its last sample because a fixed-size collection was full.",
+        &["collection"],
+    ),
+    gauge(
+        "vitals_agent_interval_seconds",
+        "How often the agent samples.",
+        &[],
+    ),
 ];
 
 /// Indices into [`DEFS`], by name, so that code and table cannot drift apart.
@@ -238,13 +399,17 @@ pub struct Aggregator {
 
 impl std::fmt::Debug for Aggregator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Aggregator").field("agents", &self.agents.len()).finish_non_exhaustive()
+        f.debug_struct("Aggregator")
+            .field("agents", &self.agents.len())
+            .finish_non_exhaustive()
     }
 }
 
 fn register<C: Collector + Clone + 'static>(registry: &Registry, c: C) -> C {
     // Names are unique constants, so registration can fail only through a programming error.
-    registry.register(Box::new(c.clone())).expect("metric families have unique names");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("metric families have unique names");
     c
 }
 
@@ -259,28 +424,41 @@ impl Aggregator {
         let families = DEFS
             .iter()
             .map(|d| {
-                let labels: Vec<&str> = std::iter::once("agent").chain(d.labels.iter().copied()).collect();
+                let labels: Vec<&str> = std::iter::once("agent")
+                    .chain(d.labels.iter().copied())
+                    .collect();
                 match d.kind {
                     Kind::Gauge => Family::Gauge(register(
                         &registry,
-                        GaugeVec::new(opts(d.name, d.help), &labels).expect("valid metric definition"),
+                        GaugeVec::new(opts(d.name, d.help), &labels)
+                            .expect("valid metric definition"),
                     )),
                     Kind::Counter => Family::Counter(register(
                         &registry,
-                        CounterVec::new(opts(d.name, d.help), &labels).expect("valid metric definition"),
+                        CounterVec::new(opts(d.name, d.help), &labels)
+                            .expect("valid metric definition"),
                     )),
                 }
             })
             .collect();
         let up = register(
             &registry,
-            GaugeVec::new(opts("vitals_agent_up", "1 if the agent is connected, 0 if it is not."), &["agent"])
-                .expect("valid metric definition"),
+            GaugeVec::new(
+                opts(
+                    "vitals_agent_up",
+                    "1 if the agent is connected, 0 if it is not.",
+                ),
+                &["agent"],
+            )
+            .expect("valid metric definition"),
         );
         let last_seen = register(
             &registry,
             GaugeVec::new(
-                opts("vitals_agent_last_seen_timestamp_seconds", "When the server last merged a sample from the agent."),
+                opts(
+                    "vitals_agent_last_seen_timestamp_seconds",
+                    "When the server last merged a sample from the agent.",
+                ),
                 &["agent"],
             )
             .expect("valid metric definition"),
@@ -288,23 +466,35 @@ impl Aggregator {
         let health = Health {
             connected: register(
                 &registry,
-                prometheus::IntGauge::new("vitals_server_agents_connected", "Agents connected now.")
-                    .expect("valid metric definition"),
+                prometheus::IntGauge::new(
+                    "vitals_server_agents_connected",
+                    "Agents connected now.",
+                )
+                .expect("valid metric definition"),
             ),
             connections: register(
                 &registry,
-                prometheus::IntCounter::new("vitals_server_connections_total", "Connections accepted.")
-                    .expect("valid metric definition"),
+                prometheus::IntCounter::new(
+                    "vitals_server_connections_total",
+                    "Connections accepted.",
+                )
+                .expect("valid metric definition"),
             ),
             frames: register(
                 &registry,
-                prometheus::IntCounter::new("vitals_server_frames_received_total", "Valid messages received from agents.")
-                    .expect("valid metric definition"),
+                prometheus::IntCounter::new(
+                    "vitals_server_frames_received_total",
+                    "Valid messages received from agents.",
+                )
+                .expect("valid metric definition"),
             ),
             rejected: register(
                 &registry,
                 prometheus::IntCounterVec::new(
-                    opts("vitals_server_frames_rejected_total", "Messages or connections refused, by reason."),
+                    opts(
+                        "vitals_server_frames_rejected_total",
+                        "Messages or connections refused, by reason.",
+                    ),
                     &["reason"],
                 )
                 .expect("valid metric definition"),
@@ -346,7 +536,11 @@ impl Aggregator {
                 self.health.frames.inc();
                 let _ = reply.send(self.connect(conn, *hello, now));
             }
-            Event::Sample { conn, message, reply } => {
+            Event::Sample {
+                conn,
+                message,
+                reply,
+            } => {
                 self.health.frames.inc();
                 let _ = reply.send(self.merge(conn, &message, now));
             }
@@ -361,7 +555,10 @@ impl Aggregator {
     fn connect(&mut self, conn: u64, hello: Hello, now: Instant) -> Reply {
         let id = hello.id.as_str().to_owned();
         let interval = Duration::from_millis(u64::from(hello.interval_ms));
-        let expire_after = self.config.expire_after.unwrap_or_else(|| (interval * 3).max(MIN_EXPIRY));
+        let expire_after = self
+            .config
+            .expire_after
+            .unwrap_or_else(|| (interval * 3).max(MIN_EXPIRY));
         let agent = self.agents.entry(id.clone()).or_insert_with(|| AgentState {
             conn: None,
             hello: Hello::default(),
@@ -395,7 +592,9 @@ impl Aggregator {
     }
 
     fn disconnect(&mut self, conn: u64) {
-        let Some(id) = self.conns.remove(&conn) else { return };
+        let Some(id) = self.conns.remove(&conn) else {
+            return;
+        };
         if let Some(agent) = self.agents.get_mut(&id) {
             if agent.conn == Some(conn) {
                 agent.conn = None;
@@ -407,7 +606,9 @@ impl Aggregator {
 
     fn refresh_connected(&self) {
         let connected = self.agents.values().filter(|a| a.conn.is_some()).count();
-        self.health.connected.set(i64::try_from(connected).unwrap_or(i64::MAX));
+        self.health
+            .connected
+            .set(i64::try_from(connected).unwrap_or(i64::MAX));
     }
 
     fn merge(&mut self, conn: u64, message: &SampleMessage<Sample>, now: Instant) -> Reply {
@@ -418,7 +619,10 @@ impl Aggregator {
             };
         };
         let Some(agent) = self.agents.get_mut(&id) else {
-            return Reply::Refused { code: codes::UNEXPECTED, message: "unknown agent".into() };
+            return Reply::Refused {
+                code: codes::UNEXPECTED,
+                message: "unknown agent".into(),
+            };
         };
         if message.seq <= agent.last_seq {
             // Sent again after a reconnect, and merged before: merging it again could make a
@@ -429,7 +633,11 @@ impl Aggregator {
         agent.last_sample = now;
         agent.expired = false;
         agent.generation += 1;
-        let mut m = Merge { families: &self.families, agent, id: &id };
+        let mut m = Merge {
+            families: &self.families,
+            agent,
+            id: &id,
+        };
         m.sample(message);
         m.sweep();
         self.up.with_label_values(&[&id]).set(1.0);
@@ -442,7 +650,9 @@ impl Aggregator {
         let stale: Vec<String> = self
             .agents
             .iter()
-            .filter(|(_, a)| !a.expired && now.saturating_duration_since(a.last_sample) > a.expire_after)
+            .filter(|(_, a)| {
+                !a.expired && now.saturating_duration_since(a.last_sample) > a.expire_after
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for id in stale {
@@ -459,7 +669,9 @@ impl Aggregator {
     }
 
     fn drop_families(&mut self, id: &str, families: &[usize]) {
-        let Some(agent) = self.agents.get_mut(id) else { return };
+        let Some(agent) = self.agents.get_mut(id) else {
+            return;
+        };
         agent.series.retain(|(family, _), series| {
             if !families.contains(family) {
                 return true;
@@ -505,7 +717,9 @@ fn remove(family: &Family, labels: &[String]) {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// One sample being merged into one agent's series.
@@ -518,13 +732,22 @@ struct Merge<'a> {
 impl Merge<'_> {
     /// Sets the series of `family` with `labels` (after `agent`) to `value`.
     fn set(&mut self, family: usize, labels: &[&str], value: f64) {
-        let key = (family, labels.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>());
+        let key = (
+            family,
+            labels.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>(),
+        );
         let generation = self.agent.generation;
         let id = self.id;
-        let series = self.agent.series.entry(key).or_insert_with_key(|(_, rest)| Series {
-            labels: std::iter::once(id.to_owned()).chain(rest.iter().cloned()).collect(),
-            generation,
-        });
+        let series = self
+            .agent
+            .series
+            .entry(key)
+            .or_insert_with_key(|(_, rest)| Series {
+                labels: std::iter::once(id.to_owned())
+                    .chain(rest.iter().cloned())
+                    .collect(),
+                generation,
+            });
         series.generation = generation;
         let labels: Vec<&str> = series.labels.iter().map(String::as_str).collect();
         match &self.families[family] {
@@ -583,7 +806,11 @@ impl Merge<'_> {
             self.set(family, &[], bytes as f64);
         }
         for fs in &s.filesystems {
-            let labels = [fs.device.as_str(), fs.fstype.as_str(), fs.mountpoint.as_str()];
+            let labels = [
+                fs.device.as_str(),
+                fs.fstype.as_str(),
+                fs.mountpoint.as_str(),
+            ];
             for (family, value) in [
                 (F::FS_SIZE, fs.size),
                 (F::FS_FREE, fs.free),
@@ -612,7 +839,11 @@ impl Merge<'_> {
             }
         }
         for sensor in &s.sensors {
-            self.set(F::HWMON_TEMP, &[sensor.chip.as_str(), sensor.sensor.as_str()], sensor.celsius);
+            self.set(
+                F::HWMON_TEMP,
+                &[sensor.chip.as_str(), sensor.sensor.as_str()],
+                sensor.celsius,
+            );
         }
         self.set(F::BOOT_TIME, &[], s.boot_time as f64);
         self.set(F::TIME, &[], s.time_ms as f64 / 1000.0);
@@ -623,10 +854,27 @@ impl Merge<'_> {
         self.set(F::CPU_USAGE, &[], s.cpu_usage);
         self.set(
             F::UNAME,
-            &[&hello.domainname, &hello.arch, &hello.hostname, &hello.kernel, &hello.os, &hello.kernel_version],
+            &[
+                &hello.domainname,
+                &hello.arch,
+                &hello.hostname,
+                &hello.kernel,
+                &hello.os,
+                &hello.kernel_version,
+            ],
             1.0,
         );
-        self.set(F::AGENT_INFO, &[&hello.version, &hello.os, &hello.arch, &hello.kernel, &hello.hostname], 1.0);
+        self.set(
+            F::AGENT_INFO,
+            &[
+                &hello.version,
+                &hello.os,
+                &hello.arch,
+                &hello.kernel,
+                &hello.hostname,
+            ],
+            1.0,
+        );
         self.increment(F::SAMPLES);
         self.set(F::SAMPLES_DROPPED, &[], message.dropped as f64);
         let o = &s.omitted;
@@ -648,5 +896,265 @@ impl Merge<'_> {
             Family::Gauge(_) => return,
         };
         self.set(family, &[], next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_core::sample::{Cpu, Filesystem, bounded};
+
+    fn hello(id: &str, session: u64) -> Box<Hello> {
+        Box::new(Hello {
+            id: bounded(id),
+            version: bounded("0.1.0"),
+            os: bounded("Linux"),
+            arch: bounded("aarch64"),
+            interval_ms: 1000,
+            session,
+            ..Hello::default()
+        })
+    }
+
+    fn sample(seq: u64, user: f64, mounts: &[&str]) -> Box<SampleMessage<Sample>> {
+        let mut sample = Sample::default();
+        let _ = sample.cpus.push(Cpu {
+            cpu: 0,
+            user,
+            idle: 100.0,
+            ..Cpu::default()
+        });
+        for m in mounts {
+            let _ = sample.filesystems.push(Filesystem {
+                device: bounded("/dev/sda1"),
+                fstype: bounded("ext4"),
+                mountpoint: bounded(m),
+                size: 1000,
+                ..Filesystem::default()
+            });
+        }
+        sample.load1 = 0.5;
+        Box::new(SampleMessage {
+            seq,
+            dropped: 0,
+            sample,
+        })
+    }
+
+    /// Sends an event that expects a reply and returns the reply.
+    fn ask(agg: &mut Aggregator, now: Instant, make: impl FnOnce(Sender<Reply>) -> Event) -> Reply {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        agg.handle(make(tx), now);
+        rx.try_recv().unwrap()
+    }
+
+    fn connect(agg: &mut Aggregator, conn: u64, id: &str, session: u64, now: Instant) -> Reply {
+        ask(agg, now, |reply| Event::Connected {
+            conn,
+            hello: hello(id, session),
+            reply,
+        })
+    }
+
+    fn send(
+        agg: &mut Aggregator,
+        conn: u64,
+        message: Box<SampleMessage<Sample>>,
+        now: Instant,
+    ) -> Reply {
+        ask(agg, now, |reply| Event::Sample {
+            conn,
+            message,
+            reply,
+        })
+    }
+
+    /// The value of the series `name{labels...}` as rendered, if present.
+    fn get(agg: &Aggregator, series: &str) -> Option<f64> {
+        agg.render()
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    const USER: &str = r#"node_cpu_seconds_total{agent="a",cpu="0",mode="user"}"#;
+    const ROOT: &str =
+        r#"node_filesystem_size_bytes{agent="a",device="/dev/sda1",fstype="ext4",mountpoint="/"}"#;
+    const BOOT: &str = r#"node_filesystem_size_bytes{agent="a",device="/dev/sda1",fstype="ext4",mountpoint="/boot"}"#;
+
+    fn aggregator() -> Aggregator {
+        Aggregator::new(Config {
+            expire_after: Some(Duration::from_secs(30)),
+        })
+    }
+
+    #[test]
+    fn a_sample_becomes_labelled_series_of_the_right_type() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        assert_eq!(
+            connect(&mut agg, 1, "a", 7, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+        assert_eq!(
+            send(&mut agg, 1, sample(1, 10.5, &["/"]), t0),
+            Reply::Merged { seq: 1 }
+        );
+        let text = agg.render();
+        assert!(text.contains("# TYPE node_cpu_seconds_total counter"));
+        assert!(text.contains("# TYPE node_load1 gauge"));
+        assert_eq!(get(&agg, USER), Some(10.5));
+        assert_eq!(get(&agg, ROOT), Some(1000.0));
+        assert_eq!(get(&agg, r#"node_load1{agent="a"}"#), Some(0.5));
+        assert_eq!(get(&agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+        assert_eq!(get(&agg, "vitals_server_agents_connected"), Some(1.0));
+        assert_eq!(get(&agg, "vitals_server_frames_received_total"), Some(2.0));
+        assert!(text.contains(r#"vitals_agent_info{agent="a",arch="aarch64","#));
+    }
+
+    #[test]
+    fn a_counter_follows_the_agent_and_restarts_when_the_machine_counter_goes_down() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 10.0, &[]), t0);
+        send(&mut agg, 1, sample(2, 12.25, &[]), t0);
+        assert_eq!(get(&agg, USER), Some(12.25));
+        // The machine rebooted: its counter starts again from a smaller value.
+        send(&mut agg, 1, sample(3, 1.5, &[]), t0);
+        assert_eq!(get(&agg, USER), Some(1.5));
+    }
+
+    #[test]
+    fn a_sample_sent_again_after_a_reconnect_is_acknowledged_but_not_merged_twice() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 10.0, &[]), t0);
+        send(&mut agg, 1, sample(2, 20.0, &[]), t0);
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        // Same session: the welcome tells the agent what is already merged.
+        assert_eq!(
+            connect(&mut agg, 2, "a", 7, t0),
+            Reply::Welcome { last_seq: 2 }
+        );
+        assert_eq!(
+            send(&mut agg, 2, sample(1, 10.0, &[]), t0),
+            Reply::Merged { seq: 1 }
+        );
+        assert_eq!(
+            get(&agg, USER),
+            Some(20.0),
+            "the old sample did not turn the counter back"
+        );
+        assert_eq!(
+            get(&agg, r#"vitals_agent_samples_total{agent="a"}"#),
+            Some(2.0)
+        );
+        // A new session (the agent restarted) numbers from 1 again.
+        assert_eq!(
+            connect(&mut agg, 3, "a", 8, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+        assert_eq!(
+            send(&mut agg, 3, sample(1, 21.0, &[]), t0),
+            Reply::Merged { seq: 1 }
+        );
+        assert_eq!(get(&agg, USER), Some(21.0));
+    }
+
+    #[test]
+    fn a_series_missing_from_the_next_sample_is_removed() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 1.0, &["/", "/boot"]), t0);
+        assert_eq!(get(&agg, BOOT), Some(1000.0));
+        send(&mut agg, 1, sample(2, 1.0, &["/"]), t0);
+        assert_eq!(get(&agg, BOOT), None, "unmounted");
+        assert_eq!(get(&agg, ROOT), Some(1000.0));
+    }
+
+    #[test]
+    fn a_disconnected_agent_is_down_at_once_and_its_series_expire() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        connect(&mut agg, 2, "b", 7, t0);
+        send(&mut agg, 1, sample(1, 1.0, &["/"]), t0);
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        assert_eq!(get(&agg, r#"vitals_agent_up{agent="a"}"#), Some(0.0));
+        assert_eq!(get(&agg, "vitals_server_agents_connected"), Some(1.0));
+        agg.expire(t0 + Duration::from_secs(29));
+        assert_eq!(get(&agg, ROOT), Some(1000.0), "not yet");
+        let t1 = t0 + Duration::from_secs(31);
+        agg.expire(t1);
+        assert_eq!(get(&agg, ROOT), None);
+        assert_eq!(get(&agg, USER), None);
+        assert!(!agg.render().contains(r#"vitals_agent_info{agent="a""#));
+        assert_eq!(
+            get(&agg, r#"vitals_agent_up{agent="a"}"#),
+            Some(0.0),
+            "up stays, at 0"
+        );
+        // It comes back with the same labels, once.
+        connect(&mut agg, 3, "a", 7, t1);
+        send(&mut agg, 3, sample(2, 2.0, &["/"]), t1);
+        assert_eq!(get(&agg, USER), Some(2.0));
+        assert_eq!(
+            agg.render()
+                .matches(r#"vitals_agent_up{agent="a"}"#)
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_newer_connection_for_the_same_id_takes_over() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        connect(&mut agg, 2, "a", 7, t0);
+        assert!(matches!(
+            send(&mut agg, 1, sample(1, 1.0, &[]), t0),
+            Reply::Refused { .. }
+        ));
+        assert_eq!(
+            send(&mut agg, 2, sample(1, 1.0, &[]), t0),
+            Reply::Merged { seq: 1 }
+        );
+        // The old connection closing does not mark the agent down.
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        assert_eq!(get(&agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+    }
+
+    #[test]
+    fn rejections_are_counted_by_reason() {
+        let mut agg = aggregator();
+        agg.handle(
+            Event::Rejected {
+                reason: codes::BAD_JSON,
+            },
+            Instant::now(),
+        );
+        agg.handle(
+            Event::Rejected {
+                reason: codes::BAD_JSON,
+            },
+            Instant::now(),
+        );
+        assert_eq!(
+            get(
+                &agg,
+                r#"vitals_server_frames_rejected_total{reason="bad_json"}"#
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            get(
+                &agg,
+                r#"vitals_server_frames_rejected_total{reason="too_deep"}"#
+            ),
+            Some(0.0)
+        );
     }
 }

@@ -37,7 +37,10 @@ struct Refusal {
 
 impl Refusal {
     fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Refusal { code, message: message.into() }
+        Refusal {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -70,7 +73,10 @@ impl Handler {
         let _ = self.stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let _ = self.stream.set_nodelay(true);
         let _ = self.events.send(Event::Accepted);
-        let mut session = Session { agent: None, replies: crossbeam_channel::bounded(1) };
+        let mut session = Session {
+            agent: None,
+            replies: crossbeam_channel::bounded(1),
+        };
         let outcome = self.serve(&mut session);
         match (&outcome, &session.agent) {
             (Err(refusal), agent) => {
@@ -79,12 +85,17 @@ impl Handler {
                     "vitals-server: agent {who} from {}: refused: {} ({})",
                     self.peer, refusal.message, refusal.code
                 );
-                let _ = self.events.send(Event::Rejected { reason: refusal.code });
+                let _ = self.events.send(Event::Rejected {
+                    reason: refusal.code,
+                });
                 self.send_error(refusal);
                 self.linger();
             }
             (Ok(()), Some(agent)) => {
-                eprintln!("vitals-server: agent {agent} from {} disconnected", self.peer);
+                eprintln!(
+                    "vitals-server: agent {agent} from {} disconnected",
+                    self.peer
+                );
             }
             (Ok(()), None) => {}
         }
@@ -140,7 +151,9 @@ impl Handler {
                 if let Reply::Welcome { .. } = reply {
                     eprintln!("vitals-server: agent {id} from {} connected", self.peer);
                     session.agent = Some(id);
-                    let _ = self.stream.set_read_timeout(Some((interval * 3).max(MIN_IDLE)));
+                    let _ = self
+                        .stream
+                        .set_read_timeout(Some((interval * 3).max(MIN_IDLE)));
                 }
                 reply
             }
@@ -170,14 +183,19 @@ impl Handler {
             Reply::Merged { seq } => Message::Ack(Ack { seq }),
             Reply::Refused { code, message } => return Err(Refusal { code, message }),
         };
-        self.send(&answer).map_err(|_| Refusal::new(codes::UNAVAILABLE, "cannot write"))
+        self.send(&answer)
+            .map_err(|_| Refusal::new(codes::UNAVAILABLE, "cannot write"))
     }
 
     /// Sends `event` to the aggregator and waits for its reply.
     fn ask(&self, session: &Session, event: Event) -> Result<Reply, Refusal> {
         let unavailable = || Refusal::new(codes::UNAVAILABLE, "server is shutting down");
         self.events.send(event).map_err(|_| unavailable())?;
-        session.replies.1.recv_timeout(AGGREGATOR_TIMEOUT).map_err(|_| unavailable())
+        session
+            .replies
+            .1
+            .recv_timeout(AGGREGATOR_TIMEOUT)
+            .map_err(|_| unavailable())
     }
 
     fn send(&mut self, message: &Message) -> std::io::Result<()> {
@@ -191,7 +209,9 @@ impl Handler {
     fn linger(&mut self) {
         const MAX_DRAIN: usize = 1 << 20;
         let _ = self.stream.shutdown(Shutdown::Write);
-        let _ = self.stream.set_read_timeout(Some(Duration::from_millis(500)));
+        let _ = self
+            .stream
+            .set_read_timeout(Some(Duration::from_millis(500)));
         let mut sink = [0u8; 4096];
         let mut drained = 0;
         while drained < MAX_DRAIN {

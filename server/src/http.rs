@@ -41,16 +41,20 @@ fn header(name: &str, value: &str) -> Header {
 fn respond(request: Request, events: &Sender<Event>) {
     let path = request.url().split('?').next().unwrap_or("/").to_owned();
     if !matches!(request.method(), Method::Get | Method::Head) {
-        let _ = request.respond(Response::from_string("method not allowed\n").with_status_code(405));
+        let _ =
+            request.respond(Response::from_string("method not allowed\n").with_status_code(405));
         return;
     }
     let response = match path.as_str() {
         "/metrics" => match scrape(events) {
-            Some(text) => Response::from_string(text).with_header(header("Content-Type", TEXT_FORMAT)),
+            Some(text) => {
+                Response::from_string(text).with_header(header("Content-Type", TEXT_FORMAT))
+            }
             None => Response::from_string("aggregator unavailable\n").with_status_code(503),
         },
         "/healthz" => Response::from_string("ok\n"),
-        "/" => Response::from_string(LANDING).with_header(header("Content-Type", "text/html; charset=utf-8")),
+        "/" => Response::from_string(LANDING)
+            .with_header(header("Content-Type", "text/html; charset=utf-8")),
         _ => Response::from_string("not found\n").with_status_code(404),
     };
     let _ = request.respond(response);
@@ -58,6 +62,8 @@ fn respond(request: Request, events: &Sender<Event>) {
 
 fn scrape(events: &Sender<Event>) -> Option<String> {
     let (reply, answer) = crossbeam_channel::bounded(1);
-    events.send_timeout(Event::Scrape { reply }, SCRAPE_TIMEOUT).ok()?;
+    events
+        .send_timeout(Event::Scrape { reply }, SCRAPE_TIMEOUT)
+        .ok()?;
     answer.recv_timeout(SCRAPE_TIMEOUT).ok()
 }

@@ -81,19 +81,33 @@ struct Open {
 
 impl Open {
     fn len(&self) -> usize {
-        self.streams.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     fn insert(&self, conn: u64, stream: TcpStream) {
-        self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(conn, stream);
+        self.streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(conn, stream);
     }
 
     fn remove(&self, conn: u64) {
-        self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&conn);
+        self.streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&conn);
     }
 
     fn close_all(&self) {
-        for stream in self.streams.lock().unwrap_or_else(PoisonError::into_inner).values() {
+        for stream in self
+            .streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
@@ -115,7 +129,8 @@ pub fn run(
     let aggregator = thread::Builder::new()
         .name("aggregator".into())
         .spawn(move || aggregator.run(inbox))?;
-    let http_server = tiny_http::Server::from_listener(http, None).map_err(|e| Error::Http(e.to_string()))?;
+    let http_server =
+        tiny_http::Server::from_listener(http, None).map_err(|e| Error::Http(e.to_string()))?;
     let http_thread = {
         let (events, shutdown) = (events.clone(), shutdown.clone());
         thread::Builder::new()
@@ -145,7 +160,9 @@ pub fn run(
             continue;
         }
         let conn = next_conn.fetch_add(1, Ordering::Relaxed);
-        let Ok(clone) = stream.try_clone() else { continue };
+        let Ok(clone) = stream.try_clone() else {
+            continue;
+        };
         open.insert(conn, clone);
         let handler = Handler {
             conn,
@@ -192,5 +209,7 @@ fn refuse_full(mut stream: TcpStream, events: &crossbeam_channel::Sender<Event>)
         let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
         let _ = stream.write_all(buf.get(..n).unwrap_or_default());
     }
-    let _ = events.try_send(Event::Rejected { reason: codes::UNAVAILABLE });
+    let _ = events.try_send(Event::Rejected {
+        reason: codes::UNAVAILABLE,
+    });
 }

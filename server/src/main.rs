@@ -40,7 +40,8 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn duration(flag: &str, value: &str) -> Result<Duration> {
-    parse_duration(value).ok_or_else(|| anyhow!("{flag}: `{value}` is not a duration like 10s or 500ms"))
+    parse_duration(value)
+        .ok_or_else(|| anyhow!("{flag}: `{value}` is not a duration like 10s or 500ms"))
 }
 
 fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>> {
@@ -51,18 +52,25 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             .map(|v| duration("VITALS_EXPIRE_AFTER", &v))
             .transpose()?,
         max_connections: match env("VITALS_MAX_CONNECTIONS") {
-            Some(v) => v.parse().with_context(|| format!("VITALS_MAX_CONNECTIONS: `{v}` is not a number"))?,
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("VITALS_MAX_CONNECTIONS: `{v}` is not a number"))?,
             None => DEFAULT_MAX_CONNECTIONS,
         },
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
             _ => (arg, None),
         };
         let mut value = || {
-            inline.clone().or_else(|| args.next()).ok_or_else(|| anyhow!("{flag} needs a value"))
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| anyhow!("{flag} needs a value"))
         };
         match flag.as_str() {
             "-h" | "--help" => {
@@ -78,8 +86,9 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             "--expire-after" => options.expire_after = Some(duration("--expire-after", &value()?)?),
             "--max-connections" => {
                 let v = value()?;
-                options.max_connections =
-                    v.parse().with_context(|| format!("--max-connections: `{v}` is not a number"))?;
+                options.max_connections = v
+                    .parse()
+                    .with_context(|| format!("--max-connections: `{v}` is not a number"))?;
             }
             other => bail!("unknown argument `{other}` (see --help)"),
         }
@@ -91,7 +100,9 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
 }
 
 fn run() -> Result<()> {
-    let Some(options) = parse_options(std::env::args().skip(1))? else { return Ok(()) };
+    let Some(options) = parse_options(std::env::args().skip(1))? else {
+        return Ok(());
+    };
     let agents = TcpListener::bind(&options.listen)
         .with_context(|| format!("cannot listen for agents on {}", options.listen))?;
     let http = TcpListener::bind(&options.http)
@@ -108,7 +119,9 @@ fn run() -> Result<()> {
         options.max_connections
     );
     let config = Config {
-        aggregator: server::aggregator::Config { expire_after: options.expire_after },
+        aggregator: server::aggregator::Config {
+            expire_after: options.expire_after,
+        },
         max_connections: options.max_connections,
         ..Config::default()
     };

@@ -23,8 +23,13 @@ fn all_up(server: &Server) -> Option<()> {
 #[test]
 fn three_agents_survive_a_server_restart_and_a_stopped_agent_expires() {
     let mut server = Server::start("127.0.0.1:0", "127.0.0.1:0", &["--expire-after", "3s"]);
-    let mut agents: Vec<_> = IDS.iter().map(|id| agent(id, &[server.agents], "500ms")).collect();
-    wait_for("three agents in /metrics", Duration::from_secs(20), || all_up(&server));
+    let mut agents: Vec<_> = IDS
+        .iter()
+        .map(|id| agent(id, &[server.agents], "500ms"))
+        .collect();
+    wait_for("three agents in /metrics", Duration::from_secs(20), || {
+        all_up(&server)
+    });
 
     // Each agent's series, with node_exporter's names and types.
     let m = server.metrics();
@@ -46,28 +51,70 @@ fn three_agents_survive_a_server_restart_and_a_stopped_agent_expires() {
         assert_eq!(metric_type(&m, name), Some(kind), "{name}");
     }
     for id in IDS {
-        let idle = series(&m, "node_cpu_seconds_total", &[("agent", id), ("mode", "idle")]);
-        assert!(!idle.is_empty() && idle.iter().all(|&s| s > 0.0), "{id}: {idle:?}");
+        let idle = series(
+            &m,
+            "node_cpu_seconds_total",
+            &[("agent", id), ("mode", "idle")],
+        );
+        assert!(
+            !idle.is_empty() && idle.iter().all(|&s| s > 0.0),
+            "{id}: {idle:?}"
+        );
         assert!(value(&m, "node_memory_MemTotal_bytes", &[("agent", id)]).unwrap() > 0.0);
-        assert!(value(&m, "node_filesystem_size_bytes", &[("agent", id), ("mountpoint", "/")]).unwrap() > 0.0, "{id}");
-        assert_eq!(value(&m, "vitals_agent_info", &[("agent", id), ("os", "Linux")]), Some(1.0));
-        assert!(m.contains(&format!("node_uname_info{{agent=\"{id}\",domainname=")), "{id}");
+        assert!(
+            value(
+                &m,
+                "node_filesystem_size_bytes",
+                &[("agent", id), ("mountpoint", "/")]
+            )
+            .unwrap()
+                > 0.0,
+            "{id}"
+        );
+        assert_eq!(
+            value(&m, "vitals_agent_info", &[("agent", id), ("os", "Linux")]),
+            Some(1.0)
+        );
+        assert!(
+            m.contains(&format!("node_uname_info{{agent=\"{id}\",domainname=")),
+            "{id}"
+        );
     }
     assert_eq!(value(&m, "vitals_server_agents_connected", &[]), Some(3.0));
     // No timestamps: every sample line is `name{labels} value`.
-    assert!(m.lines().filter(|l| !l.starts_with('#')).all(|l| l.rsplit(' ').nth(1).is_some_and(|s| s.ends_with('}') || !s.contains('{'))));
+    assert!(m.lines().filter(|l| !l.starts_with('#')).all(|l| {
+        l.rsplit(' ')
+            .nth(1)
+            .is_some_and(|s| s.ends_with('}') || !s.contains('{'))
+    }));
 
     // Kill the server and start it again on the same ports: the agents come back by themselves.
     let (agents_addr, http_addr) = (server.agents, server.http);
     server.proc.kill();
-    let server = Server::start(&agents_addr.to_string(), &http_addr.to_string(), &["--expire-after", "3s"]);
-    wait_for("all three back after the restart", Duration::from_secs(30), || all_up(&server));
+    let server = Server::start(
+        &agents_addr.to_string(),
+        &http_addr.to_string(),
+        &["--expire-after", "3s"],
+    );
+    wait_for(
+        "all three back after the restart",
+        Duration::from_secs(30),
+        || all_up(&server),
+    );
 
     // A counter continues and is never duplicated: one series per cpu and mode.
     let m = server.metrics();
-    let cpus = series(&m, "node_cpu_seconds_total", &[("agent", "alpha"), ("mode", "user")]).len();
+    let cpus = series(
+        &m,
+        "node_cpu_seconds_total",
+        &[("agent", "alpha"), ("mode", "user")],
+    )
+    .len();
     assert!(cpus >= 1);
-    assert_eq!(series(&m, "vitals_agent_up", &[("agent", "alpha")]).len(), 1);
+    assert_eq!(
+        series(&m, "vitals_agent_up", &[("agent", "alpha")]).len(),
+        1
+    );
 
     // Stop one agent: it is down at once, and its series expire.
     assert!(agents[2].terminate(), "agent exits cleanly on SIGTERM");
@@ -75,13 +122,24 @@ fn three_agents_survive_a_server_restart_and_a_stopped_agent_expires() {
         let m = server.metrics();
         (value(&m, "vitals_agent_up", &[("agent", "charlie")]) == Some(0.0)).then_some(())
     });
-    wait_for("charlie's series to expire", Duration::from_secs(10), || {
-        let m = server.metrics();
-        (value(&m, "node_load1", &[("agent", "charlie")]).is_none()).then_some(m)
-    });
+    wait_for(
+        "charlie's series to expire",
+        Duration::from_secs(10),
+        || {
+            let m = server.metrics();
+            (value(&m, "node_load1", &[("agent", "charlie")]).is_none()).then_some(m)
+        },
+    );
     let m = server.metrics();
-    assert_eq!(value(&m, "vitals_agent_up", &[("agent", "charlie")]), Some(0.0), "up stays, at 0");
-    assert!(value(&m, "node_load1", &[("agent", "alpha")]).is_some(), "the others are untouched");
+    assert_eq!(
+        value(&m, "vitals_agent_up", &[("agent", "charlie")]),
+        Some(0.0),
+        "up stays, at 0"
+    );
+    assert!(
+        value(&m, "node_load1", &[("agent", "alpha")]).is_some(),
+        "the others are untouched"
+    );
     assert_eq!(value(&m, "vitals_server_agents_connected", &[]), Some(2.0));
     agents.truncate(2);
 }
@@ -122,21 +180,49 @@ fn bad_frames_are_refused_counted_and_harm_no_other_agent() {
     ];
     for (lines, code) in cases {
         let answer = exchange(&server, lines);
-        assert!(answer.contains(&format!("\"kind\":\"error\",\"code\":\"{code}\"")), "{code}: {answer}");
+        assert!(
+            answer.contains(&format!("\"kind\":\"error\",\"code\":\"{code}\"")),
+            "{code}: {answer}"
+        );
     }
     let m = server.metrics();
-    assert_eq!(value(&m, "vitals_server_frames_rejected_total", &[("reason", "bad_json")]), Some(3.0));
-    assert_eq!(value(&m, "vitals_server_frames_rejected_total", &[("reason", "line_too_long")]), Some(1.0));
-    assert_eq!(value(&m, "vitals_server_frames_rejected_total", &[("reason", "unexpected_message")]), Some(1.0));
+    assert_eq!(
+        value(
+            &m,
+            "vitals_server_frames_rejected_total",
+            &[("reason", "bad_json")]
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            "vitals_server_frames_rejected_total",
+            &[("reason", "line_too_long")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            "vitals_server_frames_rejected_total",
+            &[("reason", "unexpected_message")]
+        ),
+        Some(1.0)
+    );
 
     // The honest agent keeps sending through all of it.
     let seen = value(&m, "vitals_agent_samples_total", &[("agent", "honest")]).unwrap();
-    wait_for("more samples from the honest agent", Duration::from_secs(10), || {
-        let m = server.metrics();
-        (value(&m, "vitals_agent_samples_total", &[("agent", "honest")])? > seen
-            && value(&m, "vitals_agent_up", &[("agent", "honest")]) == Some(1.0))
-        .then_some(())
-    });
+    wait_for(
+        "more samples from the honest agent",
+        Duration::from_secs(10),
+        || {
+            let m = server.metrics();
+            (value(&m, "vitals_agent_samples_total", &[("agent", "honest")])? > seen
+                && value(&m, "vitals_agent_up", &[("agent", "honest")]) == Some(1.0))
+            .then_some(())
+        },
+    );
 }
 
 #[test]
@@ -145,7 +231,10 @@ fn the_http_side_has_a_landing_page_health_and_404() {
     let (status, body) = http_get(server.http, "/").unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("href=\"/metrics\""));
-    assert_eq!(http_get(server.http, "/healthz").unwrap(), (200, "ok\n".into()));
+    assert_eq!(
+        http_get(server.http, "/healthz").unwrap(),
+        (200, "ok\n".into())
+    );
     assert_eq!(http_get(server.http, "/nope").unwrap().0, 404);
 }
 

@@ -11,9 +11,19 @@ use std::time::{Duration, Instant};
 
 /// A binary of the workspace, built by `cargo build --workspace` (as `make test` does first).
 pub fn bin(name: &str) -> PathBuf {
-    let dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+    let dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let path = dir.join(name);
-    assert!(path.exists(), "{} is missing: run `cargo build --workspace` first", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` first",
+        path.display()
+    );
     path
 }
 
@@ -24,7 +34,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         if let Some(v) = check() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         thread::sleep(Duration::from_millis(100));
     }
 }
@@ -97,11 +110,37 @@ impl Server {
             .spawn()
             .unwrap();
         let log = forward_stderr(&mut child, "server");
-        let first = log.recv_timeout(Duration::from_secs(10)).expect("server says where it listens");
+        let first = log
+            .recv_timeout(Duration::from_secs(10))
+            .expect("server says where it listens");
         // "vitals-server 0.1.0: agents on 127.0.0.1:1234, metrics on http://127.0.0.1:5678/metrics, ..."
-        let agents = first.split("agents on ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
-        let http = first.split("http://").nth(1).unwrap().split('/').next().unwrap().parse().unwrap();
-        Server { proc: Proc { child, name: "server".into() }, agents, http, log }
+        let agents = first
+            .split("agents on ")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let http = first
+            .split("http://")
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        Server {
+            proc: Proc {
+                child,
+                name: "server".into(),
+            },
+            agents,
+            http,
+            log,
+        }
     }
 
     /// The body of `/metrics`.
@@ -119,22 +158,38 @@ pub fn agent(id: &str, servers: &[SocketAddr], interval: &str) -> Proc {
     for s in servers {
         cmd.args(["--server", &s.to_string()]);
     }
-    let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let _ = forward_stderr(&mut child, id);
-    Proc { child, name: id.to_owned() }
+    Proc {
+        child,
+        name: id.to_owned(),
+    }
 }
 
 /// A plain HTTP/1.1 GET; returns the status and body.
 pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).ok()?;
     let response = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = response.split_once("\r\n\r\n")?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_owned()
@@ -145,7 +200,9 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if size == 0 || rest.len() < size {
             break;
         }
@@ -168,8 +225,11 @@ pub fn series(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
         .filter_map(|l| {
             let (key, value) = l.rsplit_once(' ')?;
             let (metric, rest) = key.split_once('{').unwrap_or((key, ""));
-            (metric == name && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
-                .then(|| value.parse().ok())?
+            (metric == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
+            .then(|| value.parse().ok())?
         })
         .collect()
 }
@@ -177,5 +237,7 @@ pub fn series(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
 /// The `# TYPE` of `name`.
 pub fn metric_type<'a>(metrics: &'a str, name: &str) -> Option<&'a str> {
     let prefix = format!("# TYPE {name} ");
-    metrics.lines().find_map(|l| l.strip_prefix(prefix.as_str()))
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
 }
