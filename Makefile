@@ -102,12 +102,12 @@ prometheus: deps-apt
 run: build deps-apt
 	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/prometheus-data
 	@sed 's/localhost:7451/localhost:$(HTTP_PORT)/' prometheus/prometheus.yml > $(RUN_DIR)/prometheus.yml
-	@trap 'kill 0' INT TERM EXIT; \
-	./target/debug/vitals-server --listen 127.0.0.1:$(AGENT_PORT) --http 127.0.0.1:$(HTTP_PORT) & \
+	@pids=(); trap 'kill $${pids[@]} 2>/dev/null; wait; exit 0' INT TERM; \
+	./target/debug/vitals-server --listen 127.0.0.1:$(AGENT_PORT) --http 127.0.0.1:$(HTTP_PORT) & pids+=($$!); \
 	sleep 0.5; \
-	./target/debug/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) & \
+	./target/debug/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) & pids+=($$!); \
 	prometheus --config.file=$(RUN_DIR)/prometheus.yml --storage.tsdb.path=$(RUN_DIR)/prometheus-data \
-	  --web.listen-address=127.0.0.1:$(PROM_PORT) --log.level=warn & \
+	  --web.listen-address=127.0.0.1:$(PROM_PORT) --log.level=warn & pids+=($$!); \
 	sleep 1; \
 	echo; \
 	echo "  vitals metrics:  http://127.0.0.1:$(HTTP_PORT)/metrics"; \
