@@ -252,7 +252,10 @@ where
 
     /// Counters about the agent.
     pub fn stats(&self) -> Stats {
-        Stats { pending: self.ring.len(), ..self.stats }
+        Stats {
+            pending: self.ring.len(),
+            ..self.stats
+        }
     }
 
     /// The `hello` this agent sends.
@@ -307,12 +310,17 @@ where
             State::Disconnected { retry_at } if now < retry_at => return None,
             State::Disconnected { .. } => self.connect(now),
             State::Handshake { deadline } => match self.receive() {
-                Ok(true) => Ok(Some(Event::Ready { pending: self.ring.len() })),
+                Ok(true) => Ok(Some(Event::Ready {
+                    pending: self.ring.len(),
+                })),
                 Ok(false) if now >= deadline => Err(Lost::HandshakeTimeout),
                 Ok(false) => Ok(None),
                 Err(lost) => Err(lost),
             },
-            State::Ready => self.receive().and_then(|_| self.send_pending()).map(|()| None),
+            State::Ready => self
+                .receive()
+                .and_then(|_| self.send_pending())
+                .map(|()| None),
         };
         match result {
             Ok(event) => event,
@@ -323,7 +331,9 @@ where
     fn connect(&mut self, now: Instant) -> Result<Option<Event>, Lost> {
         self.transport.connect().map_err(Lost::Transport)?;
         self.decoder.reset();
-        self.state = State::Handshake { deadline: now + self.config.handshake_timeout };
+        self.state = State::Handshake {
+            deadline: now + self.config.handshake_timeout,
+        };
         let hello: Message<S> = Message::Hello(self.hello.clone());
         send_line(&mut self.transport, &mut self.tx, &hello)?;
         Ok(Some(Event::Connected))
@@ -334,7 +344,10 @@ where
         let mut welcomed = false;
         let mut chunk = [0u8; RX_CHUNK];
         loop {
-            let n = self.transport.receive(&mut chunk).map_err(Lost::Transport)?;
+            let n = self
+                .transport
+                .receive(&mut chunk)
+                .map_err(Lost::Transport)?;
             if n == 0 {
                 return Ok(welcomed);
             }
@@ -393,8 +406,14 @@ where
         self.stats.failures += 1;
         self.attempts = self.attempts.saturating_add(1);
         let retry_in = self.backoff();
-        self.state = State::Disconnected { retry_at: now + retry_in };
-        Event::Lost { reason, retry_in, was_connected }
+        self.state = State::Disconnected {
+            retry_at: now + retry_in,
+        };
+        Event::Lost {
+            reason,
+            retry_in,
+            was_connected,
+        }
     }
 
     /// The delay before the next try: `backoff_min` doubled per failure, capped at
@@ -498,8 +517,17 @@ mod tests {
     }
 
     fn agent() -> TestAgent {
-        let hello = Hello { id: crate::sample::bounded("test"), interval_ms: 1000, ..Hello::default() };
-        Agent::new(Fake::default(), hello, Config::new(Duration::from_secs(1), 42), at(0))
+        let hello = Hello {
+            id: crate::sample::bounded("test"),
+            interval_ms: 1000,
+            ..Hello::default()
+        };
+        Agent::new(
+            Fake::default(),
+            hello,
+            Config::new(Duration::from_secs(1), 42),
+            at(0),
+        )
     }
 
     fn push(agent: &mut TestAgent, message: Message<u32>) {
@@ -509,7 +537,13 @@ mod tests {
     }
 
     fn welcome(agent: &mut TestAgent, last_seq: u64) {
-        push(agent, Message::Welcome(Welcome { server: crate::sample::bounded("s"), last_seq }));
+        push(
+            agent,
+            Message::Welcome(Welcome {
+                server: crate::sample::bounded("s"),
+                last_seq,
+            }),
+        );
     }
 
     /// Polls until nothing happens, returning the events.
@@ -536,7 +570,16 @@ mod tests {
         assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
         assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        for bad in ["", "10", "s", "1.5s", "-1s", "10 s", "10sec", "99999999999999999999s"] {
+        for bad in [
+            "",
+            "10",
+            "s",
+            "1.5s",
+            "-1s",
+            "10 s",
+            "10sec",
+            "99999999999999999999s",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad:?}");
         }
     }
@@ -552,7 +595,10 @@ mod tests {
         welcome(&mut a, 0);
         assert_eq!(drain(&mut a, at(5)), [Event::Ready { pending: 1 }]);
         assert_eq!(sent_seqs(&a), [1]);
-        assert_eq!(a.transport.sent[1], "{\"v\":1,\"kind\":\"sample\",\"seq\":1,\"dropped\":0,\"sample\":7}\n");
+        assert_eq!(
+            a.transport.sent[1],
+            "{\"v\":1,\"kind\":\"sample\",\"seq\":1,\"dropped\":0,\"sample\":7}\n"
+        );
         // The next sample is due one interval later, not before.
         assert!(!a.sample_due(at(999)));
         assert!(a.sample_due(at(1000)));
@@ -584,7 +630,13 @@ mod tests {
         let mut delays = Vec::new();
         for _ in 0..12 {
             match drain(&mut a, now).as_slice() {
-                [Event::Lost { reason: Lost::Transport(TransportError::Refused), retry_in, was_connected: false }] => {
+                [
+                    Event::Lost {
+                        reason: Lost::Transport(TransportError::Refused),
+                        retry_in,
+                        was_connected: false,
+                    },
+                ] => {
                     delays.push(retry_in.as_millis() as u64);
                     // Nothing happens before the retry is due.
                     assert!(drain(&mut a, now + (*retry_in - Duration::from_millis(1))).is_empty());
@@ -596,18 +648,33 @@ mod tests {
         // Equal jitter: each delay lies in the upper half of 500 ms doubled per failure, capped at 30 s.
         for (i, &d) in delays.iter().enumerate() {
             let base = (500u64 << i).min(30_000);
-            assert!(d >= base / 2 && d <= base, "failure {i}: {d} ms not in [{}, {base}]", base / 2);
+            assert!(
+                d >= base / 2 && d <= base,
+                "failure {i}: {d} ms not in [{}, {base}]",
+                base / 2
+            );
         }
         assert!(delays[5] > delays[0] * 4, "grows: {delays:?}");
         assert!(delays.iter().all(|&d| d <= 30_000), "capped: {delays:?}");
-        assert!(delays[8..].iter().all(|&d| d >= 15_000), "stays at the cap: {delays:?}");
+        assert!(
+            delays[8..].iter().all(|&d| d >= 15_000),
+            "stays at the cap: {delays:?}"
+        );
     }
 
     #[test]
     fn jitter_differs_between_agents() {
         let delay = |seed| {
             let hello = Hello::default();
-            let mut a: TestAgent = Agent::new(Fake { refuse: 9, ..Fake::default() }, hello, Config::new(Duration::from_secs(1), seed), at(0));
+            let mut a: TestAgent = Agent::new(
+                Fake {
+                    refuse: 9,
+                    ..Fake::default()
+                },
+                hello,
+                Config::new(Duration::from_secs(1), seed),
+                at(0),
+            );
             let mut now = at(0);
             let mut total = 0;
             for _ in 0..6 {
@@ -637,7 +704,13 @@ mod tests {
         a.transport.fail_send = true;
         a.record(1, now);
         match drain(&mut a, now).as_slice() {
-            [Event::Lost { reason: Lost::Transport(TransportError::Reset), retry_in, was_connected: true }] => {
+            [
+                Event::Lost {
+                    reason: Lost::Transport(TransportError::Reset),
+                    retry_in,
+                    was_connected: true,
+                },
+            ] => {
                 assert!(*retry_in <= Duration::from_millis(500), "{retry_in:?}");
             }
             other => panic!("{other:?}"),
@@ -659,7 +732,16 @@ mod tests {
         a.transport.fail_send = true;
         a.record(3, at(2000));
         let events = drain(&mut a, at(2000));
-        assert!(matches!(events.as_slice(), [Event::Lost { was_connected: true, .. }]), "{events:?}");
+        assert!(
+            matches!(
+                events.as_slice(),
+                [Event::Lost {
+                    was_connected: true,
+                    ..
+                }]
+            ),
+            "{events:?}"
+        );
         a.transport.fail_send = false;
         let events = drain(&mut a, at(10_000));
         assert_eq!(events, [Event::Connected]);
@@ -695,7 +777,13 @@ mod tests {
         welcome(&mut a, 0);
         drain(&mut a, at(60_000));
         assert_eq!(sent_seqs(&a), [3, 4, 5, 6]);
-        assert!(a.transport.sent.iter().skip(1).all(|l| l.contains(r#""dropped":2"#)));
+        assert!(
+            a.transport
+                .sent
+                .iter()
+                .skip(1)
+                .all(|l| l.contains(r#""dropped":2"#))
+        );
     }
 
     #[test]
@@ -706,16 +794,33 @@ mod tests {
         a.record(0, at(0));
         assert_eq!(a.poll_timeout(), at(1000));
         assert!(drain(&mut a, at(9_999)).is_empty());
-        assert!(matches!(drain(&mut a, at(10_000)).as_slice(), [Event::Lost { reason: Lost::HandshakeTimeout, .. }]));
+        assert!(matches!(
+            drain(&mut a, at(10_000)).as_slice(),
+            [Event::Lost {
+                reason: Lost::HandshakeTimeout,
+                ..
+            }]
+        ));
     }
 
     #[test]
     fn an_error_from_the_server_ends_the_connection() {
         let mut a = agent();
         drain(&mut a, at(0));
-        push(&mut a, Message::Error(wire::ErrorMessage { code: crate::sample::bounded("invalid_value"), message: crate::sample::bounded("no") }));
+        push(
+            &mut a,
+            Message::Error(wire::ErrorMessage {
+                code: crate::sample::bounded("invalid_value"),
+                message: crate::sample::bounded("no"),
+            }),
+        );
         match drain(&mut a, at(0)).as_slice() {
-            [Event::Lost { reason: Lost::Rejected(e), .. }] => assert_eq!(e.code.as_str(), "invalid_value"),
+            [
+                Event::Lost {
+                    reason: Lost::Rejected(e),
+                    ..
+                },
+            ] => assert_eq!(e.code.as_str(), "invalid_value"),
             other => panic!("{other:?}"),
         }
         assert!(!a.transport.up);
@@ -726,10 +831,24 @@ mod tests {
         let mut a = agent();
         drain(&mut a, at(0));
         a.transport.inbox.extend(b"HTTP/1.1 400 Bad Request\r\n");
-        assert!(matches!(drain(&mut a, at(0)).as_slice(), [Event::Lost { reason: Lost::Protocol(DecodeError::BadJson), .. }]));
+        assert!(matches!(
+            drain(&mut a, at(0)).as_slice(),
+            [Event::Lost {
+                reason: Lost::Protocol(DecodeError::BadJson),
+                ..
+            }]
+        ));
         drain(&mut a, at(60_000));
-        a.transport.inbox.extend(b"{\"v\":1,\"kind\":\"ack\",\"seq\":1}\n");
-        assert!(matches!(drain(&mut a, at(60_000)).as_slice(), [Event::Lost { reason: Lost::Unexpected("ack"), .. }]));
+        a.transport
+            .inbox
+            .extend(b"{\"v\":1,\"kind\":\"ack\",\"seq\":1}\n");
+        assert!(matches!(
+            drain(&mut a, at(60_000)).as_slice(),
+            [Event::Lost {
+                reason: Lost::Unexpected("ack"),
+                ..
+            }]
+        ));
     }
 
     #[test]

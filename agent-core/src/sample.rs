@@ -219,10 +219,7 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize> Sample<C, F
     /// Returns the name of the first field that is out of range.
     pub fn check(&self) -> Result<(), &'static str> {
         let non_negative = |v: f64| v.is_finite() && v >= 0.0;
-        if !(non_negative(self.load1)
-            && non_negative(self.load5)
-            && non_negative(self.load15))
-        {
+        if !(non_negative(self.load1) && non_negative(self.load5) && non_negative(self.load15)) {
             return Err("load");
         }
         if !(non_negative(self.cpu_usage) && self.cpu_usage <= 1.0) {
@@ -250,7 +247,10 @@ mod tests {
         for cpu in 0..5 {
             push_or_count(
                 &mut sample.cpus,
-                Cpu { cpu, ..Cpu::default() },
+                Cpu {
+                    cpu,
+                    ..Cpu::default()
+                },
                 &mut sample.omitted.cpus,
             );
         }
@@ -276,7 +276,10 @@ mod tests {
         sample.load5 = -1.0;
         assert_eq!(sample.check(), Err("load"));
         sample.load5 = 0.0;
-        let _ = sample.cpus.push(Cpu { user: -3.0, ..Cpu::default() });
+        let _ = sample.cpus.push(Cpu {
+            user: -3.0,
+            ..Cpu::default()
+        });
         assert_eq!(sample.check(), Err("cpus"));
     }
 }

@@ -452,7 +452,11 @@ impl<const N: usize> Default for Decoder<N> {
 impl<const N: usize> Decoder<N> {
     /// An empty decoder.
     pub const fn new() -> Self {
-        Decoder { buf: [0; N], len: 0, skipping: false }
+        Decoder {
+            buf: [0; N],
+            len: 0,
+            skipping: false,
+        }
     }
 
     /// Bytes of an incomplete line held now.
@@ -498,14 +502,20 @@ impl<const N: usize> Decoder<N> {
                     Some(tail) => tail.copy_from_slice(head),
                     None => {
                         self.len = 0;
-                        return FeedResult::Error { error: DecodeError::LineTooLong, remaining };
+                        return FeedResult::Error {
+                            error: DecodeError::LineTooLong,
+                            remaining,
+                        };
                     }
                 }
                 self.len = 0;
                 self.buf.get(..total).unwrap_or_default()
             };
             if line.len() > N {
-                return FeedResult::Error { error: DecodeError::LineTooLong, remaining };
+                return FeedResult::Error {
+                    error: DecodeError::LineTooLong,
+                    remaining,
+                };
             }
             if line.iter().all(|b| b.is_ascii_whitespace()) {
                 input = remaining;
@@ -530,7 +540,10 @@ impl<const N: usize> Decoder<N> {
             None => {
                 self.len = 0;
                 self.skipping = true;
-                FeedResult::Error { error: DecodeError::LineTooLong, remaining: &[] }
+                FeedResult::Error {
+                    error: DecodeError::LineTooLong,
+                    remaining: &[],
+                }
             }
         }
     }
@@ -543,9 +556,11 @@ mod tests {
 
     // The wire test vectors; docs/protocol.md shows the same lines.
     const HELLO: &[u8] = br#"{"v":1,"kind":"hello","id":"pi-kitchen","version":"0.1.0","os":"Linux","arch":"aarch64","kernel":"6.1.0-rpi7","kernel_version":"1 SMP PREEMPT","hostname":"pi-kitchen","domainname":"(none)","interval_ms":10000,"session":1700000000000}"#;
-    const WELCOME: &[u8] = br#"{"v":1,"kind":"welcome","server":"vitals-server 0.1.0","last_seq":0}"#;
+    const WELCOME: &[u8] =
+        br#"{"v":1,"kind":"welcome","server":"vitals-server 0.1.0","last_seq":0}"#;
     const ACK: &[u8] = br#"{"v":1,"kind":"ack","seq":7}"#;
-    const ERROR: &[u8] = br#"{"v":1,"kind":"error","code":"line_too_long","message":"line is too long"}"#;
+    const ERROR: &[u8] =
+        br#"{"v":1,"kind":"error","code":"line_too_long","message":"line is too long"}"#;
     const SAMPLE: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1700000000000,"boot_time":1699990000,"load1":0.5,"load5":0.25,"load15":0.125,"cpu_usage":0.1,"cpus":[{"cpu":0,"user":10.5,"nice":0.0,"system":3.25,"idle":100.0,"iowait":0.5,"irq":0.0,"softirq":0.01,"steal":0.0}],"memory":{"total":1024,"free":512,"available":768,"buffers":16,"cached":128,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[{"device":"eth0","up":true,"rx_bytes":1,"rx_packets":2,"rx_errs":0,"rx_drop":0,"tx_bytes":3,"tx_packets":4,"tx_errs":0,"tx_drop":0}],"sensors":[],"context_switches":99,"forks":5,"procs_running":1,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0}}}"#;
     /// A hello with escapes in a string: `\"` and `\u00e9`.
     const HELLO_ESCAPED: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"say \"hi\" caf\u00e9","hostname":"h","domainname":"(none)","interval_ms":1000,"session":1}"#;
@@ -579,16 +594,31 @@ mod tests {
 
     #[test]
     fn a_sample_decodes_to_its_values() {
-        let Message::Sample(m) = one(SAMPLE).unwrap() else { panic!("not a sample") };
+        let Message::Sample(m) = one(SAMPLE).unwrap() else {
+            panic!("not a sample")
+        };
         assert_eq!((m.seq, m.dropped), (1, 0));
-        assert_eq!(m.sample.cpus[0], Cpu { cpu: 0, user: 10.5, system: 3.25, idle: 100.0, iowait: 0.5, softirq: 0.01, ..Cpu::default() });
+        assert_eq!(
+            m.sample.cpus[0],
+            Cpu {
+                cpu: 0,
+                user: 10.5,
+                system: 3.25,
+                idle: 100.0,
+                iowait: 0.5,
+                softirq: 0.01,
+                ..Cpu::default()
+            }
+        );
         assert_eq!(m.sample.interfaces[0].device.as_str(), "eth0");
         assert_eq!(m.sample.memory.available, 768);
     }
 
     #[test]
     fn escaped_strings_are_unescaped_and_escaped_again() {
-        let Message::Hello(hello) = one(HELLO_ESCAPED).unwrap() else { panic!("not hello") };
+        let Message::Hello(hello) = one(HELLO_ESCAPED).unwrap() else {
+            panic!("not hello")
+        };
         assert_eq!(hello.kernel_version.as_str(), "say \"hi\" café");
         let mut buf = [0u8; 1024];
         let n = encode(&Message::<Sample>::Hello(hello.clone()), &mut buf).unwrap();
@@ -604,7 +634,10 @@ mod tests {
         assert_eq!(one(NEGATIVE_CPU), Err(DecodeError::InvalidValue("cpus")));
         assert_eq!(one(BAD_ID), Err(DecodeError::InvalidValue("id")));
         assert_eq!(one(br#"{"v":1,"kind":"ack"}"#), Err(DecodeError::BadJson));
-        assert_eq!(one(br#"{"v":1,"kind":"ack","seq":1} trailing"#), Err(DecodeError::BadJson));
+        assert_eq!(
+            one(br#"{"v":1,"kind":"ack","seq":1} trailing"#),
+            Err(DecodeError::BadJson)
+        );
     }
 
     #[test]
@@ -613,7 +646,9 @@ mod tests {
         deep[0] = b'{';
         assert_eq!(one(&deep), Err(DecodeError::TooDeep));
         // Brackets inside strings do not count.
-        assert!(one(br#"{"v":1,"kind":"error","code":"x","message":"[[[[[[[[[[[[[[[[[[[[[["}"#).is_ok());
+        assert!(
+            one(br#"{"v":1,"kind":"error","code":"x","message":"[[[[[[[[[[[[[[[[[[[[[["}"#).is_ok()
+        );
     }
 
     #[test]
@@ -662,7 +697,11 @@ mod tests {
         for chunk in [1, 2, 3, 7, 64, 4096] {
             let mut decoder = Decoder::<2048>::new();
             let got = feed_all(&mut decoder, &stream, chunk);
-            assert_eq!(got.as_slice(), &[Ok("hello"), Ok("sample"), Ok("ack")], "chunk {chunk}");
+            assert_eq!(
+                got.as_slice(),
+                &[Ok("hello"), Ok("sample"), Ok("ack")],
+                "chunk {chunk}"
+            );
             assert_eq!(decoder.buffered(), 0);
         }
     }
@@ -718,10 +757,17 @@ mod tests {
         let message = one(SAMPLE).unwrap();
         for len in [0, 10, SAMPLE.len() - 1, SAMPLE.len()] {
             let mut buf = [0u8; 4096];
-            assert_eq!(encode(&message, &mut buf[..len]), Err(EncodeError::BufferFull), "{len}");
+            assert_eq!(
+                encode(&message, &mut buf[..len]),
+                Err(EncodeError::BufferFull),
+                "{len}"
+            );
         }
         let mut buf = [0u8; 4096];
-        assert_eq!(encode(&message, &mut buf[..SAMPLE.len() + 1]), Ok(SAMPLE.len() + 1));
+        assert_eq!(
+            encode(&message, &mut buf[..SAMPLE.len() + 1]),
+            Ok(SAMPLE.len() + 1)
+        );
     }
 
     #[test]
@@ -731,18 +777,57 @@ mod tests {
         let mut sample: Sample = Sample::default();
         for cpu in 0..MAX_CPUS {
             let v = 1.2345678901234567e300;
-            let _ = sample.cpus.push(Cpu { cpu: cpu as u16, user: v, nice: v, system: v, idle: v, iowait: v, irq: v, softirq: v, steal: v });
+            let _ = sample.cpus.push(Cpu {
+                cpu: cpu as u16,
+                user: v,
+                nice: v,
+                system: v,
+                idle: v,
+                iowait: v,
+                irq: v,
+                softirq: v,
+                steal: v,
+            });
         }
         for _ in 0..MAX_FILESYSTEMS {
-            let _ = sample.filesystems.push(Filesystem { device: bounded(&long), fstype: bounded(&long), mountpoint: bounded(&long), size: u64::MAX, free: u64::MAX, avail: u64::MAX, files: u64::MAX, files_free: u64::MAX, readonly: false });
+            let _ = sample.filesystems.push(Filesystem {
+                device: bounded(&long),
+                fstype: bounded(&long),
+                mountpoint: bounded(&long),
+                size: u64::MAX,
+                free: u64::MAX,
+                avail: u64::MAX,
+                files: u64::MAX,
+                files_free: u64::MAX,
+                readonly: false,
+            });
         }
         for _ in 0..MAX_INTERFACES {
-            let _ = sample.interfaces.push(Interface { device: bounded(&long), rx_bytes: u64::MAX, rx_packets: u64::MAX, rx_errs: u64::MAX, rx_drop: u64::MAX, tx_bytes: u64::MAX, tx_packets: u64::MAX, tx_errs: u64::MAX, tx_drop: u64::MAX, up: false });
+            let _ = sample.interfaces.push(Interface {
+                device: bounded(&long),
+                rx_bytes: u64::MAX,
+                rx_packets: u64::MAX,
+                rx_errs: u64::MAX,
+                rx_drop: u64::MAX,
+                tx_bytes: u64::MAX,
+                tx_packets: u64::MAX,
+                tx_errs: u64::MAX,
+                tx_drop: u64::MAX,
+                up: false,
+            });
         }
         for _ in 0..MAX_SENSORS {
-            let _ = sample.sensors.push(Sensor { chip: bounded(&long), sensor: bounded(&long), celsius: -1.2345678901234567e300 });
+            let _ = sample.sensors.push(Sensor {
+                chip: bounded(&long),
+                sensor: bounded(&long),
+                celsius: -1.2345678901234567e300,
+            });
         }
-        let message = Message::Sample(SampleMessage { seq: u64::MAX, dropped: u64::MAX, sample });
+        let message = Message::Sample(SampleMessage {
+            seq: u64::MAX,
+            dropped: u64::MAX,
+            sample,
+        });
         let mut buf = [0u8; MAX_LINE + 1];
         let n = encode(&message, &mut buf).unwrap();
         assert!(n <= MAX_LINE + 1);

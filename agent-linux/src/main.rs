@@ -50,8 +50,12 @@ fn env(name: &str) -> Option<String> {
 fn interval(from: &str, value: &str) -> Result<Duration, String> {
     match parse_duration(value) {
         Some(d) if d >= Duration::from_millis(100) => Ok(d),
-        Some(_) => Err(format!("{from}: `{value}` is too short; the least is 100ms")),
-        None => Err(format!("{from}: `{value}` is not a duration like 10s or 500ms")),
+        Some(_) => Err(format!(
+            "{from}: `{value}` is too short; the least is 100ms"
+        )),
+        None => Err(format!(
+            "{from}: `{value}` is not a duration like 10s or 500ms"
+        )),
     }
 }
 
@@ -72,7 +76,12 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
             _ => (arg, None),
         };
-        let mut value = || inline.clone().or_else(|| args.next()).ok_or(format!("{flag} needs a value"));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or(format!("{flag} needs a value"))
+        };
         match flag.as_str() {
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -91,7 +100,12 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
     }
     if options.servers.is_empty() {
         options.servers = env("VITALS_SERVER")
-            .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_else(|| vec!["127.0.0.1:7450".into()]);
     }
     Ok(Some(options))
@@ -128,10 +142,18 @@ fn hello(options: &Options) -> Result<Hello, String> {
 fn print_once() -> Result<(), String> {
     let mut collector = Collector::new();
     let sample = collector.collect(unix_ms());
-    let message = Message::Sample(SampleMessage { seq: 1, dropped: 0, sample });
+    let message = Message::Sample(SampleMessage {
+        seq: 1,
+        dropped: 0,
+        sample,
+    });
     let mut buf = vec![0u8; MAX_LINE + 1];
-    let n = wire::encode(&message, &mut buf).map_err(|e| format!("cannot encode the sample: {e}"))?;
-    print!("{}", String::from_utf8_lossy(buf.get(..n).unwrap_or_default()));
+    let n =
+        wire::encode(&message, &mut buf).map_err(|e| format!("cannot encode the sample: {e}"))?;
+    print!(
+        "{}",
+        String::from_utf8_lossy(buf.get(..n).unwrap_or_default())
+    );
     Ok(())
 }
 
@@ -142,15 +164,28 @@ fn log(event: &Event, transport: &TcpTransport, id: &str) {
         Event::Ready { pending } => {
             eprintln!("vitals-agent: {server} accepted agent {id}; {pending} sample(s) to send")
         }
-        Event::Lost { reason, retry_in, was_connected } => {
-            let what = if *was_connected { "lost connection to" } else { "cannot connect to" };
-            eprintln!("vitals-agent: {what} {server}: {reason}; retrying in {:.1}s", retry_in.as_secs_f64());
+        Event::Lost {
+            reason,
+            retry_in,
+            was_connected,
+        } => {
+            let what = if *was_connected {
+                "lost connection to"
+            } else {
+                "cannot connect to"
+            };
+            eprintln!(
+                "vitals-agent: {what} {server}: {reason}; retrying in {:.1}s",
+                retry_in.as_secs_f64()
+            );
         }
     }
 }
 
 fn run() -> Result<(), String> {
-    let Some(options) = parse_options(std::env::args().skip(1))? else { return Ok(()) };
+    let Some(options) = parse_options(std::env::args().skip(1))? else {
+        return Ok(());
+    };
     if options.once {
         return print_once();
     }
@@ -161,7 +196,8 @@ fn run() -> Result<(), String> {
             .map_err(|e| format!("cannot handle signals: {e}"))?;
     }
     let start = std::time::Instant::now();
-    let now = || Instant::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
+    let now =
+        || Instant::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
     let seed = hello.session ^ u64::from(std::process::id()).rotate_left(32);
     let id = hello.id.as_str().to_owned();
     eprintln!(
@@ -185,7 +221,10 @@ fn run() -> Result<(), String> {
         while let Some(event) = agent.poll(now()) {
             log(&event, agent.transport(), &id);
         }
-        let nap = agent.poll_timeout().saturating_duration_since(now()).min(MAX_NAP);
+        let nap = agent
+            .poll_timeout()
+            .saturating_duration_since(now())
+            .min(MAX_NAP);
         agent.transport().wait_readable(nap);
     }
     eprintln!("vitals-agent: stopped");
