@@ -34,7 +34,11 @@ fn agrees_with_decode(data: &[u8], decoded: &Result<Message, DecodeError>) {
     if data.contains(&b'\n') {
         return;
     }
-    let endings: &[&[u8]] = if data.ends_with(b"\r") { &[b"\n"] } else { &[b"\n", b"\r\n"] };
+    let endings: &[&[u8]] = if data.ends_with(b"\r") {
+        &[b"\n"]
+    } else {
+        &[b"\n", b"\r\n"]
+    };
     for ending in endings {
         let framed = [data, ending].concat();
         let line_len = framed.len() - 1;
@@ -43,7 +47,11 @@ fn agrees_with_decode(data: &[u8], decoded: &Result<Message, DecodeError>) {
         } else {
             decoded.clone().map(|message| (message, framed.len()))
         };
-        assert_eq!(decode::<Sample>(&framed), expected, "decode disagrees with decode_line on {ending:?} framing");
+        assert_eq!(
+            decode::<Sample>(&framed),
+            expected,
+            "decode disagrees with decode_line on {ending:?} framing"
+        );
     }
 }
 
@@ -55,19 +63,39 @@ fn round_trips(message: &Message) {
     let Some((line, b"\n")) = buf.get(..n).and_then(|b| b.split_last_chunk::<1>()) else {
         panic!("encode wrote {n} bytes that do not end in a newline");
     };
-    assert!(line.len() <= MAX_LINE, "encode wrote a line of {} bytes", line.len());
-    assert!(!line.contains(&b'\n'), "encode wrote a newline inside the line: {line:?}");
+    assert!(
+        line.len() <= MAX_LINE,
+        "encode wrote a line of {} bytes",
+        line.len()
+    );
+    assert!(
+        !line.contains(&b'\n'),
+        "encode wrote a newline inside the line: {line:?}"
+    );
     let header = format!(r#"{{"v":1,"kind":"{}","#, message.kind());
-    assert!(line.starts_with(header.as_bytes()), "encoded line does not start with {header}");
+    assert!(
+        line.starts_with(header.as_bytes()),
+        "encoded line does not start with {header}"
+    );
 
     let again = decode_line::<Sample>(line).unwrap_or_else(|e| {
-        panic!("encode wrote a line decode_line refuses ({e:?}): {}", String::from_utf8_lossy(line))
+        panic!(
+            "encode wrote a line decode_line refuses ({e:?}): {}",
+            String::from_utf8_lossy(line)
+        )
     });
-    assert_eq!(&again, message, "decode -> encode -> decode changed the message");
+    assert_eq!(
+        &again, message,
+        "decode -> encode -> decode changed the message"
+    );
 
     let mut buf2 = vec![0u8; MAX_LINE + 1];
     let n2 = encode(&again, &mut buf2).expect("the re-decoded message encoded once already");
-    assert_eq!(buf2.get(..n2), buf.get(..n), "encoding the same message twice gave different bytes");
+    assert_eq!(
+        buf2.get(..n2),
+        buf.get(..n),
+        "encoding the same message twice gave different bytes"
+    );
 
     assert_eq!(
         encode(message, &mut buf2[..n - 1]),
