@@ -353,7 +353,7 @@ where
             }
             let mut input = chunk.get(..n).unwrap_or_default();
             loop {
-                let message = match self.decoder.feed::<Sample<0, 0, 0, 0>>(input) {
+                let message = match self.decoder.feed::<Sample<0, 0, 0, 0, 0>>(input) {
                     FeedResult::Consumed => break,
                     FeedResult::Error { error, .. } => return Err(Lost::Protocol(error)),
                     FeedResult::Message { message, remaining } => {

@@ -19,6 +19,8 @@ pub const MAX_FILESYSTEMS: usize = 16;
 pub const MAX_INTERFACES: usize = 16;
 /// Temperature sensors a default [`Sample`] holds.
 pub const MAX_SENSORS: usize = 16;
+/// Block devices a default [`Sample`] holds.
+pub const MAX_DISKS: usize = 16;
 /// Bytes in a short name: an interface, a filesystem type, a sensor chip.
 pub const NAME_LEN: usize = 32;
 /// Bytes in a path-like name: a block device or a mount point.
@@ -136,6 +138,47 @@ pub struct Sensor {
     pub celsius: f64,
 }
 
+/// One block device's cumulative I/O counters since boot, as `/proc/diskstats` has them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Disk {
+    /// The device name (`sda`, `nvme0n1`, `mmcblk0`).
+    pub device: Name,
+    #[allow(missing_docs)]
+    pub reads_completed: u64,
+    #[allow(missing_docs)]
+    pub reads_merged: u64,
+    /// Bytes read (sectors of 512 bytes, whatever the device's own sector size).
+    pub read_bytes: u64,
+    /// Seconds spent by all reads.
+    pub read_time: f64,
+    #[allow(missing_docs)]
+    pub writes_completed: u64,
+    #[allow(missing_docs)]
+    pub writes_merged: u64,
+    /// Bytes written (sectors of 512 bytes).
+    pub written_bytes: u64,
+    /// Seconds spent by all writes.
+    pub write_time: f64,
+    /// I/Os in progress now.
+    pub io_now: u64,
+    /// Seconds the device was busy.
+    pub io_time: f64,
+    /// Seconds spent doing I/Os, weighted by the number in progress.
+    pub io_time_weighted: f64,
+}
+
+/// Pressure stall information (`/proc/pressure/*`): cumulative seconds since boot during which
+/// some (`waiting`) or all (`stalled`) non-idle tasks were stalled on a resource.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Pressure {
+    pub cpu_waiting: f64,
+    pub memory_waiting: f64,
+    pub memory_stalled: f64,
+    pub io_waiting: f64,
+    pub io_stalled: f64,
+}
+
 /// How many entries of each collection did not fit in the sample.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
@@ -144,6 +187,8 @@ pub struct Omitted {
     pub filesystems: u16,
     pub interfaces: u16,
     pub sensors: u16,
+    #[serde(default)]
+    pub disks: u16,
 }
 
 /// One snapshot of a machine.
@@ -157,6 +202,7 @@ pub struct Sample<
     const F: usize = MAX_FILESYSTEMS,
     const N: usize = MAX_INTERFACES,
     const T: usize = MAX_SENSORS,
+    const D: usize = MAX_DISKS,
 > {
     /// When it was taken, in milliseconds since the Unix epoch, by the agent's clock.
     pub time_ms: u64,
@@ -180,6 +226,12 @@ pub struct Sample<
     pub interfaces: Vec<Interface, N>,
     #[allow(missing_docs)]
     pub sensors: Vec<Sensor, T>,
+    /// Whole block devices (not partitions), as node_exporter selects them.
+    #[serde(default)]
+    pub disks: Vec<Disk, D>,
+    /// Pressure stall information, where the kernel has it.
+    #[serde(default)]
+    pub pressure: Option<Pressure>,
     /// Context switches since boot.
     pub context_switches: u64,
     /// Processes and threads created since boot.
@@ -212,7 +264,9 @@ pub fn bounded<const N: usize>(text: &str) -> String<N> {
     out
 }
 
-impl<const C: usize, const F: usize, const N: usize, const T: usize> Sample<C, F, N, T> {
+impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: usize>
+    Sample<C, F, N, T, D>
+{
     /// Checks what JSON cannot: values are finite and within their meaning.
     ///
     /// # Errors
@@ -232,6 +286,26 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize> Sample<C, F
         }
         if !self.sensors.iter().all(|s| s.celsius.is_finite()) {
             return Err("sensors");
+        }
+        let disk_ok = |d: &Disk| {
+            [d.read_time, d.write_time, d.io_time, d.io_time_weighted]
+                .into_iter()
+                .all(non_negative)
+        };
+        if !self.disks.iter().all(disk_ok) {
+            return Err("disks");
+        }
+        if let Some(p) = self.pressure {
+            let all = [
+                p.cpu_waiting,
+                p.memory_waiting,
+                p.memory_stalled,
+                p.io_waiting,
+                p.io_stalled,
+            ];
+            if !all.into_iter().all(non_negative) {
+                return Err("pressure");
+            }
         }
         Ok(())
     }

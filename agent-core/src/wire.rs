@@ -319,7 +319,9 @@ pub trait Check {
     fn check(&self) -> Result<(), &'static str>;
 }
 
-impl<const C: usize, const F: usize, const N: usize, const T: usize> Check for Sample<C, F, N, T> {
+impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: usize> Check
+    for Sample<C, F, N, T, D>
+{
     fn check(&self) -> Result<(), &'static str> {
         Sample::check(self)
     }
@@ -561,7 +563,9 @@ mod tests {
     const ACK: &[u8] = br#"{"v":1,"kind":"ack","seq":7}"#;
     const ERROR: &[u8] =
         br#"{"v":1,"kind":"error","code":"line_too_long","message":"line is too long"}"#;
-    const SAMPLE: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1700000000000,"boot_time":1699990000,"load1":0.5,"load5":0.25,"load15":0.125,"cpu_usage":0.1,"cpus":[{"cpu":0,"user":10.5,"nice":0.0,"system":3.25,"idle":100.0,"iowait":0.5,"irq":0.0,"softirq":0.01,"steal":0.0}],"memory":{"total":1024,"free":512,"available":768,"buffers":16,"cached":128,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[{"device":"eth0","up":true,"rx_bytes":1,"rx_packets":2,"rx_errs":0,"rx_drop":0,"tx_bytes":3,"tx_packets":4,"tx_errs":0,"tx_drop":0}],"sensors":[],"context_switches":99,"forks":5,"procs_running":1,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0}}}"#;
+    const SAMPLE: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1700000000000,"boot_time":1699990000,"load1":0.5,"load5":0.25,"load15":0.125,"cpu_usage":0.1,"cpus":[{"cpu":0,"user":10.5,"nice":0.0,"system":3.25,"idle":100.0,"iowait":0.5,"irq":0.0,"softirq":0.01,"steal":0.0}],"memory":{"total":1024,"free":512,"available":768,"buffers":16,"cached":128,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[{"device":"eth0","up":true,"rx_bytes":1,"rx_packets":2,"rx_errs":0,"rx_drop":0,"tx_bytes":3,"tx_packets":4,"tx_errs":0,"tx_drop":0}],"sensors":[],"disks":[{"device":"sda","reads_completed":10,"reads_merged":1,"read_bytes":40960,"read_time":0.25,"writes_completed":20,"writes_merged":2,"written_bytes":81920,"write_time":0.5,"io_now":0,"io_time":0.75,"io_time_weighted":1.0}],"pressure":{"cpu_waiting":1.5,"memory_waiting":0.0,"memory_stalled":0.0,"io_waiting":2.25,"io_stalled":1.0},"context_switches":99,"forks":5,"procs_running":1,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0,"disks":0}}}"#;
+    /// A sample from an agent that predates disks and pressure: still valid.
+    const SAMPLE_WITHOUT_DISKS: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1,"boot_time":1,"load1":0,"load5":0,"load15":0,"cpu_usage":0,"cpus":[],"memory":{"total":0,"free":0,"available":0,"buffers":0,"cached":0,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[],"sensors":[],"context_switches":0,"forks":0,"procs_running":0,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0}}}"#;
     /// A hello with escapes in a string: `\"` and `\u00e9`.
     const HELLO_ESCAPED: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"say \"hi\" caf\u00e9","hostname":"h","domainname":"(none)","interval_ms":1000,"session":1}"#;
     const FUTURE_VERSION: &[u8] = br#"{"v":2,"kind":"hello"}"#;
@@ -612,6 +616,16 @@ mod tests {
         );
         assert_eq!(m.sample.interfaces[0].device.as_str(), "eth0");
         assert_eq!(m.sample.memory.available, 768);
+    }
+
+    #[test]
+    fn a_sample_without_the_newer_fields_decodes_with_them_empty() {
+        let Message::Sample(m) = one(SAMPLE_WITHOUT_DISKS).unwrap() else {
+            panic!("not a sample")
+        };
+        assert!(m.sample.disks.is_empty());
+        assert_eq!(m.sample.pressure, None);
+        assert_eq!(m.sample.omitted.disks, 0);
     }
 
     #[test]
@@ -823,6 +837,31 @@ mod tests {
                 celsius: -1.2345678901234567e300,
             });
         }
+        for _ in 0..MAX_DISKS {
+            let v = 1.2345678901234567e300;
+            let _ = sample.disks.push(Disk {
+                device: bounded(&long),
+                reads_completed: u64::MAX,
+                reads_merged: u64::MAX,
+                read_bytes: u64::MAX,
+                read_time: v,
+                writes_completed: u64::MAX,
+                writes_merged: u64::MAX,
+                written_bytes: u64::MAX,
+                write_time: v,
+                io_now: u64::MAX,
+                io_time: v,
+                io_time_weighted: v,
+            });
+        }
+        let v = 1.2345678901234567e300;
+        sample.pressure = Some(Pressure {
+            cpu_waiting: v,
+            memory_waiting: v,
+            memory_stalled: v,
+            io_waiting: v,
+            io_stalled: v,
+        });
         let message = Message::Sample(SampleMessage {
             seq: u64::MAX,
             dropped: u64::MAX,

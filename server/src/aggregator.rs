@@ -299,51 +299,176 @@ const DEFS: &[Def] = &[
         "How often the agent samples.",
         &[],
     ),
+    counter(
+        "node_disk_reads_completed_total",
+        "The total number of reads completed successfully.",
+        DEV,
+    ),
+    counter(
+        "node_disk_reads_merged_total",
+        "The total number of reads merged.",
+        DEV,
+    ),
+    counter(
+        "node_disk_read_bytes_total",
+        "The total number of bytes read successfully.",
+        DEV,
+    ),
+    counter(
+        "node_disk_read_time_seconds_total",
+        "The total number of seconds spent by all reads.",
+        DEV,
+    ),
+    counter(
+        "node_disk_writes_completed_total",
+        "The total number of writes completed successfully.",
+        DEV,
+    ),
+    counter(
+        "node_disk_writes_merged_total",
+        "The number of writes merged.",
+        DEV,
+    ),
+    counter(
+        "node_disk_written_bytes_total",
+        "The total number of bytes written successfully.",
+        DEV,
+    ),
+    counter(
+        "node_disk_write_time_seconds_total",
+        "This is the total number of seconds spent by all writes.",
+        DEV,
+    ),
+    gauge(
+        "node_disk_io_now",
+        "The number of I/Os currently in progress.",
+        DEV,
+    ),
+    counter(
+        "node_disk_io_time_seconds_total",
+        "Total seconds spent doing I/Os.",
+        DEV,
+    ),
+    counter(
+        "node_disk_io_time_weighted_seconds_total",
+        "The weighted # of seconds spent doing I/Os.",
+        DEV,
+    ),
+    counter(
+        "node_pressure_cpu_waiting_seconds_total",
+        "Total time in seconds that processes have waited for CPU time",
+        &[],
+    ),
+    counter(
+        "node_pressure_memory_waiting_seconds_total",
+        "Total time in seconds that processes have waited for memory",
+        &[],
+    ),
+    counter(
+        "node_pressure_memory_stalled_seconds_total",
+        "Total time in seconds no process could make progress due to memory congestion",
+        &[],
+    ),
+    counter(
+        "node_pressure_io_waiting_seconds_total",
+        "Total time in seconds that processes have waited due to IO congestion",
+        &[],
+    ),
+    counter(
+        "node_pressure_io_stalled_seconds_total",
+        "Total time in seconds no process could make progress due to IO congestion",
+        &[],
+    ),
 ];
 
-/// Indices into [`DEFS`], by name, so that code and table cannot drift apart.
-#[allow(non_snake_case, dead_code)]
+/// Indices into [`DEFS`], found by name at compile time: a name that is not in the table
+/// does not compile, so code and table cannot drift apart.
+#[allow(non_snake_case)]
 mod F {
-    pub const CPU: usize = 0;
-    pub const LOAD1: usize = 1;
-    pub const LOAD5: usize = 2;
-    pub const LOAD15: usize = 3;
-    pub const MEM_TOTAL: usize = 4;
-    pub const MEM_FREE: usize = 5;
-    pub const MEM_AVAILABLE: usize = 6;
-    pub const MEM_BUFFERS: usize = 7;
-    pub const MEM_CACHED: usize = 8;
-    pub const SWAP_TOTAL: usize = 9;
-    pub const SWAP_FREE: usize = 10;
-    pub const FS_SIZE: usize = 11;
-    pub const FS_FREE: usize = 12;
-    pub const FS_AVAIL: usize = 13;
-    pub const FS_FILES: usize = 14;
-    pub const FS_FILES_FREE: usize = 15;
-    pub const FS_READONLY: usize = 16;
-    pub const NET_RX_BYTES: usize = 17;
-    pub const NET_RX_PACKETS: usize = 18;
-    pub const NET_RX_ERRS: usize = 19;
-    pub const NET_RX_DROP: usize = 20;
-    pub const NET_TX_BYTES: usize = 21;
-    pub const NET_TX_PACKETS: usize = 22;
-    pub const NET_TX_ERRS: usize = 23;
-    pub const NET_TX_DROP: usize = 24;
-    pub const NET_UP: usize = 25;
-    pub const HWMON_TEMP: usize = 26;
-    pub const BOOT_TIME: usize = 27;
-    pub const TIME: usize = 28;
-    pub const CONTEXT_SWITCHES: usize = 29;
-    pub const FORKS: usize = 30;
-    pub const PROCS_RUNNING: usize = 31;
-    pub const PROCS_BLOCKED: usize = 32;
-    pub const UNAME: usize = 33;
-    pub const CPU_USAGE: usize = 34;
-    pub const AGENT_INFO: usize = 35;
-    pub const SAMPLES: usize = 36;
-    pub const SAMPLES_DROPPED: usize = 37;
-    pub const OMITTED: usize = 38;
-    pub const INTERVAL: usize = 39;
+    use super::DEFS;
+
+    const fn same(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    const fn index(name: &str) -> usize {
+        let mut i = 0;
+        while i < DEFS.len() {
+            if same(DEFS[i].name, name) {
+                return i;
+            }
+            i += 1;
+        }
+        panic!("no metric family of that name")
+    }
+
+    pub const CPU: usize = index("node_cpu_seconds_total");
+    pub const LOAD1: usize = index("node_load1");
+    pub const LOAD5: usize = index("node_load5");
+    pub const LOAD15: usize = index("node_load15");
+    pub const MEM_TOTAL: usize = index("node_memory_MemTotal_bytes");
+    pub const MEM_FREE: usize = index("node_memory_MemFree_bytes");
+    pub const MEM_AVAILABLE: usize = index("node_memory_MemAvailable_bytes");
+    pub const MEM_BUFFERS: usize = index("node_memory_Buffers_bytes");
+    pub const MEM_CACHED: usize = index("node_memory_Cached_bytes");
+    pub const SWAP_TOTAL: usize = index("node_memory_SwapTotal_bytes");
+    pub const SWAP_FREE: usize = index("node_memory_SwapFree_bytes");
+    pub const FS_SIZE: usize = index("node_filesystem_size_bytes");
+    pub const FS_FREE: usize = index("node_filesystem_free_bytes");
+    pub const FS_AVAIL: usize = index("node_filesystem_avail_bytes");
+    pub const FS_FILES: usize = index("node_filesystem_files");
+    pub const FS_FILES_FREE: usize = index("node_filesystem_files_free");
+    pub const FS_READONLY: usize = index("node_filesystem_readonly");
+    pub const NET_RX_BYTES: usize = index("node_network_receive_bytes_total");
+    pub const NET_RX_PACKETS: usize = index("node_network_receive_packets_total");
+    pub const NET_RX_ERRS: usize = index("node_network_receive_errs_total");
+    pub const NET_RX_DROP: usize = index("node_network_receive_drop_total");
+    pub const NET_TX_BYTES: usize = index("node_network_transmit_bytes_total");
+    pub const NET_TX_PACKETS: usize = index("node_network_transmit_packets_total");
+    pub const NET_TX_ERRS: usize = index("node_network_transmit_errs_total");
+    pub const NET_TX_DROP: usize = index("node_network_transmit_drop_total");
+    pub const NET_UP: usize = index("node_network_up");
+    pub const HWMON_TEMP: usize = index("node_hwmon_temp_celsius");
+    pub const BOOT_TIME: usize = index("node_boot_time_seconds");
+    pub const TIME: usize = index("node_time_seconds");
+    pub const CONTEXT_SWITCHES: usize = index("node_context_switches_total");
+    pub const FORKS: usize = index("node_forks_total");
+    pub const PROCS_RUNNING: usize = index("node_procs_running");
+    pub const PROCS_BLOCKED: usize = index("node_procs_blocked");
+    pub const UNAME: usize = index("node_uname_info");
+    pub const CPU_USAGE: usize = index("vitals_cpu_usage_ratio");
+    pub const AGENT_INFO: usize = index("vitals_agent_info");
+    pub const SAMPLES: usize = index("vitals_agent_samples_total");
+    pub const SAMPLES_DROPPED: usize = index("vitals_agent_samples_dropped_total");
+    pub const OMITTED: usize = index("vitals_agent_sample_omitted_entries");
+    pub const INTERVAL: usize = index("vitals_agent_interval_seconds");
+    pub const DISK_READS: usize = index("node_disk_reads_completed_total");
+    pub const DISK_READS_MERGED: usize = index("node_disk_reads_merged_total");
+    pub const DISK_READ_BYTES: usize = index("node_disk_read_bytes_total");
+    pub const DISK_READ_TIME: usize = index("node_disk_read_time_seconds_total");
+    pub const DISK_WRITES: usize = index("node_disk_writes_completed_total");
+    pub const DISK_WRITES_MERGED: usize = index("node_disk_writes_merged_total");
+    pub const DISK_WRITTEN_BYTES: usize = index("node_disk_written_bytes_total");
+    pub const DISK_WRITE_TIME: usize = index("node_disk_write_time_seconds_total");
+    pub const DISK_IO_NOW: usize = index("node_disk_io_now");
+    pub const DISK_IO_TIME: usize = index("node_disk_io_time_seconds_total");
+    pub const DISK_IO_TIME_WEIGHTED: usize = index("node_disk_io_time_weighted_seconds_total");
+    pub const PSI_CPU_WAITING: usize = index("node_pressure_cpu_waiting_seconds_total");
+    pub const PSI_MEMORY_WAITING: usize = index("node_pressure_memory_waiting_seconds_total");
+    pub const PSI_MEMORY_STALLED: usize = index("node_pressure_memory_stalled_seconds_total");
+    pub const PSI_IO_WAITING: usize = index("node_pressure_io_waiting_seconds_total");
+    pub const PSI_IO_STALLED: usize = index("node_pressure_io_stalled_seconds_total");
 }
 
 /// A registered family.
@@ -845,6 +970,35 @@ impl Merge<'_> {
                 sensor.celsius,
             );
         }
+        for disk in &s.disks {
+            let labels = [disk.device.as_str()];
+            for (family, value) in [
+                (F::DISK_READS, disk.reads_completed as f64),
+                (F::DISK_READS_MERGED, disk.reads_merged as f64),
+                (F::DISK_READ_BYTES, disk.read_bytes as f64),
+                (F::DISK_READ_TIME, disk.read_time),
+                (F::DISK_WRITES, disk.writes_completed as f64),
+                (F::DISK_WRITES_MERGED, disk.writes_merged as f64),
+                (F::DISK_WRITTEN_BYTES, disk.written_bytes as f64),
+                (F::DISK_WRITE_TIME, disk.write_time),
+                (F::DISK_IO_NOW, disk.io_now as f64),
+                (F::DISK_IO_TIME, disk.io_time),
+                (F::DISK_IO_TIME_WEIGHTED, disk.io_time_weighted),
+            ] {
+                self.set(family, &labels, value);
+            }
+        }
+        if let Some(p) = &s.pressure {
+            for (family, seconds) in [
+                (F::PSI_CPU_WAITING, p.cpu_waiting),
+                (F::PSI_MEMORY_WAITING, p.memory_waiting),
+                (F::PSI_MEMORY_STALLED, p.memory_stalled),
+                (F::PSI_IO_WAITING, p.io_waiting),
+                (F::PSI_IO_STALLED, p.io_stalled),
+            ] {
+                self.set(family, &[], seconds);
+            }
+        }
         self.set(F::BOOT_TIME, &[], s.boot_time as f64);
         self.set(F::TIME, &[], s.time_ms as f64 / 1000.0);
         self.set(F::CONTEXT_SWITCHES, &[], s.context_switches as f64);
@@ -883,6 +1037,7 @@ impl Merge<'_> {
             ("filesystems", o.filesystems),
             ("interfaces", o.interfaces),
             ("sensors", o.sensors),
+            ("disks", o.disks),
         ] {
             self.set(F::OMITTED, &[collection], n.into());
         }
@@ -1009,6 +1164,52 @@ mod tests {
         assert_eq!(get(&agg, "vitals_server_agents_connected"), Some(1.0));
         assert_eq!(get(&agg, "vitals_server_frames_received_total"), Some(2.0));
         assert!(text.contains(r#"vitals_agent_info{agent="a",arch="aarch64","#));
+    }
+
+    #[test]
+    fn disks_and_pressure_are_node_exporter_counters() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        let mut message = sample(1, 1.0, &[]);
+        let _ = message.sample.disks.push(agent_core::sample::Disk {
+            device: bounded("sda"),
+            read_bytes: 4096,
+            io_time: 1.5,
+            ..Default::default()
+        });
+        message.sample.pressure = Some(agent_core::sample::Pressure {
+            io_stalled: 2.5,
+            ..Default::default()
+        });
+        send(&mut agg, 1, message, t0);
+        let text = agg.render();
+        assert!(text.contains("# TYPE node_disk_read_bytes_total counter"));
+        assert!(text.contains("# TYPE node_disk_io_now gauge"));
+        assert_eq!(
+            get(
+                &agg,
+                r#"node_disk_read_bytes_total{agent="a",device="sda"}"#
+            ),
+            Some(4096.0)
+        );
+        assert_eq!(
+            get(
+                &agg,
+                r#"node_disk_io_time_seconds_total{agent="a",device="sda"}"#
+            ),
+            Some(1.5)
+        );
+        assert_eq!(
+            get(&agg, r#"node_pressure_io_stalled_seconds_total{agent="a"}"#),
+            Some(2.5)
+        );
+        // A sample without pressure (the kernel lost it? an older agent) drops those series.
+        send(&mut agg, 1, sample(2, 1.0, &[]), t0);
+        assert_eq!(
+            get(&agg, r#"node_pressure_io_stalled_seconds_total{agent="a"}"#),
+            None
+        );
     }
 
     #[test]

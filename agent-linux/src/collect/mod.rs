@@ -5,6 +5,7 @@
 //! reads the files and fills in the sample. Nothing here panics on what a file contains, and a
 //! file that is missing or unreadable leaves its part of the sample empty or zero.
 
+mod diskstats;
 mod hwmon;
 mod mounts;
 mod procfs;
@@ -17,7 +18,7 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use agent_core::sample::{Cpu, Filesystem, Sample, Sensor, bounded, push_or_count};
+use agent_core::sample::{Cpu, Filesystem, Pressure, Sample, Sensor, bounded, push_or_count};
 use sysinfo::System;
 
 /// Reads samples of this machine, or of a copy of its `/proc` and `/sys` under another root.
@@ -106,7 +107,37 @@ impl Collector {
         self.collect_filesystems(&mut sample);
         self.collect_interfaces(&mut sample);
         self.collect_sensors(&mut sample);
+        self.collect_disks(&mut sample);
+        self.collect_pressure(&mut sample);
         sample
+    }
+
+    /// `/proc/diskstats`, whole devices as node_exporter selects them.
+    fn collect_disks(&mut self, sample: &mut Sample) {
+        let Some(text) = read_text(&mut self.buf, &self.root.join("proc/diskstats")) else {
+            return;
+        };
+        for disk in diskstats::parse_diskstats(&text) {
+            push_or_count(&mut sample.disks, disk, &mut sample.omitted.disks);
+        }
+    }
+
+    /// `/proc/pressure/{cpu,memory,io}`; none where the kernel has no pressure stall information.
+    fn collect_pressure(&mut self, sample: &mut Sample) {
+        let mut read = |name: &str| {
+            let text = read_text(&mut self.buf, &self.root.join("proc/pressure").join(name))?;
+            diskstats::parse_pressure(&text)
+        };
+        let (Some(cpu), Some(memory), Some(io)) = (read("cpu"), read("memory"), read("io")) else {
+            return;
+        };
+        sample.pressure = Some(Pressure {
+            cpu_waiting: cpu.0,
+            memory_waiting: memory.0,
+            memory_stalled: memory.1,
+            io_waiting: io.0,
+            io_stalled: io.1,
+        });
     }
 
     /// `/proc/stat`, and the CPU usage from sysinfo.
