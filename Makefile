@@ -25,11 +25,12 @@ release:
 deps: deps-apt deps-rust
 
 deps-apt:
-	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then \
-	  echo "installing Debian package prometheus (prometheus, promtool)"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "error: prometheus is missing and installing it needs root: apt-get install prometheus" >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null \
-	    || { echo "error: apt-get install prometheus failed" >&2; exit 1; }; \
+	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null \
+	    || ! command -v prometheus-node-exporter >/dev/null; then \
+	  echo "installing Debian packages prometheus (prometheus, promtool) and prometheus-node-exporter (the parity reference)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: installing them needs root: apt-get install prometheus prometheus-node-exporter" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-node-exporter >/dev/null \
+	    || { echo "error: apt-get install prometheus prometheus-node-exporter failed" >&2; exit 1; }; \
 	fi
 
 deps-rust:

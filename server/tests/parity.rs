@@ -1,0 +1,329 @@
+//! node_exporter parity: vitals (server + agent) and node_exporter 1.5 (Debian's
+//! `prometheus-node-exporter`) on the same machine at the same moment, compared series by series.
+//!
+//! For every `node_*` family vitals exposes: node_exporter must have it, with the same type and
+//! label names (vitals adds `agent`), and the same series; values must match exactly where the
+//! quantity is static and within a stated tolerance where it moves. The test prints a table of
+//! what matched and by how much, and fails on any mismatch.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{Proc, Server, agent, http_get, wait_for};
+
+type Labels = BTreeMap<String, String>;
+
+/// One exposition: family name → (type, series).
+#[derive(Default)]
+struct Exposition {
+    types: BTreeMap<String, String>,
+    series: BTreeMap<String, Vec<(Labels, f64)>>,
+}
+
+/// Parses the Prometheus text format (as both exporters write it).
+fn parse(text: &str) -> Exposition {
+    let mut e = Exposition::default();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            e.types.insert(name.to_owned(), kind.to_owned());
+            continue;
+        }
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let (name, mut rest) = match line.find(['{', ' ']) {
+            Some(i) => (&line[..i], &line[i..]),
+            None => continue,
+        };
+        let mut labels = Labels::new();
+        if let Some(body) = rest.strip_prefix('{') {
+            let mut chars = body.char_indices();
+            let mut key = String::new();
+            loop {
+                let Some((i, c)) = chars.next() else {
+                    panic!("unterminated labels: {line}")
+                };
+                match c {
+                    '}' => {
+                        rest = &body[i + 1..];
+                        break;
+                    }
+                    ',' => {}
+                    '=' => {
+                        assert_eq!(chars.next().map(|(_, c)| c), Some('"'), "{line}");
+                        let mut value = String::new();
+                        while let Some((_, c)) = chars.next() {
+                            match c {
+                                '\\' => match chars.next().map(|(_, c)| c) {
+                                    Some('n') => value.push('\n'),
+                                    Some(other) => value.push(other),
+                                    None => break,
+                                },
+                                '"' => break,
+                                other => value.push(other),
+                            }
+                        }
+                        labels.insert(std::mem::take(&mut key), value);
+                    }
+                    other => key.push(other),
+                }
+            }
+        }
+        let value: f64 = rest.trim().split(' ').next().unwrap().parse().unwrap();
+        e.series
+            .entry(name.to_owned())
+            .or_default()
+            .push((labels, value));
+    }
+    e
+}
+
+/// How far apart the two readings of one series may be.
+#[derive(Clone, Copy)]
+enum Tolerance {
+    /// Static: the same number.
+    Exact,
+    /// Moves: |a - b| <= abs + rel * |b|.
+    Within { abs: f64, rel: f64 },
+}
+
+impl Tolerance {
+    fn allows(self, vitals: f64, node: f64) -> bool {
+        match self {
+            Tolerance::Exact => vitals == node,
+            Tolerance::Within { abs, rel } => (vitals - node).abs() <= abs + rel * node.abs(),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Tolerance::Exact => "exact".into(),
+            Tolerance::Within { abs, rel } if rel == 0.0 => format!("±{}", human(abs)),
+            Tolerance::Within { abs, rel } => format!("±{} +{}%", human(abs), rel * 100.0),
+        }
+    }
+}
+
+fn human(v: f64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if v >= MIB {
+        format!("{:.0}MiB", v / MIB)
+    } else if v >= 1000.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// The tolerance of each family, given `lag`: the seconds between the agent reading the machine
+/// and node_exporter reading it.
+fn tolerance(family: &str, lag: f64) -> Tolerance {
+    let within = |abs: f64, rel: f64| Tolerance::Within { abs, rel };
+    const MIB: f64 = 1024.0 * 1024.0;
+    match family {
+        // Static while the test runs.
+        "node_memory_MemTotal_bytes"
+        | "node_memory_SwapTotal_bytes"
+        | "node_boot_time_seconds"
+        | "node_uname_info"
+        | "node_filesystem_size_bytes"
+        | "node_filesystem_files"
+        | "node_filesystem_readonly"
+        | "node_network_up" => Tolerance::Exact,
+        // A CPU spends at most one second per second in a mode; pressure likewise.
+        "node_cpu_seconds_total" => within(lag + 0.05, 0.0),
+        f if f.starts_with("node_pressure_") => within(lag + 0.05, 0.0),
+        "node_time_seconds" => within(lag + 0.5, 0.0),
+        // Disk time grows with every I/O in flight.
+        "node_disk_io_time_weighted_seconds_total"
+        | "node_disk_read_time_seconds_total"
+        | "node_disk_write_time_seconds_total" => within(8.0 * (lag + 0.05), 0.01),
+        "node_disk_io_time_seconds_total" => within(lag + 0.05, 0.0),
+        // The I/Os in flight this instant: under load, two readings a moment apart differ by a
+        // whole device queue.
+        "node_disk_io_now" => within(256.0, 0.0),
+        f if f.starts_with("node_disk_") && f.ends_with("bytes_total") => within(64.0 * MIB, 0.01),
+        f if f.starts_with("node_disk_") => within(5000.0, 0.01),
+        // Loopback carries the test's own scrapes.
+        f if f.starts_with("node_network_") && f.contains("bytes") => within(16.0 * MIB, 0.01),
+        f if f.starts_with("node_network_") => within(20_000.0, 0.01),
+        f if f.starts_with("node_memory_") => within(64.0 * MIB, 0.01),
+        "node_filesystem_free_bytes" | "node_filesystem_avail_bytes" => within(64.0 * MIB, 0.0),
+        "node_filesystem_files_free" => within(10_000.0, 0.0),
+        "node_load1" | "node_load5" | "node_load15" => within(0.5, 0.0),
+        "node_context_switches_total" => within(200_000.0 * (lag + 0.1), 0.0),
+        "node_forks_total" => within(2000.0 * (lag + 0.1), 0.0),
+        "node_procs_running" | "node_procs_blocked" => within(16.0, 0.0),
+        "node_hwmon_temp_celsius" => within(2.0, 0.0),
+        _ => within(0.0, 0.05),
+    }
+}
+
+fn label_names(series: &[(Labels, f64)]) -> BTreeSet<String> {
+    series.iter().flat_map(|(l, _)| l.keys().cloned()).collect()
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[test]
+fn every_node_series_matches_node_exporter() {
+    let node_exporter = {
+        let found = Command::new("sh")
+            .args(["-c", "command -v prometheus-node-exporter"])
+            .output()
+            .unwrap();
+        assert!(
+            found.status.success(),
+            "prometheus-node-exporter is not installed: `make deps` installs it"
+        );
+        String::from_utf8(found.stdout).unwrap().trim().to_owned()
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    // Debian's package changes two of node_exporter's defaults (it also leaves out /run, /mnt,
+    // /media and the loopback interface); vitals follows upstream's, so pass upstream's here.
+    let child = Command::new(node_exporter)
+        .arg(format!("--web.listen-address={port}"))
+        .arg("--collector.filesystem.mount-points-exclude=^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)")
+        .arg("--collector.netdev.device-exclude=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _node_exporter = Proc {
+        child,
+        name: "node_exporter".into(),
+    };
+
+    let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
+    let _agent = agent("parity", &[server.agents], "200ms");
+    wait_for("the agent's series", Duration::from_secs(20), || {
+        http_get(server.http, "/metrics")?
+            .1
+            .contains("node_load1{agent=\"parity\"}")
+            .then_some(())
+    });
+    wait_for("node_exporter", Duration::from_secs(20), || {
+        http_get(port, "/metrics").map(|_| ())
+    });
+
+    // Read both as close together as possible: vitals first, node_exporter right after.
+    let started = Instant::now();
+    let vitals = parse(&server.metrics());
+    let node = parse(&http_get(port, "/metrics").unwrap().1);
+    let gap = started.elapsed().as_secs_f64();
+    let sampled = vitals.series["node_time_seconds"][0].1;
+    let lag = (unix_now() - sampled).max(0.0) + gap;
+
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for (family, vseries) in vitals.series.iter().filter(|(f, _)| f.starts_with("node_")) {
+        let tol = tolerance(family, lag);
+        let vtype = &vitals.types[family];
+        let Some(nseries) = node.series.get(family) else {
+            failures.push(format!("{family}: node_exporter has no such metric"));
+            continue;
+        };
+        if node.types.get(family) != Some(vtype) {
+            failures.push(format!(
+                "{family}: type {vtype}, node_exporter says {:?}",
+                node.types.get(family)
+            ));
+        }
+        let strip = |labels: &Labels| {
+            let mut l = labels.clone();
+            l.remove("agent");
+            l
+        };
+        let vnames: BTreeSet<String> = label_names(vseries)
+            .into_iter()
+            .filter(|n| n != "agent")
+            .collect();
+        if vnames != label_names(nseries) {
+            failures.push(format!(
+                "{family}: labels {vnames:?}, node_exporter has {:?}",
+                label_names(nseries)
+            ));
+        }
+        let (mut matched, mut worst) = (0, 0.0f64);
+        for (labels, v) in vseries {
+            let labels = strip(labels);
+            match nseries.iter().find(|(l, _)| *l == labels) {
+                None => failures.push(format!(
+                    "{family}{labels:?}: node_exporter has no such series"
+                )),
+                Some((_, n)) => {
+                    worst = worst.max((v - n).abs());
+                    if tol.allows(*v, *n) {
+                        matched += 1;
+                    } else {
+                        failures.push(format!(
+                            "{family}{labels:?}: vitals {v}, node_exporter {n} ({})",
+                            tol.describe()
+                        ));
+                    }
+                }
+            }
+        }
+        let vlabels: Vec<Labels> = vseries.iter().map(|(l, _)| strip(l)).collect();
+        for (labels, _) in nseries {
+            if !vlabels.contains(labels) {
+                failures.push(format!("{family}{labels:?}: missing from vitals"));
+            }
+        }
+        rows.push((
+            family.clone(),
+            vtype.clone(),
+            vseries.len(),
+            matched,
+            worst,
+            tol.describe(),
+        ));
+    }
+
+    eprintln!("\nnode_exporter parity (lag between readings {lag:.3}s)");
+    eprintln!(
+        "{:<46} {:<8} {:>6} {:>7} {:>14}  {}",
+        "family", "type", "series", "matched", "worst |diff|", "tolerance"
+    );
+    for (family, kind, n, matched, worst, tol) in &rows {
+        eprintln!(
+            "{family:<46} {kind:<8} {n:>6} {matched:>7} {:>14}  {tol}",
+            format!("{worst:.6}")
+        );
+    }
+    let covered: BTreeSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let not_covered: Vec<&String> = node
+        .series
+        .keys()
+        .filter(|f| !covered.contains(f.as_str()))
+        .collect();
+    eprintln!(
+        "{} node_* families compared; node_exporter has {} more that vitals does not expose",
+        rows.len(),
+        not_covered.len()
+    );
+    assert!(
+        rows.len() >= 40,
+        "expected the whole default set, compared only {}",
+        rows.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
