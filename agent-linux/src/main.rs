@@ -11,6 +11,15 @@ use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
 use agent_linux::collect::{Collector, uname};
 use agent_linux::transport::TcpTransport;
 
+/// Writes one log line to stderr, prefixed `vitals-agent: `, ignoring write errors: a closed
+/// stderr must not stop the agent (`eprintln!` would panic).
+macro_rules! log {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "vitals-agent: {}", format_args!($($arg)*));
+    }};
+}
+
 /// Samples kept until the server acknowledges them: ten minutes at the default interval.
 const RING: usize = 64;
 
@@ -160,9 +169,9 @@ fn print_once() -> Result<(), String> {
 fn log(event: &Event, transport: &TcpTransport, id: &str) {
     let server = transport.server();
     match event {
-        Event::Connected => eprintln!("vitals-agent: connected to {server}"),
+        Event::Connected => log!("connected to {server}"),
         Event::Ready { pending } => {
-            eprintln!("vitals-agent: {server} accepted agent {id}; {pending} sample(s) to send")
+            log!("{server} accepted agent {id}; {pending} sample(s) to send")
         }
         Event::Lost {
             reason,
@@ -174,8 +183,8 @@ fn log(event: &Event, transport: &TcpTransport, id: &str) {
             } else {
                 "cannot connect to"
             };
-            eprintln!(
-                "vitals-agent: {what} {server}: {reason}; retrying in {:.1}s",
+            log!(
+                "{what} {server}: {reason}; retrying in {:.1}s",
                 retry_in.as_secs_f64()
             );
         }
@@ -200,8 +209,8 @@ fn run() -> Result<(), String> {
         || Instant::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
     let seed = hello.session ^ u64::from(std::process::id()).rotate_left(32);
     let id = hello.id.as_str().to_owned();
-    eprintln!(
-        "vitals-agent {}: agent {id}, sampling every {:?}, servers {}",
+    log!(
+        "version {}, agent {id}, sampling every {:?}, servers {}",
         env!("CARGO_PKG_VERSION"),
         options.interval,
         options.servers.join(", ")
@@ -227,7 +236,7 @@ fn run() -> Result<(), String> {
             .min(MAX_NAP);
         agent.transport().wait_readable(nap);
     }
-    eprintln!("vitals-agent: stopped");
+    log!("stopped");
     Ok(())
 }
 
@@ -235,7 +244,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("vitals-agent: {e}");
+            log!("{e}");
             ExitCode::FAILURE
         }
     }

@@ -81,9 +81,11 @@ impl Handler {
         match (&outcome, &session.agent) {
             (Err(refusal), agent) => {
                 let who = agent.as_deref().unwrap_or("(no hello)");
-                eprintln!(
-                    "vitals-server: agent {who} from {}: refused: {} ({})",
-                    self.peer, refusal.message, refusal.code
+                crate::log!(
+                    "agent {who} from {}: refused: {} ({})",
+                    self.peer,
+                    refusal.message,
+                    refusal.code
                 );
                 let _ = self.events.send(Event::Rejected {
                     reason: refusal.code,
@@ -92,10 +94,7 @@ impl Handler {
                 self.linger();
             }
             (Ok(()), Some(agent)) => {
-                eprintln!(
-                    "vitals-server: agent {agent} from {} disconnected",
-                    self.peer
-                );
+                crate::log!("agent {agent} from {} disconnected", self.peer);
             }
             (Ok(()), None) => {}
         }
@@ -149,7 +148,7 @@ impl Handler {
                 };
                 let reply = self.ask(session, event)?;
                 if let Reply::Welcome { .. } = reply {
-                    eprintln!("vitals-server: agent {id} from {} connected", self.peer);
+                    crate::log!("agent {id} from {} connected", self.peer);
                     session.agent = Some(id);
                     let _ = self
                         .stream

@@ -28,7 +28,7 @@ pub fn serve(server: &Server, events: &Sender<Event>, shutdown: &AtomicBool) {
         match server.recv_timeout(Duration::from_millis(100)) {
             Ok(Some(request)) => respond(request, events),
             Ok(None) => {}
-            Err(e) => eprintln!("vitals-server: http: {e}"),
+            Err(e) => crate::log!("http: {e}"),
         }
     }
 }

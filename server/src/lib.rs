@@ -10,6 +10,16 @@
 //!
 //! [`run`] takes listeners that are already bound, so tests bind `127.0.0.1:0`.
 
+/// Writes one log line to stderr, prefixed `vitals-server: `. A closed or full stderr is not a
+/// reason to stop serving agents, so write errors are ignored (`eprintln!` would panic).
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr(), "vitals-server: {}", ::std::format_args!($($arg)*));
+    }};
+}
+
 pub mod aggregator;
 pub mod connection;
 pub mod http;
@@ -149,7 +159,7 @@ pub fn run(
             }
             Err(e) => {
                 // Out of descriptors, say: nothing to do but wait for some to be freed.
-                eprintln!("vitals-server: accept failed: {e}");
+                log!("accept failed: {e}");
                 thread::sleep(ACCEPT_POLL);
                 continue;
             }

@@ -111,8 +111,8 @@ fn run() -> Result<()> {
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, shutdown.clone()).context("cannot handle signals")?;
     }
-    eprintln!(
-        "vitals-server {}: agents on {}, metrics on http://{}/metrics, up to {} agents",
+    server::log!(
+        "version {}, agents on {}, metrics on http://{}/metrics, up to {} agents",
         env!("CARGO_PKG_VERSION"),
         agents.local_addr()?,
         http.local_addr()?,
@@ -126,7 +126,7 @@ fn run() -> Result<()> {
         ..Config::default()
     };
     server::run(agents, http, config, shutdown)?;
-    eprintln!("vitals-server: stopped");
+    server::log!("stopped");
     Ok(())
 }
 
@@ -134,7 +134,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("vitals-server: {e:#}");
+            server::log!("{e:#}");
             ExitCode::FAILURE
         }
     }

@@ -248,3 +248,48 @@ fn the_server_stops_cleanly_on_sigterm() {
     });
     assert!(server.proc.terminate(), "exit status 0 within 5 s");
 }
+
+/// Regression: the server logged with `eprintln!`, which panics when stderr is closed, and the
+/// panic killed the worker of every agent that connected after its supervisor went away.
+#[test]
+fn a_closed_stderr_does_not_stop_the_server() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(common::bin("vitals-server"))
+        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The pipe is closed now: every later log line fails to write.
+    let agents: std::net::SocketAddr = first
+        .split("agents on ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let http: std::net::SocketAddr = first
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let _server = common::Proc {
+        child,
+        name: "server".into(),
+    };
+    let _agent = agent("quiet", &[agents], "500ms");
+    wait_for("the agent's series", Duration::from_secs(20), || {
+        let m = http_get(http, "/metrics")?.1;
+        value(&m, "node_load1", &[("agent", "quiet")]).map(|_| ())
+    });
+}
