@@ -1,0 +1,348 @@
+//! `make bench`: the agent's footprint, measured on this machine beside node_exporter.
+//!
+//! - CPU time per sample: collect + encode + send to a real `vitals-server` (release build) over
+//!   loopback, against the floor of simply reading the `/proc` and `/sys` files and `statvfs`
+//!   calls the sample needs, and against node_exporter answering one scrape.
+//! - Resident memory of the real `vitals-agent` binary over many samples at a fast interval.
+//! - Stripped binary sizes per target (after `make cross`) beside node_exporter's.
+//!
+//! Heap allocations per sample are counted by the `allocs` bench (it needs a counting
+//! allocator, which would slow this one down).
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use agent_core::agent::{Agent, Config, Instant as CoreInstant};
+use agent_core::sample::Sample;
+use agent_core::wire::{Hello, MAX_LINE};
+use agent_linux::collect::Collector;
+use agent_linux::transport::TcpTransport;
+use rustix::time::{ClockId, clock_gettime};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn process_cpu() -> Duration {
+    let t = clock_gettime(ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target")
+}
+
+/// Kills the child when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server() -> (Running, String) {
+    let bin = target_dir().join("release/vitals-server");
+    assert!(
+        bin.exists(),
+        "{} is missing: `make bench` builds it (cargo build --release)",
+        bin.display()
+    );
+    let mut child = Command::new(bin)
+        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let agents = first
+        .split("agents on ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    (Running(child), agents)
+}
+
+/// Utime + stime of a process, from `/proc/<pid>/stat`, in seconds.
+fn cpu_of(pid: u32) -> f64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| {
+        l.strip_prefix("VmRSS:")?
+            .trim()
+            .strip_suffix(" kB")?
+            .parse()
+            .ok()
+    })
+}
+
+/// The files and `statvfs` calls one sample needs, read plainly: the floor of any collector.
+fn floor(sample: &Sample, buf: &mut Vec<u8>) {
+    let mut read = |path: &Path| {
+        buf.clear();
+        if let Ok(mut f) = fs::File::open(path) {
+            let _ = f.read_to_end(buf);
+        }
+    };
+    for f in [
+        "/proc/stat",
+        "/proc/meminfo",
+        "/proc/loadavg",
+        "/proc/1/mounts",
+        "/proc/net/dev",
+        "/proc/diskstats",
+        "/proc/pressure/cpu",
+        "/proc/pressure/memory",
+        "/proc/pressure/io",
+    ] {
+        read(Path::new(f));
+    }
+    for i in &sample.interfaces {
+        read(
+            &Path::new("/sys/class/net")
+                .join(i.device.as_str())
+                .join("operstate"),
+        );
+    }
+    if let Ok(dirs) = fs::read_dir("/sys/class/hwmon") {
+        for dir in dirs.flatten() {
+            if let Ok(files) = fs::read_dir(dir.path()) {
+                for f in files.flatten() {
+                    if f.file_name().to_string_lossy().ends_with("_input") {
+                        read(&f.path());
+                    }
+                }
+            }
+        }
+    }
+    for fs in &sample.filesystems {
+        let _ = rustix::fs::statvfs(fs.mountpoint.as_str());
+    }
+}
+
+struct Row(String, String, String);
+
+fn main() {
+    let samples: u32 = env_or("BENCH_SAMPLES", 2000);
+    let mut rows = Vec::new();
+
+    // ---- CPU per sample, in this process, through the real code paths -------------------------
+    let (_server, agents) = start_server();
+    let start = Instant::now();
+    let now = || CoreInstant::from_millis(start.elapsed().as_millis() as u64);
+    let hello = Hello {
+        id: agent_core::sample::bounded("bench"),
+        interval_ms: 1,
+        session: 1,
+        ..Hello::default()
+    };
+    let mut collector = Collector::new();
+    let mut agent: Box<Agent<TcpTransport, Sample, 64, { MAX_LINE + 1 }>> = Box::new(Agent::new(
+        TcpTransport::new(vec![agents.clone()]),
+        hello,
+        Config::new(Duration::from_millis(1), 1),
+        now(),
+    ));
+    let ready = Instant::now() + Duration::from_secs(10);
+    while !agent.is_ready() {
+        assert!(
+            Instant::now() < ready,
+            "the bench agent could not reach the server"
+        );
+        while agent.poll(now()).is_some() {}
+        agent.transport().wait_readable(Duration::from_millis(10));
+    }
+    // Warm up (sysinfo, caches), then measure.
+    for _ in 0..20 {
+        agent.record(collector.collect(0), now());
+        while agent.poll(now()).is_some() {}
+    }
+    let cpu0 = process_cpu();
+    let wall0 = Instant::now();
+    for _ in 0..samples {
+        let sample = collector.collect(0);
+        agent.record(sample, now());
+        while agent.poll(now()).is_some() {}
+    }
+    let agent_cpu = (process_cpu() - cpu0).as_secs_f64() / f64::from(samples);
+    let agent_wall = wall0.elapsed().as_secs_f64() / f64::from(samples);
+    let stats = agent.stats();
+
+    let sample = collector.collect(0);
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let cpu0 = process_cpu();
+    for _ in 0..samples {
+        floor(&sample, &mut buf);
+    }
+    let floor_cpu = (process_cpu() - cpu0).as_secs_f64() / f64::from(samples);
+
+    rows.push(Row(
+        "agent CPU per sample (collect+encode+send)".into(),
+        format!("{:.1} µs", agent_cpu * 1e6),
+        format!(
+            "{samples} samples, wall {:.1} µs each, {} pending at end",
+            agent_wall * 1e6,
+            stats.pending
+        ),
+    ));
+    rows.push(Row(
+        "floor: read the same files + statvfs".into(),
+        format!("{:.1} µs", floor_cpu * 1e6),
+        format!("agent / floor = {:.2}x (goal <= 3x)", agent_cpu / floor_cpu),
+    ));
+
+    // ---- node_exporter answering one scrape ----------------------------------------------------
+    let scrapes: u32 = env_or("BENCH_SCRAPES", 50);
+    match Command::new("prometheus-node-exporter")
+        .arg("--web.listen-address=127.0.0.1:19111")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => {
+            let ne = Running(child);
+            let pid = ne.0.id();
+            let get = || -> Option<usize> {
+                let mut s = TcpStream::connect("127.0.0.1:19111").ok()?;
+                write!(
+                    s,
+                    "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                .ok()?;
+                let mut body = Vec::new();
+                s.read_to_end(&mut body).ok()?;
+                Some(body.len())
+            };
+            let up = Instant::now() + Duration::from_secs(10);
+            while get().is_none() && Instant::now() < up {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            for _ in 0..3 {
+                get();
+            }
+            let before = cpu_of(pid);
+            for _ in 0..scrapes {
+                get();
+            }
+            let per_scrape = (cpu_of(pid) - before) / f64::from(scrapes);
+            rows.push(Row(
+                "node_exporter CPU per scrape (defaults)".into(),
+                format!("{:.1} µs", per_scrape * 1e6),
+                format!(
+                    "{scrapes} scrapes; node_exporter / agent = {:.1}x (goal >= 10x)",
+                    per_scrape / agent_cpu
+                ),
+            ));
+            rows.push(Row(
+                "node_exporter RSS".into(),
+                format!("{} KiB", rss_kib(pid).unwrap_or(0)),
+                "after the scrapes".into(),
+            ));
+        }
+        Err(e) => rows.push(Row(
+            "node_exporter".into(),
+            "-".into(),
+            format!("not run: {e}"),
+        )),
+    }
+
+    // ---- RSS of the real agent over many samples -----------------------------------------------
+    let rss_samples: u64 = env_or("BENCH_RSS_SAMPLES", 3600);
+    let interval_ms: u64 = env_or("BENCH_RSS_INTERVAL_MS", 100);
+    let bin = target_dir().join("release/vitals-agent");
+    let child = Command::new(&bin)
+        .args([
+            "--server",
+            &agents,
+            "--id",
+            "rss",
+            "--interval",
+            &format!("{interval_ms}ms"),
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let agent_proc = Running(child);
+    let pid = agent_proc.0.id();
+    let total = Duration::from_millis(rss_samples * interval_ms);
+    let began = Instant::now();
+    let mut readings = Vec::new();
+    while began.elapsed() < total {
+        std::thread::sleep(
+            (total / 10)
+                .min(total.saturating_sub(began.elapsed()))
+                .max(Duration::from_millis(100)),
+        );
+        readings.push((began.elapsed().as_secs(), rss_kib(pid).unwrap_or(0)));
+    }
+    let first = readings.first().map_or(0, |r| r.1);
+    let last = readings.last().map_or(0, |r| r.1);
+    let max = readings.iter().map(|r| r.1).max().unwrap_or(0);
+    rows.push(Row(
+        "vitals-agent RSS (release, x86_64)".into(),
+        format!("{last} KiB"),
+        format!(
+            "{rss_samples} samples at {interval_ms} ms: first {first} KiB, max {max} KiB, last {last} KiB (goal < 3072, flat): {}",
+            readings.iter().map(|(t, r)| format!("{t}s:{r}")).collect::<Vec<_>>().join(" ")
+        ),
+    ));
+
+    // ---- binary sizes ----------------------------------------------------------------------------
+    for triple in [
+        "x86_64-unknown-linux-gnu (release)",
+        "aarch64-unknown-linux-gnu",
+        "armv7-unknown-linux-gnueabihf",
+        "aarch64-unknown-linux-musl",
+        "armv7-unknown-linux-musleabihf",
+    ] {
+        let path = match triple.split_once(' ') {
+            Some(_) => target_dir().join("release/vitals-agent"),
+            None => target_dir().join(triple).join("board/vitals-agent"),
+        };
+        let size = fs::metadata(&path).map(|m| format!("{} KiB", m.len() / 1024));
+        rows.push(Row(
+            format!("vitals-agent size, {triple}"),
+            size.unwrap_or_else(|_| "-".into()),
+            if triple == "aarch64-unknown-linux-musl" {
+                "stripped (goal < 1024 KiB)".into()
+            } else {
+                "stripped".into()
+            },
+        ));
+    }
+    if let Ok(m) = fs::metadata("/usr/bin/prometheus-node-exporter") {
+        rows.push(Row(
+            "node_exporter size (Debian, x86_64)".into(),
+            format!("{} KiB", m.len() / 1024),
+            String::new(),
+        ));
+    }
+
+    let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    println!("\n{:<w0$}  {:>w1$}  notes", "measure", "value");
+    println!("{}", "-".repeat(w0 + w1 + 10));
+    for Row(a, b, c) in rows {
+        println!("{a:<w0$}  {b:>w1$}  {c}");
+    }
+}
