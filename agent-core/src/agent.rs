@@ -9,10 +9,11 @@
 //! ```
 //!
 //! The agent owns its [`Transport`] but no clock: every call takes `now`, and
-//! [`Agent::poll_timeout`] says when it next needs to be called. Samples wait in a ring of `RING`
-//! entries until the server acknowledges them, so a reconnect sends again what was not merged;
-//! when the ring is full the oldest sample is dropped and counted, and the count travels in every
-//! later sample.
+//! [`Agent::poll_timeout`] says when it next needs to be called. A sample is encoded once, when it
+//! is recorded, into a ring in storage the caller lends (a `static` on a board, a heap block on
+//! Linux), and waits there until the server acknowledges it, so a reconnect sends again what was
+//! not merged; when the ring is full the oldest samples are dropped and counted, and the count
+//! travels in every later sample.
 
 // Without `alloc` nothing can be boxed: a `Lost` carries the server's error message inline.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
@@ -21,7 +22,6 @@ use core::fmt;
 use core::ops::Add;
 use core::time::Duration;
 
-use heapless::Deque;
 use serde::Serialize;
 
 use crate::sample::Sample;
@@ -30,6 +30,10 @@ use crate::wire::{
     self, DecodeError, Decoder, EncodeError, ErrorMessage, FeedResult, Hello, Message,
     SampleMessage,
 };
+
+mod ring;
+
+use ring::Ring;
 
 /// A point in time, in milliseconds since an epoch of the caller's choosing (boot, say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -186,17 +190,11 @@ const RX_CHUNK: usize = 256;
 
 /// The agent: samples in, lines out, through `T`.
 ///
-/// `S` is the sample type, `RING` the samples kept until acknowledged, `LINE` the line buffer
-/// (the longest line it can send, newline included) and `RX` the longest line it accepts from the
-/// server.
+/// `'r` is the life of the ring's storage, `LINE` the longest line it can encode (newline
+/// included; it is a buffer on the stack while encoding) and `RX` the longest line it accepts
+/// from the server.
 #[derive(Debug)]
-pub struct Agent<
-    T,
-    S = Sample,
-    const RING: usize = 64,
-    const LINE: usize = { wire::MAX_LINE + 1 },
-    const RX: usize = 1024,
-> {
+pub struct Agent<'r, T, const LINE: usize = { wire::MAX_LINE + 1 }, const RX: usize = 1024> {
     transport: T,
     hello: Hello,
     config: Config,
@@ -204,24 +202,51 @@ pub struct Agent<
     /// Failures since the last welcome; sets the backoff.
     attempts: u32,
     rng: u64,
-    /// Unacknowledged samples with their sequence numbers, oldest first.
-    ring: Deque<(u64, S), RING>,
+    /// Unacknowledged samples, encoded, with their sequence numbers, oldest first.
+    ring: Ring<'r>,
     next_seq: u64,
     /// The highest sequence number sent on this connection.
     sent: u64,
     next_sample_at: Instant,
     stats: Stats,
-    tx: [u8; LINE],
     decoder: Decoder<RX>,
 }
 
-impl<T, S, const RING: usize, const LINE: usize, const RX: usize> Agent<T, S, RING, LINE, RX>
+/// Why [`Agent::record`] could not keep a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The sample does not encode into `LINE` bytes.
+    Encode(EncodeError),
+    /// The encoded sample is larger than the whole ring.
+    TooLarge,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::Encode(e) => write!(f, "cannot encode the sample: {e}"),
+            RecordError::TooLarge => f.write_str("the sample is larger than the whole ring"),
+        }
+    }
+}
+
+impl core::error::Error for RecordError {}
+
+impl<'r, T, const LINE: usize, const RX: usize> Agent<'r, T, LINE, RX>
 where
     T: Transport,
-    S: Serialize,
 {
-    /// An agent that will connect, and wants its first sample, at `now`.
-    pub fn new(transport: T, hello: Hello, config: Config, now: Instant) -> Self {
+    /// An agent that will connect, and wants its first sample, at `now`. Samples wait for
+    /// their ack in `storage`: size it for the outage it should ride out (samples of a
+    /// Raspberry Pi are about 2 KiB, of a 64-CPU server about 12 KiB).
+    pub fn new(
+        transport: T,
+        hello: Hello,
+        config: Config,
+        storage: &'r mut [u8],
+        now: Instant,
+    ) -> Self {
         Agent {
             transport,
             hello,
@@ -230,12 +255,11 @@ where
             attempts: 0,
             // xorshift must not start at zero.
             rng: config.seed | 1,
-            ring: Deque::new(),
+            ring: Ring::new(storage),
             next_seq: 1,
             sent: 0,
             next_sample_at: now,
             stats: Stats::default(),
-            tx: [0; LINE],
             decoder: Decoder::new(),
         }
     }
@@ -268,28 +292,50 @@ where
         now >= self.next_sample_at
     }
 
-    /// Queues a sample taken at `now` and schedules the next one; returns its sequence number.
+    /// Encodes a sample taken at `now` into the ring and schedules the next one; returns its
+    /// sequence number.
     ///
-    /// When the ring is full the oldest sample is dropped and counted.
-    pub fn record(&mut self, sample: S, now: Instant) -> u64 {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.stats.recorded += 1;
-        let mut entry = (seq, sample);
-        while let Err(back) = self.ring.push_back(entry) {
-            entry = back;
-            if self.ring.pop_front().is_none() {
-                // A ring of capacity zero keeps nothing.
-                break;
-            }
-            self.stats.dropped += 1;
-        }
+    /// When the ring is full the oldest samples are dropped and counted.
+    ///
+    /// # Errors
+    /// When the sample cannot be kept; it is counted as dropped, and the schedule moves on.
+    pub fn record<S: Serialize + ?Sized>(
+        &mut self,
+        sample: &S,
+        now: Instant,
+    ) -> Result<u64, RecordError> {
         // Keep to the schedule, but never try to catch up on samples missed while busy.
         self.next_sample_at = self.next_sample_at + self.config.interval;
         if self.next_sample_at <= now {
             self.next_sample_at = now + self.config.interval;
         }
-        seq
+        let seq = self.next_seq;
+        let message = Message::Sample(SampleMessage {
+            seq,
+            dropped: self.stats.dropped,
+            sample,
+        });
+        let mut line = [0u8; LINE];
+        let kept = wire::encode(&message, &mut line)
+            .map_err(RecordError::Encode)
+            .and_then(|n| {
+                let line = line.get(..n).unwrap_or_default();
+                self.ring
+                    .push(seq, line)
+                    .map_err(|()| RecordError::TooLarge)
+            });
+        match kept {
+            Ok(dropped) => {
+                self.next_seq += 1;
+                self.stats.recorded += 1;
+                self.stats.dropped += dropped as u64;
+                Ok(seq)
+            }
+            Err(e) => {
+                self.stats.dropped += 1;
+                Err(e)
+            }
+        }
     }
 
     /// When [`poll`](Agent::poll) or [`record`](Agent::record) next has work, if nothing
@@ -334,8 +380,12 @@ where
         self.state = State::Handshake {
             deadline: now + self.config.handshake_timeout,
         };
-        let hello: Message<S> = Message::Hello(self.hello.clone());
-        send_line(&mut self.transport, &mut self.tx, &hello)?;
+        let hello: Message<()> = Message::Hello(self.hello.clone());
+        let mut line = [0u8; LINE];
+        let n = wire::encode(&hello, &mut line).map_err(Lost::Encode)?;
+        self.transport
+            .send(line.get(..n).unwrap_or_default())
+            .map_err(Lost::Transport)?;
         Ok(Some(Event::Connected))
     }
 
@@ -379,23 +429,20 @@ where
     }
 
     fn acknowledge(&mut self, seq: u64) {
-        while self.ring.front().is_some_and(|&(s, _)| s <= seq) {
+        while self.ring.front_seq().is_some_and(|s| s <= seq) {
             self.ring.pop_front();
         }
     }
 
     fn send_pending(&mut self) -> Result<(), Lost> {
-        for (seq, sample) in self.ring.iter() {
-            if *seq <= self.sent {
-                continue;
+        let sent = self.sent;
+        for record in self.ring.iter().filter(|r| r.seq > sent) {
+            for piece in [record.first, record.second] {
+                if !piece.is_empty() {
+                    self.transport.send(piece).map_err(Lost::Transport)?;
+                }
             }
-            let message = Message::Sample(SampleMessage {
-                seq: *seq,
-                dropped: self.stats.dropped,
-                sample,
-            });
-            send_line(&mut self.transport, &mut self.tx, &message)?;
-            self.sent = *seq;
+            self.sent = record.seq;
         }
         Ok(())
     }
@@ -438,16 +485,6 @@ where
     }
 }
 
-fn send_line<T: Transport, S: Serialize>(
-    transport: &mut T,
-    tx: &mut [u8],
-    message: &Message<S>,
-) -> Result<(), Lost> {
-    let len = wire::encode(message, tx).map_err(Lost::Encode)?;
-    let line = tx.get(..len).unwrap_or_default();
-    transport.send(line).map_err(Lost::Transport)
-}
-
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -464,7 +501,8 @@ mod tests {
         up: bool,
         /// Results of the next connects; empty means success.
         refuse: usize,
-        sent: Vec<String>,
+        /// Every byte sent, in order.
+        out: Vec<u8>,
         inbox: VecDeque<u8>,
         fail_send: bool,
     }
@@ -485,7 +523,7 @@ mod tests {
             if self.fail_send {
                 return Err(TransportError::Reset);
             }
-            self.sent.push(String::from_utf8(bytes.to_vec()).unwrap());
+            self.out.extend_from_slice(bytes);
             Ok(())
         }
         fn receive(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
@@ -504,13 +542,31 @@ mod tests {
         }
     }
 
+    impl Fake {
+        /// The lines sent so far.
+        fn lines(&self) -> Vec<String> {
+            String::from_utf8(self.out.clone())
+                .unwrap()
+                .split_inclusive('\n')
+                .map(String::from)
+                .collect()
+        }
+    }
+
     impl wire::Check for u32 {
         fn check(&self) -> Result<(), &'static str> {
             Ok(())
         }
     }
 
-    type TestAgent = Agent<Fake, u32, 4, 256, 256>;
+    type TestAgent = Agent<'static, Fake, 256, 256>;
+
+    /// Room for exactly four of the test's samples (55-byte lines, 12-byte headers).
+    const FOUR_SAMPLES: usize = 4 * (12 + 55);
+
+    fn storage() -> &'static mut [u8] {
+        Vec::leak(std::vec![0u8; FOUR_SAMPLES])
+    }
 
     fn at(ms: u64) -> Instant {
         Instant::from_millis(ms)
@@ -526,6 +582,7 @@ mod tests {
             Fake::default(),
             hello,
             Config::new(Duration::from_secs(1), 42),
+            storage(),
             at(0),
         )
     }
@@ -555,7 +612,7 @@ mod tests {
     fn sent_seqs(agent: &TestAgent) -> Vec<u64> {
         agent
             .transport
-            .sent
+            .lines()
             .iter()
             .filter_map(|l| match decode_line::<u32>(l.trim_end().as_bytes()) {
                 Ok(Message::Sample(s)) => Some(s.seq),
@@ -588,15 +645,15 @@ mod tests {
     fn connects_says_hello_and_sends_samples_after_welcome() {
         let mut a = agent();
         assert!(a.sample_due(at(0)));
-        a.record(7, at(0));
+        a.record(&7_u32, at(0)).unwrap();
         assert_eq!(drain(&mut a, at(0)), [Event::Connected]);
-        assert!(a.transport.sent[0].starts_with(r#"{"v":1,"kind":"hello","id":"test""#));
+        assert!(a.transport.lines()[0].starts_with(r#"{"v":1,"kind":"hello","id":"test""#));
         assert!(sent_seqs(&a).is_empty(), "no sample before welcome");
         welcome(&mut a, 0);
         assert_eq!(drain(&mut a, at(5)), [Event::Ready { pending: 1 }]);
         assert_eq!(sent_seqs(&a), [1]);
         assert_eq!(
-            a.transport.sent[1],
+            a.transport.lines()[1],
             "{\"v\":1,\"kind\":\"sample\",\"seq\":1,\"dropped\":0,\"sample\":7}\n"
         );
         // The next sample is due one interval later, not before.
@@ -612,7 +669,7 @@ mod tests {
         welcome(&mut a, 0);
         drain(&mut a, at(0));
         for i in 0..3 {
-            a.record(i, at(i as u64 * 1000));
+            a.record(&(i as u32), at(i as u64 * 1000)).unwrap();
         }
         drain(&mut a, at(3000));
         assert_eq!(a.stats().pending, 3);
@@ -673,6 +730,7 @@ mod tests {
                 },
                 hello,
                 Config::new(Duration::from_secs(1), seed),
+                storage(),
                 at(0),
             );
             let mut now = at(0);
@@ -702,7 +760,7 @@ mod tests {
         welcome(&mut a, 0);
         drain(&mut a, now);
         a.transport.fail_send = true;
-        a.record(1, now);
+        a.record(&1_u32, now).unwrap();
         match drain(&mut a, now).as_slice() {
             [
                 Event::Lost {
@@ -723,14 +781,14 @@ mod tests {
         drain(&mut a, at(0));
         welcome(&mut a, 0);
         drain(&mut a, at(0));
-        a.record(1, at(0));
-        a.record(2, at(1000));
+        a.record(&1_u32, at(0)).unwrap();
+        a.record(&2_u32, at(1000)).unwrap();
         drain(&mut a, at(1000));
         push(&mut a, Message::Ack(Ack { seq: 1 }));
         drain(&mut a, at(1000));
         // The connection drops; a sample taken meanwhile waits.
         a.transport.fail_send = true;
-        a.record(3, at(2000));
+        a.record(&3_u32, at(2000)).unwrap();
         let events = drain(&mut a, at(2000));
         assert!(
             matches!(
@@ -754,7 +812,7 @@ mod tests {
     fn samples_the_server_already_merged_are_not_sent_again() {
         let mut a = agent();
         for i in 0..3 {
-            a.record(i, at(i as u64));
+            a.record(&(i as u32), at(i as u64)).unwrap();
         }
         drain(&mut a, at(0));
         welcome(&mut a, 2);
@@ -768,22 +826,66 @@ mod tests {
         let mut a = agent();
         a.transport.refuse = 1;
         drain(&mut a, at(0));
-        for i in 0..6 {
-            a.record(i, at(i as u64 * 1000));
+        for i in 0..7 {
+            a.record(&(i as u32), at(i as u64 * 1000)).unwrap();
         }
-        assert_eq!(a.stats().dropped, 2);
+        assert_eq!(a.stats().dropped, 3);
         assert_eq!(a.stats().pending, 4);
         drain(&mut a, at(60_000));
         welcome(&mut a, 0);
         drain(&mut a, at(60_000));
-        assert_eq!(sent_seqs(&a), [3, 4, 5, 6]);
+        assert_eq!(sent_seqs(&a), [4, 5, 6, 7]);
+        // A sample carries the drops counted before it was recorded: the 7th knows of two.
+        let lines = a.transport.lines();
         assert!(
-            a.transport
-                .sent
-                .iter()
-                .skip(1)
-                .all(|l| l.contains(r#""dropped":2"#))
+            lines.last().unwrap().contains(r#""seq":7,"dropped":2"#),
+            "{lines:?}"
         );
+    }
+
+    #[test]
+    fn a_sample_larger_than_the_ring_is_refused_and_counted() {
+        let mut a: TestAgent = Agent::new(
+            Fake::default(),
+            Hello::default(),
+            Config::new(Duration::from_secs(1), 1),
+            Vec::leak(std::vec![0u8; 100]),
+            at(0),
+        );
+        // A line of about 150 bytes: fits the 256-byte line buffer, not the 100-byte ring.
+        let big = [7u32; 48];
+        assert_eq!(a.record(&big[..], at(0)), Err(RecordError::TooLarge));
+        assert_eq!(a.stats().dropped, 1);
+        assert_eq!(a.stats().pending, 0);
+        assert!(!a.sample_due(at(999)), "the schedule moves on");
+        // One that does not fit the line buffer at all.
+        let huge = [7u32; 200];
+        assert!(matches!(
+            a.record(&huge[..], at(1000)),
+            Err(RecordError::Encode(_))
+        ));
+        assert_eq!(
+            a.record(&1u32, at(2000)),
+            Ok(1),
+            "numbering continues without gaps"
+        );
+    }
+
+    #[test]
+    fn a_line_wrapping_the_ring_is_sent_whole() {
+        let mut a = agent();
+        drain(&mut a, at(0));
+        welcome(&mut a, 0);
+        drain(&mut a, at(0));
+        // Acknowledge all but the newest, so the ring is never empty and its records wrap
+        // around the end of the storage, headers and lines alike.
+        for i in 0..20u32 {
+            a.record(&(i * 1000), at(u64::from(i) * 1000)).unwrap();
+            drain(&mut a, at(u64::from(i) * 1000));
+            push(&mut a, Message::Ack(Ack { seq: u64::from(i) }));
+            assert!((1..=2).contains(&a.stats().pending));
+        }
+        assert_eq!(sent_seqs(&a), (1..=20).collect::<Vec<_>>());
     }
 
     #[test]
@@ -791,7 +893,7 @@ mod tests {
         let mut a = agent();
         assert_eq!(drain(&mut a, at(0)), [Event::Connected]);
         assert_eq!(a.poll_timeout(), at(0), "the first sample is due");
-        a.record(0, at(0));
+        a.record(&0_u32, at(0)).unwrap();
         assert_eq!(a.poll_timeout(), at(1000));
         assert!(drain(&mut a, at(9_999)).is_empty());
         assert!(matches!(
@@ -854,8 +956,8 @@ mod tests {
     #[test]
     fn welcome_and_ack_in_one_read_are_both_handled() {
         let mut a = agent();
-        a.record(1, at(0));
-        a.record(2, at(1000));
+        a.record(&1_u32, at(0)).unwrap();
+        a.record(&2_u32, at(1000)).unwrap();
         drain(&mut a, at(1000));
         welcome(&mut a, 0);
         push(&mut a, Message::Ack(Ack { seq: 1 }));

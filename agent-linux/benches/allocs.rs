@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use agent_core::agent::{Agent, Config, Instant};
-use agent_core::sample::{Sample, bounded};
+use agent_core::sample::bounded;
 use agent_core::transport::{Transport, TransportError};
-use agent_core::wire::{self, Ack, Hello, MAX_LINE, Message, Welcome};
+use agent_core::wire::{self, Ack, Hello, Message, Welcome};
 use agent_linux::collect::Collector;
 
 #[global_allocator]
@@ -73,7 +73,8 @@ fn main() {
         session: 1,
         ..Hello::default()
     };
-    let mut agent: Box<Agent<Loopback, Sample, 64, { MAX_LINE + 1 }>> = Box::new(Agent::new(
+    let mut storage = vec![0u8; 256 * 1024];
+    let mut agent: Agent<Loopback> = Agent::new(
         Loopback {
             inbox: [0; 256],
             len: 0,
@@ -81,18 +82,19 @@ fn main() {
         },
         hello,
         Config::new(Duration::from_millis(1), 1),
+        &mut storage,
         Instant::from_millis(0),
-    ));
+    );
     let mut t = 0;
     for _ in 0..10 {
-        agent.record(sample.clone(), Instant::from_millis(t));
+        agent.record(&sample, Instant::from_millis(t)).unwrap();
         while agent.poll(Instant::from_millis(t)).is_some() {}
         t += 1;
     }
     assert!(agent.is_ready());
     let before = blocks();
     for _ in 0..samples {
-        agent.record(sample.clone(), Instant::from_millis(t));
+        agent.record(&sample, Instant::from_millis(t)).unwrap();
         while agent.poll(Instant::from_millis(t)).is_some() {}
         t += 1;
     }

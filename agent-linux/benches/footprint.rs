@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use agent_core::agent::{Agent, Config, Instant as CoreInstant};
 use agent_core::sample::Sample;
-use agent_core::wire::{Hello, MAX_LINE};
+use agent_core::wire::Hello;
 use agent_linux::collect::Collector;
 use agent_linux::transport::TcpTransport;
 use rustix::time::{ClockId, clock_gettime};
@@ -157,12 +157,14 @@ fn main() {
         ..Hello::default()
     };
     let mut collector = Collector::new();
-    let mut agent: Box<Agent<TcpTransport, Sample, 64, { MAX_LINE + 1 }>> = Box::new(Agent::new(
+    let mut storage = vec![0u8; 256 * 1024];
+    let mut agent: Agent<TcpTransport> = Agent::new(
         TcpTransport::new(vec![agents.clone()]),
         hello,
         Config::new(Duration::from_millis(1), 1),
+        &mut storage,
         now(),
-    ));
+    );
     let ready = Instant::now() + Duration::from_secs(10);
     while !agent.is_ready() {
         assert!(
@@ -174,14 +176,14 @@ fn main() {
     }
     // Warm up (sysinfo, caches), then measure.
     for _ in 0..20 {
-        agent.record(collector.collect(0), now());
+        agent.record(&collector.collect(0), now()).unwrap();
         while agent.poll(now()).is_some() {}
     }
     let cpu0 = process_cpu();
     let wall0 = Instant::now();
     for _ in 0..samples {
         let sample = collector.collect(0);
-        agent.record(sample, now());
+        agent.record(&sample, now()).unwrap();
         while agent.poll(now()).is_some() {}
     }
     let agent_cpu = (process_cpu() - cpu0).as_secs_f64() / f64::from(samples);

@@ -103,7 +103,7 @@ impl Tolerance {
     fn describe(self) -> String {
         match self {
             Tolerance::Exact => "exact".into(),
-            Tolerance::Within { abs, rel } if rel == 0.0 => format!("±{}", human(abs)),
+            Tolerance::Within { abs, rel: 0.0 } => format!("±{}", human(abs)),
             Tolerance::Within { abs, rel } => format!("±{} +{}%", human(abs), rel * 100.0),
         }
     }
@@ -295,8 +295,8 @@ fn every_node_series_matches_node_exporter() {
 
     eprintln!("\nnode_exporter parity (lag between readings {lag:.3}s)");
     eprintln!(
-        "{:<46} {:<8} {:>6} {:>7} {:>14}  {}",
-        "family", "type", "series", "matched", "worst |diff|", "tolerance"
+        "{:<46} {:<8} {:>6} {:>7} {:>14}  tolerance",
+        "family", "type", "series", "matched", "worst |diff|"
     );
     for (family, kind, n, matched, worst, tol) in &rows {
         eprintln!(
