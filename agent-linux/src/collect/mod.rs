@@ -35,12 +35,67 @@ pub struct Collector {
     system: Option<System>,
     /// The per-CPU seconds of the last sample, by CPU number.
     cpus: Vec<Cpu>,
+    /// The per-CPU seconds being collected; swapped with `cpus` after each sample, so that
+    /// neither is allocated again.
+    cpus_next: Vec<Cpu>,
     /// The `statvfs` calls of earlier samples that have not returned.
     statfs: statfs::Watch,
+    /// Every fixed path a sample reads, joined to `root` once.
+    paths: Paths,
+    /// The byte ranges of the selected lines of the mounts file.
+    mount_lines: Vec<std::ops::Range<usize>>,
+    /// Mount points whose `statvfs` may hang, and where their results go.
+    slow_mounts: (Vec<PathBuf>, Vec<usize>),
+    /// The temperature sensor files, and when they were last looked up.
+    sensors: Vec<SensorFile>,
+    sensors_scanned: Option<std::time::Instant>,
+    /// Builds the paths that vary (an interface's `operstate`, a mount point).
+    scratch: PathBuf,
     /// Holds the file being parsed; reused so a sample allocates little.
     buf: Vec<u8>,
     /// Holds a one-line sysfs file read while `buf` is being parsed.
     small: Vec<u8>,
+}
+
+/// The fixed paths of a sample.
+#[derive(Debug)]
+struct Paths {
+    stat: PathBuf,
+    loadavg: PathBuf,
+    meminfo: PathBuf,
+    init_mounts: PathBuf,
+    mounts: PathBuf,
+    net_dev: PathBuf,
+    net_class: PathBuf,
+    hwmon: PathBuf,
+    diskstats: PathBuf,
+    pressure: [PathBuf; 3],
+}
+
+impl Paths {
+    fn under(root: &Path) -> Self {
+        Paths {
+            stat: root.join("proc/stat"),
+            loadavg: root.join("proc/loadavg"),
+            meminfo: root.join("proc/meminfo"),
+            init_mounts: root.join("proc/1/mounts"),
+            mounts: root.join("proc/mounts"),
+            net_dev: root.join("proc/net/dev"),
+            net_class: root.join("sys/class/net"),
+            hwmon: root.join("sys/class/hwmon"),
+            diskstats: root.join("proc/diskstats"),
+            pressure: ["cpu", "memory", "io"].map(|r| root.join("proc/pressure").join(r)),
+        }
+    }
+}
+
+/// Sets `path` to `base` joined with `parts`, reusing its allocation.
+fn join_into(path: &mut PathBuf, base: &Path, parts: &[&str]) {
+    path.as_mut_os_string().clear();
+    path.push(base);
+    for part in parts {
+        path.push(part);
+    }
 }
 
 impl fmt::Debug for Collector {
@@ -82,10 +137,17 @@ impl Collector {
             None
         };
         Self {
+            paths: Paths::under(&root),
             root,
             system,
             cpus: Vec::new(),
+            cpus_next: Vec::new(),
             statfs: statfs::Watch::default(),
+            mount_lines: Vec::new(),
+            slow_mounts: (Vec::new(), Vec::new()),
+            sensors: Vec::new(),
+            sensors_scanned: None,
+            scratch: PathBuf::new(),
             buf: Vec::new(),
             small: Vec::new(),
         }
@@ -114,7 +176,7 @@ impl Collector {
 
     /// `/proc/diskstats`, whole devices as node_exporter selects them.
     fn collect_disks(&mut self, sample: &mut Sample) {
-        let Some(text) = read_text(&mut self.buf, &self.root.join("proc/diskstats")) else {
+        let Some(text) = read_text(&mut self.buf, &self.paths.diskstats) else {
             return;
         };
         for disk in diskstats::parse_diskstats(&text) {
@@ -124,11 +186,12 @@ impl Collector {
 
     /// `/proc/pressure/{cpu,memory,io}`; none where the kernel has no pressure stall information.
     fn collect_pressure(&mut self, sample: &mut Sample) {
-        let mut read = |name: &str| {
-            let text = read_text(&mut self.buf, &self.root.join("proc/pressure").join(name))?;
+        let [cpu, memory, io] = &self.paths.pressure;
+        let mut read = |path: &Path| {
+            let text = read_text(&mut self.buf, path)?;
             diskstats::parse_pressure(&text)
         };
-        let (Some(cpu), Some(memory), Some(io)) = (read("cpu"), read("memory"), read("io")) else {
+        let (Some(cpu), Some(memory), Some(io)) = (read(cpu), read(memory), read(io)) else {
             return;
         };
         sample.pressure = Some(Pressure {
@@ -152,7 +215,7 @@ impl Collector {
             };
         }
 
-        let Some(text) = read_text(&mut self.buf, &self.root.join("proc/stat")) else {
+        let Some(text) = read_text(&mut self.buf, &self.paths.stat) else {
             return;
         };
         let stat = procfs::parse_stat(&text);
@@ -162,12 +225,13 @@ impl Collector {
         sample.procs_blocked = stat.procs_blocked;
         sample.boot_time = stat.boot_time;
 
-        let previous = std::mem::take(&mut self.cpus);
+        self.cpus_next.clear();
         for cpu in procfs::parse_stat_cpus(&text) {
-            let cpu = procfs::settle_cpu(previous.iter().find(|p| p.cpu == cpu.cpu), cpu);
-            self.cpus.push(cpu);
+            let cpu = procfs::settle_cpu(self.cpus.iter().find(|p| p.cpu == cpu.cpu), cpu);
+            self.cpus_next.push(cpu);
             push_or_count(&mut sample.cpus, cpu, &mut sample.omitted.cpus);
         }
+        std::mem::swap(&mut self.cpus, &mut self.cpus_next);
     }
 
     /// Load averages: sysinfo on a live system, `<root>/proc/loadavg` otherwise.
@@ -177,7 +241,7 @@ impl Collector {
                 .ok()
                 .map(|load| [load.one, load.five, load.fifteen])
         } else {
-            read_text(&mut self.buf, &self.root.join("proc/loadavg"))
+            read_text(&mut self.buf, &self.paths.loadavg)
                 .and_then(|text| procfs::parse_loadavg(&text))
         };
         let [load1, load5, load15] = load.unwrap_or_default();
@@ -195,7 +259,7 @@ impl Collector {
 
     /// `/proc/meminfo`.
     fn collect_memory(&mut self, sample: &mut Sample) {
-        if let Some(text) = read_text(&mut self.buf, &self.root.join("proc/meminfo")) {
+        if let Some(text) = read_text(&mut self.buf, &self.paths.meminfo) {
             sample.memory = procfs::parse_meminfo(&text);
         }
     }
@@ -207,20 +271,48 @@ impl Collector {
         // Init's mount namespace is the host's when the agent runs in a container with the
         // host's /proc; node_exporter reads it first for the same reason. Reading it can be
         // refused (hidepid, no ptrace access), hence the fallback.
-        let text = match read_text(&mut self.buf, &self.root.join("proc/1/mounts")) {
+        let text = match read_text(&mut self.buf, &self.paths.init_mounts) {
             Some(text) => text,
-            None => match read_text(&mut self.buf, &self.root.join("proc/mounts")) {
+            None => match read_text(&mut self.buf, &self.paths.mounts) {
                 Some(text) => text,
                 None => return,
             },
         };
-        let selected = mounts::select(&text);
-        let paths: Vec<PathBuf> = selected
-            .iter()
-            .map(|mount| self.root.join(mount.mountpoint.trim_start_matches('/')))
-            .collect();
-        let usages = self.statfs.usage(&paths, statfs::TIMEOUT);
-        for (mount, usage) in selected.iter().zip(usages) {
+        mounts::select_lines(&text, &mut self.mount_lines);
+        // Local filesystems are asked in this thread; the ones that may hang all at once, each
+        // in a thread of its own, under one deadline.
+        let (slow_paths, slow_at) = &mut self.slow_mounts;
+        slow_paths.clear();
+        slow_at.clear();
+        for (index, range) in self.mount_lines.iter().enumerate() {
+            let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
+                continue;
+            };
+            if statfs::may_hang(mount.fstype) {
+                slow_paths.push(self.root.join(mount.mountpoint.trim_start_matches('/')));
+                slow_at.push(index);
+            }
+        }
+        let slow = if slow_paths.is_empty() {
+            Vec::new()
+        } else {
+            self.statfs.usage(slow_paths, statfs::TIMEOUT)
+        };
+        for (index, range) in self.mount_lines.iter().enumerate() {
+            let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
+                continue;
+            };
+            let usage = match slow_at.iter().position(|&i| i == index) {
+                Some(at) => slow.get(at).copied().flatten(),
+                None => {
+                    join_into(
+                        &mut self.scratch,
+                        &self.root,
+                        &[mount.mountpoint.trim_start_matches('/')],
+                    );
+                    statfs::usage_now(&self.scratch)
+                }
+            };
             let Some(usage) = usage else {
                 continue;
             };
@@ -246,16 +338,19 @@ impl Collector {
     /// `/proc/net/dev`, with `up` from `/sys/class/net/<device>/operstate` as
     /// `node_network_up` has it: the state is exactly `up` (loopback's is `unknown`).
     fn collect_interfaces(&mut self, sample: &mut Sample) {
-        let Some(text) = read_text(&mut self.buf, &self.root.join("proc/net/dev")) else {
+        let Some(text) = read_text(&mut self.buf, &self.paths.net_dev) else {
             return;
         };
-        let net = self.root.join("sys/class/net");
         for mut interface in procfs::parse_net_dev(&text) {
             let name = interface.device.as_str();
             // A name is one path component; anything else is not looked up.
             if !(name.contains('/') || name == "." || name == "..") {
-                let operstate = net.join(name).join("operstate");
-                interface.up = read_text(&mut self.small, &operstate)
+                join_into(
+                    &mut self.scratch,
+                    &self.paths.net_class,
+                    &[name, "operstate"],
+                );
+                interface.up = read_text(&mut self.small, &self.scratch)
                     .is_some_and(|state| state.trim_end() == "up");
             }
             push_or_count(
@@ -268,8 +363,35 @@ impl Collector {
 
     /// `temp<N>_input` of each directory of `/sys/class/hwmon` (and of its `device`
     /// directory, as node_exporter also reads it), chips in name order, sensors in number order.
+    ///
+    /// Which files those are is looked up again every [`SENSOR_RESCAN`], not every sample:
+    /// resolving chip names walks symlinks and allocates, and sensors come and go with hardware.
     fn collect_sensors(&mut self, sample: &mut Sample) {
-        let Ok(entries) = fs::read_dir(self.root.join("sys/class/hwmon")) else {
+        if self
+            .sensors_scanned
+            .is_none_or(|at| at.elapsed() >= SENSOR_RESCAN)
+        {
+            self.scan_sensors();
+            self.sensors_scanned = Some(std::time::Instant::now());
+        }
+        for file in &self.sensors {
+            let Some(celsius) =
+                read_text(&mut self.small, &file.input).and_then(|t| hwmon::parse_millidegrees(&t))
+            else {
+                continue;
+            };
+            let sensor = Sensor {
+                chip: file.chip.clone(),
+                sensor: file.sensor.clone(),
+                celsius,
+            };
+            push_or_count(&mut sample.sensors, sensor, &mut sample.omitted.sensors);
+        }
+    }
+
+    fn scan_sensors(&mut self) {
+        self.sensors.clear();
+        let Ok(entries) = fs::read_dir(&self.paths.hwmon) else {
             return;
         };
         let mut dirs: Vec<PathBuf> = entries
@@ -279,28 +401,38 @@ impl Collector {
         // hwmon2 before hwmon10.
         dirs.sort_by(|a, b| (a.as_os_str().len().cmp(&b.as_os_str().len())).then_with(|| a.cmp(b)));
 
-        let mut temps: Vec<(u64, f64)> = Vec::new();
+        let mut temps: Vec<(u64, PathBuf)> = Vec::new();
         for dir in dirs {
             let Some(chip) = chip_name(&dir, &mut self.small) else {
                 continue;
             };
             temps.clear();
-            read_temps(&dir, &mut temps, &mut self.small);
+            find_temps(&dir, &mut temps);
             let device = dir.join("device");
             if device.is_dir() {
-                read_temps(&device, &mut temps, &mut self.small);
+                find_temps(&device, &mut temps);
             }
             temps.sort_by_key(|&(number, _)| number);
-            for &(number, celsius) in &temps {
-                let sensor = Sensor {
+            for (number, input) in temps.drain(..) {
+                self.sensors.push(SensorFile {
                     chip: bounded(&chip),
                     sensor: bounded(&format!("temp{number}")),
-                    celsius,
-                };
-                push_or_count(&mut sample.sensors, sensor, &mut sample.omitted.sensors);
+                    input,
+                });
             }
         }
     }
+}
+
+/// How often the list of temperature sensor files is looked up again.
+const SENSOR_RESCAN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A temperature sensor's input file and its labels.
+#[derive(Debug)]
+struct SensorFile {
+    chip: agent_core::sample::Name,
+    sensor: agent_core::sample::Name,
+    input: PathBuf,
 }
 
 /// node_exporter's `hwmonName` for a hwmon directory: from where its `device` link leads, else
@@ -321,9 +453,9 @@ fn chip_name(dir: &Path, buf: &mut Vec<u8>) -> Option<String> {
     hwmon::chip_from_name(&resolved.file_name()?.to_string_lossy())
 }
 
-/// Adds the readable `temp<N>_input` of `dir` to `temps`, replacing a sensor number already
-/// there (node_exporter lets the `device` directory's file win the same way).
-fn read_temps(dir: &Path, temps: &mut Vec<(u64, f64)>, buf: &mut Vec<u8>) {
+/// Adds the `temp<N>_input` files of `dir` to `temps`, replacing a sensor number already there
+/// (node_exporter lets the `device` directory's file win the same way).
+fn find_temps(dir: &Path, temps: &mut Vec<(u64, PathBuf)>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -332,14 +464,9 @@ fn read_temps(dir: &Path, temps: &mut Vec<(u64, f64)>, buf: &mut Vec<u8>) {
         let Some(number) = file_name.to_str().and_then(hwmon::temp_input_number) else {
             continue;
         };
-        let Some(celsius) =
-            read_text(buf, &entry.path()).and_then(|text| hwmon::parse_millidegrees(&text))
-        else {
-            continue;
-        };
         match temps.iter_mut().find(|(known, _)| *known == number) {
-            Some(slot) => slot.1 = celsius,
-            None => temps.push((number, celsius)),
+            Some(slot) => slot.1 = entry.path(),
+            None => temps.push((number, entry.path())),
         }
     }
 }

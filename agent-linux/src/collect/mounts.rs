@@ -24,20 +24,40 @@ pub(super) struct Mount<'a> {
 /// [`is_excluded_fs_type`]). When a mount point appears more than once, only its last mount is
 /// kept: that is the one a path lookup (and so `statvfs`) sees, so an earlier one would be
 /// reported with another filesystem's numbers.
+#[cfg(test)]
 pub(super) fn select(text: &str) -> Vec<Mount<'_>> {
-    let mut mounts: Vec<Mount<'_>> = Vec::new();
-    for mount in text.lines().filter_map(parse_line) {
+    let mut lines = Vec::new();
+    select_lines(text, &mut lines);
+    lines
+        .into_iter()
+        .filter_map(|range| parse_line(text.get(range)?))
+        .collect()
+}
+
+/// [`select`] without allocating once `lines` has grown: fills `lines` with the byte ranges of
+/// the chosen lines of `text` (parse each again with [`parse_line`]).
+pub(super) fn select_lines(text: &str, lines: &mut Vec<std::ops::Range<usize>>) {
+    lines.clear();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let range = start..start + line.trim_end_matches('\n').len();
+        start += line.len();
+        let Some(mount) = parse_line(line) else {
+            continue;
+        };
         if is_excluded_mount_point(&mount.mountpoint) || is_excluded_fs_type(mount.fstype) {
             continue;
         }
-        mounts.retain(|earlier| earlier.mountpoint != mount.mountpoint);
-        mounts.push(mount);
+        lines.retain(|earlier| {
+            let earlier = text.get(earlier.clone()).and_then(parse_line);
+            earlier.is_none_or(|e| e.mountpoint != mount.mountpoint)
+        });
+        lines.push(range);
     }
-    mounts
 }
 
 /// One line, or `None` when it has fewer than the four fields node_exporter requires.
-fn parse_line(line: &str) -> Option<Mount<'_>> {
+pub(super) fn parse_line(line: &str) -> Option<Mount<'_>> {
     let mut fields = line.split_ascii_whitespace();
     let device = fields.next()?;
     let mountpoint = unescape(fields.next()?);

@@ -21,6 +21,38 @@ pub(super) const TIMEOUT: Duration = Duration::from_secs(1);
 /// Stack of a `statvfs` thread: the call needs a few hundred bytes.
 const STACK_SIZE: usize = 64 * 1024;
 
+/// Whether a `statvfs` on a filesystem of this type can block for long: network and FUSE
+/// filesystems wait for a server or a daemon. Only those go through a [`Watch`]; a local
+/// filesystem answers from the kernel's memory, so the agent asks it directly and spends no
+/// thread on it.
+pub(super) fn may_hang(fstype: &str) -> bool {
+    fstype.starts_with("fuse")
+        || matches!(
+            fstype,
+            "nfs"
+                | "nfs4"
+                | "cifs"
+                | "smb3"
+                | "smbfs"
+                | "ncpfs"
+                | "ceph"
+                | "glusterfs"
+                | "9p"
+                | "afs"
+                | "lustre"
+                | "gpfs"
+                | "beegfs"
+                | "sshfs"
+                | "davfs"
+                | "virtiofs"
+        )
+}
+
+/// `statvfs` of a local filesystem, in the calling thread.
+pub(super) fn usage_now(path: &std::path::Path) -> Option<Usage> {
+    rustix::fs::statvfs(path).ok().map(Usage::from)
+}
+
 /// What node_exporter reports of a `statfs`, in bytes and inodes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Usage {
@@ -132,6 +164,17 @@ mod tests {
         assert_eq!(watch.usage(std::slice::from_ref(&stuck), TIMEOUT), [None]);
         lock(&watch.in_flight).remove(&stuck);
         assert!(watch.usage(&[stuck], TIMEOUT)[0].is_some());
+    }
+
+    #[test]
+    fn network_and_fuse_filesystems_may_hang_local_ones_do_not() {
+        for t in ["nfs", "nfs4", "cifs", "fuse.sshfs", "fuseblk", "9p"] {
+            assert!(may_hang(t), "{t}");
+        }
+        for t in ["ext4", "xfs", "btrfs", "vfat", "tmpfs", "zfs", "f2fs"] {
+            assert!(!may_hang(t), "{t}");
+        }
+        assert!(usage_now(&std::env::temp_dir()).is_some());
     }
 
     #[test]
