@@ -11,7 +11,10 @@ RUN_DIR := .run
 NO_STD_TARGET := thumbv7em-none-eabihf
 
 .PHONY: all build release deps deps-apt deps-rust deps-fuzz test fmt-check clippy unit nostd doc \
-        fuzz-build fuzz promtool-check run run-server run-agent prometheus clean
+        fuzz-build fuzz promtool-check run run-server run-agent prometheus bench clean
+
+# `make cross` and `make cross-test`: the agent for ARM boards.
+include mk/cross.mk
 
 all: build
 
@@ -54,8 +57,8 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Unit tests, then the integration and end-to-end tests, which run the real binaries (built first)
-# against each other and against a real Prometheus.
-unit: deps-apt
+# against each other, against a real Prometheus and node_exporter, and the boards' builds under qemu.
+unit: deps-apt cross-test
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
@@ -84,6 +87,14 @@ fuzz: deps-fuzz
 
 promtool-check: deps-apt
 	promtool check config prometheus/prometheus.yml
+
+# ---- measuring it -------------------------------------------------------------------------------
+# One table: CPU per sample against the floor and node_exporter, RSS over BENCH_RSS_SAMPLES samples
+# at BENCH_RSS_INTERVAL_MS (default 3600 at 100 ms: six minutes), binary sizes per target; then
+# heap allocations per sample.
+bench: deps-apt release cross
+	$(CARGO) bench -p agent-linux --bench footprint
+	$(CARGO) bench -p agent-linux --bench allocs
 
 # ---- running it --------------------------------------------------------------------------------
 run-server: build
