@@ -1,24 +1,28 @@
-//! The aggregator: one thread that owns every Prometheus metric.
+//! The aggregator: one thread that owns every agent's state and every metric.
 //!
 //! Connection workers decode lines and send [`Event`]s over a bounded channel; the aggregator
-//! handles them one at a time, so a scrape (also an event) always sees whole samples, never half
-//! of one. It owns its own [`Registry`] (not the process-global default) and ends when every
-//! sender is dropped.
+//! handles them one at a time and publishes each agent's series as one immutable view (see
+//! [`crate::exposition`]), so a scrape always sees whole samples, never half of one, and never
+//! makes the aggregator wait. It owns its own [`Registry`] (not the process-global default) for
+//! the server's health metrics, and ends when every sender is dropped.
 //!
-//! Agents send cumulative values. A counter here follows the agent's value: the aggregator adds
-//! the difference since the last sample, and when the value went down (the machine rebooted, the
-//! interface was re-created) it starts that series again from the new value, as a counter reset.
+//! Agents send cumulative values, and counters are exposed as the machine counts them: a
+//! counter that went down (a reboot, an interface re-created) is a reset, which Prometheus'
+//! `rate()` and `increase()` handle, exactly as with node_exporter.
 
 use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agent_core::sample::Sample;
 use agent_core::wire::{Hello, SampleMessage, codes};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use prometheus::core::Collector;
-use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
-/// Events per connection worker that may wait in the channel before workers block.
+use crate::exposition::{Builder, Def, Kind, Published, Slot, View};
+
+/// Events that may wait in the channel before workers block.
 pub const CHANNEL_CAPACITY: usize = 1024;
 
 /// How often the aggregator looks for agents to expire when no event arrives.
@@ -46,8 +50,6 @@ pub enum Event {
     Rejected { reason: &'static str },
     /// A connection was accepted (before any hello).
     Accepted,
-    /// Render the exposition; the reply is the text format.
-    Scrape { reply: Sender<String> },
 }
 
 /// The aggregator's answer to a worker.
@@ -73,21 +75,6 @@ pub struct Config {
 /// of the server or itself.
 pub const MIN_EXPIRY: Duration = Duration::from_secs(5);
 
-/// The kind of a family: how a value from the agent is applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Gauge,
-    Counter,
-}
-
-/// One metric family: its name, help, kind and the labels after `agent`.
-struct Def {
-    name: &'static str,
-    help: &'static str,
-    kind: Kind,
-    labels: &'static [&'static str],
-}
-
 const fn gauge(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Def {
     Def {
         name,
@@ -106,6 +93,8 @@ const fn counter(name: &'static str, help: &'static str, labels: &'static [&'sta
     }
 }
 
+/// Every per-agent family, indexed by [`F`]. The `node_*` names, types, help texts and labels are
+/// node_exporter's, so its dashboards and alerts work unchanged.
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
 const DEV: &[&str] = &["device"];
 
@@ -277,7 +266,7 @@ const DEFS: &[Def] = &[
     gauge(
         "vitals_agent_info",
         "The agent's software and platform; always 1.",
-        &["version", "os", "arch", "kernel", "hostname"],
+        &["arch", "hostname", "kernel", "os", "version"],
     ),
     counter(
         "vitals_agent_samples_total",
@@ -379,6 +368,16 @@ const DEFS: &[Def] = &[
         "Total time in seconds no process could make progress due to IO congestion",
         &[],
     ),
+    gauge(
+        "vitals_agent_up",
+        "1 if the agent is connected, 0 if it is not.",
+        &[],
+    ),
+    gauge(
+        "vitals_agent_last_seen_timestamp_seconds",
+        "When the server last merged a sample from the agent.",
+        &[],
+    ),
 ];
 
 /// Indices into [`DEFS`], found by name at compile time: a name that is not in the table
@@ -469,57 +468,47 @@ mod F {
     pub const PSI_MEMORY_STALLED: usize = index("node_pressure_memory_stalled_seconds_total");
     pub const PSI_IO_WAITING: usize = index("node_pressure_io_waiting_seconds_total");
     pub const PSI_IO_STALLED: usize = index("node_pressure_io_stalled_seconds_total");
-}
-
-/// A registered family.
-enum Family {
-    Gauge(GaugeVec),
-    Counter(CounterVec),
-}
-
-/// One series of one agent: its labels (to remove it) and the merge that last touched it.
-struct Series {
-    labels: Vec<String>,
-    generation: u64,
+    pub const UP: usize = index("vitals_agent_up");
+    pub const LAST_SEEN: usize = index("vitals_agent_last_seen_timestamp_seconds");
 }
 
 /// What the aggregator knows of one agent.
 struct AgentState {
+    /// Where its series are published.
+    slot: Arc<Slot>,
     /// The connection that speaks for it now, if any.
     conn: Option<u64>,
     hello: Hello,
     /// The session and highest sequence number merged in it.
     session: u64,
     last_seq: u64,
-    /// When the last sample arrived, by the server's monotonic clock.
+    /// Samples merged, over the server's life.
+    samples: u64,
+    /// When the last sample arrived, by the server's monotonic clock and as Unix time.
     last_sample: Instant,
+    last_seen: f64,
     expire_after: Duration,
-    /// Its series, keyed by family and label values.
-    series: HashMap<(usize, Vec<String>), Series>,
-    generation: u64,
-    /// Whether `series` is empty because it expired (nothing to remove).
+    /// Whether only `up` and `last_seen` are left.
     expired: bool,
 }
 
 /// The server's own health metrics.
 struct Health {
-    connected: prometheus::IntGauge,
-    connections: prometheus::IntCounter,
-    frames: prometheus::IntCounter,
-    rejected: prometheus::IntCounterVec,
+    connected: IntGauge,
+    connections: IntCounter,
+    frames: IntCounter,
+    rejected: IntCounterVec,
 }
 
-/// The aggregator's state: the registry and every agent.
+/// The aggregator's state: every agent, and what it publishes.
 pub struct Aggregator {
     config: Config,
-    registry: Registry,
-    families: Vec<Family>,
-    up: GaugeVec,
-    last_seen: GaugeVec,
+    published: Arc<Published>,
     health: Health,
     agents: HashMap<String, AgentState>,
     /// Which agent each connection speaks for.
     conns: HashMap<u64, String>,
+    builder: Builder,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -538,76 +527,24 @@ fn register<C: Collector + Clone + 'static>(registry: &Registry, c: C) -> C {
     c
 }
 
-fn opts(name: &str, help: &str) -> Opts {
-    Opts::new(name, help)
-}
-
 impl Aggregator {
-    /// An aggregator with every family registered in a fresh registry.
+    /// An aggregator with no agents, and its health metrics in a fresh registry.
     pub fn new(config: Config) -> Self {
         let registry = Registry::new();
-        let families = DEFS
-            .iter()
-            .map(|d| {
-                let labels: Vec<&str> = std::iter::once("agent")
-                    .chain(d.labels.iter().copied())
-                    .collect();
-                match d.kind {
-                    Kind::Gauge => Family::Gauge(register(
-                        &registry,
-                        GaugeVec::new(opts(d.name, d.help), &labels)
-                            .expect("valid metric definition"),
-                    )),
-                    Kind::Counter => Family::Counter(register(
-                        &registry,
-                        CounterVec::new(opts(d.name, d.help), &labels)
-                            .expect("valid metric definition"),
-                    )),
-                }
-            })
-            .collect();
-        let up = register(
-            &registry,
-            GaugeVec::new(
-                opts(
-                    "vitals_agent_up",
-                    "1 if the agent is connected, 0 if it is not.",
-                ),
-                &["agent"],
-            )
-            .expect("valid metric definition"),
-        );
-        let last_seen = register(
-            &registry,
-            GaugeVec::new(
-                opts(
-                    "vitals_agent_last_seen_timestamp_seconds",
-                    "When the server last merged a sample from the agent.",
-                ),
-                &["agent"],
-            )
-            .expect("valid metric definition"),
-        );
         let health = Health {
             connected: register(
                 &registry,
-                prometheus::IntGauge::new(
-                    "vitals_server_agents_connected",
-                    "Agents connected now.",
-                )
-                .expect("valid metric definition"),
+                IntGauge::new("vitals_server_agents_connected", "Agents connected now.")
+                    .expect("valid metric definition"),
             ),
             connections: register(
                 &registry,
-                prometheus::IntCounter::new(
-                    "vitals_server_connections_total",
-                    "Connections accepted.",
-                )
-                .expect("valid metric definition"),
+                IntCounter::new("vitals_server_connections_total", "Connections accepted.")
+                    .expect("valid metric definition"),
             ),
             frames: register(
                 &registry,
-                prometheus::IntCounter::new(
+                IntCounter::new(
                     "vitals_server_frames_received_total",
                     "Valid messages received from agents.",
                 )
@@ -615,8 +552,8 @@ impl Aggregator {
             ),
             rejected: register(
                 &registry,
-                prometheus::IntCounterVec::new(
-                    opts(
+                IntCounterVec::new(
+                    Opts::new(
                         "vitals_server_frames_rejected_total",
                         "Messages or connections refused, by reason.",
                     ),
@@ -631,25 +568,37 @@ impl Aggregator {
         }
         Aggregator {
             config,
-            registry,
-            families,
-            up,
-            last_seen,
+            published: Arc::new(Published {
+                defs: DEFS,
+                agents: RwLock::new(Arc::new(Vec::new())),
+                registry,
+            }),
             health,
             agents: HashMap::new(),
             conns: HashMap::new(),
+            builder: Builder::default(),
         }
+    }
+
+    /// What scrapes read.
+    pub fn published(&self) -> Arc<Published> {
+        self.published.clone()
     }
 
     /// Handles events until every sender is dropped.
     pub fn run(mut self, events: Receiver<Event>) {
+        let mut next_tick = Instant::now() + TICK;
         loop {
-            match events.recv_timeout(TICK) {
+            match events.recv_deadline(next_tick) {
                 Ok(event) => self.handle(event, Instant::now()),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
-            self.expire(Instant::now());
+            let now = Instant::now();
+            if now >= next_tick {
+                self.expire(now);
+                next_tick = now + TICK;
+            }
         }
     }
 
@@ -671,9 +620,6 @@ impl Aggregator {
             }
             Event::Disconnected { conn } => self.disconnect(conn),
             Event::Rejected { reason } => self.health.rejected.with_label_values(&[reason]).inc(),
-            Event::Scrape { reply } => {
-                let _ = reply.send(self.render());
-            }
         }
     }
 
@@ -684,17 +630,40 @@ impl Aggregator {
             .config
             .expire_after
             .unwrap_or_else(|| (interval * 3).max(MIN_EXPIRY));
-        let agent = self.agents.entry(id.clone()).or_insert_with(|| AgentState {
-            conn: None,
-            hello: Hello::default(),
-            session: hello.session,
-            last_seq: 0,
-            last_sample: now,
-            expire_after,
-            series: HashMap::new(),
-            generation: 0,
-            expired: true,
-        });
+        if !self.agents.contains_key(&id) {
+            let slot = Arc::new(Slot::default());
+            let mut list = self
+                .published
+                .agents
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut agents = Vec::with_capacity(list.len() + 1);
+            agents.extend(list.iter().cloned());
+            agents.push(slot.clone());
+            *list = Arc::new(agents);
+            drop(list);
+            self.agents.insert(
+                id.clone(),
+                AgentState {
+                    slot,
+                    conn: None,
+                    hello: Hello::default(),
+                    session: hello.session,
+                    last_seq: 0,
+                    samples: 0,
+                    last_sample: now,
+                    last_seen: 0.0,
+                    expire_after,
+                    expired: true,
+                },
+            );
+        }
+        let Some(agent) = self.agents.get_mut(&id) else {
+            return Reply::Refused {
+                code: codes::UNAVAILABLE,
+                message: "agent table".into(),
+            };
+        };
         // A newer connection for the same id takes over; the old one is refused from now on.
         if let Some(old) = agent.conn.replace(conn) {
             self.conns.remove(&old);
@@ -704,14 +673,10 @@ impl Aggregator {
             agent.last_seq = 0;
         }
         agent.expire_after = expire_after;
+        agent.hello = hello;
         let last_seq = agent.last_seq;
-        if agent.hello != hello {
-            // The info series carry hello's facts as labels: drop the old ones first.
-            agent.hello = hello;
-            self.drop_families(&id, &[F::AGENT_INFO, F::UNAME]);
-        }
         self.conns.insert(conn, id.clone());
-        self.up.with_label_values(&[&id]).set(1.0);
+        self.set_up(&id, true);
         self.refresh_connected();
         Reply::Welcome { last_seq }
     }
@@ -720,13 +685,41 @@ impl Aggregator {
         let Some(id) = self.conns.remove(&conn) else {
             return;
         };
-        if let Some(agent) = self.agents.get_mut(&id) {
-            if agent.conn == Some(conn) {
+        if self.agents.get(&id).is_some_and(|a| a.conn == Some(conn)) {
+            if let Some(agent) = self.agents.get_mut(&id) {
                 agent.conn = None;
-                self.up.with_label_values(&[&id]).set(0.0);
             }
+            self.set_up(&id, false);
         }
         self.refresh_connected();
+    }
+
+    /// Sets an agent's `vitals_agent_up` without touching its other series.
+    fn set_up(&mut self, id: &str, up: bool) {
+        let Some(agent) = self.agents.get(id) else {
+            return;
+        };
+        let view = agent.slot.get();
+        let at = view
+            .layout
+            .ranges
+            .get(F::UP)
+            .map(|r| r.start)
+            .filter(|_| !view.values.is_empty());
+        match at {
+            Some(at) if view.layout.ranges.get(F::UP).is_some_and(|r| !r.is_empty()) => {
+                let mut values = view.values.clone();
+                if let Some(v) = values.get_mut(at) {
+                    *v = if up { 1.0 } else { 0.0 };
+                }
+                agent.slot.set(Arc::new(View {
+                    layout: view.layout.clone(),
+                    values,
+                }));
+            }
+            // A new agent: only `up` and `last_seen` until its first sample.
+            _ => self.rebuild(id, None),
+        }
     }
 
     fn refresh_connected(&self) {
@@ -756,21 +749,31 @@ impl Aggregator {
         }
         agent.last_seq = message.seq;
         agent.last_sample = now;
+        agent.last_seen = unix_now();
+        agent.samples += 1;
         agent.expired = false;
-        agent.generation += 1;
-        let mut m = Merge {
-            families: &self.families,
-            agent,
-            id: &id,
-        };
-        m.sample(message);
-        m.sweep();
-        self.up.with_label_values(&[&id]).set(1.0);
-        self.last_seen.with_label_values(&[&id]).set(unix_now());
+        self.rebuild(&id, Some(message));
         Reply::Merged { seq: message.seq }
     }
 
-    /// Removes the series of agents whose last sample is older than their expiry.
+    /// Publishes a new view of the agent: from `sample`, or with only `up` and `last_seen`.
+    fn rebuild(&mut self, id: &str, sample: Option<&SampleMessage<Sample>>) {
+        let Some(agent) = self.agents.get(id) else {
+            return;
+        };
+        let layout = agent.slot.get().layout.clone();
+        self.builder.start();
+        emit(&mut self.builder, agent, sample);
+        if !self.builder.same_as(&layout) {
+            self.builder.start_rebuild();
+            emit(&mut self.builder, agent, sample);
+        }
+        let view = self.builder.view(&layout, id, DEFS);
+        agent.slot.set(Arc::new(view));
+    }
+
+    /// Removes the series, but `up` and `last_seen`, of agents whose last sample is older
+    /// than their expiry.
     pub fn expire(&mut self, now: Instant) {
         let stale: Vec<String> = self
             .agents
@@ -781,37 +784,16 @@ impl Aggregator {
             .map(|(id, _)| id.clone())
             .collect();
         for id in stale {
-            let all: Vec<usize> = (0..DEFS.len()).collect();
-            self.drop_families(&id, &all);
             if let Some(agent) = self.agents.get_mut(&id) {
                 agent.expired = true;
-                if agent.conn.is_none() {
-                    // Not connected and silent: nothing left to show but `up` and `last_seen`.
-                    agent.hello = Hello::default();
-                }
             }
+            self.rebuild(&id, None);
         }
-    }
-
-    fn drop_families(&mut self, id: &str, families: &[usize]) {
-        let Some(agent) = self.agents.get_mut(id) else {
-            return;
-        };
-        agent.series.retain(|(family, _), series| {
-            if !families.contains(family) {
-                return true;
-            }
-            remove(&self.families[*family], &series.labels);
-            false
-        });
     }
 
     /// The exposition in Prometheus text format.
     pub fn render(&self) -> String {
-        let mut out = Vec::with_capacity(64 * 1024);
-        // Encoding our own well-formed families into a Vec cannot fail.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        String::from_utf8(self.published.render()).unwrap_or_default()
     }
 }
 
@@ -833,225 +815,154 @@ pub const REJECT_REASONS: &[&str] = &[
 /// A connected agent sent nothing for too long.
 pub const IDLE_TIMEOUT: &str = "idle_timeout";
 
-fn remove(family: &Family, labels: &[String]) {
-    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-    let _ = match family {
-        Family::Gauge(v) => v.remove_label_values(&labels),
-        Family::Counter(v) => v.remove_label_values(&labels),
-    };
-}
-
 fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// One sample being merged into one agent's series.
-struct Merge<'a> {
-    families: &'a [Family],
-    agent: &'a mut AgentState,
-    id: &'a str,
-}
-
-impl Merge<'_> {
-    /// Sets the series of `family` with `labels` (after `agent`) to `value`.
-    fn set(&mut self, family: usize, labels: &[&str], value: f64) {
-        let key = (
-            family,
-            labels.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>(),
-        );
-        let generation = self.agent.generation;
-        let id = self.id;
-        let series = self
-            .agent
-            .series
-            .entry(key)
-            .or_insert_with_key(|(_, rest)| Series {
-                labels: std::iter::once(id.to_owned())
-                    .chain(rest.iter().cloned())
-                    .collect(),
-                generation,
-            });
-        series.generation = generation;
-        let labels: Vec<&str> = series.labels.iter().map(String::as_str).collect();
-        match &self.families[family] {
-            Family::Gauge(v) => v.with_label_values(&labels).set(value),
-            Family::Counter(v) => {
-                let counter = v.with_label_values(&labels);
-                let current = counter.get();
-                if value >= current {
-                    counter.inc_by(value - current);
-                } else {
-                    // The machine's counter went down: a reset. Start the series again.
-                    let _ = v.remove_label_values(&labels);
-                    v.with_label_values(&labels).inc_by(value.max(0.0));
-                }
-            }
+/// Adds an agent's series to `b`: always `up` and `last_seen`; the rest from its sample.
+fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Sample>>) {
+    b.add(F::UP, &[], if agent.conn.is_some() { 1.0 } else { 0.0 });
+    b.add(F::LAST_SEEN, &[], agent.last_seen);
+    let Some(message) = message else { return };
+    let s = &message.sample;
+    let hello = &agent.hello;
+    let mut cpu_label = String::new();
+    for cpu in &s.cpus {
+        cpu_label.clear();
+        cpu_label.push_str(&cpu.cpu.to_string());
+        for (mode, seconds) in cpu.modes() {
+            b.add(F::CPU, &[&cpu_label, mode], seconds);
         }
     }
-
-    /// Removes the series this sample did not set: a filesystem unmounted, an interface gone.
-    fn sweep(&mut self) {
-        let generation = self.agent.generation;
-        let families = self.families;
-        self.agent.series.retain(|(family, _), series| {
-            if series.generation == generation {
-                return true;
-            }
-            remove(&families[*family], &series.labels);
-            false
-        });
+    b.add(F::LOAD1, &[], s.load1);
+    b.add(F::LOAD5, &[], s.load5);
+    b.add(F::LOAD15, &[], s.load15);
+    let m = &s.memory;
+    for (family, bytes) in [
+        (F::MEM_TOTAL, m.total),
+        (F::MEM_FREE, m.free),
+        (F::MEM_AVAILABLE, m.available),
+        (F::MEM_BUFFERS, m.buffers),
+        (F::MEM_CACHED, m.cached),
+        (F::SWAP_TOTAL, m.swap_total),
+        (F::SWAP_FREE, m.swap_free),
+    ] {
+        b.add(family, &[], bytes as f64);
     }
-
-    fn sample(&mut self, message: &SampleMessage<Sample>) {
-        let s = &message.sample;
-        let hello = self.agent.hello.clone();
-        let mut cpu_label = String::new();
-        for cpu in &s.cpus {
-            cpu_label.clear();
-            cpu_label.push_str(&cpu.cpu.to_string());
-            for (mode, seconds) in cpu.modes() {
-                self.set(F::CPU, &[&cpu_label, mode], seconds);
-            }
-        }
-        self.set(F::LOAD1, &[], s.load1);
-        self.set(F::LOAD5, &[], s.load5);
-        self.set(F::LOAD15, &[], s.load15);
-        let m = &s.memory;
-        for (family, bytes) in [
-            (F::MEM_TOTAL, m.total),
-            (F::MEM_FREE, m.free),
-            (F::MEM_AVAILABLE, m.available),
-            (F::MEM_BUFFERS, m.buffers),
-            (F::MEM_CACHED, m.cached),
-            (F::SWAP_TOTAL, m.swap_total),
-            (F::SWAP_FREE, m.swap_free),
+    for fs in &s.filesystems {
+        let labels = [
+            fs.device.as_str(),
+            fs.fstype.as_str(),
+            fs.mountpoint.as_str(),
+        ];
+        for (family, value) in [
+            (F::FS_SIZE, fs.size),
+            (F::FS_FREE, fs.free),
+            (F::FS_AVAIL, fs.avail),
+            (F::FS_FILES, fs.files),
+            (F::FS_FILES_FREE, fs.files_free),
+            (F::FS_READONLY, u64::from(fs.readonly)),
         ] {
-            self.set(family, &[], bytes as f64);
+            b.add(family, &labels, value as f64);
         }
-        for fs in &s.filesystems {
-            let labels = [
-                fs.device.as_str(),
-                fs.fstype.as_str(),
-                fs.mountpoint.as_str(),
-            ];
-            for (family, value) in [
-                (F::FS_SIZE, fs.size),
-                (F::FS_FREE, fs.free),
-                (F::FS_AVAIL, fs.avail),
-                (F::FS_FILES, fs.files),
-                (F::FS_FILES_FREE, fs.files_free),
-                (F::FS_READONLY, u64::from(fs.readonly)),
-            ] {
-                self.set(family, &labels, value as f64);
-            }
-        }
-        for net in &s.interfaces {
-            let labels = [net.device.as_str()];
-            for (family, value) in [
-                (F::NET_RX_BYTES, net.rx_bytes),
-                (F::NET_RX_PACKETS, net.rx_packets),
-                (F::NET_RX_ERRS, net.rx_errs),
-                (F::NET_RX_DROP, net.rx_drop),
-                (F::NET_TX_BYTES, net.tx_bytes),
-                (F::NET_TX_PACKETS, net.tx_packets),
-                (F::NET_TX_ERRS, net.tx_errs),
-                (F::NET_TX_DROP, net.tx_drop),
-                (F::NET_UP, u64::from(net.up)),
-            ] {
-                self.set(family, &labels, value as f64);
-            }
-        }
-        for sensor in &s.sensors {
-            self.set(
-                F::HWMON_TEMP,
-                &[sensor.chip.as_str(), sensor.sensor.as_str()],
-                sensor.celsius,
-            );
-        }
-        for disk in &s.disks {
-            let labels = [disk.device.as_str()];
-            for (family, value) in [
-                (F::DISK_READS, disk.reads_completed as f64),
-                (F::DISK_READS_MERGED, disk.reads_merged as f64),
-                (F::DISK_READ_BYTES, disk.read_bytes as f64),
-                (F::DISK_READ_TIME, disk.read_time),
-                (F::DISK_WRITES, disk.writes_completed as f64),
-                (F::DISK_WRITES_MERGED, disk.writes_merged as f64),
-                (F::DISK_WRITTEN_BYTES, disk.written_bytes as f64),
-                (F::DISK_WRITE_TIME, disk.write_time),
-                (F::DISK_IO_NOW, disk.io_now as f64),
-                (F::DISK_IO_TIME, disk.io_time),
-                (F::DISK_IO_TIME_WEIGHTED, disk.io_time_weighted),
-            ] {
-                self.set(family, &labels, value);
-            }
-        }
-        if let Some(p) = &s.pressure {
-            for (family, seconds) in [
-                (F::PSI_CPU_WAITING, p.cpu_waiting),
-                (F::PSI_MEMORY_WAITING, p.memory_waiting),
-                (F::PSI_MEMORY_STALLED, p.memory_stalled),
-                (F::PSI_IO_WAITING, p.io_waiting),
-                (F::PSI_IO_STALLED, p.io_stalled),
-            ] {
-                self.set(family, &[], seconds);
-            }
-        }
-        self.set(F::BOOT_TIME, &[], s.boot_time as f64);
-        self.set(F::TIME, &[], s.time_ms as f64 / 1000.0);
-        self.set(F::CONTEXT_SWITCHES, &[], s.context_switches as f64);
-        self.set(F::FORKS, &[], s.forks as f64);
-        self.set(F::PROCS_RUNNING, &[], s.procs_running.into());
-        self.set(F::PROCS_BLOCKED, &[], s.procs_blocked.into());
-        self.set(F::CPU_USAGE, &[], s.cpu_usage);
-        self.set(
-            F::UNAME,
-            &[
-                &hello.domainname,
-                &hello.arch,
-                &hello.hostname,
-                &hello.kernel,
-                &hello.os,
-                &hello.kernel_version,
-            ],
-            1.0,
-        );
-        self.set(
-            F::AGENT_INFO,
-            &[
-                &hello.version,
-                &hello.os,
-                &hello.arch,
-                &hello.kernel,
-                &hello.hostname,
-            ],
-            1.0,
-        );
-        self.increment(F::SAMPLES);
-        self.set(F::SAMPLES_DROPPED, &[], message.dropped as f64);
-        let o = &s.omitted;
-        for (collection, n) in [
-            ("cpus", o.cpus),
-            ("filesystems", o.filesystems),
-            ("interfaces", o.interfaces),
-            ("sensors", o.sensors),
-            ("disks", o.disks),
+    }
+    for net in &s.interfaces {
+        let labels = [net.device.as_str()];
+        for (family, value) in [
+            (F::NET_RX_BYTES, net.rx_bytes),
+            (F::NET_RX_PACKETS, net.rx_packets),
+            (F::NET_RX_ERRS, net.rx_errs),
+            (F::NET_RX_DROP, net.rx_drop),
+            (F::NET_TX_BYTES, net.tx_bytes),
+            (F::NET_TX_PACKETS, net.tx_packets),
+            (F::NET_TX_ERRS, net.tx_errs),
+            (F::NET_TX_DROP, net.tx_drop),
+            (F::NET_UP, u64::from(net.up)),
         ] {
-            self.set(F::OMITTED, &[collection], n.into());
+            b.add(family, &labels, value as f64);
         }
-        self.set(F::INTERVAL, &[], f64::from(hello.interval_ms) / 1000.0);
     }
-
-    /// Adds one to a counter of the server's own making (no agent value to follow).
-    fn increment(&mut self, family: usize) {
-        let next = match &self.families[family] {
-            Family::Counter(v) => v.with_label_values(&[self.id]).get() + 1.0,
-            Family::Gauge(_) => return,
-        };
-        self.set(family, &[], next);
+    for sensor in &s.sensors {
+        b.add(
+            F::HWMON_TEMP,
+            &[sensor.chip.as_str(), sensor.sensor.as_str()],
+            sensor.celsius,
+        );
     }
+    for disk in &s.disks {
+        let labels = [disk.device.as_str()];
+        for (family, value) in [
+            (F::DISK_READS, disk.reads_completed as f64),
+            (F::DISK_READS_MERGED, disk.reads_merged as f64),
+            (F::DISK_READ_BYTES, disk.read_bytes as f64),
+            (F::DISK_READ_TIME, disk.read_time),
+            (F::DISK_WRITES, disk.writes_completed as f64),
+            (F::DISK_WRITES_MERGED, disk.writes_merged as f64),
+            (F::DISK_WRITTEN_BYTES, disk.written_bytes as f64),
+            (F::DISK_WRITE_TIME, disk.write_time),
+            (F::DISK_IO_NOW, disk.io_now as f64),
+            (F::DISK_IO_TIME, disk.io_time),
+            (F::DISK_IO_TIME_WEIGHTED, disk.io_time_weighted),
+        ] {
+            b.add(family, &labels, value);
+        }
+    }
+    if let Some(p) = &s.pressure {
+        for (family, seconds) in [
+            (F::PSI_CPU_WAITING, p.cpu_waiting),
+            (F::PSI_MEMORY_WAITING, p.memory_waiting),
+            (F::PSI_MEMORY_STALLED, p.memory_stalled),
+            (F::PSI_IO_WAITING, p.io_waiting),
+            (F::PSI_IO_STALLED, p.io_stalled),
+        ] {
+            b.add(family, &[], seconds);
+        }
+    }
+    b.add(F::BOOT_TIME, &[], s.boot_time as f64);
+    b.add(F::TIME, &[], s.time_ms as f64 / 1000.0);
+    b.add(F::CONTEXT_SWITCHES, &[], s.context_switches as f64);
+    b.add(F::FORKS, &[], s.forks as f64);
+    b.add(F::PROCS_RUNNING, &[], s.procs_running.into());
+    b.add(F::PROCS_BLOCKED, &[], s.procs_blocked.into());
+    b.add(F::CPU_USAGE, &[], s.cpu_usage);
+    b.add(
+        F::UNAME,
+        &[
+            &hello.domainname,
+            &hello.arch,
+            &hello.hostname,
+            &hello.kernel,
+            &hello.os,
+            &hello.kernel_version,
+        ],
+        1.0,
+    );
+    b.add(
+        F::AGENT_INFO,
+        &[
+            &hello.arch,
+            &hello.hostname,
+            &hello.kernel,
+            &hello.os,
+            &hello.version,
+        ],
+        1.0,
+    );
+    b.add(F::SAMPLES, &[], agent.samples as f64);
+    b.add(F::SAMPLES_DROPPED, &[], message.dropped as f64);
+    let o = &s.omitted;
+    for (collection, n) in [
+        ("cpus", o.cpus),
+        ("filesystems", o.filesystems),
+        ("interfaces", o.interfaces),
+        ("sensors", o.sensors),
+        ("disks", o.disks),
+    ] {
+        b.add(F::OMITTED, &[collection], n.into());
+    }
+    b.add(F::INTERVAL, &[], f64::from(hello.interval_ms) / 1000.0);
 }
 
 #[cfg(test)]

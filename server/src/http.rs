@@ -3,13 +3,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crossbeam_channel::Sender;
 use tiny_http::{Header, Method, Request, Response, Server};
 
-use crate::aggregator::Event;
-
-/// How long a scrape waits for the aggregator.
-const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::exposition::Published;
 
 /// The content type of the Prometheus text format.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -23,10 +19,10 @@ const LANDING: &str = r#"<!doctype html>
 "#;
 
 /// Answers requests until `shutdown` is set.
-pub fn serve(server: &Server, events: &Sender<Event>, shutdown: &AtomicBool) {
+pub fn serve(server: &Server, published: &Published, shutdown: &AtomicBool) {
     while !shutdown.load(Ordering::Relaxed) {
         match server.recv_timeout(Duration::from_millis(100)) {
-            Ok(Some(request)) => respond(request, events),
+            Ok(Some(request)) => respond(request, published),
             Ok(None) => {}
             Err(e) => crate::log!("http: {e}"),
         }
@@ -38,7 +34,7 @@ fn header(name: &str, value: &str) -> Header {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
 }
 
-fn respond(request: Request, events: &Sender<Event>) {
+fn respond(request: Request, published: &Published) {
     let path = request.url().split('?').next().unwrap_or("/").to_owned();
     if !matches!(request.method(), Method::Get | Method::Head) {
         let _ =
@@ -46,24 +42,13 @@ fn respond(request: Request, events: &Sender<Event>) {
         return;
     }
     let response = match path.as_str() {
-        "/metrics" => match scrape(events) {
-            Some(text) => {
-                Response::from_string(text).with_header(header("Content-Type", TEXT_FORMAT))
-            }
-            None => Response::from_string("aggregator unavailable\n").with_status_code(503),
-        },
+        "/metrics" => {
+            Response::from_data(published.render()).with_header(header("Content-Type", TEXT_FORMAT))
+        }
         "/healthz" => Response::from_string("ok\n"),
         "/" => Response::from_string(LANDING)
             .with_header(header("Content-Type", "text/html; charset=utf-8")),
         _ => Response::from_string("not found\n").with_status_code(404),
     };
     let _ = request.respond(response);
-}
-
-fn scrape(events: &Sender<Event>) -> Option<String> {
-    let (reply, answer) = crossbeam_channel::bounded(1);
-    events
-        .send_timeout(Event::Scrape { reply }, SCRAPE_TIMEOUT)
-        .ok()?;
-    answer.recv_timeout(SCRAPE_TIMEOUT).ok()
 }

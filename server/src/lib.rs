@@ -22,6 +22,7 @@ macro_rules! log {
 
 pub mod aggregator;
 pub mod connection;
+pub mod exposition;
 pub mod http;
 
 use std::collections::HashMap;
@@ -50,6 +51,18 @@ const ACCEPT_POLL: Duration = Duration::from_millis(20);
 
 /// How long shutdown waits for workers to finish after their sockets are closed.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Raises this process's open-file limit to the hard limit and returns the limit now in force:
+/// every agent is a socket.
+pub fn raise_fd_limit() -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -136,16 +149,17 @@ pub fn run(
     agents.set_nonblocking(true)?;
     let (events, inbox) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
     let aggregator = Aggregator::new(config.aggregator);
+    let published = aggregator.published();
     let aggregator = thread::Builder::new()
         .name("aggregator".into())
         .spawn(move || aggregator.run(inbox))?;
     let http_server =
         tiny_http::Server::from_listener(http, None).map_err(|e| Error::Http(e.to_string()))?;
     let http_thread = {
-        let (events, shutdown) = (events.clone(), shutdown.clone());
+        let shutdown = shutdown.clone();
         thread::Builder::new()
             .name("http".into())
-            .spawn(move || http::serve(&http_server, &events, &shutdown))?
+            .spawn(move || http::serve(&http_server, &published, &shutdown))?
     };
 
     let open = Arc::new(Open::default());

@@ -99,10 +99,18 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
     Ok(Some(options))
 }
 
+/// Descriptors kept for everything but agents: listeners, HTTP scrapes, logs.
+const RESERVED_FDS: u64 = 64;
+
 fn run() -> Result<()> {
-    let Some(options) = parse_options(std::env::args().skip(1))? else {
+    let Some(mut options) = parse_options(std::env::args().skip(1))? else {
         return Ok(());
     };
+    let fd_limit = server::raise_fd_limit();
+    let by_fds = usize::try_from(fd_limit.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX);
+    if by_fds < options.max_connections {
+        options.max_connections = by_fds.max(1);
+    }
     let agents = TcpListener::bind(&options.listen)
         .with_context(|| format!("cannot listen for agents on {}", options.listen))?;
     let http = TcpListener::bind(&options.http)
@@ -112,11 +120,12 @@ fn run() -> Result<()> {
         signal_hook::flag::register(signal, shutdown.clone()).context("cannot handle signals")?;
     }
     server::log!(
-        "version {}, agents on {}, metrics on http://{}/metrics, up to {} agents",
+        "version {}, agents on {}, metrics on http://{}/metrics, up to {} agents (open-file limit {})",
         env!("CARGO_PKG_VERSION"),
         agents.local_addr()?,
         http.local_addr()?,
-        options.max_connections
+        options.max_connections,
+        fd_limit
     );
     let config = Config {
         aggregator: server::aggregator::Config {

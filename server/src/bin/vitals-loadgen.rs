@@ -1,0 +1,520 @@
+//! `vitals-loadgen`: many simulated agents speaking the real protocol to a vitals server, for
+//! load tests and `make bench`; and `--sink`, a do-nothing reader that only counts lines and
+//! acknowledges them, the ceiling any server can reach through the same sockets.
+//!
+//! Each simulated agent connects, says hello, waits for welcome, then sends realistic samples
+//! (4 CPUs, 3 filesystems, 3 interfaces, 2 disks, pressure: about 3 KiB a line) whose counters
+//! grow between samples, either at `--rate` samples per second or flat out with up to
+//! `--window` unacknowledged. It stops after `--seconds` and reports what was sent,
+//! acknowledged and refused.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use agent_core::sample::{Cpu, Disk, Filesystem, Interface, Memory, Pressure, Sample, bounded};
+use agent_core::wire::{self, Decoder, FeedResult, Hello, MAX_LINE, Message, SampleMessage};
+
+const USAGE: &str = "\
+vitals-loadgen: simulated vitals agents, or a do-nothing sink to measure against
+
+usage: vitals-loadgen --server HOST:PORT [--agents N] [--rate R | --flat-out [--window W]]
+                      [--seconds S] [--threads T] [--prefix NAME]
+       vitals-loadgen --sink ADDR:PORT [--seconds S]
+
+  --agents N      simulated agents, each its own connection       [default 100]
+  --rate R        samples per second per agent                     [default 1]
+  --flat-out      send as fast as acknowledgements allow
+  --window W      with --flat-out: unacknowledged samples per agent [default 8]
+  --seconds S     stop after S seconds (at most 3600)              [default 10]
+  --threads T     sending threads                                  [default 2]
+  --prefix NAME   agent ids are NAME-0, NAME-1, ...                [default load]
+  --sink ADDR     listen there, read every line, acknowledge samples without decoding them
+";
+
+#[derive(Debug, Clone)]
+struct Options {
+    server: Option<String>,
+    sink: Option<String>,
+    agents: usize,
+    rate: f64,
+    flat_out: bool,
+    window: u64,
+    seconds: u64,
+    threads: usize,
+    prefix: String,
+}
+
+fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut o = Options {
+        server: None,
+        sink: None,
+        agents: 100,
+        rate: 1.0,
+        flat_out: false,
+        window: 8,
+        seconds: 10,
+        threads: 2,
+        prefix: "load".into(),
+    };
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        let number = |v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("`{v}` is not a number"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(None);
+            }
+            "--server" => o.server = Some(value()?),
+            "--sink" => o.sink = Some(value()?),
+            "--agents" => o.agents = number(value()?)? as usize,
+            "--rate" => {
+                o.rate = value()?
+                    .parse()
+                    .map_err(|_| "--rate: not a number".to_owned())?
+            }
+            "--flat-out" => o.flat_out = true,
+            "--window" => o.window = number(value()?)?.max(1),
+            "--seconds" => o.seconds = number(value()?)?.clamp(1, 3600),
+            "--threads" => o.threads = (number(value()?)? as usize).max(1),
+            "--prefix" => o.prefix = value()?,
+            other => return Err(format!("unknown argument `{other}` (see --help)")),
+        }
+    }
+    if o.server.is_none() == o.sink.is_none() {
+        return Err("give either --server or --sink (see --help)".into());
+    }
+    if !(o.rate > 0.0 && o.rate.is_finite()) {
+        return Err("--rate must be positive".into());
+    }
+    Ok(Some(o))
+}
+
+/// A realistic sample: what a 4-CPU machine with a few disks and interfaces sends.
+fn base_sample() -> Sample {
+    let mut s = Sample {
+        boot_time: 1_700_000_000,
+        load1: 0.42,
+        load5: 0.37,
+        load15: 0.31,
+        ..Sample::default()
+    };
+    for cpu in 0..4 {
+        let _ = s.cpus.push(Cpu {
+            cpu,
+            user: 12345.67,
+            nice: 12.5,
+            system: 2345.5,
+            idle: 987654.32,
+            iowait: 123.45,
+            irq: 0.0,
+            softirq: 45.67,
+            steal: 1.5,
+        });
+    }
+    s.memory = Memory {
+        total: 8_254_038_016,
+        free: 1_234_567_168,
+        available: 5_234_567_168,
+        buffers: 234_567_680,
+        cached: 3_234_567_168,
+        swap_total: 2_147_479_552,
+        swap_free: 2_047_479_552,
+    };
+    for (device, mountpoint, fstype) in [
+        ("/dev/sda1", "/", "ext4"),
+        ("/dev/sda2", "/home", "ext4"),
+        ("tmpfs", "/run", "tmpfs"),
+    ] {
+        let _ = s.filesystems.push(Filesystem {
+            device: bounded(device),
+            fstype: bounded(fstype),
+            mountpoint: bounded(mountpoint),
+            size: 250_000_000_000,
+            free: 120_000_000_000,
+            avail: 110_000_000_000,
+            files: 15_000_000,
+            files_free: 14_000_000,
+            readonly: false,
+        });
+    }
+    for device in ["lo", "eth0", "wlan0"] {
+        let _ = s.interfaces.push(Interface {
+            device: bounded(device),
+            up: device != "lo",
+            rx_bytes: 123_456_789_012,
+            rx_packets: 123_456_789,
+            tx_bytes: 23_456_789_012,
+            tx_packets: 23_456_789,
+            ..Interface::default()
+        });
+    }
+    for device in ["sda", "nvme0n1"] {
+        let _ = s.disks.push(Disk {
+            device: bounded(device),
+            reads_completed: 1_234_567,
+            read_bytes: 45_678_901_234,
+            read_time: 1234.5,
+            writes_completed: 2_345_678,
+            written_bytes: 56_789_012_345,
+            write_time: 2345.5,
+            io_time: 3456.5,
+            io_time_weighted: 4567.5,
+            ..Disk::default()
+        });
+    }
+    s.pressure = Some(Pressure {
+        cpu_waiting: 12.5,
+        io_waiting: 23.5,
+        io_stalled: 11.5,
+        ..Pressure::default()
+    });
+    s.context_switches = 9_876_543_210;
+    s.forks = 1_234_567;
+    s.procs_running = 3;
+    s
+}
+
+/// Moves a sample's counters forward as a second of a busy machine would.
+fn advance(s: &mut Sample, step: u64) {
+    s.time_ms = 1_700_000_000_000 + step * 1000;
+    for cpu in &mut s.cpus {
+        cpu.user += 0.3;
+        cpu.system += 0.1;
+        cpu.idle += 0.6;
+    }
+    for i in &mut s.interfaces {
+        i.rx_bytes += 10_000;
+        i.rx_packets += 10;
+        i.tx_bytes += 5_000;
+        i.tx_packets += 5;
+    }
+    for d in &mut s.disks {
+        d.read_bytes += 4096;
+        d.reads_completed += 1;
+    }
+    s.context_switches += 5000;
+}
+
+#[derive(Default)]
+struct Totals {
+    connected: AtomicU64,
+    sent: AtomicU64,
+    acked: AtomicU64,
+    rejected: AtomicU64,
+    failed: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// One simulated agent.
+struct Sim {
+    stream: TcpStream,
+    welcomed: bool,
+    dead: bool,
+    seq: u64,
+    acked: u64,
+    out: Vec<u8>,
+    written: usize,
+    due: Instant,
+    decoder: Box<Decoder<1024>>,
+}
+
+fn connect(addr: SocketAddr, id: &str, session: u64) -> std::io::Result<TcpStream> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+    stream.set_nodelay(true)?;
+    let hello: Message = Message::Hello(Hello {
+        id: bounded(id),
+        version: bounded("loadgen"),
+        os: bounded("Linux"),
+        arch: bounded("x86_64"),
+        kernel: bounded("6.1.0"),
+        kernel_version: bounded("1 SMP"),
+        hostname: bounded(id),
+        domainname: bounded("(none)"),
+        interval_ms: 1000,
+        session,
+    });
+    let mut buf = [0u8; 1024];
+    let n = wire::encode(&hello, &mut buf).map_err(std::io::Error::other)?;
+    stream.write_all(&buf[..n])?;
+    stream.set_nonblocking(true)?;
+    Ok(stream)
+}
+
+fn run_agents(
+    o: &Options,
+    addr: SocketAddr,
+    ids: std::ops::Range<usize>,
+    totals: &Totals,
+    stop: &AtomicBool,
+) {
+    let start = Instant::now();
+    let period = Duration::from_secs_f64(1.0 / o.rate);
+    let count = ids.len().max(1);
+    let mut sims: Vec<Sim> = Vec::with_capacity(ids.len());
+    for (k, i) in ids.enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        match connect(
+            addr,
+            &format!("{}-{i}", o.prefix),
+            start.elapsed().as_nanos() as u64 ^ i as u64,
+        ) {
+            Ok(stream) => {
+                totals.connected.fetch_add(1, Ordering::Relaxed);
+                sims.push(Sim {
+                    stream,
+                    welcomed: false,
+                    dead: false,
+                    seq: 0,
+                    acked: 0,
+                    out: Vec::with_capacity(4096),
+                    written: 0,
+                    // Spread the agents over one period so they do not all send at once.
+                    due: start + period.mul_f64(k as f64 / count as f64),
+                    decoder: Box::new(Decoder::new()),
+                })
+            }
+            Err(_) => {
+                totals.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let mut sample = base_sample();
+    let mut line = vec![0u8; MAX_LINE + 1];
+    let mut rx = [0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        let mut busy = false;
+        for sim in sims.iter_mut().filter(|s| !s.dead) {
+            // Read what the server said.
+            loop {
+                match sim.stream.read(&mut rx) {
+                    Ok(0) => {
+                        sim.dead = true;
+                        totals.failed.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    Ok(n) => {
+                        let mut input = &rx[..n];
+                        loop {
+                            match sim.decoder.feed::<Sample>(input) {
+                                FeedResult::Consumed => break,
+                                FeedResult::Message { message, remaining } => {
+                                    input = remaining;
+                                    match message {
+                                        Message::Welcome(_) => sim.welcomed = true,
+                                        Message::Ack(a) => {
+                                            totals.acked.fetch_add(
+                                                a.seq.saturating_sub(sim.acked),
+                                                Ordering::Relaxed,
+                                            );
+                                            sim.acked = sim.acked.max(a.seq);
+                                        }
+                                        _ => {
+                                            totals.rejected.fetch_add(1, Ordering::Relaxed);
+                                            sim.dead = true;
+                                        }
+                                    }
+                                }
+                                FeedResult::Error { remaining, .. } => {
+                                    input = remaining;
+                                    totals.rejected.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        sim.dead = true;
+                        totals.failed.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+            if sim.dead || !sim.welcomed {
+                continue;
+            }
+            // Queue a sample when one is due.
+            let want = if o.flat_out {
+                sim.seq - sim.acked < o.window
+            } else {
+                now >= sim.due
+            };
+            if want && sim.out.len() == sim.written {
+                sim.seq += 1;
+                advance(&mut sample, sim.seq);
+                let message = Message::Sample(SampleMessage {
+                    seq: sim.seq,
+                    dropped: 0,
+                    sample: &sample,
+                });
+                if let Ok(n) = wire::encode(&message, &mut line) {
+                    sim.out.clear();
+                    sim.out.extend_from_slice(&line[..n]);
+                    sim.written = 0;
+                    totals.sent.fetch_add(1, Ordering::Relaxed);
+                    totals.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                sim.due += period;
+                if sim.due < now {
+                    sim.due = now + period;
+                }
+            }
+            // Write what is queued, as far as the socket takes it.
+            while sim.written < sim.out.len() {
+                match sim.stream.write(&sim.out[sim.written..]) {
+                    Ok(n) => {
+                        sim.written += n;
+                        busy = true;
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        sim.dead = true;
+                        totals.failed.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+        }
+        if !busy {
+            thread::sleep(Duration::from_micros(if o.flat_out { 50 } else { 2000 }));
+        }
+    }
+}
+
+/// The do-nothing reader: counts lines per connection and acknowledges them without decoding.
+fn sink(listen: &str, seconds: u64) -> Result<(), String> {
+    let listener =
+        TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    eprintln!(
+        "vitals-loadgen sink on {}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let lines = Arc::new(AtomicU64::new(0));
+    let bytes = Arc::new(AtomicU64::new(0));
+    let end = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < end {
+        match listener.accept() {
+            Ok((mut stream, _)) => {
+                let (lines, bytes) = (lines.clone(), bytes.clone());
+                let _ = stream.set_nonblocking(false);
+                let _ = thread::Builder::new().stack_size(64 * 1024).spawn(move || {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    let mut seen = 0u64;
+                    while let Ok(n) = stream.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        let before = seen;
+                        seen += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                        lines.fetch_add(seen - before, Ordering::Relaxed);
+                        // The first line is the hello; every later one is sample number seen - 1.
+                        let reply = match (before, seen) {
+                            (0, 1) => Some(r#"{"v":1,"kind":"welcome","server":"sink","last_seq":0}"#.to_owned()),
+                            (0, s) if s > 1 => Some(format!(
+                                "{{\"v\":1,\"kind\":\"welcome\",\"server\":\"sink\",\"last_seq\":0}}\n{{\"v\":1,\"kind\":\"ack\",\"seq\":{}}}",
+                                s - 1
+                            )),
+                            (_, s) if s > before => Some(format!("{{\"v\":1,\"kind\":\"ack\",\"seq\":{}}}", s - 1)),
+                            _ => None,
+                        };
+                        if let Some(reply) = reply {
+                            if stream.write_all(format!("{reply}\n").as_bytes()).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => thread::sleep(Duration::from_millis(5)),
+            Err(_) => thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    println!(
+        "sink: {} lines, {} bytes",
+        lines.load(Ordering::Relaxed),
+        bytes.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
+fn run() -> Result<(), String> {
+    let Some(o) = parse(std::env::args().skip(1))? else {
+        return Ok(());
+    };
+    let limit = server::raise_fd_limit();
+    if let Some(listen) = &o.sink {
+        return sink(listen, o.seconds);
+    }
+    let server = o.server.clone().unwrap_or_default();
+    let addr = server
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {server}: {e}"))?
+        .next()
+        .ok_or(format!("{server} resolves to nothing"))?;
+    if o.agents as u64 + 64 > limit {
+        return Err(format!(
+            "{} agents need more open files than the limit of {limit}",
+            o.agents
+        ));
+    }
+    let totals = Arc::new(Totals::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let per = o.agents.div_ceil(o.threads);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..o.threads)
+        .map(|t| {
+            let (o, totals, stop) = (o.clone(), totals.clone(), stop.clone());
+            let ids = (t * per).min(o.agents)..((t + 1) * per).min(o.agents);
+            thread::spawn(move || run_agents(&o, addr, ids, &totals, &stop))
+        })
+        .collect();
+    let end = started + Duration::from_secs(o.seconds);
+    while Instant::now() < end {
+        thread::sleep(
+            Duration::from_millis(100).min(end.saturating_duration_since(Instant::now())),
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.join();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    println!(
+        "agents {} connected {} | sent {} ({:.0}/s, {:.1} MB/s) | acknowledged {} ({:.0}/s) | refused {} | failed {} | {:.1}s",
+        o.agents,
+        get(&totals.connected),
+        get(&totals.sent),
+        get(&totals.sent) as f64 / secs,
+        get(&totals.bytes) as f64 / secs / 1e6,
+        get(&totals.acked),
+        get(&totals.acked) as f64 / secs,
+        get(&totals.rejected),
+        get(&totals.failed),
+        secs
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vitals-loadgen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

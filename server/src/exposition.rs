@@ -1,0 +1,376 @@
+//! The per-agent series and their text exposition.
+//!
+//! Why not the `prometheus` crate's vectors for these: with thousands of agents of about 150
+//! series each, `Registry::gather` builds a protobuf message with owned label pairs for every
+//! series on every scrape (a million allocations and hundreds of megabytes at 10,000 agents), and
+//! an agent's series would be updated one by one where a scrape can see half of them. Here each
+//! agent's series are one immutable [`View`]: the label sets rendered once into a shared
+//! [`Layout`], and the values in an array. The aggregator publishes a new view per sample by
+//! swapping a pointer, so it never waits for a scrape and a scrape never sees half a sample; a
+//! scrape writes the text straight from the views. The server's own health metrics stay in the
+//! crate's [`prometheus::Registry`], whose exposition is appended.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use prometheus::{Encoder, Registry, TextEncoder};
+
+/// The kind of a family, as its `# TYPE` line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A value that goes up and down.
+    Gauge,
+    /// A value that only goes up, but for resets (which `rate()` handles).
+    Counter,
+}
+
+/// One metric family: its name, help, kind and the labels after `agent`.
+#[derive(Debug)]
+pub struct Def {
+    /// The metric name.
+    pub name: &'static str,
+    /// The `# HELP` text.
+    pub help: &'static str,
+    /// The `# TYPE`.
+    pub kind: Kind,
+    /// Label names after `agent`, in the order they are written.
+    pub labels: &'static [&'static str],
+}
+
+/// The label sets of one agent's series, rendered, grouped by family.
+#[derive(Debug, Default)]
+pub struct Layout {
+    /// What identifies these series (family and label values of each, in emission order), to
+    /// tell whether the next sample has the same ones.
+    pub key: String,
+    /// For each family (index into the family table), its range in `labels`.
+    pub ranges: Vec<Range<usize>>,
+    /// Rendered label sets, `{agent="a",cpu="0",mode="user"}`, grouped by family.
+    pub labels: Vec<Box<str>>,
+    /// For each position in `labels`, the index of its value in emission order.
+    pub order: Vec<usize>,
+}
+
+/// One agent's series at one moment: immutable, replaced whole.
+#[derive(Debug, Default)]
+pub struct View {
+    /// The label sets.
+    pub layout: Arc<Layout>,
+    /// The values, in `layout.labels` order.
+    pub values: Box<[f64]>,
+}
+
+/// One agent's current view, swapped by the aggregator and read by scrapes.
+#[derive(Debug, Default)]
+pub struct Slot {
+    view: Mutex<Arc<View>>,
+}
+
+impl Slot {
+    /// The current view.
+    pub fn get(&self) -> Arc<View> {
+        self.view
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Publishes `view`; a scrape in progress keeps the one it took.
+    pub fn set(&self, view: Arc<View>) {
+        *self.view.lock().unwrap_or_else(PoisonError::into_inner) = view;
+    }
+}
+
+/// What the aggregator publishes for scrapes.
+#[derive(Debug)]
+pub struct Published {
+    /// The family table.
+    pub defs: &'static [Def],
+    /// Every agent's slot, in a stable order; replaced when agents come or go.
+    pub agents: RwLock<Arc<Vec<Arc<Slot>>>>,
+    /// The server's own metrics.
+    pub registry: Registry,
+}
+
+impl Published {
+    /// The exposition in Prometheus text format (version 0.0.4).
+    pub fn render(&self) -> Vec<u8> {
+        let agents = self
+            .agents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let views: Vec<Arc<View>> = agents.iter().map(|slot| slot.get()).collect();
+        let series: usize = views.iter().map(|v| v.values.len()).sum();
+        let mut out = String::with_capacity(series * 80 + 16 * 1024);
+        for (family, def) in self.defs.iter().enumerate() {
+            let present =
+                |v: &&Arc<View>| v.layout.ranges.get(family).is_some_and(|r| !r.is_empty());
+            if !views.iter().any(|v| present(&v)) {
+                continue;
+            }
+            let kind = match def.kind {
+                Kind::Gauge => "gauge",
+                Kind::Counter => "counter",
+            };
+            let _ = write!(
+                out,
+                "# HELP {} {}\n# TYPE {} {kind}\n",
+                def.name, def.help, def.name
+            );
+            for view in &views {
+                let Some(range) = view.layout.ranges.get(family) else {
+                    continue;
+                };
+                for i in range.clone() {
+                    let (Some(labels), Some(value)) =
+                        (view.layout.labels.get(i), view.values.get(i))
+                    else {
+                        continue;
+                    };
+                    out.push_str(def.name);
+                    out.push_str(labels);
+                    out.push(' ');
+                    push_value(&mut out, *value);
+                    out.push('\n');
+                }
+            }
+        }
+        let mut out = out.into_bytes();
+        // Encoding our own well-formed families into a Vec cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+/// Writes a sample value as the text format wants it.
+fn push_value(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else if v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 {
+        // Whole numbers (bytes, counts) without a fraction, exactly.
+        let _ = write!(out, "{}", v as i64);
+    } else {
+        out.push_str(ryu::Buffer::new().format_finite(v));
+    }
+}
+
+/// Appends `value` to `out` escaped as a label value (`\`, `"` and newline).
+pub fn push_label_value(out: &mut String, value: &str) {
+    for ch in value.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            other => out.push(other),
+        }
+    }
+}
+
+/// Collects one agent's series in the order a sample yields them, then builds its [`View`],
+/// reusing the previous [`Layout`] when the series are the same ones.
+#[derive(Debug, Default)]
+pub struct Builder {
+    key: String,
+    values: Vec<f64>,
+    /// Family and label values of each series, kept only while a layout is being rebuilt.
+    series: Vec<(usize, Vec<String>)>,
+    rebuilding: bool,
+}
+
+impl Builder {
+    /// Starts a new set of series.
+    pub fn start(&mut self) {
+        self.key.clear();
+        self.values.clear();
+        self.series.clear();
+        self.rebuilding = false;
+    }
+
+    /// Adds the series of `family` with `labels` (the values of the family's labels after
+    /// `agent`, in order).
+    pub fn add(&mut self, family: usize, labels: &[&str], value: f64) {
+        // The key separates fields with bytes that no label value holds unescaped.
+        let _ = write!(self.key, "{family}\u{1}");
+        for l in labels {
+            self.key.push_str(l);
+            self.key.push('\u{2}');
+        }
+        self.values.push(value);
+        if self.rebuilding {
+            self.series
+                .push((family, labels.iter().map(|l| (*l).to_owned()).collect()));
+        }
+    }
+
+    /// Whether the series added since [`start`](Builder::start) are those of `layout`.
+    pub fn same_as(&self, layout: &Layout) -> bool {
+        self.key == layout.key
+    }
+
+    /// Call [`start`](Builder::start), then again the same `add`s, then this, to rebuild.
+    pub fn start_rebuild(&mut self) {
+        self.start();
+        self.rebuilding = true;
+    }
+
+    /// The view of the series added, with `layout` when they are the same ones, else a new
+    /// layout (which needs the `add`s to have followed [`start_rebuild`](Builder::start_rebuild)).
+    pub fn view(&mut self, layout: &Arc<Layout>, agent: &str, defs: &[Def]) -> View {
+        let layout = if self.same_as(layout) {
+            layout.clone()
+        } else {
+            Arc::new(self.layout(agent, defs))
+        };
+        let values = layout
+            .order
+            .iter()
+            .map(|&i| self.values.get(i).copied().unwrap_or(0.0))
+            .collect();
+        View { layout, values }
+    }
+
+    fn layout(&mut self, agent: &str, defs: &[Def]) -> Layout {
+        let mut order: Vec<usize> = (0..self.series.len()).collect();
+        order.sort_by_key(|&i| self.series.get(i).map_or(usize::MAX, |s| s.0));
+        let mut ranges = vec![0..0; defs.len()];
+        let mut labels = Vec::with_capacity(order.len());
+        for (pos, &i) in order.iter().enumerate() {
+            let Some((family, values)) = self.series.get(i) else {
+                continue;
+            };
+            let Some(def) = defs.get(*family) else {
+                continue;
+            };
+            if let Some(range) = ranges.get_mut(*family) {
+                if range.start == range.end {
+                    range.start = pos;
+                }
+                range.end = pos + 1;
+            }
+            let mut text = String::with_capacity(64);
+            text.push_str("{agent=\"");
+            push_label_value(&mut text, agent);
+            text.push('"');
+            for (name, value) in def.labels.iter().zip(values) {
+                let _ = write!(text, ",{name}=\"");
+                push_label_value(&mut text, value);
+                text.push('"');
+            }
+            text.push('}');
+            labels.push(text.into_boxed_str());
+        }
+        Layout {
+            key: self.key.clone(),
+            ranges,
+            labels,
+            order,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFS: &[Def] = &[
+        Def {
+            name: "a_total",
+            help: "A.",
+            kind: Kind::Counter,
+            labels: &["x"],
+        },
+        Def {
+            name: "b",
+            help: "B.",
+            kind: Kind::Gauge,
+            labels: &[],
+        },
+    ];
+
+    fn build(b: &mut Builder, layout: &Arc<Layout>, xs: &[(&str, f64)], bval: f64) -> View {
+        b.start();
+        let add = |b: &mut Builder| {
+            b.add(1, &[], bval);
+            for (x, v) in xs {
+                b.add(0, &[x], *v);
+            }
+        };
+        add(b);
+        if !b.same_as(layout) {
+            b.start_rebuild();
+            add(b);
+        }
+        b.view(layout, "ag\"ent", DEFS)
+    }
+
+    fn render(views: Vec<View>) -> String {
+        let p = Published {
+            defs: DEFS,
+            agents: RwLock::new(Arc::new(
+                views
+                    .into_iter()
+                    .map(|v| {
+                        let s = Slot::default();
+                        s.set(Arc::new(v));
+                        Arc::new(s)
+                    })
+                    .collect(),
+            )),
+            registry: Registry::new(),
+        };
+        String::from_utf8(p.render()).unwrap()
+    }
+
+    #[test]
+    fn families_are_grouped_escaped_and_values_exact() {
+        let mut b = Builder::default();
+        let v = build(
+            &mut b,
+            &Arc::default(),
+            &[("p\\q", 1.5), ("n\nl", 1e21)],
+            1024.0,
+        );
+        assert_eq!(
+            render(vec![v]),
+            "# HELP a_total A.\n# TYPE a_total counter\n\
+             a_total{agent=\"ag\\\"ent\",x=\"p\\\\q\"} 1.5\n\
+             a_total{agent=\"ag\\\"ent\",x=\"n\\nl\"} 1e21\n\
+             # HELP b B.\n# TYPE b gauge\n\
+             b{agent=\"ag\\\"ent\"} 1024\n"
+        );
+    }
+
+    #[test]
+    fn the_same_series_reuse_the_layout_and_new_ones_rebuild_it() {
+        let mut b = Builder::default();
+        let v1 = build(&mut b, &Arc::default(), &[("p", 1.0)], 0.0);
+        let v2 = build(&mut b, &v1.layout, &[("p", 2.0)], 0.5);
+        assert!(Arc::ptr_eq(&v1.layout, &v2.layout));
+        assert_eq!(&*v2.values, &[2.0, 0.5]);
+        let v3 = build(&mut b, &v2.layout, &[("p", 3.0), ("q", 4.0)], 0.5);
+        assert!(!Arc::ptr_eq(&v2.layout, &v3.layout));
+        assert_eq!(&*v3.values, &[3.0, 4.0, 0.5]);
+        assert_eq!(v3.layout.ranges, [0..2, 2..3]);
+    }
+
+    #[test]
+    fn special_values_are_written_as_the_format_wants() {
+        let mut s = String::new();
+        for v in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.25,
+            0.0,
+            123456789.0,
+        ] {
+            push_value(&mut s, v);
+            s.push(' ');
+        }
+        assert_eq!(s, "NaN +Inf -Inf -0.25 0 123456789 ");
+    }
+}
