@@ -432,33 +432,68 @@ pub enum FeedResult<'a, S = Sample> {
     },
 }
 
-/// A stream decoder with a fixed buffer of `N` bytes, the longest line it accepts.
+/// Where a [`Framer`] keeps the start of a line that has not ended yet.
 ///
-/// Feed it bytes as they arrive, cut anywhere; call [`feed`](Decoder::feed) again with
-/// `remaining` until it answers [`FeedResult::Consumed`]. After any error it resynchronises at the
-/// next newline.
+/// A fixed array on a board (see [`Decoder`]); a buffer that grows only as far as the lines that
+/// need it on a server with thousands of connections.
+pub trait LineBuffer {
+    /// The longest line, in bytes without its newline, that is accepted.
+    fn limit(&self) -> usize;
+    /// At least `len` bytes of storage, whose first bytes keep what was stored before; `None`
+    /// when `len` is over [`limit`](LineBuffer::limit) or the storage cannot grow.
+    fn room(&mut self, len: usize) -> Option<&mut [u8]>;
+    /// The first `len` bytes stored.
+    fn held(&self, len: usize) -> &[u8];
+    /// Called when no partial line is held: a growable buffer may give memory back.
+    fn release(&mut self) {}
+}
+
+impl<const N: usize> LineBuffer for [u8; N] {
+    fn limit(&self) -> usize {
+        N
+    }
+
+    fn room(&mut self, len: usize) -> Option<&mut [u8]> {
+        (len <= N).then_some(&mut self[..])
+    }
+
+    fn held(&self, len: usize) -> &[u8] {
+        self.get(..len).unwrap_or_default()
+    }
+}
+
+/// A stream decoder with a fixed buffer of `N` bytes, the longest line it accepts.
+pub type Decoder<const N: usize> = Framer<[u8; N]>;
+
+/// A stream decoder: feed it bytes as they arrive, cut anywhere; call
+/// [`feed`](Framer::feed) again with `remaining` until it answers [`FeedResult::Consumed`].
+/// After any error it resynchronises at the next newline. A line that arrives whole in one feed
+/// is decoded where it lies; only a line split across feeds is copied into the buffer `B`.
 #[derive(Debug)]
-pub struct Decoder<const N: usize> {
-    buf: [u8; N],
+pub struct Framer<B> {
+    buf: B,
     len: usize,
     /// Inside a line that was already reported too long: drop bytes until its newline.
     skipping: bool,
 }
 
-impl<const N: usize> Default for Decoder<N> {
+impl<const N: usize> Default for Framer<[u8; N]> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> Decoder<N> {
+impl<const N: usize> Framer<[u8; N]> {
     /// An empty decoder.
     pub const fn new() -> Self {
-        Decoder {
-            buf: [0; N],
-            len: 0,
-            skipping: false,
-        }
+        Framer { buf: [0; N], len: 0, skipping: false }
+    }
+}
+
+impl<B: LineBuffer> Framer<B> {
+    /// An empty decoder keeping partial lines in `buf`.
+    pub fn with_buffer(buf: B) -> Self {
+        Framer { buf, len: 0, skipping: false }
     }
 
     /// Bytes of an incomplete line held now.
@@ -470,6 +505,7 @@ impl<const N: usize> Decoder<N> {
     pub fn reset(&mut self) {
         self.len = 0;
         self.skipping = false;
+        self.buf.release();
     }
 
     /// Takes `input` up to the end of the first complete line and says what it was.
@@ -496,34 +532,37 @@ impl<const N: usize> Decoder<N> {
                 input.get(..end).unwrap_or_default(),
                 input.get(end + 1..).unwrap_or_default(),
             );
-            let line = if self.len == 0 {
-                head
+            let limit = self.buf.limit();
+            let result = if self.len == 0 {
+                if head.len() > limit {
+                    return FeedResult::Error { error: DecodeError::LineTooLong, remaining };
+                }
+                if head.iter().all(|b| b.is_ascii_whitespace()) {
+                    input = remaining;
+                    continue;
+                }
+                decode_line(head)
             } else {
-                let total = self.len + head.len();
-                match self.buf.get_mut(self.len..total) {
+                let (start, total) = (self.len, self.len + head.len());
+                self.len = 0;
+                match self.buf.room(total).and_then(|room| room.get_mut(start..total)) {
                     Some(tail) => tail.copy_from_slice(head),
                     None => {
-                        self.len = 0;
-                        return FeedResult::Error {
-                            error: DecodeError::LineTooLong,
-                            remaining,
-                        };
+                        self.buf.release();
+                        return FeedResult::Error { error: DecodeError::LineTooLong, remaining };
                     }
                 }
-                self.len = 0;
-                self.buf.get(..total).unwrap_or_default()
+                let line = self.buf.held(total);
+                if line.iter().all(|b| b.is_ascii_whitespace()) {
+                    self.buf.release();
+                    input = remaining;
+                    continue;
+                }
+                let result = decode_line(line);
+                self.buf.release();
+                result
             };
-            if line.len() > N {
-                return FeedResult::Error {
-                    error: DecodeError::LineTooLong,
-                    remaining,
-                };
-            }
-            if line.iter().all(|b| b.is_ascii_whitespace()) {
-                input = remaining;
-                continue;
-            }
-            return match decode_line(line) {
+            return match result {
                 Ok(message) => FeedResult::Message { message, remaining },
                 Err(error) => FeedResult::Error { error, remaining },
             };
@@ -532,8 +571,11 @@ impl<const N: usize> Decoder<N> {
 
     /// Keeps a partial line, or reports it too long and skips the rest of it.
     fn hold<'a, S>(&mut self, input: &'a [u8]) -> FeedResult<'a, S> {
+        if input.is_empty() {
+            return FeedResult::Consumed;
+        }
         let total = self.len + input.len();
-        match self.buf.get_mut(self.len..total) {
+        match self.buf.room(total).and_then(|room| room.get_mut(self.len..total)) {
             Some(tail) => {
                 tail.copy_from_slice(input);
                 self.len = total;
@@ -542,10 +584,8 @@ impl<const N: usize> Decoder<N> {
             None => {
                 self.len = 0;
                 self.skipping = true;
-                FeedResult::Error {
-                    error: DecodeError::LineTooLong,
-                    remaining: &[],
-                }
+                self.buf.release();
+                FeedResult::Error { error: DecodeError::LineTooLong, remaining: &[] }
             }
         }
     }
