@@ -16,10 +16,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agent_core::sample::Sample;
 use agent_core::wire::{Hello, SampleMessage, codes};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use prometheus::core::Collector;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
+use crate::connection::Replier;
 use crate::exposition::{Builder, Def, Kind, Published, Slot, View};
 
 /// Events that may wait in the channel before workers block.
@@ -36,13 +37,13 @@ pub enum Event {
     Connected {
         conn: u64,
         hello: Box<Hello>,
-        reply: Sender<Reply>,
+        reply: Replier,
     },
     /// An agent on connection `conn` sent a sample. The reply comes once it is merged.
     Sample {
         conn: u64,
         message: Box<SampleMessage<Sample>>,
-        reply: Sender<Reply>,
+        reply: Replier,
     },
     /// Connection `conn`, which had said hello, is gone.
     Disconnected { conn: u64 },
@@ -608,7 +609,7 @@ impl Aggregator {
             Event::Accepted => self.health.connections.inc(),
             Event::Connected { conn, hello, reply } => {
                 self.health.frames.inc();
-                let _ = reply.send(self.connect(conn, *hello, now));
+                reply.send(self.connect(conn, *hello, now));
             }
             Event::Sample {
                 conn,
@@ -616,7 +617,7 @@ impl Aggregator {
                 reply,
             } => {
                 self.health.frames.inc();
-                let _ = reply.send(self.merge(conn, &message, now));
+                reply.send(self.merge(conn, &message, now));
             }
             Event::Disconnected { conn } => self.disconnect(conn),
             Event::Rejected { reason } => self.health.rejected.with_label_values(&[reason]).inc(),
@@ -1008,10 +1009,13 @@ mod tests {
     }
 
     /// Sends an event that expects a reply and returns the reply.
-    fn ask(agg: &mut Aggregator, now: Instant, make: impl FnOnce(Sender<Reply>) -> Event) -> Reply {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        agg.handle(make(tx), now);
-        rx.try_recv().unwrap()
+    fn ask(agg: &mut Aggregator, now: Instant, make: impl FnOnce(Replier) -> Event) -> Reply {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        agg.handle(
+            make(Replier::new(0, tx, crate::connection::Waker::none())),
+            now,
+        );
+        rx.try_recv().unwrap().1
     }
 
     fn connect(agg: &mut Aggregator, conn: u64, id: &str, session: u64, now: Instant) -> Reply {

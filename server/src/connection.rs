@@ -1,35 +1,145 @@
-//! One agent's connection: read lines, decode, hand samples to the aggregator, answer.
+//! Agents' connections: a few I/O threads, each serving thousands of non-blocking sockets
+//! through one epoll instance.
 //!
-//! Each connection has its own worker thread, so a slow or broken agent blocks nobody but
-//! itself. A bad line gets an `error` message and the connection is closed; nothing it sent
-//! reaches the aggregator.
+//! A thread per connection costs a stack and a malloc arena each, a few hundred kilobytes
+//! resident, and a thread switch per sample: fine for dozens of agents, not for thousands. Here
+//! a connection is a small struct; a line that arrives whole is decoded where it was read, and
+//! only a line split across reads is copied into a buffer that grows as far as that line needs.
+//!
+//! Each connection: decode lines; hand hello and samples to the aggregator; write the welcome
+//! or ack that comes back (through a channel and an eventfd that wakes the thread); refuse a bad
+//! line with an `error` message and close, without disturbing any other connection.
 
+use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::time::Duration;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{
-    self, Ack, Decoder, ErrorMessage, FeedResult, MAX_LINE, Message, Welcome, codes,
+    self, Ack, ErrorMessage, FeedResult, Framer, LineBuffer, MAX_LINE, Message, Welcome, codes,
 };
 use crossbeam_channel::{Receiver, Sender};
+use rustix::event::epoll;
 
 use crate::aggregator::{Event, IDLE_TIMEOUT, Reply};
 
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
-
-/// How long a worker waits for the aggregator before giving up on it (only a server that is
-/// shutting down or badly overloaded takes this long).
-const AGGREGATOR_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes read from a socket at a time (one buffer per I/O thread).
+const READ_CHUNK: usize = 64 * 1024;
 
 /// The shortest idle timeout, whatever the agent's interval.
 const MIN_IDLE: Duration = Duration::from_secs(10);
 
-/// How long a write to an agent may block.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a refused connection is read (and ignored) after our `error`, so that closing with
+/// unread data does not reset it before the agent has read why.
+const LINGER: Duration = Duration::from_millis(500);
 
-/// Why the connection ends early: an error code and a message for the agent.
+/// How often an I/O thread looks at deadlines and the shutdown flag when nothing happens.
+const TICK: Duration = Duration::from_millis(250);
+
+/// The epoll token of a thread's waker; connections use their number, which starts at 1.
+const WAKER: u64 = 0;
+
+/// A partial line's storage that grows as far as the line needs, up to [`MAX_LINE`], and is
+/// given back once the line is done.
+#[derive(Debug, Default)]
+pub struct GrowBuf(Vec<u8>);
+
+impl LineBuffer for GrowBuf {
+    fn limit(&self) -> usize {
+        MAX_LINE
+    }
+
+    fn room(&mut self, len: usize) -> Option<&mut [u8]> {
+        if len > MAX_LINE {
+            return None;
+        }
+        if self.0.len() < len {
+            self.0
+                .resize(len.next_power_of_two().clamp(len, MAX_LINE), 0);
+        }
+        Some(&mut self.0)
+    }
+
+    fn held(&self, len: usize) -> &[u8] {
+        self.0.get(..len).unwrap_or_default()
+    }
+
+    fn release(&mut self) {
+        if self.0.capacity() > 4096 {
+            self.0 = Vec::new();
+        }
+    }
+}
+
+/// Wakes an I/O thread blocked in `epoll_wait`: an eventfd, written at most once until the
+/// thread has looked.
+#[derive(Debug)]
+pub struct Waker {
+    fd: Option<OwnedFd>,
+    pending: AtomicBool,
+}
+
+impl Waker {
+    fn new() -> std::io::Result<Self> {
+        let fd = rustix::event::eventfd(0, rustix::event::EventfdFlags::NONBLOCK)?;
+        Ok(Waker {
+            fd: Some(fd),
+            pending: AtomicBool::new(false),
+        })
+    }
+
+    /// A waker that wakes nothing, for tests of the aggregator alone.
+    pub fn none() -> Arc<Self> {
+        Arc::new(Waker {
+            fd: None,
+            pending: AtomicBool::new(false),
+        })
+    }
+
+    /// Makes the thread look at its channels soon.
+    pub fn wake(&self) {
+        if !self.pending.swap(true, Ordering::AcqRel) {
+            if let Some(fd) = &self.fd {
+                let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
+            }
+        }
+    }
+
+    fn reset(&self) {
+        self.pending.store(false, Ordering::Release);
+        if let Some(fd) = &self.fd {
+            let _ = rustix::io::read(fd, &mut [0u8; 8]);
+        }
+    }
+}
+
+/// Where the aggregator sends its answer about one connection.
+#[derive(Debug, Clone)]
+pub struct Replier {
+    conn: u64,
+    tx: Sender<(u64, Reply)>,
+    waker: Arc<Waker>,
+}
+
+impl Replier {
+    /// A replier for connection `conn` of the thread behind `tx` and `waker`.
+    pub fn new(conn: u64, tx: Sender<(u64, Reply)>, waker: Arc<Waker>) -> Self {
+        Replier { conn, tx, waker }
+    }
+
+    /// Sends the answer and wakes the connection's thread.
+    pub fn send(&self, reply: Reply) {
+        if self.tx.send((self.conn, reply)).is_ok() {
+            self.waker.wake();
+        }
+    }
+}
+
+/// Why a connection is being closed: an error code and a message for the agent.
 struct Refusal {
     code: &'static str,
     message: String,
@@ -44,126 +154,279 @@ impl Refusal {
     }
 }
 
-/// The worker of one connection.
-#[derive(Debug)]
-pub struct Handler {
-    /// Numbers the connection for the aggregator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for hello until the deadline.
+    Hello,
+    /// Hello went to the aggregator.
+    Open,
+    /// Refused: our error is queued; read and drop until the deadline, then close.
+    Closing,
+}
+
+/// One agent's connection.
+struct Conn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    framer: Framer<GrowBuf>,
+    state: State,
+    /// The agent id, once hello was read.
+    agent: Option<String>,
+    /// Whether the aggregator has welcomed it (so that it must hear of the disconnect).
+    welcomed: bool,
+    /// Bytes to write, and how far they are written.
+    out: Vec<u8>,
+    written: usize,
+    /// Whether epoll also watches for writability.
+    watching_out: bool,
+    deadline: Instant,
+    idle: Duration,
+}
+
+/// A new connection for an I/O thread.
+pub struct Accepted {
+    /// Numbers the connection, from 1.
     pub conn: u64,
-    /// The agent's socket.
+    /// The socket.
     pub stream: TcpStream,
     /// The agent's address, for logs.
     pub peer: SocketAddr,
-    /// Where events go.
-    pub events: Sender<Event>,
-    /// How long the agent has to say hello.
-    pub handshake_timeout: Duration,
 }
 
-/// The per-connection state the worker keeps between lines.
-struct Session {
-    /// The agent id, once hello was accepted.
-    agent: Option<String>,
-    replies: (Sender<Reply>, Receiver<Reply>),
+/// The handle the acceptor keeps for each I/O thread.
+#[derive(Debug, Clone)]
+pub struct IoHandle {
+    /// New connections go here.
+    pub accepted: Sender<Accepted>,
+    /// Wakes the thread.
+    pub waker: Arc<Waker>,
 }
 
-impl Handler {
-    /// Serves the connection until it closes, fails or is refused.
-    pub fn run(mut self) {
-        let _ = self.stream.set_read_timeout(Some(self.handshake_timeout));
-        let _ = self.stream.set_write_timeout(Some(WRITE_TIMEOUT));
-        let _ = self.stream.set_nodelay(true);
-        let _ = self.events.send(Event::Accepted);
-        let mut session = Session {
-            agent: None,
-            replies: crossbeam_channel::bounded(1),
+impl std::fmt::Debug for Accepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accepted")
+            .field("conn", &self.conn)
+            .field("peer", &self.peer)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for IoThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IoThread")
+            .field("conns", &self.conns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One I/O thread's state.
+pub struct IoThread {
+    epoll: OwnedFd,
+    waker: Arc<Waker>,
+    accepted: Receiver<Accepted>,
+    replies: Receiver<(u64, Reply)>,
+    reply_tx: Sender<(u64, Reply)>,
+    events: Sender<Event>,
+    conns: HashMap<u64, Conn>,
+    open: Arc<AtomicUsize>,
+    handshake_timeout: Duration,
+    scratch: Vec<u8>,
+}
+
+impl IoThread {
+    /// A thread's state and the handle to reach it.
+    ///
+    /// # Errors
+    /// When epoll or the eventfd cannot be created.
+    pub fn new(
+        events: Sender<Event>,
+        open: Arc<AtomicUsize>,
+        handshake_timeout: Duration,
+    ) -> std::io::Result<(Self, IoHandle)> {
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        let waker = Arc::new(Waker::new()?);
+        if let Some(fd) = &waker.fd {
+            epoll::add(
+                &epoll,
+                fd,
+                epoll::EventData::new_u64(WAKER),
+                epoll::EventFlags::IN,
+            )?;
+        }
+        let (accepted_tx, accepted) = crossbeam_channel::unbounded();
+        let (reply_tx, replies) = crossbeam_channel::unbounded();
+        let handle = IoHandle {
+            accepted: accepted_tx,
+            waker: waker.clone(),
         };
-        let outcome = self.serve(&mut session);
-        match (&outcome, &session.agent) {
-            (Err(refusal), agent) => {
-                let who = agent.as_deref().unwrap_or("(no hello)");
-                crate::log!(
-                    "agent {who} from {}: refused: {} ({})",
-                    self.peer,
-                    refusal.message,
-                    refusal.code
-                );
-                let _ = self.events.send(Event::Rejected {
-                    reason: refusal.code,
-                });
-                self.send_error(refusal);
-                self.linger();
-            }
-            (Ok(()), Some(agent)) => {
-                crate::log!("agent {agent} from {} disconnected", self.peer);
-            }
-            (Ok(()), None) => {}
-        }
-        if session.agent.is_some() {
-            let _ = self.events.send(Event::Disconnected { conn: self.conn });
-        }
-        let _ = self.stream.shutdown(Shutdown::Both);
+        let thread = IoThread {
+            epoll,
+            waker,
+            accepted,
+            replies,
+            reply_tx,
+            events,
+            conns: HashMap::new(),
+            open,
+            handshake_timeout,
+            scratch: vec![0; READ_CHUNK],
+        };
+        Ok((thread, handle))
     }
 
-    fn serve(&mut self, session: &mut Session) -> Result<(), Refusal> {
-        let mut decoder = Box::new(Decoder::<MAX_LINE>::new());
-        let mut buf = vec![0u8; READ_CHUNK];
+    /// Serves its connections until `shutdown` is set, then closes them.
+    pub fn run(mut self, shutdown: &AtomicBool) {
+        let mut ready: Vec<epoll::Event> = Vec::with_capacity(1024);
+        let timeout = rustix::time::Timespec {
+            tv_sec: 0,
+            tv_nsec: i64::try_from(TICK.as_nanos()).unwrap_or(250_000_000),
+        };
+        let mut next_tick = Instant::now() + TICK;
+        while !shutdown.load(Ordering::Relaxed) {
+            ready.clear();
+            let _ = epoll::wait(
+                &self.epoll,
+                rustix::buffer::spare_capacity(&mut ready),
+                Some(&timeout),
+            );
+            self.take_accepted();
+            for event in ready.iter().copied() {
+                let (flags, token) = (event.flags, event.data.u64());
+                if token == WAKER {
+                    self.waker.reset();
+                    continue;
+                }
+                if flags.intersects(epoll::EventFlags::OUT) {
+                    self.flush(token);
+                }
+                if flags.intersects(
+                    epoll::EventFlags::IN | epoll::EventFlags::HUP | epoll::EventFlags::ERR,
+                ) {
+                    self.read(token);
+                }
+            }
+            self.take_replies();
+            let now = Instant::now();
+            if now >= next_tick {
+                self.check_deadlines(now);
+                next_tick = now + TICK;
+            }
+        }
+        let all: Vec<u64> = self.conns.keys().copied().collect();
+        for conn in all {
+            self.close(conn);
+        }
+    }
+
+    fn take_accepted(&mut self) {
+        while let Ok(Accepted { conn, stream, peer }) = self.accepted.try_recv() {
+            let _ = stream.set_nonblocking(true);
+            let _ = stream.set_nodelay(true);
+            let interest = epoll::EventFlags::IN | epoll::EventFlags::RDHUP;
+            if epoll::add(
+                &self.epoll,
+                &stream,
+                epoll::EventData::new_u64(conn),
+                interest,
+            )
+            .is_err()
+            {
+                self.open.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            }
+            let _ = self.events.send(Event::Accepted);
+            self.conns.insert(
+                conn,
+                Conn {
+                    stream,
+                    peer,
+                    framer: Framer::with_buffer(GrowBuf::default()),
+                    state: State::Hello,
+                    agent: None,
+                    welcomed: false,
+                    out: Vec::new(),
+                    written: 0,
+                    watching_out: false,
+                    deadline: Instant::now() + self.handshake_timeout,
+                    idle: MIN_IDLE,
+                },
+            );
+        }
+    }
+
+    fn read(&mut self, token: u64) {
+        // The read buffer is taken out while lines are handled, which needs all of `self`.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        self.read_into(token, &mut scratch);
+        self.scratch = scratch;
+    }
+
+    fn read_into(&mut self, token: u64, scratch: &mut [u8]) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let n = match conn.stream.read(scratch) {
+            Ok(0) => {
+                self.close(token);
+                return;
+            }
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => return,
+            Err(_) => {
+                self.close(token);
+                return;
+            }
+        };
+        if conn.state == State::Closing {
+            return; // Read only so that closing does not reset the connection; dropped.
+        }
+        conn.deadline = Instant::now() + conn.idle;
+        let mut input = scratch.get(..n).unwrap_or_default();
         loop {
-            let n = match self.stream.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    return Err(match session.agent {
-                        None => Refusal::new(codes::HANDSHAKE_TIMEOUT, "no hello in time"),
-                        Some(_) => Refusal::new(IDLE_TIMEOUT, "no sample in time"),
-                    });
-                }
-                Err(_) => return Ok(()),
+            let Some(conn) = self.conns.get_mut(&token) else {
+                return;
             };
-            let mut input = buf.get(..n).unwrap_or_default();
-            loop {
-                match decoder.feed::<Sample>(input) {
-                    FeedResult::Consumed => break,
-                    FeedResult::Message { message, remaining } => {
-                        input = remaining;
-                        self.on_message(session, message)?;
-                    }
-                    FeedResult::Error { error, .. } => {
-                        return Err(Refusal::new(error.code(), error.to_string()));
-                    }
+            let message = match conn.framer.feed::<Sample>(input) {
+                FeedResult::Consumed => return,
+                FeedResult::Message { message, remaining } => {
+                    input = remaining;
+                    message
                 }
+                FeedResult::Error { error, .. } => {
+                    self.refuse(token, Refusal::new(error.code(), error.to_string()));
+                    return;
+                }
+            };
+            if let Err(refusal) = self.on_message(token, message) {
+                self.refuse(token, refusal);
+                return;
             }
         }
     }
 
-    fn on_message(&mut self, session: &mut Session, message: Message) -> Result<(), Refusal> {
-        let reply = match (message, &session.agent) {
+    fn on_message(&mut self, token: u64, message: Message) -> Result<(), Refusal> {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return Ok(());
+        };
+        let reply = Replier::new(token, self.reply_tx.clone(), self.waker.clone());
+        let event = match (message, &conn.agent) {
             (Message::Hello(hello), None) => {
-                let id = hello.id.as_str().to_owned();
+                conn.agent = Some(hello.id.as_str().to_owned());
+                conn.state = State::Open;
                 let interval = Duration::from_millis(u64::from(hello.interval_ms));
-                let event = Event::Connected {
-                    conn: self.conn,
+                conn.idle = (interval * 3).max(MIN_IDLE);
+                conn.deadline = Instant::now() + conn.idle;
+                Event::Connected {
+                    conn: token,
                     hello: Box::new(hello),
-                    reply: session.replies.0.clone(),
-                };
-                let reply = self.ask(session, event)?;
-                if let Reply::Welcome { .. } = reply {
-                    crate::log!("agent {id} from {} connected", self.peer);
-                    session.agent = Some(id);
-                    let _ = self
-                        .stream
-                        .set_read_timeout(Some((interval * 3).max(MIN_IDLE)));
+                    reply,
                 }
-                reply
             }
-            (Message::Sample(sample), Some(_)) => {
-                let event = Event::Sample {
-                    conn: self.conn,
-                    message: Box::new(sample),
-                    reply: session.replies.0.clone(),
-                };
-                self.ask(session, event)?
-            }
+            (Message::Sample(sample), Some(_)) => Event::Sample {
+                conn: token,
+                message: Box::new(sample),
+                reply,
+            },
             (Message::Sample(_), None) => {
                 return Err(Refusal::new(codes::UNEXPECTED, "sample before hello"));
             }
@@ -174,58 +437,155 @@ impl Handler {
                 ));
             }
         };
-        let answer: Message = match reply {
-            Reply::Welcome { last_seq } => Message::Welcome(Welcome {
-                server: bounded(concat!("vitals-server ", env!("CARGO_PKG_VERSION"))),
-                last_seq,
-            }),
-            Reply::Merged { seq } => Message::Ack(Ack { seq }),
-            Reply::Refused { code, message } => return Err(Refusal { code, message }),
+        self.events
+            .send(event)
+            .map_err(|_| Refusal::new(codes::UNAVAILABLE, "server is shutting down"))
+    }
+
+    fn take_replies(&mut self) {
+        while let Ok((token, reply)) = self.replies.try_recv() {
+            let Some(conn) = self.conns.get_mut(&token) else {
+                continue;
+            };
+            if conn.state == State::Closing {
+                continue;
+            }
+            let answer: Message = match reply {
+                Reply::Welcome { last_seq } => {
+                    conn.welcomed = true;
+                    if let Some(agent) = &conn.agent {
+                        crate::log!("agent {agent} from {} connected", conn.peer);
+                    }
+                    Message::Welcome(Welcome {
+                        server: bounded(concat!("vitals-server ", env!("CARGO_PKG_VERSION"))),
+                        last_seq,
+                    })
+                }
+                Reply::Merged { seq } => Message::Ack(Ack { seq }),
+                Reply::Refused { code, message } => {
+                    self.refuse(token, Refusal { code, message });
+                    continue;
+                }
+            };
+            queue(conn, &answer);
+            self.flush(token);
+        }
+    }
+
+    /// Writes what is queued; watches for writability when the socket is full.
+    fn flush(&mut self, token: u64) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
         };
-        self.send(&answer)
-            .map_err(|_| Refusal::new(codes::UNAVAILABLE, "cannot write"))
+        while conn.written < conn.out.len() {
+            match conn
+                .stream
+                .write(conn.out.get(conn.written..).unwrap_or_default())
+            {
+                Ok(0) => break,
+                Ok(n) => conn.written += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.close(token);
+                    return;
+                }
+            }
+        }
+        let done = conn.written == conn.out.len();
+        if done {
+            conn.out.clear();
+            conn.written = 0;
+            if conn.out.capacity() > 4096 {
+                conn.out = Vec::new();
+            }
+            if conn.state == State::Closing {
+                let _ = conn.stream.shutdown(Shutdown::Write);
+            }
+        }
+        if done == conn.watching_out {
+            conn.watching_out = !done;
+            let mut interest = epoll::EventFlags::IN | epoll::EventFlags::RDHUP;
+            if !done {
+                interest |= epoll::EventFlags::OUT;
+            }
+            let _ = epoll::modify(
+                &self.epoll,
+                &conn.stream,
+                epoll::EventData::new_u64(token),
+                interest,
+            );
+        }
     }
 
-    /// Sends `event` to the aggregator and waits for its reply.
-    fn ask(&self, session: &Session, event: Event) -> Result<Reply, Refusal> {
-        let unavailable = || Refusal::new(codes::UNAVAILABLE, "server is shutting down");
-        self.events.send(event).map_err(|_| unavailable())?;
-        session
-            .replies
-            .1
-            .recv_timeout(AGGREGATOR_TIMEOUT)
-            .map_err(|_| unavailable())
+    fn refuse(&mut self, token: u64, refusal: Refusal) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if conn.state == State::Closing {
+            return;
+        }
+        let who = conn.agent.as_deref().unwrap_or("(no hello)");
+        crate::log!(
+            "agent {who} from {}: refused: {} ({})",
+            conn.peer,
+            refusal.message,
+            refusal.code
+        );
+        let _ = self.events.send(Event::Rejected {
+            reason: refusal.code,
+        });
+        conn.state = State::Closing;
+        conn.deadline = Instant::now() + LINGER;
+        let error: Message = Message::Error(ErrorMessage {
+            code: bounded(refusal.code),
+            message: bounded(&refusal.message),
+        });
+        queue(conn, &error);
+        self.flush(token);
     }
 
-    fn send(&mut self, message: &Message) -> std::io::Result<()> {
-        let mut buf = [0u8; 512];
-        let n = wire::encode(message, &mut buf).map_err(std::io::Error::other)?;
-        self.stream.write_all(buf.get(..n).unwrap_or_default())
-    }
-
-    /// Closes our side and reads briefly what the agent still sends, so that closing with
-    /// unread data does not reset the connection before the agent has read our error.
-    fn linger(&mut self) {
-        const MAX_DRAIN: usize = 1 << 20;
-        let _ = self.stream.shutdown(Shutdown::Write);
-        let _ = self
-            .stream
-            .set_read_timeout(Some(Duration::from_millis(500)));
-        let mut sink = [0u8; 4096];
-        let mut drained = 0;
-        while drained < MAX_DRAIN {
-            match self.stream.read(&mut sink) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => drained += n,
+    fn check_deadlines(&mut self, now: Instant) {
+        let due: Vec<(u64, State)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now >= c.deadline)
+            .map(|(token, c)| (*token, c.state))
+            .collect();
+        for (token, state) in due {
+            match state {
+                State::Hello => self.refuse(
+                    token,
+                    Refusal::new(codes::HANDSHAKE_TIMEOUT, "no hello in time"),
+                ),
+                State::Open => self.refuse(token, Refusal::new(IDLE_TIMEOUT, "no sample in time")),
+                State::Closing => self.close(token),
             }
         }
     }
 
-    fn send_error(&mut self, refusal: &Refusal) {
-        let message = Message::Error(ErrorMessage {
-            code: bounded(refusal.code),
-            message: bounded(&refusal.message),
-        });
-        let _ = self.send(&message);
+    fn close(&mut self, token: u64) {
+        let Some(conn) = self.conns.remove(&token) else {
+            return;
+        };
+        let _ = epoll::delete(&self.epoll, conn.stream.as_fd());
+        let _ = conn.stream.shutdown(Shutdown::Both);
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        if conn.agent.is_some() {
+            if conn.welcomed && conn.state != State::Closing {
+                if let Some(agent) = &conn.agent {
+                    crate::log!("agent {agent} from {} disconnected", conn.peer);
+                }
+            }
+            let _ = self.events.send(Event::Disconnected { conn: token });
+        }
+    }
+}
+
+/// Appends `message` as a line to what the connection has to write.
+fn queue(conn: &mut Conn, message: &Message) {
+    let mut buf = [0u8; 512];
+    if let Ok(n) = wire::encode(message, &mut buf) {
+        conn.out.extend_from_slice(buf.get(..n).unwrap_or_default());
     }
 }

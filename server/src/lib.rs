@@ -25,32 +25,29 @@ pub mod connection;
 pub mod exposition;
 pub mod http;
 
-use std::collections::HashMap;
 use std::io::ErrorKind;
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agent_core::sample::bounded;
 use agent_core::wire::{self, ErrorMessage, Message, codes};
 
-use crate::aggregator::{Aggregator, CHANNEL_CAPACITY, Event};
-use crate::connection::Handler;
+use crate::aggregator::{Aggregator, CHANNEL_CAPACITY};
+use crate::connection::{Accepted, IoThread};
 
-/// Connections served at once unless configured otherwise. Each has a thread; past this, a new
-/// connection gets an `error` message (`unavailable`) and is closed.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Connections served at once unless configured otherwise (and as the open-file limit allows);
+/// past this, a new connection gets an `error` message (`unavailable`) and is closed.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 
-/// Stack of a connection worker. Only the pages it touches are resident.
-const WORKER_STACK: usize = 2 * 1024 * 1024;
+/// The most I/O threads, whatever the number of cores: one thread moves tens of thousands of
+/// samples a second.
+const IO_THREADS_MAX: usize = 4;
 
 /// How often the acceptor looks at the shutdown flag when no connection arrives.
 const ACCEPT_POLL: Duration = Duration::from_millis(20);
-
-/// How long shutdown waits for workers to finish after their sockets are closed.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Raises this process's open-file limit to the hard limit and returns the limit now in force:
 /// every agent is a socket.
@@ -96,50 +93,11 @@ impl Default for Config {
     }
 }
 
-/// The open connections, so that shutdown can close them.
-#[derive(Debug, Default)]
-struct Open {
-    streams: Mutex<HashMap<u64, TcpStream>>,
-}
-
-impl Open {
-    fn len(&self) -> usize {
-        self.streams
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
-    fn insert(&self, conn: u64, stream: TcpStream) {
-        self.streams
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(conn, stream);
-    }
-
-    fn remove(&self, conn: u64) {
-        self.streams
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&conn);
-    }
-
-    fn close_all(&self) {
-        for stream in self
-            .streams
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-        {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-    }
-}
-
 /// Serves agents on `agents` and Prometheus on `http` until `shutdown` is set.
 ///
 /// # Errors
-/// When a listener cannot be made non-blocking or the HTTP server cannot start.
+/// When a listener cannot be made non-blocking, or a thread, epoll or the HTTP server cannot
+/// start.
 pub fn run(
     agents: TcpListener,
     http: TcpListener,
@@ -162,8 +120,25 @@ pub fn run(
             .spawn(move || http::serve(&http_server, &published, &shutdown))?
     };
 
-    let open = Arc::new(Open::default());
-    let next_conn = AtomicU64::new(1);
+    let open = Arc::new(AtomicUsize::new(0));
+    let io_count = thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, IO_THREADS_MAX);
+    let mut io_threads = Vec::with_capacity(io_count);
+    let mut handles = Vec::with_capacity(io_count);
+    for i in 0..io_count {
+        let (io, handle) = IoThread::new(events.clone(), open.clone(), config.handshake_timeout)?;
+        let shutdown = shutdown.clone();
+        io_threads.push(
+            thread::Builder::new()
+                .name(format!("io-{i}"))
+                .spawn(move || io.run(&shutdown))?,
+        );
+        handles.push(handle);
+    }
+    drop(events);
+
+    let mut next_conn: u64 = 1;
     while !shutdown.load(Ordering::Relaxed) {
         let (stream, peer) = match agents.accept() {
             Ok(accepted) => accepted,
@@ -178,62 +153,54 @@ pub fn run(
                 continue;
             }
         };
-        let _ = stream.set_nonblocking(false);
-        if open.len() >= config.max_connections {
-            refuse_full(stream, &events);
+        if open.load(Ordering::Relaxed) >= config.max_connections {
+            refuse_full(stream);
             continue;
         }
-        let conn = next_conn.fetch_add(1, Ordering::Relaxed);
-        let Ok(clone) = stream.try_clone() else {
+        open.fetch_add(1, Ordering::Relaxed);
+        let conn = next_conn;
+        next_conn += 1;
+        let Some(handle) = handles.get(usize::try_from(conn).unwrap_or(0) % handles.len().max(1))
+        else {
             continue;
         };
-        open.insert(conn, clone);
-        let handler = Handler {
-            conn,
-            stream,
-            peer,
-            events: events.clone(),
-            handshake_timeout: config.handshake_timeout,
-        };
-        let worker_open = open.clone();
-        let spawned = thread::Builder::new()
-            .name(format!("conn-{conn}"))
-            // Decoding a full sample in a debug build takes a few hundred KiB of stack.
-            .stack_size(WORKER_STACK)
-            .spawn(move || {
-                handler.run();
-                worker_open.remove(conn);
-            });
-        if spawned.is_err() {
-            open.remove(conn);
+        if handle
+            .accepted
+            .send(Accepted { conn, stream, peer })
+            .is_ok()
+        {
+            handle.waker.wake();
+        } else {
+            open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
-    // Stop: close every agent's socket, give the workers a moment, then let the aggregator end.
-    open.close_all();
-    let deadline = Instant::now() + DRAIN_TIMEOUT;
-    while open.len() > 0 && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
+    // Stop: the I/O threads close every connection (the aggregator hears of each), then the
+    // aggregator ends once the last sender of events is gone.
+    for handle in &handles {
+        handle.waker.wake();
+    }
+    for t in io_threads {
+        let _ = t.join();
     }
     let _ = http_thread.join();
-    drop(events);
     let _ = aggregator.join();
     Ok(())
 }
 
-/// Tells a connection over the limit why it is closed.
-fn refuse_full(mut stream: TcpStream, events: &crossbeam_channel::Sender<Event>) {
+/// Tells a connection over the limit why it is closed. Counted by the caller's aggregator only
+/// through `vitals_server_connections_total` not moving: a full server must not block on it.
+fn refuse_full(mut stream: TcpStream) {
     use std::io::Write;
+    log!("refusing a connection: at the limit of agents");
     let message: Message = Message::Error(ErrorMessage {
         code: bounded(codes::UNAVAILABLE),
         message: bounded("server has reached its connection limit"),
     });
     let mut buf = [0u8; 256];
     if let Ok(n) = wire::encode(&message, &mut buf) {
+        let _ = stream.set_nonblocking(false);
         let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
         let _ = stream.write_all(buf.get(..n).unwrap_or_default());
     }
-    let _ = events.try_send(Event::Rejected {
-        reason: codes::UNAVAILABLE,
-    });
 }
