@@ -37,6 +37,7 @@ use agent_core::wire::{self, ErrorMessage, Message, codes};
 
 use crate::aggregator::{Aggregator, CHANNEL_CAPACITY};
 use crate::connection::{Accepted, IoThread};
+use rustix::event::epoll;
 
 /// Connections served at once unless configured otherwise (and as the open-file limit allows);
 /// past this, a new connection gets an `error` message (`unavailable`) and is closed.
@@ -46,8 +47,12 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 /// samples a second.
 const IO_THREADS_MAX: usize = 4;
 
-/// How often the acceptor looks at the shutdown flag when no connection arrives.
-const ACCEPT_POLL: Duration = Duration::from_millis(20);
+/// How long the acceptor pauses after `accept` fails (out of descriptors).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+
+/// The accept queue: room for a whole fleet reconnecting at once (the kernel caps it at
+/// `net.core.somaxconn`).
+const BACKLOG: i32 = 4096;
 
 /// Raises this process's open-file limit to the hard limit and returns the limit now in force:
 /// every agent is a socket.
@@ -67,6 +72,9 @@ pub enum Error {
     /// A listener could not be set up.
     #[error("cannot use listener: {0}")]
     Listener(#[from] std::io::Error),
+    /// A system call for the sockets failed.
+    #[error("cannot set up the sockets: {0}")]
+    Sockets(#[from] rustix::io::Errno),
     /// The HTTP server could not start.
     #[error("cannot start HTTP server: {0}")]
     Http(String),
@@ -105,6 +113,8 @@ pub fn run(
     shutdown: Arc<AtomicBool>,
 ) -> Result<(), Error> {
     agents.set_nonblocking(true)?;
+    // Listening again only sets the queue length; std's default is 128.
+    rustix::net::listen(&agents, BACKLOG)?;
     let (events, inbox) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
     let aggregator = Aggregator::new(config.aggregator);
     let published = aggregator.published();
@@ -138,40 +148,61 @@ pub fn run(
     }
     drop(events);
 
+    // Wait for connections in epoll rather than sleeping between tries: a fleet reconnecting
+    // at once fills the accept queue within milliseconds, and a connection the kernel drops for
+    // a full queue only tries again a second later.
+    let acceptor = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+    epoll::add(
+        &acceptor,
+        &agents,
+        epoll::EventData::new_u64(0),
+        epoll::EventFlags::IN,
+    )?;
+    let mut ready: Vec<epoll::Event> = Vec::with_capacity(4);
+    let timeout = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 250_000_000,
+    };
     let mut next_conn: u64 = 1;
     while !shutdown.load(Ordering::Relaxed) {
-        let (stream, peer) = match agents.accept() {
-            Ok(accepted) => accepted,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                thread::sleep(ACCEPT_POLL);
+        ready.clear();
+        let _ = epoll::wait(
+            &acceptor,
+            rustix::buffer::spare_capacity(&mut ready),
+            Some(&timeout),
+        );
+        loop {
+            let (stream, peer) = match agents.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    // Out of descriptors, say: nothing to do but wait for some to be freed.
+                    log!("accept failed: {e}");
+                    thread::sleep(ACCEPT_BACKOFF);
+                    break;
+                }
+            };
+            if open.load(Ordering::Relaxed) >= config.max_connections {
+                refuse_full(stream);
                 continue;
             }
-            Err(e) => {
-                // Out of descriptors, say: nothing to do but wait for some to be freed.
-                log!("accept failed: {e}");
-                thread::sleep(ACCEPT_POLL);
+            open.fetch_add(1, Ordering::Relaxed);
+            let conn = next_conn;
+            next_conn += 1;
+            let Some(handle) =
+                handles.get(usize::try_from(conn).unwrap_or(0) % handles.len().max(1))
+            else {
                 continue;
+            };
+            if handle
+                .accepted
+                .send(Accepted { conn, stream, peer })
+                .is_ok()
+            {
+                handle.waker.wake();
+            } else {
+                open.fetch_sub(1, Ordering::Relaxed);
             }
-        };
-        if open.load(Ordering::Relaxed) >= config.max_connections {
-            refuse_full(stream);
-            continue;
-        }
-        open.fetch_add(1, Ordering::Relaxed);
-        let conn = next_conn;
-        next_conn += 1;
-        let Some(handle) = handles.get(usize::try_from(conn).unwrap_or(0) % handles.len().max(1))
-        else {
-            continue;
-        };
-        if handle
-            .accepted
-            .send(Accepted { conn, stream, peer })
-            .is_ok()
-        {
-            handle.waker.wake();
-        } else {
-            open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 

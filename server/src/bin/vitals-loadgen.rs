@@ -396,19 +396,20 @@ fn run_agents(
 fn sink(listen: &str, seconds: u64) -> Result<(), String> {
     let listener =
         TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    // A whole fleet connects at once: std's accept queue of 128 would drop connections.
+    rustix::net::listen(&listener, 4096).map_err(|e| e.to_string())?;
     eprintln!(
         "vitals-loadgen sink on {}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
     let lines = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
-    let end = Instant::now() + Duration::from_secs(seconds);
-    while Instant::now() < end {
-        match listener.accept() {
-            Ok((mut stream, _)) => {
+    {
+        let (lines, bytes) = (lines.clone(), bytes.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
                 let (lines, bytes) = (lines.clone(), bytes.clone());
-                let _ = stream.set_nonblocking(false);
                 let _ = thread::Builder::new().stack_size(64 * 1024).spawn(move || {
                     let mut buf = vec![0u8; 64 * 1024];
                     let mut seen = 0u64;
@@ -421,27 +422,28 @@ fn sink(listen: &str, seconds: u64) -> Result<(), String> {
                         seen += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
                         lines.fetch_add(seen - before, Ordering::Relaxed);
                         // The first line is the hello; every later one is sample number seen - 1.
-                        let reply = match (before, seen) {
-                            (0, 1) => Some(r#"{"v":1,"kind":"welcome","server":"sink","last_seq":0}"#.to_owned()),
-                            (0, s) if s > 1 => Some(format!(
-                                "{{\"v\":1,\"kind\":\"welcome\",\"server\":\"sink\",\"last_seq\":0}}\n{{\"v\":1,\"kind\":\"ack\",\"seq\":{}}}",
-                                s - 1
-                            )),
-                            (_, s) if s > before => Some(format!("{{\"v\":1,\"kind\":\"ack\",\"seq\":{}}}", s - 1)),
-                            _ => None,
-                        };
-                        if let Some(reply) = reply {
-                            if stream.write_all(format!("{reply}\n").as_bytes()).is_err() {
-                                break;
-                            }
+                        let mut reply = String::new();
+                        if before == 0 && seen > 0 {
+                            reply.push_str(
+                                r#"{"v":1,"kind":"welcome","server":"sink","last_seq":0}"#,
+                            );
+                            reply.push('\n');
+                        }
+                        if seen > 1 && seen > before {
+                            reply.push_str(&format!(
+                                "{{\"v\":1,\"kind\":\"ack\",\"seq\":{}}}\n",
+                                seen - 1
+                            ));
+                        }
+                        if !reply.is_empty() && stream.write_all(reply.as_bytes()).is_err() {
+                            break;
                         }
                     }
                 });
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => thread::sleep(Duration::from_millis(5)),
-            Err(_) => thread::sleep(Duration::from_millis(5)),
-        }
+        });
     }
+    thread::sleep(Duration::from_secs(seconds));
     println!(
         "sink: {} lines, {} bytes",
         lines.load(Ordering::Relaxed),
