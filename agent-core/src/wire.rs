@@ -341,8 +341,14 @@ pub fn decode_line<S: DeserializeOwned + Check>(line: &[u8]) -> Result<Message<S
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     core::str::from_utf8(line).map_err(|_| DecodeError::BadUtf8)?;
     check_depth(line)?;
-    let (header, _) =
-        serde_json_core::from_slice::<Header<'_>>(line).map_err(|_| DecodeError::BadJson)?;
+    let header = match fast_header(line) {
+        Some(header) => header,
+        None => {
+            serde_json_core::from_slice::<Header<'_>>(line)
+                .map_err(|_| DecodeError::BadJson)?
+                .0
+        }
+    };
     if header.v != PROTOCOL_VERSION {
         return Err(DecodeError::UnsupportedVersion);
     }
@@ -371,6 +377,30 @@ pub fn decode_line<S: DeserializeOwned + Check>(line: &[u8]) -> Result<Message<S
         _ => return Err(DecodeError::UnknownKind),
     };
     Ok(message)
+}
+
+/// The header of a line that starts as [`encode`] writes it, `{"v":<digits>,"kind":"<kind>",`,
+/// read without parsing the rest. `None` for any other start: the caller then parses the whole
+/// line for it, and the full parse of the body checks the JSON either way.
+fn fast_header(line: &[u8]) -> Option<Header<'_>> {
+    let rest = line.strip_prefix(br#"{"v":"#)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 9 {
+        return None;
+    }
+    let (number, rest) = rest.split_at(digits);
+    let v = core::str::from_utf8(number).ok()?.parse().ok()?;
+    let rest = rest.strip_prefix(br#","kind":""#)?;
+    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    let (kind, after) = rest.split_at(end);
+    // A kind with an escape in it, or that does not end the field, goes the slow way.
+    if !matches!(after, [b'"', b',' | b'}', ..]) {
+        return None;
+    }
+    Some(Header {
+        v,
+        kind: core::str::from_utf8(kind).ok()?,
+    })
 }
 
 fn parse<T: DeserializeOwned>(line: &[u8]) -> Result<T, DecodeError> {
@@ -486,14 +516,22 @@ impl<const N: usize> Default for Framer<[u8; N]> {
 impl<const N: usize> Framer<[u8; N]> {
     /// An empty decoder.
     pub const fn new() -> Self {
-        Framer { buf: [0; N], len: 0, skipping: false }
+        Framer {
+            buf: [0; N],
+            len: 0,
+            skipping: false,
+        }
     }
 }
 
 impl<B: LineBuffer> Framer<B> {
     /// An empty decoder keeping partial lines in `buf`.
     pub fn with_buffer(buf: B) -> Self {
-        Framer { buf, len: 0, skipping: false }
+        Framer {
+            buf,
+            len: 0,
+            skipping: false,
+        }
     }
 
     /// Bytes of an incomplete line held now.
@@ -535,7 +573,10 @@ impl<B: LineBuffer> Framer<B> {
             let limit = self.buf.limit();
             let result = if self.len == 0 {
                 if head.len() > limit {
-                    return FeedResult::Error { error: DecodeError::LineTooLong, remaining };
+                    return FeedResult::Error {
+                        error: DecodeError::LineTooLong,
+                        remaining,
+                    };
                 }
                 if head.iter().all(|b| b.is_ascii_whitespace()) {
                     input = remaining;
@@ -545,11 +586,18 @@ impl<B: LineBuffer> Framer<B> {
             } else {
                 let (start, total) = (self.len, self.len + head.len());
                 self.len = 0;
-                match self.buf.room(total).and_then(|room| room.get_mut(start..total)) {
+                match self
+                    .buf
+                    .room(total)
+                    .and_then(|room| room.get_mut(start..total))
+                {
                     Some(tail) => tail.copy_from_slice(head),
                     None => {
                         self.buf.release();
-                        return FeedResult::Error { error: DecodeError::LineTooLong, remaining };
+                        return FeedResult::Error {
+                            error: DecodeError::LineTooLong,
+                            remaining,
+                        };
                     }
                 }
                 let line = self.buf.held(total);
@@ -575,7 +623,11 @@ impl<B: LineBuffer> Framer<B> {
             return FeedResult::Consumed;
         }
         let total = self.len + input.len();
-        match self.buf.room(total).and_then(|room| room.get_mut(self.len..total)) {
+        match self
+            .buf
+            .room(total)
+            .and_then(|room| room.get_mut(self.len..total))
+        {
             Some(tail) => {
                 tail.copy_from_slice(input);
                 self.len = total;
@@ -585,7 +637,10 @@ impl<B: LineBuffer> Framer<B> {
                 self.len = 0;
                 self.skipping = true;
                 self.buf.release();
-                FeedResult::Error { error: DecodeError::LineTooLong, remaining: &[] }
+                FeedResult::Error {
+                    error: DecodeError::LineTooLong,
+                    remaining: &[],
+                }
             }
         }
     }
@@ -692,6 +747,44 @@ mod tests {
             one(br#"{"v":1,"kind":"ack","seq":1} trailing"#),
             Err(DecodeError::BadJson)
         );
+    }
+
+    #[test]
+    fn the_header_is_read_the_same_fast_or_slow() {
+        for line in [
+            HELLO,
+            WELCOME,
+            ACK,
+            ERROR,
+            SAMPLE,
+            FUTURE_VERSION,
+            UNKNOWN_KIND,
+        ] {
+            let fast = fast_header(line).expect("our own lines take the fast way");
+            let (slow, _) = serde_json_core::from_slice::<Header<'_>>(line).unwrap();
+            assert_eq!((fast.v, fast.kind), (slow.v, slow.kind));
+        }
+        // Other spellings of the same header take the slow way, and decode the same.
+        for line in [
+            &br#"{ "v":1,"kind":"ack","seq":7}"#[..],
+            br#"{"kind":"ack","v":1,"seq":7}"#,
+            br#"{"v":1,"kind":"a\u0063k","seq":7}"#,
+            br#"{"v":01,"kind":"ack","seq":7}"#,
+        ] {
+            assert!(
+                fast_header(line).is_none() || line.starts_with(br#"{"v":01"#),
+                "{line:?}"
+            );
+        }
+        assert_eq!(
+            one(br#"{"kind":"ack","v":1,"seq":7}"#),
+            Ok(Message::Ack(Ack { seq: 7 }))
+        );
+        assert_eq!(
+            one(br#"{"v":1,"kind":"ack"x,"seq":7}"#),
+            Err(DecodeError::BadJson)
+        );
+        assert_eq!(one(br#"{"v":1,"kind":"ack""#), Err(DecodeError::BadJson));
     }
 
     #[test]

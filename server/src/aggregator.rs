@@ -822,6 +822,26 @@ fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+fn itoa_buf() -> [u8; 5] {
+    [0; 5]
+}
+
+/// A CPU number as text, without the formatting machinery (it runs for every CPU of every sample).
+fn format_u16(buf: &mut [u8; 5], mut n: u16) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        if let Some(slot) = buf.get_mut(at) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or("0")
+}
+
 /// Adds an agent's series to `b`: always `up` and `last_seen`; the rest from its sample.
 fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Sample>>) {
     b.add(F::UP, &[], if agent.conn.is_some() { 1.0 } else { 0.0 });
@@ -829,12 +849,11 @@ fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Samp
     let Some(message) = message else { return };
     let s = &message.sample;
     let hello = &agent.hello;
-    let mut cpu_label = String::new();
+    let mut cpu_label = itoa_buf();
     for cpu in &s.cpus {
-        cpu_label.clear();
-        cpu_label.push_str(&cpu.cpu.to_string());
+        let cpu_label = format_u16(&mut cpu_label, cpu.cpu);
         for (mode, seconds) in cpu.modes() {
-            b.add(F::CPU, &[&cpu_label, mode], seconds);
+            b.add(F::CPU, &[cpu_label, mode], seconds);
         }
     }
     b.add(F::LOAD1, &[], s.load1);
@@ -1241,6 +1260,14 @@ mod tests {
         // The old connection closing does not mark the agent down.
         agg.handle(Event::Disconnected { conn: 1 }, t0);
         assert_eq!(get(&agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+    }
+
+    #[test]
+    fn cpu_numbers_are_written_without_fmt() {
+        let mut buf = itoa_buf();
+        for n in [0u16, 7, 10, 63, 999, 65535] {
+            assert_eq!(format_u16(&mut buf, n), n.to_string());
+        }
     }
 
     #[test]

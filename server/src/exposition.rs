@@ -193,11 +193,12 @@ impl Builder {
     /// Adds the series of `family` with `labels` (the values of the family's labels after
     /// `agent`, in order).
     pub fn add(&mut self, family: usize, labels: &[&str], value: f64) {
-        // The key separates fields with bytes that no label value holds unescaped.
-        let _ = write!(self.key, "{family}\u{1}");
+        // One character names the family; label values end in a byte no label value holds.
+        self.key
+            .push(char::from_u32(0x100 + u32::try_from(family).unwrap_or(0)).unwrap_or('?'));
         for l in labels {
             self.key.push_str(l);
-            self.key.push('\u{2}');
+            self.key.push('\u{0}');
         }
         self.values.push(value);
         if self.rebuilding {
