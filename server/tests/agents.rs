@@ -293,3 +293,49 @@ fn a_closed_stderr_does_not_stop_the_server() {
         value(&m, "node_load1", &[("agent", "quiet")]).map(|_| ())
     });
 }
+
+#[test]
+fn agents_fail_over_to_the_other_servers_and_are_shown_by_one_only() {
+    let mut servers: Vec<Server> = (0..3)
+        .map(|_| Server::start("127.0.0.1:0", "127.0.0.1:0", &["--expire-after", "3s"]))
+        .collect();
+    let addrs: Vec<_> = servers.iter().map(|s| s.agents).collect();
+    // Each agent prefers a different server and lists the others as fallbacks.
+    let ids = ["fo-0", "fo-1", "fo-2"];
+    let _agents: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let order: Vec<_> = (0..3).map(|k| addrs[(i + k) % 3]).collect();
+            agent(id, &order, "500ms")
+        })
+        .collect();
+    let shown_by = |servers: &[Server], id: &str| -> Vec<usize> {
+        servers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                http_get(s.http, "/metrics")
+                    .is_some_and(|(_, m)| value(&m, "node_load1", &[("agent", id)]).is_some())
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+    for (i, id) in ids.iter().enumerate() {
+        wait_for("each agent on its first server", Duration::from_secs(20), || {
+            (shown_by(&servers, id) == [i]).then_some(())
+        });
+    }
+    // Stop the first server: its agent moves on, well within the 30 s backoff cap.
+    servers[0].proc.kill();
+    let living = servers.split_off(1);
+    let moved = wait_for("fo-0 on another server", Duration::from_secs(30), || {
+        let on = shown_by(&living, "fo-0");
+        (on.len() == 1).then_some(on)
+    });
+    assert_eq!(moved, [0], "the next server in its list");
+    // The others stayed where they were, and nobody is shown twice.
+    for (i, id) in ids.iter().enumerate().skip(1) {
+        assert_eq!(shown_by(&living, id), [i - 1], "{id}");
+    }
+}
