@@ -29,6 +29,18 @@ pub fn serve(server: &Server, published: &Published, shutdown: &AtomicBool) {
     }
 }
 
+/// The exposition gzipped at the fastest level: text this repetitive shrinks about tenfold even
+/// so, and a scrape of thousands of agents must stay well under Prometheus' timeout.
+fn compress(text: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(text.len() / 8),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(text).ok()?;
+    encoder.finish().ok()
+}
+
 fn header(name: &str, value: &str) -> Header {
     // Both are ASCII constants of ours.
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
@@ -43,7 +55,20 @@ fn respond(request: Request, published: &Published) {
     }
     let response = match path.as_str() {
         "/metrics" => {
-            Response::from_data(published.render()).with_header(header("Content-Type", TEXT_FORMAT))
+            let text = published.render();
+            let gzip = request.headers().iter().any(|h| {
+                h.field.equiv("Accept-Encoding")
+                    && h.value
+                        .as_str()
+                        .split(',')
+                        .any(|e| e.trim().starts_with("gzip"))
+            });
+            match gzip.then(|| compress(&text)).flatten() {
+                Some(body) => Response::from_data(body)
+                    .with_header(header("Content-Type", TEXT_FORMAT))
+                    .with_header(header("Content-Encoding", "gzip")),
+                None => Response::from_data(text).with_header(header("Content-Type", TEXT_FORMAT)),
+            }
         }
         "/healthz" => Response::from_string("ok\n"),
         "/" => Response::from_string(LANDING)

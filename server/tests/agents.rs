@@ -226,6 +226,35 @@ fn bad_frames_are_refused_counted_and_harm_no_other_agent() {
 }
 
 #[test]
+fn a_scrape_is_gzipped_when_asked_for() {
+    let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
+    let _a = agent("zipped", &[server.agents], "500ms");
+    wait_for("the agent", Duration::from_secs(20), || {
+        let m = http_get(server.http, "/metrics")?.1;
+        value(&m, "node_load1", &[("agent", "zipped")]).map(|_| ())
+    });
+    let mut s = TcpStream::connect(server.http).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    s.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&response[split + 4..])
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(value(&text, "node_load1", &[("agent", "zipped")]).is_some());
+    // Without the header, plain text.
+    let (_, plain) = http_get(server.http, "/metrics").unwrap();
+    assert!(plain.starts_with("# HELP"));
+}
+
+#[test]
 fn the_http_side_has_a_landing_page_health_and_404() {
     let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
     let (status, body) = http_get(server.http, "/").unwrap();
@@ -322,9 +351,11 @@ fn agents_fail_over_to_the_other_servers_and_are_shown_by_one_only() {
             .collect()
     };
     for (i, id) in ids.iter().enumerate() {
-        wait_for("each agent on its first server", Duration::from_secs(20), || {
-            (shown_by(&servers, id) == [i]).then_some(())
-        });
+        wait_for(
+            "each agent on its first server",
+            Duration::from_secs(20),
+            || (shown_by(&servers, id) == [i]).then_some(()),
+        );
     }
     // Stop the first server: its agent moves on, well within the 30 s backoff cap.
     servers[0].proc.kill();
