@@ -11,7 +11,7 @@ RUN_DIR := .run
 NO_STD_TARGET := thumbv7em-none-eabihf
 
 .PHONY: all build release deps deps-apt deps-rust deps-fuzz test fmt-check clippy unit nostd doc \
-        fuzz-build fuzz promtool-check run run-server run-agent prometheus bench clean
+        fuzz-build fuzz promtool-check run run-server run-agent prometheus bench deps-bench clean
 
 # `make cross` and `make cross-test`: the agent for ARM boards.
 include mk/cross.mk
@@ -89,12 +89,22 @@ promtool-check: deps-apt
 	promtool check config prometheus/prometheus.yml
 
 # ---- measuring it -------------------------------------------------------------------------------
-# One table: CPU per sample against the floor and node_exporter, RSS over BENCH_RSS_SAMPLES samples
-# at BENCH_RSS_INTERVAL_MS (default 3600 at 100 ms: six minutes), binary sizes per target; then
-# heap allocations per sample.
-bench: deps-apt release cross
+# The agent: CPU per sample against the floor and node_exporter, RSS over BENCH_RSS_SAMPLES
+# samples at BENCH_RSS_INTERVAL_MS (default 3600 at 100 ms: six minutes), binary sizes per target;
+# heap allocations per sample. The server: peak ingest beside a do-nothing reader, CPU, RSS and
+# scrapes at 1,000 and 10,000 agents, and Pushgateway holding as many (about three minutes).
+bench: deps-apt deps-bench release cross
 	$(CARGO) bench -p agent-linux --bench footprint
 	$(CARGO) bench -p agent-linux --bench allocs
+	$(CARGO) bench -p server --bench fleet
+
+# Pushgateway, the comparison in the server's table.
+deps-bench:
+	@command -v prometheus-pushgateway >/dev/null || { \
+	  echo "installing Debian package prometheus-pushgateway (the comparison in make bench)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: installing it needs root: apt-get install prometheus-pushgateway" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-pushgateway >/dev/null \
+	    || { echo "error: apt-get install prometheus-pushgateway failed" >&2; exit 1; }; }
 
 # ---- running it --------------------------------------------------------------------------------
 run-server: build

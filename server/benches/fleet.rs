@@ -1,0 +1,432 @@
+//! `make bench`, the server's half: one table of what one vitals-server holds on this machine,
+//! beside a do-nothing reader on the same sockets and beside Pushgateway holding the same series.
+//!
+//! - Peak ingest: `vitals-loadgen --flat-out` against the real server and against
+//!   `vitals-loadgen --sink` (reads lines, acknowledges them, decodes nothing): the ceiling.
+//! - Steady state at 1,000 and 10,000 agents sending a sample a second: server CPU and RSS, and
+//!   the latency and size of a scrape, plain and gzipped.
+//! - Pushgateway 1.5 (Debian's) holding the same number of agents' series, pushed over its HTTP
+//!   API (consistency check off, or loading 10,000 groups would take hours): RSS and scrapes.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn bin(name: &str) -> PathBuf {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release")).join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: `make bench` builds it",
+        path.display()
+    );
+    path
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Kills the child when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+    let f: Vec<u64> = after.split(' ').map(|x| x.parse().unwrap_or(0)).collect();
+    (f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) as f64 / 100.0
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")?
+                .trim()
+                .strip_suffix(" kB")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// One GET; returns (seconds, body bytes as sent, body).
+fn scrape(addr: SocketAddr, gzip: bool) -> (f64, usize, Vec<u8>) {
+    let started = Instant::now();
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return (f64::NAN, 0, Vec::new());
+    };
+    let enc = if gzip {
+        "Accept-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    let _ = write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n{enc}Connection: close\r\n\r\n"
+    );
+    let mut response = Vec::new();
+    let _ = s.read_to_end(&mut response);
+    let elapsed = started.elapsed().as_secs_f64();
+    let head = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(0, |p| p + 4);
+    let body = response.split_off(head);
+    (elapsed, body.len(), body)
+}
+
+fn series_in(body: &[u8]) -> usize {
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .count()
+}
+
+fn start_server() -> (Running, SocketAddr, SocketAddr) {
+    let mut child = Command::new(bin("vitals-server"))
+        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let agents = first
+        .split("agents on ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let http = first
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (Running(child), agents, http)
+}
+
+/// Runs the load generator; returns its report line.
+fn loadgen(args: &[String]) -> String {
+    let out = Command::new(bin("vitals-loadgen"))
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The number after `label` in a load generator report.
+fn field(report: &str, label: &str) -> f64 {
+    report
+        .split(label)
+        .nth(1)
+        .and_then(|r| {
+            r.trim_start_matches([' ', '('])
+                .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .next()
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
+fn main() {
+    let seconds = env_or("BENCH_SECONDS", 10);
+    let steady = env_or("BENCH_STEADY_SECONDS", 30);
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut row = |what: String, value: String| {
+        eprintln!("  {what}: {value}");
+        rows.push((what, value));
+    };
+
+    // ---- peak ingest: the real server against the do-nothing reader ---------------------------
+    let flat = strings(&[
+        "--agents",
+        "200",
+        "--flat-out",
+        "--window",
+        "16",
+        "--seconds",
+        &seconds.to_string(),
+    ]);
+    let sink_addr = free_port();
+    let sink = Running(
+        Command::new(bin("vitals-loadgen"))
+            .args(["--sink", &sink_addr.to_string(), "--seconds", "600"])
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    thread::sleep(Duration::from_millis(300));
+    let ceiling = loadgen(&[strings(&["--server", &sink_addr.to_string()]), flat.clone()].concat());
+    drop(sink);
+    let (server, agents, _) = start_server();
+    let ours = loadgen(&[strings(&["--server", &agents.to_string()]), flat].concat());
+    drop(server);
+    let per_s = |r: &str| field(r, "acknowledged") / seconds as f64;
+    row(
+        "peak ingest, do-nothing reader (200 agents flat out)".into(),
+        format!(
+            "{:.0} frames/s, {} MB/s",
+            per_s(&ceiling),
+            field(&ceiling, "/s,")
+        ),
+    );
+    row(
+        "peak ingest, vitals-server (same load)".into(),
+        format!("{:.0} frames/s, {} MB/s", per_s(&ours), field(&ours, "/s,")),
+    );
+    row(
+        "peak ingest, vitals-server / ceiling".into(),
+        format!(
+            "{:.0}% (goal >= 30%)",
+            100.0 * per_s(&ours) / per_s(&ceiling)
+        ),
+    );
+
+    // ---- steady state at 1k and 10k agents, and Pushgateway with as many ----------------------
+    for n in [1000u64, 10_000] {
+        let (server, agents, http) = start_server();
+        let pid = server.0.id();
+        let args = strings(&[
+            "--server",
+            &agents.to_string(),
+            "--agents",
+            &n.to_string(),
+            "--rate",
+            "1",
+            "--seconds",
+            &steady.to_string(),
+        ]);
+        let generator = thread::spawn(move || loadgen(&args));
+        // Let every agent connect and settle, then measure over ten seconds.
+        thread::sleep(Duration::from_secs(steady / 2));
+        let (cpu0, at0) = (cpu_seconds(pid), Instant::now());
+        thread::sleep(Duration::from_secs(10));
+        let cpu = (cpu_seconds(pid) - cpu0) / at0.elapsed().as_secs_f64();
+        let rss = rss_mib(pid);
+        let (plain_s, plain_b, body) = scrape(http, false);
+        let (gzip_s, gzip_b, _) = scrape(http, true);
+        let series = series_in(&body);
+        let report = generator.join().unwrap();
+        drop(server);
+        row(
+            format!("{n} agents: samples acknowledged"),
+            format!(
+                "{:.0}/s ({report})",
+                field(&report, "acknowledged") / steady as f64
+            ),
+        );
+        row(
+            format!("{n} agents: server CPU"),
+            format!("{:.1}% of one core (goal < 10%)", cpu * 100.0),
+        );
+        row(
+            format!("{n} agents: server RSS"),
+            format!(
+                "{rss:.0} MiB, {:.1} KiB per agent (goal < 512 MiB)",
+                rss * 1024.0 / n as f64
+            ),
+        );
+        row(
+            format!("{n} agents: scrape, plain"),
+            format!(
+                "{:.0} ms, {:.1} MB, {series} series: {:.2} µs and {:.0} B per series",
+                plain_s * 1e3,
+                plain_b as f64 / 1e6,
+                plain_s * 1e6 / series.max(1) as f64,
+                plain_b as f64 / series.max(1) as f64
+            ),
+        );
+        row(
+            format!("{n} agents: scrape, gzip"),
+            format!("{:.0} ms, {:.1} MB", gzip_s * 1e3, gzip_b as f64 / 1e6),
+        );
+
+        let port = free_port();
+        let Ok(child) = Command::new("prometheus-pushgateway")
+            .arg(format!("--web.listen-address={port}"))
+            .arg("--push.disable-consistency-check")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        else {
+            row(
+                "Pushgateway".into(),
+                "not installed: `make bench` installs prometheus-pushgateway".into(),
+            );
+            continue;
+        };
+        let pushgateway = Running(child);
+        let up = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(port).is_err() && Instant::now() < up {
+            thread::sleep(Duration::from_millis(50));
+        }
+        let template = template_series();
+        let started = Instant::now();
+        for i in 0..n {
+            let Ok(mut s) = TcpStream::connect(port) else {
+                break;
+            };
+            let _ = write!(
+                s,
+                "PUT /metrics/job/vitals/agent/load-{i} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{template}",
+                template.len()
+            );
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+        let push_s = started.elapsed().as_secs_f64();
+        let (p_s, p_b, p_body) = scrape(port, false);
+        let (pg_s, pg_b, _) = scrape(port, true);
+        let p_series = series_in(&p_body);
+        row(
+            format!("{n} agents: Pushgateway RSS"),
+            format!(
+                "{:.0} MiB ({n} groups pushed in {push_s:.1} s)",
+                rss_mib(pushgateway.0.id())
+            ),
+        );
+        row(
+            format!("{n} agents: Pushgateway scrape, plain"),
+            format!(
+                "{:.0} ms, {:.1} MB, {p_series} series: {:.2} µs and {:.0} B per series",
+                p_s * 1e3,
+                p_b as f64 / 1e6,
+                p_s * 1e6 / p_series.max(1) as f64,
+                p_b as f64 / p_series.max(1) as f64
+            ),
+        );
+        row(
+            format!("{n} agents: Pushgateway scrape, gzip"),
+            format!("{:.0} ms, {:.1} MB", pg_s * 1e3, pg_b as f64 / 1e6),
+        );
+    }
+
+    let w = rows
+        .iter()
+        .map(|(a, _)| a.chars().count())
+        .max()
+        .unwrap_or(0);
+    println!("\n{:<w$}  result", "measure");
+    println!("{}", "-".repeat(w + 60));
+    for (a, b) in &rows {
+        println!("{a:<w$}  {b}");
+    }
+}
+
+/// The series of one simulated agent (the load generator's sample) in the text format, as
+/// pushed to Pushgateway: four CPUs, three filesystems, three interfaces, two disks.
+fn template_series() -> String {
+    let mut s = String::new();
+    for cpu in 0..4 {
+        for mode in [
+            "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
+        ] {
+            s += &format!("node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"{mode}\"}} 12345.67\n");
+        }
+    }
+    for (dev, mp, fs) in [
+        ("/dev/sda1", "/", "ext4"),
+        ("/dev/sda2", "/home", "ext4"),
+        ("tmpfs", "/run", "tmpfs"),
+    ] {
+        for m in [
+            "size_bytes",
+            "free_bytes",
+            "avail_bytes",
+            "files",
+            "files_free",
+            "readonly",
+        ] {
+            s += &format!(
+                "node_filesystem_{m}{{device=\"{dev}\",fstype=\"{fs}\",mountpoint=\"{mp}\"}} 120000000000\n"
+            );
+        }
+    }
+    for dev in ["lo", "eth0", "wlan0"] {
+        for m in [
+            "receive_bytes_total",
+            "receive_packets_total",
+            "receive_errs_total",
+            "receive_drop_total",
+            "transmit_bytes_total",
+            "transmit_packets_total",
+            "transmit_errs_total",
+            "transmit_drop_total",
+            "up",
+        ] {
+            s += &format!("node_network_{m}{{device=\"{dev}\"}} 123456789\n");
+        }
+    }
+    for dev in ["sda", "nvme0n1"] {
+        for m in [
+            "reads_completed_total",
+            "reads_merged_total",
+            "read_bytes_total",
+            "read_time_seconds_total",
+            "writes_completed_total",
+            "writes_merged_total",
+            "written_bytes_total",
+            "write_time_seconds_total",
+            "io_now",
+            "io_time_seconds_total",
+            "io_time_weighted_seconds_total",
+        ] {
+            s += &format!("node_disk_{m}{{device=\"{dev}\"}} 1234567\n");
+        }
+    }
+    for m in [
+        "load1",
+        "load5",
+        "load15",
+        "memory_MemTotal_bytes",
+        "memory_MemFree_bytes",
+        "memory_MemAvailable_bytes",
+        "memory_Buffers_bytes",
+        "memory_Cached_bytes",
+        "memory_SwapTotal_bytes",
+        "memory_SwapFree_bytes",
+        "boot_time_seconds",
+        "time_seconds",
+        "context_switches_total",
+        "forks_total",
+        "procs_running",
+        "procs_blocked",
+    ] {
+        s += &format!("node_{m} 42\n");
+    }
+    s
+}
