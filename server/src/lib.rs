@@ -35,7 +35,7 @@ use std::time::Duration;
 use agent_core::sample::bounded;
 use agent_core::wire::{self, ErrorMessage, Message, codes};
 
-use crate::aggregator::{Aggregator, CHANNEL_CAPACITY};
+use crate::aggregator::{Aggregator, CHANNEL_CAPACITY, Event};
 use crate::connection::{Accepted, IoThread};
 use rustix::event::epoll;
 
@@ -146,7 +146,6 @@ pub fn run(
         );
         handles.push(handle);
     }
-    drop(events);
 
     // Wait for connections in epoll rather than sleeping between tries: a fleet reconnecting
     // at once fills the accept queue within milliseconds, and a connection the kernel drops for
@@ -184,6 +183,10 @@ pub fn run(
             };
             if open.load(Ordering::Relaxed) >= config.max_connections {
                 refuse_full(stream);
+                // Counted without blocking: a full server must not stall its acceptor.
+                let _ = events.try_send(Event::Rejected {
+                    reason: codes::UNAVAILABLE,
+                });
                 continue;
             }
             open.fetch_add(1, Ordering::Relaxed);
@@ -214,13 +217,13 @@ pub fn run(
     for t in io_threads {
         let _ = t.join();
     }
+    drop(events);
     let _ = http_thread.join();
     let _ = aggregator.join();
     Ok(())
 }
 
-/// Tells a connection over the limit why it is closed. Counted by the caller's aggregator only
-/// through `vitals_server_connections_total` not moving: a full server must not block on it.
+/// Tells a connection over the limit why it is closed.
 fn refuse_full(mut stream: TcpStream) {
     use std::io::Write;
     log!("refusing a connection: at the limit of agents");

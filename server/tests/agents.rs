@@ -370,3 +370,33 @@ fn agents_fail_over_to_the_other_servers_and_are_shown_by_one_only() {
         assert_eq!(shown_by(&living, id), [i - 1], "{id}");
     }
 }
+
+#[test]
+fn connections_past_the_limit_get_an_error_and_the_server_goes_on() {
+    let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &["--max-connections", "2"]);
+    let _a = agent("first", &[server.agents], "500ms");
+    let _b = agent("second", &[server.agents], "500ms");
+    wait_for("both agents", Duration::from_secs(20), || {
+        let m = http_get(server.http, "/metrics")?.1;
+        (value(&m, "vitals_agent_up", &[("agent", "first")]) == Some(1.0)
+            && value(&m, "vitals_agent_up", &[("agent", "second")]) == Some(1.0))
+        .then_some(())
+    });
+    let answer = exchange(&server, &[HELLO]);
+    assert!(answer.contains(r#""code":"unavailable""#), "{answer}");
+    let m = server.metrics();
+    assert_eq!(
+        value(&m, "vitals_agent_up", &[("agent", "first")]),
+        Some(1.0)
+    );
+    assert_eq!(value(&m, "vitals_server_agents_connected", &[]), Some(2.0));
+    wait_for("the refusal counted", Duration::from_secs(5), || {
+        let m = server.metrics();
+        let counted = value(
+            &m,
+            "vitals_server_frames_rejected_total",
+            &[("reason", "unavailable")],
+        );
+        (counted == Some(1.0)).then_some(())
+    });
+}
