@@ -65,14 +65,8 @@ fn start_server() -> (Running, String) {
     BufReader::new(child.stderr.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    let agents = first
-        .split("agents on ")
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (agents, _) = server::parse_startup_line(&first).expect("server says where it listens");
+    let agents = agents.to_string();
     (Running(child), agents)
 }
 

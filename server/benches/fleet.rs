@@ -114,24 +114,7 @@ fn start_server() -> (Running, SocketAddr, SocketAddr) {
     let mut first = String::new();
     stderr.read_line(&mut first).unwrap();
     thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let agents = first
-        .split("agents on ")
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let http = first
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (agents, http) = server::parse_startup_line(&first).expect("server says where it listens");
     (Running(child), agents, http)
 }
 

@@ -26,7 +26,7 @@ pub mod exposition;
 pub mod http;
 
 use std::io::ErrorKind;
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
@@ -53,6 +53,39 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
 /// The accept queue: room for a whole fleet reconnecting at once (the kernel caps it at
 /// `net.core.somaxconn`).
 const BACKLOG: i32 = 4096;
+
+/// The line the server logs when it starts: where it listens and how many agents it takes.
+/// Tools and tests read it back with [`parse_startup_line`] to learn ports picked by the system.
+pub fn startup_line(
+    agents: SocketAddr,
+    http: SocketAddr,
+    max_agents: usize,
+    fd_limit: u64,
+) -> String {
+    format!(
+        "version {}, agents on {agents}, metrics on http://{http}/metrics, up to {max_agents} agents (open-file limit {fd_limit})",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The agents' and HTTP addresses in a [`startup_line`] (with or without the log prefix).
+pub fn parse_startup_line(line: &str) -> Option<(SocketAddr, SocketAddr)> {
+    let agents = line
+        .split("agents on ")
+        .nth(1)?
+        .split(',')
+        .next()?
+        .parse()
+        .ok()?;
+    let http = line
+        .split("http://")
+        .nth(1)?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()?;
+    Some((agents, http))
+}
 
 /// Raises this process's open-file limit to the hard limit and returns the limit now in force:
 /// every agent is a socket.
@@ -236,5 +269,21 @@ fn refuse_full(mut stream: TcpStream) {
         let _ = stream.set_nonblocking(false);
         let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
         let _ = stream.write_all(buf.get(..n).unwrap_or_default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_startup_line_reads_back() {
+        let (a, h) = (
+            "127.0.0.1:7450".parse().unwrap(),
+            "[::1]:7451".parse().unwrap(),
+        );
+        let line = format!("vitals-server: {}", startup_line(a, h, 10, 20));
+        assert_eq!(parse_startup_line(&line), Some((a, h)));
+        assert_eq!(parse_startup_line("vitals-server: stopped"), None);
     }
 }

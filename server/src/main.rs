@@ -120,12 +120,13 @@ fn run() -> Result<()> {
         signal_hook::flag::register(signal, shutdown.clone()).context("cannot handle signals")?;
     }
     server::log!(
-        "version {}, agents on {}, metrics on http://{}/metrics, up to {} agents (open-file limit {})",
-        env!("CARGO_PKG_VERSION"),
-        agents.local_addr()?,
-        http.local_addr()?,
-        options.max_connections,
-        fd_limit
+        "{}",
+        server::startup_line(
+            agents.local_addr()?,
+            http.local_addr()?,
+            options.max_connections,
+            fd_limit
+        )
     );
     let config = Config {
         aggregator: server::aggregator::Config {

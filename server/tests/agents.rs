@@ -294,24 +294,7 @@ fn a_closed_stderr_does_not_stop_the_server() {
         .read_line(&mut first)
         .unwrap();
     // The pipe is closed now: every later log line fails to write.
-    let agents: std::net::SocketAddr = first
-        .split("agents on ")
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let http: std::net::SocketAddr = first
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (agents, http) = server::parse_startup_line(&first).unwrap();
     let _server = common::Proc {
         child,
         name: "server".into(),

@@ -113,25 +113,8 @@ impl Server {
         let first = log
             .recv_timeout(Duration::from_secs(10))
             .expect("server says where it listens");
-        // "vitals-server 0.1.0: agents on 127.0.0.1:1234, metrics on http://127.0.0.1:5678/metrics, ..."
-        let agents = first
-            .split("agents on ")
-            .nth(1)
-            .unwrap()
-            .split(',')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let http = first
-            .split("http://")
-            .nth(1)
-            .unwrap()
-            .split('/')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let (agents, http) =
+            server::parse_startup_line(&first).expect("server says where it listens");
         Server {
             proc: Proc {
                 child,
