@@ -6,14 +6,23 @@
 //! - an accepted line is a fixed point of the protocol: the message encodes into a
 //!   `MAX_LINE + 1` buffer as exactly one line, that line decodes to the same message, and
 //!   encoding it again gives the same bytes;
-//! - `encode` refuses a buffer one byte short instead of writing a truncated line.
+//! - `encode` refuses a buffer one byte short instead of writing a truncated line;
+//! - where the fast sample reader (`Check::parse_fast`) answers, serde-json-core, the general
+//!   parser, answers the same.
 #![no_main]
 
 use agent_core::sample::Sample;
-use agent_core::wire::{DecodeError, EncodeError, MAX_LINE, Message, decode, decode_line, encode};
+use agent_core::wire::{
+    Check, DecodeError, EncodeError, MAX_LINE, Message, SampleMessage, decode, decode_line, encode,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if let Some(fast) = <Sample>::parse_fast(data) {
+        let mut unescaped = [0u8; 256];
+        let general = serde_json_core::from_slice_escaped::<SampleMessage<Sample>>(data, &mut unescaped);
+        assert_eq!(general.ok().map(|(m, _)| m), Some(fast), "the fast reader disagrees");
+    }
     let decoded = decode_line::<Sample>(data);
     if let Err(error) = decoded {
         assert!(
