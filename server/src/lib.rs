@@ -2,10 +2,11 @@
 //! them into Prometheus metrics and serves them over HTTP.
 //!
 //! ```text
-//! agent ─TCP─► acceptor ─spawn─► worker (one per connection: decode, answer) ─┐
-//! agent ─TCP─► acceptor ─spawn─► worker ──────────────────────────────────────┤ bounded channel
-//!                                                                             ▼
-//! Prometheus ─HTTP─► http thread ─── Scrape event ──────────────────► aggregator (owns Registry)
+//! agents ─TCP─► acceptor ─► I/O threads (epoll; decode, answer) ─ bounded channel ─► aggregator
+//!                                 ▲                                                    │
+//!                                 └──────────── welcome / ack (eventfd) ◄──────────────┘
+//!                                                       one immutable view per agent ◄─┘
+//! Prometheus ─HTTP─► http thread: renders the views + the server's own Registry
 //! ```
 //!
 //! [`run`] takes listeners that are already bound, so tests bind `127.0.0.1:0`.
