@@ -770,6 +770,18 @@ impl Aggregator {
             emit(&mut self.builder, agent, sample);
         }
         let view = self.builder.view(&layout, id, DEFS);
+        // In debug builds (every test), check that a reused layout is the one a full rebuild
+        // would make: a label whose text is missing from the identity would show here.
+        if cfg!(debug_assertions) && Arc::ptr_eq(&view.layout, &layout) {
+            let mut fresh = Builder::default();
+            fresh.start_rebuild();
+            emit(&mut fresh, agent, sample);
+            let rebuilt = fresh.view(&Arc::default(), id, DEFS);
+            assert_eq!(
+                rebuilt.layout.labels, layout.labels,
+                "identity misses a label"
+            );
+        }
         agent.slot.set(Arc::new(view));
     }
 
@@ -849,9 +861,25 @@ fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Samp
     let Some(message) = message else { return };
     let s = &message.sample;
     let hello = &agent.hello;
+    // Everything below that becomes a label, section by section, so that the same identity
+    // means the same series (see `Builder::identity`).
+    b.identity("sample");
+    for text in [
+        &hello.domainname,
+        &hello.arch,
+        &hello.hostname,
+        &hello.kernel,
+        &hello.os,
+        &hello.kernel_version,
+        &hello.version,
+    ] {
+        b.identity(text);
+    }
     let mut cpu_label = itoa_buf();
+    b.identity("cpus");
     for cpu in &s.cpus {
         let cpu_label = format_u16(&mut cpu_label, cpu.cpu);
+        b.identity(cpu_label);
         for (mode, seconds) in cpu.modes() {
             b.add(F::CPU, &[cpu_label, mode], seconds);
         }
@@ -871,12 +899,16 @@ fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Samp
     ] {
         b.add(family, &[], bytes as f64);
     }
+    b.identity("filesystems");
     for fs in &s.filesystems {
         let labels = [
             fs.device.as_str(),
             fs.fstype.as_str(),
             fs.mountpoint.as_str(),
         ];
+        for label in labels {
+            b.identity(label);
+        }
         for (family, value) in [
             (F::FS_SIZE, fs.size),
             (F::FS_FREE, fs.free),
@@ -888,8 +920,10 @@ fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Samp
             b.add(family, &labels, value as f64);
         }
     }
+    b.identity("interfaces");
     for net in &s.interfaces {
         let labels = [net.device.as_str()];
+        b.identity(&net.device);
         for (family, value) in [
             (F::NET_RX_BYTES, net.rx_bytes),
             (F::NET_RX_PACKETS, net.rx_packets),
@@ -904,15 +938,20 @@ fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Samp
             b.add(family, &labels, value as f64);
         }
     }
+    b.identity("sensors");
     for sensor in &s.sensors {
+        b.identity(&sensor.chip);
+        b.identity(&sensor.sensor);
         b.add(
             F::HWMON_TEMP,
             &[sensor.chip.as_str(), sensor.sensor.as_str()],
             sensor.celsius,
         );
     }
+    b.identity("disks");
     for disk in &s.disks {
         let labels = [disk.device.as_str()];
+        b.identity(&disk.device);
         for (family, value) in [
             (F::DISK_READS, disk.reads_completed as f64),
             (F::DISK_READS_MERGED, disk.reads_merged as f64),
@@ -930,6 +969,7 @@ fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Samp
         }
     }
     if let Some(p) = &s.pressure {
+        b.identity("pressure");
         for (family, seconds) in [
             (F::PSI_CPU_WAITING, p.cpu_waiting),
             (F::PSI_MEMORY_WAITING, p.memory_waiting),
@@ -1268,6 +1308,54 @@ mod tests {
         for n in [0u16, 7, 10, 63, 999, 65535] {
             assert_eq!(format_u16(&mut buf, n), n.to_string());
         }
+    }
+
+    #[test]
+    fn a_new_agent_is_up_before_its_first_sample() {
+        let mut agg = aggregator();
+        connect(&mut agg, 1, "a", 7, Instant::now());
+        assert_eq!(get(&agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+        assert_eq!(get(&agg, USER), None);
+    }
+
+    #[test]
+    fn a_new_agent_version_changes_the_info_labels() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 1.0, &["/"]), t0);
+        assert!(agg.render().contains(r#"version="0.1.0""#));
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        let newer = Box::new(Hello {
+            version: bounded("0.2.0"),
+            ..*hello("a", 8)
+        });
+        assert_eq!(
+            ask(&mut agg, t0, |reply| Event::Connected {
+                conn: 2,
+                hello: newer,
+                reply
+            }),
+            Reply::Welcome { last_seq: 0 }
+        );
+        send(&mut agg, 2, sample(1, 2.0, &["/"]), t0);
+        let text = agg.render();
+        assert!(
+            text.contains(r#"version="0.2.0""#) && !text.contains(r#"version="0.1.0""#),
+            "{text}"
+        );
+        assert_eq!(get(&agg, USER), Some(2.0));
+    }
+
+    #[test]
+    fn a_renamed_interface_or_moved_mount_gets_new_labels() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 1.0, &["/", "/boot"]), t0);
+        send(&mut agg, 1, sample(2, 1.0, &["/", "/efi"]), t0);
+        assert_eq!(get(&agg, BOOT), None);
+        assert!(agg.render().contains(r#"mountpoint="/efi""#));
     }
 
     #[test]

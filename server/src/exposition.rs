@@ -190,16 +190,18 @@ impl Builder {
         self.rebuilding = false;
     }
 
+    /// Adds what identifies the series that follow (a CPU number, a mount's labels, ...): the
+    /// caller adds every string that ends up in a label, so that equal identities mean equal
+    /// label sets and the layout can be reused without comparing every series.
+    pub fn identity(&mut self, part: &str) {
+        self.key.push_str(part);
+        self.key.push('\u{0}');
+    }
+
     /// Adds the series of `family` with `labels` (the values of the family's labels after
-    /// `agent`, in order).
+    /// `agent`, in order). Its labels must follow from the [`identity`](Builder::identity)
+    /// parts added so far.
     pub fn add(&mut self, family: usize, labels: &[&str], value: f64) {
-        // One character names the family; label values end in a byte no label value holds.
-        self.key
-            .push(char::from_u32(0x100 + u32::try_from(family).unwrap_or(0)).unwrap_or('?'));
-        for l in labels {
-            self.key.push_str(l);
-            self.key.push('\u{0}');
-        }
         self.values.push(value);
         if self.rebuilding {
             self.series
@@ -209,7 +211,8 @@ impl Builder {
 
     /// Whether the series added since [`start`](Builder::start) are those of `layout`.
     pub fn same_as(&self, layout: &Layout) -> bool {
-        self.key == layout.key
+        // A default layout (no families at all) is never the same as anything.
+        !layout.ranges.is_empty() && self.key == layout.key
     }
 
     /// Call [`start`](Builder::start), then again the same `add`s, then this, to rebuild.
@@ -297,6 +300,7 @@ mod tests {
         let add = |b: &mut Builder| {
             b.add(1, &[], bval);
             for (x, v) in xs {
+                b.identity(x);
                 b.add(0, &[x], *v);
             }
         };
