@@ -292,6 +292,32 @@ fn encode_body<B: Serialize>(kind: &str, body: &B, buf: &mut [u8]) -> Result<usi
     Ok(at + 1)
 }
 
+/// Where the first `\n` in `bytes` is: eight bytes at a time, since the stream decoder looks
+/// for the end of every line (a few kilobytes each) before anything else.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const NEWLINES: u64 = u64::from_le_bytes([b'\n'; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let x = u64::from_le_bytes(eight) ^ NEWLINES;
+        // A zero byte of `x` is a newline; the lowest flagged byte is always a true one.
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| at + i)
+}
+
 /// Reads the first line of `buf` as a message.
 ///
 /// Returns the message and the bytes consumed, newline included. A line may end in `\r\n`.
@@ -301,7 +327,7 @@ fn encode_body<B: Serialize>(kind: &str, body: &B, buf: &mut [u8]) -> Result<usi
 /// more and call again); [`DecodeError::LineTooLong`] when it is; any other variant when the
 /// first line is not a valid message (skip the consumed bytes given by the newline and go on).
 pub fn decode<S: DeserializeOwned + Check>(buf: &[u8]) -> Result<(Message<S>, usize), DecodeError> {
-    match buf.iter().position(|&b| b == b'\n') {
+    match find_newline(buf) {
         Some(end) if end > MAX_LINE => Err(DecodeError::LineTooLong),
         Some(end) => {
             let line = buf.get(..end).unwrap_or_default();
@@ -576,7 +602,7 @@ impl<B: LineBuffer> Framer<B> {
         mut input: &'a [u8],
     ) -> FeedResult<'a, S> {
         loop {
-            let newline = input.iter().position(|&b| b == b'\n');
+            let newline = find_newline(input);
             if self.skipping {
                 match newline {
                     None => return FeedResult::Consumed,
@@ -678,6 +704,27 @@ mod tests {
 
     use super::*;
     use crate::sample::{Cpu, Sample};
+
+    #[test]
+    fn find_newline_agrees_with_a_plain_search() {
+        // Bytes next to b'\n' in value, and with the high bit set, around every position.
+        let fill = [b'a', 0x0b, 0x09, 0x8a, 0x00, 0xff];
+        for len in 0..40 {
+            for &f in &fill {
+                let mut bytes = std::vec![f; len];
+                assert_eq!(find_newline(&bytes), None);
+                for at in 0..len {
+                    bytes[at] = b'\n';
+                    if at + 2 < len {
+                        bytes[at + 2] = b'\n';
+                    }
+                    let plain = bytes.iter().position(|&b| b == b'\n');
+                    assert_eq!(find_newline(&bytes), plain, "len {len} at {at} fill {f}");
+                    bytes.fill(f);
+                }
+            }
+        }
+    }
 
     // The wire test vectors; docs/protocol.md shows the same lines.
     const HELLO: &[u8] = br#"{"v":1,"kind":"hello","id":"pi-kitchen","version":"0.1.0","os":"Linux","arch":"aarch64","kernel":"6.1.0-rpi7","kernel_version":"1 SMP PREEMPT","hostname":"pi-kitchen","domainname":"(none)","interval_ms":10000,"session":1700000000000}"#;

@@ -591,7 +591,14 @@ impl Aggregator {
         let mut next_tick = Instant::now() + TICK;
         loop {
             match events.recv_deadline(next_tick) {
-                Ok(event) => self.handle(event, Instant::now()),
+                Ok(event) => {
+                    // What else is queued is handled in the same wake-up, at the same time.
+                    let now = Instant::now();
+                    self.handle(event, now);
+                    for event in events.try_iter().take(events.capacity().unwrap_or(1024)) {
+                        self.handle(event, now);
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
@@ -778,7 +785,8 @@ impl Aggregator {
             emit(&mut fresh, agent, sample);
             let rebuilt = fresh.view(&Arc::default(), id, DEFS);
             assert_eq!(
-                rebuilt.layout.labels, layout.labels,
+                (&rebuilt.layout.text, &rebuilt.layout.starts),
+                (&layout.text, &layout.starts),
                 "identity misses a label"
             );
         }

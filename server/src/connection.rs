@@ -40,6 +40,12 @@ const LINGER: Duration = Duration::from_millis(500);
 /// How often an I/O thread looks at deadlines and the shutdown flag when nothing happens.
 const TICK: Duration = Duration::from_millis(250);
 
+/// At light load an I/O thread handles what is ready at most this often, so that a wake-up
+/// (of this thread, then of the aggregator, then of this thread for the acks) serves a batch of
+/// samples rather than one. Agents sample once in seconds, so a few milliseconds more before an
+/// ack costs them nothing; under heavy load a pass takes longer than this and never sleeps.
+const COALESCE: Duration = Duration::from_millis(4);
+
 /// The epoll token of a thread's waker; connections use their number, which starts at 1.
 const WAKER: u64 = 0;
 
@@ -227,6 +233,8 @@ pub struct IoThread {
     replies: Receiver<(u64, Reply)>,
     reply_tx: Sender<(u64, Reply)>,
     events: Sender<Event>,
+    /// Events of this pass, sent to the aggregator together at its end (in order).
+    outbox: Vec<Event>,
     conns: HashMap<u64, Conn>,
     open: Arc<AtomicUsize>,
     handshake_timeout: Duration,
@@ -266,6 +274,7 @@ impl IoThread {
             replies,
             reply_tx,
             events,
+            outbox: Vec::new(),
             conns: HashMap::new(),
             open,
             handshake_timeout,
@@ -283,6 +292,7 @@ impl IoThread {
         };
         let mut next_tick = Instant::now() + TICK;
         while !shutdown.load(Ordering::Relaxed) {
+            let pass = Instant::now();
             ready.clear();
             let _ = epoll::wait(
                 &self.epoll,
@@ -311,10 +321,24 @@ impl IoThread {
                 self.check_deadlines(now);
                 next_tick = now + TICK;
             }
+            self.send_events();
+            if let Some(rest) = COALESCE.checked_sub(pass.elapsed()) {
+                std::thread::sleep(rest);
+            }
         }
         let all: Vec<u64> = self.conns.keys().copied().collect();
         for conn in all {
             self.close(conn);
+        }
+        self.send_events();
+    }
+
+    /// Hands this pass's events to the aggregator; blocks while its queue is full.
+    fn send_events(&mut self) {
+        for event in self.outbox.drain(..) {
+            if self.events.send(event).is_err() {
+                break; // The aggregator is gone: the server is shutting down.
+            }
         }
     }
 
@@ -334,7 +358,7 @@ impl IoThread {
                 self.open.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
-            let _ = self.events.send(Event::Accepted);
+            self.outbox.push(Event::Accepted);
             self.conns.insert(
                 conn,
                 Conn {
@@ -437,9 +461,8 @@ impl IoThread {
                 ));
             }
         };
-        self.events
-            .send(event)
-            .map_err(|_| Refusal::new(codes::UNAVAILABLE, "server is shutting down"))
+        self.outbox.push(event);
+        Ok(())
     }
 
     fn take_replies(&mut self) {
@@ -532,7 +555,7 @@ impl IoThread {
             refusal.message,
             refusal.code
         );
-        let _ = self.events.send(Event::Rejected {
+        self.outbox.push(Event::Rejected {
             reason: refusal.code,
         });
         conn.state = State::Closing;
@@ -577,7 +600,7 @@ impl IoThread {
                     crate::log!("agent {agent} from {} disconnected", conn.peer);
                 }
             }
-            let _ = self.events.send(Event::Disconnected { conn: token });
+            self.outbox.push(Event::Disconnected { conn: token });
         }
     }
 }
