@@ -44,12 +44,24 @@ pub struct Layout {
     /// What identifies these series (family and label values of each, in emission order), to
     /// tell whether the next sample has the same ones.
     pub key: String,
-    /// For each family (index into the family table), its range in `labels`.
+    /// For each family (index into the family table), its range of series positions.
     pub ranges: Vec<Range<usize>>,
-    /// Rendered label sets, `{agent="a",cpu="0",mode="user"}`, grouped by family.
-    pub labels: Vec<Box<str>>,
-    /// For each position in `labels`, the index of its value in emission order.
+    /// Every series' line up to its value, `name{agent="a",cpu="0",mode="user"} `, grouped by
+    /// family, in one string: a scrape copies them from one place rather than chasing a
+    /// pointer per series.
+    pub text: String,
+    /// Where each series' part of `text` starts, and at the end `text.len()`.
+    pub starts: Vec<usize>,
+    /// For each series position, the index of its value in emission order.
     pub order: Vec<usize>,
+}
+
+impl Layout {
+    /// Series `i`'s line up to its value.
+    pub fn prefix(&self, i: usize) -> Option<&str> {
+        let (start, end) = (*self.starts.get(i)?, *self.starts.get(i + 1)?);
+        self.text.get(start..end)
+    }
 }
 
 /// One agent's series at one moment: immutable, replaced whole.
@@ -57,7 +69,7 @@ pub struct Layout {
 pub struct View {
     /// The label sets.
     pub layout: Arc<Layout>,
-    /// The values, in `layout.labels` order.
+    /// The values, in the layout's series order.
     pub values: Box<[f64]>,
 }
 
@@ -96,6 +108,18 @@ pub struct Published {
 impl Published {
     /// The exposition in Prometheus text format (version 0.0.4).
     pub fn render(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        self.render_with(usize::MAX, |chunk| all = chunk);
+        all
+    }
+
+    /// The exposition in pieces of about [`CHUNK`] bytes, in order, so that a consumer (gzip)
+    /// can work on one piece on another core while the next is written.
+    pub fn render_chunks(&self, emit: impl FnMut(Vec<u8>)) {
+        self.render_with(CHUNK, emit);
+    }
+
+    fn render_with(&self, chunk: usize, mut emit: impl FnMut(Vec<u8>)) {
         let agents = self
             .agents
             .read()
@@ -103,7 +127,8 @@ impl Published {
             .clone();
         let views: Vec<Arc<View>> = agents.iter().map(|slot| slot.get()).collect();
         let series: usize = views.iter().map(|v| v.values.len()).sum();
-        let mut out = String::with_capacity(series * 80 + 16 * 1024);
+        let capacity = (series * 80 + 16 * 1024).min(chunk.saturating_add(64 * 1024));
+        let mut out = String::with_capacity(capacity);
         for (family, def) in self.defs.iter().enumerate() {
             let present =
                 |v: &&Arc<View>| v.layout.ranges.get(family).is_some_and(|r| !r.is_empty());
@@ -124,25 +149,28 @@ impl Published {
                     continue;
                 };
                 for i in range.clone() {
-                    let (Some(labels), Some(value)) =
-                        (view.layout.labels.get(i), view.values.get(i))
+                    let (Some(prefix), Some(value)) = (view.layout.prefix(i), view.values.get(i))
                     else {
                         continue;
                     };
-                    out.push_str(def.name);
-                    out.push_str(labels);
-                    out.push(' ');
+                    out.push_str(prefix);
                     push_value(&mut out, *value);
                     out.push('\n');
+                }
+                if out.len() >= chunk {
+                    emit(std::mem::replace(&mut out, String::with_capacity(capacity)).into_bytes());
                 }
             }
         }
         let mut out = out.into_bytes();
         // Encoding our own well-formed families into a Vec cannot fail.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        out
+        emit(out);
     }
 }
+
+/// About how much text [`Published::render_chunks`] hands on at a time.
+pub const CHUNK: usize = 1 << 20;
 
 /// Writes a sample value as the text format wants it.
 fn push_value(out: &mut String, v: f64) {
@@ -152,10 +180,32 @@ fn push_value(out: &mut String, v: f64) {
         out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
     } else if v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 {
         // Whole numbers (bytes, counts) without a fraction, exactly.
-        let _ = write!(out, "{}", v as i64);
+        push_integer(out, v as i64);
     } else {
         out.push_str(ryu::Buffer::new().format_finite(v));
     }
+}
+
+/// Writes a whole number in decimal, without the formatting machinery: most values are.
+fn push_integer(out: &mut String, v: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = v.unsigned_abs();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    // ASCII digits only.
+    out.push_str(std::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default());
 }
 
 /// Appends `value` to `out` escaped as a label value (`\`, `"` and newline).
@@ -241,7 +291,8 @@ impl Builder {
         let mut order: Vec<usize> = (0..self.series.len()).collect();
         order.sort_by_key(|&i| self.series.get(i).map_or(usize::MAX, |s| s.0));
         let mut ranges = vec![0..0; defs.len()];
-        let mut labels = Vec::with_capacity(order.len());
+        let mut text = String::with_capacity(order.len() * 64);
+        let mut starts = Vec::with_capacity(order.len() + 1);
         for (pos, &i) in order.iter().enumerate() {
             let Some((family, values)) = self.series.get(i) else {
                 continue;
@@ -255,7 +306,8 @@ impl Builder {
                 }
                 range.end = pos + 1;
             }
-            let mut text = String::with_capacity(64);
+            starts.push(text.len());
+            text.push_str(def.name);
             text.push_str("{agent=\"");
             push_label_value(&mut text, agent);
             text.push('"');
@@ -264,13 +316,14 @@ impl Builder {
                 push_label_value(&mut text, value);
                 text.push('"');
             }
-            text.push('}');
-            labels.push(text.into_boxed_str());
+            text.push_str("} ");
         }
+        starts.push(text.len());
         Layout {
             key: self.key.clone(),
             ranges,
-            labels,
+            text,
+            starts,
             order,
         }
     }
@@ -371,11 +424,18 @@ mod tests {
             f64::NEG_INFINITY,
             -0.25,
             0.0,
+            -0.0,
             123456789.0,
+            -42.0,
+            9.007_199_254_740_991e15,
+            9.007_199_254_740_992e15,
         ] {
             push_value(&mut s, v);
             s.push(' ');
         }
-        assert_eq!(s, "NaN +Inf -Inf -0.25 0 123456789 ");
+        assert_eq!(
+            s,
+            "NaN +Inf -Inf -0.25 0 0 123456789 -42 9007199254740991 9007199254740992.0 "
+        );
     }
 }
