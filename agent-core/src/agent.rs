@@ -24,10 +24,11 @@ use core::time::Duration;
 
 use serde::Serialize;
 
+use crate::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use crate::sample::Sample;
 use crate::transport::{Transport, TransportError};
 use crate::wire::{
-    self, DecodeError, Decoder, EncodeError, ErrorMessage, FeedResult, Hello, Message,
+    self, Auth, DecodeError, Decoder, EncodeError, ErrorMessage, FeedResult, Hello, Message,
     SampleMessage,
 };
 
@@ -127,6 +128,9 @@ pub enum Lost {
     HandshakeTimeout,
     /// A message did not fit in the agent's line buffer.
     Encode(EncodeError),
+    /// The agent has a key but the server welcomed it without a challenge: it may not be our
+    /// server, so nothing is sent to it.
+    Unauthenticated,
 }
 
 impl fmt::Display for Lost {
@@ -138,6 +142,9 @@ impl fmt::Display for Lost {
             Lost::Unexpected(kind) => write!(f, "unexpected `{kind}` message from server"),
             Lost::HandshakeTimeout => f.write_str("no welcome from server in time"),
             Lost::Encode(e) => write!(f, "cannot encode: {e}"),
+            Lost::Unauthenticated => {
+                f.write_str("server did not challenge our key, so it is not trusted with samples")
+            }
         }
     }
 }
@@ -210,6 +217,10 @@ pub struct Agent<'r, T, const LINE: usize = { wire::MAX_LINE + 1 }, const RX: us
     next_sample_at: Instant,
     stats: Stats,
     decoder: Decoder<RX>,
+    /// The pre-shared key, if this agent authenticates.
+    key: Option<Key>,
+    /// Once the server's challenge is answered: the sealers of what we send and receive.
+    seals: Option<(Sealer, Sealer)>,
 }
 
 /// Why [`Agent::record`] could not keep a sample.
@@ -261,7 +272,17 @@ where
             next_sample_at: now,
             stats: Stats::default(),
             decoder: Decoder::new(),
+            key: None,
+            seals: None,
         }
+    }
+
+    /// This agent, proving its id with `key` when the server challenges it, sealing every line
+    /// after that, and refusing a server that does not challenge it.
+    #[must_use]
+    pub fn with_key(mut self, key: Key) -> Self {
+        self.key = Some(key);
+        self
     }
 
     /// The transport, to wait on it between polls.
@@ -377,6 +398,7 @@ where
     fn connect(&mut self, now: Instant) -> Result<Option<Event>, Lost> {
         self.transport.connect().map_err(Lost::Transport)?;
         self.decoder.reset();
+        self.seals = None;
         self.state = State::Handshake {
             deadline: now + self.config.handshake_timeout,
         };
@@ -403,7 +425,23 @@ where
             }
             let mut input = chunk.get(..n).unwrap_or_default();
             loop {
-                let message = match self.decoder.feed::<Sample<0, 0, 0, 0, 0>>(input) {
+                let (decoder, seals) = (&mut self.decoder, &mut self.seals);
+                let handshake = matches!(self.state, State::Handshake { .. });
+                let mut plain = [0u8; RX];
+                let fed = decoder.feed_with(input, |line| match seals {
+                    Some((_, from_server)) if auth::looks_sealed(line) => {
+                        wire::decode_line::<Sample<0, 0, 0, 0, 0>>(
+                            from_server.open(line, &mut plain)?,
+                        )
+                    }
+                    // Only a refusal of our answer comes unsealed once we have answered.
+                    Some(_) => match wire::decode_line(line)? {
+                        message @ Message::Error(_) if handshake => Ok(message),
+                        _ => Err(DecodeError::BadSeal),
+                    },
+                    None => wire::decode_line(line),
+                });
+                let message = match fed {
                     FeedResult::Consumed => break,
                     FeedResult::Error { error, .. } => return Err(Lost::Protocol(error)),
                     FeedResult::Message { message, remaining } => {
@@ -412,6 +450,16 @@ where
                     }
                 };
                 match (message, self.state) {
+                    (Message::Challenge(challenge), State::Handshake { .. })
+                        if self.seals.is_none() =>
+                    {
+                        self.answer(challenge.nonce.as_bytes())?;
+                    }
+                    (Message::Welcome(_), State::Handshake { .. })
+                        if self.key.is_some() && self.seals.is_none() =>
+                    {
+                        return Err(Lost::Unauthenticated);
+                    }
                     (Message::Welcome(welcome), State::Handshake { .. }) => {
                         self.state = State::Ready;
                         self.attempts = 0;
@@ -428,6 +476,30 @@ where
         }
     }
 
+    /// Answers the server's challenge: with the proof of our key (and from then on every line
+    /// is sealed), or, without a key, with an empty answer, for the server to say it wants one.
+    fn answer(&mut self, nonce_hex: &[u8]) -> Result<(), Lost> {
+        let mut nonce = [0u8; NONCE_LEN];
+        auth::from_hex(nonce_hex, &mut nonce)
+            .map_err(|_| Lost::Protocol(DecodeError::InvalidValue("nonce")))?;
+        let mut answer = Auth::default();
+        if let Some(key) = &self.key {
+            let (id, session) = (self.hello.id.as_str(), self.hello.session);
+            let mut hex = [0u8; 2 * auth::MAC_LEN];
+            let proof = auth::proof(key, &nonce, id, session);
+            answer.mac = crate::sample::bounded(auth::to_hex(&proof, &mut hex));
+            self.seals = Some((
+                Sealer::new(key, &nonce, id, Direction::FromAgent),
+                Sealer::new(key, &nonce, id, Direction::FromServer),
+            ));
+        }
+        let mut line = [0u8; 256];
+        let n = wire::encode::<()>(&Message::Auth(answer), &mut line).map_err(Lost::Encode)?;
+        self.transport
+            .send(line.get(..n).unwrap_or_default())
+            .map_err(Lost::Transport)
+    }
+
     fn acknowledge(&mut self, seq: u64) {
         while self.ring.front_seq().is_some_and(|s| s <= seq) {
             self.ring.pop_front();
@@ -437,9 +509,25 @@ where
     fn send_pending(&mut self) -> Result<(), Lost> {
         let sent = self.sent;
         for record in self.ring.iter().filter(|r| r.seq > sent) {
-            for piece in [record.first, record.second] {
-                if !piece.is_empty() {
-                    self.transport.send(piece).map_err(Lost::Transport)?;
+            let pieces = [record.first, record.second];
+            match &mut self.seals {
+                None => {
+                    for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+                        self.transport.send(piece).map_err(Lost::Transport)?;
+                    }
+                }
+                Some((to_server, _)) => {
+                    // The line but its closing `}\n`, then the seal that closes it.
+                    let seal = to_server.seal(&pieces);
+                    let mut left = (record.first.len() + record.second.len()).saturating_sub(2);
+                    for piece in pieces {
+                        let part = piece.get(..piece.len().min(left)).unwrap_or_default();
+                        left -= part.len();
+                        if !part.is_empty() {
+                            self.transport.send(part).map_err(Lost::Transport)?;
+                        }
+                    }
+                    self.transport.send(&seal).map_err(Lost::Transport)?;
                 }
             }
             self.sent = record.seq;
@@ -948,6 +1036,120 @@ mod tests {
             drain(&mut a, at(60_000)).as_slice(),
             [Event::Lost {
                 reason: Lost::Unexpected("ack"),
+                ..
+            }]
+        ));
+    }
+
+    const KEY: &str = "a key of at least sixteen bytes";
+    const NONCE: [u8; NONCE_LEN] = [9; NONCE_LEN];
+
+    fn challenge(agent: &mut TestAgent) {
+        let mut hex = [0u8; 2 * NONCE_LEN];
+        push(
+            agent,
+            Message::Challenge(wire::Challenge {
+                nonce: crate::sample::bounded(auth::to_hex(&NONCE, &mut hex)),
+            }),
+        );
+    }
+
+    /// Pushes `message` sealed as the server would.
+    fn push_sealed(agent: &mut TestAgent, sealer: &mut Sealer, message: Message<u32>) {
+        let mut buf = [0u8; 256];
+        let n = wire::encode(&message, &mut buf).unwrap();
+        let n = sealer.seal_in_place(&mut buf, n).unwrap();
+        agent.transport.inbox.extend(&buf[..n]);
+    }
+
+    #[test]
+    fn a_keyed_agent_proves_its_id_and_seals_its_samples() {
+        let key = Key::new(KEY.as_bytes()).unwrap();
+        let mut a = agent().with_key(key.clone());
+        a.record(&1u32, at(0)).unwrap();
+        drain(&mut a, at(0));
+        challenge(&mut a);
+        assert!(drain(&mut a, at(1)).is_empty(), "no welcome yet");
+        let auth_line = a.transport.lines()[1].clone();
+        let Message::Auth(answer) = decode_line::<u32>(auth_line.trim_end().as_bytes()).unwrap()
+        else {
+            panic!("expected auth, got {auth_line}");
+        };
+        let mut mac = [0u8; auth::MAC_LEN];
+        auth::from_hex(answer.mac.as_bytes(), &mut mac).unwrap();
+        assert!(auth::verify_proof(&key, &NONCE, "test", 0, &mac));
+        // Samples wait for a welcome sealed by the server's side of the key.
+        let mut from_server = Sealer::new(&key, &NONCE, "test", Direction::FromServer);
+        push_sealed(
+            &mut a,
+            &mut from_server,
+            Message::Welcome(Welcome {
+                server: crate::sample::bounded("s"),
+                last_seq: 0,
+            }),
+        );
+        assert_eq!(drain(&mut a, at(2)), [Event::Ready { pending: 1 }]);
+        let sample_line = a.transport.lines()[2].clone();
+        let mut from_agent = Sealer::new(&key, &NONCE, "test", Direction::FromAgent);
+        let mut plain = [0u8; 256];
+        let opened = from_agent
+            .open(sample_line.trim_end().as_bytes(), &mut plain)
+            .unwrap();
+        assert!(matches!(
+            decode_line::<u32>(opened),
+            Ok(Message::Sample(SampleMessage { seq: 1, .. }))
+        ));
+        // A sealed ack frees the ring; an unsealed one ends the connection.
+        push_sealed(&mut a, &mut from_server, Message::Ack(Ack { seq: 1 }));
+        drain(&mut a, at(3));
+        assert_eq!(a.stats().pending, 0);
+        push(&mut a, Message::Ack(Ack { seq: 1 }));
+        assert!(matches!(
+            drain(&mut a, at(4)).as_slice(),
+            [Event::Lost {
+                reason: Lost::Protocol(DecodeError::BadSeal),
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_keyed_agent_sends_nothing_to_a_server_that_does_not_challenge_it() {
+        let mut a = agent().with_key(Key::new(KEY.as_bytes()).unwrap());
+        a.record(&1u32, at(0)).unwrap();
+        drain(&mut a, at(0));
+        welcome(&mut a, 0);
+        assert!(matches!(
+            drain(&mut a, at(1)).as_slice(),
+            [Event::Lost {
+                reason: Lost::Unauthenticated,
+                ..
+            }]
+        ));
+        assert_eq!(sent_seqs(&a), [] as [u64; 0]);
+    }
+
+    #[test]
+    fn an_agent_without_a_key_answers_a_challenge_empty_and_hears_why() {
+        let mut a = agent();
+        drain(&mut a, at(0));
+        challenge(&mut a);
+        drain(&mut a, at(1));
+        assert_eq!(
+            a.transport.lines()[1],
+            "{\"v\":1,\"kind\":\"auth\",\"mac\":\"\"}\n"
+        );
+        push(
+            &mut a,
+            Message::Error(ErrorMessage {
+                code: crate::sample::bounded(wire::codes::AUTH_REQUIRED),
+                message: crate::sample::bounded("this server wants a key"),
+            }),
+        );
+        assert!(matches!(
+            drain(&mut a, at(2)).as_slice(),
+            [Event::Lost {
+                reason: Lost::Rejected(_),
                 ..
             }]
         ));

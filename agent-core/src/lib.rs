@@ -7,6 +7,8 @@
 //! - [`wire`]: the protocol, newline-delimited JSON. [`encode`](wire::encode) writes into a
 //!   caller's buffer, [`Decoder`](wire::Decoder) reads a stream cut anywhere with a fixed buffer.
 //!   Never panics on any input.
+//! - [`auth`]: pre-shared keys, the challenge and response that prove an agent's id, and the
+//!   seals that keep later lines from being forged (HMAC-SHA256).
 //! - [`transport`]: the [`Transport`](transport::Transport) trait, so the same core runs over a
 //!   TCP socket, a UART or a smoltcp socket.
 //! - [`agent`]: [`Agent`](agent::Agent), the connection state machine. Time is passed in, so it
@@ -26,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod auth;
 pub mod sample;
 pub mod transport;
 pub mod wire;

@@ -102,6 +102,20 @@ pub struct SampleMessage<S = Sample> {
     pub sample: S,
 }
 
+/// The server's challenge to an agent it has a key for (see [`crate::auth`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// [`crate::auth::NONCE_LEN`] fresh random bytes, in hex.
+    pub nonce: Text,
+}
+
+/// The agent's answer to a [`Challenge`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Auth {
+    /// [`crate::auth::proof`] in hex; empty when the agent has no key.
+    pub mac: Text,
+}
+
 /// The server has merged every sample up to and including `seq`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ack {
@@ -140,6 +154,16 @@ pub mod codes {
     pub const HANDSHAKE_TIMEOUT: &str = "handshake_timeout";
     /// The server is shutting down or full.
     pub const UNAVAILABLE: &str = "unavailable";
+    /// The server requires a key and the agent answered the challenge without one.
+    pub const AUTH_REQUIRED: &str = "auth_required";
+    /// The agent's answer to the challenge is wrong: not the key for its id.
+    pub const AUTH_FAILED: &str = "auth_failed";
+    /// The agent id matches no entry of the server's key file.
+    pub const UNKNOWN_AGENT: &str = "unknown_agent";
+    /// Another connection holds this agent id and this one did not authenticate for it.
+    pub const ID_IN_USE: &str = "id_in_use";
+    /// A line of an authenticated connection was not sealed with its key.
+    pub const BAD_SEAL: &str = "bad_seal";
 }
 
 /// Every message of the protocol. `S` is the sample type; peers with different capacities
@@ -157,6 +181,10 @@ pub enum Message<S = Sample> {
     Ack(Ack),
     #[allow(missing_docs)]
     Error(ErrorMessage),
+    #[allow(missing_docs)]
+    Challenge(Challenge),
+    #[allow(missing_docs)]
+    Auth(Auth),
 }
 
 impl<S> Message<S> {
@@ -168,6 +196,8 @@ impl<S> Message<S> {
             Message::Sample(_) => "sample",
             Message::Ack(_) => "ack",
             Message::Error(_) => "error",
+            Message::Challenge(_) => "challenge",
+            Message::Auth(_) => "auth",
         }
     }
 }
@@ -213,6 +243,8 @@ pub enum DecodeError {
     UnknownKind,
     /// A field holds a value outside its meaning; names the field.
     InvalidValue(&'static str),
+    /// An authenticated connection's line has no seal, or a wrong one.
+    BadSeal,
 }
 
 impl DecodeError {
@@ -226,6 +258,7 @@ impl DecodeError {
             DecodeError::UnsupportedVersion => codes::UNSUPPORTED_VERSION,
             DecodeError::UnknownKind => codes::UNKNOWN_KIND,
             DecodeError::InvalidValue(_) => codes::INVALID_VALUE,
+            DecodeError::BadSeal => codes::BAD_SEAL,
         }
     }
 }
@@ -241,6 +274,7 @@ impl fmt::Display for DecodeError {
             DecodeError::UnsupportedVersion => f.write_str("unsupported protocol version"),
             DecodeError::UnknownKind => f.write_str("unknown message kind"),
             DecodeError::InvalidValue(field) => write!(f, "invalid value in field `{field}`"),
+            DecodeError::BadSeal => f.write_str("line is not sealed with the session's key"),
         }
     }
 }
@@ -261,6 +295,8 @@ pub fn encode<S: Serialize>(message: &Message<S>, buf: &mut [u8]) -> Result<usiz
         Message::Sample(body) => encode_body("sample", body, buf),
         Message::Ack(body) => encode_body("ack", body, buf),
         Message::Error(body) => encode_body("error", body, buf),
+        Message::Challenge(body) => encode_body("challenge", body, buf),
+        Message::Auth(body) => encode_body("auth", body, buf),
     }
 }
 
@@ -415,6 +451,8 @@ pub fn decode_line<S: DeserializeOwned + Check>(line: &[u8]) -> Result<Message<S
         "sample" => return checked_sample(parse(line)?),
         "ack" => Message::Ack(parse(line)?),
         "error" => Message::Error(parse(line)?),
+        "challenge" => Message::Challenge(parse(line)?),
+        "auth" => Message::Auth(parse(line)?),
         _ => return Err(DecodeError::UnknownKind),
     };
     Ok(message)
@@ -492,13 +530,13 @@ fn check_depth(line: &[u8]) -> Result<(), DecodeError> {
 /// What [`Decoder::feed`] made of its input.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
-pub enum FeedResult<'a, S = Sample> {
+pub enum FeedResult<'a, M = Message<Sample>> {
     /// All the input was taken; no line is complete yet.
     Consumed,
     /// A line was a message; `remaining` is the input after it, to feed again.
     Message {
         #[allow(missing_docs)]
-        message: Message<S>,
+        message: M,
         #[allow(missing_docs)]
         remaining: &'a [u8],
     },
@@ -599,8 +637,19 @@ impl<B: LineBuffer> Framer<B> {
     /// Takes `input` up to the end of the first complete line and says what it was.
     pub fn feed<'a, S: DeserializeOwned + Check>(
         &mut self,
+        input: &'a [u8],
+    ) -> FeedResult<'a, Message<S>> {
+        self.feed_with(input, decode_line::<S>)
+    }
+
+    /// Like [`feed`](Framer::feed), with `read` turning each complete line (without its
+    /// newline; blank lines are skipped) into a message: to check a line's seal before
+    /// decoding it, for example.
+    pub fn feed_with<'a, M>(
+        &mut self,
         mut input: &'a [u8],
-    ) -> FeedResult<'a, S> {
+        mut read: impl FnMut(&[u8]) -> Result<M, DecodeError>,
+    ) -> FeedResult<'a, M> {
         loop {
             let newline = find_newline(input);
             if self.skipping {
@@ -632,7 +681,7 @@ impl<B: LineBuffer> Framer<B> {
                     input = remaining;
                     continue;
                 }
-                decode_line(head)
+                read(head)
             } else {
                 let (start, total) = (self.len, self.len + head.len());
                 self.len = 0;
@@ -656,7 +705,7 @@ impl<B: LineBuffer> Framer<B> {
                     input = remaining;
                     continue;
                 }
-                let result = decode_line(line);
+                let result = read(line);
                 self.buf.release();
                 result
             };
@@ -668,7 +717,7 @@ impl<B: LineBuffer> Framer<B> {
     }
 
     /// Keeps a partial line, or reports it too long and skips the rest of it.
-    fn hold<'a, S>(&mut self, input: &'a [u8]) -> FeedResult<'a, S> {
+    fn hold<'a, M>(&mut self, input: &'a [u8]) -> FeedResult<'a, M> {
         if input.is_empty() {
             return FeedResult::Consumed;
         }
@@ -731,6 +780,8 @@ mod tests {
     const WELCOME: &[u8] =
         br#"{"v":1,"kind":"welcome","server":"vitals-server 0.1.0","last_seq":0}"#;
     const ACK: &[u8] = br#"{"v":1,"kind":"ack","seq":7}"#;
+    const CHALLENGE: &[u8] = br#"{"v":1,"kind":"challenge","nonce":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}"#;
+    const AUTH: &[u8] = br#"{"v":1,"kind":"auth","mac":"60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"}"#;
     const ERROR: &[u8] =
         br#"{"v":1,"kind":"error","code":"line_too_long","message":"line is too long"}"#;
     const SAMPLE: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1700000000000,"boot_time":1699990000,"load1":0.5,"load5":0.25,"load15":0.125,"cpu_usage":0.1,"cpus":[{"cpu":0,"user":10.5,"nice":0.0,"system":3.25,"idle":100.0,"iowait":0.5,"irq":0.0,"softirq":0.01,"steal":0.0}],"memory":{"total":1024,"free":512,"available":768,"buffers":16,"cached":128,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[{"device":"eth0","up":true,"rx_bytes":1,"rx_packets":2,"rx_errs":0,"rx_drop":0,"tx_bytes":3,"tx_packets":4,"tx_errs":0,"tx_drop":0}],"sensors":[],"disks":[{"device":"sda","reads_completed":10,"reads_merged":1,"read_bytes":40960,"read_time":0.25,"writes_completed":20,"writes_merged":2,"written_bytes":81920,"write_time":0.5,"io_now":0,"io_time":0.75,"io_time_weighted":1.0}],"pressure":{"cpu_waiting":1.5,"memory_waiting":0.0,"memory_stalled":0.0,"io_waiting":2.25,"io_stalled":1.0},"context_switches":99,"forks":5,"procs_running":1,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0,"disks":0}}}"#;
@@ -758,7 +809,7 @@ mod tests {
 
     #[test]
     fn each_vector_decodes_and_encodes_back_to_the_same_bytes() {
-        for vector in [HELLO, WELCOME, ACK, ERROR, SAMPLE] {
+        for vector in [HELLO, WELCOME, ACK, ERROR, SAMPLE, CHALLENGE, AUTH] {
             let message = one(vector).unwrap_or_else(|e| panic!("{e}: {vector:?}"));
             let mut buf = [0u8; 4096];
             let n = encode(&message, &mut buf).unwrap();
