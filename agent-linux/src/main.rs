@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agent_core::agent::{Agent, Config, Event, Instant, parse_duration};
+use agent_core::auth::Key;
 use agent_core::sample::bounded;
 use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
 use agent_linux::collect::{Collector, uname};
@@ -40,6 +41,9 @@ flags (each also read from the environment variable shown):
   --interval DURATION   time between samples            [VITALS_INTERVAL, default 10s]
   --buffer SIZE         samples kept while the server is unreachable, oldest dropped first
                         [VITALS_BUFFER, default 256KiB]
+  --key-file PATH       prove this agent's id with the key in this file (mode 600; the
+                        server's key file has the same key for this id), and send only to
+                        a server that asks for it      [VITALS_KEY_FILE, default: no key]
   --once                print one sample as a protocol line to stdout and exit
   -h, --help            this text
   -V, --version         the version
@@ -49,11 +53,28 @@ number with KiB or MiB: 64KiB, 4MiB.
 An id is 1 to 64 letters, digits, '.', '_', '-' or ':'.
 ";
 
+/// Reads the agent's key from `path`, refusing a file that group or others may access.
+fn read_key(path: &str) -> Result<Key, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {path}: {e}"))?
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{path} may be read by others (mode {mode:03o}); chmod 600 it"
+        ));
+    }
+    let text = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    Key::new(&text).map_err(|e| format!("{path}: {e}"))
+}
+
 struct Options {
     servers: Vec<String>,
     id: Option<String>,
     interval: Duration,
     buffer: usize,
+    key_file: Option<String>,
     once: bool,
 }
 
@@ -109,6 +130,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             Some(v) => size("VITALS_BUFFER", &v)?,
             None => DEFAULT_BUFFER,
         },
+        key_file: env("VITALS_KEY_FILE"),
         once: false,
     };
     let mut args = args.into_iter();
@@ -136,6 +158,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             "--id" => options.id = Some(value()?),
             "--interval" => options.interval = interval("--interval", &value()?)?,
             "--buffer" => options.buffer = size("--buffer", &value()?)?,
+            "--key-file" => options.key_file = Some(value()?),
             "--once" => options.once = true,
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
@@ -248,6 +271,7 @@ fn run() -> Result<(), String> {
         options.interval,
         options.servers.join(", ")
     );
+    let key = options.key_file.as_deref().map(read_key).transpose()?;
     let mut collector = Collector::new();
     // Zeroed heap memory: pages the ring has not reached yet cost no resident memory.
     let mut storage = vec![0u8; options.buffer];
@@ -258,6 +282,9 @@ fn run() -> Result<(), String> {
         &mut storage,
         now(),
     );
+    if let Some(key) = key {
+        agent = agent.with_key(key);
+    }
     while !shutdown.load(Ordering::Relaxed) {
         if agent.sample_due(now()) {
             let sample = collector.collect(unix_ms());

@@ -37,6 +37,9 @@ pub enum Event {
     Connected {
         conn: u64,
         hello: Box<Hello>,
+        /// Whether it proved its id with its key; only then may it take the id over from
+        /// another connection.
+        authenticated: bool,
         reply: Replier,
     },
     /// An agent on connection `conn` sent a sample. The reply comes once it is merged.
@@ -614,9 +617,18 @@ impl Aggregator {
     pub fn handle(&mut self, event: Event, now: Instant) {
         match event {
             Event::Accepted => self.health.connections.inc(),
-            Event::Connected { conn, hello, reply } => {
+            Event::Connected {
+                conn,
+                hello,
+                authenticated,
+                reply,
+            } => {
                 self.health.frames.inc();
-                reply.send(self.connect(conn, *hello, now));
+                let answer = self.connect(conn, *hello, authenticated, now);
+                if let Reply::Refused { code, .. } = &answer {
+                    self.health.rejected.with_label_values(&[code]).inc();
+                }
+                reply.send(answer);
             }
             Event::Sample {
                 conn,
@@ -631,8 +643,16 @@ impl Aggregator {
         }
     }
 
-    fn connect(&mut self, conn: u64, hello: Hello, now: Instant) -> Reply {
+    fn connect(&mut self, conn: u64, hello: Hello, authenticated: bool, now: Instant) -> Reply {
         let id = hello.id.as_str().to_owned();
+        if !authenticated && self.agents.get(&id).is_some_and(|a| a.conn.is_some()) {
+            return Reply::Refused {
+                code: codes::ID_IN_USE,
+                message: format!(
+                    "agent `{id}` is connected already; without a key a second connection cannot take its id"
+                ),
+            };
+        }
         let interval = Duration::from_millis(u64::from(hello.interval_ms));
         let expire_after = self
             .config
@@ -830,6 +850,11 @@ pub const REJECT_REASONS: &[&str] = &[
     codes::UNEXPECTED,
     codes::HANDSHAKE_TIMEOUT,
     codes::UNAVAILABLE,
+    codes::AUTH_REQUIRED,
+    codes::AUTH_FAILED,
+    codes::UNKNOWN_AGENT,
+    codes::ID_IN_USE,
+    codes::BAD_SEAL,
     IDLE_TIMEOUT,
 ];
 
@@ -1089,6 +1114,7 @@ mod tests {
         ask(agg, now, |reply| Event::Connected {
             conn,
             hello: hello(id, session),
+            authenticated: true,
             reply,
         })
     }
@@ -1327,6 +1353,42 @@ mod tests {
     }
 
     #[test]
+    fn an_unauthenticated_connection_cannot_take_a_connected_id() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        assert_eq!(
+            connect(&mut agg, 1, "a", 7, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+        let second = ask(&mut agg, t0, |reply| Event::Connected {
+            conn: 2,
+            hello: hello("a", 7),
+            authenticated: false,
+            reply,
+        });
+        assert!(
+            matches!(second, Reply::Refused { code, .. } if code == codes::ID_IN_USE),
+            "{second:?}"
+        );
+        assert_eq!(
+            get(
+                &agg,
+                r#"vitals_server_frames_rejected_total{reason="id_in_use"}"#
+            ),
+            Some(1.0)
+        );
+        // The first connection keeps the id; an authenticated one may take it over.
+        assert_eq!(
+            send(&mut agg, 1, sample(1, 1.0, &["/"]), t0),
+            Reply::Merged { seq: 1 }
+        );
+        assert_eq!(
+            connect(&mut agg, 3, "a", 7, t0),
+            Reply::Welcome { last_seq: 1 }
+        );
+    }
+
+    #[test]
     fn a_new_agent_version_changes_the_info_labels() {
         let mut agg = aggregator();
         let t0 = Instant::now();
@@ -1342,6 +1404,7 @@ mod tests {
             ask(&mut agg, t0, |reply| Event::Connected {
                 conn: 2,
                 hello: newer,
+                authenticated: false,
                 reply
             }),
             Reply::Welcome { last_seq: 0 }

@@ -18,14 +18,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{
-    self, Ack, ErrorMessage, FeedResult, Framer, LineBuffer, MAX_LINE, Message, Welcome, codes,
+    self, Ack, Challenge, ErrorMessage, FeedResult, Framer, Hello, LineBuffer, MAX_LINE, Message,
+    Welcome, codes,
 };
 use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
 use crate::aggregator::{Event, IDLE_TIMEOUT, Reply};
+use crate::keys::Keys;
 
 /// Bytes read from a socket at a time (one buffer per I/O thread).
 const READ_CHUNK: usize = 64 * 1024;
@@ -164,6 +167,8 @@ impl Refusal {
 enum State {
     /// Waiting for hello until the deadline.
     Hello,
+    /// Challenged (the agent's key is known): waiting for its answer until the deadline.
+    Challenged,
     /// Hello went to the aggregator.
     Open,
     /// Refused: our error is queued; read and drop until the deadline, then close.
@@ -178,6 +183,10 @@ struct Conn {
     state: State,
     /// The agent id, once hello was read.
     agent: Option<String>,
+    /// While challenged: the hello, the nonce sent and the agent's key.
+    challenge: Option<(Box<Hello>, [u8; NONCE_LEN], Key)>,
+    /// Once authenticated: the sealers of the agent's lines and of ours.
+    seals: Option<(Sealer, Sealer)>,
     /// Whether the aggregator has welcomed it (so that it must hear of the disconnect).
     welcomed: bool,
     /// Bytes to write, and how far they are written.
@@ -238,7 +247,10 @@ pub struct IoThread {
     conns: HashMap<u64, Conn>,
     open: Arc<AtomicUsize>,
     handshake_timeout: Duration,
+    keys: Option<Arc<Keys>>,
     scratch: Vec<u8>,
+    /// A sealed line without its seal, to decode.
+    plain: Vec<u8>,
 }
 
 impl IoThread {
@@ -250,6 +262,7 @@ impl IoThread {
         events: Sender<Event>,
         open: Arc<AtomicUsize>,
         handshake_timeout: Duration,
+        keys: Option<Arc<Keys>>,
     ) -> std::io::Result<(Self, IoHandle)> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let waker = Arc::new(Waker::new()?);
@@ -278,7 +291,9 @@ impl IoThread {
             conns: HashMap::new(),
             open,
             handshake_timeout,
+            keys,
             scratch: vec![0; READ_CHUNK],
+            plain: vec![0; MAX_LINE],
         };
         Ok((thread, handle))
     }
@@ -367,6 +382,8 @@ impl IoThread {
                     framer: Framer::with_buffer(GrowBuf::default()),
                     state: State::Hello,
                     agent: None,
+                    challenge: None,
+                    seals: None,
                     welcomed: false,
                     out: Vec::new(),
                     written: 0,
@@ -410,7 +427,12 @@ impl IoThread {
             let Some(conn) = self.conns.get_mut(&token) else {
                 return;
             };
-            let message = match conn.framer.feed::<Sample>(input) {
+            let (seals, plain) = (&mut conn.seals, &mut self.plain);
+            let fed = conn.framer.feed_with(input, |line| match seals {
+                Some((from_agent, _)) => wire::decode_line::<Sample>(from_agent.open(line, plain)?),
+                None => wire::decode_line::<Sample>(line),
+            });
+            let message = match fed {
                 FeedResult::Consumed => return,
                 FeedResult::Message { message, remaining } => {
                     input = remaining;
@@ -436,17 +458,70 @@ impl IoThread {
         let event = match (message, &conn.agent) {
             (Message::Hello(hello), None) => {
                 conn.agent = Some(hello.id.as_str().to_owned());
-                conn.state = State::Open;
                 let interval = Duration::from_millis(u64::from(hello.interval_ms));
                 conn.idle = (interval * 3).max(MIN_IDLE);
+                if let Some(keys) = &self.keys {
+                    let Some(key) = keys.find(&hello.id) else {
+                        return Err(Refusal::new(
+                            codes::UNKNOWN_AGENT,
+                            format!("agent id `{}` is not in the server's key file", hello.id),
+                        ));
+                    };
+                    let mut nonce = [0u8; NONCE_LEN];
+                    fill_random(&mut nonce)
+                        .map_err(|_| Refusal::new(codes::UNAVAILABLE, "no randomness"))?;
+                    let mut hex = [0u8; 2 * NONCE_LEN];
+                    let challenge = Message::Challenge(Challenge {
+                        nonce: bounded(auth::to_hex(&nonce, &mut hex)),
+                    });
+                    conn.challenge = Some((Box::new(hello), nonce, key.clone()));
+                    conn.state = State::Challenged;
+                    queue(conn, &challenge);
+                    self.flush(token);
+                    return Ok(());
+                }
+                conn.state = State::Open;
                 conn.deadline = Instant::now() + conn.idle;
                 Event::Connected {
                     conn: token,
                     hello: Box::new(hello),
+                    authenticated: false,
                     reply,
                 }
             }
-            (Message::Sample(sample), Some(_)) => Event::Sample {
+            (Message::Auth(answer), Some(_)) if conn.state == State::Challenged => {
+                let Some((hello, nonce, key)) = conn.challenge.take() else {
+                    return Err(Refusal::new(codes::UNEXPECTED, "auth without a challenge"));
+                };
+                if answer.mac.is_empty() {
+                    return Err(Refusal::new(
+                        codes::AUTH_REQUIRED,
+                        "this server requires a key: give the agent one with --key-file",
+                    ));
+                }
+                let mut mac = [0u8; auth::MAC_LEN];
+                let proven = auth::from_hex(answer.mac.as_bytes(), &mut mac).is_ok()
+                    && auth::verify_proof(&key, &nonce, &hello.id, hello.session, &mac);
+                if !proven {
+                    return Err(Refusal::new(
+                        codes::AUTH_FAILED,
+                        format!("wrong key for agent `{}`", hello.id),
+                    ));
+                }
+                conn.seals = Some((
+                    Sealer::new(&key, &nonce, &hello.id, Direction::FromAgent),
+                    Sealer::new(&key, &nonce, &hello.id, Direction::FromServer),
+                ));
+                conn.state = State::Open;
+                conn.deadline = Instant::now() + conn.idle;
+                Event::Connected {
+                    conn: token,
+                    hello,
+                    authenticated: true,
+                    reply,
+                }
+            }
+            (Message::Sample(sample), Some(_)) if conn.state == State::Open => Event::Sample {
                 conn: token,
                 message: Box::new(sample),
                 reply,
@@ -581,6 +656,13 @@ impl IoThread {
                     token,
                     Refusal::new(codes::HANDSHAKE_TIMEOUT, "no hello in time"),
                 ),
+                State::Challenged => self.refuse(
+                    token,
+                    Refusal::new(
+                        codes::HANDSHAKE_TIMEOUT,
+                        "no answer to the challenge in time",
+                    ),
+                ),
                 State::Open => self.refuse(token, Refusal::new(IDLE_TIMEOUT, "no sample in time")),
                 State::Closing => self.close(token),
             }
@@ -605,10 +687,28 @@ impl IoThread {
     }
 }
 
-/// Appends `message` as a line to what the connection has to write.
+/// Appends `message` as a line to what the connection has to write, sealed once the
+/// connection is authenticated.
 fn queue(conn: &mut Conn, message: &Message) {
-    let mut buf = [0u8; 512];
-    if let Ok(n) = wire::encode(message, &mut buf) {
-        conn.out.extend_from_slice(buf.get(..n).unwrap_or_default());
+    let mut buf = [0u8; 512 + auth::SEAL_LEN];
+    let Ok(mut n) = wire::encode(message, &mut buf) else {
+        return;
+    };
+    if let Some((_, from_server)) = &mut conn.seals {
+        match from_server.seal_in_place(&mut buf, n) {
+            Ok(sealed) => n = sealed,
+            Err(_) => return,
+        }
     }
+    conn.out.extend_from_slice(buf.get(..n).unwrap_or_default());
+}
+
+/// Fills `buf` from the kernel's random source (for nonces).
+fn fill_random(buf: &mut [u8]) -> std::io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let rest = buf.get_mut(filled..).unwrap_or_default();
+        filled += rustix::rand::getrandom(rest, rustix::rand::GetRandomFlags::empty())?;
+    }
+    Ok(())
 }

@@ -25,6 +25,7 @@ pub mod aggregator;
 pub mod connection;
 pub mod exposition;
 pub mod http;
+pub mod keys;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -115,7 +116,7 @@ pub enum Error {
 }
 
 /// How the server runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// What the aggregator does with agents' series.
     pub aggregator: aggregator::Config,
@@ -123,6 +124,8 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// The agents that may connect and their keys; `None` lets any agent in unauthenticated.
+    pub keys: Option<Arc<keys::Keys>>,
 }
 
 impl Default for Config {
@@ -131,6 +134,7 @@ impl Default for Config {
             aggregator: aggregator::Config { expire_after: None },
             handshake_timeout: Duration::from_secs(10),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            keys: None,
         }
     }
 }
@@ -171,7 +175,12 @@ pub fn run(
     let mut io_threads = Vec::with_capacity(io_count);
     let mut handles = Vec::with_capacity(io_count);
     for i in 0..io_count {
-        let (io, handle) = IoThread::new(events.clone(), open.clone(), config.handshake_timeout)?;
+        let (io, handle) = IoThread::new(
+            events.clone(),
+            open.clone(),
+            config.handshake_timeout,
+            config.keys.clone(),
+        )?;
         let shutdown = shutdown.clone();
         io_threads.push(
             thread::Builder::new()

@@ -21,6 +21,9 @@ flags (each also read from the environment variable shown):
   --expire-after DURATION   drop an agent's series this long after its last sample
                             [VITALS_EXPIRE_AFTER, default: 3 of the agent's intervals, at least 5s]
   --max-connections N       agents served at once             [VITALS_MAX_CONNECTIONS, default 4096]
+  --key-file PATH           agents must prove their id with the key this file gives it
+                            (lines `<agent id or pattern with *> <key>`; mode 600)
+                            [VITALS_KEY_FILE, default: no authentication]
   -h, --help                this text
   -V, --version             the version
 
@@ -33,6 +36,7 @@ struct Options {
     http: String,
     expire_after: Option<Duration>,
     max_connections: usize,
+    key_file: Option<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -57,6 +61,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
                 .with_context(|| format!("VITALS_MAX_CONNECTIONS: `{v}` is not a number"))?,
             None => DEFAULT_MAX_CONNECTIONS,
         },
+        key_file: env("VITALS_KEY_FILE"),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -90,6 +95,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
                     .parse()
                     .with_context(|| format!("--max-connections: `{v}` is not a number"))?;
             }
+            "--key-file" => options.key_file = Some(value()?),
             other => bail!("unknown argument `{other}` (see --help)"),
         }
     }
@@ -106,6 +112,11 @@ fn run() -> Result<()> {
     let Some(mut options) = parse_options(std::env::args().skip(1))? else {
         return Ok(());
     };
+    let keys = options
+        .key_file
+        .as_deref()
+        .map(|path| server::keys::Keys::load(std::path::Path::new(path)).map(Arc::new))
+        .transpose()?;
     let fd_limit = server::raise_fd_limit();
     let by_fds = usize::try_from(fd_limit.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX);
     if by_fds < options.max_connections {
@@ -133,8 +144,13 @@ fn run() -> Result<()> {
             expire_after: options.expire_after,
         },
         max_connections: options.max_connections,
+        keys,
         ..Config::default()
     };
+    match &options.key_file {
+        Some(path) => server::log!("agents must authenticate with the keys in {path}"),
+        None => server::log!("no --key-file: any agent may connect, unauthenticated"),
+    }
     server::run(agents, http, config, shutdown)?;
     server::log!("stopped");
     Ok(())

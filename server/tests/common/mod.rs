@@ -136,8 +136,13 @@ impl Server {
 
 /// Starts a `vitals-agent` with `id` sending to `servers` every `interval`.
 pub fn agent(id: &str, servers: &[SocketAddr], interval: &str) -> Proc {
+    agent_with(id, servers, interval, &[])
+}
+
+/// [`agent`] with more flags.
+pub fn agent_with(id: &str, servers: &[SocketAddr], interval: &str, extra: &[&str]) -> Proc {
     let mut cmd = Command::new(bin("vitals-agent"));
-    cmd.args(["--id", id, "--interval", interval]);
+    cmd.args(["--id", id, "--interval", interval]).args(extra);
     for s in servers {
         cmd.args(["--server", &s.to_string()]);
     }

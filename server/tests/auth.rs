@@ -1,0 +1,159 @@
+//! Agents proving their ids with pre-shared keys, against the real binaries on loopback.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Server, agent, agent_with, bin, http_get, value, wait_for};
+
+const KEY: &str = "3f1c2b9e8d7a6f5e4d3c2b1a09f8e7d6";
+
+/// A directory of key files for one test, removed afterwards.
+struct Keys(PathBuf);
+
+impl Keys {
+    fn new(name: &str) -> Keys {
+        let dir = std::env::temp_dir().join(format!("vitals-auth-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Keys(dir)
+    }
+
+    /// Writes a file with `mode` and returns its path.
+    fn file(&self, name: &str, text: &str, mode: u32) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Keys {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rejected(metrics: &str, reason: &str) -> f64 {
+    value(
+        metrics,
+        "vitals_server_frames_rejected_total",
+        &[("reason", reason)],
+    )
+    .unwrap_or(0.0)
+}
+
+#[test]
+fn only_agents_with_the_right_key_get_in_and_each_refusal_is_counted() {
+    let keys = Keys::new("fleet");
+    let server_keys = keys.file(
+        "server.keys",
+        &format!("# fleet\npi-* {KEY}\nbench other-key-0123456789abcdef\n"),
+        0o600,
+    );
+    let good = keys.file("good.key", &format!("{KEY}\n"), 0o600);
+    let wrong = keys.file("wrong.key", "not-the-key-0123456789abcdef\n", 0o600);
+    let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &["--key-file", &server_keys]);
+    let to = [server.agents];
+
+    let _honest = agent_with("pi-honest", &to, "300ms", &["--key-file", &good]);
+    wait_for("the keyed agent's series", Duration::from_secs(20), || {
+        let m = http_get(server.http, "/metrics")?.1;
+        (value(&m, "vitals_agent_up", &[("agent", "pi-honest")]) == Some(1.0)
+            && value(&m, "node_load1", &[("agent", "pi-honest")]).is_some())
+        .then_some(())
+    });
+
+    // Wrong key, no key, an id the file does not name: each refused and counted.
+    let _liar = agent_with("pi-liar", &to, "300ms", &["--key-file", &wrong]);
+    let _keyless = agent("pi-keyless", &to, "300ms");
+    let _stranger = agent_with("laptop", &to, "300ms", &["--key-file", &good]);
+    // Someone else's key for an id that has one of its own.
+    let _impostor = agent_with("bench", &to, "300ms", &["--key-file", &good]);
+    let m = wait_for("every refusal counted", Duration::from_secs(20), || {
+        let m = http_get(server.http, "/metrics")?.1;
+        (rejected(&m, "auth_failed") >= 2.0
+            && rejected(&m, "auth_required") >= 1.0
+            && rejected(&m, "unknown_agent") >= 1.0)
+            .then_some(m)
+    });
+    for id in ["pi-liar", "pi-keyless", "laptop", "bench"] {
+        assert_eq!(
+            value(&m, "node_load1", &[("agent", id)]),
+            None,
+            "{id} has no series"
+        );
+    }
+    // The honest agent is still current.
+    let seen = |m: &str| {
+        value(
+            m,
+            "vitals_agent_last_seen_timestamp_seconds",
+            &[("agent", "pi-honest")],
+        )
+    };
+    let before = seen(&m).unwrap();
+    wait_for(
+        "the keyed agent still sending",
+        Duration::from_secs(10),
+        || {
+            let m = http_get(server.http, "/metrics")?.1;
+            (seen(&m)? > before
+                && value(&m, "vitals_agent_up", &[("agent", "pi-honest")]) == Some(1.0))
+            .then_some(())
+        },
+    );
+}
+
+#[test]
+fn a_keyed_agent_sends_nothing_to_a_server_without_keys() {
+    let keys = Keys::new("downgrade");
+    let good = keys.file("good.key", KEY, 0o600);
+    let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
+    let _agent = agent_with(
+        "pi-careful",
+        &[server.agents],
+        "300ms",
+        &["--key-file", &good],
+    );
+    let mut refused = false;
+    wait_for(
+        "the agent to refuse the server",
+        Duration::from_secs(10),
+        || {
+            while let Ok(line) = server.log.try_recv() {
+                refused |= line.contains("pi-careful") && line.contains("disconnected");
+            }
+            refused.then_some(())
+        },
+    );
+    let m = server.metrics();
+    assert_eq!(value(&m, "node_load1", &[("agent", "pi-careful")]), None);
+}
+
+#[test]
+fn key_files_others_may_read_are_refused_at_start() {
+    let keys = Keys::new("exposed");
+    let exposed = keys.file("server.keys", &format!("* {KEY}\n"), 0o644);
+    let out = Command::new(bin("vitals-server"))
+        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .args(["--key-file", &exposed])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("chmod 600"), "{err}");
+
+    let exposed = keys.file("agent.key", KEY, 0o640);
+    let out = Command::new(bin("vitals-agent"))
+        .args(["--server", "127.0.0.1:9", "--key-file", &exposed])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("chmod 600"), "{err}");
+}
