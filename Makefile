@@ -11,7 +11,7 @@ RUN_DIR := .run
 NO_STD_TARGET := thumbv7em-none-eabihf
 
 .PHONY: all build release deps deps-apt deps-rust deps-fuzz test fmt-check clippy unit nostd doc \
-        fuzz-build fuzz promtool-check run run-server run-agent prometheus bench deps-bench clean
+        fuzz-build fuzz-check fuzz promtool-check run run-server run-agent prometheus bench deps-bench clean
 
 # `make cross` and `make cross-test`: the agent for ARM boards.
 include mk/cross.mk
@@ -47,7 +47,7 @@ deps-fuzz:
 	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 
 # ---- the checks: `make test` runs every one ------------------------------------------------------
-test: deps fmt-check clippy unit nostd doc fuzz-build promtool-check
+test: deps fmt-check clippy unit nostd doc fuzz-check promtool-check
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -76,6 +76,10 @@ doc:
 
 fuzz-build: deps-fuzz
 	cd fuzz && cargo +nightly fuzz build
+
+# Every fuzz target for 30 seconds: their invariants, not only their build, checked each run.
+fuzz-check: deps-fuzz
+	$(MAKE) fuzz FUZZ_SECONDS=30
 
 # Run each fuzz target for FUZZ_SECONDS (default 60).
 FUZZ_SECONDS ?= 60
