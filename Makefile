@@ -11,7 +11,7 @@ RUN_DIR := .run
 NO_STD_TARGET := thumbv7em-none-eabihf
 
 .PHONY: all build release deps deps-apt deps-rust deps-fuzz test fmt-check clippy unit nostd doc \
-        fuzz-build fuzz-check fuzz promtool-check run run-server run-agent prometheus bench deps-bench clean
+        fuzz-build fuzz-check fuzz promtool-check keys run run-server run-agent prometheus bench deps-bench clean
 
 # `make cross` and `make cross-test`: the agent for ARM boards.
 include mk/cross.mk
@@ -111,11 +111,23 @@ deps-bench:
 	    || { echo "error: apt-get install prometheus-pushgateway failed" >&2; exit 1; }; }
 
 # ---- running it --------------------------------------------------------------------------------
-run-server: build
-	./target/debug/vitals-server --listen 0.0.0.0:$(AGENT_PORT) --http 0.0.0.0:$(HTTP_PORT)
+# Keys for the local runs (made once, mode 600): the server's file lets any agent id in with the
+# one key in agent.key. For a fleet, give each agent (or group, `pi-*`) a key of its own.
+KEYS_DIR ?= $(RUN_DIR)/keys
+keys:
+	@mkdir -p $(KEYS_DIR) && chmod 700 $(KEYS_DIR)
+	@test -s $(KEYS_DIR)/agent.key || { umask 077; \
+	  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > $(KEYS_DIR)/agent.key; \
+	  echo "* $$(cat $(KEYS_DIR)/agent.key)" > $(KEYS_DIR)/server.keys; \
+	  echo "made keys in $(KEYS_DIR)"; }
 
-run-agent: build
-	./target/debug/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL)
+run-server: build keys
+	./target/debug/vitals-server --listen 0.0.0.0:$(AGENT_PORT) --http 0.0.0.0:$(HTTP_PORT) \
+	  --key-file $(KEYS_DIR)/server.keys
+
+run-agent: build keys
+	./target/debug/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) \
+	  --key-file $(KEYS_DIR)/agent.key
 
 # A real Prometheus with the shipped config (pointed at HTTP_PORT) and a throw-away data dir.
 prometheus: deps-apt
@@ -125,13 +137,15 @@ prometheus: deps-apt
 	  --web.listen-address=127.0.0.1:$(PROM_PORT)
 
 # Server, one local agent and Prometheus together; Ctrl-C stops all three.
-run: build deps-apt
+run: build deps-apt keys
 	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/prometheus-data
 	@sed 's/localhost:7451/localhost:$(HTTP_PORT)/' prometheus/prometheus.yml > $(RUN_DIR)/prometheus.yml
 	@pids=(); trap 'kill $${pids[@]} 2>/dev/null; wait; exit 0' INT TERM; \
-	./target/debug/vitals-server --listen 127.0.0.1:$(AGENT_PORT) --http 127.0.0.1:$(HTTP_PORT) & pids+=($$!); \
+	./target/debug/vitals-server --listen 127.0.0.1:$(AGENT_PORT) --http 127.0.0.1:$(HTTP_PORT) \
+	  --key-file $(KEYS_DIR)/server.keys & pids+=($$!); \
 	sleep 0.5; \
-	./target/debug/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) & pids+=($$!); \
+	./target/debug/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) \
+	  --key-file $(KEYS_DIR)/agent.key & pids+=($$!); \
 	prometheus --config.file=$(RUN_DIR)/prometheus.yml --storage.tsdb.path=$(RUN_DIR)/prometheus-data \
 	  --web.listen-address=127.0.0.1:$(PROM_PORT) --log.level=warn & pids+=($$!); \
 	sleep 1; \
