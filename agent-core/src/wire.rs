@@ -164,6 +164,8 @@ pub mod codes {
     pub const ID_IN_USE: &str = "id_in_use";
     /// A line of an authenticated connection was not sealed with its key.
     pub const BAD_SEAL: &str = "bad_seal";
+    /// The server holds as many distinct agents as it may (`--max-agents`); a new id must wait.
+    pub const TOO_MANY_AGENTS: &str = "too_many_agents";
 }
 
 /// Every message of the protocol. `S` is the sample type; peers with different capacities

@@ -73,7 +73,37 @@ pub struct Config {
     /// How long an agent's series stay after its last sample. `None`: three of its intervals,
     /// at least [`MIN_EXPIRY`].
     pub expire_after: Option<Duration>,
+    /// Distinct agents held at once (each is a set of label values); a new id past this is
+    /// refused until one is forgotten.
+    pub max_agents: usize,
+    /// How long a disconnected agent's `up` and `last_seen` stay after its series expired,
+    /// before it is forgotten entirely.
+    pub forget_after: Duration,
+    /// The shortest time between an agent's samples, on average: faster samples (beyond a
+    /// burst of [`BURST`], for a backlog sent after an outage) are acknowledged but dropped,
+    /// and counted.
+    pub min_interval: Duration,
 }
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            expire_after: None,
+            max_agents: DEFAULT_MAX_AGENTS,
+            forget_after: Duration::from_secs(24 * 3600),
+            min_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Distinct agents held at once unless `--max-agents` says otherwise: about 460 MiB of series.
+pub const DEFAULT_MAX_AGENTS: usize = 20_000;
+
+/// Samples an agent may send faster than `min_interval` in a row: an outage's backlog.
+pub const BURST: f64 = 1000.0;
+
+/// A sample came faster than `--min-interval` allows; it was acknowledged and dropped.
+pub const TOO_FREQUENT: &str = "too_frequent";
 
 /// The shortest default expiry, so that an agent with a fast interval survives a quick restart
 /// of the server or itself.
@@ -494,6 +524,8 @@ struct AgentState {
     expire_after: Duration,
     /// Whether only `up` and `last_seen` are left.
     expired: bool,
+    /// Samples it may send now faster than `min_interval` (a token bucket of [`BURST`]).
+    allowance: f64,
 }
 
 /// The server's own health metrics.
@@ -645,6 +677,15 @@ impl Aggregator {
 
     fn connect(&mut self, conn: u64, hello: Hello, authenticated: bool, now: Instant) -> Reply {
         let id = hello.id.as_str().to_owned();
+        if !self.agents.contains_key(&id) && self.agents.len() >= self.config.max_agents {
+            return Reply::Refused {
+                code: codes::TOO_MANY_AGENTS,
+                message: format!(
+                    "the server holds {} agents, its limit; agent `{id}` must wait until one is forgotten",
+                    self.agents.len()
+                ),
+            };
+        }
         if !authenticated && self.agents.get(&id).is_some_and(|a| a.conn.is_some()) {
             return Reply::Refused {
                 code: codes::ID_IN_USE,
@@ -683,6 +724,7 @@ impl Aggregator {
                     last_seen: 0.0,
                     expire_after,
                     expired: true,
+                    allowance: BURST,
                 },
             );
         }
@@ -775,6 +817,25 @@ impl Aggregator {
             // counter go backwards.
             return Reply::Merged { seq: message.seq };
         }
+        let min = self.config.min_interval.as_secs_f64();
+        if min > 0.0 {
+            let earned = now
+                .saturating_duration_since(agent.last_sample)
+                .as_secs_f64()
+                / min;
+            agent.allowance = (agent.allowance + earned).min(BURST);
+            if agent.allowance < 1.0 {
+                // Acknowledged, so that the agent moves on; its next sample carries the same
+                // counters, so nothing is lost but resolution.
+                agent.last_seq = message.seq;
+                self.health
+                    .rejected
+                    .with_label_values(&[TOO_FREQUENT])
+                    .inc();
+                return Reply::Merged { seq: message.seq };
+            }
+            agent.allowance -= 1.0;
+        }
         agent.last_seq = message.seq;
         agent.last_sample = now;
         agent.last_seen = unix_now();
@@ -830,6 +891,28 @@ impl Aggregator {
             }
             self.rebuild(&id, None);
         }
+        let forget = self.config.forget_after;
+        let before = self.agents.len();
+        self.agents.retain(|_, a| {
+            a.conn.is_some()
+                || !a.expired
+                || now.saturating_duration_since(a.last_sample) <= a.expire_after + forget
+        });
+        if self.agents.len() != before {
+            let slots: Vec<Arc<Slot>> = self.agents.values().map(|a| a.slot.clone()).collect();
+            let mut list = self
+                .published
+                .agents
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            // Keep the published order of those that stay.
+            let kept = list
+                .iter()
+                .filter(|s| slots.iter().any(|k| Arc::ptr_eq(k, s)))
+                .cloned()
+                .collect();
+            *list = Arc::new(kept);
+        }
     }
 
     /// The exposition in Prometheus text format.
@@ -855,6 +938,8 @@ pub const REJECT_REASONS: &[&str] = &[
     codes::UNKNOWN_AGENT,
     codes::ID_IN_USE,
     codes::BAD_SEAL,
+    codes::TOO_MANY_AGENTS,
+    TOO_FREQUENT,
     IDLE_TIMEOUT,
 ];
 
@@ -1147,6 +1232,8 @@ mod tests {
     fn aggregator() -> Aggregator {
         Aggregator::new(Config {
             expire_after: Some(Duration::from_secs(30)),
+            min_interval: Duration::ZERO,
+            ..Config::default()
         })
     }
 
@@ -1350,6 +1437,82 @@ mod tests {
         connect(&mut agg, 1, "a", 7, Instant::now());
         assert_eq!(get(&agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
         assert_eq!(get(&agg, USER), None);
+    }
+
+    #[test]
+    fn past_max_agents_a_new_id_is_refused_until_one_is_forgotten() {
+        let mut agg = Aggregator::new(Config {
+            expire_after: Some(Duration::from_secs(30)),
+            max_agents: 2,
+            forget_after: Duration::from_secs(60),
+            min_interval: Duration::ZERO,
+        });
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 1, t0);
+        connect(&mut agg, 2, "b", 1, t0);
+        let third = connect(&mut agg, 3, "c", 1, t0);
+        assert!(
+            matches!(third, Reply::Refused { code, .. } if code == codes::TOO_MANY_AGENTS),
+            "{third:?}"
+        );
+        // A known id still gets back in.
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        assert_eq!(
+            connect(&mut agg, 4, "a", 1, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+        // Once `b` is gone, expired and then forgotten, `c` fits.
+        agg.handle(Event::Disconnected { conn: 2 }, t0);
+        agg.expire(t0 + Duration::from_secs(31));
+        assert!(get(&agg, r#"vitals_agent_up{agent="b"}"#).is_some());
+        agg.expire(t0 + Duration::from_secs(92));
+        assert_eq!(get(&agg, r#"vitals_agent_up{agent="b"}"#), None);
+        assert_eq!(
+            connect(&mut agg, 5, "c", 1, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+        assert_eq!(
+            get(
+                &agg,
+                r#"vitals_server_frames_rejected_total{reason="too_many_agents"}"#
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn samples_faster_than_the_minimum_interval_are_acknowledged_and_dropped() {
+        let mut agg = Aggregator::new(Config {
+            expire_after: Some(Duration::from_secs(30)),
+            min_interval: Duration::from_secs(1),
+            ..Config::default()
+        });
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 1, t0);
+        let burst = BURST as u64;
+        for seq in 1..=burst {
+            assert_eq!(
+                send(&mut agg, 1, sample(seq, seq as f64, &["/"]), t0),
+                Reply::Merged { seq }
+            );
+        }
+        // The burst is spent: the next one is acknowledged but not merged.
+        assert_eq!(
+            send(&mut agg, 1, sample(burst + 1, 0.5, &["/"]), t0),
+            Reply::Merged { seq: burst + 1 }
+        );
+        assert_eq!(get(&agg, USER), Some(burst as f64));
+        assert_eq!(
+            get(
+                &agg,
+                r#"vitals_server_frames_rejected_total{reason="too_frequent"}"#
+            ),
+            Some(1.0)
+        );
+        // A second later, one more is allowed.
+        let t1 = t0 + Duration::from_millis(1001);
+        send(&mut agg, 1, sample(burst + 2, 7.0, &["/"]), t1);
+        assert_eq!(get(&agg, USER), Some(7.0));
     }
 
     #[test]

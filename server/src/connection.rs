@@ -34,7 +34,7 @@ use crate::keys::Keys;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// The shortest idle timeout, whatever the agent's interval.
-const MIN_IDLE: Duration = Duration::from_secs(10);
+pub const MIN_IDLE: Duration = Duration::from_secs(10);
 
 /// How long a refused connection is read (and ignored) after our `error`, so that closing with
 /// unread data does not reset it before the agent has read why.
@@ -52,34 +52,70 @@ const COALESCE: Duration = Duration::from_millis(4);
 /// The epoll token of a thread's waker; connections use their number, which starts at 1.
 const WAKER: u64 = 0;
 
-/// A partial line's storage that grows as far as the line needs, up to [`MAX_LINE`], and is
-/// given back once the line is done.
-#[derive(Debug, Default)]
-pub struct GrowBuf(Vec<u8>);
+/// A partial line's storage that grows as far as the line needs, up to its limit (at most
+/// [`MAX_LINE`]), and is given back once the line is done.
+#[derive(Debug)]
+pub struct GrowBuf {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl GrowBuf {
+    /// An empty buffer for lines of at most `limit` bytes (and never over [`MAX_LINE`]).
+    pub fn new(limit: usize) -> Self {
+        GrowBuf {
+            buf: Vec::new(),
+            limit: limit.min(MAX_LINE),
+        }
+    }
+}
 
 impl LineBuffer for GrowBuf {
     fn limit(&self) -> usize {
-        MAX_LINE
+        self.limit
     }
 
     fn room(&mut self, len: usize) -> Option<&mut [u8]> {
-        if len > MAX_LINE {
+        if len > self.limit {
             return None;
         }
-        if self.0.len() < len {
-            self.0
-                .resize(len.next_power_of_two().clamp(len, MAX_LINE), 0);
+        if self.buf.len() < len {
+            self.buf
+                .resize(len.next_power_of_two().clamp(len, self.limit), 0);
         }
-        Some(&mut self.0)
+        Some(&mut self.buf)
     }
 
     fn held(&self, len: usize) -> &[u8] {
-        self.0.get(..len).unwrap_or_default()
+        self.buf.get(..len).unwrap_or_default()
     }
 
     fn release(&mut self) {
-        if self.0.capacity() > 4096 {
-            self.0 = Vec::new();
+        if self.buf.capacity() > 4096 {
+            self.buf = Vec::new();
+        }
+    }
+}
+
+/// What a connection may do, each from a flag of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time from connecting to hello (and from the challenge to the answer).
+    pub handshake_timeout: Duration,
+    /// The longest line accepted, in bytes without its newline (at most [`MAX_LINE`]).
+    pub max_line: usize,
+    /// A connection that sends no whole message for this many of its agent's intervals (and at
+    /// least [`MIN_IDLE`]) is closed. Bytes that do not finish a message do not count, so a
+    /// sender trickling one byte at a time cannot hold a connection.
+    pub idle_intervals: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            handshake_timeout: Duration::from_secs(10),
+            max_line: MAX_LINE,
+            idle_intervals: 3,
         }
     }
 }
@@ -246,7 +282,7 @@ pub struct IoThread {
     outbox: Vec<Event>,
     conns: HashMap<u64, Conn>,
     open: Arc<AtomicUsize>,
-    handshake_timeout: Duration,
+    limits: Limits,
     keys: Option<Arc<Keys>>,
     scratch: Vec<u8>,
     /// A sealed line without its seal, to decode.
@@ -261,7 +297,7 @@ impl IoThread {
     pub fn new(
         events: Sender<Event>,
         open: Arc<AtomicUsize>,
-        handshake_timeout: Duration,
+        limits: Limits,
         keys: Option<Arc<Keys>>,
     ) -> std::io::Result<(Self, IoHandle)> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
@@ -290,7 +326,7 @@ impl IoThread {
             outbox: Vec::new(),
             conns: HashMap::new(),
             open,
-            handshake_timeout,
+            limits,
             keys,
             scratch: vec![0; READ_CHUNK],
             plain: vec![0; MAX_LINE],
@@ -379,7 +415,7 @@ impl IoThread {
                 Conn {
                     stream,
                     peer,
-                    framer: Framer::with_buffer(GrowBuf::default()),
+                    framer: Framer::with_buffer(GrowBuf::new(self.limits.max_line)),
                     state: State::Hello,
                     agent: None,
                     challenge: None,
@@ -388,7 +424,7 @@ impl IoThread {
                     out: Vec::new(),
                     written: 0,
                     watching_out: false,
-                    deadline: Instant::now() + self.handshake_timeout,
+                    deadline: Instant::now() + self.limits.handshake_timeout,
                     idle: MIN_IDLE,
                 },
             );
@@ -421,7 +457,6 @@ impl IoThread {
         if conn.state == State::Closing {
             return; // Read only so that closing does not reset the connection; dropped.
         }
-        conn.deadline = Instant::now() + conn.idle;
         let mut input = scratch.get(..n).unwrap_or_default();
         loop {
             let Some(conn) = self.conns.get_mut(&token) else {
@@ -436,6 +471,9 @@ impl IoThread {
                 FeedResult::Consumed => return,
                 FeedResult::Message { message, remaining } => {
                     input = remaining;
+                    if conn.state == State::Open {
+                        conn.deadline = Instant::now() + conn.idle;
+                    }
                     message
                 }
                 FeedResult::Error { error, .. } => {
@@ -459,7 +497,7 @@ impl IoThread {
             (Message::Hello(hello), None) => {
                 conn.agent = Some(hello.id.as_str().to_owned());
                 let interval = Duration::from_millis(u64::from(hello.interval_ms));
-                conn.idle = (interval * 3).max(MIN_IDLE);
+                conn.idle = (interval * self.limits.idle_intervals).max(MIN_IDLE);
                 if let Some(keys) = &self.keys {
                     let Some(key) = keys.find(&hello.id) else {
                         return Err(Refusal::new(
@@ -476,6 +514,7 @@ impl IoThread {
                     });
                     conn.challenge = Some((Box::new(hello), nonce, key.clone()));
                     conn.state = State::Challenged;
+                    conn.deadline = Instant::now() + self.limits.handshake_timeout;
                     queue(conn, &challenge);
                     self.flush(token);
                     return Ok(());

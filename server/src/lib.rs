@@ -120,8 +120,8 @@ pub enum Error {
 pub struct Config {
     /// What the aggregator does with agents' series.
     pub aggregator: aggregator::Config,
-    /// How long a new connection has to say hello.
-    pub handshake_timeout: Duration,
+    /// What each connection may do.
+    pub limits: connection::Limits,
     /// Connections served at once.
     pub max_connections: usize,
     /// The agents that may connect and their keys; `None` lets any agent in unauthenticated.
@@ -131,8 +131,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            aggregator: aggregator::Config { expire_after: None },
-            handshake_timeout: Duration::from_secs(10),
+            aggregator: aggregator::Config::default(),
+            limits: connection::Limits::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             keys: None,
         }
@@ -178,7 +178,7 @@ pub fn run(
         let (io, handle) = IoThread::new(
             events.clone(),
             open.clone(),
-            config.handshake_timeout,
+            config.limits,
             config.keys.clone(),
         )?;
         let shutdown = shutdown.clone();

@@ -21,6 +21,17 @@ flags (each also read from the environment variable shown):
   --expire-after DURATION   drop an agent's series this long after its last sample
                             [VITALS_EXPIRE_AFTER, default: 3 of the agent's intervals, at least 5s]
   --max-connections N       agents served at once             [VITALS_MAX_CONNECTIONS, default 4096]
+  --max-agents N            distinct agents held (label sets); new ids past it are refused
+                            [VITALS_MAX_AGENTS, default 20000]
+  --forget-after DURATION   a gone agent's up/last_seen series stay this long after expiry
+                            [VITALS_FORGET_AFTER, default 24h]
+  --max-line BYTES          longest line accepted (at most 65536)  [VITALS_MAX_LINE, default 65536]
+  --handshake-timeout DURATION  time to say hello (and answer a challenge)
+                            [VITALS_HANDSHAKE_TIMEOUT, default 10s]
+  --idle-intervals N        close a connection silent for N of its agent's intervals (>= 10s)
+                            [VITALS_IDLE_INTERVALS, default 3]
+  --min-interval DURATION   samples an agent sends faster than this (after a burst of 1000)
+                            are dropped and counted  [VITALS_MIN_INTERVAL, default 100ms]
   --key-file PATH           agents must prove their id with the key this file gives it
                             (lines `<agent id or pattern with *> <key>`; mode 600)
                             [VITALS_KEY_FILE, default: no authentication]
@@ -37,6 +48,8 @@ struct Options {
     expire_after: Option<Duration>,
     max_connections: usize,
     key_file: Option<String>,
+    aggregator: server::aggregator::Config,
+    limits: server::connection::Limits,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -62,7 +75,21 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             None => DEFAULT_MAX_CONNECTIONS,
         },
         key_file: env("VITALS_KEY_FILE"),
+        aggregator: server::aggregator::Config::default(),
+        limits: server::connection::Limits::default(),
     };
+    // Flags and their variables, read the same way: the variable first, the flag over it.
+    let mut settings: Vec<(String, String)> = [
+        ("--max-agents", "VITALS_MAX_AGENTS"),
+        ("--forget-after", "VITALS_FORGET_AFTER"),
+        ("--max-line", "VITALS_MAX_LINE"),
+        ("--handshake-timeout", "VITALS_HANDSHAKE_TIMEOUT"),
+        ("--idle-intervals", "VITALS_IDLE_INTERVALS"),
+        ("--min-interval", "VITALS_MIN_INTERVAL"),
+    ]
+    .into_iter()
+    .filter_map(|(flag, var)| env(var).map(|v| (flag.to_owned(), v)))
+    .collect();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -96,7 +123,35 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
                     .with_context(|| format!("--max-connections: `{v}` is not a number"))?;
             }
             "--key-file" => options.key_file = Some(value()?),
+            "--max-agents"
+            | "--forget-after"
+            | "--max-line"
+            | "--handshake-timeout"
+            | "--idle-intervals"
+            | "--min-interval" => settings.push((flag.clone(), value()?)),
             other => bail!("unknown argument `{other}` (see --help)"),
+        }
+    }
+    for (flag, v) in settings {
+        let count = |min: u64| -> Result<u64> {
+            v.parse::<u64>()
+                .ok()
+                .filter(|n| *n >= min)
+                .ok_or_else(|| anyhow!("{flag}: `{v}` is not a whole number of at least {min}"))
+        };
+        match flag.as_str() {
+            "--max-agents" => options.aggregator.max_agents = usize::try_from(count(1)?)?,
+            "--forget-after" => options.aggregator.forget_after = duration(&flag, &v)?,
+            "--min-interval" => options.aggregator.min_interval = duration(&flag, &v)?,
+            "--handshake-timeout" => options.limits.handshake_timeout = duration(&flag, &v)?,
+            "--idle-intervals" => options.limits.idle_intervals = u32::try_from(count(1)?)?,
+            _ => {
+                let n = usize::try_from(count(1)?)?;
+                if n > agent_core::wire::MAX_LINE {
+                    bail!("{flag}: at most {} bytes", agent_core::wire::MAX_LINE);
+                }
+                options.limits.max_line = n;
+            }
         }
     }
     if options.max_connections == 0 {
@@ -142,10 +197,11 @@ fn run() -> Result<()> {
     let config = Config {
         aggregator: server::aggregator::Config {
             expire_after: options.expire_after,
+            ..options.aggregator
         },
         max_connections: options.max_connections,
+        limits: options.limits,
         keys,
-        ..Config::default()
     };
     match &options.key_file {
         Some(path) => server::log!("agents must authenticate with the keys in {path}"),
