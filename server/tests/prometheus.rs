@@ -3,26 +3,13 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Proc, Server, agent, http_get, wait_for};
+use common::{Proc, Server, agent, http_get, promtool_complaints, tool, wait_for};
 
 const IDS: [&str; 3] = ["e2e-a", "e2e-b", "e2e-c"];
-
-fn tool(name: &str) -> String {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .unwrap();
-    assert!(
-        found.status.success(),
-        "`{name}` is not installed: `make deps` installs Debian's prometheus package"
-    );
-    String::from_utf8(found.stdout).unwrap().trim().to_owned()
-}
 
 /// The shipped config, pointed at this test's server and scraping every second.
 fn config(http: std::net::SocketAddr) -> String {
@@ -130,38 +117,12 @@ fn prometheus_scrapes_every_agent_through_the_shipped_config() {
 
 #[test]
 fn promtool_finds_nothing_but_node_exporters_own_camel_case_names() {
-    let promtool = tool("promtool");
     let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
     let _agent = agent("lint", &[server.agents], "500ms");
     let metrics = wait_for("the agent's series", Duration::from_secs(20), || {
         let m = http_get(server.http, "/metrics")?.1;
         m.contains("node_load1{agent=\"lint\"}").then_some(m)
     });
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(metrics.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let complaints: Vec<&str> = report.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert!(!complaints.is_empty() || out.status.success());
-    for line in &complaints {
-        assert!(
-            line.starts_with("node_memory_") && line.contains("camelCase"),
-            "promtool complains about more than node_exporter's memory names: {line}"
-        );
-    }
+    let complaints = promtool_complaints(&metrics);
+    assert!(complaints.is_empty(), "promtool complains: {complaints:#?}");
 }

@@ -229,3 +229,53 @@ pub fn metric_type<'a>(metrics: &'a str, name: &str) -> Option<&'a str> {
         .lines()
         .find_map(|l| l.strip_prefix(prefix.as_str()))
 }
+
+/// The path of an installed tool, or a failure that says how to install it.
+pub fn tool(name: &str) -> String {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .unwrap();
+    assert!(
+        found.status.success(),
+        "`{name}` is not installed: `make deps` installs Debian's prometheus package"
+    );
+    String::from_utf8(found.stdout).unwrap().trim().to_owned()
+}
+
+/// What `promtool check metrics` says of an exposition, but for its lint of node_exporter's own
+/// camelCase memory names (which dashboards expect as they are); empty when it is clean.
+pub fn promtool_complaints(metrics: &str) -> Vec<String> {
+    let mut child = Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(metrics.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let complaints: Vec<String> = report
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !(l.starts_with("node_memory_") && l.contains("camelCase")))
+        .map(str::to_owned)
+        .collect();
+    if complaints.is_empty() && !out.status.success() && !report.contains("camelCase") {
+        return vec![format!(
+            "promtool failed without saying why: {}",
+            out.status
+        )];
+    }
+    complaints
+}

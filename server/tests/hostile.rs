@@ -1,0 +1,346 @@
+//! A catalogue of hostile input thrown at a running server while honest agents keep sending.
+//! After each case: the server is alive, `/metrics` passes `promtool check metrics`, the honest
+//! agents' series are intact and current, and the refusal is counted under its reason.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use agent_core::sample::{Cpu, Sample};
+use agent_core::wire::{self, Message, SampleMessage};
+use common::{Proc, Server, agent, http_get, promtool_complaints, value, wait_for};
+
+const HONEST: [&str; 2] = ["honest-a", "honest-b"];
+
+fn hello(id: &str) -> Vec<u8> {
+    format!(
+        "{{\"v\":1,\"kind\":\"hello\",\"id\":\"{id}\",\"version\":\"0\",\"os\":\"Linux\",\"arch\":\"x\",\"kernel\":\"k\",\"kernel_version\":\"kv\",\"hostname\":\"h\",\"domainname\":\"(none)\",\"interval_ms\":1000,\"session\":1}}\n"
+    )
+    .into_bytes()
+}
+
+/// A valid sample line as an agent writes it.
+fn sample_line(seq: u64) -> String {
+    let mut sample = Sample::default();
+    let _ = sample.cpus.push(Cpu {
+        cpu: 0,
+        user: 10.0,
+        idle: 100.0,
+        ..Cpu::default()
+    });
+    let message: Message = Message::Sample(SampleMessage {
+        seq,
+        dropped: 0,
+        sample,
+    });
+    let mut buf = vec![0u8; wire::MAX_LINE + 1];
+    let n = wire::encode(&message, &mut buf).unwrap();
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+struct Fleet {
+    server: Server,
+    _agents: Vec<Proc>,
+}
+
+impl Fleet {
+    fn start() -> Fleet {
+        let server = Server::start(
+            "127.0.0.1:0",
+            "127.0.0.1:0",
+            &[
+                "--max-agents",
+                "40",
+                "--handshake-timeout",
+                "2s",
+                "--idle-intervals",
+                "1",
+                "--min-interval",
+                "100ms",
+            ],
+        );
+        let agents = HONEST
+            .iter()
+            .map(|id| agent(id, &[server.agents], "300ms"))
+            .collect();
+        let fleet = Fleet {
+            server,
+            _agents: agents,
+        };
+        wait_for("the honest agents", Duration::from_secs(20), || {
+            let m = http_get(fleet.server.http, "/metrics")?.1;
+            HONEST
+                .iter()
+                .all(|id| value(&m, "node_load1", &[("agent", id)]).is_some())
+                .then_some(())
+        });
+        fleet
+    }
+
+    fn metrics(&self) -> String {
+        self.server.metrics()
+    }
+
+    fn rejected(&self, reason: &str) -> f64 {
+        value(
+            &self.metrics(),
+            "vitals_server_frames_rejected_total",
+            &[("reason", reason)],
+        )
+        .unwrap_or(0.0)
+    }
+
+    fn samples(&self) -> Vec<f64> {
+        let m = self.metrics();
+        HONEST
+            .iter()
+            .map(|id| value(&m, "vitals_agent_samples_total", &[("agent", id)]).unwrap_or(0.0))
+            .collect()
+    }
+
+    /// Runs `attack`, then checks that `reason` was counted at least `times` more, that the
+    /// server answers, that its exposition is valid, and that every honest agent is up and
+    /// has sent more samples since the attack began.
+    fn survives(&self, case: &str, reason: Option<(&str, f64)>, attack: impl FnOnce(&Self)) {
+        let before = reason.map(|(r, _)| self.rejected(r));
+        let samples = self.samples();
+        let started = Instant::now();
+        attack(self);
+        if let (Some((reason, times)), Some(before)) = (reason, before) {
+            wait_for(
+                &format!("{case}: {reason} counted {times} more"),
+                Duration::from_secs(20),
+                || (self.rejected(reason) >= before + times).then_some(()),
+            );
+        }
+        let (status, body) = http_get(self.server.http, "/healthz").expect("server alive");
+        assert_eq!((status, body.as_str()), (200, "ok\n"), "{case}");
+        let complaints = promtool_complaints(&self.metrics());
+        assert!(complaints.is_empty(), "{case}: promtool: {complaints:#?}");
+        wait_for(
+            &format!("{case}: honest agents current"),
+            Duration::from_secs(10),
+            || {
+                let m = self.metrics();
+                let now = self.samples();
+                (HONEST
+                    .iter()
+                    .all(|id| value(&m, "vitals_agent_up", &[("agent", id)]) == Some(1.0))
+                    && now.iter().zip(&samples).all(|(n, b)| n > b))
+                .then_some(())
+            },
+        );
+        eprintln!("{case}: survived in {:?}", started.elapsed());
+    }
+
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.server.agents).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    /// Sends `bytes` on a new connection and returns all the server answers before closing.
+    fn exchange(&self, bytes: &[u8]) -> String {
+        let mut s = self.connect();
+        let _ = s.write_all(bytes);
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer
+    }
+}
+
+fn refused_with(answer: &str, code: &str) -> bool {
+    answer.contains(&format!("\"kind\":\"error\",\"code\":\"{code}\""))
+}
+
+#[test]
+fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
+    let fleet = Fleet::start();
+
+    fleet.survives(
+        "a line that never ends",
+        Some(("line_too_long", 1.0)),
+        |f| {
+            let mut s = f.connect();
+            let chunk = [b'x'; 16 * 1024];
+            let mut answer = Vec::new();
+            // The refusal comes as soon as the limit is passed, not at a newline that never comes.
+            for _ in 0..8 {
+                if s.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+            let _ = s.read_to_end(&mut answer);
+            assert!(refused_with(
+                &String::from_utf8_lossy(&answer),
+                "line_too_long"
+            ));
+        },
+    );
+
+    fleet.survives("a 1 GB line", Some(("line_too_long", 1.0)), |f| {
+        let mut s = f.connect();
+        let chunk = vec![b'{'; 1 << 20];
+        let mut sent = 0usize;
+        while sent < 1 << 30 {
+            match s.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        assert!(sent < 1 << 30, "the server read a whole gigabyte");
+    });
+
+    fleet.survives("invalid UTF-8", Some(("bad_utf8", 1.0)), |f| {
+        let answer = f.exchange(b"{\"v\":1,\"kind\":\"hello\",\"id\":\"\xc3\x28\"}\n");
+        assert!(refused_with(&answer, "bad_utf8"), "{answer}");
+    });
+
+    fleet.survives("deeply nested JSON", Some(("too_deep", 1.0)), |f| {
+        let mut line = "[".repeat(30_000);
+        line.push_str(&"]".repeat(30_000));
+        line.push('\n');
+        assert!(refused_with(&f.exchange(line.as_bytes()), "too_deep"));
+    });
+
+    fleet.survives("huge JSON", Some(("bad_json", 1.0)), |f| {
+        let big = "h".repeat(60_000);
+        let line = String::from_utf8(hello("huge"))
+            .unwrap()
+            .replace("\"hostname\":\"h\"", &format!("\"hostname\":\"{big}\""));
+        assert!(refused_with(&f.exchange(line.as_bytes()), "bad_json"));
+    });
+
+    fleet.survives(
+        "NaN, Inf and negative values",
+        Some(("invalid_value", 2.0)),
+        |f| {
+            let good = sample_line(1);
+            for bad in [
+                good.replace("\"user\":10.0", "\"user\":-10.0"),
+                good.replace("\"user\":10.0", "\"user\":1e999"),
+            ] {
+                let mut bytes = hello("numbers");
+                bytes.extend_from_slice(bad.as_bytes());
+                let answer = f.exchange(&bytes);
+                assert!(refused_with(&answer, "invalid_value"), "{answer}");
+            }
+            let mut bytes = hello("numbers");
+            bytes.extend_from_slice(good.replace("\"user\":10.0", "\"user\":NaN").as_bytes());
+            assert!(refused_with(&f.exchange(&bytes), "bad_json"));
+        },
+    );
+
+    fleet.survives(
+        "unknown kinds and versions",
+        Some(("unknown_kind", 1.0)),
+        |f| {
+            assert!(refused_with(
+                &f.exchange(b"{\"v\":1,\"kind\":\"gossip\"}\n"),
+                "unknown_kind"
+            ));
+            assert!(refused_with(
+                &f.exchange(b"{\"v\":2,\"kind\":\"hello\"}\n"),
+                "unsupported_version"
+            ));
+        },
+    );
+
+    fleet.survives(
+        "a sample before hello",
+        Some(("unexpected_message", 1.0)),
+        |f| {
+            let answer = f.exchange(sample_line(1).as_bytes());
+            assert!(refused_with(&answer, "unexpected_message"), "{answer}");
+        },
+    );
+
+    fleet.survives("samples flat out", Some(("too_frequent", 100.0)), |f| {
+        let mut s = f.connect();
+        let mut bytes = hello("firehose");
+        for seq in 1..=1200 {
+            bytes.extend_from_slice(sample_line(seq).as_bytes());
+        }
+        s.write_all(&bytes).unwrap();
+        // Every sample is acknowledged, merged or not, so an agent never resends them.
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 64 * 1024];
+        while !String::from_utf8_lossy(&answer).contains("\"seq\":1200}") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "closed before every ack");
+            answer.extend_from_slice(&buf[..n]);
+        }
+    });
+
+    fleet.survives(
+        "silent and half-open connections, and one byte at a time",
+        Some(("idle_timeout", 1.0)),
+        |f| {
+            // Never say hello: closed after the handshake timeout.
+            let silent: Vec<TcpStream> = (0..20).map(|_| f.connect()).collect();
+            // Say hello, then trickle a sample a byte at a time: only whole messages count,
+            // so the idle timeout (10 s at least) closes it all the same.
+            let mut slow = f.connect();
+            slow.write_all(&hello("trickle")).unwrap();
+            let line = sample_line(1);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut closed = false;
+            for byte in line.as_bytes().iter().cycle() {
+                if Instant::now() > deadline {
+                    break;
+                }
+                if slow.write_all(&[*byte]).is_err() {
+                    closed = true;
+                    break;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+            assert!(closed, "a one-byte-at-a-time sender held its connection");
+            for mut s in silent {
+                let mut answer = String::new();
+                let _ = s.read_to_string(&mut answer);
+                assert!(refused_with(&answer, "handshake_timeout"), "{answer}");
+            }
+        },
+    );
+    fleet.survives(
+        "ten thousand ids from one address",
+        Some(("too_many_agents", 9000.0)),
+        |f| {
+            let addr = f.server.agents;
+            let workers: Vec<_> = (0..50)
+                .map(|w| {
+                    thread::spawn(move || {
+                        for i in (w..10_000).step_by(50) {
+                            let Ok(mut s) = TcpStream::connect(addr) else {
+                                continue;
+                            };
+                            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                            let _ = s.write_all(&hello(&format!("spam-{i}")));
+                            let _ = s.read(&mut [0u8; 256]);
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.join().unwrap();
+            }
+            let m = f.metrics();
+            let spam = m
+                .lines()
+                .filter(|l| l.starts_with("vitals_agent_up{agent=\"spam-"))
+                .count();
+            assert!(spam <= 40, "{spam} spam agents held, over --max-agents");
+        },
+    );
+
+    fleet.survives("a connect-and-close storm", None, |f| {
+        for _ in 0..2000 {
+            drop(TcpStream::connect(f.server.agents).unwrap());
+        }
+    });
+}
