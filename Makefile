@@ -10,8 +10,9 @@ INTERVAL ?= 5s
 RUN_DIR := .run
 NO_STD_TARGET := thumbv7em-none-eabihf
 
-.PHONY: all build release deps deps-apt deps-rust deps-fuzz test fmt-check clippy unit nostd doc \
-        fuzz-build fuzz-check fuzz promtool-check keys run run-server run-agent prometheus bench deps-bench clean
+.PHONY: all build release deps deps-apt deps-rust deps-fuzz deps-deny test fmt-check clippy unit nostd \
+        doc fuzz-build fuzz-check fuzz deny deny-advisories promtool-check keys run run-server \
+        run-agent prometheus bench deps-bench clean
 
 # `make cross` and `make cross-test`: the agent for ARM boards.
 include mk/cross.mk
@@ -46,9 +47,17 @@ deps-fuzz:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 
+# 0.20.2 builds with stable 1.88 or later; a few minutes the first time.
+CARGO_DENY_VERSION := 0.20.2
+deps-deny:
+	@cargo deny --version >/dev/null 2>&1 || cargo install cargo-deny --locked --version $(CARGO_DENY_VERSION) \
+	  || { echo "error: cargo install cargo-deny --version $(CARGO_DENY_VERSION) failed" >&2; exit 1; }
+
 # ---- the checks: `make test` runs every one ------------------------------------------------------
-test: deps fmt-check clippy unit nostd doc fuzz-check promtool-check
-	@echo "make test: all checks passed"
+test: deps fmt-check clippy unit nostd doc fuzz-check deny deny-advisories promtool-check
+	@if [ -e $(DENY_SKIPPED) ]; then \
+	  echo "make test: all checks passed, except deny-advisories, which was SKIPPED (above)"; \
+	else echo "make test: all checks passed"; fi
 
 fmt-check:
 	$(CARGO) fmt --all --check
@@ -88,6 +97,29 @@ fuzz: deps-fuzz
 	  mkdir -p target/corpus/$$t && \
 	  cargo +nightly fuzz run $$t target/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+# Licences, banned and duplicate crates, and sources (crates.io only) of both workspaces' trees:
+# deny.toml and fuzz/deny.toml.
+deny: deps-deny
+	$(CARGO) deny check bans licenses sources
+	cd fuzz && $(CARGO) deny check bans licenses sources
+
+# RustSec advisories for both trees. The database is a git repository on GitHub; where it cannot
+# be fetched (this project's machines and CI reach package registries only) the check is not
+# done, and it says so here and in make test's last line rather than passing.
+DENY_SKIPPED := target/deny-advisories.skipped
+deny-advisories: deps-deny
+	@mkdir -p target && rm -f $(DENY_SKIPPED)
+	@if timeout 120 $(CARGO) deny fetch db >target/deny-fetch.log 2>&1; then \
+	  echo "$(CARGO) deny check advisories" && $(CARGO) deny check advisories && \
+	  echo "cd fuzz && $(CARGO) deny check advisories" && (cd fuzz && $(CARGO) deny check advisories); \
+	else \
+	  echo "deny-advisories: SKIPPED, no advisory check was done: the RustSec advisory database" \
+	    "could not be fetched. It is a git repository on GitHub, and this project's machines and" \
+	    "CI reach package registries only. cargo deny fetch db said:"; \
+	  grep -E 'ERROR|fatal' target/deny-fetch.log | sed 's/^/    /' || cat target/deny-fetch.log; \
+	  touch $(DENY_SKIPPED); \
+	fi
 
 promtool-check: deps-apt
 	promtool check config prometheus/prometheus.yml
