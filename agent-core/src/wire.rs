@@ -138,8 +138,10 @@ pub mod codes {
     pub const UNEXPECTED: &str = "unexpected_message";
     /// The agent took too long to say hello.
     pub const HANDSHAKE_TIMEOUT: &str = "handshake_timeout";
-    /// The server is shutting down or full.
+    /// The server is full.
     pub const UNAVAILABLE: &str = "unavailable";
+    /// The server is stopping; the agent reconnects as after any lost connection.
+    pub const SHUTTING_DOWN: &str = "shutting_down";
 }
 
 /// Every message of the protocol. `S` is the sample type; peers with different capacities

@@ -56,17 +56,36 @@ impl Proc {
 
     /// Sends SIGTERM and waits for the exit, returning whether it was clean.
     pub fn terminate(&mut self) -> bool {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.success();
+        self.signal("TERM");
+        match self.wait_exit(Duration::from_secs(5)) {
+            Some(status) => status.success(),
+            None => {
+                self.kill();
+                false
             }
-            thread::sleep(Duration::from_millis(20));
         }
-        self.kill();
-        false
+    }
+
+    /// Sends a signal by name (`TERM`, `KILL`, ...).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status();
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -136,6 +155,15 @@ impl Server {
 
 /// Starts a `vitals-agent` with `id` sending to `servers` every `interval`.
 pub fn agent(id: &str, servers: &[SocketAddr], interval: &str) -> Proc {
+    agent_with_log(id, servers, interval).0
+}
+
+/// [`agent`], and its log lines as they come.
+pub fn agent_with_log(
+    id: &str,
+    servers: &[SocketAddr],
+    interval: &str,
+) -> (Proc, mpsc::Receiver<String>) {
     let mut cmd = Command::new(bin("vitals-agent"));
     cmd.args(["--id", id, "--interval", interval]);
     for s in servers {
@@ -146,11 +174,12 @@ pub fn agent(id: &str, servers: &[SocketAddr], interval: &str) -> Proc {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let _ = forward_stderr(&mut child, id);
-    Proc {
+    let log = forward_stderr(&mut child, id);
+    let proc = Proc {
         child,
         name: id.to_owned(),
-    }
+    };
+    (proc, log)
 }
 
 /// A plain HTTP/1.1 GET; returns the status and body.
