@@ -27,13 +27,21 @@ release:
 # ---- what the checks need, installed only when missing ------------------------------------------
 deps: deps-apt deps-rust
 
+# prometheus (prometheus, promtool), prometheus-node-exporter (the parity reference); iproute2
+# (ip, tc), nftables (nft) and kmod (modprobe, for a kernel that has sch_netem as a module) for the
+# network-namespace faults test.
 deps-apt:
-	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null \
-	    || ! command -v prometheus-node-exporter >/dev/null; then \
-	  echo "installing Debian packages prometheus (prometheus, promtool) and prometheus-node-exporter (the parity reference)"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "error: installing them needs root: apt-get install prometheus prometheus-node-exporter" >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-node-exporter >/dev/null \
-	    || { echo "error: apt-get install prometheus prometheus-node-exporter failed" >&2; exit 1; }; \
+	@need=(); \
+	for pair in prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter \
+	            ip:iproute2 tc:iproute2 nft:nftables modprobe:kmod; do \
+	  command -v $${pair%%:*} >/dev/null || need+=($${pair#*:}); \
+	done; \
+	if [ $${#need[@]} -gt 0 ]; then \
+	  need=($$(printf '%s\n' "$${need[@]}" | sort -u)); \
+	  echo "installing Debian packages: $${need[*]}"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: installing them needs root: apt-get install $${need[*]}" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${need[@]}" >/dev/null \
+	    || { echo "error: apt-get install $${need[*]} failed" >&2; exit 1; }; \
 	fi
 
 deps-rust:

@@ -121,9 +121,15 @@ impl Server {
     /// Starts a server on the given addresses (port 0 picks one) and learns its ports from its
     /// first log line.
     pub fn start(listen: &str, http: &str, extra: &[&str]) -> Server {
-        let mut child = Command::new(bin("vitals-server"))
-            .args(["--listen", listen, "--http", http])
-            .args(extra)
+        let mut cmd = Command::new(bin("vitals-server"));
+        cmd.args(["--listen", listen, "--http", http]).args(extra);
+        Server::spawn(cmd)
+    }
+
+    /// Starts the server `cmd` runs (with its flags; in a network namespace, say) and learns its
+    /// addresses from its first log line.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -169,15 +175,20 @@ pub fn agent_with_log(
     for s in servers {
         cmd.args(["--server", &s.to_string()]);
     }
+    spawn_logged(cmd, id)
+}
+
+/// Starts `cmd`, forwarding its stderr to ours prefixed with `name`; returns its log lines too.
+pub fn spawn_logged(mut cmd: Command, name: &str) -> (Proc, mpsc::Receiver<String>) {
     let mut child = cmd
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let log = forward_stderr(&mut child, id);
+    let log = forward_stderr(&mut child, name);
     let proc = Proc {
         child,
-        name: id.to_owned(),
+        name: name.to_owned(),
     };
     (proc, log)
 }
@@ -195,7 +206,12 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     .ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).ok()?;
-    let response = String::from_utf8_lossy(&response).into_owned();
+    parse_response(&response)
+}
+
+/// The status and body of a whole HTTP/1.x response, chunked or not.
+pub fn parse_response(response: &[u8]) -> Option<(u16, String)> {
+    let response = String::from_utf8_lossy(response).into_owned();
     let (head, body) = response.split_once("\r\n\r\n")?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
     let body = if head
