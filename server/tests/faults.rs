@@ -136,8 +136,8 @@ impl Link {
     /// `one_in`.
     fn drop_incoming(&self, one_in: Option<u32>) {
         let verdict = match one_in {
-            None => "drop".to_owned(),
-            Some(n) => format!("numgen random mod {n} < 1 drop"),
+            None => "counter drop".to_owned(),
+            Some(n) => format!("numgen random mod {n} < 1 counter drop"),
         };
         for (ns, dev) in self.ends() {
             let rules = format!(
@@ -155,6 +155,22 @@ impl Link {
                 .unwrap();
             assert!(nft.wait().unwrap().success(), "nft in {ns}");
         }
+    }
+
+    /// Packets our nftables rules dropped, both ends together.
+    fn dropped(&self) -> u64 {
+        self.ends()
+            .iter()
+            .filter_map(|(ns, _)| {
+                let out = Link::exec(ns, "nft")
+                    .args(["list", "table", "inet", TABLE])
+                    .output()
+                    .ok()?;
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                let packets = text.split("packets ").nth(1)?.split_whitespace().next()?;
+                packets.parse::<u64>().ok()
+            })
+            .sum()
     }
 
     fn stop_dropping(&self) {
@@ -353,12 +369,12 @@ fn an_agent_rides_out_a_cut_a_blackout_and_a_bad_link_without_losing_a_sample() 
     thread::sleep(blackout); // the fault's length
     let at_restore = samples().unwrap();
     assert!(at_restore <= at_cut + 2.0, "nothing got through");
+    let dropped = link.dropped();
     link.stop_dropping();
     let took = back_after("the agent back after the blackout", at_restore);
     let after = connections(&link.scrape(&server).unwrap()).unwrap();
     report.push(format!(
-        "all packets dropped {blackout:?}: back {took:.1?} after, on a new connection ({} in all)",
-        after
+        "all packets dropped {blackout:?} ({dropped} of them): back {took:.1?} after, on a new connection ({after} in all)"
     ));
     assert!(after > before, "the agent reconnected");
 
@@ -368,9 +384,10 @@ fn an_agent_rides_out_a_cut_a_blackout_and_a_bad_link_without_losing_a_sample() 
     let at_start = samples().unwrap();
     thread::sleep(bad); // the fault's length
     let at_end = samples().unwrap();
+    let dropped = link.dropped();
     link.unimpair();
     report.push(format!(
-        "{how} for {bad:?}: {} samples merged meanwhile",
+        "{how} for {bad:?}: {} samples merged meanwhile, {dropped} packets dropped by nftables",
         at_end - at_start
     ));
     assert!(at_end > at_start + 5.0, "samples flowed over the bad link");
