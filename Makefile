@@ -12,7 +12,7 @@ NO_STD_TARGET := thumbv7em-none-eabihf
 
 .PHONY: all build release deps deps-apt deps-rust deps-fuzz deps-deny test fmt-check clippy unit nostd \
         doc fuzz-build fuzz-check fuzz deny deny-advisories promtool-check keys run run-server \
-        run-agent prometheus bench deps-bench clean
+        run-agent prometheus bench deps-bench soak clean
 
 # `make cross` and `make cross-test`: the agent for ARM boards.
 include mk/cross.mk
@@ -28,13 +28,21 @@ release:
 # ---- what the checks need, installed only when missing ------------------------------------------
 deps: deps-apt deps-rust
 
+# prometheus (prometheus, promtool), prometheus-node-exporter (the parity reference); iproute2
+# (ip, tc), nftables (nft) and kmod (modprobe, for a kernel that has sch_netem as a module) for the
+# network-namespace faults test.
 deps-apt:
-	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null \
-	    || ! command -v prometheus-node-exporter >/dev/null; then \
-	  echo "installing Debian packages prometheus (prometheus, promtool) and prometheus-node-exporter (the parity reference)"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "error: installing them needs root: apt-get install prometheus prometheus-node-exporter" >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-node-exporter >/dev/null \
-	    || { echo "error: apt-get install prometheus prometheus-node-exporter failed" >&2; exit 1; }; \
+	@need=(); \
+	for pair in prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter \
+	            ip:iproute2 tc:iproute2 nft:nftables modprobe:kmod; do \
+	  command -v $${pair%%:*} >/dev/null || need+=($${pair#*:}); \
+	done; \
+	if [ $${#need[@]} -gt 0 ]; then \
+	  need=($$(printf '%s\n' "$${need[@]}" | sort -u)); \
+	  echo "installing Debian packages: $${need[*]}"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: installing them needs root: apt-get install $${need[*]}" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${need[@]}" >/dev/null \
+	    || { echo "error: apt-get install $${need[*]} failed" >&2; exit 1; }; \
 	fi
 
 deps-rust:
@@ -133,6 +141,14 @@ bench: deps-apt deps-bench release cross
 	$(CARGO) bench -p agent-linux --bench footprint
 	$(CARGO) bench -p agent-linux --bench allocs
 	$(CARGO) bench -p server --bench fleet
+
+# Not part of `make test`: SOAK_AGENTS (default 300) simulated agents for SOAK_SECONDS (default
+# 1800) with a fault every SOAK_FAULT_EVERY seconds (connections reset, agents killed, the server
+# stopped and killed), the server's RSS and open descriptors as a table; fails unless they stay
+# flat, every agent comes back each time and no sequence number goes missing. `ss -K` needs root.
+SOAK_SECONDS ?= 1800
+soak: release
+	SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) bench -p server --bench soak
 
 # Pushgateway, the comparison in the server's table.
 deps-bench:

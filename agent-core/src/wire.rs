@@ -152,7 +152,7 @@ pub mod codes {
     pub const UNEXPECTED: &str = "unexpected_message";
     /// The agent took too long to say hello.
     pub const HANDSHAKE_TIMEOUT: &str = "handshake_timeout";
-    /// The server is shutting down or full.
+    /// The server is full.
     pub const UNAVAILABLE: &str = "unavailable";
     /// The server requires a key and the agent answered the challenge without one.
     pub const AUTH_REQUIRED: &str = "auth_required";
@@ -166,6 +166,8 @@ pub mod codes {
     pub const BAD_SEAL: &str = "bad_seal";
     /// The server holds as many distinct agents as it may (`--max-agents`); a new id must wait.
     pub const TOO_MANY_AGENTS: &str = "too_many_agents";
+    /// The server is stopping; the agent reconnects as after any lost connection.
+    pub const SHUTTING_DOWN: &str = "shutting_down";
 }
 
 /// Every message of the protocol. `S` is the sample type; peers with different capacities

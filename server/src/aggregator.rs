@@ -312,6 +312,11 @@ const DEFS: &[Def] = &[
         "Samples the agent dropped because its buffer was full, as it reports them.",
         &[],
     ),
+    counter(
+        "vitals_agent_sequence_gaps_total",
+        "Samples lost on the way: sequence numbers the server never merged, skipped within a session (samples dropped from the agent's full buffer included).",
+        &[],
+    ),
     gauge(
         "vitals_agent_sample_omitted_entries",
         "Entries the agent left out of its last sample because a fixed-size collection was full.",
@@ -484,6 +489,7 @@ mod F {
     pub const AGENT_INFO: usize = index("vitals_agent_info");
     pub const SAMPLES: usize = index("vitals_agent_samples_total");
     pub const SAMPLES_DROPPED: usize = index("vitals_agent_samples_dropped_total");
+    pub const SEQUENCE_GAPS: usize = index("vitals_agent_sequence_gaps_total");
     pub const OMITTED: usize = index("vitals_agent_sample_omitted_entries");
     pub const INTERVAL: usize = index("vitals_agent_interval_seconds");
     pub const DISK_READS: usize = index("node_disk_reads_completed_total");
@@ -518,6 +524,8 @@ struct AgentState {
     last_seq: u64,
     /// Samples merged, over the server's life.
     samples: u64,
+    /// Sequence numbers skipped within a session, over the server's life.
+    gaps: u64,
     /// When the last sample arrived, by the server's monotonic clock and as Unix time.
     last_sample: Instant,
     last_seen: f64,
@@ -717,6 +725,7 @@ impl Aggregator {
                     session: hello.session,
                     last_seq: 0,
                     samples: 0,
+                    gaps: 0,
                     last_sample: now,
                     last_seen: 0.0,
                     expire_after,
@@ -813,6 +822,12 @@ impl Aggregator {
             // Sent again after a reconnect, and merged before: merging it again could make a
             // counter go backwards.
             return Reply::Merged { seq: message.seq };
+        }
+        // Only a sample merged earlier in this session is a baseline: after an agent restart
+        // (a new session) or a server restart (`last_seq` 0) the first number is whatever the
+        // agent had left unacknowledged.
+        if agent.last_seq > 0 {
+            agent.gaps += message.seq - agent.last_seq - 1;
         }
         let min = self.config.min_interval.as_secs_f64();
         if min > 0.0 {
@@ -1127,6 +1142,7 @@ fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Samp
     );
     b.add(F::SAMPLES, &[], agent.samples as f64);
     b.add(F::SAMPLES_DROPPED, &[], message.dropped as f64);
+    b.add(F::SEQUENCE_GAPS, &[], agent.gaps as f64);
     let o = &s.omitted;
     for (collection, n) in [
         ("cpus", o.cpus),
@@ -1353,6 +1369,55 @@ mod tests {
             Reply::Merged { seq: 1 }
         );
         assert_eq!(get(&agg, USER), Some(21.0));
+    }
+
+    #[test]
+    fn skipped_sequence_numbers_are_counted_but_a_resend_or_a_new_session_is_not() {
+        const GAPS: &str = r#"vitals_agent_sequence_gaps_total{agent="a"}"#;
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 1.0, &[]), t0);
+        assert_eq!(get(&agg, GAPS), Some(0.0), "shown from the first sample");
+        send(&mut agg, 1, sample(2, 1.0, &[]), t0);
+        // 3 and 4 never arrive.
+        send(&mut agg, 1, sample(5, 1.0, &[]), t0);
+        assert_eq!(get(&agg, GAPS), Some(2.0), "the number missing");
+        // A reconnect in the same session resends what was not merged: no gap, and an old
+        // sample sent again is neither merged nor counted.
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        assert_eq!(
+            connect(&mut agg, 2, "a", 7, t0),
+            Reply::Welcome { last_seq: 5 }
+        );
+        send(&mut agg, 2, sample(4, 1.0, &[]), t0);
+        send(&mut agg, 2, sample(6, 1.0, &[]), t0);
+        send(&mut agg, 2, sample(7, 1.0, &[]), t0);
+        assert_eq!(get(&agg, GAPS), Some(2.0));
+        // The agent restarted: a new session numbers from 1 again, which is not a gap; the
+        // counter keeps what it counted before.
+        connect(&mut agg, 3, "a", 8, t0);
+        send(&mut agg, 3, sample(1, 1.0, &[]), t0);
+        assert_eq!(get(&agg, GAPS), Some(2.0));
+        send(&mut agg, 3, sample(3, 1.0, &[]), t0);
+        assert_eq!(get(&agg, GAPS), Some(3.0));
+    }
+
+    #[test]
+    fn a_restarted_server_takes_the_first_sample_of_a_session_as_the_baseline() {
+        // The agent kept samples 41.. unacknowledged while the server restarted.
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        assert_eq!(
+            connect(&mut agg, 1, "a", 7, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+        send(&mut agg, 1, sample(41, 1.0, &[]), t0);
+        send(&mut agg, 1, sample(42, 1.0, &[]), t0);
+        assert_eq!(
+            get(&agg, r#"vitals_agent_sequence_gaps_total{agent="a"}"#),
+            Some(0.0)
+        );
     }
 
     #[test]

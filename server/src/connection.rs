@@ -52,6 +52,10 @@ const COALESCE: Duration = Duration::from_millis(4);
 /// The epoll token of a thread's waker; connections use their number, which starts at 1.
 const WAKER: u64 = 0;
 
+/// How long a stopping server gives agents to read its `shutting_down` error and close their
+/// end, so that the error is not lost to a reset; the server exits within a second in all.
+const GOODBYE: Duration = Duration::from_millis(300);
+
 /// A partial line's storage that grows as far as the line needs, up to its limit (at most
 /// [`MAX_LINE`]), and is given back once the line is done.
 #[derive(Debug)]
@@ -351,21 +355,7 @@ impl IoThread {
                 Some(&timeout),
             );
             self.take_accepted();
-            for event in ready.iter().copied() {
-                let (flags, token) = (event.flags, event.data.u64());
-                if token == WAKER {
-                    self.waker.reset();
-                    continue;
-                }
-                if flags.intersects(epoll::EventFlags::OUT) {
-                    self.flush(token);
-                }
-                if flags.intersects(
-                    epoll::EventFlags::IN | epoll::EventFlags::HUP | epoll::EventFlags::ERR,
-                ) {
-                    self.read(token);
-                }
-            }
+            self.handle_ready(&ready);
             self.take_replies();
             let now = Instant::now();
             if now >= next_tick {
@@ -376,6 +366,70 @@ impl IoThread {
             if let Some(rest) = COALESCE.checked_sub(pass.elapsed()) {
                 std::thread::sleep(rest);
             }
+        }
+        self.going_away();
+    }
+
+    /// Writes and reads what epoll says is ready.
+    fn handle_ready(&mut self, ready: &[epoll::Event]) {
+        for event in ready.iter().copied() {
+            let (flags, token) = (event.flags, event.data.u64());
+            if token == WAKER {
+                self.waker.reset();
+                continue;
+            }
+            if flags.intersects(epoll::EventFlags::OUT) {
+                self.flush(token);
+            }
+            if flags
+                .intersects(epoll::EventFlags::IN | epoll::EventFlags::HUP | epoll::EventFlags::ERR)
+            {
+                self.read(token);
+            }
+        }
+    }
+
+    /// The server is stopping: tells every connection so with a `shutting_down` error (after
+    /// the acks already due), waits up to [`GOODBYE`] for the agents to close, then closes
+    /// the rest.
+    fn going_away(&mut self) {
+        self.take_accepted();
+        self.take_replies();
+        let goodbye: Message = Message::Error(ErrorMessage {
+            code: bounded(codes::SHUTTING_DOWN),
+            message: bounded("the server is shutting down"),
+        });
+        let tokens: Vec<u64> = self.conns.keys().copied().collect();
+        for &token in &tokens {
+            let Some(conn) = self.conns.get_mut(&token) else {
+                continue;
+            };
+            // A connection already refused has its own error queued.
+            if conn.state != State::Closing {
+                conn.state = State::Closing;
+                queue(conn, &goodbye);
+            }
+            self.flush(token);
+        }
+        let deadline = Instant::now() + GOODBYE;
+        let mut ready: Vec<epoll::Event> = Vec::with_capacity(1024);
+        while !self.conns.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let timeout = rustix::time::Timespec {
+                tv_sec: 0,
+                tv_nsec: i64::try_from(left.as_nanos()).unwrap_or(0),
+            };
+            ready.clear();
+            let _ = epoll::wait(
+                &self.epoll,
+                rustix::buffer::spare_capacity(&mut ready),
+                Some(&timeout),
+            );
+            // Reads on a closing connection are dropped; the agent's end of file closes it.
+            self.handle_ready(&ready);
         }
         let all: Vec<u64> = self.conns.keys().copied().collect();
         for conn in all {

@@ -252,8 +252,14 @@ pub fn run(
         }
     }
 
-    // Stop: the I/O threads close every connection (the aggregator hears of each), then the
-    // aggregator ends once the last sender of events is gone.
+    // Stop: accept no more (connections still in the queue are reset), the I/O threads tell
+    // every agent and close its connection (the aggregator hears of each), then the aggregator
+    // ends once the last sender of events is gone.
+    drop(agents);
+    log!(
+        "stopping: telling {} connected agent(s)",
+        open.load(Ordering::Relaxed)
+    );
     for handle in &handles {
         handle.waker.wake();
     }

@@ -2,11 +2,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{Server, agent, http_get, metric_type, series, value, wait_for};
+use common::{Server, agent, agent_with_log, http_get, metric_type, series, value, wait_for};
 
 const IDS: [&str; 3] = ["alpha", "bravo", "charlie"];
 
@@ -257,14 +257,51 @@ fn the_http_side_has_a_landing_page_health_and_404() {
 }
 
 #[test]
-fn the_server_stops_cleanly_on_sigterm() {
+fn on_sigterm_the_server_tells_its_agents_it_is_going_away_and_exits_within_a_second() {
     let mut server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
-    let _a = agent("leaving", &[server.agents], "500ms");
+    let (_agent, log) = agent_with_log("leaving", &[server.agents], "500ms", &[]);
     wait_for("the agent", Duration::from_secs(20), || {
         let m = http_get(server.http, "/metrics")?.1;
         (value(&m, "vitals_agent_up", &[("agent", "leaving")]) == Some(1.0)).then_some(())
     });
-    assert!(server.proc.terminate(), "exit status 0 within 5 s");
+    // A connection of our own as well, to read the exact line.
+    let mut raw = TcpStream::connect(server.agents).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    raw.write_all(HELLO).unwrap();
+    let mut lines = BufReader::new(raw.try_clone().unwrap()).lines();
+    let welcome = lines.next().unwrap().unwrap();
+    assert!(welcome.contains(r#""kind":"welcome""#), "{welcome}");
+
+    let asked = Instant::now();
+    server.proc.signal("TERM");
+    let status = server.proc.wait_exit(Duration::from_secs(5));
+    let took = asked.elapsed();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    eprintln!("the server exited {took:?} after SIGTERM");
+    assert!(took < Duration::from_secs(1), "exited after {took:?}");
+
+    let goodbye = lines.next().unwrap().unwrap();
+    assert!(
+        goodbye.contains(r#""kind":"error","code":"shutting_down""#),
+        "{goodbye}"
+    );
+    assert!(lines.next().is_none(), "then the server closes");
+    wait_for("the agent to hear it", Duration::from_secs(5), || {
+        loop {
+            match log.try_recv() {
+                Ok(line) if line.contains("(shutting_down)") => return Some(()),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    });
+
+    // The agent takes it as any lost connection: it comes back to a server on the same port.
+    let server = Server::start(&server.agents.to_string(), "127.0.0.1:0", &[]);
+    wait_for("the agent back", Duration::from_secs(30), || {
+        let m = http_get(server.http, "/metrics")?.1;
+        (value(&m, "vitals_agent_up", &[("agent", "leaving")]) == Some(1.0)).then_some(())
+    });
 }
 
 /// Regression: the server logged with `eprintln!`, which panics when stderr is closed, and the

@@ -5,8 +5,11 @@
 //! Each simulated agent connects, says hello, waits for welcome, then sends realistic samples
 //! (4 CPUs, 3 filesystems, 3 interfaces, 2 disks, pressure: about 3 KiB a line) whose counters
 //! grow between samples, either at `--rate` samples per second or flat out with up to
-//! `--window` unacknowledged. It stops after `--seconds` and reports what was sent,
-//! acknowledged and refused.
+//! `--window` unacknowledged. With `--reconnect` an agent whose connection ends comes back as the
+//! real agent does (backoff from 500 ms to 30 s with jitter, the same session), and numbers its
+//! next sample after the `last_seq` of the welcome: it keeps no ring, so what was not merged is
+//! sent anew rather than again, and its sequence has no gaps. It stops after `--seconds` and
+//! reports what was sent, acknowledged and refused.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -23,7 +26,7 @@ const USAGE: &str = "\
 vitals-loadgen: simulated vitals agents, or a do-nothing sink to measure against
 
 usage: vitals-loadgen --server HOST:PORT [--agents N] [--rate R | --flat-out [--window W]]
-                      [--seconds S] [--threads T] [--prefix NAME]
+                      [--seconds S] [--threads T] [--prefix NAME] [--reconnect]
        vitals-loadgen --sink ADDR:PORT [--seconds S]
 
   --agents N      simulated agents, each its own connection       [default 100]
@@ -33,6 +36,7 @@ usage: vitals-loadgen --server HOST:PORT [--agents N] [--rate R | --flat-out [--
   --seconds S     stop after S seconds (at most 3600)              [default 10]
   --threads T     sending threads                                  [default 2]
   --prefix NAME   agent ids are NAME-0, NAME-1, ...                [default load]
+  --reconnect     an agent whose connection ends connects again, with backoff
   --sink ADDR     listen there, read every line, acknowledge samples without decoding them
 ";
 
@@ -47,6 +51,7 @@ struct Options {
     seconds: u64,
     threads: usize,
     prefix: String,
+    reconnect: bool,
 }
 
 fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
@@ -60,6 +65,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
         seconds: 10,
         threads: 2,
         prefix: "load".into(),
+        reconnect: false,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -86,6 +92,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
             "--seconds" => o.seconds = number(value()?)?.clamp(1, 3600),
             "--threads" => o.threads = (number(value()?)? as usize).max(1),
             "--prefix" => o.prefix = value()?,
+            "--reconnect" => o.reconnect = true,
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
     }
@@ -211,14 +218,30 @@ struct Totals {
     acked: AtomicU64,
     rejected: AtomicU64,
     failed: AtomicU64,
+    reconnected: AtomicU64,
     bytes: AtomicU64,
+}
+
+/// The real agent's backoff: 500 ms doubling per failure up to 30 s, a random point in the
+/// upper half.
+fn backoff(attempts: u32, rng: &mut u64) -> Duration {
+    let base = 500u64.saturating_mul(1 << attempts.min(6)).min(30_000);
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    Duration::from_millis(base / 2 + *rng % (base / 2 + 1))
 }
 
 /// One simulated agent.
 struct Sim {
+    id: String,
+    session: u64,
     stream: TcpStream,
     welcomed: bool,
     dead: bool,
+    /// With `--reconnect`: when a lost connection is tried again, and failures since a welcome.
+    retry_at: Option<Instant>,
+    attempts: u32,
     seq: u64,
     acked: u64,
     out: Vec<u8>,
@@ -264,17 +287,19 @@ fn run_agents(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        match connect(
-            addr,
-            &format!("{}-{i}", o.prefix),
-            start.elapsed().as_nanos() as u64 ^ i as u64,
-        ) {
+        let id = format!("{}-{i}", o.prefix);
+        let session = start.elapsed().as_nanos() as u64 ^ i as u64;
+        match connect(addr, &id, session) {
             Ok(stream) => {
                 totals.connected.fetch_add(1, Ordering::Relaxed);
                 sims.push(Sim {
+                    id,
+                    session,
                     stream,
                     welcomed: false,
                     dead: false,
+                    retry_at: None,
+                    attempts: 0,
                     seq: 0,
                     acked: 0,
                     out: Vec::with_capacity(4096),
@@ -292,9 +317,38 @@ fn run_agents(
     let mut sample = base_sample();
     let mut line = vec![0u8; MAX_LINE + 1];
     let mut rx = [0u8; 4096];
+    let mut rng = start.elapsed().as_nanos() as u64 | 1;
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         let mut busy = false;
+        if o.reconnect {
+            for sim in &mut sims {
+                if sim.dead && sim.retry_at.is_none() {
+                    // Lost just now: close it, and try again after a backoff.
+                    let _ = sim.stream.shutdown(std::net::Shutdown::Both);
+                    sim.retry_at = Some(now + backoff(sim.attempts, &mut rng));
+                    sim.attempts = sim.attempts.saturating_add(1);
+                }
+                if sim.retry_at.is_some_and(|at| now >= at) {
+                    match connect(addr, &sim.id, sim.session) {
+                        Ok(stream) => {
+                            totals.reconnected.fetch_add(1, Ordering::Relaxed);
+                            sim.stream = stream;
+                            sim.dead = false;
+                            sim.welcomed = false;
+                            sim.retry_at = None;
+                            sim.out.clear();
+                            sim.written = 0;
+                            sim.decoder.reset();
+                        }
+                        Err(_) => {
+                            sim.retry_at = Some(now + backoff(sim.attempts, &mut rng));
+                            sim.attempts = sim.attempts.saturating_add(1);
+                        }
+                    }
+                }
+            }
+        }
         for sim in sims.iter_mut().filter(|s| !s.dead) {
             // Read what the server said.
             loop {
@@ -312,7 +366,15 @@ fn run_agents(
                                 FeedResult::Message { message, remaining } => {
                                     input = remaining;
                                     match message {
-                                        Message::Welcome(_) => sim.welcomed = true,
+                                        Message::Welcome(w) => {
+                                            sim.welcomed = true;
+                                            sim.attempts = 0;
+                                            if o.reconnect {
+                                                // No ring: go on after what is merged.
+                                                sim.seq = w.last_seq;
+                                                sim.acked = w.last_seq;
+                                            }
+                                        }
                                         Message::Ack(a) => {
                                             totals.acked.fetch_add(
                                                 a.seq.saturating_sub(sim.acked),
@@ -331,6 +393,9 @@ fn run_agents(
                                     totals.rejected.fetch_add(1, Ordering::Relaxed);
                                 }
                             }
+                        }
+                        if sim.dead {
+                            break; // refused: its end of file is no further failure
                         }
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -496,7 +561,7 @@ fn run() -> Result<(), String> {
     let secs = started.elapsed().as_secs_f64();
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
     println!(
-        "agents {} connected {} | sent {} ({:.0}/s, {:.1} MB/s) | acknowledged {} ({:.0}/s) | refused {} | failed {} | {:.1}s",
+        "agents {} connected {} | sent {} ({:.0}/s, {:.1} MB/s) | acknowledged {} ({:.0}/s) | refused {} | failed {} | reconnected {} | {:.1}s",
         o.agents,
         get(&totals.connected),
         get(&totals.sent),
@@ -506,6 +571,7 @@ fn run() -> Result<(), String> {
         get(&totals.acked) as f64 / secs,
         get(&totals.rejected),
         get(&totals.failed),
+        get(&totals.reconnected),
         secs
     );
     Ok(())

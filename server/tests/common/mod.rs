@@ -56,17 +56,36 @@ impl Proc {
 
     /// Sends SIGTERM and waits for the exit, returning whether it was clean.
     pub fn terminate(&mut self) -> bool {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.success();
+        self.signal("TERM");
+        match self.wait_exit(Duration::from_secs(5)) {
+            Some(status) => status.success(),
+            None => {
+                self.kill();
+                false
             }
-            thread::sleep(Duration::from_millis(20));
         }
-        self.kill();
-        false
+    }
+
+    /// Sends a signal by name (`TERM`, `KILL`, ...).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status();
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -102,9 +121,15 @@ impl Server {
     /// Starts a server on the given addresses (port 0 picks one) and learns its ports from its
     /// first log line.
     pub fn start(listen: &str, http: &str, extra: &[&str]) -> Server {
-        let mut child = Command::new(bin("vitals-server"))
-            .args(["--listen", listen, "--http", http])
-            .args(extra)
+        let mut cmd = Command::new(bin("vitals-server"));
+        cmd.args(["--listen", listen, "--http", http]).args(extra);
+        Server::spawn(cmd)
+    }
+
+    /// Starts the server `cmd` runs (with its flags; in a network namespace, say) and learns its
+    /// addresses from its first log line.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -136,26 +161,42 @@ impl Server {
 
 /// Starts a `vitals-agent` with `id` sending to `servers` every `interval`.
 pub fn agent(id: &str, servers: &[SocketAddr], interval: &str) -> Proc {
-    agent_with(id, servers, interval, &[])
+    agent_with_log(id, servers, interval, &[]).0
 }
 
 /// [`agent`] with more flags.
 pub fn agent_with(id: &str, servers: &[SocketAddr], interval: &str, extra: &[&str]) -> Proc {
+    agent_with_log(id, servers, interval, extra).0
+}
+
+/// [`agent_with`], and its log lines as they come.
+pub fn agent_with_log(
+    id: &str,
+    servers: &[SocketAddr],
+    interval: &str,
+    extra: &[&str],
+) -> (Proc, mpsc::Receiver<String>) {
     let mut cmd = Command::new(bin("vitals-agent"));
     cmd.args(["--id", id, "--interval", interval]).args(extra);
     for s in servers {
         cmd.args(["--server", &s.to_string()]);
     }
+    spawn_logged(cmd, id)
+}
+
+/// Starts `cmd`, forwarding its stderr to ours prefixed with `name`; returns its log lines too.
+pub fn spawn_logged(mut cmd: Command, name: &str) -> (Proc, mpsc::Receiver<String>) {
     let mut child = cmd
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let _ = forward_stderr(&mut child, id);
-    Proc {
+    let log = forward_stderr(&mut child, name);
+    let proc = Proc {
         child,
-        name: id.to_owned(),
-    }
+        name: name.to_owned(),
+    };
+    (proc, log)
 }
 
 /// A plain HTTP/1.1 GET; returns the status and body.
@@ -171,7 +212,12 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     .ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).ok()?;
-    let response = String::from_utf8_lossy(&response).into_owned();
+    parse_response(&response)
+}
+
+/// The status and body of a whole HTTP/1.x response, chunked or not.
+pub fn parse_response(response: &[u8]) -> Option<(u16, String)> {
+    let response = String::from_utf8_lossy(response).into_owned();
     let (head, body) = response.split_once("\r\n\r\n")?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
     let body = if head
