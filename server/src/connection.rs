@@ -6,9 +6,11 @@
 //! a connection is a small struct; a line that arrives whole is decoded where it was read, and
 //! only a line split across reads is copied into a buffer that grows as far as that line needs.
 //!
-//! Each connection: decode lines; hand hello and samples to the aggregator; write the welcome
-//! or ack that comes back (through a channel and an eventfd that wakes the thread); refuse a bad
-//! line with an `error` message and close, without disturbing any other connection.
+//! Each connection is a [`Session`] (the protocol, without the socket) plus its socket: bytes
+//! read go to the session; its requests go to the aggregator, whose answers come back through a
+//! channel and an eventfd that wakes the thread; what the session has to say is written as the
+//! socket takes it. A bad line is refused with an `error` message and closed, without disturbing
+//! any other connection.
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
@@ -18,27 +20,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
-use agent_core::sample::{Sample, bounded};
-use agent_core::wire::{
-    self, Ack, Challenge, ErrorMessage, FeedResult, Framer, Hello, LineBuffer, MAX_LINE, Message,
-    Welcome, codes,
-};
+use agent_core::wire::MAX_LINE;
 use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
-use crate::aggregator::{Event, IDLE_TIMEOUT, Reply};
+use crate::aggregator::{Event, Reply};
 use crate::keys::Keys;
+use crate::session::{Context, Request, Session};
+pub use crate::session::{GrowBuf, Limits, MIN_IDLE};
 
 /// Bytes read from a socket at a time (one buffer per I/O thread).
 const READ_CHUNK: usize = 64 * 1024;
-
-/// The shortest idle timeout, whatever the agent's interval.
-pub const MIN_IDLE: Duration = Duration::from_secs(10);
-
-/// How long a refused connection is read (and ignored) after our `error`, so that closing with
-/// unread data does not reset it before the agent has read why.
-const LINGER: Duration = Duration::from_millis(500);
 
 /// How often an I/O thread looks at deadlines and the shutdown flag when nothing happens.
 const TICK: Duration = Duration::from_millis(250);
@@ -55,74 +47,6 @@ const WAKER: u64 = 0;
 /// How long a stopping server gives agents to read its `shutting_down` error and close their
 /// end, so that the error is not lost to a reset; the server exits within a second in all.
 const GOODBYE: Duration = Duration::from_millis(300);
-
-/// A partial line's storage that grows as far as the line needs, up to its limit (at most
-/// [`MAX_LINE`]), and is given back once the line is done.
-#[derive(Debug)]
-pub struct GrowBuf {
-    buf: Vec<u8>,
-    limit: usize,
-}
-
-impl GrowBuf {
-    /// An empty buffer for lines of at most `limit` bytes (and never over [`MAX_LINE`]).
-    pub fn new(limit: usize) -> Self {
-        GrowBuf {
-            buf: Vec::new(),
-            limit: limit.min(MAX_LINE),
-        }
-    }
-}
-
-impl LineBuffer for GrowBuf {
-    fn limit(&self) -> usize {
-        self.limit
-    }
-
-    fn room(&mut self, len: usize) -> Option<&mut [u8]> {
-        if len > self.limit {
-            return None;
-        }
-        if self.buf.len() < len {
-            self.buf
-                .resize(len.next_power_of_two().clamp(len, self.limit), 0);
-        }
-        Some(&mut self.buf)
-    }
-
-    fn held(&self, len: usize) -> &[u8] {
-        self.buf.get(..len).unwrap_or_default()
-    }
-
-    fn release(&mut self) {
-        if self.buf.capacity() > 4096 {
-            self.buf = Vec::new();
-        }
-    }
-}
-
-/// What a connection may do, each from a flag of the server.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Time from connecting to hello (and from the challenge to the answer).
-    pub handshake_timeout: Duration,
-    /// The longest line accepted, in bytes without its newline (at most [`MAX_LINE`]).
-    pub max_line: usize,
-    /// A connection that sends no whole message for this many of its agent's intervals (and at
-    /// least [`MIN_IDLE`]) is closed. Bytes that do not finish a message do not count, so a
-    /// sender trickling one byte at a time cannot hold a connection.
-    pub idle_intervals: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            handshake_timeout: Duration::from_secs(10),
-            max_line: MAX_LINE,
-            idle_intervals: 3,
-        }
-    }
-}
 
 /// Wakes an I/O thread blocked in `epoll_wait`: an eventfd, written at most once until the
 /// thread has looked.
@@ -188,54 +112,14 @@ impl Replier {
     }
 }
 
-/// Why a connection is being closed: an error code and a message for the agent.
-struct Refusal {
-    code: &'static str,
-    message: String,
-}
-
-impl Refusal {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Refusal {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Waiting for hello until the deadline.
-    Hello,
-    /// Challenged (the agent's key is known): waiting for its answer until the deadline.
-    Challenged,
-    /// Hello went to the aggregator.
-    Open,
-    /// Refused: our error is queued; read and drop until the deadline, then close.
-    Closing,
-}
-
-/// One agent's connection.
+/// One agent's connection: its session and its socket.
 struct Conn {
     stream: TcpStream,
-    peer: SocketAddr,
-    framer: Framer<GrowBuf>,
-    state: State,
-    /// The agent id, once hello was read.
-    agent: Option<String>,
-    /// While challenged: the hello, the nonce sent and the agent's key.
-    challenge: Option<(Box<Hello>, [u8; NONCE_LEN], Key)>,
-    /// Once authenticated: the sealers of the agent's lines and of ours.
-    seals: Option<(Sealer, Sealer)>,
-    /// Whether the aggregator has welcomed it (so that it must hear of the disconnect).
-    welcomed: bool,
-    /// Bytes to write, and how far they are written.
-    out: Vec<u8>,
+    session: Session,
+    /// How much of the session's `out` is written.
     written: usize,
     /// Whether epoll also watches for writability.
     watching_out: bool,
-    deadline: Instant,
-    idle: Duration,
 }
 
 /// A new connection for an I/O thread.
@@ -395,19 +279,12 @@ impl IoThread {
     fn going_away(&mut self) {
         self.take_accepted();
         self.take_replies();
-        let goodbye: Message = Message::Error(ErrorMessage {
-            code: bounded(codes::SHUTTING_DOWN),
-            message: bounded("the server is shutting down"),
-        });
+        let now = Instant::now();
         let tokens: Vec<u64> = self.conns.keys().copied().collect();
         for &token in &tokens {
-            let Some(conn) = self.conns.get_mut(&token) else {
-                continue;
-            };
-            // A connection already refused has its own error queued.
-            if conn.state != State::Closing {
-                conn.state = State::Closing;
-                queue(conn, &goodbye);
+            if let Some(conn) = self.conns.get_mut(&token) {
+                // A connection already refused has its own error queued.
+                conn.session.going_away(now);
             }
             self.flush(token);
         }
@@ -464,22 +341,14 @@ impl IoThread {
                 continue;
             }
             self.outbox.push(Event::Accepted);
+            let session = Session::new(peer, self.limits, Instant::now());
             self.conns.insert(
                 conn,
                 Conn {
                     stream,
-                    peer,
-                    framer: Framer::with_buffer(GrowBuf::new(self.limits.max_line)),
-                    state: State::Hello,
-                    agent: None,
-                    challenge: None,
-                    seals: None,
-                    welcomed: false,
-                    out: Vec::new(),
+                    session,
                     written: 0,
                     watching_out: false,
-                    deadline: Instant::now() + self.limits.handshake_timeout,
-                    idle: MIN_IDLE,
                 },
             );
         }
@@ -508,129 +377,52 @@ impl IoThread {
                 return;
             }
         };
-        if conn.state == State::Closing {
-            return; // Read only so that closing does not reset the connection; dropped.
-        }
-        let mut input = scratch.get(..n).unwrap_or_default();
-        loop {
-            let Some(conn) = self.conns.get_mut(&token) else {
-                return;
-            };
-            let (seals, plain) = (&mut conn.seals, &mut self.plain);
-            let fed = conn.framer.feed_with(input, |line| match seals {
-                Some((from_agent, _)) => wire::decode_line::<Sample>(from_agent.open(line, plain)?),
-                None => wire::decode_line::<Sample>(line),
-            });
-            let message = match fed {
-                FeedResult::Consumed => return,
-                FeedResult::Message { message, remaining } => {
-                    input = remaining;
-                    if conn.state == State::Open {
-                        conn.deadline = Instant::now() + conn.idle;
-                    }
-                    message
-                }
-                FeedResult::Error { error, .. } => {
-                    self.refuse(token, Refusal::new(error.code(), error.to_string()));
-                    return;
-                }
-            };
-            if let Err(refusal) = self.on_message(token, message) {
-                self.refuse(token, refusal);
-                return;
-            }
-        }
+        // A closing session drops what it reads: read only so that closing does not reset the
+        // connection before the agent has our error.
+        let mut requests = Vec::new();
+        let mut ctx = Context {
+            keys: self.keys.as_deref(),
+            random: &mut fill_random,
+            plain: &mut self.plain,
+        };
+        conn.session.receive(
+            scratch.get(..n).unwrap_or_default(),
+            Instant::now(),
+            &mut ctx,
+            &mut requests,
+        );
+        self.forward(token, requests);
+        self.flush(token);
     }
 
-    fn on_message(&mut self, token: u64, message: Message) -> Result<(), Refusal> {
-        let Some(conn) = self.conns.get_mut(&token) else {
-            return Ok(());
-        };
-        let reply = Replier::new(token, self.reply_tx.clone(), self.waker.clone());
-        let event = match (message, &conn.agent) {
-            (Message::Hello(hello), None) => {
-                conn.agent = Some(hello.id.as_str().to_owned());
-                let interval = Duration::from_millis(u64::from(hello.interval_ms));
-                conn.idle = (interval * self.limits.idle_intervals).max(MIN_IDLE);
-                if let Some(keys) = &self.keys {
-                    let Some(key) = keys.find(&hello.id) else {
-                        return Err(Refusal::new(
-                            codes::UNKNOWN_AGENT,
-                            format!("agent id `{}` is not in the server's key file", hello.id),
-                        ));
-                    };
-                    let mut nonce = [0u8; NONCE_LEN];
-                    fill_random(&mut nonce)
-                        .map_err(|_| Refusal::new(codes::UNAVAILABLE, "no randomness"))?;
-                    let mut hex = [0u8; 2 * NONCE_LEN];
-                    let challenge = Message::Challenge(Challenge {
-                        nonce: bounded(auth::to_hex(&nonce, &mut hex)),
-                    });
-                    conn.challenge = Some((Box::new(hello), nonce, key.clone()));
-                    conn.state = State::Challenged;
-                    conn.deadline = Instant::now() + self.limits.handshake_timeout;
-                    queue(conn, &challenge);
-                    self.flush(token);
-                    return Ok(());
-                }
-                conn.state = State::Open;
-                conn.deadline = Instant::now() + conn.idle;
-                Event::Connected {
-                    conn: token,
-                    hello: Box::new(hello),
-                    authenticated: false,
-                    reply,
-                }
+    /// Passes a session's requests on to the aggregator, and its log lines to the log.
+    fn forward(&mut self, token: u64, requests: Vec<Request>) {
+        if let Some(conn) = self.conns.get_mut(&token) {
+            for note in conn.session.notes.drain(..) {
+                crate::log!("{note}");
             }
-            (Message::Auth(answer), Some(_)) if conn.state == State::Challenged => {
-                let Some((hello, nonce, key)) = conn.challenge.take() else {
-                    return Err(Refusal::new(codes::UNEXPECTED, "auth without a challenge"));
-                };
-                if answer.mac.is_empty() {
-                    return Err(Refusal::new(
-                        codes::AUTH_REQUIRED,
-                        "this server requires a key: give the agent one with --key-file",
-                    ));
-                }
-                let mut mac = [0u8; auth::MAC_LEN];
-                let proven = auth::from_hex(answer.mac.as_bytes(), &mut mac).is_ok()
-                    && auth::verify_proof(&key, &nonce, &hello.id, hello.session, &mac);
-                if !proven {
-                    return Err(Refusal::new(
-                        codes::AUTH_FAILED,
-                        format!("wrong key for agent `{}`", hello.id),
-                    ));
-                }
-                conn.seals = Some((
-                    Sealer::new(&key, &nonce, &hello.id, Direction::FromAgent),
-                    Sealer::new(&key, &nonce, &hello.id, Direction::FromServer),
-                ));
-                conn.state = State::Open;
-                conn.deadline = Instant::now() + conn.idle;
-                Event::Connected {
+        }
+        for request in requests {
+            let reply = || Replier::new(token, self.reply_tx.clone(), self.waker.clone());
+            self.outbox.push(match request {
+                Request::Connected {
+                    hello,
+                    authenticated,
+                } => Event::Connected {
                     conn: token,
                     hello,
-                    authenticated: true,
-                    reply,
-                }
-            }
-            (Message::Sample(sample), Some(_)) if conn.state == State::Open => Event::Sample {
-                conn: token,
-                message: Box::new(sample),
-                reply,
-            },
-            (Message::Sample(_), None) => {
-                return Err(Refusal::new(codes::UNEXPECTED, "sample before hello"));
-            }
-            (other, _) => {
-                return Err(Refusal::new(
-                    codes::UNEXPECTED,
-                    format!("`{}` is not expected from an agent now", other.kind()),
-                ));
-            }
-        };
-        self.outbox.push(event);
-        Ok(())
+                    authenticated,
+                    reply: reply(),
+                },
+                Request::Sample(message) => Event::Sample {
+                    conn: token,
+                    message,
+                    reply: reply(),
+                },
+                Request::Rejected(reason) => Event::Rejected { reason },
+                Request::Disconnected => Event::Disconnected { conn: token },
+            });
+        }
     }
 
     fn take_replies(&mut self) {
@@ -638,27 +430,9 @@ impl IoThread {
             let Some(conn) = self.conns.get_mut(&token) else {
                 continue;
             };
-            if conn.state == State::Closing {
-                continue;
-            }
-            let answer: Message = match reply {
-                Reply::Welcome { last_seq } => {
-                    conn.welcomed = true;
-                    if let Some(agent) = &conn.agent {
-                        crate::log!("agent {agent} from {} connected", conn.peer);
-                    }
-                    Message::Welcome(Welcome {
-                        server: bounded(concat!("vitals-server ", env!("CARGO_PKG_VERSION"))),
-                        last_seq,
-                    })
-                }
-                Reply::Merged { seq } => Message::Ack(Ack { seq }),
-                Reply::Refused { code, message } => {
-                    self.refuse(token, Refusal { code, message });
-                    continue;
-                }
-            };
-            queue(conn, &answer);
+            let mut requests = Vec::new();
+            conn.session.answer(reply, Instant::now(), &mut requests);
+            self.forward(token, requests);
             self.flush(token);
         }
     }
@@ -668,10 +442,11 @@ impl IoThread {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        while conn.written < conn.out.len() {
+        let out = &mut conn.session.out;
+        while conn.written < out.len() {
             match conn
                 .stream
-                .write(conn.out.get(conn.written..).unwrap_or_default())
+                .write(out.get(conn.written..).unwrap_or_default())
             {
                 Ok(0) => break,
                 Ok(n) => conn.written += n,
@@ -683,14 +458,14 @@ impl IoThread {
                 }
             }
         }
-        let done = conn.written == conn.out.len();
+        let done = conn.written == out.len();
         if done {
-            conn.out.clear();
+            out.clear();
             conn.written = 0;
-            if conn.out.capacity() > 4096 {
-                conn.out = Vec::new();
+            if out.capacity() > 4096 {
+                *out = Vec::new();
             }
-            if conn.state == State::Closing {
+            if conn.session.is_closing() {
                 let _ = conn.stream.shutdown(Shutdown::Write);
             }
         }
@@ -709,99 +484,57 @@ impl IoThread {
         }
     }
 
-    fn refuse(&mut self, token: u64, refusal: Refusal) {
-        let Some(conn) = self.conns.get_mut(&token) else {
-            return;
-        };
-        if conn.state == State::Closing {
-            return;
-        }
-        let who = conn.agent.as_deref().unwrap_or("(no hello)");
-        crate::log!(
-            "agent {who} from {}: refused: {} ({})",
-            conn.peer,
-            refusal.message,
-            refusal.code
-        );
-        self.outbox.push(Event::Rejected {
-            reason: refusal.code,
-        });
-        conn.state = State::Closing;
-        conn.deadline = Instant::now() + LINGER;
-        let error: Message = Message::Error(ErrorMessage {
-            code: bounded(refusal.code),
-            message: bounded(&refusal.message),
-        });
-        queue(conn, &error);
-        self.flush(token);
-    }
-
     fn check_deadlines(&mut self, now: Instant) {
-        let due: Vec<(u64, State)> = self
+        let due: Vec<u64> = self
             .conns
             .iter()
-            .filter(|(_, c)| now >= c.deadline)
-            .map(|(token, c)| (*token, c.state))
+            .filter(|(_, c)| now >= c.session.deadline())
+            .map(|(token, _)| *token)
             .collect();
-        for (token, state) in due {
-            match state {
-                State::Hello => self.refuse(
-                    token,
-                    Refusal::new(codes::HANDSHAKE_TIMEOUT, "no hello in time"),
-                ),
-                State::Challenged => self.refuse(
-                    token,
-                    Refusal::new(
-                        codes::HANDSHAKE_TIMEOUT,
-                        "no answer to the challenge in time",
-                    ),
-                ),
-                State::Open => self.refuse(token, Refusal::new(IDLE_TIMEOUT, "no sample in time")),
-                State::Closing => self.close(token),
+        for token in due {
+            let Some(conn) = self.conns.get_mut(&token) else {
+                continue;
+            };
+            let mut requests = Vec::new();
+            let close = conn.session.tick(now, &mut requests);
+            self.forward(token, requests);
+            if close {
+                self.close(token);
+            } else {
+                self.flush(token);
             }
         }
     }
 
     fn close(&mut self, token: u64) {
-        let Some(conn) = self.conns.remove(&token) else {
+        let Some(mut conn) = self.conns.remove(&token) else {
             return;
         };
         let _ = epoll::delete(&self.epoll, conn.stream.as_fd());
         let _ = conn.stream.shutdown(Shutdown::Both);
         self.open.fetch_sub(1, Ordering::Relaxed);
-        if conn.agent.is_some() {
-            if conn.welcomed && conn.state != State::Closing {
-                if let Some(agent) = &conn.agent {
-                    crate::log!("agent {agent} from {} disconnected", conn.peer);
-                }
+        let mut requests = Vec::new();
+        conn.session.closed(&mut requests);
+        for note in conn.session.notes.drain(..) {
+            crate::log!("{note}");
+        }
+        for request in requests {
+            if let Request::Disconnected = request {
+                self.outbox.push(Event::Disconnected { conn: token });
             }
-            self.outbox.push(Event::Disconnected { conn: token });
         }
     }
 }
 
-/// Appends `message` as a line to what the connection has to write, sealed once the
-/// connection is authenticated.
-fn queue(conn: &mut Conn, message: &Message) {
-    let mut buf = [0u8; 512 + auth::SEAL_LEN];
-    let Ok(mut n) = wire::encode(message, &mut buf) else {
-        return;
-    };
-    if let Some((_, from_server)) = &mut conn.seals {
-        match from_server.seal_in_place(&mut buf, n) {
-            Ok(sealed) => n = sealed,
-            Err(_) => return,
-        }
-    }
-    conn.out.extend_from_slice(buf.get(..n).unwrap_or_default());
-}
-
-/// Fills `buf` from the kernel's random source (for nonces).
-fn fill_random(buf: &mut [u8]) -> std::io::Result<()> {
+/// Fills `buf` from the kernel's random source (for nonces); `false` if it cannot.
+fn fill_random(buf: &mut [u8]) -> bool {
     let mut filled = 0;
     while filled < buf.len() {
         let rest = buf.get_mut(filled..).unwrap_or_default();
-        filled += rustix::rand::getrandom(rest, rustix::rand::GetRandomFlags::empty())?;
+        match rustix::rand::getrandom(rest, rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(_) => return false,
+        }
     }
-    Ok(())
+    true
 }

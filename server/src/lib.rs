@@ -26,6 +26,7 @@ pub mod connection;
 pub mod exposition;
 pub mod http;
 pub mod keys;
+pub mod session;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -1,0 +1,452 @@
+//! One agent's connection as a protocol session: bytes in, requests for the aggregator and
+//! bytes for the agent out. No socket and no clock of its own, so the I/O threads drive it
+//! from epoll and the fuzzer drives it from its input.
+//!
+//! A session decodes lines as they arrive, cut anywhere; answers hello with a challenge when the
+//! server has a key for the agent; hands hello and samples on; writes the welcome, acks or
+//! refusal that come back (sealed once the agent has authenticated); and closes on a deadline:
+//! no hello (or answer) in time, no whole message for a few of the agent's intervals, or the
+//! linger after a refusal.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
+use agent_core::sample::{Sample, bounded};
+use agent_core::wire::{
+    self, Ack, Challenge, ErrorMessage, FeedResult, Framer, Hello, LineBuffer, MAX_LINE, Message,
+    SampleMessage, Welcome, codes,
+};
+
+use crate::aggregator::{IDLE_TIMEOUT, Reply};
+use crate::keys::Keys;
+
+/// The shortest idle timeout, whatever the agent's interval.
+pub const MIN_IDLE: Duration = Duration::from_secs(10);
+
+/// How long a refused connection is read (and ignored) after our `error`, so that closing with
+/// unread data does not reset it before the agent has read why.
+pub const LINGER: Duration = Duration::from_millis(500);
+
+/// A partial line's storage that grows as far as the line needs, up to its limit (at most
+/// [`MAX_LINE`]), and is given back once the line is done.
+#[derive(Debug)]
+pub struct GrowBuf {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl GrowBuf {
+    /// An empty buffer for lines of at most `limit` bytes (and never over [`MAX_LINE`]).
+    pub fn new(limit: usize) -> Self {
+        GrowBuf {
+            buf: Vec::new(),
+            limit: limit.min(MAX_LINE),
+        }
+    }
+}
+
+impl LineBuffer for GrowBuf {
+    fn limit(&self) -> usize {
+        self.limit
+    }
+
+    fn room(&mut self, len: usize) -> Option<&mut [u8]> {
+        if len > self.limit {
+            return None;
+        }
+        if self.buf.len() < len {
+            self.buf
+                .resize(len.next_power_of_two().clamp(len, self.limit), 0);
+        }
+        Some(&mut self.buf)
+    }
+
+    fn held(&self, len: usize) -> &[u8] {
+        self.buf.get(..len).unwrap_or_default()
+    }
+
+    fn release(&mut self) {
+        if self.buf.capacity() > 4096 {
+            self.buf = Vec::new();
+        }
+    }
+}
+
+/// What a connection may do, each from a flag of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time from connecting to hello (and from the challenge to the answer).
+    pub handshake_timeout: Duration,
+    /// The longest line accepted, in bytes without its newline (at most [`MAX_LINE`]).
+    pub max_line: usize,
+    /// A connection that sends no whole message for this many of its agent's intervals (and at
+    /// least [`MIN_IDLE`]) is closed. Bytes that do not finish a message do not count, so a
+    /// sender trickling one byte at a time cannot hold a connection.
+    pub idle_intervals: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            handshake_timeout: Duration::from_secs(10),
+            max_line: MAX_LINE,
+            idle_intervals: 3,
+        }
+    }
+}
+
+/// What a session asks of the aggregator, in order.
+#[derive(Debug)]
+pub enum Request {
+    /// The agent said hello (and proved its id, if `authenticated`); the answer is a
+    /// [`Reply::Welcome`] or a refusal.
+    Connected {
+        #[allow(missing_docs)]
+        hello: Box<Hello>,
+        #[allow(missing_docs)]
+        authenticated: bool,
+    },
+    /// A sample to merge; the answer is a [`Reply::Merged`] or a refusal.
+    Sample(Box<SampleMessage<Sample>>),
+    /// The session refused something, for this reason (an error code).
+    Rejected(&'static str),
+    /// The connection of an agent that had said hello is gone.
+    Disconnected,
+}
+
+/// What a session needs from the server around it.
+pub struct Context<'a> {
+    /// The agents that may connect and their keys, if the server authenticates.
+    pub keys: Option<&'a Keys>,
+    /// Fills a nonce; `false` when no randomness is to be had.
+    pub random: &'a mut dyn FnMut(&mut [u8]) -> bool,
+    /// Room for a sealed line without its seal.
+    pub plain: &'a mut Vec<u8>,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("keys", &self.keys.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a connection is being closed: an error code and a message for the agent.
+struct Refusal {
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for hello until the deadline.
+    Hello,
+    /// Challenged (the agent's key is known): waiting for its answer until the deadline.
+    Challenged,
+    /// Hello went to the aggregator.
+    Open,
+    /// Refused or going away: our error is queued; read and drop until the deadline, then close.
+    Closing,
+}
+
+/// One agent's connection, without its socket.
+pub struct Session {
+    peer: SocketAddr,
+    framer: Framer<GrowBuf>,
+    state: State,
+    /// The agent id, once hello was read.
+    agent: Option<String>,
+    /// While challenged: the hello, the nonce sent and the agent's key.
+    challenge: Option<(Box<Hello>, [u8; NONCE_LEN], Key)>,
+    /// Once authenticated: the sealers of the agent's lines and of ours.
+    seals: Option<(Sealer, Sealer)>,
+    /// Whether the aggregator has welcomed it (so that a disconnect is worth a log line).
+    welcomed: bool,
+    deadline: Instant,
+    idle: Duration,
+    limits: Limits,
+    /// Bytes for the agent that the caller has yet to write.
+    pub out: Vec<u8>,
+    /// Lines for the server's log that the caller has yet to write.
+    pub notes: Vec<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("peer", &self.peer)
+            .field("state", &self.state)
+            .field("agent", &self.agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session for a connection from `peer` accepted at `now`.
+    pub fn new(peer: SocketAddr, limits: Limits, now: Instant) -> Self {
+        Session {
+            peer,
+            framer: Framer::with_buffer(GrowBuf::new(limits.max_line)),
+            state: State::Hello,
+            agent: None,
+            challenge: None,
+            seals: None,
+            welcomed: false,
+            deadline: now + limits.handshake_timeout,
+            idle: MIN_IDLE,
+            limits,
+            out: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Whether the session has refused the agent or is going away: what is in `out` is the
+    /// last it has to say, and reads are only drained.
+    pub fn is_closing(&self) -> bool {
+        self.state == State::Closing
+    }
+
+    /// When [`tick`](Session::tick) next has work.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Handles bytes from the agent, cut anywhere.
+    pub fn receive(
+        &mut self,
+        mut input: &[u8],
+        now: Instant,
+        ctx: &mut Context<'_>,
+        requests: &mut Vec<Request>,
+    ) {
+        while self.state != State::Closing {
+            let (seals, plain) = (&mut self.seals, &mut *ctx.plain);
+            let fed = self.framer.feed_with(input, |line| match seals {
+                Some((from_agent, _)) => {
+                    plain.resize(line.len(), 0);
+                    wire::decode_line::<Sample>(from_agent.open(line, plain)?)
+                }
+                None => wire::decode_line::<Sample>(line),
+            });
+            let message = match fed {
+                FeedResult::Consumed => return,
+                FeedResult::Message { message, remaining } => {
+                    input = remaining;
+                    if self.state == State::Open {
+                        self.deadline = now + self.idle;
+                    }
+                    message
+                }
+                FeedResult::Error { error, .. } => {
+                    self.refuse(Refusal::new(error.code(), error.to_string()), now, requests);
+                    return;
+                }
+            };
+            if let Err(refusal) = self.on_message(message, now, ctx, requests) {
+                self.refuse(refusal, now, requests);
+                return;
+            }
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        message: Message,
+        now: Instant,
+        ctx: &mut Context<'_>,
+        requests: &mut Vec<Request>,
+    ) -> Result<(), Refusal> {
+        let request = match (message, &self.agent) {
+            (Message::Hello(hello), None) => {
+                self.agent = Some(hello.id.as_str().to_owned());
+                let interval = Duration::from_millis(u64::from(hello.interval_ms));
+                self.idle = interval
+                    .saturating_mul(self.limits.idle_intervals)
+                    .max(MIN_IDLE);
+                if let Some(keys) = ctx.keys {
+                    let Some(key) = keys.find(&hello.id) else {
+                        return Err(Refusal::new(
+                            codes::UNKNOWN_AGENT,
+                            format!("agent id `{}` is not in the server's key file", hello.id),
+                        ));
+                    };
+                    let mut nonce = [0u8; NONCE_LEN];
+                    if !(ctx.random)(&mut nonce) {
+                        return Err(Refusal::new(codes::UNAVAILABLE, "no randomness"));
+                    }
+                    let mut hex = [0u8; 2 * NONCE_LEN];
+                    let challenge = Message::Challenge(Challenge {
+                        nonce: bounded(auth::to_hex(&nonce, &mut hex)),
+                    });
+                    self.challenge = Some((Box::new(hello), nonce, key.clone()));
+                    self.state = State::Challenged;
+                    self.deadline = now + self.limits.handshake_timeout;
+                    self.queue(&challenge);
+                    return Ok(());
+                }
+                self.state = State::Open;
+                self.deadline = now + self.idle;
+                Request::Connected {
+                    hello: Box::new(hello),
+                    authenticated: false,
+                }
+            }
+            (Message::Auth(answer), Some(_)) if self.state == State::Challenged => {
+                let Some((hello, nonce, key)) = self.challenge.take() else {
+                    return Err(Refusal::new(codes::UNEXPECTED, "auth without a challenge"));
+                };
+                if answer.mac.is_empty() {
+                    return Err(Refusal::new(
+                        codes::AUTH_REQUIRED,
+                        "this server requires a key: give the agent one with --key-file",
+                    ));
+                }
+                let mut mac = [0u8; auth::MAC_LEN];
+                let proven = auth::from_hex(answer.mac.as_bytes(), &mut mac).is_ok()
+                    && auth::verify_proof(&key, &nonce, &hello.id, hello.session, &mac);
+                if !proven {
+                    return Err(Refusal::new(
+                        codes::AUTH_FAILED,
+                        format!("wrong key for agent `{}`", hello.id),
+                    ));
+                }
+                self.seals = Some((
+                    Sealer::new(&key, &nonce, &hello.id, Direction::FromAgent),
+                    Sealer::new(&key, &nonce, &hello.id, Direction::FromServer),
+                ));
+                self.state = State::Open;
+                self.deadline = now + self.idle;
+                Request::Connected {
+                    hello,
+                    authenticated: true,
+                }
+            }
+            (Message::Sample(sample), Some(_)) if self.state == State::Open => {
+                Request::Sample(Box::new(sample))
+            }
+            (Message::Sample(_), None) => {
+                return Err(Refusal::new(codes::UNEXPECTED, "sample before hello"));
+            }
+            (other, _) => {
+                return Err(Refusal::new(
+                    codes::UNEXPECTED,
+                    format!("`{}` is not expected from an agent now", other.kind()),
+                ));
+            }
+        };
+        requests.push(request);
+        Ok(())
+    }
+
+    /// Writes the aggregator's answer to a request of this session.
+    pub fn answer(&mut self, reply: Reply, now: Instant, requests: &mut Vec<Request>) {
+        if self.state == State::Closing {
+            return;
+        }
+        let answer: Message = match reply {
+            Reply::Welcome { last_seq } => {
+                self.welcomed = true;
+                if let Some(agent) = &self.agent {
+                    self.notes
+                        .push(format!("agent {agent} from {} connected", self.peer));
+                }
+                Message::Welcome(Welcome {
+                    server: bounded(concat!("vitals-server ", env!("CARGO_PKG_VERSION"))),
+                    last_seq,
+                })
+            }
+            Reply::Merged { seq } => Message::Ack(Ack { seq }),
+            Reply::Refused { code, message } => {
+                self.refuse(Refusal { code, message }, now, requests);
+                return;
+            }
+        };
+        self.queue(&answer);
+    }
+
+    /// Closes on deadlines: refuses a connection that said nothing in time; returns whether
+    /// the connection should be closed now (its linger is over).
+    pub fn tick(&mut self, now: Instant, requests: &mut Vec<Request>) -> bool {
+        if now < self.deadline {
+            return false;
+        }
+        let refusal = match self.state {
+            State::Hello => Refusal::new(codes::HANDSHAKE_TIMEOUT, "no hello in time"),
+            State::Challenged => Refusal::new(
+                codes::HANDSHAKE_TIMEOUT,
+                "no answer to the challenge in time",
+            ),
+            State::Open => Refusal::new(IDLE_TIMEOUT, "no sample in time"),
+            State::Closing => return true,
+        };
+        self.refuse(refusal, now, requests);
+        false
+    }
+
+    /// The server is stopping: says so to the agent, unless it was refused already.
+    pub fn going_away(&mut self, now: Instant) {
+        if self.state != State::Closing {
+            self.state = State::Closing;
+            self.deadline = now + LINGER;
+            self.queue(&Message::Error(ErrorMessage {
+                code: bounded(codes::SHUTTING_DOWN),
+                message: bounded("the server is shutting down"),
+            }));
+        }
+    }
+
+    /// The connection is gone (closed by either side).
+    pub fn closed(&mut self, requests: &mut Vec<Request>) {
+        if let Some(agent) = &self.agent {
+            if self.welcomed && self.state != State::Closing {
+                self.notes
+                    .push(format!("agent {agent} from {} disconnected", self.peer));
+            }
+            requests.push(Request::Disconnected);
+        }
+    }
+
+    fn refuse(&mut self, refusal: Refusal, now: Instant, requests: &mut Vec<Request>) {
+        if self.state == State::Closing {
+            return;
+        }
+        let who = self.agent.as_deref().unwrap_or("(no hello)");
+        self.notes.push(format!(
+            "agent {who} from {}: refused: {} ({})",
+            self.peer, refusal.message, refusal.code
+        ));
+        requests.push(Request::Rejected(refusal.code));
+        self.state = State::Closing;
+        self.deadline = now + LINGER;
+        self.queue(&Message::Error(ErrorMessage {
+            code: bounded(refusal.code),
+            message: bounded(&refusal.message),
+        }));
+    }
+
+    /// Appends `message` as a line to `out`, sealed once the agent has authenticated.
+    fn queue(&mut self, message: &Message) {
+        let mut buf = [0u8; 512 + auth::SEAL_LEN];
+        let Ok(mut n) = wire::encode(message, &mut buf) else {
+            return;
+        };
+        if let Some((_, from_server)) = &mut self.seals {
+            match from_server.seal_in_place(&mut buf, n) {
+                Ok(sealed) => n = sealed,
+                Err(_) => return,
+            }
+        }
+        self.out.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+}
