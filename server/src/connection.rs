@@ -112,6 +112,31 @@ impl Replier {
     }
 }
 
+impl Request {
+    /// The aggregator's event for this request of connection `conn`; `reply` makes the way
+    /// back for requests that are answered.
+    pub fn into_event(self, conn: u64, reply: impl FnOnce() -> Replier) -> Event {
+        match self {
+            Request::Connected {
+                hello,
+                authenticated,
+            } => Event::Connected {
+                conn,
+                hello,
+                authenticated,
+                reply: reply(),
+            },
+            Request::Sample(message) => Event::Sample {
+                conn,
+                message,
+                reply: reply(),
+            },
+            Request::Rejected(reason) => Event::Rejected { reason },
+            Request::Disconnected => Event::Disconnected { conn },
+        }
+    }
+}
+
 /// One agent's connection: its session and its socket.
 struct Conn {
     stream: TcpStream,
@@ -403,25 +428,10 @@ impl IoThread {
             }
         }
         for request in requests {
-            let reply = || Replier::new(token, self.reply_tx.clone(), self.waker.clone());
-            self.outbox.push(match request {
-                Request::Connected {
-                    hello,
-                    authenticated,
-                } => Event::Connected {
-                    conn: token,
-                    hello,
-                    authenticated,
-                    reply: reply(),
-                },
-                Request::Sample(message) => Event::Sample {
-                    conn: token,
-                    message,
-                    reply: reply(),
-                },
-                Request::Rejected(reason) => Event::Rejected { reason },
-                Request::Disconnected => Event::Disconnected { conn: token },
+            let event = request.into_event(token, || {
+                Replier::new(token, self.reply_tx.clone(), self.waker.clone())
             });
+            self.outbox.push(event);
         }
     }
 
@@ -519,9 +529,10 @@ impl IoThread {
             crate::log!("{note}");
         }
         for request in requests {
-            if let Request::Disconnected = request {
-                self.outbox.push(Event::Disconnected { conn: token });
-            }
+            let event = request.into_event(token, || {
+                Replier::new(token, self.reply_tx.clone(), self.waker.clone())
+            });
+            self.outbox.push(event);
         }
     }
 }

@@ -1,0 +1,223 @@
+//! The server's per-connection session and its aggregator, fed bytes as an agent (or anyone)
+//! would send them, without a socket. Checks: nothing panics; every line the session writes is a
+//! valid message (sealed with the session's key once the agent has authenticated); nothing
+//! follows an `error`; and the exposition stays valid Prometheus text whatever was merged.
+//!
+//! The first input byte picks the mode: raw bytes cut into pieces of its size, or an agent that
+//! authenticates properly (the harness answers the challenge with the key) and then sends the
+//! input's lines, each sealed, so that the authenticated path is fuzzed too.
+#![no_main]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
+use agent_core::sample::Sample;
+use agent_core::wire::{self, Auth, Message};
+use crossbeam_channel::unbounded;
+use libfuzzer_sys::fuzz_target;
+use server::aggregator::{Aggregator, Config};
+use server::connection::{Replier, Waker};
+use server::keys::Keys;
+use server::session::{Context, Limits, Request, Session};
+
+const KEY: &str = "fuzz-session-key-0123456789";
+const HELLO: &[u8] = b"{\"v\":1,\"kind\":\"hello\",\"id\":\"fuzz-a\",\"version\":\"0\",\"os\":\"Linux\",\"arch\":\"x\",\"kernel\":\"k\",\"kernel_version\":\"kv\",\"hostname\":\"h\",\"domainname\":\"(none)\",\"interval_ms\":1000,\"session\":1}\n";
+
+struct Harness {
+    session: Session,
+    aggregator: Aggregator,
+    keys: Option<Keys>,
+    plain: Vec<u8>,
+    nonce_counter: u8,
+    now: Instant,
+    /// The server's lines read so far, and whether an error was among them.
+    read: usize,
+    errored: bool,
+    /// Once authenticated: opens the server's lines.
+    from_server: Option<Sealer>,
+}
+
+impl Harness {
+    fn feed(&mut self, bytes: &[u8]) {
+        let mut requests = Vec::new();
+        let counter = &mut self.nonce_counter;
+        let mut random = |buf: &mut [u8]| {
+            *counter = counter.wrapping_add(1);
+            buf.fill(*counter);
+            true
+        };
+        let mut ctx = Context {
+            keys: self.keys.as_ref(),
+            random: &mut random,
+            plain: &mut self.plain,
+        };
+        self.session.receive(bytes, self.now, &mut ctx, &mut requests);
+        self.settle(requests);
+    }
+
+    /// Hands requests to the aggregator and its answers back, until nothing is left.
+    fn settle(&mut self, mut requests: Vec<Request>) {
+        let (tx, rx) = unbounded();
+        while !requests.is_empty() {
+            for request in requests.drain(..) {
+                let event = request.into_event(1, || Replier::new(1, tx.clone(), Waker::none()));
+                self.aggregator.handle(event, self.now);
+            }
+            while let Ok((_, reply)) = rx.try_recv() {
+                self.session.answer(reply, self.now, &mut requests);
+            }
+        }
+        self.check_output();
+    }
+
+    /// Every complete line the session wrote is a message; nothing follows an error.
+    fn check_output(&mut self) {
+        let out = &self.session.out;
+        while let Some(end) = out[self.read..].iter().position(|&b| b == b'\n') {
+            let line = &out[self.read..self.read + end];
+            self.read += end + 1;
+            assert!(!self.errored, "a line after an error: {:?}", String::from_utf8_lossy(line));
+            let mut plain = vec![0u8; line.len()];
+            let line = match &mut self.from_server {
+                Some(sealer) if auth::looks_sealed(line) => sealer
+                    .open(line, &mut plain)
+                    .unwrap_or_else(|e| panic!("our own seal does not open: {e}")),
+                _ => line,
+            };
+            match wire::decode_line::<Sample<0, 0, 0, 0, 0>>(line) {
+                Ok(Message::Error(_)) => self.errored = true,
+                Ok(Message::Welcome(_) | Message::Ack(_) | Message::Challenge(_)) => {}
+                other => panic!(
+                    "the session wrote {:?}: {other:?}",
+                    String::from_utf8_lossy(line)
+                ),
+            }
+        }
+    }
+
+    /// Says hello and answers the challenge with the key, as an honest agent would.
+    fn authenticate(&mut self) -> Option<Sealer> {
+        self.feed(HELLO);
+        let out = String::from_utf8(self.session.out.clone()).ok()?;
+        let nonce_hex = out.split("\"nonce\":\"").nth(1)?.get(..2 * NONCE_LEN)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        auth::from_hex(nonce_hex.as_bytes(), &mut nonce).ok()?;
+        let key = Key::new(KEY.as_bytes()).ok()?;
+        let mut hex = [0u8; 2 * auth::MAC_LEN];
+        let proof = auth::proof(&key, &nonce, "fuzz-a", 1);
+        let answer: Message = Message::Auth(Auth {
+            mac: agent_core::sample::bounded(auth::to_hex(&proof, &mut hex)),
+        });
+        let mut line = [0u8; 256];
+        let n = wire::encode(&answer, &mut line).ok()?;
+        self.from_server = Some(Sealer::new(&key, &nonce, "fuzz-a", Direction::FromServer));
+        self.feed(&line[..n]);
+        Some(Sealer::new(&key, &nonce, "fuzz-a", Direction::FromAgent))
+    }
+}
+
+/// Checks the text exposition format line by line: comments, then `name{labels} value`.
+fn check_exposition(text: &str) {
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# ") {
+            assert!(
+                rest.starts_with("HELP ") || rest.starts_with("TYPE "),
+                "comment {line:?}"
+            );
+            continue;
+        }
+        let name_end = line
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(line.len());
+        assert!(name_end > 0, "no metric name: {line:?}");
+        let mut rest = &line[name_end..];
+        if let Some(labels) = rest.strip_prefix('{') {
+            let mut chars = labels.char_indices();
+            let mut in_value = false;
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match (in_value, c) {
+                    (true, '\\') => {
+                        let (_, escaped) = chars.next().expect("escape at the end");
+                        assert!(matches!(escaped, '\\' | '"' | 'n'), "bad escape in {line:?}");
+                    }
+                    (true, '"') => in_value = false,
+                    (false, '"') => in_value = true,
+                    (false, '}') => {
+                        end = Some(i);
+                        break;
+                    }
+                    (false, c) => assert!(
+                        c.is_ascii_alphanumeric() || matches!(c, '_' | '=' | ','),
+                        "label syntax {c:?} in {line:?}"
+                    ),
+                    (true, _) => {}
+                }
+            }
+            rest = &labels[end.expect("labels not closed") + 1..];
+        }
+        let value = rest.strip_prefix(' ').expect("a space before the value");
+        assert!(
+            matches!(value, "NaN" | "+Inf" | "-Inf") || value.parse::<f64>().is_ok(),
+            "value {value:?} in {line:?}"
+        );
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, input)) = data.split_first() else {
+        return;
+    };
+    let authenticated = mode & 0x80 != 0;
+    let keys = authenticated.then(|| Keys::parse(&format!("fuzz-* {KEY}\n")).unwrap());
+    let now = Instant::now();
+    let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let mut h = Harness {
+        session: Session::new(peer, Limits::default(), now),
+        aggregator: Aggregator::new(Config {
+            expire_after: Some(Duration::from_secs(30)),
+            ..Config::default()
+        }),
+        keys,
+        plain: Vec::new(),
+        nonce_counter: 0,
+        now,
+        read: 0,
+        errored: false,
+        from_server: None,
+    };
+    if authenticated {
+        let Some(mut to_server) = h.authenticate() else {
+            panic!("an honest agent could not authenticate");
+        };
+        // The input's lines, each sealed as the agent would; a line that does not end in `}`
+        // cannot be sealed and is sent as it is (and refused).
+        for line in input.split_inclusive(|&b| b == b'\n') {
+            let mut sealed = line.to_vec();
+            if !sealed.ends_with(b"\n") {
+                sealed.push(b'\n');
+            }
+            let len = sealed.len();
+            sealed.resize(len + auth::SEAL_LEN, 0);
+            match to_server.seal_in_place(&mut sealed, len) {
+                Ok(n) if line.ends_with(b"}\n") || line.ends_with(b"}") => h.feed(&sealed[..n]),
+                _ => h.feed(line),
+            }
+        }
+    } else {
+        let piece = usize::from(mode & 0x7f).max(1);
+        for chunk in input.chunks(piece) {
+            h.feed(chunk);
+            h.now += Duration::from_millis(10);
+        }
+    }
+    // Deadlines and expiry run on whatever state is left.
+    let mut requests = Vec::new();
+    let later = h.now + Duration::from_secs(60);
+    h.session.tick(later, &mut requests);
+    h.session.closed(&mut requests);
+    h.settle(requests);
+    h.aggregator.expire(later);
+    check_exposition(&h.aggregator.render());
+});
