@@ -16,6 +16,8 @@ NO_STD_TARGET := thumbv7em-none-eabihf
 
 # `make cross` and `make cross-test`: the agent for ARM boards.
 include mk/cross.mk
+# `make firmware`, `make firmware-demo`, `make firmware-check`: the agent on a microcontroller.
+include mk/firmware.mk
 
 all: build
 
@@ -54,7 +56,7 @@ deps-deny:
 	  || { echo "error: cargo install cargo-deny --version $(CARGO_DENY_VERSION) failed" >&2; exit 1; }
 
 # ---- the checks: `make test` runs every one ------------------------------------------------------
-test: deps fmt-check clippy unit nostd doc fuzz-check deny deny-advisories promtool-check
+test: deps fmt-check clippy firmware-check unit nostd doc fuzz-check deny deny-advisories promtool-check
 	@if [ -e $(DENY_SKIPPED) ]; then \
 	  echo "make test: all checks passed, except deny-advisories, which was SKIPPED (above)"; \
 	else echo "make test: all checks passed"; fi
@@ -66,8 +68,9 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Unit tests, then the integration and end-to-end tests, which run the real binaries (built first)
-# against each other, against a real Prometheus and node_exporter, and the boards' builds under qemu.
-unit: deps-apt cross-test
+# against each other, against a real Prometheus and node_exporter, the boards' builds under qemu-user
+# and the firmware under qemu-system-arm.
+unit: deps-apt cross-test firmware
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
