@@ -101,13 +101,14 @@ fuzz: deps-fuzz
 	  cargo +nightly fuzz run $$t target/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
-# Licences, banned and duplicate crates, and sources (crates.io only) of both workspaces' trees:
-# deny.toml and fuzz/deny.toml.
+# Licences, banned and duplicate crates, and sources (crates.io only) of the three workspaces'
+# trees: deny.toml, fuzz/deny.toml and firmware/deny.toml.
 deny: deps-deny
 	$(CARGO) deny check bans licenses sources
 	cd fuzz && $(CARGO) deny check bans licenses sources
+	cd firmware && $(CARGO) deny check bans licenses sources
 
-# RustSec advisories for both trees. The database is a git repository on GitHub; where it cannot
+# RustSec advisories for the three trees. The database is a git repository on GitHub; where it cannot
 # be fetched (this project's machines and CI reach package registries only) the check is not
 # done, and it says so here and in make test's last line rather than passing.
 DENY_SKIPPED := target/deny-advisories.skipped
@@ -115,7 +116,8 @@ deny-advisories: deps-deny
 	@mkdir -p target && rm -f $(DENY_SKIPPED)
 	@if timeout 120 $(CARGO) deny fetch db >target/deny-fetch.log 2>&1; then \
 	  echo "$(CARGO) deny check advisories" && $(CARGO) deny check advisories && \
-	  echo "cd fuzz && $(CARGO) deny check advisories" && (cd fuzz && $(CARGO) deny check advisories); \
+	  echo "cd fuzz && $(CARGO) deny check advisories" && (cd fuzz && $(CARGO) deny check advisories) && \
+	  echo "cd firmware && $(CARGO) deny check advisories" && (cd firmware && $(CARGO) deny check advisories); \
 	else \
 	  echo "deny-advisories: SKIPPED, no advisory check was done: the RustSec advisory database" \
 	    "could not be fetched. It is a git repository on GitHub, and this project's machines and" \
