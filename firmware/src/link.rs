@@ -221,6 +221,86 @@ mod tests {
         assert_eq!(t.connects(), 2);
     }
 
+    /// The whole story on a fake clock, with agent-core's real agent: welcomed, then the server
+    /// restarts behind the wire; the first sample reaches the new one before any hello, is
+    /// refused, and the agent starts afresh with a newline and a hello, and is welcomed again.
+    #[test]
+    fn after_a_server_restart_the_agent_says_hello_again_on_a_clean_line() {
+        use agent_core::agent::{Agent, Config, Event, Instant, Lost};
+        use agent_core::wire::Hello;
+        use core::time::Duration;
+
+        let (link, wire, clock) = transport();
+        let hello = Hello {
+            id: agent_core::sample::bounded("board"),
+            interval_ms: 1000,
+            ..Hello::default()
+        };
+        let ring = Vec::leak(std::vec![0u8; 1024]);
+        let mut agent: Agent<'_, _, 256, 256> = Agent::new(
+            link,
+            hello,
+            Config::new(Duration::from_secs(1), 7),
+            ring,
+            Instant::from_millis(0),
+        );
+        let poll = |agent: &mut Agent<'_, _, 256, 256>, ms: u64| {
+            clock.0.set(ms);
+            core::iter::from_fn(|| agent.poll(Instant::from_millis(ms)))
+                .take(10)
+                .collect::<Vec<Event>>()
+        };
+        let said = |wire: &Wire| std::string::String::from_utf8(wire.from_board.take()).unwrap();
+        let answer = |wire: &Wire, line: &str| wire.to_board.borrow_mut().extend(line.bytes());
+
+        assert_eq!(poll(&mut agent, 0), [Event::Connected]);
+        assert!(said(&wire).starts_with("\n{\"v\":1,\"kind\":\"hello\",\"id\":\"board\""));
+        answer(
+            &wire,
+            "{\"v\":1,\"kind\":\"welcome\",\"server\":\"s\",\"last_seq\":0}\n",
+        );
+        assert_eq!(poll(&mut agent, 10), [Event::Ready { pending: 0 }]);
+
+        // The server is gone: a sample goes nowhere. A new one refuses the next.
+        agent.record(&1u32, Instant::from_millis(1000)).unwrap();
+        assert_eq!(poll(&mut agent, 1000), []);
+        agent.record(&2u32, Instant::from_millis(2000)).unwrap();
+        assert_eq!(poll(&mut agent, 2000), []);
+        assert!(said(&wire).contains("\"seq\":2"));
+        answer(
+            &wire,
+            "{\"v\":1,\"kind\":\"error\",\"code\":\"unexpected_message\",\"message\":\"sample before hello\"}\n",
+        );
+        let lost = poll(&mut agent, 2010);
+        let [
+            Event::Lost {
+                reason: Lost::Rejected(error),
+                retry_in,
+                was_connected: true,
+            },
+        ] = lost.as_slice()
+        else {
+            panic!("{lost:?}");
+        };
+        assert_eq!(error.code.as_str(), "unexpected_message");
+
+        // After the backoff: a newline to end any half line, then hello.
+        let retry = 2010 + retry_in.as_millis() as u64;
+        assert_eq!(poll(&mut agent, retry), [Event::Connected]);
+        assert!(said(&wire).starts_with("\n{\"v\":1,\"kind\":\"hello\""));
+        answer(
+            &wire,
+            "{\"v\":1,\"kind\":\"welcome\",\"server\":\"s\",\"last_seq\":0}\n",
+        );
+        assert_eq!(poll(&mut agent, retry + 10), [Event::Ready { pending: 2 }]);
+        let resent = said(&wire);
+        assert!(
+            resent.contains("\"seq\":1") && resent.contains("\"seq\":2"),
+            "{resent}"
+        );
+        assert_eq!(agent.transport().connects(), 2);
+    }
+
     #[test]
     fn receive_fills_at_most_the_buffer() {
         let (mut t, wire, _) = transport();
