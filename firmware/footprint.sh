@@ -56,4 +56,4 @@ echo "  flash by crate, from the symbols (inlined code counts where it was inlin
     else if (crate ~ /^(INTERRUPTS|Reset|DefaultHandler|HardFault|__INTERRUPTS)/) crate = "cortex_m_rt"
     bytes[crate] += $2
   }
-  END { for (c in bytes) printf "%8d  %s\n", bytes[c], c }' | sort -rn | head -14 | sed 's/^/  /'
+  END { for (c in bytes) printf "%8d  %s\n", bytes[c], c }' | sort -rn | awk 'NR <= 14 { print "  " $0 }'
