@@ -91,21 +91,23 @@ impl Uart {
     /// UART0, the board's first serial port (QEMU's first `-serial`): the link to the server.
     /// `None` if it was taken already.
     pub fn uart0() -> Option<Uart> {
-        Uart::take(0, UART0, GPIO_A, 0b11)
+        Uart::take(0, UART0, (GPIO_A, 1 << 0), 0b11)
     }
 
     /// UART1, the second serial port: the console the firmware logs to.
     pub fn uart1() -> Option<Uart> {
-        Uart::take(1, UART1, GPIO_D, 0b1100)
+        Uart::take(1, UART1, (GPIO_D, 1 << 3), 0b1100)
     }
 
-    fn take(n: u8, base: usize, gpio: usize, pins: u32) -> Option<Uart> {
+    /// UART `n` at `base`, its pins `pins` of the GPIO port at `port.0`, whose clock gate in
+    /// RCGC2 is `port.1`.
+    fn take(n: u8, base: usize, port: (usize, u32), pins: u32) -> Option<Uart> {
         if UARTS_TAKEN.fetch_or(1 << n, Ordering::Relaxed) & (1 << n) != 0 {
             return None;
         }
-        let port_gate = if gpio == GPIO_A { 1 } else { 1 << 3 };
+        let (gpio, gate) = port;
         RCGC1.set_bits(1 << n);
-        RCGC2.set_bits(port_gate);
+        RCGC2.set_bits(gate);
         Register(gpio + GPIO_AFSEL).set_bits(pins);
         Register(gpio + GPIO_DEN).set_bits(pins);
         let uart = Uart { base };
