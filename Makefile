@@ -16,6 +16,8 @@ NO_STD_TARGET := thumbv7em-none-eabihf
 
 # `make cross` and `make cross-test`: the agent for ARM boards.
 include mk/cross.mk
+# `make firmware`, `make firmware-demo`, `make firmware-check`: the agent on a microcontroller.
+include mk/firmware.mk
 
 all: build
 
@@ -62,7 +64,7 @@ deps-deny:
 	  || { echo "error: cargo install cargo-deny --version $(CARGO_DENY_VERSION) failed" >&2; exit 1; }
 
 # ---- the checks: `make test` runs every one ------------------------------------------------------
-test: deps fmt-check clippy unit nostd doc fuzz-check deny deny-advisories promtool-check
+test: deps fmt-check clippy firmware-check unit nostd doc fuzz-check deny deny-advisories promtool-check
 	@if [ -e $(DENY_SKIPPED) ]; then \
 	  echo "make test: all checks passed, except deny-advisories, which was SKIPPED (above)"; \
 	else echo "make test: all checks passed"; fi
@@ -74,8 +76,9 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Unit tests, then the integration and end-to-end tests, which run the real binaries (built first)
-# against each other, against a real Prometheus and node_exporter, and the boards' builds under qemu.
-unit: deps-apt cross-test
+# against each other, against a real Prometheus and node_exporter, the boards' builds under qemu-user
+# and the firmware under qemu-system-arm.
+unit: deps-apt cross-test firmware
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
@@ -106,13 +109,14 @@ fuzz: deps-fuzz
 	  cargo +nightly fuzz run $$t target/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
-# Licences, banned and duplicate crates, and sources (crates.io only) of both workspaces' trees:
-# deny.toml and fuzz/deny.toml.
+# Licences, banned and duplicate crates, and sources (crates.io only) of the three workspaces'
+# trees: deny.toml, fuzz/deny.toml and firmware/deny.toml.
 deny: deps-deny
 	$(CARGO) deny check bans licenses sources
 	cd fuzz && $(CARGO) deny check bans licenses sources
+	cd firmware && $(CARGO) deny check bans licenses sources
 
-# RustSec advisories for both trees. The database is a git repository on GitHub; where it cannot
+# RustSec advisories for the three trees. The database is a git repository on GitHub; where it cannot
 # be fetched (this project's machines and CI reach package registries only) the check is not
 # done, and it says so here and in make test's last line rather than passing.
 DENY_SKIPPED := target/deny-advisories.skipped
@@ -120,7 +124,8 @@ deny-advisories: deps-deny
 	@mkdir -p target && rm -f $(DENY_SKIPPED)
 	@if timeout 120 $(CARGO) deny fetch db >target/deny-fetch.log 2>&1; then \
 	  echo "$(CARGO) deny check advisories" && $(CARGO) deny check advisories && \
-	  echo "cd fuzz && $(CARGO) deny check advisories" && (cd fuzz && $(CARGO) deny check advisories); \
+	  echo "cd fuzz && $(CARGO) deny check advisories" && (cd fuzz && $(CARGO) deny check advisories) && \
+	  echo "cd firmware && $(CARGO) deny check advisories" && (cd firmware && $(CARGO) deny check advisories); \
 	else \
 	  echo "deny-advisories: SKIPPED, no advisory check was done: the RustSec advisory database" \
 	    "could not be fetched. It is a git repository on GitHub, and this project's machines and" \
