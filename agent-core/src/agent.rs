@@ -25,11 +25,10 @@ use core::time::Duration;
 use serde::Serialize;
 
 use crate::auth::{self, Direction, Key, NONCE_LEN, Sealer};
-use crate::sample::Sample;
 use crate::transport::{Transport, TransportError};
 use crate::wire::{
     self, Auth, DecodeError, Decoder, EncodeError, ErrorMessage, FeedResult, Hello, Message,
-    SampleMessage,
+    SampleMessage, ServerMessage,
 };
 
 mod ring;
@@ -430,16 +429,14 @@ where
                 let mut plain = [0u8; RX];
                 let fed = decoder.feed_with(input, |line| match seals {
                     Some((_, from_server)) if auth::looks_sealed(line) => {
-                        wire::decode_line::<Sample<0, 0, 0, 0, 0>>(
-                            from_server.open(line, &mut plain)?,
-                        )
+                        wire::decode_server_line(from_server.open(line, &mut plain)?)
                     }
                     // Only a refusal of our answer comes unsealed once we have answered.
-                    Some(_) => match wire::decode_line(line)? {
-                        message @ Message::Error(_) if handshake => Ok(message),
+                    Some(_) => match wire::decode_server_line(line)? {
+                        message @ ServerMessage::Error(_) if handshake => Ok(message),
                         _ => Err(DecodeError::BadSeal),
                     },
-                    None => wire::decode_line(line),
+                    None => wire::decode_server_line(line),
                 });
                 let message = match fed {
                     FeedResult::Consumed => break,
@@ -450,17 +447,17 @@ where
                     }
                 };
                 match (message, self.state) {
-                    (Message::Challenge(challenge), State::Handshake { .. })
+                    (ServerMessage::Challenge(challenge), State::Handshake { .. })
                         if self.seals.is_none() =>
                     {
                         self.answer(challenge.nonce.as_bytes())?;
                     }
-                    (Message::Welcome(_), State::Handshake { .. })
+                    (ServerMessage::Welcome(_), State::Handshake { .. })
                         if self.key.is_some() && self.seals.is_none() =>
                     {
                         return Err(Lost::Unauthenticated);
                     }
-                    (Message::Welcome(welcome), State::Handshake { .. }) => {
+                    (ServerMessage::Welcome(welcome), State::Handshake { .. }) => {
                         self.state = State::Ready;
                         self.attempts = 0;
                         self.stats.sessions += 1;
@@ -468,8 +465,8 @@ where
                         self.sent = welcome.last_seq;
                         welcomed = true;
                     }
-                    (Message::Ack(ack), State::Ready) => self.acknowledge(ack.seq),
-                    (Message::Error(error), _) => return Err(Lost::Rejected(error)),
+                    (ServerMessage::Ack(ack), State::Ready) => self.acknowledge(ack.seq),
+                    (ServerMessage::Error(error), _) => return Err(Lost::Rejected(error)),
                     (other, _) => return Err(Lost::Unexpected(other.kind())),
                 }
             }

@@ -462,6 +462,60 @@ pub fn decode_line<S: DeserializeOwned + Check>(line: &[u8]) -> Result<Message<S
     Ok(message)
 }
 
+/// What a server sends an agent: the agent's side of the protocol decodes only these, so a
+/// board carries neither the sample nor the hello parser, and holds a small value on its stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerMessage {
+    #[allow(missing_docs)]
+    Welcome(Welcome),
+    #[allow(missing_docs)]
+    Ack(Ack),
+    #[allow(missing_docs)]
+    Error(ErrorMessage),
+    #[allow(missing_docs)]
+    Challenge(Challenge),
+}
+
+impl ServerMessage {
+    /// The `kind` of this message on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerMessage::Welcome(_) => "welcome",
+            ServerMessage::Ack(_) => "ack",
+            ServerMessage::Error(_) => "error",
+            ServerMessage::Challenge(_) => "challenge",
+        }
+    }
+}
+
+/// Reads one line from a server, without its newline.
+///
+/// # Errors
+/// As [`decode_line`]; [`DecodeError::UnknownKind`] also for the kinds only agents send.
+pub fn decode_server_line(line: &[u8]) -> Result<ServerMessage, DecodeError> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    core::str::from_utf8(line).map_err(|_| DecodeError::BadUtf8)?;
+    check_depth(line)?;
+    let header = match fast_header(line) {
+        Some(header) => header,
+        None => {
+            serde_json_core::from_slice::<Header<'_>>(line)
+                .map_err(|_| DecodeError::BadJson)?
+                .0
+        }
+    };
+    if header.v != PROTOCOL_VERSION {
+        return Err(DecodeError::UnsupportedVersion);
+    }
+    Ok(match header.kind {
+        "welcome" => ServerMessage::Welcome(parse(line)?),
+        "ack" => ServerMessage::Ack(parse(line)?),
+        "error" => ServerMessage::Error(parse(line)?),
+        "challenge" => ServerMessage::Challenge(parse(line)?),
+        _ => return Err(DecodeError::UnknownKind),
+    })
+}
+
 /// A sample message, once its values are checked.
 fn checked_sample<S: Check>(sample: SampleMessage<S>) -> Result<Message<S>, DecodeError> {
     if sample.seq == 0 {
@@ -757,6 +811,37 @@ mod tests {
 
     use super::*;
     use crate::sample::{Cpu, Sample};
+
+    #[test]
+    fn the_agent_side_decodes_what_servers_send_and_nothing_else() {
+        for (line, kind) in [
+            (WELCOME, "welcome"),
+            (ACK, "ack"),
+            (ERROR, "error"),
+            (CHALLENGE, "challenge"),
+        ] {
+            let message = decode_server_line(line).unwrap();
+            assert_eq!(message.kind(), kind);
+            // The same as the general decoder reads.
+            let general = decode_line::<Sample>(line).unwrap();
+            let same = match (&message, &general) {
+                (ServerMessage::Welcome(a), Message::Welcome(b)) => a == b,
+                (ServerMessage::Ack(a), Message::Ack(b)) => a == b,
+                (ServerMessage::Error(a), Message::Error(b)) => a == b,
+                (ServerMessage::Challenge(a), Message::Challenge(b)) => a == b,
+                _ => false,
+            };
+            assert!(same, "{kind}");
+        }
+        for line in [HELLO, SAMPLE, AUTH] {
+            assert_eq!(decode_server_line(line), Err(DecodeError::UnknownKind));
+        }
+        assert_eq!(
+            decode_server_line(br#"{"v":2,"kind":"ack","seq":1}"#),
+            Err(DecodeError::UnsupportedVersion)
+        );
+        assert_eq!(decode_server_line(b"\xff"), Err(DecodeError::BadUtf8));
+    }
 
     #[test]
     fn find_newline_agrees_with_a_plain_search() {
