@@ -8,12 +8,14 @@
 //!   encoding it again gives the same bytes;
 //! - `encode` refuses a buffer one byte short instead of writing a truncated line;
 //! - where the fast sample reader (`Check::parse_fast`) answers, serde-json-core, the general
-//!   parser, answers the same.
+//!   parser, answers the same;
+//! - the agent's decoder of server lines (`decode_server_line`) agrees with `decode_line`.
 #![no_main]
 
 use agent_core::sample::Sample;
 use agent_core::wire::{
-    Check, DecodeError, EncodeError, MAX_LINE, Message, SampleMessage, decode, decode_line, encode,
+    Check, DecodeError, EncodeError, MAX_LINE, Message, SampleMessage, ServerMessage, decode,
+    decode_line, decode_server_line, encode,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -31,10 +33,31 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     agrees_with_decode(data, &decoded);
+    agrees_with_the_agent_side(data, &decoded);
     if let Ok(message) = decoded {
         round_trips(&message);
     }
 });
+
+/// The agent's own decoder of server lines reads what the general decoder reads, for the kinds a
+/// server sends, and refuses everything else with the general decoder's error (or `UnknownKind`
+/// for the kinds only agents send).
+fn agrees_with_the_agent_side(data: &[u8], decoded: &Result<Message, DecodeError>) {
+    let agent_side = decode_server_line(data);
+    match (decoded, &agent_side) {
+        (Ok(Message::Welcome(a)), Ok(ServerMessage::Welcome(b))) => assert_eq!(a, b),
+        (Ok(Message::Ack(a)), Ok(ServerMessage::Ack(b))) => assert_eq!(a, b),
+        (Ok(Message::Error(a)), Ok(ServerMessage::Error(b))) => assert_eq!(a, b),
+        (Ok(Message::Challenge(a)), Ok(ServerMessage::Challenge(b))) => assert_eq!(a, b),
+        (Ok(Message::Hello(_) | Message::Sample(_) | Message::Auth(_)), Err(e)) => {
+            assert_eq!(*e, DecodeError::UnknownKind)
+        }
+        (Err(a), Err(b)) if a == b => {}
+        // A sample the general decoder refuses for its values is still a sample to the agent.
+        (Err(_), Err(DecodeError::UnknownKind)) => {}
+        (general, agent) => panic!("decode_line says {general:?}, decode_server_line {agent:?}"),
+    }
+}
 
 /// `decode` frames a line and hands it to `decode_line`: with the newline added, both must give
 /// the same answer. `decode_line` strips one trailing `\r`, so `\r\n` framing is only the same
