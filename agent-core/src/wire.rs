@@ -427,19 +427,7 @@ pub fn decode_line<S: DeserializeOwned + Check>(line: &[u8]) -> Result<Message<S
             return checked_sample(sample);
         }
     }
-    core::str::from_utf8(line).map_err(|_| DecodeError::BadUtf8)?;
-    check_depth(line)?;
-    let header = match fast_header(line) {
-        Some(header) => header,
-        None => {
-            serde_json_core::from_slice::<Header<'_>>(line)
-                .map_err(|_| DecodeError::BadJson)?
-                .0
-        }
-    };
-    if header.v != PROTOCOL_VERSION {
-        return Err(DecodeError::UnsupportedVersion);
-    }
+    let header = checked_header(line)?;
     let message = match header.kind {
         "hello" => {
             let hello: Hello = parse(line)?;
@@ -494,6 +482,18 @@ impl ServerMessage {
 /// As [`decode_line`]; [`DecodeError::UnknownKind`] also for the kinds only agents send.
 pub fn decode_server_line(line: &[u8]) -> Result<ServerMessage, DecodeError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let header = checked_header(line)?;
+    Ok(match header.kind {
+        "welcome" => ServerMessage::Welcome(parse(line)?),
+        "ack" => ServerMessage::Ack(parse(line)?),
+        "error" => ServerMessage::Error(parse(line)?),
+        "challenge" => ServerMessage::Challenge(parse(line)?),
+        _ => return Err(DecodeError::UnknownKind),
+    })
+}
+
+/// The header of a line that is UTF-8, nests within bounds and speaks our version.
+fn checked_header(line: &[u8]) -> Result<Header<'_>, DecodeError> {
     core::str::from_utf8(line).map_err(|_| DecodeError::BadUtf8)?;
     check_depth(line)?;
     let header = match fast_header(line) {
@@ -507,13 +507,7 @@ pub fn decode_server_line(line: &[u8]) -> Result<ServerMessage, DecodeError> {
     if header.v != PROTOCOL_VERSION {
         return Err(DecodeError::UnsupportedVersion);
     }
-    Ok(match header.kind {
-        "welcome" => ServerMessage::Welcome(parse(line)?),
-        "ack" => ServerMessage::Ack(parse(line)?),
-        "error" => ServerMessage::Error(parse(line)?),
-        "challenge" => ServerMessage::Challenge(parse(line)?),
-        _ => return Err(DecodeError::UnknownKind),
-    })
+    Ok(header)
 }
 
 /// A sample message, once its values are checked.

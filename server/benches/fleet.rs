@@ -8,68 +8,15 @@
 //! - Pushgateway 1.5 (Debian's) holding the same number of agents' series, pushed over its HTTP
 //!   API (consistency check off, or loading 10,000 groups would take hours): RSS and scrapes.
 
+mod common;
+
+use common::{Running, bin, cpu_seconds, env_or, free_port, rss_mib};
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
-
-fn bin(name: &str) -> PathBuf {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release")).join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: `make bench` builds it",
-        path.display()
-    );
-    path
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Kills the child when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
-    let f: Vec<u64> = after.split(' ').map(|x| x.parse().unwrap_or(0)).collect();
-    (f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) as f64 / 100.0
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")?
-                .trim()
-                .strip_suffix(" kB")?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
 
 /// One GET; returns (seconds, body bytes as sent, body).
 fn scrape(addr: SocketAddr, gzip: bool) -> (f64, usize, Vec<u8>) {

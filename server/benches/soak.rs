@@ -11,10 +11,13 @@
 //! `SOAK_SECONDS` (default 1800), `SOAK_AGENTS` (default 300), `SOAK_FAULT_EVERY` seconds
 //! (default a twelfth of the run, 10 to 120). Everything stays on 127.0.0.1.
 
+mod common;
+
+use common::{Running, bin, env_or, free_port, open_fds, rss_mib};
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, ExitCode, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,83 +27,6 @@ const BACK_WITHIN: Duration = Duration::from_secs(35);
 
 /// Loadgen processes: each holds a third of the agents, so that one can be killed.
 const GROUPS: usize = 3;
-
-fn bin(name: &str) -> PathBuf {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release")).join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: `make soak` builds it",
-        path.display()
-    );
-    path
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Kills the child when dropped.
-struct Running(Child);
-
-impl Running {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
-    fn signal(&mut self, name: &str) {
-        let _ = Command::new("kill")
-            .args([&format!("-{name}"), &self.pid().to_string()])
-            .status();
-    }
-
-    /// Waits for the exit; how long it took, if within `limit`.
-    fn wait_exit(&mut self, limit: Duration) -> Option<Duration> {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return Some(started.elapsed());
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        None
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")?
-                .trim()
-                .strip_suffix(" kB")?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
-}
 
 fn start_server(agents: SocketAddr, http: SocketAddr) -> Running {
     let mut child = Command::new(bin("vitals-server"))

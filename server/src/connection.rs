@@ -422,10 +422,17 @@ impl IoThread {
 
     /// Passes a session's requests on to the aggregator, and its log lines to the log.
     fn forward(&mut self, token: u64, requests: Vec<Request>) {
-        if let Some(conn) = self.conns.get_mut(&token) {
-            for note in conn.session.notes.drain(..) {
-                crate::log!("{note}");
-            }
+        let notes = self
+            .conns
+            .get_mut(&token)
+            .map(|conn| std::mem::take(&mut conn.session.notes))
+            .unwrap_or_default();
+        self.pass_on(token, notes, requests);
+    }
+
+    fn pass_on(&mut self, token: u64, notes: Vec<String>, requests: Vec<Request>) {
+        for note in notes {
+            crate::log!("{note}");
         }
         for request in requests {
             let event = request.into_event(token, || {
@@ -525,15 +532,7 @@ impl IoThread {
         self.open.fetch_sub(1, Ordering::Relaxed);
         let mut requests = Vec::new();
         conn.session.closed(&mut requests);
-        for note in conn.session.notes.drain(..) {
-            crate::log!("{note}");
-        }
-        for request in requests {
-            let event = request.into_event(token, || {
-                Replier::new(token, self.reply_tx.clone(), self.waker.clone())
-            });
-            self.outbox.push(event);
-        }
+        self.pass_on(token, std::mem::take(&mut conn.session.notes), requests);
     }
 }
 

@@ -136,24 +136,31 @@ fn a_keyed_agent_sends_nothing_to_a_server_without_keys() {
 #[test]
 fn key_files_others_may_read_are_refused_at_start() {
     let keys = Keys::new("exposed");
+    let refused = |program: &str, args: &[&str]| {
+        let out = Command::new(bin(program))
+            .args(args)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{program} started: {err}");
+        assert!(err.contains("chmod 600"), "{program}: {err}");
+    };
     let exposed = keys.file("server.keys", &format!("* {KEY}\n"), 0o644);
-    let out = Command::new(bin("vitals-server"))
-        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .args(["--key-file", &exposed])
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("chmod 600"), "{err}");
-
+    refused(
+        "vitals-server",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--key-file",
+            &exposed,
+        ],
+    );
     let exposed = keys.file("agent.key", KEY, 0o640);
-    let out = Command::new(bin("vitals-agent"))
-        .args(["--server", "127.0.0.1:9", "--key-file", &exposed])
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("chmod 600"), "{err}");
+    refused(
+        "vitals-agent",
+        &["--server", "127.0.0.1:9", "--key-file", &exposed],
+    );
 }
