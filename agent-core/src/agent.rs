@@ -136,6 +136,9 @@ impl fmt::Display for Lost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Lost::Transport(e) => write!(f, "{e}"),
+            Lost::Rejected(e) if e.code == wire::codes::SHUTTING_DOWN => {
+                write!(f, "server is going away: {} ({})", e.message, e.code)
+            }
             Lost::Rejected(e) => write!(f, "server refused: {} ({})", e.message, e.code),
             Lost::Protocol(e) => write!(f, "bad message from server: {e}"),
             Lost::Unexpected(kind) => write!(f, "unexpected `{kind}` message from server"),
