@@ -299,7 +299,7 @@ fn run() -> Result<(), String> {
             .poll_timeout()
             .saturating_duration_since(now())
             .min(MAX_NAP);
-        agent.transport().wait_readable(nap);
+        agent.transport().wait(nap);
     }
     log!("stopped");
     Ok(())
