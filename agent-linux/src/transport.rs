@@ -1,7 +1,8 @@
 //! [`TcpTransport`]: the agent-core [`Transport`] over a TCP socket that never blocks.
 //!
 //! The agent samples on the same thread, so nothing here waits on the network: a connection is
-//! started by `connect` and finished by later polls ([`Transport::poll_connect`]), and lines go
+//! started by `connect` and finished by later polls ([`Transport::poll_connect`]) (a server's
+//! name is resolved on a thread of its own, as the system's resolver can only wait), and lines go
 //! into an outbox of our own that the socket takes as it can ([`Transport::can_send`] says "not
 //! now" when it is full). A connection whose bytes stop moving is given up after
 //! [`STALL_TIMEOUT`], so that the agent reconnects; its samples wait in the agent's ring.
@@ -9,6 +10,7 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use agent_core::transport::{Transport, TransportError};
@@ -17,6 +19,9 @@ use rustix::net::{AddressFamily, SocketFlags, SocketType, sockopt};
 
 /// How long one connection attempt to one address may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long resolving a server's name may take.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long bytes may wait, in the outbox for the socket to take them or in the socket for the
 /// server to acknowledge them (`TCP_USER_TIMEOUT`), before the connection counts as lost.
@@ -49,6 +54,10 @@ pub fn error_kind(e: &io::Error) -> TransportError {
 #[derive(Debug)]
 enum Socket {
     Closed,
+    /// The server's name is being resolved since `since`, by [`TcpTransport::resolver`].
+    Resolving {
+        since: Instant,
+    },
     /// A non-blocking connect to one address is under way since `since`.
     Connecting {
         socket: OwnedFd,
@@ -68,6 +77,10 @@ pub struct TcpTransport {
     current: usize,
     /// The current server's addresses not tried yet, the next one last.
     addresses: Vec<SocketAddr>,
+    /// A resolution under way: the index of the server whose name it is, and where its answer
+    /// comes. Kept when a connection attempt is given up, so that a resolver that hangs is
+    /// asked again only once it has answered.
+    resolver: Option<(usize, Receiver<io::Result<Vec<SocketAddr>>>)>,
     socket: Socket,
     /// Bytes sent that the socket has not taken yet, whole lines but for the last.
     outbox: Vec<u8>,
@@ -89,6 +102,7 @@ impl TcpTransport {
             next: 0,
             current: 0,
             addresses: Vec::new(),
+            resolver: None,
             socket: Socket::Closed,
             // Once, for good: a full outbox and the longest line.
             outbox: Vec::with_capacity(OUTBOX + agent_core::wire::MAX_LINE + 128),
@@ -126,7 +140,7 @@ impl TcpTransport {
     /// take more of the outbox.
     pub fn wait(&self, timeout: Duration) {
         let (fd, events): (BorrowedFd<'_>, _) = match &self.socket {
-            Socket::Closed => return std::thread::sleep(timeout),
+            Socket::Closed | Socket::Resolving { .. } => return std::thread::sleep(timeout),
             Socket::Connecting { socket, .. } => (socket.as_fd(), PollFlags::OUT),
             Socket::Open(_) if self.failed.is_some() => return,
             Socket::Open(stream) if self.outbox.is_empty() => (stream.as_fd(), PollFlags::IN),
@@ -158,6 +172,28 @@ impl TcpTransport {
         self.socket = Socket::Closed;
         self.next = (self.current + 1) % self.servers.len().max(1);
         Err(error_kind(&last))
+    }
+
+    /// Once the server's name is resolved, starts connecting to its first address.
+    fn poll_resolve(&mut self, since: Instant) -> Result<(), TransportError> {
+        let answer = match self.resolver.as_ref().map(|(_, answer)| answer.try_recv()) {
+            Some(Err(TryRecvError::Empty)) if since.elapsed() < RESOLVE_TIMEOUT => return Ok(()),
+            Some(Err(TryRecvError::Empty)) => {
+                let slow = io::Error::new(ErrorKind::TimedOut, "resolving the name timed out");
+                return self.start_next(slow);
+            }
+            Some(Ok(answer)) => answer,
+            Some(Err(TryRecvError::Disconnected)) | None => Err(io::Error::other("no resolver")),
+        };
+        self.resolver = None;
+        match answer {
+            Ok(mut addresses) => {
+                addresses.reverse();
+                self.addresses = addresses;
+                self.start_next(nothing())
+            }
+            Err(e) => self.start_next(e),
+        }
     }
 
     /// Writes what the socket takes of the outbox, without waiting.
@@ -207,6 +243,11 @@ impl TcpTransport {
     }
 }
 
+/// The error of a name that resolves to no address.
+fn nothing() -> io::Error {
+    io::Error::new(ErrorKind::NotFound, "address resolves to nothing")
+}
+
 /// A non-blocking socket connecting to `address`.
 fn start(address: SocketAddr) -> io::Result<OwnedFd> {
     let family = match address {
@@ -253,20 +294,36 @@ impl Transport for TcpTransport {
             .servers
             .get(self.current)
             .ok_or(TransportError::Unreachable)?;
-        // A name is resolved here, and that may wait for the resolver; an address does not.
-        self.addresses = match address.to_socket_addrs() {
-            Ok(addresses) => addresses.collect(),
-            Err(e) => return self.start_next(e),
+        if let Ok(address) = address.parse::<SocketAddr>() {
+            self.addresses = vec![address];
+            return self.start_next(nothing());
+        }
+        if self
+            .resolver
+            .as_ref()
+            .is_none_or(|(of, _)| *of != self.current)
+        {
+            let (tell, answer) = mpsc::channel();
+            let name = address.clone();
+            std::thread::Builder::new()
+                .name("vitals-resolve".into())
+                .spawn(move || {
+                    let _ = tell.send(name.to_socket_addrs().map(Iterator::collect));
+                })
+                .map_err(|e| error_kind(&e))?;
+            self.resolver = Some((self.current, answer));
+        }
+        self.socket = Socket::Resolving {
+            since: Instant::now(),
         };
-        self.addresses.reverse();
-        let none = io::Error::new(ErrorKind::NotFound, "address resolves to nothing");
-        self.start_next(none)
+        Ok(())
     }
 
     fn poll_connect(&mut self) -> Result<bool, TransportError> {
         let since = match &self.socket {
             Socket::Open(_) => return Ok(true),
             Socket::Closed => return Err(TransportError::NotConnected),
+            Socket::Resolving { since } => return self.poll_resolve(*since).map(|()| false),
             Socket::Connecting { socket, .. } if finished(socket) => None,
             Socket::Connecting { since, .. } => Some(*since),
         };
@@ -337,7 +394,7 @@ impl Transport for TcpTransport {
                 let _ = stream.shutdown(Shutdown::Both);
             }
             // Given up before it opened: that server failed, the next one is tried next.
-            Socket::Connecting { .. } => {
+            Socket::Resolving { .. } | Socket::Connecting { .. } => {
                 self.next = (self.current + 1) % self.servers.len().max(1);
             }
             Socket::Closed => {}
@@ -398,6 +455,21 @@ mod tests {
         drop(peer);
         t.wait(Duration::from_secs(5));
         assert_eq!(t.receive(&mut buf), Err(TransportError::Closed));
+    }
+
+    #[test]
+    fn a_name_is_resolved_aside_and_each_of_its_addresses_tried() {
+        // `localhost` may resolve to ::1 first, where nothing listens: then 127.0.0.1 is tried.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut t = TcpTransport::new(vec![format!("localhost:{port}")]);
+        assert_eq!(t.connect(), Ok(()));
+        assert!(matches!(t.socket, Socket::Resolving { .. }));
+        assert_eq!(open(&mut t), Ok(()));
+        let (_peer, from) = listener.accept().unwrap();
+        assert!(from.ip().is_loopback());
+        let mut t = TcpTransport::new(vec!["no-such-host.invalid:7450".into()]);
+        assert!(open(&mut t).is_err(), "a name that resolves to nothing");
     }
 
     #[test]
