@@ -1,12 +1,19 @@
 //! `agent`: the connection state machine.
 //!
 //! ```text
-//!            connect ok, hello sent            welcome
-//! Disconnected ──────────────────► Handshake ──────────► Ready ──┐ send samples,
-//!      ▲  ▲                            │                   │  ◄──┘ take acks
-//!      │  └──── backoff (capped, ◄─────┘ error/timeout     │
-//!      └──────── with jitter) ◄────────────────────────────┘ error
+//!            connect       open, hello sent            welcome
+//! Disconnected ──► Connecting ──────────► Handshake ──────────► Ready ──┐ send samples,
+//!   ▲  ▲  ▲             │                     │                   │  ◄──┘ take acks
+//!   │  │  └─────────────┘ error/timeout       │                   │
+//!   │  └──── backoff (capped, ◄───────────────┘ error/timeout     │
+//!   └──────── with jitter) ◄──────────────────────────────────────┘ error
 //! ```
+//!
+//! `Connecting` lasts no time with a transport whose `connect` waits; with one that does not
+//! ([`Transport::poll_connect`]) the agent goes on recording samples meanwhile. In `Ready`, a
+//! sample's line goes to the transport whole, and only when it says it can take it
+//! ([`Transport::can_send`]); otherwise that line and the ones after it wait in the ring for a
+//! later poll, so nothing waits on the network.
 //!
 //! The agent owns its [`Transport`] but no clock: every call takes `now`, and
 //! [`Agent::poll_timeout`] says when it next needs to be called. A sample is encoded once, when it
@@ -74,7 +81,8 @@ pub struct Config {
     pub backoff_min: Duration,
     /// The longest reconnect delay.
     pub backoff_max: Duration,
-    /// How long to wait for `welcome` after `hello`.
+    /// How long to wait for the transport to open a connection (when it does not wait in
+    /// `connect`), and then for `welcome` after `hello`.
     pub handshake_timeout: Duration,
     /// Seeds the jitter, so that agents that lost the same server do not all return at once.
     /// Give each agent a different one (its start time, its id's hash).
@@ -154,7 +162,7 @@ impl fmt::Display for Lost {
 /// A change of state, for the caller to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// The transport connected and `hello` went out.
+    /// The transport is connected and `hello` went out.
     Connected,
     /// The server said `welcome`; samples flow. `pending` samples wait to be sent again.
     Ready {
@@ -189,8 +197,16 @@ pub struct Stats {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    Disconnected { retry_at: Instant },
-    Handshake { deadline: Instant },
+    Disconnected {
+        retry_at: Instant,
+    },
+    /// The transport is opening the connection.
+    Connecting {
+        deadline: Instant,
+    },
+    Handshake {
+        deadline: Instant,
+    },
     Ready,
 }
 
@@ -214,7 +230,7 @@ pub struct Agent<'r, T, const LINE: usize = { wire::MAX_LINE + 1 }, const RX: us
     /// Unacknowledged samples, encoded, with their sequence numbers, oldest first.
     ring: Ring<'r>,
     next_seq: u64,
-    /// The highest sequence number sent on this connection.
+    /// The highest sequence number handed to the transport on this connection.
     sent: u64,
     next_sample_at: Instant,
     stats: Stats,
@@ -362,11 +378,15 @@ where
     }
 
     /// When [`poll`](Agent::poll) or [`record`](Agent::record) next has work, if nothing
-    /// arrives from the server before then.
+    /// arrives from the server before then, and the transport does not become ready to finish
+    /// connecting or to take more bytes (a caller whose transport can say "not now" also waits
+    /// for that).
     pub fn poll_timeout(&self) -> Instant {
         match self.state {
             State::Disconnected { retry_at } => retry_at.min(self.next_sample_at),
-            State::Handshake { deadline } => deadline.min(self.next_sample_at),
+            State::Connecting { deadline } | State::Handshake { deadline } => {
+                deadline.min(self.next_sample_at)
+            }
             State::Ready => self.next_sample_at,
         }
     }
@@ -378,6 +398,7 @@ where
         let result = match self.state {
             State::Disconnected { retry_at } if now < retry_at => return None,
             State::Disconnected { .. } => self.connect(now),
+            State::Connecting { deadline } => self.finish_connect(now, deadline),
             State::Handshake { deadline } => match self.receive() {
                 Ok(true) => Ok(Some(Event::Ready {
                     pending: self.ring.len(),
@@ -401,6 +422,18 @@ where
         self.transport.connect().map_err(Lost::Transport)?;
         self.decoder.reset();
         self.seals = None;
+        let deadline = now + self.config.handshake_timeout;
+        self.state = State::Connecting { deadline };
+        self.finish_connect(now, deadline)
+    }
+
+    /// Once the transport has opened the connection: says hello.
+    fn finish_connect(&mut self, now: Instant, deadline: Instant) -> Result<Option<Event>, Lost> {
+        match self.transport.poll_connect().map_err(Lost::Transport)? {
+            true => {}
+            false if now >= deadline => return Err(Lost::Transport(TransportError::TimedOut)),
+            false => return Ok(None),
+        }
         self.state = State::Handshake {
             deadline: now + self.config.handshake_timeout,
         };
@@ -510,6 +543,17 @@ where
         let sent = self.sent;
         for record in self.ring.iter().filter(|r| r.seq > sent) {
             let pieces = [record.first, record.second];
+            let line = record.first.len() + record.second.len();
+            // Asked before sealing, so that a line that waits takes no seal (the seals are
+            // numbered); sealing replaces the closing `}\n` with the seal and its own.
+            let len = match self.seals {
+                None => line,
+                Some(_) => line.saturating_sub(2) + auth::SEAL_LEN + 1,
+            };
+            if !self.transport.can_send(len) {
+                // This line and, to keep their order, the ones after it go on a later poll.
+                break;
+            }
             match &mut self.seals {
                 None => {
                     for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
@@ -536,7 +580,7 @@ where
     }
 
     fn lose(&mut self, now: Instant, reason: Lost) -> Event {
-        let was_connected = !matches!(self.state, State::Disconnected { .. });
+        let was_connected = matches!(self.state, State::Handshake { .. } | State::Ready);
         self.transport.disconnect();
         self.stats.failures += 1;
         self.attempts = self.attempts.saturating_add(1);
@@ -593,6 +637,14 @@ mod tests {
         out: Vec<u8>,
         inbox: VecDeque<u8>,
         fail_send: bool,
+        /// Polls that find a connection still opening, after each `connect`.
+        opening: usize,
+        /// What `poll_connect` says once the connection has opened: `None` is success.
+        open_error: Option<TransportError>,
+        /// Polls that find the connection still opening, now.
+        opening_left: usize,
+        /// Bytes the transport can take now (`None`: any). `send` checks that it was asked.
+        room: Option<usize>,
     }
 
     impl Transport for Fake {
@@ -602,14 +654,31 @@ mod tests {
                 return Err(TransportError::Refused);
             }
             self.up = true;
+            self.opening_left = self.opening;
             Ok(())
+        }
+        fn poll_connect(&mut self) -> Result<bool, TransportError> {
+            if self.opening_left > 0 {
+                self.opening_left -= 1;
+                return Ok(false);
+            }
+            self.open_error.map_or(Ok(true), Err)
+        }
+        fn can_send(&mut self, len: usize) -> bool {
+            self.room.is_none_or(|room| len <= room)
         }
         fn send(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
             if !self.up {
                 return Err(TransportError::NotConnected);
             }
+            assert_eq!(self.opening_left, 0, "sent before the connection opened");
             if self.fail_send {
                 return Err(TransportError::Reset);
+            }
+            if let Some(room) = &mut self.room {
+                *room = room
+                    .checked_sub(bytes.len())
+                    .expect("sent more than the transport said it could take");
             }
             self.out.extend_from_slice(bytes);
             Ok(())
@@ -1166,5 +1235,194 @@ mod tests {
         assert_eq!(drain(&mut a, at(1000)), [Event::Ready { pending: 1 }]);
         assert_eq!(a.stats().pending, 1);
         assert_eq!(sent_seqs(&a), [2]);
+    }
+
+    /// Every sample line sent so far is a whole line, and none is sent twice.
+    fn assert_whole_and_once(agent: &TestAgent) {
+        let lines = agent.transport.lines();
+        assert!(lines.iter().all(|l| l.ends_with('\n')), "{lines:?}");
+        for line in &lines {
+            assert!(
+                decode_line::<u32>(line.trim_end().as_bytes()).is_ok(),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_transport_that_cannot_take_a_line_now_gets_it_later_whole_once_and_in_order() {
+        let mut a = agent();
+        drain(&mut a, at(0));
+        welcome(&mut a, 0);
+        assert_eq!(drain(&mut a, at(0)), [Event::Ready { pending: 0 }]);
+        // The network is stuck: nothing can go, and sampling goes on without a failure.
+        a.transport.room = Some(0);
+        for i in 0..3u32 {
+            a.record(&i, at(u64::from(i) * 1000)).unwrap();
+            assert!(drain(&mut a, at(u64::from(i) * 1000)).is_empty());
+            assert_eq!(a.poll_timeout(), at(u64::from(i + 1) * 1000));
+        }
+        assert_eq!(sent_seqs(&a), [] as [u64; 0]);
+        assert_eq!(a.stats().pending, 3);
+        // Room for one line and a half: one line goes, whole; the next waits.
+        a.transport.room = Some(55 + 30);
+        assert!(drain(&mut a, at(2500)).is_empty());
+        assert_eq!(sent_seqs(&a), [1]);
+        assert_eq!(a.transport.room, Some(30));
+        // Stuck again while another sample is taken, then free: the rest, in order, once.
+        a.transport.room = Some(0);
+        a.record(&3u32, at(3000)).unwrap();
+        assert!(drain(&mut a, at(3000)).is_empty());
+        a.transport.room = None;
+        assert!(drain(&mut a, at(3100)).is_empty());
+        assert_eq!(sent_seqs(&a), [1, 2, 3, 4]);
+        assert_whole_and_once(&a);
+        push(&mut a, Message::Ack(Ack { seq: 4 }));
+        drain(&mut a, at(3200));
+        assert_eq!(a.stats().pending, 0);
+        assert_eq!((a.stats().failures, a.stats().dropped), (0, 0));
+    }
+
+    #[test]
+    fn lines_that_waited_are_sent_again_after_a_reconnect_without_gaps() {
+        let mut a = agent();
+        drain(&mut a, at(0));
+        welcome(&mut a, 0);
+        drain(&mut a, at(0));
+        a.record(&0u32, at(0)).unwrap();
+        drain(&mut a, at(0));
+        a.transport.room = Some(0);
+        a.record(&1u32, at(1000)).unwrap();
+        drain(&mut a, at(1000));
+        // The connection is lost while a line waits; the server had merged nothing.
+        a.transport.fail_send = true;
+        a.transport.room = None;
+        a.record(&2u32, at(2000)).unwrap();
+        assert!(matches!(
+            drain(&mut a, at(2000)).as_slice(),
+            [Event::Lost {
+                was_connected: true,
+                ..
+            }]
+        ));
+        a.transport.fail_send = false;
+        assert_eq!(drain(&mut a, at(10_000)), [Event::Connected]);
+        welcome(&mut a, 0);
+        assert_eq!(drain(&mut a, at(10_000)), [Event::Ready { pending: 3 }]);
+        assert_eq!(sent_seqs(&a), [1, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_sealed_line_that_waits_takes_no_seal_and_every_line_opens_in_order() {
+        let key = Key::new(KEY.as_bytes()).unwrap();
+        let mut a = agent().with_key(key.clone());
+        a.record(&1u32, at(0)).unwrap();
+        drain(&mut a, at(0));
+        challenge(&mut a);
+        drain(&mut a, at(1));
+        let mut from_server = Sealer::new(&key, &NONCE, "test", Direction::FromServer);
+        // Stuck before the welcome: the first sample waits too.
+        a.transport.room = Some(0);
+        push_sealed(
+            &mut a,
+            &mut from_server,
+            Message::Welcome(Welcome {
+                server: crate::sample::bounded("s"),
+                last_seq: 0,
+            }),
+        );
+        assert_eq!(drain(&mut a, at(2)), [Event::Ready { pending: 1 }]);
+        a.record(&2u32, at(1000)).unwrap();
+        a.record(&3u32, at(2000)).unwrap();
+        drain(&mut a, at(2000));
+        assert_eq!(a.transport.lines().len(), 2, "hello and auth only");
+        // A sealed line is 55 - 2 + 75 bytes: room for one, not two.
+        let sealed = 55 - 2 + auth::SEAL_LEN + 1;
+        a.transport.room = Some(sealed);
+        drain(&mut a, at(2001));
+        assert_eq!(a.transport.room, Some(0));
+        assert_eq!(a.transport.lines().len(), 3);
+        a.transport.room = Some(sealed - 1);
+        drain(&mut a, at(2002));
+        assert_eq!(
+            a.transport.lines().len(),
+            3,
+            "a line goes whole or not at all"
+        );
+        a.transport.room = None;
+        drain(&mut a, at(2003));
+        let mut from_agent = Sealer::new(&key, &NONCE, "test", Direction::FromAgent);
+        let seqs: Vec<u64> = a.transport.lines()[2..]
+            .iter()
+            .map(|line| {
+                let mut plain = [0u8; 256];
+                let opened = from_agent
+                    .open(line.trim_end().as_bytes(), &mut plain)
+                    .unwrap();
+                match decode_line::<u32>(opened) {
+                    Ok(Message::Sample(s)) => s.seq,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        assert_eq!(seqs, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_connection_that_takes_time_to_open_gets_hello_once_open() {
+        let mut a = agent();
+        a.transport.opening = 2;
+        a.record(&1u32, at(0)).unwrap();
+        assert!(drain(&mut a, at(0)).is_empty(), "still opening");
+        assert_eq!(
+            a.poll_timeout(),
+            at(1000),
+            "the next sample, before the deadline"
+        );
+        assert!(a.transport.out.is_empty());
+        // Sampling goes on while it opens.
+        a.record(&2u32, at(1000)).unwrap();
+        assert!(drain(&mut a, at(1000)).is_empty());
+        assert_eq!(drain(&mut a, at(1200)), [Event::Connected]);
+        assert!(a.transport.lines()[0].starts_with(r#"{"v":1,"kind":"hello""#));
+        welcome(&mut a, 0);
+        assert_eq!(drain(&mut a, at(1300)), [Event::Ready { pending: 2 }]);
+        assert_eq!(sent_seqs(&a), [1, 2]);
+    }
+
+    #[test]
+    fn a_connection_that_never_opens_times_out_and_backs_off() {
+        let mut a = agent();
+        a.transport.opening = usize::MAX;
+        assert!(drain(&mut a, at(0)).is_empty());
+        for t in (1000..10_000).step_by(1000) {
+            a.record(&1u32, at(t)).unwrap();
+            assert!(drain(&mut a, at(t)).is_empty());
+        }
+        match drain(&mut a, at(10_000)).as_slice() {
+            [
+                Event::Lost {
+                    reason: Lost::Transport(TransportError::TimedOut),
+                    retry_in,
+                    was_connected: false,
+                },
+            ] => assert!(*retry_in <= Duration::from_millis(500)),
+            other => panic!("{other:?}"),
+        }
+        assert!(!a.transport.up);
+        assert_eq!(a.stats().pending, 4, "the ring kept the newest samples");
+        // A connection that fails while opening is a failed attempt too.
+        a.transport.opening = 1;
+        a.transport.open_error = Some(TransportError::Refused);
+        assert!(drain(&mut a, at(10_500)).is_empty());
+        assert!(matches!(
+            drain(&mut a, at(10_600)).as_slice(),
+            [Event::Lost {
+                reason: Lost::Transport(TransportError::Refused),
+                was_connected: false,
+                ..
+            }]
+        ));
+        assert_eq!(a.stats().failures, 2);
     }
 }

@@ -166,7 +166,7 @@ fn main() {
             "the bench agent could not reach the server"
         );
         while agent.poll(now()).is_some() {}
-        agent.transport().wait_readable(Duration::from_millis(10));
+        agent.transport().wait(Duration::from_millis(10));
     }
     // Warm up (sysinfo, caches), then measure.
     for _ in 0..20 {

@@ -285,6 +285,9 @@ fn run() -> Result<(), String> {
     if let Some(key) = key {
         agent = agent.with_key(key);
     }
+    // Nothing in this loop waits on the network (the transport never blocks), and the wait at
+    // its end ends at the next sample at the latest: a sample is taken every interval, whatever
+    // the network does.
     while !shutdown.load(Ordering::Relaxed) {
         if agent.sample_due(now()) {
             let sample = collector.collect(unix_ms());
@@ -299,7 +302,7 @@ fn run() -> Result<(), String> {
             .poll_timeout()
             .saturating_duration_since(now())
             .min(MAX_NAP);
-        agent.transport().wait_readable(nap);
+        agent.transport().wait(nap);
     }
     log!("stopped");
     Ok(())

@@ -2,6 +2,9 @@
 //! own, joined by a veth pair. The link is cut, then blackholed for longer than the server's idle
 //! timeout, then made slow and lossy; after each fault the agent must be back within its backoff
 //! cap, and in the end no sample may be missing and the agent's memory must not have grown.
+//! "No sample missing" includes the samples of the faults themselves: the agent must go on
+//! sampling every interval while the network holds it up, so the server ends up with one sample
+//! per interval since the agent started, whatever happened meanwhile.
 //!
 //! Needs root and iproute2 (`ip`, `tc`) and nftables (`nft`), as `make test` installs them. The
 //! kernel here has no `sch_netem` (and no module loading), so where `tc ... netem` is refused
@@ -21,6 +24,12 @@ use common::{Server, bin, parse_response, spawn_logged, value, wait_for};
 const ID: &str = "faulty";
 /// The agent's interval: fast, so that a few seconds of fault are many samples.
 const INTERVAL: &str = "200ms";
+const INTERVAL_SECS: f64 = 0.2;
+/// Samples the server may lack of one per interval since the agent was started: those not yet
+/// merged (in flight, or taken while the agent was starting).
+const SAMPLES_IN_FLIGHT: f64 = 3.0;
+/// How long the agent has, once the link is clean, to bring the server up to date.
+const CATCH_UP: Duration = Duration::from_secs(20);
 /// The agent's ring, spelled as its flag takes it and in bytes.
 const BUFFER: &str = "256KiB";
 const BUFFER_BYTES: u64 = 256 * 1024;
@@ -394,6 +403,32 @@ fn an_agent_rides_out_a_cut_a_blackout_and_a_bad_link_without_losing_a_sample() 
     let took = back_after("the agent back on a good link", at_end);
     report.push(format!(
         "clean link again: samples flowing {took:.1?} after"
+    ));
+
+    // Every interval's sample was taken, faults or not, and is merged once the link is clean:
+    // an agent that stopped sampling while it waited on the network would leave numbers
+    // nobody counts (neither a sequence gap nor a drop) and fall behind here for good.
+    let clean = Instant::now();
+    let (merged, intervals) = loop {
+        let merged = samples().unwrap_or(0.0);
+        let intervals = agent_started.elapsed().as_secs_f64() / INTERVAL_SECS;
+        if merged >= intervals - SAMPLES_IN_FLIGHT {
+            break (merged, intervals);
+        }
+        assert!(
+            clean.elapsed() < CATCH_UP,
+            "{merged} samples merged of {intervals:.1} intervals since the agent started, \
+             {CATCH_UP:?} after the link was clean: the agent did not sample every interval"
+        );
+        thread::sleep(Duration::from_millis(100)); // between scrapes
+    };
+    assert!(
+        merged <= intervals + 1.0,
+        "{merged} samples merged in {intervals:.1} intervals"
+    );
+    report.push(format!(
+        "{merged} samples merged of {intervals:.1} intervals since the agent started, {:.1?} after the link was clean",
+        clean.elapsed()
     ));
 
     // Nothing was lost: no sequence number skipped, nothing dropped from the ring.
