@@ -85,6 +85,7 @@ unit: deps-apt cross-test firmware
 # agent-core builds for a microcontroller, and nothing in its dependency tree turns on `alloc` or `std`.
 nostd: deps-rust
 	$(CARGO) build -p agent-core --target $(NO_STD_TARGET)
+	$(CARGO) build -p agent-core --target $(NO_STD_TARGET) --no-default-features
 	@if $(CARGO) tree -p agent-core -e features --target $(NO_STD_TARGET) | grep -E 'feature "(alloc|std)"'; then \
 	  echo "error: agent-core pulls in alloc or std (above)" >&2; exit 1; fi
 	@grep -q '^#!\[no_std\]' agent-core/src/lib.rs || { echo "error: agent-core is not no_std" >&2; exit 1; }
