@@ -34,8 +34,8 @@ use serde::Serialize;
 use crate::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use crate::transport::{Transport, TransportError};
 use crate::wire::{
-    self, Auth, DecodeError, Decoder, EncodeError, ErrorMessage, FeedResult, Hello, Message,
-    SampleMessage, ServerMessage,
+    self, Auth, DecodeError, Decoder, EncodeError, ErrorMessage, FeedResult, Hello, SampleMessage,
+    ServerMessage,
 };
 
 mod ring;
@@ -349,13 +349,13 @@ where
             self.next_sample_at = now + self.config.interval;
         }
         let seq = self.next_seq;
-        let message = Message::Sample(SampleMessage {
+        let message = SampleMessage {
             seq,
             dropped: self.stats.dropped,
             sample,
-        });
+        };
         let mut line = [0u8; LINE];
-        let kept = wire::encode(&message, &mut line)
+        let kept = wire::encode_body("sample", &message, &mut line)
             .map_err(RecordError::Encode)
             .and_then(|n| {
                 let line = line.get(..n).unwrap_or_default();
@@ -437,9 +437,8 @@ where
         self.state = State::Handshake {
             deadline: now + self.config.handshake_timeout,
         };
-        let hello: Message<()> = Message::Hello(self.hello.clone());
         let mut line = [0u8; LINE];
-        let n = wire::encode(&hello, &mut line).map_err(Lost::Encode)?;
+        let n = wire::encode_body("hello", &self.hello, &mut line).map_err(Lost::Encode)?;
         self.transport
             .send(line.get(..n).unwrap_or_default())
             .map_err(Lost::Transport)?;
@@ -529,7 +528,7 @@ where
             ));
         }
         let mut line = [0u8; 256];
-        let n = wire::encode::<()>(&Message::Auth(answer), &mut line).map_err(Lost::Encode)?;
+        let n = wire::encode_body("auth", &answer, &mut line).map_err(Lost::Encode)?;
         self.transport
             .send(line.get(..n).unwrap_or_default())
             .map_err(Lost::Transport)
@@ -627,7 +626,7 @@ mod tests {
     use std::vec::Vec;
 
     use super::*;
-    use crate::wire::{Ack, Welcome, decode_line};
+    use crate::wire::{Ack, Message, Welcome, decode_line};
 
     /// A transport that records what is sent and replays scripted answers.
     #[derive(Debug, Default)]

@@ -307,8 +307,13 @@ pub fn encode<S: Serialize>(message: &Message<S>, buf: &mut [u8]) -> Result<usiz
 /// Writes `{"v":1,"kind":"<kind>",<body's fields>}\n`.
 ///
 /// The body is serialized right after the header and its opening brace is turned into the comma
-/// that joins the two, so no intermediate buffer is needed.
-fn encode_body<B: Serialize>(kind: &str, body: &B, buf: &mut [u8]) -> Result<usize, EncodeError> {
+/// that joins the two, so no intermediate buffer is needed. The agent calls it for the three
+/// kinds it sends, so a board carries no serializer for the kinds only servers send.
+pub(crate) fn encode_body<B: Serialize>(
+    kind: &str,
+    body: &B,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError> {
     let mut at = 0;
     for part in [r#"{"v":1,"kind":""#, kind, "\""] {
         let end = at + part.len();
