@@ -221,7 +221,12 @@ const RX_CHUNK: usize = 256;
 #[derive(Debug)]
 pub struct Agent<'r, T, const LINE: usize = { wire::MAX_LINE + 1 }, const RX: usize = 1024> {
     transport: T,
-    hello: Hello,
+    /// The agent's id and session, for the answer to a challenge.
+    id: wire::AgentId,
+    session: u64,
+    /// The `hello` line, encoded once at the start of the caller's storage (a `Hello` is eight
+    /// 128-byte texts; the line is what they weigh on the wire), or why it could not be.
+    hello: Result<&'r [u8], EncodeError>,
     config: Config,
     state: State,
     /// Failures since the last welcome; sets the backoff.
@@ -268,7 +273,9 @@ where
 {
     /// An agent that will connect, and wants its first sample, at `now`. Samples wait for
     /// their ack in `storage`: size it for the outage it should ride out (samples of a
-    /// Raspberry Pi are about 2 KiB, of a 64-CPU server about 12 KiB).
+    /// Raspberry Pi are about 2 KiB, of a 64-CPU server about 12 KiB). The `hello` line is kept
+    /// at its start, a few hundred bytes; if it does not fit, every connection fails with
+    /// [`Lost::Encode`].
     pub fn new(
         transport: T,
         hello: Hello,
@@ -276,8 +283,18 @@ where
         storage: &'r mut [u8],
         now: Instant,
     ) -> Self {
+        let (id, session) = (hello.id.clone(), hello.session);
+        let (hello, storage) = match wire::encode_body("hello", &hello, storage) {
+            Ok(n) => {
+                let (line, rest) = storage.split_at_mut(n.min(storage.len()));
+                (Ok(&*line), rest)
+            }
+            Err(e) => (Err(e), storage),
+        };
         Agent {
             transport,
+            id,
+            session,
             hello,
             config,
             state: State::Disconnected { retry_at: now },
@@ -321,9 +338,9 @@ where
         }
     }
 
-    /// The `hello` this agent sends.
-    pub fn hello(&self) -> &Hello {
-        &self.hello
+    /// This agent's id.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// Whether a sample is due at `now`.
@@ -437,11 +454,8 @@ where
         self.state = State::Handshake {
             deadline: now + self.config.handshake_timeout,
         };
-        let mut line = [0u8; LINE];
-        let n = wire::encode_body("hello", &self.hello, &mut line).map_err(Lost::Encode)?;
-        self.transport
-            .send(line.get(..n).unwrap_or_default())
-            .map_err(Lost::Transport)?;
+        let hello = self.hello.map_err(Lost::Encode)?;
+        self.transport.send(hello).map_err(Lost::Transport)?;
         Ok(Some(Event::Connected))
     }
 
@@ -518,7 +532,7 @@ where
             .map_err(|_| Lost::Protocol(DecodeError::InvalidValue("nonce")))?;
         let mut answer = Auth::default();
         if let Some(key) = &self.key {
-            let (id, session) = (self.hello.id.as_str(), self.hello.session);
+            let (id, session) = (self.id.as_str(), self.session);
             let mut hex = [0u8; 2 * auth::MAC_LEN];
             let proof = auth::proof(key, &nonce, id, session);
             answer.mac = crate::sample::bounded(auth::to_hex(&proof, &mut hex));
@@ -722,20 +736,47 @@ mod tests {
     /// Room for exactly four of the test's samples (55-byte lines, 12-byte headers).
     const FOUR_SAMPLES: usize = 4 * (12 + 55);
 
+    fn test_hello() -> Hello {
+        Hello {
+            id: crate::sample::bounded("test"),
+            interval_ms: 1000,
+            ..Hello::default()
+        }
+    }
+
+    /// The test hello's line, which the agent keeps at the start of its storage, and room for
+    /// exactly four samples after it.
     fn storage() -> &'static mut [u8] {
-        Vec::leak(std::vec![0u8; FOUR_SAMPLES])
+        let mut line = [0u8; 512];
+        let hello = wire::encode_body("hello", &test_hello(), &mut line).unwrap();
+        Vec::leak(std::vec![0u8; hello + FOUR_SAMPLES])
     }
 
     fn at(ms: u64) -> Instant {
         Instant::from_millis(ms)
     }
 
+    #[test]
+    fn a_hello_that_does_not_fit_in_the_storage_fails_every_connection_clearly() {
+        let mut a: TestAgent = Agent::new(
+            Fake::default(),
+            test_hello(),
+            Config::new(Duration::from_secs(1), 42),
+            Vec::leak(std::vec![0u8; 64]),
+            at(0),
+        );
+        assert!(matches!(
+            a.poll(at(0)),
+            Some(Event::Lost {
+                reason: Lost::Encode(EncodeError::BufferFull),
+                ..
+            })
+        ));
+        assert!(a.transport.out.is_empty(), "nothing half sent");
+    }
+
     fn agent() -> TestAgent {
-        let hello = Hello {
-            id: crate::sample::bounded("test"),
-            interval_ms: 1000,
-            ..Hello::default()
-        };
+        let hello = test_hello();
         Agent::new(
             Fake::default(),
             hello,
