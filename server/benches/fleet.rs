@@ -2,7 +2,9 @@
 //! beside a do-nothing reader on the same sockets and beside Pushgateway holding the same series.
 //!
 //! - Peak ingest: `vitals-loadgen --flat-out` against the real server and against
-//!   `vitals-loadgen --sink` (reads lines, acknowledges them, decodes nothing): the ceiling.
+//!   `vitals-loadgen --sink` (reads lines, acknowledges them, decodes nothing; epoll, a thread
+//!   per core, as the server): the ceiling. The same reader's CPU at 10,000 agents a second is
+//!   what the kernel alone costs for that load.
 //! - Steady state at 1,000 and 10,000 agents sending a sample a second: server CPU and RSS, and
 //!   the latency and size of a scrape, plain and gzipped.
 //! - Pushgateway 1.5 (Debian's) holding the same number of agents' series, pushed over its HTTP
@@ -146,6 +148,42 @@ fn main() {
             100.0 * per_s(&ours) / per_s(&ceiling)
         ),
     );
+
+    // ---- the do-nothing reader at 10k agents: what the kernel alone costs -------------------
+    {
+        let sink_addr = free_port();
+        let sink = Running(
+            Command::new(bin("vitals-loadgen"))
+                .args(["--sink", &sink_addr.to_string(), "--seconds", "600"])
+                .stderr(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        thread::sleep(Duration::from_millis(300));
+        let pid = sink.0.id();
+        let args = strings(&[
+            "--server",
+            &sink_addr.to_string(),
+            "--agents",
+            "10000",
+            "--rate",
+            "1",
+            "--seconds",
+            &steady.to_string(),
+        ]);
+        let generator = thread::spawn(move || loadgen(&args));
+        thread::sleep(Duration::from_secs(steady / 2));
+        let (cpu0, at0) = (cpu_seconds(pid), Instant::now());
+        thread::sleep(Duration::from_secs(10));
+        let cpu = (cpu_seconds(pid) - cpu0) / at0.elapsed().as_secs_f64();
+        let _ = generator.join();
+        drop(sink);
+        row(
+            "10000 agents: do-nothing reader CPU (a read and an ack a sample)".into(),
+            format!("{:.1}% of one core", cpu * 100.0),
+        );
+    }
 
     // ---- steady state at 1k and 10k agents, and Pushgateway with as many ----------------------
     for n in [1000u64, 10_000] {

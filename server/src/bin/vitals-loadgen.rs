@@ -458,55 +458,26 @@ fn run_agents(
 }
 
 /// The do-nothing reader: counts lines per connection and acknowledges them without decoding.
+/// It is built as the server is (a non-blocking socket per connection, epoll, one thread per
+/// core) so that it is the ceiling for the same bytes through the same kernel: what any server
+/// could reach if decoding and merging cost nothing.
 fn sink(listen: &str, seconds: u64) -> Result<(), String> {
     let listener =
         TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     // A whole fleet connects at once: std's accept queue of 128 would drop connections.
     rustix::net::listen(&listener, 4096).map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     eprintln!(
         "vitals-loadgen sink on {}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
     let lines = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
-    {
+    let workers = thread::available_parallelism().map_or(1, |n| n.get());
+    for _ in 0..workers {
+        let listener = listener.try_clone().map_err(|e| e.to_string())?;
         let (lines, bytes) = (lines.clone(), bytes.clone());
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let (lines, bytes) = (lines.clone(), bytes.clone());
-                let _ = thread::Builder::new().stack_size(64 * 1024).spawn(move || {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    let mut seen = 0u64;
-                    while let Ok(n) = stream.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        bytes.fetch_add(n as u64, Ordering::Relaxed);
-                        let before = seen;
-                        seen += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-                        lines.fetch_add(seen - before, Ordering::Relaxed);
-                        // The first line is the hello; every later one is sample number seen - 1.
-                        let mut reply = String::new();
-                        if before == 0 && seen > 0 {
-                            reply.push_str(
-                                r#"{"v":1,"kind":"welcome","server":"sink","last_seq":0}"#,
-                            );
-                            reply.push('\n');
-                        }
-                        if seen > 1 && seen > before {
-                            reply.push_str(&format!(
-                                "{{\"v\":1,\"kind\":\"ack\",\"seq\":{}}}\n",
-                                seen - 1
-                            ));
-                        }
-                        if !reply.is_empty() && stream.write_all(reply.as_bytes()).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
+        thread::spawn(move || sink_worker(&listener, &lines, &bytes));
     }
     thread::sleep(Duration::from_secs(seconds));
     println!(
@@ -515,6 +486,82 @@ fn sink(listen: &str, seconds: u64) -> Result<(), String> {
         bytes.load(Ordering::Relaxed)
     );
     Ok(())
+}
+
+/// One sink thread: accepts from the shared listener and serves its connections through epoll.
+fn sink_worker(listener: &TcpListener, lines: &AtomicU64, bytes: &AtomicU64) {
+    use rustix::event::epoll;
+    const LISTENER: u64 = u64::MAX;
+    let Ok(poll) = epoll::create(epoll::CreateFlags::CLOEXEC) else {
+        return;
+    };
+    let interest = epoll::EventFlags::IN;
+    if epoll::add(
+        &poll,
+        listener,
+        epoll::EventData::new_u64(LISTENER),
+        interest,
+    )
+    .is_err()
+    {
+        return;
+    }
+    // Each connection: its socket and the lines seen on it (the first is the hello).
+    let mut conns: std::collections::HashMap<u64, (TcpStream, u64)> = Default::default();
+    let mut next = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut ready: Vec<epoll::Event> = Vec::with_capacity(256);
+    loop {
+        ready.clear();
+        if epoll::wait(&poll, rustix::buffer::spare_capacity(&mut ready), None).is_err() {
+            continue;
+        }
+        for event in ready.iter().copied() {
+            let token = event.data.u64();
+            if token == LISTENER {
+                while let Ok((stream, _)) = listener.accept() {
+                    let _ = stream.set_nonblocking(true);
+                    let _ = stream.set_nodelay(true);
+                    next += 1;
+                    if epoll::add(&poll, &stream, epoll::EventData::new_u64(next), interest).is_ok()
+                    {
+                        conns.insert(next, (stream, 0));
+                    }
+                }
+                continue;
+            }
+            let Some((stream, seen)) = conns.get_mut(&token) else {
+                continue;
+            };
+            let n = match stream.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    conns.remove(&token);
+                    continue;
+                }
+                Ok(n) => n,
+            };
+            bytes.fetch_add(n as u64, Ordering::Relaxed);
+            let before = *seen;
+            *seen += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+            lines.fetch_add(*seen - before, Ordering::Relaxed);
+            // The first line is the hello; every later one is sample number seen - 1.
+            let mut reply = String::new();
+            if before == 0 && *seen > 0 {
+                reply.push_str(r#"{"v":1,"kind":"welcome","server":"sink","last_seq":0}"#);
+                reply.push('\n');
+            }
+            if *seen > 1 && *seen > before {
+                reply.push_str(&format!(
+                    "{{\"v\":1,\"kind\":\"ack\",\"seq\":{}}}\n",
+                    *seen - 1
+                ));
+            }
+            // Acks are tiny: a full socket buffer here would mean the client stopped reading.
+            if !reply.is_empty() && stream.write_all(reply.as_bytes()).is_err() {
+                conns.remove(&token);
+            }
+        }
+    }
 }
 
 fn run() -> Result<(), String> {
