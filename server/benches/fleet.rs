@@ -46,6 +46,19 @@ fn scrape(addr: SocketAddr, gzip: bool) -> (f64, usize, Vec<u8>) {
     (elapsed, body.len(), body)
 }
 
+/// A scrape's time and size, and per series when the series are counted.
+fn scrape_figures(seconds: f64, bytes: usize, series: Option<usize>) -> String {
+    let head = format!("{:.0} ms, {:.1} MB", seconds * 1e3, bytes as f64 / 1e6);
+    match series {
+        None => head,
+        Some(series) => format!(
+            "{head}, {series} series: {:.2} µs and {:.0} B per series",
+            seconds * 1e6 / series.max(1) as f64,
+            bytes as f64 / series.max(1) as f64
+        ),
+    }
+}
+
 fn series_in(body: &[u8]) -> usize {
     String::from_utf8_lossy(body)
         .lines()
@@ -231,17 +244,11 @@ fn main() {
         );
         row(
             format!("{n} agents: scrape, plain"),
-            format!(
-                "{:.0} ms, {:.1} MB, {series} series: {:.2} µs and {:.0} B per series",
-                plain_s * 1e3,
-                plain_b as f64 / 1e6,
-                plain_s * 1e6 / series.max(1) as f64,
-                plain_b as f64 / series.max(1) as f64
-            ),
+            scrape_figures(plain_s, plain_b, Some(series)),
         );
         row(
             format!("{n} agents: scrape, gzip"),
-            format!("{:.0} ms, {:.1} MB", gzip_s * 1e3, gzip_b as f64 / 1e6),
+            scrape_figures(gzip_s, gzip_b, None),
         );
 
         let port = free_port();
@@ -289,17 +296,11 @@ fn main() {
         );
         row(
             format!("{n} agents: Pushgateway scrape, plain"),
-            format!(
-                "{:.0} ms, {:.1} MB, {p_series} series: {:.2} µs and {:.0} B per series",
-                p_s * 1e3,
-                p_b as f64 / 1e6,
-                p_s * 1e6 / p_series.max(1) as f64,
-                p_b as f64 / p_series.max(1) as f64
-            ),
+            scrape_figures(p_s, p_b, Some(p_series)),
         );
         row(
             format!("{n} agents: Pushgateway scrape, gzip"),
-            format!("{:.0} ms, {:.1} MB", pg_s * 1e3, pg_b as f64 / 1e6),
+            scrape_figures(pg_s, pg_b, None),
         );
     }
 
