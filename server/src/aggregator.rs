@@ -904,23 +904,27 @@ impl Aggregator {
             self.rebuild(&id, None);
         }
         let forget = self.config.forget_after;
-        let before = self.agents.len();
+        let mut forgotten: Vec<Arc<Slot>> = Vec::new();
         self.agents.retain(|_, a| {
-            a.conn.is_some()
+            let keep = a.conn.is_some()
                 || !a.expired
-                || now.saturating_duration_since(a.last_sample) <= a.expire_after + forget
+                || now.saturating_duration_since(a.last_sample) <= a.expire_after + forget;
+            if !keep {
+                forgotten.push(a.slot.clone());
+            }
+            keep
         });
-        if self.agents.len() != before {
-            let slots: Vec<Arc<Slot>> = self.agents.values().map(|a| a.slot.clone()).collect();
+        if !forgotten.is_empty() {
             let mut list = self
                 .published
                 .agents
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
-            // Keep the published order of those that stay.
+            // Keep the published order of those that stay; compare with the few forgotten, not
+            // every agent with every agent.
             let kept = list
                 .iter()
-                .filter(|s| slots.iter().any(|k| Arc::ptr_eq(k, s)))
+                .filter(|s| !forgotten.iter().any(|f| Arc::ptr_eq(f, s)))
                 .cloned()
                 .collect();
             *list = Arc::new(kept);
