@@ -46,6 +46,46 @@ fn scrape(addr: SocketAddr, gzip: bool) -> (f64, usize, Vec<u8>) {
     (elapsed, body.len(), body)
 }
 
+/// The do-nothing reader, listening; and where.
+fn start_sink() -> (Running, SocketAddr) {
+    let addr = free_port();
+    let sink = Running(
+        Command::new(bin("vitals-loadgen"))
+            .args(["--sink", &addr.to_string(), "--seconds", "600"])
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    thread::sleep(Duration::from_millis(300));
+    (sink, addr)
+}
+
+/// `n` agents sending a sample a second to `to` for `steady` seconds, on a thread that returns
+/// the load generator's report; returns once they have had half that time to connect and settle.
+fn steady_load(to: SocketAddr, n: u64, steady: u64) -> thread::JoinHandle<String> {
+    let args = strings(&[
+        "--server",
+        &to.to_string(),
+        "--agents",
+        &n.to_string(),
+        "--rate",
+        "1",
+        "--seconds",
+        &steady.to_string(),
+    ]);
+    let generator = thread::spawn(move || loadgen(&args));
+    thread::sleep(Duration::from_secs(steady / 2));
+    generator
+}
+
+/// A process's CPU over the next ten seconds, as a share of one core.
+fn cpu_over_ten_seconds(pid: u32) -> f64 {
+    let (cpu0, at0) = (cpu_seconds(pid), Instant::now());
+    thread::sleep(Duration::from_secs(10));
+    (cpu_seconds(pid) - cpu0) / at0.elapsed().as_secs_f64()
+}
+
 /// A scrape's time and size, and per series when the series are counted.
 fn scrape_figures(seconds: f64, bytes: usize, series: Option<usize>) -> String {
     let head = format!("{:.0} ms, {:.1} MB", seconds * 1e3, bytes as f64 / 1e6);
@@ -126,16 +166,7 @@ fn main() {
         "--seconds",
         &seconds.to_string(),
     ]);
-    let sink_addr = free_port();
-    let sink = Running(
-        Command::new(bin("vitals-loadgen"))
-            .args(["--sink", &sink_addr.to_string(), "--seconds", "600"])
-            .stderr(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    thread::sleep(Duration::from_millis(300));
+    let (sink, sink_addr) = start_sink();
     let ceiling = loadgen(&[strings(&["--server", &sink_addr.to_string()]), flat.clone()].concat());
     drop(sink);
     let (server, agents, _) = start_server();
@@ -164,32 +195,9 @@ fn main() {
 
     // ---- the do-nothing reader at 10k agents: what the kernel alone costs -------------------
     {
-        let sink_addr = free_port();
-        let sink = Running(
-            Command::new(bin("vitals-loadgen"))
-                .args(["--sink", &sink_addr.to_string(), "--seconds", "600"])
-                .stderr(Stdio::null())
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        thread::sleep(Duration::from_millis(300));
-        let pid = sink.0.id();
-        let args = strings(&[
-            "--server",
-            &sink_addr.to_string(),
-            "--agents",
-            "10000",
-            "--rate",
-            "1",
-            "--seconds",
-            &steady.to_string(),
-        ]);
-        let generator = thread::spawn(move || loadgen(&args));
-        thread::sleep(Duration::from_secs(steady / 2));
-        let (cpu0, at0) = (cpu_seconds(pid), Instant::now());
-        thread::sleep(Duration::from_secs(10));
-        let cpu = (cpu_seconds(pid) - cpu0) / at0.elapsed().as_secs_f64();
+        let (sink, sink_addr) = start_sink();
+        let generator = steady_load(sink_addr, 10_000, steady);
+        let cpu = cpu_over_ten_seconds(sink.0.id());
         let _ = generator.join();
         drop(sink);
         row(
@@ -202,22 +210,8 @@ fn main() {
     for n in [1000u64, 10_000] {
         let (server, agents, http) = start_server();
         let pid = server.0.id();
-        let args = strings(&[
-            "--server",
-            &agents.to_string(),
-            "--agents",
-            &n.to_string(),
-            "--rate",
-            "1",
-            "--seconds",
-            &steady.to_string(),
-        ]);
-        let generator = thread::spawn(move || loadgen(&args));
-        // Let every agent connect and settle, then measure over ten seconds.
-        thread::sleep(Duration::from_secs(steady / 2));
-        let (cpu0, at0) = (cpu_seconds(pid), Instant::now());
-        thread::sleep(Duration::from_secs(10));
-        let cpu = (cpu_seconds(pid) - cpu0) / at0.elapsed().as_secs_f64();
+        let generator = steady_load(agents, n, steady);
+        let cpu = cpu_over_ten_seconds(pid);
         let rss = rss_mib(pid);
         let (plain_s, plain_b, body) = scrape(http, false);
         let (gzip_s, gzip_b, _) = scrape(http, true);
