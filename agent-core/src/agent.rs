@@ -40,7 +40,7 @@ use crate::wire::{
 
 mod ring;
 
-use ring::Ring;
+use ring::{PushError, Ring};
 
 /// A point in time, in milliseconds since an epoch of the caller's choosing (boot, say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -210,16 +210,16 @@ enum State {
     Ready,
 }
 
-/// Bytes read from the transport at a time.
-const RX_CHUNK: usize = 256;
+/// Bytes read from the transport at a time: a little over an ack, sealed. A longer line comes
+/// in pieces, which the decoder joins.
+const RX_CHUNK: usize = 128;
 
 /// The agent: samples in, lines out, through `T`.
 ///
-/// `'r` is the life of the ring's storage, `LINE` the longest line it can encode (newline
-/// included; it is a buffer on the stack while encoding) and `RX` the longest line it accepts
-/// from the server.
+/// `'r` is the life of the ring's storage, into which samples are encoded where they wait for
+/// their ack, and `RX` the longest line it accepts from the server.
 #[derive(Debug)]
-pub struct Agent<'r, T, const LINE: usize = { wire::MAX_LINE + 1 }, const RX: usize = 1024> {
+pub struct Agent<'r, T, const RX: usize = 1024> {
     transport: T,
     /// The agent's id and session, for the answer to a challenge.
     id: wire::AgentId,
@@ -250,9 +250,10 @@ pub struct Agent<'r, T, const LINE: usize = { wire::MAX_LINE + 1 }, const RX: us
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RecordError {
-    /// The sample does not encode into `LINE` bytes.
+    /// The sample cannot be encoded (a line longer than the protocol allows, say).
     Encode(EncodeError),
-    /// The encoded sample is larger than the whole ring.
+    /// The encoded sample is larger than the whole ring (the samples it held were dropped
+    /// trying, and counted).
     TooLarge,
 }
 
@@ -267,7 +268,7 @@ impl fmt::Display for RecordError {
 
 impl core::error::Error for RecordError {}
 
-impl<'r, T, const LINE: usize, const RX: usize> Agent<'r, T, LINE, RX>
+impl<'r, T, const RX: usize> Agent<'r, T, RX>
 where
     T: Transport,
 {
@@ -371,15 +372,9 @@ where
             dropped: self.stats.dropped,
             sample,
         };
-        let mut line = [0u8; LINE];
-        let kept = wire::encode_body("sample", &message, &mut line)
-            .map_err(RecordError::Encode)
-            .and_then(|n| {
-                let line = line.get(..n).unwrap_or_default();
-                self.ring
-                    .push(seq, line)
-                    .map_err(|()| RecordError::TooLarge)
-            });
+        let kept = self
+            .ring
+            .push_with(seq, |space| wire::encode_body("sample", &message, space));
         match kept {
             Ok(dropped) => {
                 self.next_seq += 1;
@@ -387,9 +382,13 @@ where
                 self.stats.dropped += dropped as u64;
                 Ok(seq)
             }
-            Err(e) => {
+            Err(PushError::TooLarge { dropped }) => {
+                self.stats.dropped += 1 + dropped as u64;
+                Err(RecordError::TooLarge)
+            }
+            Err(PushError::Encode(e)) => {
                 self.stats.dropped += 1;
-                Err(e)
+                Err(RecordError::Encode(e))
             }
         }
     }
@@ -475,10 +474,11 @@ where
             loop {
                 let (decoder, seals) = (&mut self.decoder, &mut self.seals);
                 let handshake = matches!(self.state, State::Handshake { .. });
-                let mut plain = [0u8; RX];
                 let fed = decoder.feed_with(input, |line| match seals {
+                    // Read where it lies: the seal is a member no server message has.
                     Some((_, from_server)) if auth::looks_sealed(line) => {
-                        wire::decode_server_line(from_server.open(line, &mut plain)?)
+                        from_server.verify(line)?;
+                        wire::decode_server_line(line)
                     }
                     // Only a refusal of our answer comes unsealed once we have answered.
                     Some(_) => match wire::decode_server_line(line)? {
@@ -525,7 +525,10 @@ where
     /// Answers the server's challenge: with the proof of our key (and from then on every line
     /// is sealed), or, without a key, with an empty answer, for the server to say it wants one.
     // Without the `auth` feature no key exists, and the compiler sees the keyed path is dead.
+    // Not inlined: its buffers then share the stack with the reader of the server's lines
+    // instead of adding to it (on a board, the deepest point of the agent's stack).
     #[cfg_attr(not(feature = "auth"), allow(unreachable_code))]
+    #[inline(never)]
     fn answer(&mut self, nonce_hex: &[u8]) -> Result<(), Lost> {
         let mut nonce = [0u8; NONCE_LEN];
         auth::from_hex(nonce_hex, &mut nonce)
@@ -541,7 +544,8 @@ where
                 Sealer::new(key, &nonce, id, Direction::FromServer),
             ));
         }
-        let mut line = [0u8; 256];
+        // `{"v":1,"kind":"auth","mac":"<64 hex digits>"}` and its newline.
+        let mut line = [0u8; 128];
         let n = wire::encode_body("auth", &answer, &mut line).map_err(Lost::Encode)?;
         self.transport
             .send(line.get(..n).unwrap_or_default())
@@ -557,8 +561,7 @@ where
     fn send_pending(&mut self) -> Result<(), Lost> {
         let sent = self.sent;
         for record in self.ring.iter().filter(|r| r.seq > sent) {
-            let pieces = [record.first, record.second];
-            let line = record.first.len() + record.second.len();
+            let line = record.line.len();
             // Asked before sealing, so that a line that waits takes no seal (the seals are
             // numbered); sealing replaces the closing `}\n` with the seal and its own.
             let len = match self.seals {
@@ -570,22 +573,14 @@ where
                 break;
             }
             match &mut self.seals {
-                None => {
-                    for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
-                        self.transport.send(piece).map_err(Lost::Transport)?;
-                    }
-                }
+                None => self.transport.send(record.line).map_err(Lost::Transport)?,
                 Some((to_server, _)) => {
                     // The line but its closing `}\n`, then the seal that closes it.
-                    let seal = to_server.seal(&pieces);
-                    let mut left = (record.first.len() + record.second.len()).saturating_sub(2);
-                    for piece in pieces {
-                        let part = piece.get(..piece.len().min(left)).unwrap_or_default();
-                        left -= part.len();
-                        if !part.is_empty() {
-                            self.transport.send(part).map_err(Lost::Transport)?;
-                        }
-                    }
+                    let seal = to_server.seal(&[record.line]);
+                    let open = record.line.get(..line.saturating_sub(2));
+                    self.transport
+                        .send(open.unwrap_or_default())
+                        .map_err(Lost::Transport)?;
                     self.transport.send(&seal).map_err(Lost::Transport)?;
                 }
             }
@@ -731,7 +726,7 @@ mod tests {
         }
     }
 
-    type TestAgent = Agent<'static, Fake, 256, 256>;
+    type TestAgent = Agent<'static, Fake, 256>;
 
     /// Room for exactly four of the test's samples (55-byte lines, 12-byte headers).
     const FOUR_SAMPLES: usize = 4 * (12 + 55);
@@ -1051,23 +1046,40 @@ mod tests {
             Vec::leak(std::vec![0u8; 100]),
             at(0),
         );
-        // A line of about 150 bytes: fits the 256-byte line buffer, not the 100-byte ring.
+        assert_eq!(a.record(&1u32, at(0)), Ok(1));
+        // A line of about 150 bytes: it does not fit the 100-byte ring, even emptied.
         let big = [7u32; 48];
-        assert_eq!(a.record(&big[..], at(0)), Err(RecordError::TooLarge));
-        assert_eq!(a.stats().dropped, 1);
+        assert_eq!(a.record(&big[..], at(1000)), Err(RecordError::TooLarge));
+        assert_eq!(
+            a.stats().dropped,
+            2,
+            "the sample and the one dropped trying"
+        );
         assert_eq!(a.stats().pending, 0);
-        assert!(!a.sample_due(at(999)), "the schedule moves on");
-        // One that does not fit the line buffer at all.
-        let huge = [7u32; 200];
-        assert!(matches!(
-            a.record(&huge[..], at(1000)),
-            Err(RecordError::Encode(_))
-        ));
+        assert!(!a.sample_due(at(1999)), "the schedule moves on");
         assert_eq!(
             a.record(&1u32, at(2000)),
-            Ok(1),
+            Ok(2),
             "numbering continues without gaps"
         );
+    }
+
+    #[test]
+    fn a_sample_longer_than_the_protocol_allows_is_refused_and_nothing_dropped() {
+        let mut a: TestAgent = Agent::new(
+            Fake::default(),
+            Hello::default(),
+            Config::new(Duration::from_secs(1), 1),
+            Vec::leak(std::vec![0u8; 4 * wire::MAX_LINE]),
+            at(0),
+        );
+        assert_eq!(a.record(&1u32, at(0)), Ok(1));
+        let huge = std::vec![7u32; wire::MAX_LINE / 2];
+        assert_eq!(
+            a.record(&huge[..], at(1000)),
+            Err(RecordError::Encode(EncodeError::LineTooLong))
+        );
+        assert_eq!((a.stats().dropped, a.stats().pending), (1, 1));
     }
 
     #[test]

@@ -237,14 +237,14 @@ mod tests {
             ..Hello::default()
         };
         let ring = Vec::leak(std::vec![0u8; 1024]);
-        let mut agent: Agent<'_, _, 256, 256> = Agent::new(
+        let mut agent: Agent<'_, _, 256> = Agent::new(
             link,
             hello,
             Config::new(Duration::from_secs(1), 7),
             ring,
             Instant::from_millis(0),
         );
-        let poll = |agent: &mut Agent<'_, _, 256, 256>, ms: u64| {
+        let poll = |agent: &mut Agent<'_, _, 256>, ms: u64| {
             clock.0.set(ms);
             core::iter::from_fn(|| agent.poll(Instant::from_millis(ms)))
                 .take(10)

@@ -26,17 +26,16 @@ const ID: &str = match option_env!("VITALS_ID") {
 };
 /// Time between samples.
 const INTERVAL: Duration = Duration::from_secs(1);
-/// The longest line the agent encodes: a board sample is about 650 bytes.
-const LINE: usize = 1024;
 /// The longest line it accepts from the server (a `welcome` or an `error`).
 const RX: usize = 256;
-/// Where samples wait for their ack: three or four samples, a few seconds of outage.
+/// Where samples wait for their ack, encoded (a board sample is about 650 bytes): three or
+/// four samples, a few seconds of outage.
 const RING: usize = 2048;
 /// A server silent this long after we sent something is gone (see `link`). It answers at once.
 const SILENCE_MS: u64 = 3000;
 
 type Link = SerialTransport<Uart, SysTickClock>;
-type BoardAgent = Agent<'static, Link, LINE, RX>;
+type BoardAgent = Agent<'static, Link, RX>;
 
 #[entry]
 fn main() -> ! {

@@ -1,10 +1,16 @@
 //! A FIFO of encoded lines in storage the caller lends: samples waiting for their ack.
 //!
 //! Each record is a 12-byte header (sequence number, line length, little-endian) and the line,
-//! and both may wrap around the end of the storage. Keeping lines encoded means a sample costs
-//! what it weighs on the wire (a 4-CPU board's sample is a fraction of a 64-CPU server's),
-//! is encoded once however often it is sent, and the storage can be a `static` on a board or a
-//! zeroed heap block on Linux whose untouched pages cost nothing.
+//! in one piece: a sample is encoded straight into the free space after the newest record, so
+//! no line buffer is needed beside the ring (on a board, that buffer would be most of the
+//! agent's stack). When the space up to the end of the storage is too small, the record goes to
+//! the start instead, as in a bip buffer, and the end is left unused until the oldest records
+//! are acknowledged past it. Keeping lines encoded means a sample costs what it weighs on the
+//! wire (a 4-CPU board's sample is a fraction of a 64-CPU server's), is encoded once however
+//! often it is sent, and the storage can be a `static` on a board or a zeroed heap block on
+//! Linux whose untouched pages cost nothing.
+
+use crate::wire::EncodeError;
 
 /// Bytes of a record's header: the sequence number and the line length.
 pub(super) const HEADER: usize = 12;
@@ -14,17 +20,29 @@ pub(super) struct Ring<'r> {
     buf: &'r mut [u8],
     /// Where the oldest record starts.
     head: usize,
-    /// Bytes in use.
-    used: usize,
+    /// Where the next record goes.
+    tail: usize,
+    /// When the records wrapped to the start of the storage: where the ones before the wrap
+    /// end. Records then run from `head` to here, and from 0 to `tail`.
+    wrapped_at: Option<usize>,
     /// Records held.
     records: usize,
 }
 
-/// A record as stored: its sequence number and its line, in one or two pieces.
+/// A record as stored: its sequence number and its line.
 pub(super) struct Record<'a> {
     pub seq: u64,
-    pub first: &'a [u8],
-    pub second: &'a [u8],
+    pub line: &'a [u8],
+}
+
+/// Why [`Ring::push_with`] kept nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PushError {
+    /// The line did not fit even in the empty ring; the `dropped` records it held were
+    /// dropped trying.
+    TooLarge { dropped: usize },
+    /// The line could not be encoded for another reason than its size.
+    Encode(EncodeError),
 }
 
 impl<'r> Ring<'r> {
@@ -32,7 +50,8 @@ impl<'r> Ring<'r> {
         Ring {
             buf,
             head: 0,
-            used: 0,
+            tail: 0,
+            wrapped_at: None,
             records: 0,
         }
     }
@@ -41,58 +60,81 @@ impl<'r> Ring<'r> {
         self.records
     }
 
-    fn capacity(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// Appends a record, dropping the oldest ones until it fits; returns how many were dropped.
+    /// Appends a record whose line `encode` writes into the space it is given (returning the
+    /// line's length, or [`EncodeError::BufferFull`] when the space is too small), dropping
+    /// the oldest records until it fits; returns how many were dropped.
     ///
     /// # Errors
-    /// When the line could never fit, even in an empty ring; nothing is dropped then.
-    pub(super) fn push(&mut self, seq: u64, line: &[u8]) -> Result<usize, ()> {
-        let len = u32::try_from(line.len()).map_err(|_| ())?;
-        let need = HEADER + line.len();
-        if need > self.capacity() {
-            return Err(());
-        }
+    /// [`PushError::TooLarge`] when the line does not fit even in the empty ring (the records
+    /// dropped trying are lost: how long a line is, is only known by encoding it); and
+    /// [`PushError::Encode`] when encoding failed otherwise, with nothing dropped.
+    pub(super) fn push_with(
+        &mut self,
+        seq: u64,
+        mut encode: impl FnMut(&mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<usize, PushError> {
         let mut dropped = 0;
-        while self.capacity() - self.used < need {
+        loop {
+            // The free places, in the order they are tried: after the newest record, then
+            // (wrapping) from the start of the storage up to the oldest.
+            let places = match self.wrapped_at {
+                Some(_) => [Some((self.tail, self.head)), None],
+                None => [Some((self.tail, self.buf.len())), Some((0, self.head))],
+            };
+            for (start, end) in places.into_iter().flatten() {
+                let Some(space) = self.buf.get_mut(start + HEADER..end) else {
+                    continue;
+                };
+                match encode(space) {
+                    Ok(len) => {
+                        self.commit(start, seq, len);
+                        return Ok(dropped);
+                    }
+                    Err(EncodeError::BufferFull) => {}
+                    Err(e) => return Err(PushError::Encode(e)),
+                }
+            }
+            if self.records == 0 {
+                return Err(PushError::TooLarge { dropped });
+            }
             self.pop_front();
             dropped += 1;
+        }
+    }
+
+    /// Writes the header of the line of `len` bytes just encoded after `start`.
+    fn commit(&mut self, start: usize, seq: u64, len: usize) {
+        if start < self.tail {
+            self.wrapped_at = Some(self.tail);
         }
         let mut header = [0u8; HEADER];
         let (seq_bytes, len_bytes) = header.split_at_mut(8);
         seq_bytes.copy_from_slice(&seq.to_le_bytes());
-        len_bytes.copy_from_slice(&len.to_le_bytes());
-        let tail = self.wrap(self.head + self.used);
-        self.write_at(tail, &header);
-        self.write_at(self.wrap(tail + HEADER), line);
-        self.used += need;
+        len_bytes.copy_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+        if let Some(dst) = self.buf.get_mut(start..start + HEADER) {
+            dst.copy_from_slice(&header);
+        }
+        self.tail = start + HEADER + len;
         self.records += 1;
-        Ok(dropped)
     }
 
     /// The sequence number of the oldest record.
     pub(super) fn front_seq(&self) -> Option<u64> {
-        self.header_at(self.head)
-            .filter(|_| self.records > 0)
-            .map(|(seq, _)| seq)
+        self.iter().next().map(|r| r.seq)
     }
 
     /// Drops the oldest record.
     pub(super) fn pop_front(&mut self) {
-        if self.records == 0 {
+        let Some(next) = self.record_at(self.head).map(|(_, end)| end) else {
             return;
-        }
-        let len = self.header_at(self.head).map_or(0, |(_, len)| len);
-        let size = (HEADER + len).min(self.used);
-        self.head = self.wrap(self.head + size);
-        self.used -= size;
+        };
         self.records -= 1;
+        self.head = next;
         if self.records == 0 {
-            // Start again at the beginning: the next lines are then contiguous.
-            self.head = 0;
-            self.used = 0;
+            // Start again at the beginning: the most room is then in one piece.
+            (self.head, self.tail, self.wrapped_at) = (0, 0, None);
+        } else if self.wrapped_at == Some(self.head) {
+            (self.head, self.wrapped_at) = (0, None);
         }
     }
 
@@ -104,48 +146,28 @@ impl<'r> Ring<'r> {
             if left == 0 {
                 return None;
             }
-            let (seq, len) = self.header_at(at)?;
-            let start = self.wrap(at + HEADER);
-            let (first, second) = self.slices(start, len);
-            at = self.wrap(start + len);
+            if self.wrapped_at == Some(at) {
+                at = 0;
+            }
+            let (record, end) = self.record_at(at)?;
+            at = end;
             left -= 1;
-            Some(Record { seq, first, second })
+            Some(record)
         })
     }
 
-    fn wrap(&self, at: usize) -> usize {
-        at.checked_rem(self.capacity()).unwrap_or(0)
-    }
-
-    /// `len` bytes from `start`, as the piece up to the end of storage and the piece after.
-    fn slices(&self, start: usize, len: usize) -> (&[u8], &[u8]) {
-        let until_end = self.capacity().saturating_sub(start);
-        let first_len = len.min(until_end);
-        let first = self.buf.get(start..start + first_len).unwrap_or_default();
-        let second = self.buf.get(..len - first_len).unwrap_or_default();
-        (first, second)
-    }
-
-    fn header_at(&self, at: usize) -> Option<(u64, usize)> {
-        let (first, second) = self.slices(at, HEADER);
-        let mut header = [0u8; HEADER];
-        let (a, b) = header.split_at_mut(first.len());
-        a.copy_from_slice(first);
-        b.copy_from_slice(second.get(..b.len())?);
-        let seq = u64::from_le_bytes(header.get(..8)?.try_into().ok()?);
-        let len = u32::from_le_bytes(header.get(8..)?.try_into().ok()?);
-        Some((seq, usize::try_from(len).ok()?))
-    }
-
-    fn write_at(&mut self, at: usize, data: &[u8]) {
-        let until_end = self.capacity().saturating_sub(at);
-        let (a, b) = data.split_at(data.len().min(until_end));
-        if let Some(dst) = self.buf.get_mut(at..at + a.len()) {
-            dst.copy_from_slice(a);
+    /// The record whose header is at `at`, and where it ends.
+    fn record_at(&self, at: usize) -> Option<(Record<'_>, usize)> {
+        if self.records == 0 {
+            return None;
         }
-        if let Some(dst) = self.buf.get_mut(..b.len()) {
-            dst.copy_from_slice(b);
-        }
+        let header = self.buf.get(at..at + HEADER)?;
+        let (seq, len) = header.split_at(8);
+        let seq = u64::from_le_bytes(seq.try_into().ok()?);
+        let len = usize::try_from(u32::from_le_bytes(len.try_into().ok()?)).ok()?;
+        let end = at + HEADER + len;
+        let line = self.buf.get(at + HEADER..end)?;
+        Some((Record { seq, line }, end))
     }
 }
 
@@ -156,10 +178,17 @@ mod tests {
 
     use super::*;
 
+    /// Pushes `line` as the encoder would write it.
+    fn push(ring: &mut Ring<'_>, seq: u64, line: &[u8]) -> Result<usize, PushError> {
+        ring.push_with(seq, |space| {
+            let dst = space.get_mut(..line.len()).ok_or(EncodeError::BufferFull)?;
+            dst.copy_from_slice(line);
+            Ok(line.len())
+        })
+    }
+
     fn lines(ring: &Ring<'_>) -> Vec<(u64, Vec<u8>)> {
-        ring.iter()
-            .map(|r| (r.seq, [r.first, r.second].concat()))
-            .collect()
+        ring.iter().map(|r| (r.seq, r.line.to_vec())).collect()
     }
 
     #[test]
@@ -167,53 +196,97 @@ mod tests {
         let mut storage = [0u8; 64];
         let mut ring = Ring::new(&mut storage);
         // 12 + 20 = 32 bytes each: two fit.
-        assert_eq!(ring.push(1, &[b'a'; 20]), Ok(0));
-        assert_eq!(ring.push(2, &[b'b'; 20]), Ok(0));
-        assert_eq!(ring.push(3, &[b'c'; 20]), Ok(1), "the oldest makes room");
+        assert_eq!(push(&mut ring, 1, &[b'a'; 20]), Ok(0));
+        assert_eq!(push(&mut ring, 2, &[b'b'; 20]), Ok(0));
+        assert_eq!(
+            push(&mut ring, 3, &[b'c'; 20]),
+            Ok(1),
+            "the oldest makes room"
+        );
         assert_eq!(
             lines(&ring),
             [(2, [b'b'; 20].to_vec()), (3, [b'c'; 20].to_vec())]
         );
-        // Sizes that do not divide the storage make records wrap, headers included.
+        // Sizes that do not divide the storage make records wrap to the start.
         for seq in 4..40 {
-            let line = [seq as u8; 17];
-            ring.push(seq, &line).unwrap();
+            let line = std::vec![seq as u8; 1 + (seq as usize * 7) % 23];
+            push(&mut ring, seq, &line).unwrap();
             let got = lines(&ring);
             assert_eq!(got.last().unwrap(), &(seq, line.to_vec()), "{seq}");
             assert_eq!(ring.front_seq(), Some(got[0].0));
+            assert_eq!(ring.len(), got.len());
             assert!(got.windows(2).all(|w| w[1].0 == w[0].0 + 1));
         }
     }
 
     #[test]
-    fn a_line_larger_than_the_storage_is_refused_without_dropping_anything() {
+    fn acknowledging_past_the_wrap_frees_the_end() {
+        let mut storage = [0u8; 100];
+        let mut ring = Ring::new(&mut storage);
+        for seq in 1..=3 {
+            push(&mut ring, seq, &[seq as u8; 18]).unwrap(); // 30 bytes each
+        }
+        ring.pop_front();
+        // 10 bytes are left at the end: the next record goes to the start, before seq 2.
+        assert_eq!(push(&mut ring, 4, &[4; 18]), Ok(0));
+        assert_eq!(
+            lines(&ring).iter().map(|l| l.0).collect::<Vec<_>>(),
+            [2, 3, 4]
+        );
+        ring.pop_front();
+        ring.pop_front();
+        // Only seq 4 is left, at the start; the rest is one piece again.
+        assert_eq!(push(&mut ring, 5, &[5; 58]), Ok(0));
+        assert_eq!(lines(&ring).iter().map(|l| l.0).collect::<Vec<_>>(), [4, 5]);
+    }
+
+    #[test]
+    fn a_line_larger_than_the_storage_is_refused() {
         let mut storage = [0u8; 32];
         let mut ring = Ring::new(&mut storage);
-        ring.push(1, b"short").unwrap();
-        assert_eq!(ring.push(2, &[0; 21]), Err(()));
-        assert_eq!(ring.len(), 1);
-        assert_eq!(ring.push(2, &[0; 20 - 5 - 12 + 8]), Ok(1));
+        push(&mut ring, 1, b"short").unwrap();
+        assert_eq!(
+            push(&mut ring, 2, &[0; 21]),
+            Err(PushError::TooLarge { dropped: 1 })
+        );
+        assert_eq!(ring.len(), 0, "the older one was dropped trying");
+        assert_eq!(push(&mut ring, 2, &[0; 20]), Ok(0));
+    }
+
+    #[test]
+    fn an_encoding_error_drops_nothing() {
+        let mut storage = [0u8; 32];
+        let mut ring = Ring::new(&mut storage);
+        push(&mut ring, 1, b"short").unwrap();
+        assert_eq!(
+            ring.push_with(2, |_| Err(EncodeError::LineTooLong)),
+            Err(PushError::Encode(EncodeError::LineTooLong))
+        );
+        assert_eq!(lines(&ring), [(1, b"short".to_vec())]);
     }
 
     #[test]
     fn popping_empties_and_restarts_at_the_beginning() {
         let mut storage = [0u8; 40];
         let mut ring = Ring::new(&mut storage);
-        ring.push(1, b"abc").unwrap();
-        ring.push(2, b"defgh").unwrap();
+        push(&mut ring, 1, b"abc").unwrap();
+        push(&mut ring, 2, b"defgh").unwrap();
         ring.pop_front();
         assert_eq!(ring.front_seq(), Some(2));
         ring.pop_front();
         assert_eq!((ring.len(), ring.front_seq()), (0, None));
         ring.pop_front();
-        ring.push(3, &[7; 28]).unwrap();
+        push(&mut ring, 3, &[7; 28]).unwrap();
         assert_eq!(lines(&ring), [(3, [7; 28].to_vec())]);
     }
 
     #[test]
     fn an_empty_storage_keeps_nothing() {
         let mut ring = Ring::new(&mut []);
-        assert_eq!(ring.push(1, b""), Err(()));
+        assert_eq!(
+            push(&mut ring, 1, b""),
+            Err(PushError::TooLarge { dropped: 0 })
+        );
         assert_eq!(ring.iter().count(), 0);
     }
 }

@@ -176,13 +176,14 @@ impl Sealer {
         Ok(sealed)
     }
 
-    /// Checks the seal of the next line (without its newline) and writes the line as it was
-    /// before sealing into `plain`; returns that part of `plain`.
+    /// Checks the seal of the next line (without its newline); returns the line's length
+    /// before sealing, but its closing brace. The sealed line itself decodes as the message
+    /// (the seal is one more member, which no message has), so a reader need not copy it.
     ///
     /// # Errors
     /// [`DecodeError::BadSeal`] when the line has no seal or a wrong one (then the connection
-    /// cannot go on: the count is spent), [`DecodeError::LineTooLong`] when `plain` is too small.
-    pub fn open<'p>(&mut self, line: &[u8], plain: &'p mut [u8]) -> Result<&'p [u8], DecodeError> {
+    /// cannot go on: the count is spent).
+    pub fn verify(&mut self, line: &[u8]) -> Result<usize, DecodeError> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let body_len = line
             .len()
@@ -200,6 +201,18 @@ impl Sealer {
         mac.update(b"}");
         mac.verify_slice(&digest)
             .map_err(|_| DecodeError::BadSeal)?;
+        Ok(body_len)
+    }
+
+    /// Checks the seal of the next line (without its newline) as [`verify`](Sealer::verify)
+    /// does, and writes the line as it was before sealing into `plain`; returns that part of
+    /// `plain`.
+    ///
+    /// # Errors
+    /// As [`verify`](Sealer::verify); [`DecodeError::LineTooLong`] when `plain` is too small.
+    pub fn open<'p>(&mut self, line: &[u8], plain: &'p mut [u8]) -> Result<&'p [u8], DecodeError> {
+        let body_len = self.verify(line)?;
+        let body = line.get(..body_len).ok_or(DecodeError::BadSeal)?;
         let out = plain
             .get_mut(..body_len + 1)
             .ok_or(DecodeError::LineTooLong)?;
