@@ -34,8 +34,7 @@ use serde::Serialize;
 use crate::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use crate::transport::{Transport, TransportError};
 use crate::wire::{
-    self, Auth, DecodeError, Decoder, EncodeError, ErrorMessage, FeedResult, Hello, SampleMessage,
-    ServerMessage,
+    self, Auth, Code, DecodeError, Decoder, EncodeError, FeedResult, Hello, Reply, SampleMessage,
 };
 
 mod ring;
@@ -125,8 +124,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 pub enum Lost {
     /// The transport failed.
     Transport(TransportError),
-    /// The server sent an `error` message.
-    Rejected(ErrorMessage),
+    /// The server sent an `error` message with this code (see [`wire::codes`]; the agent keeps
+    /// the code, not the text for people, so that this stays small on a board's stack).
+    Rejected(Code),
     /// The server sent a line that is not a valid message.
     Protocol(DecodeError),
     /// The server sent a message that makes no sense now.
@@ -144,10 +144,13 @@ impl fmt::Display for Lost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Lost::Transport(e) => write!(f, "{e}"),
-            Lost::Rejected(e) if e.code == wire::codes::SHUTTING_DOWN => {
-                write!(f, "server is going away: {} ({})", e.message, e.code)
+            Lost::Rejected(code) if code == wire::codes::SHUTTING_DOWN => {
+                write!(f, "server is going away ({code})")
             }
-            Lost::Rejected(e) => write!(f, "server refused: {} ({})", e.message, e.code),
+            Lost::Rejected(code) => match wire::codes::describe(code) {
+                Some(meaning) => write!(f, "server refused: {meaning} ({code})"),
+                None => write!(f, "server refused ({code})"),
+            },
             Lost::Protocol(e) => write!(f, "bad message from server: {e}"),
             Lost::Unexpected(kind) => write!(f, "unexpected `{kind}` message from server"),
             Lost::HandshakeTimeout => f.write_str("no welcome from server in time"),
@@ -279,13 +282,13 @@ where
     /// [`Lost::Encode`].
     pub fn new(
         transport: T,
-        hello: Hello,
+        hello: &Hello,
         config: Config,
         storage: &'r mut [u8],
         now: Instant,
     ) -> Self {
         let (id, session) = (hello.id.clone(), hello.session);
-        let (hello, storage) = match wire::encode_body("hello", &hello, storage) {
+        let (hello, storage) = match wire::encode_body("hello", hello, storage) {
             Ok(n) => {
                 let (line, rest) = storage.split_at_mut(n.min(storage.len()));
                 (Ok(&*line), rest)
@@ -474,18 +477,20 @@ where
             loop {
                 let (decoder, seals) = (&mut self.decoder, &mut self.seals);
                 let handshake = matches!(self.state, State::Handshake { .. });
-                let fed = decoder.feed_with(input, |line| match seals {
-                    // Read where it lies: the seal is a member no server message has.
-                    Some((_, from_server)) if auth::looks_sealed(line) => {
+                let fed = decoder.feed_with(input, |line| {
+                    let sealed = auth::looks_sealed(line);
+                    if let (Some((_, from_server)), true) = (&mut *seals, sealed) {
+                        // The seal is a member no server message has: the line is read where
+                        // it lies.
                         from_server.verify(line)?;
-                        wire::decode_server_line(line)
                     }
-                    // Only a refusal of our answer comes unsealed once we have answered.
-                    Some(_) => match wire::decode_server_line(line)? {
-                        message @ ServerMessage::Error(_) if handshake => Ok(message),
-                        _ => Err(DecodeError::BadSeal),
-                    },
-                    None => wire::decode_server_line(line),
+                    let reply = wire::read_reply(line)?;
+                    // Once we have answered, every line is sealed but a refusal of the answer.
+                    let refusal = handshake && matches!(reply, Reply::Error { .. });
+                    if seals.is_some() && !sealed && !refusal {
+                        return Err(DecodeError::BadSeal);
+                    }
+                    Ok(reply)
                 });
                 let message = match fed {
                     FeedResult::Consumed => break,
@@ -496,26 +501,26 @@ where
                     }
                 };
                 match (message, self.state) {
-                    (ServerMessage::Challenge(challenge), State::Handshake { .. })
+                    (Reply::Challenge { nonce }, State::Handshake { .. })
                         if self.seals.is_none() =>
                     {
-                        self.answer(challenge.nonce.as_bytes())?;
+                        self.answer(nonce.as_bytes())?;
                     }
-                    (ServerMessage::Welcome(_), State::Handshake { .. })
+                    (Reply::Welcome { .. }, State::Handshake { .. })
                         if self.key.is_some() && self.seals.is_none() =>
                     {
                         return Err(Lost::Unauthenticated);
                     }
-                    (ServerMessage::Welcome(welcome), State::Handshake { .. }) => {
+                    (Reply::Welcome { last_seq }, State::Handshake { .. }) => {
                         self.state = State::Ready;
                         self.attempts = 0;
                         self.stats.sessions += 1;
-                        self.acknowledge(welcome.last_seq);
-                        self.sent = welcome.last_seq;
+                        self.acknowledge(last_seq);
+                        self.sent = last_seq;
                         welcomed = true;
                     }
-                    (ServerMessage::Ack(ack), State::Ready) => self.acknowledge(ack.seq),
-                    (ServerMessage::Error(error), _) => return Err(Lost::Rejected(error)),
+                    (Reply::Ack { seq }, State::Ready) => self.acknowledge(seq),
+                    (Reply::Error { code }, _) => return Err(Lost::Rejected(code)),
                     (other, _) => return Err(Lost::Unexpected(other.kind())),
                 }
             }
@@ -635,7 +640,7 @@ mod tests {
     use std::vec::Vec;
 
     use super::*;
-    use crate::wire::{Ack, Message, Welcome, decode_line};
+    use crate::wire::{Ack, ErrorMessage, Message, Welcome, decode_line};
 
     /// A transport that records what is sent and replays scripted answers.
     #[derive(Debug, Default)]
@@ -755,7 +760,7 @@ mod tests {
     fn a_hello_that_does_not_fit_in_the_storage_fails_every_connection_clearly() {
         let mut a: TestAgent = Agent::new(
             Fake::default(),
-            test_hello(),
+            &test_hello(),
             Config::new(Duration::from_secs(1), 42),
             Vec::leak(std::vec![0u8; 64]),
             at(0),
@@ -774,7 +779,7 @@ mod tests {
         let hello = test_hello();
         Agent::new(
             Fake::default(),
-            hello,
+            &hello,
             Config::new(Duration::from_secs(1), 42),
             storage(),
             at(0),
@@ -922,7 +927,7 @@ mod tests {
                     refuse: 9,
                     ..Fake::default()
                 },
-                hello,
+                &hello,
                 Config::new(Duration::from_secs(1), seed),
                 storage(),
                 at(0),
@@ -1041,7 +1046,7 @@ mod tests {
     fn a_sample_larger_than_the_ring_is_refused_and_counted() {
         let mut a: TestAgent = Agent::new(
             Fake::default(),
-            Hello::default(),
+            &Hello::default(),
             Config::new(Duration::from_secs(1), 1),
             Vec::leak(std::vec![0u8; 100]),
             at(0),
@@ -1068,7 +1073,7 @@ mod tests {
     fn a_sample_longer_than_the_protocol_allows_is_refused_and_nothing_dropped() {
         let mut a: TestAgent = Agent::new(
             Fake::default(),
-            Hello::default(),
+            &Hello::default(),
             Config::new(Duration::from_secs(1), 1),
             Vec::leak(std::vec![0u8; 4 * wire::MAX_LINE]),
             at(0),
@@ -1133,7 +1138,7 @@ mod tests {
                     reason: Lost::Rejected(e),
                     ..
                 },
-            ] => assert_eq!(e.code.as_str(), "invalid_value"),
+            ] => assert_eq!(e.as_str(), "invalid_value"),
             other => panic!("{other:?}"),
         }
         assert!(!a.transport.up);
@@ -1273,13 +1278,19 @@ mod tests {
                 message: crate::sample::bounded("this server wants a key"),
             }),
         );
-        assert!(matches!(
-            drain(&mut a, at(2)).as_slice(),
-            [Event::Lost {
-                reason: Lost::Rejected(_),
-                ..
-            }]
-        ));
+        match drain(&mut a, at(2)).as_slice() {
+            [Event::Lost { reason, .. }] => {
+                assert_eq!(
+                    reason,
+                    &Lost::Rejected(crate::sample::bounded(wire::codes::AUTH_REQUIRED))
+                );
+                assert_eq!(
+                    std::format!("{reason}"),
+                    "server refused: the server wants a key for this agent (auth_required)"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

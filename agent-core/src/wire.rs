@@ -132,6 +132,12 @@ pub struct ErrorMessage {
     pub message: Text,
 }
 
+/// An [`ErrorMessage`]'s code, as an agent keeps it: the codes are short identifiers.
+pub type Code = String<MAX_CODE>;
+
+/// The longest error code an agent keeps; a longer one makes the line unreadable to it.
+pub const MAX_CODE: usize = 32;
+
 /// The error codes of [`ErrorMessage`].
 pub mod codes {
     /// A line was longer than [`super::MAX_LINE`].
@@ -168,6 +174,30 @@ pub mod codes {
     pub const TOO_MANY_AGENTS: &str = "too_many_agents";
     /// The server is stopping; the agent reconnects as after any lost connection.
     pub const SHUTTING_DOWN: &str = "shutting_down";
+
+    /// What a code means, in a few words, for a log line.
+    pub fn describe(code: &str) -> Option<&'static str> {
+        Some(match code {
+            LINE_TOO_LONG => "a line was too long",
+            BAD_UTF8 => "a line was not UTF-8",
+            BAD_JSON => "a line was not the JSON of its kind",
+            TOO_DEEP => "a line nested too deep",
+            UNSUPPORTED_VERSION => "the protocol version is not the server's",
+            UNKNOWN_KIND => "a message kind the server does not know",
+            INVALID_VALUE => "a value outside its meaning",
+            UNEXPECTED => "a message the server did not expect then",
+            HANDSHAKE_TIMEOUT => "no hello in time",
+            UNAVAILABLE => "the server is full",
+            AUTH_REQUIRED => "the server wants a key for this agent",
+            AUTH_FAILED => "the key is not this agent's",
+            UNKNOWN_AGENT => "the server has no key for this agent id",
+            ID_IN_USE => "another connection holds this agent id",
+            BAD_SEAL => "a line was not sealed with the key",
+            TOO_MANY_AGENTS => "the server holds as many agents as it may",
+            SHUTTING_DOWN => "the server is stopping",
+            _ => return None,
+        })
+    }
 }
 
 /// Every message of the protocol. `S` is the sample type; peers with different capacities
@@ -414,6 +444,8 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: us
 mod fast;
 mod flat;
 
+pub(crate) use flat::Reply;
+
 #[derive(Deserialize)]
 struct Header<'a> {
     v: u32,
@@ -487,12 +519,23 @@ impl ServerMessage {
 /// # Errors
 /// As [`decode_line`]; [`DecodeError::UnknownKind`] also for the kinds only agents send.
 pub fn decode_server_line(line: &[u8]) -> Result<ServerMessage, DecodeError> {
+    let mut message = ServerMessage::Ack(Ack::default());
+    flat::read(checked_server_line(line)?, &mut message)?;
+    Ok(message)
+}
+
+/// Reads one line from a server, without its newline, as the agent acts on it: as
+/// [`decode_server_line`] reads it, without the texts but an error's code.
+pub(crate) fn read_reply(line: &[u8]) -> Result<Reply, DecodeError> {
+    flat::reply(checked_server_line(line)?)
+}
+
+/// A server line without its `\r`, once it is known to be UTF-8 and to nest within bounds.
+fn checked_server_line(line: &[u8]) -> Result<&[u8], DecodeError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     core::str::from_utf8(line).map_err(|_| DecodeError::BadUtf8)?;
     check_depth(line)?;
-    let mut message = ServerMessage::Ack(Ack::default());
-    flat::read(line, &mut message)?;
-    Ok(message)
+    Ok(line)
 }
 
 /// The header of a line that is UTF-8, nests within bounds and speaks our version.

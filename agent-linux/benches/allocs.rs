@@ -81,7 +81,7 @@ fn main() {
             len: 0,
             acks: 0,
         },
-        hello,
+        &hello,
         Config::new(Duration::from_millis(1), 1),
         &mut storage,
         Instant::from_millis(0),

@@ -154,7 +154,7 @@ fn main() {
     let mut storage = vec![0u8; 256 * 1024];
     let mut agent: Agent<TcpTransport> = Agent::new(
         TcpTransport::new(vec![agents.clone()]),
-        hello,
+        &hello,
         Config::new(Duration::from_millis(1), 1),
         &mut storage,
         now(),

@@ -277,7 +277,7 @@ fn run() -> Result<(), String> {
     let mut storage = vec![0u8; options.buffer];
     let mut agent: Agent<TcpTransport> = Agent::new(
         TcpTransport::new(options.servers),
-        hello,
+        &hello,
         Config::new(options.interval, seed),
         &mut storage,
         now(),

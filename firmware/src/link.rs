@@ -239,7 +239,7 @@ mod tests {
         let ring = Vec::leak(std::vec![0u8; 1024]);
         let mut agent: Agent<'_, _, 256> = Agent::new(
             link,
-            hello,
+            &hello,
             Config::new(Duration::from_secs(1), 7),
             ring,
             Instant::from_millis(0),
@@ -274,7 +274,7 @@ mod tests {
         let lost = poll(&mut agent, 2010);
         let [
             Event::Lost {
-                reason: Lost::Rejected(error),
+                reason: Lost::Rejected(code),
                 retry_in,
                 was_connected: true,
             },
@@ -282,7 +282,7 @@ mod tests {
         else {
             panic!("{lost:?}");
         };
-        assert_eq!(error.code.as_str(), "unexpected_message");
+        assert_eq!(code.as_str(), "unexpected_message");
 
         // After the backoff: a newline to end any half line, then hello.
         let retry = 2010 + retry_in.as_millis() as u64;

@@ -28,8 +28,8 @@ const ID: &str = match option_env!("VITALS_ID") {
 const INTERVAL: Duration = Duration::from_secs(1);
 /// The longest line it accepts from the server (a `welcome` or an `error`).
 const RX: usize = 256;
-/// Where samples wait for their ack, encoded (a board sample is about 650 bytes): three or
-/// four samples, a few seconds of outage.
+/// The storage the agent is lent: its hello line (219 bytes) and, encoded, the samples waiting
+/// for their ack (689 bytes and a 12-byte header each): two of them, two seconds of outage.
 const RING: usize = 2048;
 /// A server silent this long after we sent something is gone (see `link`). It answers at once.
 const SILENCE_MS: u64 = 3000;
@@ -80,7 +80,7 @@ fn start() -> (&'static mut BoardAgent, Uart) {
     let link = SerialTransport::new(uart, SysTickClock, SILENCE_MS);
     let now = Instant::from_millis(board::millis());
     let Some(agent) =
-        cortex_m::singleton!(: BoardAgent = Agent::new(link, hello, config, ring, now))
+        cortex_m::singleton!(: BoardAgent = Agent::new(link, &hello, config, ring, now))
     else {
         SCB::sys_reset()
     };
@@ -160,7 +160,7 @@ fn why(reason: &Lost) -> &str {
     match reason {
         Lost::Transport(TransportError::TimedOut) => "the server went silent",
         Lost::Transport(_) => "transport error",
-        Lost::Rejected(error) => error.code.as_str(),
+        Lost::Rejected(code) => code.as_str(),
         Lost::Protocol(_) => "a bad line from the server",
         Lost::Unexpected(kind) => kind,
         Lost::HandshakeTimeout => "no welcome in time",

@@ -16,13 +16,111 @@
 
 use heapless::String;
 
-use super::{Ack, Challenge, DecodeError, ErrorMessage, PROTOCOL_VERSION, ServerMessage, Welcome};
+use super::{
+    Ack, Challenge, Code, DecodeError, ErrorMessage, MAX_TEXT, PROTOCOL_VERSION, ServerMessage,
+    Welcome,
+};
+
+/// What the agent acts on in a server line: its numbers, a challenge's nonce, an error's code.
+/// No 128-byte text is kept, so the value is small wherever it is moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reply {
+    Welcome {
+        last_seq: u64,
+    },
+    Ack {
+        seq: u64,
+    },
+    /// The nonce in hex, as sent.
+    Challenge {
+        nonce: String<NONCE_HEX>,
+    },
+    Error {
+        code: Code,
+    },
+}
+
+impl Reply {
+    /// The `kind` of the line on the wire.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Reply::Welcome { .. } => "welcome",
+            Reply::Ack { .. } => "ack",
+            Reply::Challenge { .. } => "challenge",
+            Reply::Error { .. } => "error",
+        }
+    }
+}
+
+/// The longest nonce the agent reads: `crate::auth::NONCE_LEN` bytes in hex.
+const NONCE_HEX: usize = 64;
+
+/// Reads a server line (UTF-8, nesting checked, without its newline) for the agent. It refuses
+/// what [`read`] refuses, and a nonce longer than [`NONCE_HEX`].
+pub(crate) fn reply(line: &[u8]) -> Result<Reply, DecodeError> {
+    let members = members(line)?;
+    Ok(match members.kind()? {
+        Kind::Welcome => {
+            checked(members.server, MAX_TEXT)?;
+            Reply::Welcome {
+                last_seq: number(members.last_seq)?,
+            }
+        }
+        Kind::Ack => Reply::Ack {
+            seq: number(members.seq)?,
+        },
+        Kind::Error => {
+            checked(members.message, MAX_TEXT)?;
+            let mut code = Code::new();
+            text(members.code, &mut code)?;
+            Reply::Error { code }
+        }
+        Kind::Challenge => {
+            let mut nonce = String::new();
+            text(members.nonce, &mut nonce)?;
+            Reply::Challenge { nonce }
+        }
+    })
+}
 
 /// Reads a server line (UTF-8, nesting checked, without its newline) into `out`.
 ///
 /// The message is built where it is to be kept, its texts copied straight into it: every
 /// intermediate value of a 128-byte text would be one more on a board's stack.
 pub(super) fn read(line: &[u8], out: &mut ServerMessage) -> Result<(), DecodeError> {
+    let members = members(line)?;
+    match members.kind()? {
+        Kind::Welcome => {
+            *out = ServerMessage::Welcome(Welcome::default());
+            if let ServerMessage::Welcome(welcome) = out {
+                welcome.last_seq = number(members.last_seq)?;
+                text(members.server, &mut welcome.server)?;
+            }
+        }
+        Kind::Ack => {
+            *out = ServerMessage::Ack(Ack {
+                seq: number(members.seq)?,
+            });
+        }
+        Kind::Error => {
+            *out = ServerMessage::Error(ErrorMessage::default());
+            if let ServerMessage::Error(error) = out {
+                text(members.code, &mut error.code)?;
+                text(members.message, &mut error.message)?;
+            }
+        }
+        Kind::Challenge => {
+            *out = ServerMessage::Challenge(Challenge::default());
+            if let ServerMessage::Challenge(challenge) = out {
+                text(members.nonce, &mut challenge.nonce)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The members of the line's one object, which nothing may follow.
+fn members(line: &[u8]) -> Result<Members<'_>, DecodeError> {
     let mut members = Members::default();
     let mut cursor = Cursor { rest: line };
     cursor.object(&mut members)?;
@@ -30,43 +128,15 @@ pub(super) fn read(line: &[u8], out: &mut ServerMessage) -> Result<(), DecodeErr
     if !cursor.rest.is_empty() {
         return Err(DecodeError::BadJson);
     }
-    match members.v {
-        Some(Value::Number(v)) if v == u64::from(PROTOCOL_VERSION) => {}
-        Some(Value::Number(_)) => return Err(DecodeError::UnsupportedVersion),
-        _ => return Err(DecodeError::BadJson),
-    }
-    let Some(Value::Text(kind)) = members.kind else {
-        return Err(DecodeError::BadJson);
-    };
-    match kind {
-        b"welcome" => {
-            *out = ServerMessage::Welcome(Welcome::default());
-            if let ServerMessage::Welcome(welcome) = out {
-                welcome.last_seq = number(members.last_seq)?;
-                text(members.server, &mut welcome.server)?;
-            }
-        }
-        b"ack" => {
-            *out = ServerMessage::Ack(Ack {
-                seq: number(members.seq)?,
-            });
-        }
-        b"error" => {
-            *out = ServerMessage::Error(ErrorMessage::default());
-            if let ServerMessage::Error(error) = out {
-                text(members.code, &mut error.code)?;
-                text(members.message, &mut error.message)?;
-            }
-        }
-        b"challenge" => {
-            *out = ServerMessage::Challenge(Challenge::default());
-            if let ServerMessage::Challenge(challenge) = out {
-                text(members.nonce, &mut challenge.nonce)?;
-            }
-        }
-        _ => return Err(DecodeError::UnknownKind),
-    }
-    Ok(())
+    Ok(members)
+}
+
+/// The kinds a server sends.
+enum Kind {
+    Welcome,
+    Ack,
+    Error,
+    Challenge,
 }
 
 /// A member's value, where it lies in the line: a string's raw text (escapes not yet undone),
@@ -91,6 +161,24 @@ struct Members<'a> {
 }
 
 impl<'a> Members<'a> {
+    /// The message's kind, once its version is checked.
+    fn kind(&self) -> Result<Kind, DecodeError> {
+        match self.v {
+            Some(Value::Number(v)) if v == u64::from(PROTOCOL_VERSION) => {}
+            Some(Value::Number(_)) => return Err(DecodeError::UnsupportedVersion),
+            _ => return Err(DecodeError::BadJson),
+        }
+        // Compared as written: a kind spelt with escapes is no kind, as for the general reader.
+        match self.kind {
+            Some(Value::Text(b"welcome")) => Ok(Kind::Welcome),
+            Some(Value::Text(b"ack")) => Ok(Kind::Ack),
+            Some(Value::Text(b"error")) => Ok(Kind::Error),
+            Some(Value::Text(b"challenge")) => Ok(Kind::Challenge),
+            Some(Value::Text(_)) => Err(DecodeError::UnknownKind),
+            _ => Err(DecodeError::BadJson),
+        }
+    }
+
     /// Where the value of the member named `name` goes; `None` for a member to skip.
     fn slot(&mut self, name: &[u8]) -> Option<&mut Option<Value<'a>>> {
         Some(match name {
@@ -116,23 +204,41 @@ fn number(value: Option<Value<'_>>) -> Result<u64, DecodeError> {
 
 /// A string member's text, its escapes undone, into `out`.
 fn text<const N: usize>(value: Option<Value<'_>>, out: &mut String<N>) -> Result<(), DecodeError> {
+    out.clear();
+    pieces(value, |piece| {
+        out.push_str(piece).map_err(|_| DecodeError::BadJson)
+    })
+}
+
+/// Checks that a string member's text, its escapes undone, fits in `capacity` bytes.
+fn checked(value: Option<Value<'_>>, capacity: usize) -> Result<(), DecodeError> {
+    let mut len = 0;
+    pieces(value, |piece| {
+        len += piece.len();
+        if len > capacity {
+            return Err(DecodeError::BadJson);
+        }
+        Ok(())
+    })
+}
+
+/// Hands a string member's text to `take` in pieces, its escapes undone.
+fn pieces(
+    value: Option<Value<'_>>,
+    mut take: impl FnMut(&str) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
     let Some(Value::Text(mut raw)) = value else {
         return Err(DecodeError::BadJson);
     };
-    out.clear();
+    let utf8 = |bytes| core::str::from_utf8(bytes).map_err(|_| DecodeError::BadUtf8);
     while let Some(end) = raw.iter().position(|&b| b == b'\\') {
         let (plain, escape) = raw.split_at(end);
-        push(out, plain)?;
+        take(utf8(plain)?)?;
         let (c, rest) = unescape(escape).ok_or(DecodeError::BadJson)?;
-        out.push(c).map_err(|_| DecodeError::BadJson)?;
+        take(c.encode_utf8(&mut [0; 4]))?;
         raw = rest;
     }
-    push(out, raw)
-}
-
-fn push<const N: usize>(out: &mut String<N>, bytes: &[u8]) -> Result<(), DecodeError> {
-    let s = core::str::from_utf8(bytes).map_err(|_| DecodeError::BadUtf8)?;
-    out.push_str(s).map_err(|_| DecodeError::BadJson)
+    take(utf8(raw)?)
 }
 
 /// The character an escape (`\n`, `\u00e9`, ...) at the start of `s` stands for, and what
@@ -367,6 +473,8 @@ impl<'a> Cursor<'a> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
     use crate::sample::bounded;
 
@@ -477,8 +585,39 @@ mod tests {
     }
 
     #[test]
+    fn the_agent_keeps_what_it_acts_on() {
+        let line = br#"{"v":1,"kind":"error","code":"too_many_agents","message":"full"}"#;
+        let code = bounded("too_many_agents");
+        assert_eq!(reply(line), Ok(Reply::Error { code }));
+        let nonce = "ab".repeat(crate::auth::NONCE_LEN);
+        assert_eq!(NONCE_HEX, nonce.len());
+        let line = std::format!(r#"{{"v":1,"kind":"challenge","nonce":"{nonce}"}}"#);
+        let nonce = bounded(&nonce);
+        assert_eq!(reply(line.as_bytes()), Ok(Reply::Challenge { nonce }));
+        let line = br#"{"v":1,"kind":"welcome","server":"s","last_seq":9,"mac":"00"}"#;
+        assert_eq!(reply(line), Ok(Reply::Welcome { last_seq: 9 }));
+        // It refuses what the full reader refuses, texts it does not keep included.
+        for line in [
+            &br#"{"v":1,"kind":"welcome","server":7,"last_seq":9}"#[..],
+            br#"{"v":1,"kind":"error","code":"x","message":"\q"}"#,
+            br#"{"v":1,"kind":"ack","seq":1,"seq":1}"#,
+        ] {
+            assert_eq!(
+                reply(line),
+                Err(DecodeError::BadJson),
+                "{}",
+                line.escape_ascii()
+            );
+        }
+        let long = std::format!(
+            r#"{{"v":1,"kind":"error","code":"x","message":"{}"}}"#,
+            "m".repeat(MAX_TEXT + 1)
+        );
+        assert_eq!(reply(long.as_bytes()), Err(DecodeError::BadJson));
+    }
+
+    #[test]
     fn a_text_longer_than_its_field_is_refused() {
-        extern crate std;
         let challenge = |len: usize| {
             let nonce = std::vec![b'a'; len];
             [
