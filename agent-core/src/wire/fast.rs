@@ -87,12 +87,13 @@ impl<'a> Cursor<'a> {
         Some(out)
     }
 
-    /// `[` items separated by `,` `]`, each read by `item` into `out`.
+    /// `[` items separated by `,` `]`, each read by `item` into `out`, which is emptied first.
     fn array<T, const N: usize>(
         &mut self,
         out: &mut Vec<T, N>,
         mut item: impl FnMut(&mut Self) -> Option<T>,
     ) -> Option<()> {
+        out.clear();
         self.lit(b"[")?;
         if self.lit(b"]").is_some() {
             return Some(());
@@ -107,8 +108,10 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The sample of a `sample` line, if the line is exactly as `encode` writes it.
-pub(super) fn sample<
+/// Reads a `sample` line into `out`, if the line is exactly as `encode` writes it: in place, so
+/// that a server keeping samples on the heap never moves one. `None` leaves `out` with some of
+/// the line's values (every field valid, none meaningful).
+pub(super) fn sample_into<
     const C: usize,
     const F: usize,
     const N: usize,
@@ -116,17 +119,16 @@ pub(super) fn sample<
     const D: usize,
 >(
     line: &[u8],
-) -> Option<SampleMessage<Sample<C, F, N, T, D>>> {
+    out: &mut SampleMessage<Sample<C, F, N, T, D>>,
+) -> Option<()> {
     let mut c = Cursor { rest: line };
     c.lit(br#"{"v":1,"kind":"sample","seq":"#)?;
-    let seq = c.u64()?;
+    out.seq = c.u64()?;
     c.lit(br#","dropped":"#)?;
-    let dropped = c.u64()?;
+    out.dropped = c.u64()?;
     c.lit(br#","sample":{"time_ms":"#)?;
-    let mut s = Sample::<C, F, N, T, D> {
-        time_ms: c.u64()?,
-        ..Sample::default()
-    };
+    let s = &mut out.sample;
+    s.time_ms = c.u64()?;
     c.lit(br#","boot_time":"#)?;
     s.boot_time = c.u64()?;
     c.lit(br#","load1":"#)?;
@@ -380,16 +382,8 @@ pub(super) fn sample<
     };
     c.lit(b"}}}")?;
     // Only trailing white space may follow, as for the general parser.
-    if !c
-        .rest
+    c.rest
         .iter()
         .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-    {
-        return None;
-    }
-    Some(SampleMessage {
-        seq,
-        dropped,
-        sample: s,
-    })
+        .then_some(())
 }
