@@ -40,7 +40,7 @@ const TICK: Duration = Duration::from_millis(250);
 /// (of this thread, then of the aggregator, then of this thread for the acks) serves a batch of
 /// samples rather than one. Agents sample once in seconds, so a few milliseconds more before an
 /// ack costs them nothing; under heavy load a pass takes longer than this and never sleeps.
-const COALESCE: Duration = Duration::from_millis(4);
+pub const COALESCE: Duration = Duration::from_millis(4);
 
 /// The epoll token of a thread's waker; connections use their number, which starts at 1.
 const WAKER: u64 = 0;
