@@ -427,6 +427,17 @@ pub trait Check {
     {
         None
     }
+
+    /// As [`parse_fast`](Check::parse_fast), into `out` rather than by value; `false` leaves the
+    /// line to the general parser and `out` with unspecified (valid) contents.
+    fn parse_fast_into(line: &[u8], out: &mut SampleMessage<Self>) -> bool
+    where
+        Self: Sized,
+    {
+        Self::parse_fast(line)
+            .map(|message| *out = message)
+            .is_some()
+    }
 }
 
 impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: usize> Check
@@ -437,7 +448,12 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: us
     }
 
     fn parse_fast(line: &[u8]) -> Option<SampleMessage<Self>> {
-        fast::sample(line)
+        let mut message = SampleMessage::default();
+        fast::sample_into(line, &mut message).map(|()| message)
+    }
+
+    fn parse_fast_into(line: &[u8], out: &mut SampleMessage<Self>) -> bool {
+        fast::sample_into(line, out).is_some()
     }
 }
 
@@ -486,6 +502,34 @@ pub fn decode_line<S: DeserializeOwned + Check>(line: &[u8]) -> Result<Message<S
         _ => return Err(DecodeError::UnknownKind),
     };
     Ok(message)
+}
+
+/// As [`decode_line`], for a caller that keeps its samples on the heap and reuses their storage:
+/// a `sample` line is read into `sample` (the sample is never moved, and is about 12 KB by
+/// default) and the answer is `Ok(None)`; any other message is `Ok(Some(message))`, never a
+/// [`Message::Sample`]. After an error, or another kind of message, `sample` holds unspecified
+/// (valid) contents.
+///
+/// # Errors
+/// As [`decode_line`].
+pub fn decode_line_into<S: DeserializeOwned + Check>(
+    line: &[u8],
+    sample: &mut SampleMessage<S>,
+) -> Result<Option<Message<S>>, DecodeError> {
+    let stripped = line.strip_suffix(b"\r").unwrap_or(line);
+    // The same shortcut as `decode_line`'s, with the same checks.
+    if fast_header(stripped).is_some_and(|h| h.v == PROTOCOL_VERSION && h.kind == "sample")
+        && S::parse_fast_into(stripped, sample)
+    {
+        return check_sample(sample).map(|()| None);
+    }
+    match decode_line(line)? {
+        Message::Sample(decoded) => {
+            *sample = decoded;
+            Ok(None)
+        }
+        other => Ok(Some(other)),
+    }
 }
 
 /// What a server sends an agent: the agent's side of the protocol decodes only these, so a
@@ -558,11 +602,16 @@ fn checked_header(line: &[u8]) -> Result<Header<'_>, DecodeError> {
 
 /// A sample message, once its values are checked.
 fn checked_sample<S: Check>(sample: SampleMessage<S>) -> Result<Message<S>, DecodeError> {
+    check_sample(&sample)?;
+    Ok(Message::Sample(sample))
+}
+
+/// Checks what a sample message's JSON cannot say.
+fn check_sample<S: Check>(sample: &SampleMessage<S>) -> Result<(), DecodeError> {
     if sample.seq == 0 {
         return Err(DecodeError::InvalidValue("seq"));
     }
-    sample.sample.check().map_err(DecodeError::InvalidValue)?;
-    Ok(Message::Sample(sample))
+    sample.sample.check().map_err(DecodeError::InvalidValue)
 }
 
 /// The header of a line that starts as [`encode`] writes it, `{"v":<digits>,"kind":"<kind>",`,
@@ -1043,6 +1092,34 @@ mod tests {
             Err(DecodeError::BadJson)
         );
         assert_eq!(one(br#"{"v":1,"kind":"ack""#), Err(DecodeError::BadJson));
+    }
+
+    #[test]
+    fn decode_line_into_reads_samples_in_place_and_says_the_same_as_decode_line() {
+        // A used box: every line must overwrite what an earlier sample left.
+        let mut slot: SampleMessage<Sample> = match decode_line::<Sample>(SAMPLE) {
+            Ok(Message::Sample(s)) => s,
+            other => panic!("{other:?}"),
+        };
+        let (cr, crcr) = ([SAMPLE, b"\r"].concat(), [SAMPLE, b"\r\r"].concat());
+        for line in [
+            SAMPLE,
+            SAMPLE_WITHOUT_DISKS,
+            HELLO,
+            ACK,
+            NEGATIVE_CPU,
+            GARBAGE,
+            &cr,
+            &crcr,
+        ] {
+            let into = decode_line_into::<Sample>(line, &mut slot);
+            match (decode_line::<Sample>(line), into) {
+                (Ok(Message::Sample(expected)), Ok(None)) => assert_eq!(slot, expected),
+                (Ok(expected), Ok(Some(other))) => assert_eq!(other, expected),
+                (Err(expected), Err(error)) => assert_eq!(error, expected),
+                (expected, got) => panic!("decode_line {expected:?}, decode_line_into {got:?}"),
+            }
+        }
     }
 
     #[test]

@@ -10,13 +10,15 @@
 //! - where the fast sample reader (`Check::parse_fast`) answers, serde-json-core, the general
 //!   parser, answers the same;
 //! - the agent's decoder of server lines (`decode_server_line`) reads nothing `decode_line`
-//!   reads otherwise, and reads every server message as `encode` writes it.
+//!   reads otherwise, and reads every server message as `encode` writes it;
+//! - `decode_line_into`, the server's in-place decoder, agrees with `decode_line`, into a
+//!   sample that holds an earlier line's values.
 #![no_main]
 
 use agent_core::sample::Sample;
 use agent_core::wire::{
     Check, DecodeError, EncodeError, MAX_LINE, Message, SampleMessage, ServerMessage, decode,
-    decode_line, decode_server_line, encode,
+    decode_line, decode_line_into, decode_server_line, encode,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -35,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
     }
     agrees_with_decode(data, &decoded);
     agrees_with_the_agent_side(data, &decoded);
+    agrees_in_place(data, &decoded);
     if let Ok(message) = decoded {
         round_trips(&message);
     }
@@ -71,6 +74,20 @@ fn the_agent_reads(line: &[u8], message: &Message) {
             "the agent reads {read:?} from the encoded {message:?}: {}",
             String::from_utf8_lossy(line)
         ),
+    }
+}
+
+/// The in-place decoder says what `decode_line` says, whatever the sample it writes into held.
+fn agrees_in_place(data: &[u8], decoded: &Result<Message, DecodeError>) {
+    let mut slot = SampleMessage::<Sample>::default();
+    let _ = slot.sample.cpus.push(Default::default());
+    slot.sample.pressure = Some(Default::default());
+    slot.seq = 99;
+    match (decoded, decode_line_into(data, &mut slot)) {
+        (Ok(Message::Sample(expected)), Ok(None)) => assert_eq!(&slot, expected),
+        (Ok(expected), Ok(Some(other))) => assert_eq!(&other, expected),
+        (Err(expected), Err(error)) => assert_eq!(&error, expected),
+        (expected, got) => panic!("decode_line says {expected:?}, decode_line_into {got:?}"),
     }
 }
 

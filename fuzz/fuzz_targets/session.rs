@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use agent_core::sample::Sample;
-use agent_core::wire::{self, Auth, Message};
+use agent_core::wire::{self, Auth, Message, SampleMessage};
 use crossbeam_channel::unbounded;
 use libfuzzer_sys::fuzz_target;
 use server::aggregator::{Aggregator, Config};
@@ -29,6 +29,7 @@ struct Harness {
     aggregator: Aggregator,
     keys: Option<Keys>,
     plain: Vec<u8>,
+    sample: Box<SampleMessage<Sample>>,
     nonce_counter: u8,
     now: Instant,
     /// The server's lines read so far, and whether an error was among them.
@@ -51,6 +52,7 @@ impl Harness {
             keys: self.keys.as_ref(),
             random: &mut random,
             plain: &mut self.plain,
+            sample: &mut self.sample,
         };
         self.session.receive(bytes, self.now, &mut ctx, &mut requests);
         self.settle(requests);
@@ -181,6 +183,7 @@ fuzz_target!(|data: &[u8]| {
         }),
         keys,
         plain: Vec::new(),
+        sample: Box::default(),
         nonce_counter: 0,
         now,
         read: 0,

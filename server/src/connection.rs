@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use agent_core::wire::MAX_LINE;
+use agent_core::sample::Sample;
+use agent_core::wire::{MAX_LINE, SampleMessage};
 use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
@@ -39,7 +40,7 @@ const TICK: Duration = Duration::from_millis(250);
 /// (of this thread, then of the aggregator, then of this thread for the acks) serves a batch of
 /// samples rather than one. Agents sample once in seconds, so a few milliseconds more before an
 /// ack costs them nothing; under heavy load a pass takes longer than this and never sleeps.
-const COALESCE: Duration = Duration::from_millis(4);
+pub const COALESCE: Duration = Duration::from_millis(4);
 
 /// The epoll token of a thread's waker; connections use their number, which starts at 1.
 const WAKER: u64 = 0;
@@ -200,6 +201,8 @@ pub struct IoThread {
     scratch: Vec<u8>,
     /// A sealed line without its seal, to decode.
     plain: Vec<u8>,
+    /// Where the next sample is decoded (see [`Context::sample`]).
+    sample: Box<SampleMessage<Sample>>,
 }
 
 impl IoThread {
@@ -243,6 +246,7 @@ impl IoThread {
             keys,
             scratch: vec![0; READ_CHUNK],
             plain: vec![0; MAX_LINE],
+            sample: Box::default(),
         };
         Ok((thread, handle))
     }
@@ -409,6 +413,7 @@ impl IoThread {
             keys: self.keys.as_deref(),
             random: &mut fill_random,
             plain: &mut self.plain,
+            sample: &mut self.sample,
         };
         conn.session.receive(
             scratch.get(..n).unwrap_or_default(),

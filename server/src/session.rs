@@ -123,6 +123,9 @@ pub struct Context<'a> {
     pub random: &'a mut dyn FnMut(&mut [u8]) -> bool,
     /// Room for a sealed line without its seal.
     pub plain: &'a mut Vec<u8>,
+    /// Where the next sample is read: a sample is decoded in place and this box is handed on
+    /// in its [`Request::Sample`] (and replaced), so that the sample itself is never moved.
+    pub sample: &'a mut Box<SampleMessage<Sample>>,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -231,13 +234,18 @@ impl Session {
         requests: &mut Vec<Request>,
     ) {
         while self.state != State::Closing {
-            let (seals, plain) = (&mut self.seals, &mut *ctx.plain);
-            let fed = self.framer.feed_with(input, |line| match seals {
-                Some((from_agent, _)) => {
-                    plain.resize(line.len(), 0);
-                    wire::decode_line::<Sample>(from_agent.open(line, plain)?)
-                }
-                None => wire::decode_line::<Sample>(line),
+            let (seals, plain, sample) = (&mut self.seals, &mut *ctx.plain, &mut **ctx.sample);
+            // Other messages than samples are rare (hello, auth): boxed, so that what the framer
+            // hands back stays small.
+            let fed = self.framer.feed_with(input, |line| {
+                let decoded = match seals {
+                    Some((from_agent, _)) => {
+                        plain.resize(line.len(), 0);
+                        wire::decode_line_into(from_agent.open(line, plain)?, sample)
+                    }
+                    None => wire::decode_line_into(line, sample),
+                };
+                decoded.map(|other| other.map(Box::new))
             });
             let message = match fed {
                 FeedResult::Consumed => return,
@@ -253,7 +261,11 @@ impl Session {
                     return;
                 }
             };
-            if let Err(refusal) = self.on_message(message, now, ctx, requests) {
+            let handled = match message {
+                None => self.on_sample(ctx, requests),
+                Some(message) => self.on_message(*message, now, ctx, requests),
+            };
+            if let Err(refusal) = handled {
                 self.refuse(refusal, now, requests);
                 return;
             }
@@ -332,12 +344,6 @@ impl Session {
                     authenticated: true,
                 }
             }
-            (Message::Sample(sample), Some(_)) if self.state == State::Open => {
-                Request::Sample(Box::new(sample))
-            }
-            (Message::Sample(_), None) => {
-                return Err(Refusal::new(codes::UNEXPECTED, "sample before hello"));
-            }
             (other, _) => {
                 return Err(Refusal::new(
                     codes::UNEXPECTED,
@@ -347,6 +353,25 @@ impl Session {
         };
         requests.push(request);
         Ok(())
+    }
+
+    /// A sample was read into `ctx.sample`: hands it on, if it is expected now.
+    fn on_sample(
+        &mut self,
+        ctx: &mut Context<'_>,
+        requests: &mut Vec<Request>,
+    ) -> Result<(), Refusal> {
+        match (&self.agent, self.state) {
+            (Some(_), State::Open) => {
+                requests.push(Request::Sample(std::mem::take(ctx.sample)));
+                Ok(())
+            }
+            (None, _) => Err(Refusal::new(codes::UNEXPECTED, "sample before hello")),
+            (Some(_), _) => Err(Refusal::new(
+                codes::UNEXPECTED,
+                "`sample` is not expected from an agent now",
+            )),
+        }
     }
 
     /// Writes the aggregator's answer to a request of this session.

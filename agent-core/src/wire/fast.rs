@@ -26,8 +26,8 @@ impl<'a> Cursor<'a> {
         self.rest.first().copied()
     }
 
-    /// A JSON number's text, as serde-json-core delimits it.
-    fn number_text(&mut self) -> Option<&'a str> {
+    /// A JSON number's text, as serde-json-core delimits it (ASCII only).
+    fn number_text(&mut self) -> Option<&'a [u8]> {
         let len = self
             .rest
             .iter()
@@ -35,20 +35,21 @@ impl<'a> Cursor<'a> {
             .count();
         let (text, rest) = self.rest.split_at_checked(len)?;
         self.rest = rest;
-        core::str::from_utf8(text).ok()
+        Some(text)
     }
 
     fn u64(&mut self) -> Option<u64> {
         let text = self.number_text()?;
         // Plain digits without a leading zero only; anything else is for the general parser
         // to judge (it reads `07` as 0 followed by garbage).
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        if text.is_empty() || (text.len() > 1 && text.first() == Some(&b'0')) {
             return None;
         }
-        if text.len() > 1 && text.starts_with('0') {
-            return None;
-        }
-        text.parse().ok()
+        // What `str::parse` makes of plain digits, without a pass to check them as UTF-8.
+        text.iter().try_fold(0u64, |n, &b| {
+            let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+            n.checked_mul(10)?.checked_add(u64::from(digit))
+        })
     }
 
     fn u32(&mut self) -> Option<u32> {
@@ -61,7 +62,10 @@ impl<'a> Cursor<'a> {
 
     fn f64(&mut self) -> Option<f64> {
         let text = self.number_text()?;
-        let v: f64 = text.parse().ok()?;
+        let v = match exact_decimal(text) {
+            Some(v) => v,
+            None => core::str::from_utf8(text).ok()?.parse().ok()?,
+        };
         v.is_finite().then_some(v)
     }
 
@@ -87,12 +91,13 @@ impl<'a> Cursor<'a> {
         Some(out)
     }
 
-    /// `[` items separated by `,` `]`, each read by `item` into `out`.
+    /// `[` items separated by `,` `]`, each read by `item` into `out`, which is emptied first.
     fn array<T, const N: usize>(
         &mut self,
         out: &mut Vec<T, N>,
         mut item: impl FnMut(&mut Self) -> Option<T>,
     ) -> Option<()> {
+        out.clear();
         self.lit(b"[")?;
         if self.lit(b"]").is_some() {
             return Some(());
@@ -107,8 +112,43 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The sample of a `sample` line, if the line is exactly as `encode` writes it.
-pub(super) fn sample<
+/// Powers of ten that an `f64` holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A decimal `-?digits(.digits)?` whose digits, without the point, make an integer that an
+/// `f64` holds exactly, with at most 22 digits after the point: that integer divided by a power
+/// of ten, one correctly rounded operation on exact operands, which is the value `str::parse`
+/// gives (Clinger's fast path, the first thing it tries). `None` for anything else.
+fn exact_decimal(text: &[u8]) -> Option<f64> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (whole, fraction) = match digits.iter().position(|&b| b == b'.') {
+        Some(point) => (digits.get(..point)?, digits.get(point + 1..)?),
+        None => (digits, &[][..]),
+    };
+    if whole.is_empty() || (fraction.is_empty() && whole.len() < digits.len()) {
+        return None;
+    }
+    let mantissa = whole.iter().chain(fraction).try_fold(0u64, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })?;
+    if mantissa > 1 << 53 {
+        return None;
+    }
+    let value = mantissa as f64 / EXACT_POWERS_OF_TEN.get(fraction.len())?;
+    Some(if negative { -value } else { value })
+}
+
+/// Reads a `sample` line into `out`, if the line is exactly as `encode` writes it: in place, so
+/// that a server keeping samples on the heap never moves one. `None` leaves `out` with some of
+/// the line's values (every field valid, none meaningful).
+pub(super) fn sample_into<
     const C: usize,
     const F: usize,
     const N: usize,
@@ -116,17 +156,16 @@ pub(super) fn sample<
     const D: usize,
 >(
     line: &[u8],
-) -> Option<SampleMessage<Sample<C, F, N, T, D>>> {
+    out: &mut SampleMessage<Sample<C, F, N, T, D>>,
+) -> Option<()> {
     let mut c = Cursor { rest: line };
     c.lit(br#"{"v":1,"kind":"sample","seq":"#)?;
-    let seq = c.u64()?;
+    out.seq = c.u64()?;
     c.lit(br#","dropped":"#)?;
-    let dropped = c.u64()?;
+    out.dropped = c.u64()?;
     c.lit(br#","sample":{"time_ms":"#)?;
-    let mut s = Sample::<C, F, N, T, D> {
-        time_ms: c.u64()?,
-        ..Sample::default()
-    };
+    let s = &mut out.sample;
+    s.time_ms = c.u64()?;
     c.lit(br#","boot_time":"#)?;
     s.boot_time = c.u64()?;
     c.lit(br#","load1":"#)?;
@@ -380,16 +419,54 @@ pub(super) fn sample<
     };
     c.lit(b"}}}")?;
     // Only trailing white space may follow, as for the general parser.
-    if !c
-        .rest
+    c.rest
         .iter()
         .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-    {
-        return None;
+        .then_some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_decimals_are_what_str_parse_makes_of_them() {
+        for text in [
+            "0",
+            "-0",
+            "0.0",
+            "-0.0",
+            "1",
+            "12345.67",
+            "987654.32",
+            "0.1",
+            "0.3",
+            "-2.5",
+            "000.125",
+            "9007199254740992",
+            "9007199254740.992",
+            "0.0000000000000000000001",
+        ] {
+            let parsed: f64 = text.parse().unwrap();
+            let exact = exact_decimal(text.as_bytes()).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(exact.to_bits(), parsed.to_bits(), "{text}");
+        }
+        // Left to `str::parse`: other forms, too many digits, or not a number at all.
+        for text in [
+            "",
+            "-",
+            "1.",
+            ".5",
+            "1e5",
+            "+1",
+            "1.2.3",
+            "--1",
+            "9007199254740993",
+            "1.5x",
+            "0.00000000000000000000001",
+            "1.7976931348623157",
+        ] {
+            assert_eq!(exact_decimal(text.as_bytes()), None, "{text}");
+        }
     }
-    Some(SampleMessage {
-        seq,
-        dropped,
-        sample: s,
-    })
 }

@@ -8,9 +8,14 @@ use std::process::{Child, Command};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// A release binary of the workspace; `make bench` and `make soak` build them first.
+/// A release binary of the workspace (under `CARGO_TARGET_DIR` when that is set); `make bench`
+/// and `make soak` build them first.
 pub fn bin(name: &str) -> PathBuf {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release")).join(name);
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")),
+        PathBuf::from,
+    );
+    let path = target.join("release").join(name);
     assert!(
         path.exists(),
         "{} is missing: `make bench` or `make soak` builds it",
@@ -70,10 +75,18 @@ pub fn free_port() -> SocketAddr {
 
 /// User and system CPU time of a process so far.
 pub fn cpu_seconds(pid: u32) -> f64 {
+    let (user, system) = user_system_seconds(pid);
+    user + system
+}
+
+/// CPU time of a process so far, in user space (its own work) and in the kernel (system
+/// calls, and the network stack's work done on its behalf).
+pub fn user_system_seconds(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
     let f: Vec<u64> = after.split(' ').map(|x| x.parse().unwrap_or(0)).collect();
-    (f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) as f64 / 100.0
+    let ticks = |i: usize| *f.get(i).unwrap_or(&0) as f64 / 100.0;
+    (ticks(11), ticks(12))
 }
 
 /// Resident memory of a process.

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use agent_core::sample::{Cpu, Disk, Filesystem, Interface, Memory, Pressure, Sample, bounded};
 use agent_core::wire::{self, Decoder, FeedResult, Hello, MAX_LINE, Message, SampleMessage};
+use server::connection::COALESCE;
 
 const USAGE: &str = "\
 vitals-loadgen: simulated vitals agents, or a do-nothing sink to measure against
@@ -459,8 +460,8 @@ fn run_agents(
 
 /// The do-nothing reader: counts lines per connection and acknowledges them without decoding.
 /// It is built as the server is (a non-blocking socket per connection, epoll, one thread per
-/// core) so that it is the ceiling for the same bytes through the same kernel: what any server
-/// could reach if decoding and merging cost nothing.
+/// core, and at most a pass per [`COALESCE`]) so that it is the ceiling for the same bytes
+/// through the same kernel: what any server could reach if decoding and merging cost nothing.
 fn sink(listen: &str, seconds: u64) -> Result<(), String> {
     let listener =
         TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -512,6 +513,7 @@ fn sink_worker(listener: &TcpListener, lines: &AtomicU64, bytes: &AtomicU64) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut ready: Vec<epoll::Event> = Vec::with_capacity(256);
     loop {
+        let pass = Instant::now();
         ready.clear();
         if epoll::wait(&poll, rustix::buffer::spare_capacity(&mut ready), None).is_err() {
             continue;
@@ -560,6 +562,9 @@ fn sink_worker(listener: &TcpListener, lines: &AtomicU64, bytes: &AtomicU64) {
             if !reply.is_empty() && stream.write_all(reply.as_bytes()).is_err() {
                 conns.remove(&token);
             }
+        }
+        if let Some(rest) = COALESCE.checked_sub(pass.elapsed()) {
+            thread::sleep(rest);
         }
     }
 }
