@@ -79,6 +79,18 @@ pub struct Hello {
     pub interval_ms: u32,
     /// Tells one run of the agent from the next: sequence numbers restart with a new session.
     pub session: u64,
+    /// The server may acknowledge this agent's samples by one ack for up to this many (acks
+    /// are cumulative), so that neither side spends a write and a wake-up on every sample. The
+    /// agent keeps at least twice as many samples until they are acknowledged. 0 or 1, and
+    /// left out on the wire then: an ack for every sample.
+    #[serde(default, skip_serializing_if = "acks_every_sample")]
+    pub ack_every: u32,
+}
+
+/// Whether `ack_every` asks for an ack for every sample.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn acks_every_sample(ack_every: &u32) -> bool {
+    *ack_every <= 1
 }
 
 /// The server's answer to [`Hello`].

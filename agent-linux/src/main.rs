@@ -25,6 +25,10 @@ macro_rules! log {
 /// about 13 minutes of a 4-CPU machine's samples at the default interval.
 const DEFAULT_BUFFER: usize = 256 * 1024;
 
+/// The most samples the agent lets the server acknowledge at once: one ack where there were
+/// eight, and at most eight samples (80 s at the default interval) waiting for theirs.
+const ACK_EVERY: u32 = 8;
+
 /// The longest the main loop sleeps, so that Ctrl-C is answered promptly.
 const MAX_NAP: Duration = Duration::from_millis(250);
 
@@ -201,7 +205,17 @@ fn hello(options: &Options) -> Result<Hello, String> {
         domainname: bounded(&u.domainname),
         interval_ms: u32::try_from(options.interval.as_millis()).unwrap_or(u32::MAX),
         session: unix_ms(),
+        ack_every: ack_every(options.buffer),
     })
+}
+
+/// How many samples the server may acknowledge at once, for a ring of `buffer` bytes: up to
+/// [`ACK_EVERY`], while the ring holds twice as many of the largest samples (16 KiB, a
+/// 64-CPU machine's).
+fn ack_every(buffer: usize) -> u32 {
+    u32::try_from(buffer / (2 * 16 * 1024))
+        .unwrap_or(u32::MAX)
+        .clamp(1, ACK_EVERY)
 }
 
 fn print_once() -> Result<(), String> {

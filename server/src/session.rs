@@ -28,6 +28,11 @@ pub const MIN_IDLE: Duration = Duration::from_secs(10);
 /// unread data does not reset it before the agent has read why.
 pub const LINGER: Duration = Duration::from_millis(500);
 
+/// The most samples one ack covers, whatever an agent's hello asks: an agent that stops
+/// sending waits for no more than this many acks it will not get (it sends them again after a
+/// reconnect, and the welcome's `last_seq` tells it they were merged).
+pub const MAX_ACK_EVERY: u32 = 64;
+
 /// A partial line's storage that grows as far as the line needs, up to its limit (at most
 /// [`MAX_LINE`]), and is given back once the line is done.
 #[derive(Debug)]
@@ -176,6 +181,11 @@ pub struct Session {
     seals: Option<(Sealer, Sealer)>,
     /// Whether the aggregator has welcomed it (so that a disconnect is worth a log line).
     welcomed: bool,
+    /// One ack for this many merged samples, as the agent's hello allows.
+    ack_every: u64,
+    /// The samples merged since the last ack, and the newest of them.
+    unacked: u64,
+    last_merged: u64,
     deadline: Instant,
     idle: Duration,
     limits: Limits,
@@ -206,6 +216,9 @@ impl Session {
             challenge: None,
             seals: None,
             welcomed: false,
+            ack_every: 1,
+            unacked: 0,
+            last_merged: 0,
             deadline: now + limits.handshake_timeout,
             idle: MIN_IDLE,
             limits,
@@ -282,6 +295,7 @@ impl Session {
         let request = match (message, &self.agent) {
             (Message::Hello(hello), None) => {
                 self.agent = Some(hello.id.as_str().to_owned());
+                self.ack_every = u64::from(hello.ack_every.clamp(1, MAX_ACK_EVERY));
                 let interval = Duration::from_millis(u64::from(hello.interval_ms));
                 self.idle = interval
                     .saturating_mul(self.limits.idle_intervals)
@@ -391,7 +405,16 @@ impl Session {
                     last_seq,
                 })
             }
-            Reply::Merged { seq } => Message::Ack(Ack { seq }),
+            Reply::Merged { seq } => {
+                // Acks are cumulative: one covers every sample up to its number.
+                self.unacked += 1;
+                self.last_merged = seq;
+                if self.unacked < self.ack_every {
+                    return;
+                }
+                self.unacked = 0;
+                Message::Ack(Ack { seq })
+            }
             Reply::Refused { code, message } => {
                 self.refuse(Refusal { code, message }, now, requests);
                 return;
@@ -424,6 +447,13 @@ impl Session {
         if self.state != State::Closing {
             self.state = State::Closing;
             self.deadline = now + LINGER;
+            if self.unacked > 0 {
+                // What was merged is acknowledged first: the agent need not send it again.
+                self.unacked = 0;
+                self.queue(&Message::Ack(Ack {
+                    seq: self.last_merged,
+                }));
+            }
             self.queue(&Message::Error(ErrorMessage {
                 code: bounded(codes::SHUTTING_DOWN),
                 message: bounded("the server is shutting down"),
@@ -473,5 +503,83 @@ impl Session {
             }
         }
         self.out.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello(ack_every: u32) -> Vec<u8> {
+        let hello: Message = Message::Hello(Hello {
+            id: bounded("pi"),
+            interval_ms: 1000,
+            session: 5,
+            ack_every,
+            ..Hello::default()
+        });
+        let mut line = vec![0; 2048];
+        let n = wire::encode(&hello, &mut line).unwrap();
+        line.truncate(n);
+        line
+    }
+
+    /// The kinds and numbers of the lines the session wrote, and forgets them.
+    fn written(session: &mut Session) -> Vec<String> {
+        let out = std::mem::take(&mut session.out);
+        out.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| match wire::decode_line::<Sample>(l) {
+                Ok(Message::Ack(ack)) => format!("ack {}", ack.seq),
+                Ok(other) => other.kind().to_owned(),
+                Err(e) => panic!("{e}: {}", String::from_utf8_lossy(l)),
+            })
+            .collect()
+    }
+
+    /// A session whose agent said hello with `ack_every` and was welcomed.
+    fn welcomed(ack_every: u32) -> Session {
+        let now = Instant::now();
+        let mut session = Session::new("127.0.0.1:9".parse().unwrap(), Limits::default(), now);
+        let (mut plain, mut sample) = (Vec::new(), Box::default());
+        let mut random = |_: &mut [u8]| true;
+        let mut ctx = Context {
+            keys: None,
+            random: &mut random,
+            plain: &mut plain,
+            sample: &mut sample,
+        };
+        let mut requests = Vec::new();
+        session.receive(&hello(ack_every), now, &mut ctx, &mut requests);
+        assert!(matches!(requests.as_slice(), [Request::Connected { .. }]));
+        session.answer(Reply::Welcome { last_seq: 0 }, now, &mut requests);
+        assert_eq!(written(&mut session), ["welcome"]);
+        session
+    }
+
+    #[test]
+    fn one_ack_covers_as_many_samples_as_the_hello_allows() {
+        let (now, mut requests) = (Instant::now(), Vec::new());
+        let mut session = welcomed(3);
+        for seq in 1..=7 {
+            session.answer(Reply::Merged { seq }, now, &mut requests);
+        }
+        assert_eq!(written(&mut session), ["ack 3", "ack 6"]);
+        // Going away, it acknowledges what it merged since, then says why it closes.
+        session.going_away(now);
+        assert_eq!(written(&mut session), ["ack 7", "error"]);
+    }
+
+    #[test]
+    fn an_agent_that_does_not_say_gets_an_ack_for_every_sample() {
+        assert!(!String::from_utf8_lossy(&hello(0)).contains("ack_every"));
+        let (now, mut requests) = (Instant::now(), Vec::new());
+        let mut session = welcomed(0);
+        for seq in 1..=2 {
+            session.answer(Reply::Merged { seq }, now, &mut requests);
+        }
+        assert_eq!(written(&mut session), ["ack 1", "ack 2"]);
+        session.going_away(now);
+        assert_eq!(written(&mut session), ["error"]);
     }
 }

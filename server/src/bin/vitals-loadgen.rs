@@ -27,8 +27,8 @@ const USAGE: &str = "\
 vitals-loadgen: simulated vitals agents, or a do-nothing sink to measure against
 
 usage: vitals-loadgen --server HOST:PORT [--agents N] [--rate R | --flat-out [--window W]]
-                      [--seconds S] [--threads T] [--prefix NAME] [--reconnect]
-       vitals-loadgen --sink ADDR:PORT [--seconds S]
+                      [--seconds S] [--threads T] [--prefix NAME] [--reconnect] [--ack-every A]
+       vitals-loadgen --sink ADDR:PORT [--seconds S] [--ack-every A]
 
   --agents N      simulated agents, each its own connection       [default 100]
   --rate R        samples per second per agent                     [default 1]
@@ -38,6 +38,8 @@ usage: vitals-loadgen --server HOST:PORT [--agents N] [--rate R | --flat-out [--
   --threads T     sending threads                                  [default 2]
   --prefix NAME   agent ids are NAME-0, NAME-1, ...                [default load]
   --reconnect     an agent whose connection ends connects again, with backoff
+  --ack-every A   samples one ack may cover, as the agent's hello says  [default 8, as
+                  vitals-agent's with its default --buffer]; the sink acks that often
   --sink ADDR     listen there, read every line, acknowledge samples without decoding them
 ";
 
@@ -53,6 +55,7 @@ struct Options {
     threads: usize,
     prefix: String,
     reconnect: bool,
+    ack_every: u64,
 }
 
 fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
@@ -67,6 +70,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
         threads: 2,
         prefix: "load".into(),
         reconnect: false,
+        ack_every: 8,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -94,6 +98,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
             "--threads" => o.threads = (number(value()?)? as usize).max(1),
             "--prefix" => o.prefix = value()?,
             "--reconnect" => o.reconnect = true,
+            "--ack-every" => o.ack_every = number(value()?)?.clamp(1, 64),
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
     }
@@ -102,6 +107,12 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
     }
     if !(o.rate > 0.0 && o.rate.is_finite()) {
         return Err("--rate must be positive".into());
+    }
+    if o.flat_out && o.window < o.ack_every {
+        return Err(format!(
+            "--window {} is less than --ack-every {}: the agents would wait for acks that never come",
+            o.window, o.ack_every
+        ));
     }
     Ok(Some(o))
 }
@@ -251,7 +262,7 @@ struct Sim {
     decoder: Box<Decoder<1024>>,
 }
 
-fn connect(addr: SocketAddr, id: &str, session: u64) -> std::io::Result<TcpStream> {
+fn connect(addr: SocketAddr, id: &str, session: u64, ack_every: u64) -> std::io::Result<TcpStream> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_nodelay(true)?;
     let hello: Message = Message::Hello(Hello {
@@ -265,6 +276,7 @@ fn connect(addr: SocketAddr, id: &str, session: u64) -> std::io::Result<TcpStrea
         domainname: bounded("(none)"),
         interval_ms: 1000,
         session,
+        ack_every: u32::try_from(ack_every).unwrap_or(1),
     });
     let mut buf = [0u8; 1024];
     let n = wire::encode(&hello, &mut buf).map_err(std::io::Error::other)?;
@@ -290,7 +302,7 @@ fn run_agents(
         }
         let id = format!("{}-{i}", o.prefix);
         let session = start.elapsed().as_nanos() as u64 ^ i as u64;
-        match connect(addr, &id, session) {
+        match connect(addr, &id, session, o.ack_every) {
             Ok(stream) => {
                 totals.connected.fetch_add(1, Ordering::Relaxed);
                 sims.push(Sim {
@@ -331,7 +343,7 @@ fn run_agents(
                     sim.attempts = sim.attempts.saturating_add(1);
                 }
                 if sim.retry_at.is_some_and(|at| now >= at) {
-                    match connect(addr, &sim.id, sim.session) {
+                    match connect(addr, &sim.id, sim.session, o.ack_every) {
                         Ok(stream) => {
                             totals.reconnected.fetch_add(1, Ordering::Relaxed);
                             sim.stream = stream;
@@ -462,7 +474,7 @@ fn run_agents(
 /// It is built as the server is (a non-blocking socket per connection, epoll, one thread per
 /// core, and at most a pass per [`COALESCE`]) so that it is the ceiling for the same bytes
 /// through the same kernel: what any server could reach if decoding and merging cost nothing.
-fn sink(listen: &str, seconds: u64) -> Result<(), String> {
+fn sink(listen: &str, seconds: u64, ack_every: u64) -> Result<(), String> {
     let listener =
         TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     // A whole fleet connects at once: std's accept queue of 128 would drop connections.
@@ -478,7 +490,7 @@ fn sink(listen: &str, seconds: u64) -> Result<(), String> {
     for _ in 0..workers {
         let listener = listener.try_clone().map_err(|e| e.to_string())?;
         let (lines, bytes) = (lines.clone(), bytes.clone());
-        thread::spawn(move || sink_worker(&listener, &lines, &bytes));
+        thread::spawn(move || sink_worker(&listener, ack_every, &lines, &bytes));
     }
     thread::sleep(Duration::from_secs(seconds));
     println!(
@@ -490,7 +502,7 @@ fn sink(listen: &str, seconds: u64) -> Result<(), String> {
 }
 
 /// One sink thread: accepts from the shared listener and serves its connections through epoll.
-fn sink_worker(listener: &TcpListener, lines: &AtomicU64, bytes: &AtomicU64) {
+fn sink_worker(listener: &TcpListener, ack_every: u64, lines: &AtomicU64, bytes: &AtomicU64) {
     use rustix::event::epoll;
     const LISTENER: u64 = u64::MAX;
     let Ok(poll) = epoll::create(epoll::CreateFlags::CLOEXEC) else {
@@ -507,8 +519,9 @@ fn sink_worker(listener: &TcpListener, lines: &AtomicU64, bytes: &AtomicU64) {
     {
         return;
     }
-    // Each connection: its socket and the lines seen on it (the first is the hello).
-    let mut conns: std::collections::HashMap<u64, (TcpStream, u64)> = Default::default();
+    // Each connection: its socket, the lines seen on it (the first is the hello) and the
+    // sample last acknowledged.
+    let mut conns: std::collections::HashMap<u64, (TcpStream, u64, u64)> = Default::default();
     let mut next = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     let mut ready: Vec<epoll::Event> = Vec::with_capacity(256);
@@ -527,12 +540,12 @@ fn sink_worker(listener: &TcpListener, lines: &AtomicU64, bytes: &AtomicU64) {
                     next += 1;
                     if epoll::add(&poll, &stream, epoll::EventData::new_u64(next), interest).is_ok()
                     {
-                        conns.insert(next, (stream, 0));
+                        conns.insert(next, (stream, 0, 0));
                     }
                 }
                 continue;
             }
-            let Some((stream, seen)) = conns.get_mut(&token) else {
+            let Some((stream, seen, acked)) = conns.get_mut(&token) else {
                 continue;
             };
             let n = match stream.read(&mut buf) {
@@ -552,10 +565,12 @@ fn sink_worker(listener: &TcpListener, lines: &AtomicU64, bytes: &AtomicU64) {
                 reply.push_str(r#"{"v":1,"kind":"welcome","server":"sink","last_seq":0}"#);
                 reply.push('\n');
             }
-            if *seen > 1 && *seen > before {
+            // As the server does: one ack for every `ack_every` samples.
+            if *seen > *acked + ack_every {
+                *acked = *seen - 1;
                 reply.push_str(&format!(
                     "{{\"v\":1,\"kind\":\"ack\",\"seq\":{}}}\n",
-                    *seen - 1
+                    *acked
                 ));
             }
             // Acks are tiny: a full socket buffer here would mean the client stopped reading.
@@ -575,7 +590,7 @@ fn run() -> Result<(), String> {
     };
     let limit = server::raise_fd_limit();
     if let Some(listen) = &o.sink {
-        return sink(listen, o.seconds);
+        return sink(listen, o.seconds, o.ack_every);
     }
     let server = o.server.clone().unwrap_or_default();
     let addr = server
