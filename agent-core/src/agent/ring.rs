@@ -281,6 +281,50 @@ mod tests {
     }
 
     #[test]
+    fn any_mix_of_pushes_and_acks_keeps_lines_whole_and_in_order() {
+        let mut storage = [0u8; 200];
+        let mut ring = Ring::new(&mut storage);
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let line_of = |seq: u64| std::vec![seq as u8; 1 + (seq as usize * 37) % 90];
+        let mut acked = 0;
+        for seq in 1..5000u64 {
+            let line = line_of(seq);
+            let before = ring.len();
+            let dropped = push(&mut ring, seq, &line).unwrap();
+            assert!(dropped <= before, "{seq}");
+            // Sometimes the server acknowledges up to some sample it has.
+            if next(3) == 0 {
+                acked = seq - next(4).min(seq - 1);
+                while ring.front_seq().is_some_and(|s| s <= acked) {
+                    ring.pop_front();
+                }
+            }
+            let got = lines(&ring);
+            assert_eq!(got.len(), ring.len());
+            let used: usize = got.iter().map(|(_, l)| HEADER + l.len()).sum();
+            assert!(used <= 200, "{seq}: {used} bytes in use");
+            for (s, l) in &got {
+                assert_eq!(l, &line_of(*s), "{seq}: the line of {s}");
+                assert!(*s > acked, "{seq}: {s} was acknowledged");
+            }
+            assert!(got.windows(2).all(|w| w[1].0 == w[0].0 + 1), "{seq}");
+            if acked < seq {
+                assert_eq!(
+                    got.last().map(|g| g.0),
+                    Some(seq),
+                    "{seq}: the newest is kept"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn an_empty_storage_keeps_nothing() {
         let mut ring = Ring::new(&mut []);
         assert_eq!(
