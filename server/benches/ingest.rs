@@ -10,98 +10,13 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agent_core::sample::{Cpu, Disk, Filesystem, Interface, Memory, Pressure, Sample, bounded};
+use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Hello, Message, SampleMessage};
 use common::env_or;
 use crossbeam_channel::{Receiver, Sender};
 use server::aggregator::{Aggregator, Config, Reply};
 use server::connection::{Replier, Waker};
 use server::session::{Context, Limits, Session};
-
-/// What a 4-CPU machine with a few disks and interfaces sends (as `vitals-loadgen`'s sample).
-fn base_sample() -> Sample {
-    let mut s = Sample {
-        boot_time: 1_700_000_000,
-        load1: 0.42,
-        load5: 0.37,
-        load15: 0.31,
-        ..Sample::default()
-    };
-    for cpu in 0..4 {
-        let _ = s.cpus.push(Cpu {
-            cpu,
-            user: 12345.67,
-            nice: 12.5,
-            system: 2345.5,
-            idle: 987654.32,
-            iowait: 123.45,
-            irq: 0.0,
-            softirq: 45.67,
-            steal: 1.5,
-        });
-    }
-    s.memory = Memory {
-        total: 8_254_038_016,
-        free: 1_234_567_168,
-        available: 5_234_567_168,
-        buffers: 234_567_680,
-        cached: 3_234_567_168,
-        swap_total: 2_147_479_552,
-        swap_free: 2_047_479_552,
-    };
-    for (device, mountpoint, fstype) in [
-        ("/dev/sda1", "/", "ext4"),
-        ("/dev/sda2", "/home", "ext4"),
-        ("tmpfs", "/run", "tmpfs"),
-    ] {
-        let _ = s.filesystems.push(Filesystem {
-            device: bounded(device),
-            fstype: bounded(fstype),
-            mountpoint: bounded(mountpoint),
-            size: 250_000_000_000,
-            free: 120_000_000_000,
-            avail: 110_000_000_000,
-            files: 15_000_000,
-            files_free: 14_000_000,
-            readonly: false,
-        });
-    }
-    for device in ["lo", "eth0", "wlan0"] {
-        let _ = s.interfaces.push(Interface {
-            device: bounded(device),
-            up: device != "lo",
-            rx_bytes: 123_456_789_012,
-            rx_packets: 123_456_789,
-            tx_bytes: 23_456_789_012,
-            tx_packets: 23_456_789,
-            ..Interface::default()
-        });
-    }
-    for device in ["sda", "nvme0n1"] {
-        let _ = s.disks.push(Disk {
-            device: bounded(device),
-            reads_completed: 1_234_567,
-            read_bytes: 45_678_901_234,
-            read_time: 1234.5,
-            writes_completed: 2_345_678,
-            written_bytes: 56_789_012_345,
-            write_time: 2345.5,
-            io_time: 3456.5,
-            io_time_weighted: 4567.5,
-            ..Disk::default()
-        });
-    }
-    s.pressure = Some(Pressure {
-        cpu_waiting: 12.5,
-        io_waiting: 23.5,
-        io_stalled: 11.5,
-        ..Pressure::default()
-    });
-    s.context_switches = 9_876_543_210;
-    s.forks = 1_234_567;
-    s.procs_running = 3;
-    s
-}
 
 /// The server around the sessions, without its threads: the aggregator, and the way back.
 struct Server {
@@ -172,7 +87,7 @@ fn main() {
         server.feed(i, &mut session, &buf[..n], now);
         sessions.push(session);
     }
-    let mut sample = base_sample();
+    let mut sample = server::synthetic::sample();
     let mut per_sample = Vec::new();
     for round in 1..=rounds {
         sample.time_ms = 1_700_000_000_000 + round * 1000;

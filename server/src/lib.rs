@@ -27,6 +27,7 @@ pub mod exposition;
 pub mod http;
 pub mod keys;
 pub mod session;
+pub mod synthetic;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use agent_core::sample::{Cpu, Disk, Filesystem, Interface, Memory, Pressure, Sample, bounded};
+use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Decoder, FeedResult, Hello, MAX_LINE, Message, SampleMessage};
 use server::connection::COALESCE;
 
@@ -115,112 +115,6 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
         ));
     }
     Ok(Some(o))
-}
-
-/// A realistic sample: what a 4-CPU machine with a few disks and interfaces sends.
-fn base_sample() -> Sample {
-    let mut s = Sample {
-        boot_time: 1_700_000_000,
-        load1: 0.42,
-        load5: 0.37,
-        load15: 0.31,
-        ..Sample::default()
-    };
-    for cpu in 0..4 {
-        let _ = s.cpus.push(Cpu {
-            cpu,
-            user: 12345.67,
-            nice: 12.5,
-            system: 2345.5,
-            idle: 987654.32,
-            iowait: 123.45,
-            irq: 0.0,
-            softirq: 45.67,
-            steal: 1.5,
-        });
-    }
-    s.memory = Memory {
-        total: 8_254_038_016,
-        free: 1_234_567_168,
-        available: 5_234_567_168,
-        buffers: 234_567_680,
-        cached: 3_234_567_168,
-        swap_total: 2_147_479_552,
-        swap_free: 2_047_479_552,
-    };
-    for (device, mountpoint, fstype) in [
-        ("/dev/sda1", "/", "ext4"),
-        ("/dev/sda2", "/home", "ext4"),
-        ("tmpfs", "/run", "tmpfs"),
-    ] {
-        let _ = s.filesystems.push(Filesystem {
-            device: bounded(device),
-            fstype: bounded(fstype),
-            mountpoint: bounded(mountpoint),
-            size: 250_000_000_000,
-            free: 120_000_000_000,
-            avail: 110_000_000_000,
-            files: 15_000_000,
-            files_free: 14_000_000,
-            readonly: false,
-        });
-    }
-    for device in ["lo", "eth0", "wlan0"] {
-        let _ = s.interfaces.push(Interface {
-            device: bounded(device),
-            up: device != "lo",
-            rx_bytes: 123_456_789_012,
-            rx_packets: 123_456_789,
-            tx_bytes: 23_456_789_012,
-            tx_packets: 23_456_789,
-            ..Interface::default()
-        });
-    }
-    for device in ["sda", "nvme0n1"] {
-        let _ = s.disks.push(Disk {
-            device: bounded(device),
-            reads_completed: 1_234_567,
-            read_bytes: 45_678_901_234,
-            read_time: 1234.5,
-            writes_completed: 2_345_678,
-            written_bytes: 56_789_012_345,
-            write_time: 2345.5,
-            io_time: 3456.5,
-            io_time_weighted: 4567.5,
-            ..Disk::default()
-        });
-    }
-    s.pressure = Some(Pressure {
-        cpu_waiting: 12.5,
-        io_waiting: 23.5,
-        io_stalled: 11.5,
-        ..Pressure::default()
-    });
-    s.context_switches = 9_876_543_210;
-    s.forks = 1_234_567;
-    s.procs_running = 3;
-    s
-}
-
-/// Moves a sample's counters forward as a second of a busy machine would.
-fn advance(s: &mut Sample, step: u64) {
-    s.time_ms = 1_700_000_000_000 + step * 1000;
-    for cpu in &mut s.cpus {
-        cpu.user += 0.3;
-        cpu.system += 0.1;
-        cpu.idle += 0.6;
-    }
-    for i in &mut s.interfaces {
-        i.rx_bytes += 10_000;
-        i.rx_packets += 10;
-        i.tx_bytes += 5_000;
-        i.tx_packets += 5;
-    }
-    for d in &mut s.disks {
-        d.read_bytes += 4096;
-        d.reads_completed += 1;
-    }
-    s.context_switches += 5000;
 }
 
 #[derive(Default)]
@@ -327,7 +221,7 @@ fn run_agents(
             }
         }
     }
-    let mut sample = base_sample();
+    let mut sample = server::synthetic::sample();
     let mut line = vec![0u8; MAX_LINE + 1];
     let mut rx = [0u8; 4096];
     let mut rng = start.elapsed().as_nanos() as u64 | 1;
@@ -430,7 +324,7 @@ fn run_agents(
             };
             if want && sim.out.len() == sim.written {
                 sim.seq += 1;
-                advance(&mut sample, sim.seq);
+                server::synthetic::advance(&mut sample, sim.seq);
                 let message = Message::Sample(SampleMessage {
                     seq: sim.seq,
                     dropped: 0,
