@@ -13,9 +13,9 @@
 
 mod common;
 
-use common::{Running, bin, env_or, free_port, rss_mib, user_system_seconds};
+use common::{Running, bin, env_or, free_port, rss_mib, start_server, user_system_seconds};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -141,20 +141,6 @@ fn series_in(body: &[u8]) -> usize {
         .count()
 }
 
-fn start_server() -> (Running, SocketAddr, SocketAddr) {
-    let mut child = Command::new(bin("vitals-server"))
-        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let (agents, http) = server::parse_startup_line(&first).expect("server says where it listens");
-    (Running(child), agents, http)
-}
-
 /// Runs the load generator; returns its report line.
 fn loadgen(args: &[String]) -> String {
     let out = Command::new(bin("vitals-loadgen"))
@@ -204,7 +190,7 @@ fn main() {
     let (sink, sink_addr) = start_sink();
     let ceiling = loadgen(&[strings(&["--server", &sink_addr.to_string()]), flat.clone()].concat());
     drop(sink);
-    let (server, agents, _) = start_server();
+    let (server, agents, _) = start_server("127.0.0.1:0", "127.0.0.1:0");
     let ours = loadgen(&[strings(&["--server", &agents.to_string()]), flat].concat());
     drop(server);
     let per_s = |r: &str| field(r, "acknowledged") / seconds as f64;
@@ -243,7 +229,7 @@ fn main() {
 
     // ---- steady state at 1k and 10k agents, and Pushgateway with as many ----------------------
     for n in [1000u64, 10_000] {
-        let (server, agents, http) = start_server();
+        let (server, agents, http) = start_server("127.0.0.1:0", "127.0.0.1:0");
         let pid = server.0.id();
         let generator = steady_load(agents, n, steady);
         let cpu = cpu_over_ten_seconds(pid);

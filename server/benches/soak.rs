@@ -13,9 +13,9 @@
 
 mod common;
 
-use common::{Running, bin, env_or, free_port, open_fds, rss_mib};
+use common::{Running, bin, env_or, free_port, open_fds, rss_mib, start_server};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, ExitCode, Stdio};
 use std::thread;
@@ -27,23 +27,6 @@ const BACK_WITHIN: Duration = Duration::from_secs(35);
 
 /// Loadgen processes: each holds a third of the agents, so that one can be killed.
 const GROUPS: usize = 3;
-
-fn start_server(agents: SocketAddr, http: SocketAddr) -> Running {
-    let mut child = Command::new(bin("vitals-server"))
-        .args(["--listen", &agents.to_string(), "--http", &http.to_string()])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    assert!(
-        server::parse_startup_line(&first).is_some(),
-        "server did not start: {first}"
-    );
-    thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    Running(child)
-}
 
 fn start_group(agents: SocketAddr, group: usize, count: u64, seconds: u64) -> Running {
     let child = Command::new(bin("vitals-loadgen"))
@@ -171,7 +154,7 @@ fn main() -> ExitCode {
     );
 
     let started = Instant::now();
-    let mut server = start_server(agents_addr, http);
+    let mut server = start_server(&agents_addr.to_string(), &http.to_string()).0;
     let mut server_started = Instant::now();
     // Loadgen runs past the end, so that it does not stop first.
     let mut groups: Vec<Running> = (0..GROUPS)
@@ -224,7 +207,7 @@ fn main() -> ExitCode {
                     }
                     drop(server);
                     expect = agents as f64;
-                    server = start_server(agents_addr, http);
+                    server = start_server(&agents_addr.to_string(), &http.to_string()).0;
                     server_started = Instant::now();
                     match exited {
                         Some(t) if signal == "TERM" => {

@@ -2,9 +2,10 @@
 //! children that die with the bench, free ports, and a process's CPU, memory and descriptors.
 #![allow(dead_code)] // each bench uses a different part
 
+use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,24 @@ pub fn env_or(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// `vitals-server` listening for agents on `agents` and for scrapes on `http` (`:0` for any
+/// free port), once it has said where; its log is drained and dropped. Returns where it
+/// listens.
+pub fn start_server(agents: &str, http: &str) -> (Running, SocketAddr, SocketAddr) {
+    let mut child = Command::new(bin("vitals-server"))
+        .args(["--listen", agents, "--http", http])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let (agents, http) = server::parse_startup_line(&first)
+        .unwrap_or_else(|| panic!("server did not start: {first}"));
+    (Running(child), agents, http)
 }
 
 /// Kills the child when dropped.
