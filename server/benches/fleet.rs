@@ -48,24 +48,15 @@ fn scrape(addr: SocketAddr, gzip: bool) -> (f64, usize, Vec<u8>) {
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
     let sent = body.len();
-    (elapsed, sent, if chunked { dechunk(&body) } else { body })
-}
-
-/// A chunked body's data: each chunk is its size in hex, CRLF, the bytes, CRLF; size 0 ends it.
-fn dechunk(mut body: &[u8]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(body.len());
-    while let Some(eol) = body.windows(2).position(|w| w == b"\r\n") {
-        let size = std::str::from_utf8(&body[..eol])
-            .ok()
-            .and_then(|s| usize::from_str_radix(s.split(';').next()?.trim(), 16).ok());
-        let Some(size @ 1..) = size else { break };
-        let Some(chunk) = body.get(eol + 2..eol + 2 + size) else {
-            break;
-        };
-        data.extend_from_slice(chunk);
-        body = body.get(eol + 2 + size + 2..).unwrap_or_default();
-    }
-    data
+    (
+        elapsed,
+        sent,
+        if chunked {
+            common::chunked::dechunk(&body)
+        } else {
+            body
+        },
+    )
 }
 
 /// The do-nothing reader, listening; and where.

@@ -2,6 +2,9 @@
 //! children that die with the bench, free ports, and a process's CPU, memory and descriptors.
 #![allow(dead_code)] // each bench uses a different part
 
+#[path = "../../tests/common/chunked.rs"]
+pub mod chunked;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
 //! Runs the real binaries for the integration tests: a server, agents, HTTP requests.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod chunked;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -217,33 +219,19 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
 
 /// The status and body of a whole HTTP/1.x response, chunked or not.
 pub fn parse_response(response: &[u8]) -> Option<(u16, String)> {
-    let response = String::from_utf8_lossy(response).into_owned();
-    let (head, body) = response.split_once("\r\n\r\n")?;
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    let body = &response[split + 4..];
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
     let body = if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        dechunk(body)
+        String::from_utf8_lossy(&chunked::dechunk(body)).into_owned()
     } else {
-        body.to_owned()
+        String::from_utf8_lossy(body).into_owned()
     };
     Some((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// The value of the first series of `name` whose labels contain every `labels` pair.
