@@ -28,9 +28,9 @@ pub const MIN_IDLE: Duration = Duration::from_secs(10);
 /// unread data does not reset it before the agent has read why.
 pub const LINGER: Duration = Duration::from_millis(500);
 
-/// The most samples one ack covers, whatever an agent's hello asks: an agent that stops
-/// sending waits for no more than this many acks it will not get (it sends them again after a
-/// reconnect, and the welcome's `last_seq` tells it they were merged).
+/// The most samples one ack covers, whatever an agent's hello asks: so no agent holds more
+/// than this many merged samples unacknowledged (after a reconnect, the welcome's `last_seq`
+/// tells it they were merged).
 pub const MAX_ACK_EVERY: u32 = 64;
 
 /// A partial line's storage that grows as far as the line needs, up to its limit (at most
