@@ -26,6 +26,7 @@ struct Server {
     waker: Arc<Waker>,
     plain: Vec<u8>,
     sample: Box<SampleMessage<Sample>>,
+    spares: Receiver<Box<SampleMessage<Sample>>>,
 }
 
 impl Server {
@@ -38,6 +39,7 @@ impl Server {
             random: &mut random,
             plain: &mut self.plain,
             sample: &mut self.sample,
+            spares: Some(&self.spares),
         };
         session.receive(bytes, now, &mut ctx, &mut requests);
         for request in requests {
@@ -58,16 +60,20 @@ fn main() {
     let rounds = env_or("ROUNDS", 40).max(3);
     let now = Instant::now();
     let (reply_tx, replies) = crossbeam_channel::unbounded();
+    let (spent, spares) = crossbeam_channel::bounded(256);
+    let mut aggregator = Aggregator::new(Config {
+        min_interval: Duration::ZERO,
+        ..Config::default()
+    });
+    aggregator.recycle_into(spent);
     let mut server = Server {
-        aggregator: Aggregator::new(Config {
-            min_interval: Duration::ZERO,
-            ..Config::default()
-        }),
+        aggregator,
         reply_tx,
         replies,
         waker: Waker::none(),
         plain: Vec::new(),
         sample: Box::default(),
+        spares,
     };
     let mut buf = vec![0u8; wire::MAX_LINE + 1];
     let mut sessions = Vec::new();

@@ -16,12 +16,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agent_core::sample::Sample;
 use agent_core::wire::{Hello, SampleMessage, codes};
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use prometheus::core::Collector;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::connection::Replier;
-use crate::exposition::{Builder, Def, Kind, Published, Slot, View};
+use crate::exposition::{Builder, Def, Kind, Layout, Published, Slot};
 
 /// Events that may wait in the channel before workers block.
 pub const CHANNEL_CAPACITY: usize = 1024;
@@ -516,6 +516,8 @@ mod F {
 struct AgentState {
     /// Where its series are published.
     slot: Arc<Slot>,
+    /// The label sets of its series now (also in the slot's view).
+    layout: Arc<Layout>,
     /// The connection that speaks for it now, if any.
     conn: Option<u64>,
     hello: Hello,
@@ -552,7 +554,11 @@ pub struct Aggregator {
     agents: HashMap<String, AgentState>,
     /// Which agent each connection speaks for.
     conns: HashMap<u64, String>,
+    /// Agents with a connection.
+    connected: usize,
     builder: Builder,
+    /// Where merged samples' boxes go back to the I/O threads, if anywhere.
+    spent: Option<Sender<Box<SampleMessage<Sample>>>>,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -620,8 +626,16 @@ impl Aggregator {
             health,
             agents: HashMap::new(),
             conns: HashMap::new(),
+            connected: 0,
             builder: Builder::default(),
+            spent: None,
         }
+    }
+
+    /// Hands each sample's box, once merged, to `spent` (while it has room), for the I/O
+    /// threads to decode the next samples into.
+    pub fn recycle_into(&mut self, spent: Sender<Box<SampleMessage<Sample>>>) {
+        self.spent = Some(spent);
     }
 
     /// What scrapes read.
@@ -674,6 +688,9 @@ impl Aggregator {
             } => {
                 self.health.frames.inc();
                 reply.send(self.merge(conn, &message, now));
+                if let Some(spent) = &self.spent {
+                    let _ = spent.try_send(message);
+                }
             }
             Event::Disconnected { conn } => self.disconnect(conn),
             Event::Rejected { reason } => self.health.rejected.with_label_values(&[reason]).inc(),
@@ -720,6 +737,7 @@ impl Aggregator {
                 id.clone(),
                 AgentState {
                     slot,
+                    layout: Arc::default(),
                     conn: None,
                     hello: Hello::default(),
                     session: hello.session,
@@ -743,6 +761,8 @@ impl Aggregator {
         // A newer connection for the same id takes over; the old one is refused from now on.
         if let Some(old) = agent.conn.replace(conn) {
             self.conns.remove(&old);
+        } else {
+            self.connected += 1;
         }
         if agent.session != hello.session {
             agent.session = hello.session;
@@ -764,6 +784,7 @@ impl Aggregator {
         if self.agents.get(&id).is_some_and(|a| a.conn == Some(conn)) {
             if let Some(agent) = self.agents.get_mut(&id) {
                 agent.conn = None;
+                self.connected -= 1;
             }
             self.set_up(&id, false);
         }
@@ -772,47 +793,36 @@ impl Aggregator {
 
     /// Sets an agent's `vitals_agent_up` without touching its other series.
     fn set_up(&mut self, id: &str, up: bool) {
-        let Some(agent) = self.agents.get(id) else {
+        let Some(agent) = self.agents.get_mut(id) else {
             return;
         };
-        let view = agent.slot.get();
-        let at = view
-            .layout
+        let layout = &agent.layout;
+        let at = layout
             .ranges
             .get(F::UP)
-            .map(|r| r.start)
-            .filter(|_| !view.values.is_empty());
+            .filter(|r| !r.is_empty())
+            .and_then(|r| layout.order.get(r.start));
         match at {
-            Some(at) if view.layout.ranges.get(F::UP).is_some_and(|r| !r.is_empty()) => {
-                let mut values = view.values.clone();
-                if let Some(v) = values.get_mut(at) {
-                    *v = if up { 1.0 } else { 0.0 };
-                }
-                agent.slot.set(Arc::new(View {
-                    layout: view.layout.clone(),
-                    values,
-                }));
-            }
+            Some(&at) => agent.slot.set_value(at, if up { 1.0 } else { 0.0 }),
             // A new agent: only `up` and `last_seen` until its first sample.
-            _ => self.rebuild(id, None),
+            None => publish(&mut self.builder, id, agent, None),
         }
     }
 
     fn refresh_connected(&self) {
-        let connected = self.agents.values().filter(|a| a.conn.is_some()).count();
         self.health
             .connected
-            .set(i64::try_from(connected).unwrap_or(i64::MAX));
+            .set(i64::try_from(self.connected).unwrap_or(i64::MAX));
     }
 
     fn merge(&mut self, conn: u64, message: &SampleMessage<Sample>, now: Instant) -> Reply {
-        let Some(id) = self.conns.get(&conn).cloned() else {
+        let Some(id) = self.conns.get(&conn) else {
             return Reply::Refused {
                 code: codes::UNEXPECTED,
                 message: "another connection took over this agent id".into(),
             };
         };
-        let Some(agent) = self.agents.get_mut(&id) else {
+        let Some(agent) = self.agents.get_mut(id) else {
             return Reply::Refused {
                 code: codes::UNEXPECTED,
                 message: "unknown agent".into(),
@@ -853,37 +863,8 @@ impl Aggregator {
         agent.last_seen = unix_now();
         agent.samples += 1;
         agent.expired = false;
-        self.rebuild(&id, Some(message));
+        publish(&mut self.builder, id, agent, Some(message));
         Reply::Merged { seq: message.seq }
-    }
-
-    /// Publishes a new view of the agent: from `sample`, or with only `up` and `last_seen`.
-    fn rebuild(&mut self, id: &str, sample: Option<&SampleMessage<Sample>>) {
-        let Some(agent) = self.agents.get(id) else {
-            return;
-        };
-        let layout = agent.slot.get().layout.clone();
-        self.builder.start();
-        emit(&mut self.builder, agent, sample);
-        if !self.builder.same_as(&layout) {
-            self.builder.start_rebuild();
-            emit(&mut self.builder, agent, sample);
-        }
-        let view = self.builder.view(&layout, id, DEFS);
-        // In debug builds (every test), check that a reused layout is the one a full rebuild
-        // would make: a label whose text is missing from the identity would show here.
-        if cfg!(debug_assertions) && Arc::ptr_eq(&view.layout, &layout) {
-            let mut fresh = Builder::default();
-            fresh.start_rebuild();
-            emit(&mut fresh, agent, sample);
-            let rebuilt = fresh.view(&Arc::default(), id, DEFS);
-            assert_eq!(
-                (&rebuilt.layout.text, &rebuilt.layout.starts),
-                (&layout.text, &layout.starts),
-                "identity misses a label"
-            );
-        }
-        agent.slot.set(Arc::new(view));
     }
 
     /// Removes the series, but `up` and `last_seen`, of agents whose last sample is older
@@ -900,8 +881,8 @@ impl Aggregator {
         for id in stale {
             if let Some(agent) = self.agents.get_mut(&id) {
                 agent.expired = true;
+                publish(&mut self.builder, &id, agent, None);
             }
-            self.rebuild(&id, None);
         }
         let forget = self.config.forget_after;
         let mut forgotten: Vec<Arc<Slot>> = Vec::new();
@@ -986,6 +967,39 @@ fn format_u16(buf: &mut [u8; 5], mut n: u16) -> &str {
         }
     }
     std::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or("0")
+}
+
+/// Publishes the agent's series: from `sample`, or only `up` and `last_seen`. The label sets
+/// are rendered again only when they changed (a new mount, a renamed interface): per sample,
+/// this writes the values into the agent's view, with no allocation while no scrape holds it.
+fn publish(
+    b: &mut Builder,
+    id: &str,
+    agent: &mut AgentState,
+    sample: Option<&SampleMessage<Sample>>,
+) {
+    b.start();
+    emit(b, agent, sample);
+    if b.same_as(&agent.layout) {
+        // In debug builds (every test), check that a reused layout is the one a full rebuild
+        // would make: a label whose text is missing from the identity would show here.
+        if cfg!(debug_assertions) {
+            let mut fresh = Builder::default();
+            fresh.start_rebuild();
+            emit(&mut fresh, agent, sample);
+            let rebuilt = fresh.layout(id, DEFS);
+            assert_eq!(
+                (&rebuilt.text, &rebuilt.starts),
+                (&agent.layout.text, &agent.layout.starts),
+                "identity misses a label"
+            );
+        }
+    } else {
+        b.start_rebuild();
+        emit(b, agent, sample);
+        agent.layout = Arc::new(b.layout(id, DEFS));
+    }
+    agent.slot.publish(&agent.layout, b.values());
 }
 
 /// Adds an agent's series to `b`: always `up` and `last_seen`; the rest from its sample.

@@ -203,6 +203,8 @@ pub struct IoThread {
     plain: Vec<u8>,
     /// Where the next sample is decoded (see [`Context::sample`]).
     sample: Box<SampleMessage<Sample>>,
+    /// The aggregator's spent sample boxes (see [`Context::spares`]).
+    spares: Receiver<Box<SampleMessage<Sample>>>,
 }
 
 impl IoThread {
@@ -215,6 +217,7 @@ impl IoThread {
         open: Arc<AtomicUsize>,
         limits: Limits,
         keys: Option<Arc<Keys>>,
+        spares: Receiver<Box<SampleMessage<Sample>>>,
     ) -> std::io::Result<(Self, IoHandle)> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let waker = Arc::new(Waker::new()?);
@@ -247,6 +250,7 @@ impl IoThread {
             scratch: vec![0; READ_CHUNK],
             plain: vec![0; MAX_LINE],
             sample: Box::default(),
+            spares,
         };
         Ok((thread, handle))
     }
@@ -414,6 +418,7 @@ impl IoThread {
             random: &mut fill_random,
             plain: &mut self.plain,
             sample: &mut self.sample,
+            spares: Some(&self.spares),
         };
         conn.session.receive(
             scratch.get(..n).unwrap_or_default(),

@@ -64,16 +64,28 @@ impl Layout {
     }
 }
 
-/// One agent's series at one moment: immutable, replaced whole.
-#[derive(Debug, Default)]
+/// One agent's series at one moment: what a scrape sees, never half of one update.
+#[derive(Debug, Default, Clone)]
 pub struct View {
     /// The label sets.
     pub layout: Arc<Layout>,
-    /// The values, in the layout's series order.
-    pub values: Box<[f64]>,
+    /// The values in emission order: series `i` of the layout has `values[layout.order[i]]`.
+    /// The aggregator writes them as a sample yields them, without reordering.
+    pub values: Vec<f64>,
 }
 
-/// One agent's current view, swapped by the aggregator and read by scrapes.
+impl View {
+    /// The value of series position `i`.
+    pub fn value(&self, i: usize) -> Option<f64> {
+        self.values.get(*self.layout.order.get(i)?).copied()
+    }
+}
+
+/// One agent's current view, updated by the aggregator and read by scrapes.
+///
+/// A scrape holds the lock only to take a reference to the view. The aggregator writes the new
+/// values into the view in place when no scrape holds it (the common case: no allocation per
+/// sample), and otherwise makes a new one, which the scrape in progress does not see.
 #[derive(Debug, Default)]
 pub struct Slot {
     view: Mutex<Arc<View>>,
@@ -88,9 +100,29 @@ impl Slot {
             .clone()
     }
 
-    /// Publishes `view`; a scrape in progress keeps the one it took.
-    pub fn set(&self, view: Arc<View>) {
-        *self.view.lock().unwrap_or_else(PoisonError::into_inner) = view;
+    /// Publishes `values` (in emission order) with `layout`.
+    pub fn publish(&self, layout: &Arc<Layout>, values: &[f64]) {
+        let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(view) = Arc::get_mut(&mut view) {
+            if !Arc::ptr_eq(&view.layout, layout) {
+                view.layout = layout.clone();
+            }
+            view.values.clear();
+            view.values.extend_from_slice(values);
+        } else {
+            *view = Arc::new(View {
+                layout: layout.clone(),
+                values: values.to_vec(),
+            });
+        }
+    }
+
+    /// Changes the value at emission index `at`, leaving the others.
+    pub fn set_value(&self, at: usize, value: f64) {
+        let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(v) = Arc::make_mut(&mut view).values.get_mut(at) {
+            *v = value;
+        }
     }
 }
 
@@ -149,12 +181,11 @@ impl Published {
                     continue;
                 };
                 for i in range.clone() {
-                    let (Some(prefix), Some(value)) = (view.layout.prefix(i), view.values.get(i))
-                    else {
+                    let (Some(prefix), Some(value)) = (view.layout.prefix(i), view.value(i)) else {
                         continue;
                     };
                     out.push_str(prefix);
-                    push_value(&mut out, *value);
+                    push_value(&mut out, value);
                     out.push('\n');
                 }
                 if out.len() >= chunk {
@@ -271,23 +302,14 @@ impl Builder {
         self.rebuilding = true;
     }
 
-    /// The view of the series added, with `layout` when they are the same ones, else a new
-    /// layout (which needs the `add`s to have followed [`start_rebuild`](Builder::start_rebuild)).
-    pub fn view(&mut self, layout: &Arc<Layout>, agent: &str, defs: &[Def]) -> View {
-        let layout = if self.same_as(layout) {
-            layout.clone()
-        } else {
-            Arc::new(self.layout(agent, defs))
-        };
-        let values = layout
-            .order
-            .iter()
-            .map(|&i| self.values.get(i).copied().unwrap_or(0.0))
-            .collect();
-        View { layout, values }
+    /// The values added, in emission order.
+    pub fn values(&self) -> &[f64] {
+        &self.values
     }
 
-    fn layout(&mut self, agent: &str, defs: &[Def]) -> Layout {
+    /// The layout of the series added, which needs the `add`s to have followed
+    /// [`start_rebuild`](Builder::start_rebuild).
+    pub fn layout(&self, agent: &str, defs: &[Def]) -> Layout {
         let mut order: Vec<usize> = (0..self.series.len()).collect();
         order.sort_by_key(|&i| self.series.get(i).map_or(usize::MAX, |s| s.0));
         let mut ranges = vec![0..0; defs.len()];
@@ -362,7 +384,19 @@ mod tests {
             b.start_rebuild();
             add(b);
         }
-        b.view(layout, "ag\"ent", DEFS)
+        let layout = if b.same_as(layout) {
+            layout.clone()
+        } else {
+            Arc::new(b.layout("ag\"ent", DEFS))
+        };
+        View {
+            layout,
+            values: b.values().to_vec(),
+        }
+    }
+
+    fn values(v: &View) -> Vec<f64> {
+        (0..v.values.len()).filter_map(|i| v.value(i)).collect()
     }
 
     fn render(views: Vec<View>) -> String {
@@ -373,7 +407,7 @@ mod tests {
                     .into_iter()
                     .map(|v| {
                         let s = Slot::default();
-                        s.set(Arc::new(v));
+                        s.publish(&v.layout, &v.values);
                         Arc::new(s)
                     })
                     .collect(),
@@ -408,11 +442,32 @@ mod tests {
         let v1 = build(&mut b, &Arc::default(), &[("p", 1.0)], 0.0);
         let v2 = build(&mut b, &v1.layout, &[("p", 2.0)], 0.5);
         assert!(Arc::ptr_eq(&v1.layout, &v2.layout));
-        assert_eq!(&*v2.values, &[2.0, 0.5]);
+        assert_eq!(values(&v2), [2.0, 0.5]);
         let v3 = build(&mut b, &v2.layout, &[("p", 3.0), ("q", 4.0)], 0.5);
         assert!(!Arc::ptr_eq(&v2.layout, &v3.layout));
-        assert_eq!(&*v3.values, &[3.0, 4.0, 0.5]);
+        assert_eq!(values(&v3), [3.0, 4.0, 0.5]);
         assert_eq!(v3.layout.ranges, [0..2, 2..3]);
+    }
+
+    #[test]
+    fn a_view_a_scrape_holds_is_not_written_over() {
+        let mut b = Builder::default();
+        let v1 = build(&mut b, &Arc::default(), &[("p", 1.0)], 0.0);
+        let slot = Slot::default();
+        slot.publish(&v1.layout, &v1.values);
+        let first = slot.get();
+        let at = Arc::as_ptr(&first);
+        drop(first);
+        // Nobody holds it: written in place.
+        slot.publish(&v1.layout, &[0.5, 2.0]);
+        let held = slot.get();
+        assert_eq!(Arc::as_ptr(&held), at);
+        assert_eq!(values(&held), [2.0, 0.5]);
+        // A scrape holds it: the next values go to a new view, and the held one stays whole.
+        slot.publish(&v1.layout, &[0.25, 3.0]);
+        slot.set_value(0, 1.0);
+        assert_eq!(values(&held), [2.0, 0.5]);
+        assert_eq!(values(&slot.get()), [3.0, 1.0]);
     }
 
     #[test]
