@@ -514,6 +514,7 @@ mod F {
 
 /// What the aggregator knows of one agent.
 struct AgentState {
+    id: String,
     /// Where its series are published.
     slot: Arc<Slot>,
     /// The label sets of its series now (also in the slot's view).
@@ -538,6 +539,69 @@ struct AgentState {
     allowance: f64,
 }
 
+/// Every agent the aggregator knows: by a stable index, which is what a connection keeps (a
+/// sample then costs no lookup by name), and by id.
+#[derive(Default)]
+struct Table {
+    entries: Vec<Option<AgentState>>,
+    /// Indexes of forgotten agents, for new ones.
+    free: Vec<usize>,
+    ids: HashMap<String, usize>,
+}
+
+impl Table {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn find(&self, id: &str) -> Option<usize> {
+        self.ids.get(id).copied()
+    }
+
+    fn get(&self, index: usize) -> Option<&AgentState> {
+        self.entries.get(index)?.as_ref()
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut AgentState> {
+        self.entries.get_mut(index)?.as_mut()
+    }
+
+    fn insert(&mut self, agent: AgentState) -> usize {
+        let id = agent.id.clone();
+        let index = match self.free.pop() {
+            Some(index) => {
+                if let Some(entry) = self.entries.get_mut(index) {
+                    *entry = Some(agent);
+                }
+                index
+            }
+            None => {
+                self.entries.push(Some(agent));
+                self.entries.len() - 1
+            }
+        };
+        self.ids.insert(id, index);
+        index
+    }
+
+    fn remove(&mut self, index: usize) -> Option<AgentState> {
+        let agent = self.entries.get_mut(index)?.take()?;
+        self.ids.remove(&agent.id);
+        self.free.push(index);
+        Some(agent)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, &AgentState)> {
+        (0..)
+            .zip(&self.entries)
+            .filter_map(|(i, a)| Some((i, a.as_ref()?)))
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut AgentState> {
+        self.entries.iter_mut().flatten()
+    }
+}
+
 /// The server's own health metrics.
 struct Health {
     connected: IntGauge,
@@ -551,9 +615,9 @@ pub struct Aggregator {
     config: Config,
     published: Arc<Published>,
     health: Health,
-    agents: HashMap<String, AgentState>,
-    /// Which agent each connection speaks for.
-    conns: HashMap<u64, String>,
+    agents: Table,
+    /// Which agent (its index in `agents`) each connection speaks for.
+    conns: HashMap<u64, usize>,
     /// Agents with a connection.
     connected: usize,
     builder: Builder,
@@ -624,7 +688,7 @@ impl Aggregator {
                 registry,
             }),
             health,
-            agents: HashMap::new(),
+            agents: Table::default(),
             conns: HashMap::new(),
             connected: 0,
             builder: Builder::default(),
@@ -698,8 +762,9 @@ impl Aggregator {
     }
 
     fn connect(&mut self, conn: u64, hello: Hello, authenticated: bool, now: Instant) -> Reply {
-        let id = hello.id.as_str().to_owned();
-        if !self.agents.contains_key(&id) && self.agents.len() >= self.config.max_agents {
+        let id = hello.id.as_str();
+        let known = self.agents.find(id);
+        if known.is_none() && self.agents.len() >= self.config.max_agents {
             return Reply::Refused {
                 code: codes::TOO_MANY_AGENTS,
                 message: format!(
@@ -708,7 +773,10 @@ impl Aggregator {
                 ),
             };
         }
-        if !authenticated && self.agents.get(&id).is_some_and(|a| a.conn.is_some()) {
+        let connected = known
+            .and_then(|i| self.agents.get(i))
+            .is_some_and(|a| a.conn.is_some());
+        if !authenticated && connected {
             return Reply::Refused {
                 code: codes::ID_IN_USE,
                 message: format!(
@@ -721,21 +789,22 @@ impl Aggregator {
             .config
             .expire_after
             .unwrap_or_else(|| (interval * 3).max(MIN_EXPIRY));
-        if !self.agents.contains_key(&id) {
-            let slot = Arc::new(Slot::default());
-            let mut list = self
-                .published
-                .agents
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
-            let mut agents = Vec::with_capacity(list.len() + 1);
-            agents.extend(list.iter().cloned());
-            agents.push(slot.clone());
-            *list = Arc::new(agents);
-            drop(list);
-            self.agents.insert(
-                id.clone(),
-                AgentState {
+        let index = match known {
+            Some(index) => index,
+            None => {
+                let slot = Arc::new(Slot::default());
+                let mut list = self
+                    .published
+                    .agents
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let mut agents = Vec::with_capacity(list.len() + 1);
+                agents.extend(list.iter().cloned());
+                agents.push(slot.clone());
+                *list = Arc::new(agents);
+                drop(list);
+                self.agents.insert(AgentState {
+                    id: id.to_owned(),
                     slot,
                     layout: Arc::default(),
                     conn: None,
@@ -749,10 +818,10 @@ impl Aggregator {
                     expire_after,
                     expired: true,
                     allowance: BURST,
-                },
-            );
-        }
-        let Some(agent) = self.agents.get_mut(&id) else {
+                })
+            }
+        };
+        let Some(agent) = self.agents.get_mut(index) else {
             return Reply::Refused {
                 code: codes::UNAVAILABLE,
                 message: "agent table".into(),
@@ -771,29 +840,29 @@ impl Aggregator {
         agent.expire_after = expire_after;
         agent.hello = hello;
         let last_seq = agent.last_seq;
-        self.conns.insert(conn, id.clone());
-        self.set_up(&id, true);
+        self.conns.insert(conn, index);
+        self.set_up(index, true);
         self.refresh_connected();
         Reply::Welcome { last_seq }
     }
 
     fn disconnect(&mut self, conn: u64) {
-        let Some(id) = self.conns.remove(&conn) else {
+        let Some(index) = self.conns.remove(&conn) else {
             return;
         };
-        if self.agents.get(&id).is_some_and(|a| a.conn == Some(conn)) {
-            if let Some(agent) = self.agents.get_mut(&id) {
-                agent.conn = None;
-                self.connected -= 1;
-            }
-            self.set_up(&id, false);
+        if let Some(agent) = self.agents.get_mut(index)
+            && agent.conn == Some(conn)
+        {
+            agent.conn = None;
+            self.connected -= 1;
+            self.set_up(index, false);
         }
         self.refresh_connected();
     }
 
     /// Sets an agent's `vitals_agent_up` without touching its other series.
-    fn set_up(&mut self, id: &str, up: bool) {
-        let Some(agent) = self.agents.get_mut(id) else {
+    fn set_up(&mut self, index: usize, up: bool) {
+        let Some(agent) = self.agents.get_mut(index) else {
             return;
         };
         let layout = &agent.layout;
@@ -805,7 +874,7 @@ impl Aggregator {
         match at {
             Some(&at) => agent.slot.set_value(at, if up { 1.0 } else { 0.0 }),
             // A new agent: only `up` and `last_seen` until its first sample.
-            None => publish(&mut self.builder, id, agent, None),
+            None => publish(&mut self.builder, agent, None),
         }
     }
 
@@ -816,13 +885,13 @@ impl Aggregator {
     }
 
     fn merge(&mut self, conn: u64, message: &SampleMessage<Sample>, now: Instant) -> Reply {
-        let Some(id) = self.conns.get(&conn) else {
+        let Some(&index) = self.conns.get(&conn) else {
             return Reply::Refused {
                 code: codes::UNEXPECTED,
                 message: "another connection took over this agent id".into(),
             };
         };
-        let Some(agent) = self.agents.get_mut(id) else {
+        let Some(agent) = self.agents.get_mut(index) else {
             return Reply::Refused {
                 code: codes::UNEXPECTED,
                 message: "unknown agent".into(),
@@ -863,38 +932,36 @@ impl Aggregator {
         agent.last_seen = unix_now();
         agent.samples += 1;
         agent.expired = false;
-        publish(&mut self.builder, id, agent, Some(message));
+        publish(&mut self.builder, agent, Some(message));
         Reply::Merged { seq: message.seq }
     }
 
     /// Removes the series, but `up` and `last_seen`, of agents whose last sample is older
     /// than their expiry.
     pub fn expire(&mut self, now: Instant) {
-        let stale: Vec<String> = self
-            .agents
-            .iter()
-            .filter(|(_, a)| {
-                !a.expired && now.saturating_duration_since(a.last_sample) > a.expire_after
-            })
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in stale {
-            if let Some(agent) = self.agents.get_mut(&id) {
+        for agent in self.agents.iter_mut() {
+            if !agent.expired
+                && now.saturating_duration_since(agent.last_sample) > agent.expire_after
+            {
                 agent.expired = true;
-                publish(&mut self.builder, &id, agent, None);
+                publish(&mut self.builder, agent, None);
             }
         }
         let forget = self.config.forget_after;
-        let mut forgotten: Vec<Arc<Slot>> = Vec::new();
-        self.agents.retain(|_, a| {
-            let keep = a.conn.is_some()
-                || !a.expired
-                || now.saturating_duration_since(a.last_sample) <= a.expire_after + forget;
-            if !keep {
-                forgotten.push(a.slot.clone());
-            }
-            keep
-        });
+        let gone: Vec<usize> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| {
+                a.conn.is_none()
+                    && a.expired
+                    && now.saturating_duration_since(a.last_sample) > a.expire_after + forget
+            })
+            .map(|(index, _)| index)
+            .collect();
+        let forgotten: Vec<Arc<Slot>> = gone
+            .into_iter()
+            .filter_map(|index| Some(self.agents.remove(index)?.slot))
+            .collect();
         if !forgotten.is_empty() {
             let mut list = self
                 .published
@@ -972,12 +1039,7 @@ fn format_u16(buf: &mut [u8; 5], mut n: u16) -> &str {
 /// Publishes the agent's series: from `sample`, or only `up` and `last_seen`. The label sets
 /// are rendered again only when they changed (a new mount, a renamed interface): per sample,
 /// this writes the values into the agent's view, with no allocation while no scrape holds it.
-fn publish(
-    b: &mut Builder,
-    id: &str,
-    agent: &mut AgentState,
-    sample: Option<&SampleMessage<Sample>>,
-) {
+fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&SampleMessage<Sample>>) {
     b.start();
     emit(b, agent, sample);
     if b.same_as(&agent.layout) {
@@ -987,7 +1049,7 @@ fn publish(
             let mut fresh = Builder::default();
             fresh.start_rebuild();
             emit(&mut fresh, agent, sample);
-            let rebuilt = fresh.layout(id, DEFS);
+            let rebuilt = fresh.layout(&agent.id, DEFS);
             assert_eq!(
                 (&rebuilt.text, &rebuilt.starts),
                 (&agent.layout.text, &agent.layout.starts),
@@ -997,7 +1059,7 @@ fn publish(
     } else {
         b.start_rebuild();
         emit(b, agent, sample);
-        agent.layout = Arc::new(b.layout(id, DEFS));
+        agent.layout = Arc::new(b.layout(&agent.id, DEFS));
     }
     agent.slot.publish(&agent.layout, b.values());
 }
