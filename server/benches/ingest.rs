@@ -7,23 +7,21 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Hello, Message, SampleMessage};
 use common::env_or;
-use crossbeam_channel::{Receiver, Sender};
-use server::aggregator::{Aggregator, Config, Reply};
+use crossbeam_channel::Receiver;
+use server::aggregator::{Aggregator, Batch, Config, Reply};
 use server::connection::{Replier, Waker};
 use server::session::{Context, Limits, Session};
 
 /// The server around the sessions, without its threads: the aggregator, and the way back.
 struct Server {
     aggregator: Aggregator,
-    reply_tx: Sender<(u64, Reply)>,
-    replies: Receiver<(u64, Reply)>,
-    waker: Arc<Waker>,
+    replier: Replier,
+    replies: Receiver<Vec<(u64, Reply)>>,
     plain: Vec<u8>,
     sample: Box<SampleMessage<Sample>>,
     spares: Receiver<Box<SampleMessage<Sample>>>,
@@ -42,14 +40,15 @@ impl Server {
             spares: Some(&self.spares),
         };
         session.receive(bytes, now, &mut ctx, &mut requests);
-        for request in requests {
-            let event = request.into_event(conn, || {
-                Replier::new(conn, self.reply_tx.clone(), self.waker.clone())
-            });
-            self.aggregator.handle(event, now);
-        }
-        while let Ok((_, reply)) = self.replies.try_recv() {
-            session.answer(reply, now, &mut Vec::new());
+        let batch = Batch {
+            events: requests.into_iter().map(|r| r.into_event(conn)).collect(),
+            reply: Some(self.replier.clone()),
+        };
+        self.aggregator.handle_batch(batch, now);
+        while let Ok(answers) = self.replies.try_recv() {
+            for (_, reply) in answers {
+                session.answer(reply, now, &mut Vec::new());
+            }
         }
         session.out.clear();
     }
@@ -68,9 +67,8 @@ fn main() {
     aggregator.recycle_into(spent);
     let mut server = Server {
         aggregator,
-        reply_tx,
+        replier: Replier::new(reply_tx, Waker::none()),
         replies,
-        waker: Waker::none(),
         plain: Vec::new(),
         sample: Box::default(),
         spares,

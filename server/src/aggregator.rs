@@ -1,9 +1,9 @@
 //! The aggregator: one thread that owns every agent's state and every metric.
 //!
-//! Connection workers decode lines and send [`Event`]s over a bounded channel; the aggregator
-//! handles them one at a time and publishes each agent's series as one immutable view (see
-//! [`crate::exposition`]), so a scrape always sees whole samples, never half of one, and never
-//! makes the aggregator wait. It owns its own [`Registry`] (not the process-global default) for
+//! Connection workers decode lines and send their [`Event`]s over a bounded channel, a
+//! [`Batch`] per pass; the aggregator handles them in order, answers each batch in one message,
+//! and publishes each agent's series as one view (see [`crate::exposition`]), so a scrape
+//! always sees whole samples, never half of one, and never makes the aggregator wait. It owns its own [`Registry`] (not the process-global default) for
 //! the server's health metrics, and ends when every sender is dropped.
 //!
 //! Agents send cumulative values, and counters are exposed as the machine counts them: a
@@ -23,11 +23,22 @@ use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use crate::connection::Replier;
 use crate::exposition::{Builder, Def, Kind, Layout, Published, Slot};
 
-/// Events that may wait in the channel before workers block.
-pub const CHANNEL_CAPACITY: usize = 1024;
+/// Batches that may wait in the channel before workers block: a few passes of each I/O thread.
+pub const CHANNEL_CAPACITY: usize = 16;
 
 /// How often the aggregator looks for agents to expire when no event arrives.
 const TICK: Duration = Duration::from_millis(500);
+
+/// What an I/O thread hands the aggregator after a pass: its events in order, and the way
+/// back for the answers, which go back together. One message and one wake-up a pass, not per
+/// sample.
+#[derive(Debug)]
+pub struct Batch {
+    /// The pass's events.
+    pub events: Vec<Event>,
+    /// Where the answers go; `None` where nothing is answered (the acceptor's refusals).
+    pub reply: Option<Replier>,
+}
 
 /// What a connection worker tells the aggregator.
 #[derive(Debug)]
@@ -40,13 +51,11 @@ pub enum Event {
         /// Whether it proved its id with its key; only then may it take the id over from
         /// another connection.
         authenticated: bool,
-        reply: Replier,
     },
     /// An agent on connection `conn` sent a sample. The reply comes once it is merged.
     Sample {
         conn: u64,
         message: Box<SampleMessage<Sample>>,
-        reply: Replier,
     },
     /// Connection `conn`, which had said hello, is gone.
     Disconnected { conn: u64 },
@@ -620,6 +629,8 @@ pub struct Aggregator {
     conns: HashMap<u64, usize>,
     /// Agents with a connection.
     connected: usize,
+    /// New agents' slots, published with the next [`Aggregator::publish_joined`].
+    joined: Vec<Arc<Slot>>,
     builder: Builder,
     /// Where merged samples' boxes go back to the I/O threads, if anywhere.
     spent: Option<Sender<Box<SampleMessage<Sample>>>>,
@@ -691,6 +702,7 @@ impl Aggregator {
             agents: Table::default(),
             conns: HashMap::new(),
             connected: 0,
+            joined: Vec::new(),
             builder: Builder::default(),
             spent: None,
         }
@@ -707,17 +719,17 @@ impl Aggregator {
         self.published.clone()
     }
 
-    /// Handles events until every sender is dropped.
-    pub fn run(mut self, events: Receiver<Event>) {
+    /// Handles batches of events until every sender is dropped.
+    pub fn run(mut self, batches: Receiver<Batch>) {
         let mut next_tick = Instant::now() + TICK;
         loop {
-            match events.recv_deadline(next_tick) {
-                Ok(event) => {
+            match batches.recv_deadline(next_tick) {
+                Ok(batch) => {
                     // What else is queued is handled in the same wake-up, at the same time.
                     let now = Instant::now();
-                    self.handle(event, now);
-                    for event in events.try_iter().take(events.capacity().unwrap_or(1024)) {
-                        self.handle(event, now);
+                    self.handle_batch(batch, now);
+                    for batch in batches.try_iter().take(CHANNEL_CAPACITY) {
+                        self.handle_batch(batch, now);
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -731,34 +743,62 @@ impl Aggregator {
         }
     }
 
-    /// Handles one event at `now`.
-    pub fn handle(&mut self, event: Event, now: Instant) {
+    /// Handles a batch's events at `now` and sends their answers back together.
+    pub fn handle_batch(&mut self, batch: Batch, now: Instant) {
+        let Batch { events, reply } = batch;
+        let answers: Vec<(u64, Reply)> = events
+            .into_iter()
+            .filter_map(|event| self.handle(event, now))
+            .collect();
+        self.publish_joined();
+        if let Some(reply) = reply.filter(|_| !answers.is_empty()) {
+            reply.send(answers);
+        }
+    }
+
+    /// Adds the agents that joined since the last call to what scrapes see: once a batch, as
+    /// the list is copied (a scrape may be reading the old one), not once per new agent, which
+    /// would copy it ten thousand times while a fleet connects.
+    fn publish_joined(&mut self) {
+        if self.joined.is_empty() {
+            return;
+        }
+        let mut list = self
+            .published
+            .agents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut agents = Vec::with_capacity(list.len() + self.joined.len());
+        agents.extend(list.iter().cloned());
+        agents.append(&mut self.joined);
+        *list = Arc::new(agents);
+    }
+
+    /// Handles one event at `now`; for a hello or a sample, the answer to its connection.
+    pub fn handle(&mut self, event: Event, now: Instant) -> Option<(u64, Reply)> {
         match event {
             Event::Accepted => self.health.connections.inc(),
             Event::Connected {
                 conn,
                 hello,
                 authenticated,
-                reply,
             } => {
                 self.health.frames.inc();
                 // A refusal is counted by the connection that passes it on.
-                reply.send(self.connect(conn, *hello, authenticated, now));
+                return Some((conn, self.connect(conn, *hello, authenticated, now)));
             }
-            Event::Sample {
-                conn,
-                message,
-                reply,
-            } => {
+            Event::Sample { conn, message } => {
                 self.health.frames.inc();
-                reply.send(self.merge(conn, &message, now));
+                let reply = self.merge(conn, &message, now);
                 if let Some(spent) = &self.spent {
                     let _ = spent.try_send(message);
                 }
+                return Some((conn, reply));
             }
             Event::Disconnected { conn } => self.disconnect(conn),
             Event::Rejected { reason } => self.health.rejected.with_label_values(&[reason]).inc(),
         }
+        None
     }
 
     fn connect(&mut self, conn: u64, hello: Hello, authenticated: bool, now: Instant) -> Reply {
@@ -793,16 +833,7 @@ impl Aggregator {
             Some(index) => index,
             None => {
                 let slot = Arc::new(Slot::default());
-                let mut list = self
-                    .published
-                    .agents
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner);
-                let mut agents = Vec::with_capacity(list.len() + 1);
-                agents.extend(list.iter().cloned());
-                agents.push(slot.clone());
-                *list = Arc::new(agents);
-                drop(list);
+                self.joined.push(slot.clone());
                 self.agents.insert(AgentState {
                     id: id.to_owned(),
                     slot,
@@ -939,6 +970,7 @@ impl Aggregator {
     /// Removes the series, but `up` and `last_seen`, of agents whose last sample is older
     /// than their expiry.
     pub fn expire(&mut self, now: Instant) {
+        self.publish_joined();
         for agent in self.agents.iter_mut() {
             if !agent.expired
                 && now.saturating_duration_since(agent.last_sample) > agent.expire_after
@@ -980,7 +1012,8 @@ impl Aggregator {
     }
 
     /// The exposition in Prometheus text format.
-    pub fn render(&self) -> String {
+    pub fn render(&mut self) -> String {
+        self.publish_joined();
         String::from_utf8(self.published.render()).unwrap_or_default()
     }
 }
@@ -1279,22 +1312,20 @@ mod tests {
     }
 
     /// Sends an event that expects a reply and returns the reply.
-    fn ask(agg: &mut Aggregator, now: Instant, make: impl FnOnce(Replier) -> Event) -> Reply {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        agg.handle(
-            make(Replier::new(0, tx, crate::connection::Waker::none())),
-            now,
-        );
-        rx.try_recv().unwrap().1
+    fn ask(agg: &mut Aggregator, now: Instant, event: Event) -> Reply {
+        agg.handle(event, now).unwrap().1
     }
 
     fn connect(agg: &mut Aggregator, conn: u64, id: &str, session: u64, now: Instant) -> Reply {
-        ask(agg, now, |reply| Event::Connected {
-            conn,
-            hello: hello(id, session),
-            authenticated: true,
-            reply,
-        })
+        ask(
+            agg,
+            now,
+            Event::Connected {
+                conn,
+                hello: hello(id, session),
+                authenticated: true,
+            },
+        )
     }
 
     fn send(
@@ -1303,15 +1334,11 @@ mod tests {
         message: Box<SampleMessage<Sample>>,
         now: Instant,
     ) -> Reply {
-        ask(agg, now, |reply| Event::Sample {
-            conn,
-            message,
-            reply,
-        })
+        ask(agg, now, Event::Sample { conn, message })
     }
 
     /// The value of the series `name{labels...}` as rendered, if present.
-    fn get(agg: &Aggregator, series: &str) -> Option<f64> {
+    fn get(agg: &mut Aggregator, series: &str) -> Option<f64> {
         agg.render()
             .lines()
             .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
@@ -1345,12 +1372,15 @@ mod tests {
         let text = agg.render();
         assert!(text.contains("# TYPE node_cpu_seconds_total counter"));
         assert!(text.contains("# TYPE node_load1 gauge"));
-        assert_eq!(get(&agg, USER), Some(10.5));
-        assert_eq!(get(&agg, ROOT), Some(1000.0));
-        assert_eq!(get(&agg, r#"node_load1{agent="a"}"#), Some(0.5));
-        assert_eq!(get(&agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
-        assert_eq!(get(&agg, "vitals_server_agents_connected"), Some(1.0));
-        assert_eq!(get(&agg, "vitals_server_frames_received_total"), Some(2.0));
+        assert_eq!(get(&mut agg, USER), Some(10.5));
+        assert_eq!(get(&mut agg, ROOT), Some(1000.0));
+        assert_eq!(get(&mut agg, r#"node_load1{agent="a"}"#), Some(0.5));
+        assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+        assert_eq!(get(&mut agg, "vitals_server_agents_connected"), Some(1.0));
+        assert_eq!(
+            get(&mut agg, "vitals_server_frames_received_total"),
+            Some(2.0)
+        );
         assert!(text.contains(r#"vitals_agent_info{agent="a",arch="aarch64","#));
     }
 
@@ -1376,26 +1406,32 @@ mod tests {
         assert!(text.contains("# TYPE node_disk_io_now gauge"));
         assert_eq!(
             get(
-                &agg,
+                &mut agg,
                 r#"node_disk_read_bytes_total{agent="a",device="sda"}"#
             ),
             Some(4096.0)
         );
         assert_eq!(
             get(
-                &agg,
+                &mut agg,
                 r#"node_disk_io_time_seconds_total{agent="a",device="sda"}"#
             ),
             Some(1.5)
         );
         assert_eq!(
-            get(&agg, r#"node_pressure_io_stalled_seconds_total{agent="a"}"#),
+            get(
+                &mut agg,
+                r#"node_pressure_io_stalled_seconds_total{agent="a"}"#
+            ),
             Some(2.5)
         );
         // A sample without pressure (the kernel lost it? an older agent) drops those series.
         send(&mut agg, 1, sample(2, 1.0, &[]), t0);
         assert_eq!(
-            get(&agg, r#"node_pressure_io_stalled_seconds_total{agent="a"}"#),
+            get(
+                &mut agg,
+                r#"node_pressure_io_stalled_seconds_total{agent="a"}"#
+            ),
             None
         );
     }
@@ -1407,10 +1443,10 @@ mod tests {
         connect(&mut agg, 1, "a", 7, t0);
         send(&mut agg, 1, sample(1, 10.0, &[]), t0);
         send(&mut agg, 1, sample(2, 12.25, &[]), t0);
-        assert_eq!(get(&agg, USER), Some(12.25));
+        assert_eq!(get(&mut agg, USER), Some(12.25));
         // The machine rebooted: its counter starts again from a smaller value.
         send(&mut agg, 1, sample(3, 1.5, &[]), t0);
-        assert_eq!(get(&agg, USER), Some(1.5));
+        assert_eq!(get(&mut agg, USER), Some(1.5));
     }
 
     #[test]
@@ -1431,12 +1467,12 @@ mod tests {
             Reply::Merged { seq: 1 }
         );
         assert_eq!(
-            get(&agg, USER),
+            get(&mut agg, USER),
             Some(20.0),
             "the old sample did not turn the counter back"
         );
         assert_eq!(
-            get(&agg, r#"vitals_agent_samples_total{agent="a"}"#),
+            get(&mut agg, r#"vitals_agent_samples_total{agent="a"}"#),
             Some(2.0)
         );
         // A new session (the agent restarted) numbers from 1 again.
@@ -1448,7 +1484,7 @@ mod tests {
             send(&mut agg, 3, sample(1, 21.0, &[]), t0),
             Reply::Merged { seq: 1 }
         );
-        assert_eq!(get(&agg, USER), Some(21.0));
+        assert_eq!(get(&mut agg, USER), Some(21.0));
     }
 
     #[test]
@@ -1458,11 +1494,15 @@ mod tests {
         let t0 = Instant::now();
         connect(&mut agg, 1, "a", 7, t0);
         send(&mut agg, 1, sample(1, 1.0, &[]), t0);
-        assert_eq!(get(&agg, GAPS), Some(0.0), "shown from the first sample");
+        assert_eq!(
+            get(&mut agg, GAPS),
+            Some(0.0),
+            "shown from the first sample"
+        );
         send(&mut agg, 1, sample(2, 1.0, &[]), t0);
         // 3 and 4 never arrive.
         send(&mut agg, 1, sample(5, 1.0, &[]), t0);
-        assert_eq!(get(&agg, GAPS), Some(2.0), "the number missing");
+        assert_eq!(get(&mut agg, GAPS), Some(2.0), "the number missing");
         // A reconnect in the same session resends what was not merged: no gap, and an old
         // sample sent again is neither merged nor counted.
         agg.handle(Event::Disconnected { conn: 1 }, t0);
@@ -1473,14 +1513,14 @@ mod tests {
         send(&mut agg, 2, sample(4, 1.0, &[]), t0);
         send(&mut agg, 2, sample(6, 1.0, &[]), t0);
         send(&mut agg, 2, sample(7, 1.0, &[]), t0);
-        assert_eq!(get(&agg, GAPS), Some(2.0));
+        assert_eq!(get(&mut agg, GAPS), Some(2.0));
         // The agent restarted: a new session numbers from 1 again, which is not a gap; the
         // counter keeps what it counted before.
         connect(&mut agg, 3, "a", 8, t0);
         send(&mut agg, 3, sample(1, 1.0, &[]), t0);
-        assert_eq!(get(&agg, GAPS), Some(2.0));
+        assert_eq!(get(&mut agg, GAPS), Some(2.0));
         send(&mut agg, 3, sample(3, 1.0, &[]), t0);
-        assert_eq!(get(&agg, GAPS), Some(3.0));
+        assert_eq!(get(&mut agg, GAPS), Some(3.0));
     }
 
     #[test]
@@ -1495,7 +1535,7 @@ mod tests {
         send(&mut agg, 1, sample(41, 1.0, &[]), t0);
         send(&mut agg, 1, sample(42, 1.0, &[]), t0);
         assert_eq!(
-            get(&agg, r#"vitals_agent_sequence_gaps_total{agent="a"}"#),
+            get(&mut agg, r#"vitals_agent_sequence_gaps_total{agent="a"}"#),
             Some(0.0)
         );
     }
@@ -1506,10 +1546,10 @@ mod tests {
         let t0 = Instant::now();
         connect(&mut agg, 1, "a", 7, t0);
         send(&mut agg, 1, sample(1, 1.0, &["/", "/boot"]), t0);
-        assert_eq!(get(&agg, BOOT), Some(1000.0));
+        assert_eq!(get(&mut agg, BOOT), Some(1000.0));
         send(&mut agg, 1, sample(2, 1.0, &["/"]), t0);
-        assert_eq!(get(&agg, BOOT), None, "unmounted");
-        assert_eq!(get(&agg, ROOT), Some(1000.0));
+        assert_eq!(get(&mut agg, BOOT), None, "unmounted");
+        assert_eq!(get(&mut agg, ROOT), Some(1000.0));
     }
 
     #[test]
@@ -1520,24 +1560,24 @@ mod tests {
         connect(&mut agg, 2, "b", 7, t0);
         send(&mut agg, 1, sample(1, 1.0, &["/"]), t0);
         agg.handle(Event::Disconnected { conn: 1 }, t0);
-        assert_eq!(get(&agg, r#"vitals_agent_up{agent="a"}"#), Some(0.0));
-        assert_eq!(get(&agg, "vitals_server_agents_connected"), Some(1.0));
+        assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(0.0));
+        assert_eq!(get(&mut agg, "vitals_server_agents_connected"), Some(1.0));
         agg.expire(t0 + Duration::from_secs(29));
-        assert_eq!(get(&agg, ROOT), Some(1000.0), "not yet");
+        assert_eq!(get(&mut agg, ROOT), Some(1000.0), "not yet");
         let t1 = t0 + Duration::from_secs(31);
         agg.expire(t1);
-        assert_eq!(get(&agg, ROOT), None);
-        assert_eq!(get(&agg, USER), None);
+        assert_eq!(get(&mut agg, ROOT), None);
+        assert_eq!(get(&mut agg, USER), None);
         assert!(!agg.render().contains(r#"vitals_agent_info{agent="a""#));
         assert_eq!(
-            get(&agg, r#"vitals_agent_up{agent="a"}"#),
+            get(&mut agg, r#"vitals_agent_up{agent="a"}"#),
             Some(0.0),
             "up stays, at 0"
         );
         // It comes back with the same labels, once.
         connect(&mut agg, 3, "a", 7, t1);
         send(&mut agg, 3, sample(2, 2.0, &["/"]), t1);
-        assert_eq!(get(&agg, USER), Some(2.0));
+        assert_eq!(get(&mut agg, USER), Some(2.0));
         assert_eq!(
             agg.render()
                 .matches(r#"vitals_agent_up{agent="a"}"#)
@@ -1562,7 +1602,7 @@ mod tests {
         );
         // The old connection closing does not mark the agent down.
         agg.handle(Event::Disconnected { conn: 1 }, t0);
-        assert_eq!(get(&agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+        assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
     }
 
     #[test]
@@ -1577,8 +1617,8 @@ mod tests {
     fn a_new_agent_is_up_before_its_first_sample() {
         let mut agg = aggregator();
         connect(&mut agg, 1, "a", 7, Instant::now());
-        assert_eq!(get(&agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
-        assert_eq!(get(&agg, USER), None);
+        assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+        assert_eq!(get(&mut agg, USER), None);
     }
 
     #[test]
@@ -1606,9 +1646,9 @@ mod tests {
         // Once `b` is gone, expired and then forgotten, `c` fits.
         agg.handle(Event::Disconnected { conn: 2 }, t0);
         agg.expire(t0 + Duration::from_secs(31));
-        assert!(get(&agg, r#"vitals_agent_up{agent="b"}"#).is_some());
+        assert!(get(&mut agg, r#"vitals_agent_up{agent="b"}"#).is_some());
         agg.expire(t0 + Duration::from_secs(92));
-        assert_eq!(get(&agg, r#"vitals_agent_up{agent="b"}"#), None);
+        assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="b"}"#), None);
         assert_eq!(
             connect(&mut agg, 5, "c", 1, t0),
             Reply::Welcome { last_seq: 0 }
@@ -1636,10 +1676,10 @@ mod tests {
             send(&mut agg, 1, sample(burst + 1, 0.5, &["/"]), t0),
             Reply::Merged { seq: burst + 1 }
         );
-        assert_eq!(get(&agg, USER), Some(burst as f64));
+        assert_eq!(get(&mut agg, USER), Some(burst as f64));
         assert_eq!(
             get(
-                &agg,
+                &mut agg,
                 r#"vitals_server_frames_rejected_total{reason="too_frequent"}"#
             ),
             Some(1.0)
@@ -1647,7 +1687,7 @@ mod tests {
         // A second later, one more is allowed.
         let t1 = t0 + Duration::from_millis(1001);
         send(&mut agg, 1, sample(burst + 2, 7.0, &["/"]), t1);
-        assert_eq!(get(&agg, USER), Some(7.0));
+        assert_eq!(get(&mut agg, USER), Some(7.0));
     }
 
     #[test]
@@ -1658,12 +1698,15 @@ mod tests {
             connect(&mut agg, 1, "a", 7, t0),
             Reply::Welcome { last_seq: 0 }
         );
-        let second = ask(&mut agg, t0, |reply| Event::Connected {
-            conn: 2,
-            hello: hello("a", 7),
-            authenticated: false,
-            reply,
-        });
+        let second = ask(
+            &mut agg,
+            t0,
+            Event::Connected {
+                conn: 2,
+                hello: hello("a", 7),
+                authenticated: false,
+            },
+        );
         assert!(
             matches!(second, Reply::Refused { code, .. } if code == codes::ID_IN_USE),
             "{second:?}"
@@ -1692,12 +1735,15 @@ mod tests {
             ..*hello("a", 8)
         });
         assert_eq!(
-            ask(&mut agg, t0, |reply| Event::Connected {
-                conn: 2,
-                hello: newer,
-                authenticated: false,
-                reply
-            }),
+            ask(
+                &mut agg,
+                t0,
+                Event::Connected {
+                    conn: 2,
+                    hello: newer,
+                    authenticated: false,
+                }
+            ),
             Reply::Welcome { last_seq: 0 }
         );
         send(&mut agg, 2, sample(1, 2.0, &["/"]), t0);
@@ -1706,7 +1752,7 @@ mod tests {
             text.contains(r#"version="0.2.0""#) && !text.contains(r#"version="0.1.0""#),
             "{text}"
         );
-        assert_eq!(get(&agg, USER), Some(2.0));
+        assert_eq!(get(&mut agg, USER), Some(2.0));
     }
 
     #[test]
@@ -1716,7 +1762,7 @@ mod tests {
         connect(&mut agg, 1, "a", 7, t0);
         send(&mut agg, 1, sample(1, 1.0, &["/", "/boot"]), t0);
         send(&mut agg, 1, sample(2, 1.0, &["/", "/efi"]), t0);
-        assert_eq!(get(&agg, BOOT), None);
+        assert_eq!(get(&mut agg, BOOT), None);
         assert!(agg.render().contains(r#"mountpoint="/efi""#));
     }
 
@@ -1737,14 +1783,14 @@ mod tests {
         );
         assert_eq!(
             get(
-                &agg,
+                &mut agg,
                 r#"vitals_server_frames_rejected_total{reason="bad_json"}"#
             ),
             Some(2.0)
         );
         assert_eq!(
             get(
-                &agg,
+                &mut agg,
                 r#"vitals_server_frames_rejected_total{reason="too_deep"}"#
             ),
             Some(0.0)

@@ -25,7 +25,7 @@ use agent_core::wire::{MAX_LINE, SampleMessage};
 use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
-use crate::aggregator::{Event, Reply};
+use crate::aggregator::{Batch, Event, Reply};
 use crate::keys::Keys;
 use crate::session::{Context, Request, Session};
 pub use crate::session::{GrowBuf, Limits, MIN_IDLE};
@@ -91,32 +91,30 @@ impl Waker {
     }
 }
 
-/// Where the aggregator sends its answer about one connection.
+/// Where the aggregator sends its answers to one I/O thread: each for a connection.
 #[derive(Debug, Clone)]
 pub struct Replier {
-    conn: u64,
-    tx: Sender<(u64, Reply)>,
+    tx: Sender<Vec<(u64, Reply)>>,
     waker: Arc<Waker>,
 }
 
 impl Replier {
-    /// A replier for connection `conn` of the thread behind `tx` and `waker`.
-    pub fn new(conn: u64, tx: Sender<(u64, Reply)>, waker: Arc<Waker>) -> Self {
-        Replier { conn, tx, waker }
+    /// A replier for the thread behind `tx` and `waker`.
+    pub fn new(tx: Sender<Vec<(u64, Reply)>>, waker: Arc<Waker>) -> Self {
+        Replier { tx, waker }
     }
 
-    /// Sends the answer and wakes the connection's thread.
-    pub fn send(&self, reply: Reply) {
-        if self.tx.send((self.conn, reply)).is_ok() {
+    /// Sends the answers and wakes the thread.
+    pub fn send(&self, answers: Vec<(u64, Reply)>) {
+        if self.tx.send(answers).is_ok() {
             self.waker.wake();
         }
     }
 }
 
 impl Request {
-    /// The aggregator's event for this request of connection `conn`; `reply` makes the way
-    /// back for requests that are answered.
-    pub fn into_event(self, conn: u64, reply: impl FnOnce() -> Replier) -> Event {
+    /// The aggregator's event for this request of connection `conn`.
+    pub fn into_event(self, conn: u64) -> Event {
         match self {
             Request::Connected {
                 hello,
@@ -125,13 +123,8 @@ impl Request {
                 conn,
                 hello,
                 authenticated,
-                reply: reply(),
             },
-            Request::Sample(message) => Event::Sample {
-                conn,
-                message,
-                reply: reply(),
-            },
+            Request::Sample(message) => Event::Sample { conn, message },
             Request::Rejected(reason) => Event::Rejected { reason },
             Request::Disconnected => Event::Disconnected { conn },
         }
@@ -189,9 +182,10 @@ pub struct IoThread {
     epoll: OwnedFd,
     waker: Arc<Waker>,
     accepted: Receiver<Accepted>,
-    replies: Receiver<(u64, Reply)>,
-    reply_tx: Sender<(u64, Reply)>,
-    events: Sender<Event>,
+    replies: Receiver<Vec<(u64, Reply)>>,
+    /// The way back, given with each batch.
+    replier: Replier,
+    events: Sender<Batch>,
     /// Events of this pass, sent to the aggregator together at its end (in order).
     outbox: Vec<Event>,
     conns: HashMap<u64, Conn>,
@@ -213,7 +207,7 @@ impl IoThread {
     /// # Errors
     /// When epoll or the eventfd cannot be created.
     pub fn new(
-        events: Sender<Event>,
+        events: Sender<Batch>,
         open: Arc<AtomicUsize>,
         limits: Limits,
         keys: Option<Arc<Keys>>,
@@ -237,10 +231,10 @@ impl IoThread {
         };
         let thread = IoThread {
             epoll,
-            waker,
+            waker: waker.clone(),
             accepted,
             replies,
-            reply_tx,
+            replier: Replier::new(reply_tx, waker.clone()),
             events,
             outbox: Vec::new(),
             conns: HashMap::new(),
@@ -350,11 +344,15 @@ impl IoThread {
 
     /// Hands this pass's events to the aggregator; blocks while its queue is full.
     fn send_events(&mut self) {
-        for event in self.outbox.drain(..) {
-            if self.events.send(event).is_err() {
-                break; // The aggregator is gone: the server is shutting down.
-            }
+        if self.outbox.is_empty() {
+            return;
         }
+        let batch = Batch {
+            events: std::mem::take(&mut self.outbox),
+            reply: Some(self.replier.clone()),
+        };
+        // An error means the aggregator is gone: the server is shutting down.
+        let _ = self.events.send(batch);
     }
 
     fn take_accepted(&mut self) {
@@ -444,23 +442,25 @@ impl IoThread {
         for note in notes {
             crate::log!("{note}");
         }
-        for request in requests {
-            let event = request.into_event(token, || {
-                Replier::new(token, self.reply_tx.clone(), self.waker.clone())
-            });
-            self.outbox.push(event);
-        }
+        self.outbox.extend(
+            requests
+                .into_iter()
+                .map(|request| request.into_event(token)),
+        );
     }
 
     fn take_replies(&mut self) {
-        while let Ok((token, reply)) = self.replies.try_recv() {
-            let Some(conn) = self.conns.get_mut(&token) else {
-                continue;
-            };
-            let mut requests = Vec::new();
-            conn.session.answer(reply, Instant::now(), &mut requests);
-            self.forward(token, requests);
-            self.flush(token);
+        while let Ok(answers) = self.replies.try_recv() {
+            let now = Instant::now();
+            for (token, reply) in answers {
+                let Some(conn) = self.conns.get_mut(&token) else {
+                    continue;
+                };
+                let mut requests = Vec::new();
+                conn.session.answer(reply, now, &mut requests);
+                self.forward(token, requests);
+                self.flush(token);
+            }
         }
     }
 

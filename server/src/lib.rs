@@ -39,7 +39,7 @@ use std::time::Duration;
 use agent_core::sample::bounded;
 use agent_core::wire::{self, ErrorMessage, Message, codes};
 
-use crate::aggregator::{Aggregator, CHANNEL_CAPACITY, Event};
+use crate::aggregator::{Aggregator, Batch, CHANNEL_CAPACITY, Event};
 use crate::connection::{Accepted, IoThread};
 use rustix::event::epoll;
 
@@ -236,8 +236,11 @@ pub fn run(
             if open.load(Ordering::Relaxed) >= config.max_connections {
                 refuse_full(stream);
                 // Counted without blocking: a full server must not stall its acceptor.
-                let _ = events.try_send(Event::Rejected {
-                    reason: codes::UNAVAILABLE,
+                let _ = events.try_send(Batch {
+                    events: vec![Event::Rejected {
+                        reason: codes::UNAVAILABLE,
+                    }],
+                    reply: None,
                 });
                 continue;
             }
