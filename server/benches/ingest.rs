@@ -3,7 +3,7 @@
 //! writes the ack. 10,000 agents (`AGENTS`) send the load generator's sample, 40 rounds
 //! (`ROUNDS`); prints the fastest and the median round's time per sample, which vary less than a
 //! whole server's CPU on a shared machine, to compare changes to the decoder or the aggregator:
-//! `cargo bench -p server --bench ingest`.
+//! `cargo bench -p server --bench ingest`. Then the time to render a scrape of those agents.
 
 mod common;
 
@@ -120,5 +120,30 @@ fn main() {
         "{agents} agents, {rounds} rounds: {:.2} µs a sample at best, {:.2} µs median",
         per_sample[0] * 1e6,
         per_sample[per_sample.len() / 2] * 1e6
+    );
+    // What a scrape renders from these agents' views, on one thread (gzip and the socket aside).
+    let published = server.aggregator.published();
+    let mut renders: Vec<(f64, usize)> = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            let text = published.render();
+            (started.elapsed().as_secs_f64(), text.len())
+        })
+        .collect();
+    renders.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (best, bytes) = renders[0];
+    let series = published
+        .agents
+        .read()
+        .unwrap()
+        .iter()
+        .map(|s| s.get().values.len())
+        .sum::<usize>();
+    println!(
+        "render of {agents} agents: {:.0} ms at best, {:.0} ms median ({:.1} MB, {:.0} ns a series)",
+        best * 1e3,
+        renders[renders.len() / 2].0 * 1e3,
+        bytes as f64 / 1e6,
+        best * 1e9 / series.max(1) as f64
     );
 }
