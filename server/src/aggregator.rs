@@ -901,9 +901,9 @@ impl Aggregator {
             .ranges
             .get(F::UP)
             .filter(|r| !r.is_empty())
-            .and_then(|r| layout.order.get(r.start));
+            .and_then(|r| layout.value_index(r.start));
         match at {
-            Some(&at) => agent.slot.set_value(at, if up { 1.0 } else { 0.0 }),
+            Some(at) => agent.slot.set_value(at, if up { 1.0 } else { 0.0 }),
             // A new agent: only `up` and `last_seen` until its first sample.
             None => publish(&mut self.builder, agent, None),
         }
@@ -1084,8 +1084,8 @@ fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&SampleMessag
             emit(&mut fresh, agent, sample);
             let rebuilt = fresh.layout(&agent.id, DEFS);
             assert_eq!(
-                (&rebuilt.text, &rebuilt.starts),
-                (&agent.layout.text, &agent.layout.starts),
+                (&rebuilt.text, &rebuilt.lines),
+                (&agent.layout.text, &agent.layout.lines),
                 "identity misses a label"
             );
         }
