@@ -38,18 +38,19 @@ impl<'a> Cursor<'a> {
         Some(text)
     }
 
+    /// Plain digits without a leading zero, where a number's text ends after them; anything
+    /// else is for the general parser to judge (it reads `07` as 0 followed by garbage). One
+    /// pass: the digits are read as they are found.
     fn u64(&mut self) -> Option<u64> {
-        let text = self.number_text()?;
-        // Plain digits without a leading zero only; anything else is for the general parser
-        // to judge (it reads `07` as 0 followed by garbage).
-        if text.is_empty() || (text.len() > 1 && text.first() == Some(&b'0')) {
+        let (n, len) = leading_digits(self.rest, 0)?;
+        if len == 0 || (len > 1 && self.rest.first() == Some(&b'0')) {
             return None;
         }
-        // What `str::parse` makes of plain digits, without a pass to check them as UTF-8.
-        text.iter().try_fold(0u64, |n, &b| {
-            let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
-            n.checked_mul(10)?.checked_add(u64::from(digit))
-        })
+        if matches!(self.rest.get(len), Some(b'+' | b'-' | b'.' | b'e' | b'E')) {
+            return None;
+        }
+        self.rest = self.rest.get(len..)?;
+        Some(n)
     }
 
     fn u32(&mut self) -> Option<u32> {
@@ -61,6 +62,10 @@ impl<'a> Cursor<'a> {
     }
 
     fn f64(&mut self) -> Option<f64> {
+        if let Some((v, len)) = simple_decimal(self.rest) {
+            self.rest = self.rest.get(len..)?;
+            return Some(v);
+        }
         let text = self.number_text()?;
         let v = match exact_decimal(text) {
             Some(v) => v,
@@ -110,6 +115,54 @@ impl<'a> Cursor<'a> {
             self.lit(b",")?;
         }
     }
+}
+
+/// The digits at the start of `bytes`, read onto `n`: the number, and how many there were.
+/// `None` when the number overflows a `u64`.
+fn leading_digits(bytes: &[u8], mut n: u64) -> Option<(u64, usize)> {
+    let mut len = 0;
+    for &b in bytes {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(digit))?;
+        len += 1;
+    }
+    Some((n, len))
+}
+
+/// What [`exact_decimal`] makes of the number's text at the start of `bytes`, in one pass over
+/// it, for the common case: `-?digits(.digits)?` where the text ends (the next byte cannot
+/// continue a number), with at most 2^53 in its digits. Its value and length; `None` for
+/// anything else, which the caller reads the longer way.
+fn simple_decimal(bytes: &[u8]) -> Option<(f64, usize)> {
+    let negative = bytes.first() == Some(&b'-');
+    let sign = usize::from(negative);
+    let (whole, whole_len) = leading_digits(bytes.get(sign..)?, 0)?;
+    if whole_len == 0 {
+        return None;
+    }
+    let mut at = sign + whole_len;
+    let (mantissa, fraction) = if bytes.get(at) == Some(&b'.') {
+        let (mantissa, fraction) = leading_digits(bytes.get(at + 1..)?, whole)?;
+        if fraction == 0 {
+            return None;
+        }
+        at += 1 + fraction;
+        (mantissa, fraction)
+    } else {
+        (whole, 0)
+    };
+    if matches!(
+        bytes.get(at),
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E')
+    ) || mantissa > 1 << 53
+    {
+        return None;
+    }
+    let value = mantissa as f64 / EXACT_POWERS_OF_TEN.get(fraction)?;
+    Some((if negative { -value } else { value }, at))
 }
 
 /// Powers of ten that an `f64` holds exactly.
@@ -427,6 +480,8 @@ pub(super) fn sample_into<
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
 
     #[test]
@@ -467,6 +522,95 @@ mod tests {
             "1.7976931348623157",
         ] {
             assert_eq!(exact_decimal(text.as_bytes()), None, "{text}");
+        }
+    }
+
+    /// A number read, and how many bytes it took.
+    type Read<T> = Option<(T, usize)>;
+
+    /// What `Cursor::f64` and `Cursor::u64` read before they took one pass over a number.
+    fn two_passes(bytes: &[u8]) -> (Read<f64>, Read<u64>) {
+        let mut c = Cursor { rest: bytes };
+        let float = c.number_text().and_then(|text| {
+            let v = match exact_decimal(text) {
+                Some(v) => v,
+                None => core::str::from_utf8(text).ok()?.parse().ok()?,
+            };
+            v.is_finite().then_some((v, text.len()))
+        });
+        let mut c = Cursor { rest: bytes };
+        let integer = c.number_text().and_then(|text| {
+            if text.is_empty() || (text.len() > 1 && text.first() == Some(&b'0')) {
+                return None;
+            }
+            let n = text.iter().try_fold(0u64, |n, &b| {
+                let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+                n.checked_mul(10)?.checked_add(u64::from(digit))
+            })?;
+            Some((n, text.len()))
+        });
+        (float, integer)
+    }
+
+    #[test]
+    fn one_pass_reads_numbers_as_two_passes_did() {
+        let mut texts: std::vec::Vec<std::string::String> = [
+            "0",
+            "-0",
+            "00",
+            "07",
+            "0.0",
+            "-0.0",
+            "1",
+            "12345.67",
+            "987654.32",
+            "0.1",
+            "-2.5",
+            "000.125",
+            "1.",
+            ".5",
+            "-",
+            "",
+            "1e5",
+            "1E5",
+            "1.5e3",
+            "+1",
+            "1.2.3",
+            "--1",
+            "1-",
+            "9007199254740992",
+            "9007199254740993",
+            "9007199254740.992",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "0.0000000000000000000001",
+            "0.00000000000000000000001",
+            "1.7976931348623157",
+        ]
+        .iter()
+        .map(|t| (*t).into())
+        .collect();
+        for n in [0u64, 1, 9, 10, 99, 1 << 53, (1 << 53) + 1, u64::MAX] {
+            texts.push(std::format!("{n}"));
+            texts.push(std::format!("{n}.5"));
+            texts.push(std::format!("-{n}.25"));
+        }
+        for text in texts {
+            for end in ["", ",", "}", "]", "x", "e", ".", "-", "0"] {
+                let line = std::format!("{text}{end}");
+                let (float, integer) = two_passes(line.as_bytes());
+                let mut c = Cursor {
+                    rest: line.as_bytes(),
+                };
+                let one = c.f64().map(|v| (v.to_bits(), line.len() - c.rest.len()));
+                assert_eq!(one, float.map(|(v, n)| (v.to_bits(), n)), "f64 {line}");
+                let mut c = Cursor {
+                    rest: line.as_bytes(),
+                };
+                let one = c.u64().map(|v| (v, line.len() - c.rest.len()));
+                assert_eq!(one, integer, "u64 {line}");
+            }
         }
     }
 }
