@@ -14,10 +14,8 @@ use std::time::{Duration, Instant};
 use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use agent_core::sample::Sample;
 use agent_core::wire::{self, Auth, Message, SampleMessage};
-use crossbeam_channel::unbounded;
 use libfuzzer_sys::fuzz_target;
 use server::aggregator::{Aggregator, Config};
-use server::connection::{Replier, Waker};
 use server::keys::Keys;
 use server::session::{Context, Limits, Request, Session};
 
@@ -53,6 +51,7 @@ impl Harness {
             random: &mut random,
             plain: &mut self.plain,
             sample: &mut self.sample,
+            spares: None,
         };
         self.session.receive(bytes, self.now, &mut ctx, &mut requests);
         self.settle(requests);
@@ -60,13 +59,12 @@ impl Harness {
 
     /// Hands requests to the aggregator and its answers back, until nothing is left.
     fn settle(&mut self, mut requests: Vec<Request>) {
-        let (tx, rx) = unbounded();
         while !requests.is_empty() {
-            for request in requests.drain(..) {
-                let event = request.into_event(1, || Replier::new(1, tx.clone(), Waker::none()));
-                self.aggregator.handle(event, self.now);
-            }
-            while let Ok((_, reply)) = rx.try_recv() {
+            let answers: Vec<_> = requests
+                .drain(..)
+                .filter_map(|request| self.aggregator.handle(request.into_event(1), self.now))
+                .collect();
+            for (_, reply) in answers {
                 self.session.answer(reply, self.now, &mut requests);
             }
         }
