@@ -484,43 +484,48 @@ mod tests {
 
     use super::*;
 
+    /// Decimals that [`exact_decimal`] reads.
+    const EXACT: &[&str] = &[
+        "0",
+        "-0",
+        "0.0",
+        "-0.0",
+        "1",
+        "12345.67",
+        "987654.32",
+        "0.1",
+        "0.3",
+        "-2.5",
+        "000.125",
+        "9007199254740992",
+        "9007199254740.992",
+        "0.0000000000000000000001",
+    ];
+
+    /// Left to `str::parse`: other forms, too many digits, or not a number at all.
+    const NOT_EXACT: &[&str] = &[
+        "",
+        "-",
+        "1.",
+        ".5",
+        "1e5",
+        "+1",
+        "1.2.3",
+        "--1",
+        "9007199254740993",
+        "1.5x",
+        "0.00000000000000000000001",
+        "1.7976931348623157",
+    ];
+
     #[test]
     fn exact_decimals_are_what_str_parse_makes_of_them() {
-        for text in [
-            "0",
-            "-0",
-            "0.0",
-            "-0.0",
-            "1",
-            "12345.67",
-            "987654.32",
-            "0.1",
-            "0.3",
-            "-2.5",
-            "000.125",
-            "9007199254740992",
-            "9007199254740.992",
-            "0.0000000000000000000001",
-        ] {
+        for text in EXACT {
             let parsed: f64 = text.parse().unwrap();
             let exact = exact_decimal(text.as_bytes()).unwrap_or_else(|| panic!("{text}"));
             assert_eq!(exact.to_bits(), parsed.to_bits(), "{text}");
         }
-        // Left to `str::parse`: other forms, too many digits, or not a number at all.
-        for text in [
-            "",
-            "-",
-            "1.",
-            ".5",
-            "1e5",
-            "+1",
-            "1.2.3",
-            "--1",
-            "9007199254740993",
-            "1.5x",
-            "0.00000000000000000000001",
-            "1.7976931348623157",
-        ] {
+        for text in NOT_EXACT {
             assert_eq!(exact_decimal(text.as_bytes()), None, "{text}");
         }
     }
@@ -554,43 +559,22 @@ mod tests {
 
     #[test]
     fn one_pass_reads_numbers_as_two_passes_did() {
-        let mut texts: std::vec::Vec<std::string::String> = [
-            "0",
-            "-0",
+        let others = [
             "00",
             "07",
-            "0.0",
-            "-0.0",
-            "1",
-            "12345.67",
-            "987654.32",
-            "0.1",
-            "-2.5",
-            "000.125",
-            "1.",
-            ".5",
-            "-",
-            "",
-            "1e5",
             "1E5",
             "1.5e3",
-            "+1",
-            "1.2.3",
-            "--1",
             "1-",
-            "9007199254740992",
-            "9007199254740993",
-            "9007199254740.992",
             "18446744073709551615",
             "18446744073709551616",
             "99999999999999999999",
-            "0.0000000000000000000001",
-            "0.00000000000000000000001",
-            "1.7976931348623157",
-        ]
-        .iter()
-        .map(|t| (*t).into())
-        .collect();
+        ];
+        let mut texts: std::vec::Vec<std::string::String> = EXACT
+            .iter()
+            .chain(NOT_EXACT)
+            .chain(&others)
+            .map(|t| (*t).into())
+            .collect();
         for n in [0u64, 1, 9, 10, 99, 1 << 53, (1 << 53) + 1, u64::MAX] {
             texts.push(std::format!("{n}"));
             texts.push(std::format!("{n}.5"));
