@@ -3,8 +3,9 @@
 //! Connection workers decode lines and send their [`Event`]s over a bounded channel, a
 //! [`Batch`] per pass; the aggregator handles them in order, answers each batch in one message,
 //! and publishes each agent's series as one view (see [`crate::exposition`]), so a scrape
-//! always sees whole samples, never half of one, and never makes the aggregator wait. It owns its own [`Registry`] (not the process-global default) for
-//! the server's health metrics, and ends when every sender is dropped.
+//! always sees whole samples, never half of one, and never makes the aggregator wait. It owns
+//! its own [`Registry`] (not the process-global default) for the server's health metrics, and
+//! ends when every sender is dropped.
 //!
 //! Agents send cumulative values, and counters are exposed as the machine counts them: a
 //! counter that went down (a reboot, an interface re-created) is a reset, which Prometheus'
@@ -625,10 +626,9 @@ pub struct Aggregator {
     published: Arc<Published>,
     health: Health,
     agents: Table,
-    /// Which agent (its index in `agents`) each connection speaks for.
+    /// Which agent (its index in `agents`) each connection speaks for: one entry per agent
+    /// with a connection, as a connection that loses its agent to another loses its entry.
     conns: HashMap<u64, usize>,
-    /// Agents with a connection.
-    connected: usize,
     /// New agents' slots, published with the next [`Aggregator::publish_joined`].
     joined: Vec<Arc<Slot>>,
     builder: Builder,
@@ -701,7 +701,6 @@ impl Aggregator {
             health,
             agents: Table::default(),
             conns: HashMap::new(),
-            connected: 0,
             joined: Vec::new(),
             builder: Builder::default(),
             spent: None,
@@ -861,8 +860,6 @@ impl Aggregator {
         // A newer connection for the same id takes over; the old one is refused from now on.
         if let Some(old) = agent.conn.replace(conn) {
             self.conns.remove(&old);
-        } else {
-            self.connected += 1;
         }
         if agent.session != hello.session {
             agent.session = hello.session;
@@ -885,7 +882,6 @@ impl Aggregator {
             && agent.conn == Some(conn)
         {
             agent.conn = None;
-            self.connected -= 1;
             self.set_up(index, false);
         }
         self.refresh_connected();
@@ -912,7 +908,7 @@ impl Aggregator {
     fn refresh_connected(&self) {
         self.health
             .connected
-            .set(i64::try_from(self.connected).unwrap_or(i64::MAX));
+            .set(i64::try_from(self.conns.len()).unwrap_or(i64::MAX));
     }
 
     fn merge(&mut self, conn: u64, message: &SampleMessage<Sample>, now: Instant) -> Reply {

@@ -65,10 +65,17 @@ pub struct Line {
     pub value: u32,
 }
 
+impl Line {
+    /// Its value's index, as an index.
+    pub fn value_index(self) -> Option<usize> {
+        usize::try_from(self.value).ok()
+    }
+}
+
 impl Layout {
     /// Series position `i`'s index among the values.
     pub fn value_index(&self, i: usize) -> Option<usize> {
-        usize::try_from(self.lines.get(i)?.value).ok()
+        self.lines.get(i)?.value_index()
     }
 }
 
@@ -77,16 +84,15 @@ impl Layout {
 pub struct View {
     /// The label sets.
     pub layout: Arc<Layout>,
-    /// The values in emission order: series `i` of the layout has the value its
-    /// [`Line::value`] says.
-    /// The aggregator writes them as a sample yields them, without reordering.
+    /// The values in emission order, as the aggregator writes them from a sample: series `i`
+    /// of the layout has the value its [`Line::value`] says.
     pub values: Vec<f64>,
 }
 
 impl View {
     /// The value of series position `i`.
     pub fn value(&self, i: usize) -> Option<f64> {
-        self.values.get(self.layout.value_index(i)?).copied()
+        Parts::of(self).value(i)
     }
 }
 
@@ -253,9 +259,7 @@ impl<'a> Parts<'a> {
 
     /// The value of series position `i`.
     fn value(&self, i: usize) -> Option<f64> {
-        self.values
-            .get(usize::try_from(self.lines.get(i)?.value).ok()?)
-            .copied()
+        self.values.get(self.lines.get(i)?.value_index()?).copied()
     }
 }
 
