@@ -13,11 +13,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::thread::Thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agent_core::sample::Sample;
 use agent_core::wire::{Hello, SampleMessage, codes};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use prometheus::core::Collector;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
@@ -29,6 +30,55 @@ pub const CHANNEL_CAPACITY: usize = 16;
 
 /// How often the aggregator looks for agents to expire when no event arrives.
 const TICK: Duration = Duration::from_millis(500);
+
+/// The way into the aggregator: its bounded channel of batches, and a wake-up.
+///
+/// The aggregator parks while its queue is empty and every send unparks it. Crossbeam's own
+/// blocking receive spins and then yields to the kernel several times before it sleeps: at a
+/// few hundred batches a second (10,000 agents), perf showed the aggregator spending about a
+/// third of its time there, nearly as much as merging the samples.
+#[derive(Debug, Clone)]
+pub struct Mailbox {
+    /// `None` only while it is dropped.
+    batches: Option<Sender<Batch>>,
+    aggregator: Thread,
+}
+
+impl Mailbox {
+    /// The sending side of `batches`, whose receiver is read by [`Aggregator::run`] on thread
+    /// `aggregator`.
+    pub fn new(batches: Sender<Batch>, aggregator: Thread) -> Self {
+        Self {
+            batches: Some(batches),
+            aggregator,
+        }
+    }
+
+    /// Sends `batch`, waiting while the queue is full. False when the aggregator is gone.
+    pub fn send(&self, batch: Batch) -> bool {
+        let sent = self.batches.as_ref().is_some_and(|b| b.send(batch).is_ok());
+        self.aggregator.unpark();
+        sent
+    }
+
+    /// Sends `batch` unless the queue is full. False when it was not sent.
+    pub fn try_send(&self, batch: Batch) -> bool {
+        let sent = self
+            .batches
+            .as_ref()
+            .is_some_and(|b| b.try_send(batch).is_ok());
+        self.aggregator.unpark();
+        sent
+    }
+}
+
+impl Drop for Mailbox {
+    /// The last sender gone ends the aggregator: it is woken to see so.
+    fn drop(&mut self) {
+        drop(self.batches.take());
+        self.aggregator.unpark();
+    }
+}
 
 /// What an I/O thread hands the aggregator after a pass: its events in order, and the way
 /// back for the answers, which go back together. One message and one wake-up a pass, not per
@@ -718,11 +768,12 @@ impl Aggregator {
         self.published.clone()
     }
 
-    /// Handles batches of events until every sender is dropped.
+    /// Handles batches of events until every sender is dropped, parking while there are none;
+    /// the senders are [`Mailbox`]es, which wake it.
     pub fn run(mut self, batches: Receiver<Batch>) {
         let mut next_tick = Instant::now() + TICK;
         loop {
-            match batches.recv_deadline(next_tick) {
+            match batches.try_recv() {
                 Ok(batch) => {
                     // What else is queued is handled in the same wake-up, at the same time.
                     let now = Instant::now();
@@ -731,8 +782,11 @@ impl Aggregator {
                         self.handle_batch(batch, now);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+                // A send after the look above unparks at once.
+                Err(TryRecvError::Empty) => {
+                    std::thread::park_timeout(next_tick.saturating_duration_since(Instant::now()));
+                }
+                Err(TryRecvError::Disconnected) => return,
             }
             let now = Instant::now();
             if now >= next_tick {
@@ -1351,6 +1405,40 @@ mod tests {
             min_interval: Duration::ZERO,
             ..Config::default()
         })
+    }
+
+    /// The aggregator sleeps until the next expiry tick when it has nothing to do: a batch,
+    /// and the last sender going away, must wake it well before that.
+    #[test]
+    fn a_parked_aggregator_wakes_for_a_batch_and_for_the_last_sender_gone() {
+        let (tx, rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
+        let agg = aggregator();
+        let thread = std::thread::spawn(move || agg.run(rx));
+        let mailbox = Mailbox::new(tx, thread.thread().clone());
+        let (reply_tx, replies) = crossbeam_channel::unbounded();
+        let soon = TICK / 2;
+        for conn in 1..=3 {
+            // Time for it to have parked before each send.
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(mailbox.send(Batch {
+                events: vec![Event::Connected {
+                    conn,
+                    hello: hello(&format!("a{conn}"), 1),
+                    authenticated: true,
+                }],
+                reply: Some(Replier::new(
+                    reply_tx.clone(),
+                    crate::connection::Waker::none()
+                )),
+            }));
+            let answers = replies.recv_timeout(soon).expect("answered within half a tick");
+            assert_eq!(answers, vec![(conn, Reply::Welcome { last_seq: 0 })]);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        let dropped = Instant::now();
+        drop(mailbox);
+        thread.join().unwrap();
+        assert!(dropped.elapsed() < soon, "ended {:?} after", dropped.elapsed());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use agent_core::wire::{MAX_LINE, SampleMessage};
 use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
-use crate::aggregator::{Batch, Event, Reply};
+use crate::aggregator::{Batch, Event, Mailbox, Reply};
 use crate::keys::Keys;
 use crate::session::{Context, Request, Session};
 pub use crate::session::{GrowBuf, Limits, MIN_IDLE};
@@ -185,7 +185,7 @@ pub struct IoThread {
     replies: Receiver<Vec<(u64, Reply)>>,
     /// The way back, given with each batch.
     replier: Replier,
-    events: Sender<Batch>,
+    events: Mailbox,
     /// Events of this pass, sent to the aggregator together at its end (in order).
     outbox: Vec<Event>,
     conns: HashMap<u64, Conn>,
@@ -207,7 +207,7 @@ impl IoThread {
     /// # Errors
     /// When epoll or the eventfd cannot be created.
     pub fn new(
-        events: Sender<Batch>,
+        events: Mailbox,
         open: Arc<AtomicUsize>,
         limits: Limits,
         keys: Option<Arc<Keys>>,
@@ -351,8 +351,8 @@ impl IoThread {
             events: std::mem::take(&mut self.outbox),
             reply: Some(self.replier.clone()),
         };
-        // An error means the aggregator is gone: the server is shutting down.
-        let _ = self.events.send(batch);
+        // Not sent means the aggregator is gone: the server is shutting down.
+        self.events.send(batch);
     }
 
     fn take_accepted(&mut self) {

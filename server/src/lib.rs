@@ -39,7 +39,7 @@ use std::time::Duration;
 use agent_core::sample::bounded;
 use agent_core::wire::{self, ErrorMessage, Message, codes};
 
-use crate::aggregator::{Aggregator, Batch, CHANNEL_CAPACITY, Event};
+use crate::aggregator::{Aggregator, Batch, CHANNEL_CAPACITY, Event, Mailbox};
 use crate::connection::{Accepted, IoThread};
 use rustix::event::epoll;
 
@@ -167,6 +167,7 @@ pub fn run(
     let aggregator = thread::Builder::new()
         .name("aggregator".into())
         .spawn(move || aggregator.run(inbox))?;
+    let events = Mailbox::new(events, aggregator.thread().clone());
     let http_server =
         tiny_http::Server::from_listener(http, None).map_err(|e| Error::Http(e.to_string()))?;
     let http_thread = {
@@ -236,7 +237,7 @@ pub fn run(
             if open.load(Ordering::Relaxed) >= config.max_connections {
                 refuse_full(stream);
                 // Counted without blocking: a full server must not stall its acceptor.
-                let _ = events.try_send(Batch {
+                events.try_send(Batch {
                     events: vec![Event::Rejected {
                         reason: codes::UNAVAILABLE,
                     }],
