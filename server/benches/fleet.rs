@@ -3,11 +3,12 @@
 //!
 //! - Peak ingest: `vitals-loadgen --flat-out` against the real server and against
 //!   `vitals-loadgen --sink` (reads lines, acknowledges them, decodes nothing; epoll, a thread
-//!   per core, a pass per 4 ms, as the server): the ceiling. The same reader's CPU at 10,000
+//!   per core, at most a pass per `COALESCE`, as the server): the ceiling. The same reader's CPU at 10,000
 //!   agents a second is what the kernel alone costs for that load.
 //! - Steady state at 1,000 and 10,000 agents sending a sample a second: server CPU and RSS, and
 //!   the latency and size of a scrape, plain and gzipped. CPU is shown in user space (the
-//!   server's own work) and in the kernel (sockets), beside the reader's.
+//!   server's own work) and in the kernel (sockets), beside the reader's: the median of three
+//!   10 s windows, and the lowest and highest, as one window moves by a fifth on this VM.
 //! - Pushgateway 1.5 (Debian's) holding the same number of agents' series, pushed over its HTTP
 //!   API (consistency check off, or loading 10,000 groups would take hours): RSS and scrapes.
 
@@ -74,8 +75,14 @@ fn start_sink() -> (Running, SocketAddr) {
     (sink, addr)
 }
 
+/// How long agents have to connect and settle before anything is measured.
+const SETTLE: Duration = Duration::from_secs(15);
+
+/// How many 10 s windows of CPU are taken, of which the table shows the median.
+const CPU_WINDOWS: usize = 3;
+
 /// `n` agents sending a sample a second to `to` for `steady` seconds, on a thread that returns
-/// the load generator's report; returns once they have had half that time to connect and settle.
+/// the load generator's report; returns once they have had [`SETTLE`] to connect and settle.
 fn steady_load(to: SocketAddr, n: u64, steady: u64) -> thread::JoinHandle<String> {
     let args = strings(&[
         "--server",
@@ -88,27 +95,45 @@ fn steady_load(to: SocketAddr, n: u64, steady: u64) -> thread::JoinHandle<String
         &steady.to_string(),
     ]);
     let generator = thread::spawn(move || loadgen(&args));
-    thread::sleep(Duration::from_secs(steady / 2));
+    thread::sleep(SETTLE);
     generator
 }
 
-/// A process's CPU over the next ten seconds, in user space and in the kernel, as shares of
-/// one core.
-fn cpu_over_ten_seconds(pid: u32) -> (f64, f64) {
-    let ((user0, system0), at0) = (user_system_seconds(pid), Instant::now());
-    thread::sleep(Duration::from_secs(10));
-    let (user1, system1) = user_system_seconds(pid);
-    let seconds = at0.elapsed().as_secs_f64();
-    ((user1 - user0) / seconds, (system1 - system0) / seconds)
+/// A process's CPU in user space and in the kernel, as shares of one core.
+type Cpu = (f64, f64);
+
+/// A process's CPU over the next [`CPU_WINDOWS`] windows of ten seconds, sorted by total.
+fn cpu_windows(pid: u32) -> Vec<Cpu> {
+    let mut windows: Vec<Cpu> = (0..CPU_WINDOWS)
+        .map(|_| {
+            let ((user0, system0), at0) = (user_system_seconds(pid), Instant::now());
+            thread::sleep(Duration::from_secs(10));
+            let (user1, system1) = user_system_seconds(pid);
+            let seconds = at0.elapsed().as_secs_f64();
+            ((user1 - user0) / seconds, (system1 - system0) / seconds)
+        })
+        .collect();
+    windows.sort_by(|a, b| (a.0 + a.1).total_cmp(&(b.0 + b.1)));
+    windows
 }
 
-/// CPU shares as the table shows them: the total, then its user and system parts.
-fn cpu_figures((user, system): (f64, f64)) -> String {
+/// CPU windows as the table shows them: the median's total, its user and system parts, and
+/// the range of the totals.
+fn cpu_figures(windows: &[Cpu]) -> String {
+    let total = |(user, system): Cpu| (user + system) * 100.0;
+    let Some(&(user, system)) = windows.get(windows.len() / 2) else {
+        return "not measured".into();
+    };
+    let (low, high) = (
+        windows.first().copied().map_or(f64::NAN, total),
+        windows.last().copied().map_or(f64::NAN, total),
+    );
     format!(
-        "{:.1}% of one core (user {:.1}%, system {:.1}%)",
-        (user + system) * 100.0,
+        "{:.1}% of one core (user {:.1}%, system {:.1}%; {low:.1}-{high:.1}% over {} windows of 10 s)",
+        total((user, system)),
         user * 100.0,
-        system * 100.0
+        system * 100.0,
+        windows.len()
     )
 }
 
@@ -161,7 +186,9 @@ fn strings(args: &[&str]) -> Vec<String> {
 
 fn main() {
     let seconds = env_or("BENCH_SECONDS", 10);
-    let steady = env_or("BENCH_STEADY_SECONDS", 30);
+    // Long enough to settle, take the CPU windows and scrape while the agents still send.
+    let least = SETTLE.as_secs() + 10 * CPU_WINDOWS as u64 + 5;
+    let steady = env_or("BENCH_STEADY_SECONDS", least).max(least);
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut row = |what: String, value: String| {
         eprintln!("  {what}: {value}");
@@ -209,12 +236,12 @@ fn main() {
     {
         let (sink, sink_addr) = start_sink();
         let generator = steady_load(sink_addr, 10_000, steady);
-        let cpu = cpu_over_ten_seconds(sink.0.id());
+        let cpu = cpu_windows(sink.0.id());
         let _ = generator.join();
         drop(sink);
         row(
             "10000 agents: do-nothing reader CPU (a read a sample, an ack for 8)".into(),
-            cpu_figures(cpu),
+            cpu_figures(&cpu),
         );
     }
 
@@ -223,7 +250,7 @@ fn main() {
         let (server, agents, http) = start_server("127.0.0.1:0", "127.0.0.1:0");
         let pid = server.0.id();
         let generator = steady_load(agents, n, steady);
-        let cpu = cpu_over_ten_seconds(pid);
+        let cpu = cpu_windows(pid);
         let rss = rss_mib(pid);
         let (plain_s, plain_b, body) = scrape(http, false);
         let (gzip_s, gzip_b, _) = scrape(http, true);
@@ -241,7 +268,7 @@ fn main() {
         );
         row(
             format!("{n} agents: server CPU"),
-            format!("{} (goal < 10%)", cpu_figures(cpu)),
+            format!("{} (goal < 10%)", cpu_figures(&cpu)),
         );
         row(
             format!("{n} agents: server RSS"),

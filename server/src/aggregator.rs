@@ -1431,14 +1431,20 @@ mod tests {
                     crate::connection::Waker::none()
                 )),
             }));
-            let answers = replies.recv_timeout(soon).expect("answered within half a tick");
+            let answers = replies
+                .recv_timeout(soon)
+                .expect("answered within half a tick");
             assert_eq!(answers, vec![(conn, Reply::Welcome { last_seq: 0 })]);
         }
         std::thread::sleep(Duration::from_millis(20));
         let dropped = Instant::now();
         drop(mailbox);
         thread.join().unwrap();
-        assert!(dropped.elapsed() < soon, "ended {:?} after", dropped.elapsed());
+        assert!(
+            dropped.elapsed() < soon,
+            "ended {:?} after",
+            dropped.elapsed()
+        );
     }
 
     #[test]

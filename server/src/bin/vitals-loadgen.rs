@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Decoder, FeedResult, Hello, MAX_LINE, Message, SampleMessage};
-use server::connection::COALESCE;
+use server::connection::rest_after;
 
 const USAGE: &str = "\
 vitals-loadgen: simulated vitals agents, or a do-nothing sink to measure against
@@ -366,8 +366,9 @@ fn run_agents(
 
 /// The do-nothing reader: counts lines per connection and acknowledges them without decoding.
 /// It is built as the server is (a non-blocking socket per connection, epoll, one thread per
-/// core, and at most a pass per [`COALESCE`]) so that it is the ceiling for the same bytes
-/// through the same kernel: what any server could reach if decoding and merging cost nothing.
+/// core, and the same rest between passes, [`rest_after`]) so that it is the ceiling for the
+/// same bytes through the same kernel: what any server could reach if decoding and merging
+/// cost nothing.
 fn sink(listen: &str, seconds: u64, ack_every: u64) -> Result<(), String> {
     let listener =
         TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -472,7 +473,7 @@ fn sink_worker(listener: &TcpListener, ack_every: u64, lines: &AtomicU64, bytes:
                 conns.remove(&token);
             }
         }
-        if let Some(rest) = COALESCE.checked_sub(pass.elapsed()) {
+        if let Some(rest) = rest_after(pass, ready.len()) {
             thread::sleep(rest);
         }
     }
