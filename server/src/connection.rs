@@ -41,23 +41,46 @@ const TICK: Duration = Duration::from_millis(250);
 /// samples rather than one. Agents sample once in seconds, so 50 ms more before an ack or a
 /// welcome costs them nothing. At 10,000 agents a second, 4 ms here cost the server 15–19% of
 /// a core, 20 ms 13–15% and 50 ms 12–16% (`vitals-loadgen --agents 10000 --rate 1`, 30 s of
-/// `/proc/PID/stat`, six or more runs each). See [`rest_after`] for heavy load.
+/// `/proc/PID/stat`, six or more runs each). [`Pacer`] rests less under heavy load.
 pub const COALESCE: Duration = Duration::from_millis(50);
 
-/// A pass that found this many connections ready is a batch already: the next one starts at
-/// once.
-const BUSY_PASS: usize = 32;
+/// Events a pass should find, when they come fast enough to gather this many within
+/// [`COALESCE`].
+const PASS_EVENTS: f64 = 256.0;
 
-/// How long an I/O loop rests after a pass that started at `pass` and found `ready`
-/// connections ready: the rest of [`COALESCE`], or nothing after a busy pass. Without that
-/// exception agents that wait for acks (a window of unacknowledged samples, a ring replayed
-/// after an outage) would get a window per two passes, and a peak of samples would be bounded
-/// by the sleep rather than by the CPU (the flat-out bench: half its rate at 50 ms).
-pub fn rest_after(pass: Instant, ready: usize) -> Option<Duration> {
-    if ready >= BUSY_PASS {
-        return None;
+/// Paces an I/O loop: after each pass it rests for as long as [`PASS_EVENTS`] take to arrive
+/// at the rate seen lately, at most [`COALESCE`] and less the pass's own time.
+///
+/// A fixed rest would bound agents that wait for acks (a window of unacknowledged samples, a
+/// ring replayed after an outage) to a window every two passes, and so a peak of samples by
+/// the sleep rather than by the CPU: 50 ms halved the flat-out bench's rate. At a high rate the
+/// rest is short, and as it shortens the agents' acks come sooner and the rate rises further.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    /// Events a second, smoothed over the last few passes.
+    rate: f64,
+    /// When the previous pass started.
+    previous: Option<Instant>,
+}
+
+impl Pacer {
+    /// How long to rest after a pass that started at `started`, handled `events`, and ended at
+    /// `now`.
+    pub fn rest(&mut self, started: Instant, events: usize, now: Instant) -> Duration {
+        if let Some(previous) = self.previous {
+            let span = started.saturating_duration_since(previous).as_secs_f64();
+            if span > 0.0 {
+                self.rate = 0.75 * self.rate + 0.25 * (events as f64 / span);
+            }
+        }
+        self.previous = Some(started);
+        let gather = if self.rate > 0.0 {
+            COALESCE.min(Duration::from_secs_f64(PASS_EVENTS / self.rate))
+        } else {
+            COALESCE
+        };
+        gather.saturating_sub(now.saturating_duration_since(started))
     }
-    COALESCE.checked_sub(pass.elapsed())
 }
 
 /// The epoll token of a thread's waker; connections use their number, which starts at 1.
@@ -275,6 +298,7 @@ impl IoThread {
             tv_nsec: i64::try_from(TICK.as_nanos()).unwrap_or(250_000_000),
         };
         let mut next_tick = Instant::now() + TICK;
+        let mut pacer = Pacer::default();
         while !shutdown.load(Ordering::Relaxed) {
             let pass = Instant::now();
             ready.clear();
@@ -291,8 +315,10 @@ impl IoThread {
                 self.check_deadlines(now);
                 next_tick = now + TICK;
             }
+            let events = self.outbox.len();
             self.send_events();
-            if let Some(rest) = rest_after(pass, ready.len()) {
+            let rest = pacer.rest(pass, events, Instant::now());
+            if !rest.is_zero() {
                 std::thread::sleep(rest);
             }
         }
@@ -575,4 +601,59 @@ fn fill_random(buf: &mut [u8]) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `passes` passes of `pass` each through a pacer, each finding `events(rest)` events
+    /// given the rest before it; returns the rests.
+    fn pace(passes: usize, pass: Duration, events: impl Fn(Duration) -> usize) -> Vec<Duration> {
+        let mut pacer = Pacer::default();
+        let mut now = Instant::now();
+        let mut rest = Duration::ZERO;
+        let mut rests = Vec::new();
+        for _ in 0..passes {
+            let started = now;
+            now += pass;
+            rest = pacer.rest(started, events(rest), now);
+            rests.push(rest);
+            now += rest;
+        }
+        rests
+    }
+
+    #[test]
+    fn a_light_load_rests_the_whole_coalesce() {
+        // 1,000 agents a second on one thread: 50 events in 50 ms.
+        let rests = pace(50, Duration::from_millis(1), |rest| {
+            (rest.as_secs_f64() * 1000.0).round() as usize
+        });
+        assert!(
+            rests.iter().all(|r| *r == COALESCE - Duration::from_millis(1)),
+            "{rests:?}"
+        );
+    }
+
+    #[test]
+    fn a_steady_stream_rests_until_a_batch_has_gathered() {
+        // 20,000 samples a second: 256 of them take 12.8 ms to arrive.
+        let rests = pace(100, Duration::from_millis(1), |rest| {
+            ((rest + Duration::from_millis(1)).as_secs_f64() * 20_000.0).round() as usize
+        });
+        let last = rests.last().unwrap().as_secs_f64() * 1000.0;
+        assert!((11.0..12.6).contains(&last), "{last} ms");
+    }
+
+    #[test]
+    fn agents_waiting_for_acks_are_not_held_to_a_window_a_rest() {
+        // Agents that send a window as soon as it is acknowledged: a pass finds the same 800
+        // samples however long the rest before it was. A fixed rest would make it 800 a rest.
+        let rests = pace(20, Duration::from_millis(1), |_| 800);
+        assert_eq!(rests[0], COALESCE - Duration::from_millis(1));
+        assert!(rests[12..].iter().all(|r| r.is_zero()), "{rests:?}");
+        let rested: Duration = rests.iter().sum();
+        assert!(rested < Duration::from_millis(250), "{rested:?}");
+    }
 }

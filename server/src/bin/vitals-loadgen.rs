@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Decoder, FeedResult, Hello, MAX_LINE, Message, SampleMessage};
-use server::connection::rest_after;
+use server::connection::Pacer;
 
 const USAGE: &str = "\
 vitals-loadgen: simulated vitals agents, or a do-nothing sink to measure against
@@ -366,7 +366,7 @@ fn run_agents(
 
 /// The do-nothing reader: counts lines per connection and acknowledges them without decoding.
 /// It is built as the server is (a non-blocking socket per connection, epoll, one thread per
-/// core, and the same rest between passes, [`rest_after`]) so that it is the ceiling for the
+/// core, and the same rest between passes, [`Pacer`]) so that it is the ceiling for the
 /// same bytes through the same kernel: what any server could reach if decoding and merging
 /// cost nothing.
 fn sink(listen: &str, seconds: u64, ack_every: u64) -> Result<(), String> {
@@ -420,8 +420,10 @@ fn sink_worker(listener: &TcpListener, ack_every: u64, lines: &AtomicU64, bytes:
     let mut next = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     let mut ready: Vec<epoll::Event> = Vec::with_capacity(256);
+    let mut pacer = Pacer::default();
     loop {
         let pass = Instant::now();
+        let mut pass_lines = 0;
         ready.clear();
         if epoll::wait(&poll, rustix::buffer::spare_capacity(&mut ready), None).is_err() {
             continue;
@@ -454,6 +456,7 @@ fn sink_worker(listener: &TcpListener, ack_every: u64, lines: &AtomicU64, bytes:
             let before = *seen;
             *seen += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
             lines.fetch_add(*seen - before, Ordering::Relaxed);
+            pass_lines += *seen - before;
             // The first line is the hello; every later one is sample number seen - 1.
             let mut reply = String::new();
             if before == 0 && *seen > 0 {
@@ -473,7 +476,12 @@ fn sink_worker(listener: &TcpListener, ack_every: u64, lines: &AtomicU64, bytes:
                 conns.remove(&token);
             }
         }
-        if let Some(rest) = rest_after(pass, ready.len()) {
+        let rest = pacer.rest(
+            pass,
+            usize::try_from(pass_lines).unwrap_or(usize::MAX),
+            Instant::now(),
+        );
+        if !rest.is_zero() {
             thread::sleep(rest);
         }
     }
