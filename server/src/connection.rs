@@ -631,7 +631,9 @@ mod tests {
             (rest.as_secs_f64() * 1000.0).round() as usize
         });
         assert!(
-            rests.iter().all(|r| *r == COALESCE - Duration::from_millis(1)),
+            rests
+                .iter()
+                .all(|r| *r == COALESCE - Duration::from_millis(1)),
             "{rests:?}"
         );
     }
