@@ -46,7 +46,7 @@ pub const COALESCE: Duration = Duration::from_millis(50);
 
 /// Events a pass should find, when they come fast enough to gather this many within
 /// [`COALESCE`].
-const PASS_EVENTS: f64 = 256.0;
+pub const PASS_EVENTS: f64 = 256.0;
 
 /// Paces an I/O loop: after each pass it rests for as long as [`PASS_EVENTS`] take to arrive
 /// at the rate seen lately, at most [`COALESCE`] and less the pass's own time.
