@@ -3,8 +3,9 @@
 //!
 //! - Peak ingest: `vitals-loadgen --flat-out` against the real server and against
 //!   `vitals-loadgen --sink` (reads lines, acknowledges them, decodes nothing; epoll, a thread
-//!   per core, at most a pass per `COALESCE`, as the server): the ceiling. The same reader's CPU at 10,000
-//!   agents a second is what the kernel alone costs for that load.
+//!   per core, resting between passes as the server does, `connection::Pacer`): the ceiling.
+//!   The same reader's CPU at 10,000 agents a second is what the kernel alone costs for that
+//!   load.
 //! - Steady state at 1,000 and 10,000 agents sending a sample a second: server CPU and RSS, and
 //!   the latency and size of a scrape, plain and gzipped. CPU is shown in user space (the
 //!   server's own work) and in the kernel (sockets), beside the reader's: the median of three

@@ -82,6 +82,12 @@ impl Pacer {
         };
         gather.saturating_sub(now.saturating_duration_since(started))
     }
+
+    /// Sleeps for the [`rest`](Pacer::rest) after a pass that started at `started`, handled
+    /// `events`, and has just ended.
+    pub fn pause(&mut self, started: Instant, events: usize) {
+        std::thread::sleep(self.rest(started, events, Instant::now()));
+    }
 }
 
 /// The epoll token of a thread's waker; connections use their number, which starts at 1.
@@ -318,10 +324,7 @@ impl IoThread {
             }
             let events = self.outbox.len();
             self.send_events();
-            let rest = pacer.rest(pass, events, Instant::now());
-            if !rest.is_zero() {
-                std::thread::sleep(rest);
-            }
+            pacer.pause(pass, events);
         }
         self.going_away();
     }

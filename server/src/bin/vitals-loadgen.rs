@@ -476,14 +476,7 @@ fn sink_worker(listener: &TcpListener, ack_every: u64, lines: &AtomicU64, bytes:
                 conns.remove(&token);
             }
         }
-        let rest = pacer.rest(
-            pass,
-            usize::try_from(pass_lines).unwrap_or(usize::MAX),
-            Instant::now(),
-        );
-        if !rest.is_zero() {
-            thread::sleep(rest);
-        }
+        pacer.pause(pass, usize::try_from(pass_lines).unwrap_or(usize::MAX));
     }
 }
 
