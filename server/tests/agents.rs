@@ -409,3 +409,70 @@ fn connections_past_the_limit_get_an_error_and_the_server_goes_on() {
         (counted == Some(1.0)).then_some(())
     });
 }
+
+#[test]
+fn a_burst_longer_than_a_read_is_read_to_its_last_sample() {
+    // An agent replaying its ring after an outage sends many samples at once, and then nothing.
+    // The server reads each socket once a pass: what one read leaves must be read in a later
+    // pass, with no new bytes to report it. (This failed with an edge-triggered epoll that
+    // forgot a socket whose read had filled the buffer.)
+    let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
+    let mut burst = HELLO.to_vec();
+    let mut buf = vec![0u8; agent_core::wire::MAX_LINE + 1];
+    let samples = 400;
+    for seq in 1..=samples {
+        let message = agent_core::wire::Message::Sample(agent_core::wire::SampleMessage {
+            seq,
+            dropped: 0,
+            sample: server::synthetic::sample(),
+        });
+        let n = agent_core::wire::encode(&message, &mut buf).unwrap();
+        burst.extend_from_slice(&buf[..n]);
+    }
+    assert!(burst.len() > 1_000_000, "{} bytes", burst.len());
+    let mut s = TcpStream::connect(server.agents).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut answers = BufReader::new(s.try_clone().unwrap());
+    // One write: the server may read it in any pieces, and nothing follows it.
+    let writer = std::thread::spawn(move || s.write_all(&burst).map(|()| s));
+    let last = format!("{{\"v\":1,\"kind\":\"ack\",\"seq\":{samples}}}");
+    let mut line = String::new();
+    let mut seen = Vec::new();
+    loop {
+        line.clear();
+        match answers.read_line(&mut line) {
+            Ok(n) if n > 0 => {}
+            other => panic!("no ack for the last sample: {other:?}, {:?}", seen.last()),
+        }
+        if line.trim_end() == last {
+            break;
+        }
+        seen.push(line.clone());
+    }
+    let _s = writer.join().unwrap().unwrap();
+    let m = server.metrics();
+    assert_eq!(
+        value(&m, "vitals_agent_samples_total", &[("agent", "raw")]),
+        Some(samples as f64)
+    );
+}
+
+#[test]
+fn an_agent_that_sends_and_hangs_up_is_closed_at_once() {
+    // The bytes and the end of the connection arrive together: the server must read on to the
+    // end rather than wait for more bytes. (This failed with an edge-triggered epoll that
+    // stopped at a short read.)
+    let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
+    let mut s = TcpStream::connect(server.agents).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(HELLO).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let ended = s.read_to_end(&mut answer);
+    assert!(
+        ended.is_ok(),
+        "not closed after {:?}: {ended:?}",
+        started.elapsed()
+    );
+}
