@@ -506,13 +506,13 @@ impl IoThread {
             &mut ctx,
             &mut self.requests,
         );
-        pass_on(
+        if !settle(
+            &self.epoll,
             &mut self.outbox,
             &mut self.requests,
             token,
-            &mut conn.session,
-        );
-        if !flush(&self.epoll, token, conn) {
+            conn,
+        ) {
             self.close(token);
         }
     }
@@ -525,13 +525,13 @@ impl IoThread {
                     continue;
                 };
                 conn.session.answer(reply, now, &mut self.requests);
-                pass_on(
+                if !settle(
+                    &self.epoll,
                     &mut self.outbox,
                     &mut self.requests,
                     token,
-                    &mut conn.session,
-                );
-                if !flush(&self.epoll, token, conn) {
+                    conn,
+                ) {
                     self.close(token);
                 }
             }
@@ -601,6 +601,20 @@ fn pass_on(
         crate::log!("{note}");
     }
     outbox.extend(requests.drain(..).map(|request| request.into_event(token)));
+}
+
+/// After a session of connection `token` has handled something: passes its requests and log
+/// lines on (see [`pass_on`]) and writes what it has to say (see [`flush`]); `false` when the
+/// connection should be closed.
+fn settle(
+    epoll: &OwnedFd,
+    outbox: &mut Vec<Event>,
+    requests: &mut Vec<Request>,
+    token: u64,
+    conn: &mut Conn,
+) -> bool {
+    pass_on(outbox, requests, token, &mut conn.session);
+    flush(epoll, token, conn)
 }
 
 /// Writes what is queued for `conn` (connection `token`), and watches for writability when the
