@@ -13,7 +13,7 @@ use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Hello, Message, SampleMessage};
 use common::env_or;
 use crossbeam_channel::Receiver;
-use server::aggregator::{Aggregator, Batch, Config, Reply};
+use server::aggregator::{Aggregator, Batch, Config, Decoded, Reply};
 use server::connection::{Replier, Waker};
 use server::session::{Context, Limits, Session};
 
@@ -23,8 +23,8 @@ struct Server {
     replier: Replier,
     replies: Receiver<Vec<(u64, Reply)>>,
     plain: Vec<u8>,
-    sample: Box<SampleMessage<Sample>>,
-    spares: Receiver<Box<SampleMessage<Sample>>>,
+    sample: Box<Decoded>,
+    spares: Receiver<Box<Decoded>>,
 }
 
 impl Server {

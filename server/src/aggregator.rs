@@ -104,16 +104,51 @@ pub enum Event {
         authenticated: bool,
     },
     /// An agent on connection `conn` sent a sample. The reply comes once it is merged.
-    Sample {
-        conn: u64,
-        message: Box<SampleMessage<Sample>>,
-    },
+    Sample { conn: u64, message: Box<Decoded> },
     /// Connection `conn`, which had said hello, is gone.
     Disconnected { conn: u64 },
     /// A frame or connection was refused, for the reason given (an error code).
     Rejected { reason: &'static str },
     /// A connection was accepted (before any hello).
     Accepted,
+}
+
+/// A sample on its way from the I/O thread that read it to the aggregator, and back for the
+/// next: the message, decoded in place, and its own series as the aggregator would emit them,
+/// collected where it was decoded (see [`Decoded::flatten`]).
+///
+/// The aggregator then copies about 1 KB of values and compares the sample's label texts in
+/// one piece, instead of walking a 13 KB message written on another core, whose cache misses
+/// were most of its time. At 10,000 agents (`/proc/PID/task`, two alternating runs each) the
+/// aggregator went from 25–27‰ of a core to 14–15‰, the I/O threads' user time from 59–61‰
+/// to 68–69‰: the walk is cheaper where the sample is still in the cache. The message is read
+/// in full only when the series change (a new mount), to build their labels.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// The sample message.
+    pub message: SampleMessage<Sample>,
+    /// The sample's identity and values, in emission order.
+    flat: Builder,
+}
+
+impl Decoded {
+    /// A decoded `message`, flattened.
+    pub fn new(message: SampleMessage<Sample>) -> Box<Self> {
+        let mut decoded = Box::new(Decoded {
+            message,
+            flat: Builder::default(),
+        });
+        decoded.flatten();
+        decoded
+    }
+
+    /// Collects the message's own series; call it once the message is decoded, before the
+    /// aggregator sees it. (Without it the aggregator reads the message in full, as it does
+    /// when the series change.)
+    pub fn flatten(&mut self) {
+        self.flat.start();
+        emit_sample(&mut self.flat, &self.message.sample);
+    }
 }
 
 /// The aggregator's answer to a worker.
@@ -683,7 +718,7 @@ pub struct Aggregator {
     joined: Vec<Arc<Slot>>,
     builder: Builder,
     /// Where merged samples' boxes go back to the I/O threads, if anywhere.
-    spent: Option<Sender<Box<SampleMessage<Sample>>>>,
+    spent: Option<Sender<Box<Decoded>>>,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -759,7 +794,7 @@ impl Aggregator {
 
     /// Hands each sample's box, once merged, to `spent` (while it has room), for the I/O
     /// threads to decode the next samples into.
-    pub fn recycle_into(&mut self, spent: Sender<Box<SampleMessage<Sample>>>) {
+    pub fn recycle_into(&mut self, spent: Sender<Box<Decoded>>) {
         self.spent = Some(spent);
     }
 
@@ -840,10 +875,13 @@ impl Aggregator {
                 // A refusal is counted by the connection that passes it on.
                 return Some((conn, self.connect(conn, *hello, authenticated, now)));
             }
-            Event::Sample { conn, message } => {
+            Event::Sample { conn, mut message } => {
                 self.health.frames.inc();
                 let reply = self.merge(conn, &message, now);
                 if let Some(spent) = &self.spent {
+                    // Emptied, so that a box decoded into again but not flattened is read in
+                    // full rather than for another sample's values.
+                    message.flat.start();
                     let _ = spent.try_send(message);
                 }
                 return Some((conn, reply));
@@ -965,7 +1003,8 @@ impl Aggregator {
             .set(i64::try_from(self.conns.len()).unwrap_or(i64::MAX));
     }
 
-    fn merge(&mut self, conn: u64, message: &SampleMessage<Sample>, now: Instant) -> Reply {
+    fn merge(&mut self, conn: u64, decoded: &Decoded, now: Instant) -> Reply {
+        let message = &decoded.message;
         let Some(&index) = self.conns.get(&conn) else {
             return Reply::Refused {
                 code: codes::UNEXPECTED,
@@ -1013,7 +1052,7 @@ impl Aggregator {
         agent.last_seen = unix_now();
         agent.samples += 1;
         agent.expired = false;
-        publish(&mut self.builder, agent, Some(message));
+        publish(&mut self.builder, agent, Some(decoded));
         Reply::Merged { seq: message.seq }
     }
 
@@ -1122,7 +1161,7 @@ fn format_u16(buf: &mut [u8; 5], mut n: u16) -> &str {
 /// Publishes the agent's series: from `sample`, or only `up` and `last_seen`. The label sets
 /// are rendered again only when they changed (a new mount, a renamed interface): per sample,
 /// this writes the values into the agent's view, with no allocation while no scrape holds it.
-fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&SampleMessage<Sample>>) {
+fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&Decoded>) {
     b.start();
     emit(b, agent, sample);
     if b.same_as(&agent.layout) {
@@ -1138,6 +1177,8 @@ fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&SampleMessag
                 (&agent.layout.text, &agent.layout.lines),
                 "identity misses a label"
             );
+            // And that a sample flattened where it was decoded gives what it gives here.
+            assert_eq!(fresh.values(), b.values(), "a flattened sample differs");
         }
     } else {
         b.start_rebuild();
@@ -1148,10 +1189,11 @@ fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&SampleMessag
 }
 
 /// Adds an agent's series to `b`: always `up` and `last_seen`; the rest from its sample.
-fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Sample>>) {
+fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     b.add(F::UP, &[], if agent.conn.is_some() { 1.0 } else { 0.0 });
     b.add(F::LAST_SEEN, &[], agent.last_seen);
-    let Some(message) = message else { return };
+    let Some(decoded) = decoded else { return };
+    let message = &decoded.message;
     let s = &message.sample;
     let hello = &agent.hello;
     // Everything below that becomes a label, section by section, so that the same identity
@@ -1168,6 +1210,53 @@ fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Samp
     ] {
         b.identity(text);
     }
+    if b.rebuilding() || decoded.flat.values().is_empty() {
+        emit_sample(b, s);
+    } else {
+        b.append(&decoded.flat);
+    }
+    b.add(
+        F::UNAME,
+        &[
+            &hello.domainname,
+            &hello.arch,
+            &hello.hostname,
+            &hello.kernel,
+            &hello.os,
+            &hello.kernel_version,
+        ],
+        1.0,
+    );
+    b.add(
+        F::AGENT_INFO,
+        &[
+            &hello.arch,
+            &hello.hostname,
+            &hello.kernel,
+            &hello.os,
+            &hello.version,
+        ],
+        1.0,
+    );
+    b.add(F::SAMPLES, &[], agent.samples as f64);
+    b.add(F::SAMPLES_DROPPED, &[], message.dropped as f64);
+    b.add(F::SEQUENCE_GAPS, &[], agent.gaps as f64);
+    let o = &s.omitted;
+    for (collection, n) in [
+        ("cpus", o.cpus),
+        ("filesystems", o.filesystems),
+        ("interfaces", o.interfaces),
+        ("sensors", o.sensors),
+        ("disks", o.disks),
+    ] {
+        b.add(F::OMITTED, &[collection], n.into());
+    }
+    b.add(F::INTERVAL, &[], f64::from(hello.interval_ms) / 1000.0);
+}
+
+/// Adds a sample's own series to `b`: those whose values and labels come from the sample
+/// alone, in the order [`emit`] places them (it adds the agent's around them).
+fn emit_sample(b: &mut Builder, s: &Sample) {
     let mut cpu_label = itoa_buf();
     b.identity("cpus");
     for cpu in &s.cpus {
@@ -1280,43 +1369,6 @@ fn emit(b: &mut Builder, agent: &AgentState, message: Option<&SampleMessage<Samp
     b.add(F::PROCS_RUNNING, &[], s.procs_running.into());
     b.add(F::PROCS_BLOCKED, &[], s.procs_blocked.into());
     b.add(F::CPU_USAGE, &[], s.cpu_usage);
-    b.add(
-        F::UNAME,
-        &[
-            &hello.domainname,
-            &hello.arch,
-            &hello.hostname,
-            &hello.kernel,
-            &hello.os,
-            &hello.kernel_version,
-        ],
-        1.0,
-    );
-    b.add(
-        F::AGENT_INFO,
-        &[
-            &hello.arch,
-            &hello.hostname,
-            &hello.kernel,
-            &hello.os,
-            &hello.version,
-        ],
-        1.0,
-    );
-    b.add(F::SAMPLES, &[], agent.samples as f64);
-    b.add(F::SAMPLES_DROPPED, &[], message.dropped as f64);
-    b.add(F::SEQUENCE_GAPS, &[], agent.gaps as f64);
-    let o = &s.omitted;
-    for (collection, n) in [
-        ("cpus", o.cpus),
-        ("filesystems", o.filesystems),
-        ("interfaces", o.interfaces),
-        ("sensors", o.sensors),
-        ("disks", o.disks),
-    ] {
-        b.add(F::OMITTED, &[collection], n.into());
-    }
-    b.add(F::INTERVAL, &[], f64::from(hello.interval_ms) / 1000.0);
 }
 
 #[cfg(test)]
@@ -1384,6 +1436,7 @@ mod tests {
         message: Box<SampleMessage<Sample>>,
         now: Instant,
     ) -> Reply {
+        let message = Decoded::new(*message);
         ask(agg, now, Event::Sample { conn, message })
     }
 
@@ -1445,6 +1498,44 @@ mod tests {
             "ended {:?} after",
             dropped.elapsed()
         );
+    }
+
+    #[test]
+    fn a_box_decoded_into_again_without_flattening_is_not_merged_as_its_last_sample() {
+        let mut agg = aggregator();
+        let (spent, spares) = crossbeam_channel::unbounded();
+        agg.recycle_into(spent);
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 10.5, &["/"]), t0);
+        assert_eq!(get(&mut agg, USER), Some(10.5));
+        // The box comes back and a second sample is read into it, as an I/O thread would, but
+        // nothing flattens it: the aggregator must read the message, not the first sample's
+        // values left beside it.
+        let mut reused = spares.try_recv().unwrap();
+        reused.message = *sample(2, 20.5, &["/"]);
+        ask(
+            &mut agg,
+            t0,
+            Event::Sample {
+                conn: 1,
+                message: reused,
+            },
+        );
+        assert_eq!(get(&mut agg, USER), Some(20.5));
+        // Flattened, it is read from what flattening collected.
+        let mut again = spares.try_recv().unwrap();
+        again.message = *sample(3, 30.5, &["/"]);
+        again.flatten();
+        ask(
+            &mut agg,
+            t0,
+            Event::Sample {
+                conn: 1,
+                message: again,
+            },
+        );
+        assert_eq!(get(&mut agg, USER), Some(30.5));
     }
 
     #[test]

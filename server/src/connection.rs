@@ -21,12 +21,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use agent_core::sample::Sample;
-use agent_core::wire::{MAX_LINE, SampleMessage};
+use agent_core::wire::MAX_LINE;
 use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
-use crate::aggregator::{Batch, Event, Mailbox, Reply};
+use crate::aggregator::{Batch, Decoded, Event, Mailbox, Reply};
 use crate::keys::Keys;
 use crate::session::{Context, Request, Session};
 pub use crate::session::{GrowBuf, Limits, MIN_IDLE};
@@ -284,9 +283,9 @@ pub struct IoThread {
     /// A sealed line without its seal, to decode.
     plain: Vec<u8>,
     /// Where the next sample is decoded (see [`Context::sample`]).
-    sample: Box<SampleMessage<Sample>>,
+    sample: Box<Decoded>,
     /// The aggregator's spent sample boxes (see [`Context::spares`]).
-    spares: Receiver<Box<SampleMessage<Sample>>>,
+    spares: Receiver<Box<Decoded>>,
 }
 
 impl IoThread {
@@ -299,7 +298,7 @@ impl IoThread {
         open: Arc<AtomicUsize>,
         limits: Limits,
         keys: Option<Arc<Keys>>,
-        spares: Receiver<Box<SampleMessage<Sample>>>,
+        spares: Receiver<Box<Decoded>>,
     ) -> std::io::Result<(Self, IoHandle)> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let waker = Arc::new(Waker::new()?);

@@ -379,6 +379,19 @@ impl Builder {
         self.rebuilding = true;
     }
 
+    /// Adds what `other` collected: its identity parts and values, as if its `identity`s and
+    /// `add`s had been made here. Not while rebuilding, as `other` keeps no labels.
+    pub fn append(&mut self, other: &Builder) {
+        debug_assert!(!self.rebuilding && !other.rebuilding);
+        self.key.push_str(&other.key);
+        self.values.extend_from_slice(&other.values);
+    }
+
+    /// Whether a layout is being rebuilt (see [`start_rebuild`](Builder::start_rebuild)).
+    pub fn rebuilding(&self) -> bool {
+        self.rebuilding
+    }
+
     /// The values added, in emission order.
     pub fn values(&self) -> &[f64] {
         &self.values

@@ -12,15 +12,15 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
-use agent_core::sample::{Sample, bounded};
+use agent_core::sample::bounded;
 use agent_core::wire::{
     self, Ack, Challenge, ErrorMessage, FeedResult, Framer, Hello, LineBuffer, MAX_LINE, Message,
-    SampleMessage, Welcome, codes,
+    Welcome, codes,
 };
 
 use crossbeam_channel::Receiver;
 
-use crate::aggregator::{IDLE_TIMEOUT, Reply};
+use crate::aggregator::{Decoded, IDLE_TIMEOUT, Reply};
 use crate::keys::Keys;
 
 /// The shortest idle timeout, whatever the agent's interval.
@@ -115,7 +115,7 @@ pub enum Request {
         authenticated: bool,
     },
     /// A sample to merge; the answer is a [`Reply::Merged`] or a refusal.
-    Sample(Box<SampleMessage<Sample>>),
+    Sample(Box<Decoded>),
     /// The session refused something, for this reason (an error code).
     Rejected(&'static str),
     /// The connection of an agent that had said hello is gone.
@@ -132,15 +132,15 @@ pub struct Context<'a> {
     pub plain: &'a mut Vec<u8>,
     /// Where the next sample is read: a sample is decoded in place and this box is handed on
     /// in its [`Request::Sample`] (and replaced), so that the sample itself is never moved.
-    pub sample: &'a mut Box<SampleMessage<Sample>>,
+    pub sample: &'a mut Box<Decoded>,
     /// Boxes the aggregator is done with, to replace `sample` without allocating and
     /// clearing 13 KB per sample; a new one is made when there is none.
-    pub spares: Option<&'a Receiver<Box<SampleMessage<Sample>>>>,
+    pub spares: Option<&'a Receiver<Box<Decoded>>>,
 }
 
 impl Context<'_> {
     /// A box to decode the next sample into.
-    fn next_box(&self) -> Box<SampleMessage<Sample>> {
+    fn next_box(&self) -> Box<Decoded> {
         self.spares
             .and_then(|spares| spares.try_recv().ok())
             .unwrap_or_default()
@@ -261,7 +261,8 @@ impl Session {
         requests: &mut Vec<Request>,
     ) {
         while self.state != State::Closing {
-            let (seals, plain, sample) = (&mut self.seals, &mut *ctx.plain, &mut **ctx.sample);
+            let (seals, plain, sample) =
+                (&mut self.seals, &mut *ctx.plain, &mut ctx.sample.message);
             // Other messages than samples are rare (hello, auth): boxed, so that what the framer
             // hands back stays small.
             let fed = self.framer.feed_with(input, |line| {
@@ -391,6 +392,7 @@ impl Session {
     ) -> Result<(), Refusal> {
         match (&self.agent, self.state) {
             (Some(_), State::Open) => {
+                ctx.sample.flatten();
                 let next = ctx.next_box();
                 requests.push(Request::Sample(std::mem::replace(ctx.sample, next)));
                 Ok(())
@@ -524,6 +526,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agent_core::sample::Sample;
 
     fn hello(ack_every: u32) -> Vec<u8> {
         let hello: Message = Message::Hello(Hello {
