@@ -1198,16 +1198,16 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     let hello = &agent.hello;
     // Everything below that becomes a label, section by section, so that the same identity
     // means the same series (see `Builder::identity`).
-    b.identity("sample");
-    for text in [
-        &hello.domainname,
+    let uname = [
+        hello.domainname.as_str(),
         &hello.arch,
         &hello.hostname,
         &hello.kernel,
         &hello.os,
         &hello.kernel_version,
-        &hello.version,
-    ] {
+    ];
+    b.identity("sample");
+    for text in uname.iter().chain([&hello.version.as_str()]) {
         b.identity(text);
     }
     if b.rebuilding() || decoded.flat.values().is_empty() {
@@ -1215,18 +1215,7 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     } else {
         b.append(&decoded.flat);
     }
-    b.add(
-        F::UNAME,
-        &[
-            &hello.domainname,
-            &hello.arch,
-            &hello.hostname,
-            &hello.kernel,
-            &hello.os,
-            &hello.kernel_version,
-        ],
-        1.0,
-    );
+    b.add(F::UNAME, &uname, 1.0);
     b.add(
         F::AGENT_INFO,
         &[
