@@ -130,8 +130,9 @@ pub struct Context<'a> {
     pub random: &'a mut dyn FnMut(&mut [u8]) -> bool,
     /// Room for a sealed line without its seal.
     pub plain: &'a mut Vec<u8>,
-    /// Where the next sample is read: a sample is decoded in place and this box is handed on
-    /// in its [`Request::Sample`] (and replaced), so that the sample itself is never moved.
+    /// Where the next sample is read: a sample is decoded in place, flattened (see
+    /// [`Decoded::flatten`]), and this box is handed on in its [`Request::Sample`] (and
+    /// replaced), so that the sample itself is never moved.
     pub sample: &'a mut Box<Decoded>,
     /// Boxes the aggregator is done with, to replace `sample` without allocating and
     /// clearing 13 KB per sample; a new one is made when there is none.
