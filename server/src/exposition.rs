@@ -359,12 +359,21 @@ impl Builder {
     /// Adds the series of `family` with `labels` (the values of the family's labels after
     /// `agent`, in order). Its labels must follow from the [`identity`](Builder::identity)
     /// parts added so far.
+    #[inline]
     pub fn add(&mut self, family: usize, labels: &[&str], value: f64) {
         self.values.push(value);
         if self.rebuilding {
-            self.series
-                .push((family, labels.iter().map(|l| (*l).to_owned()).collect()));
+            self.record(family, labels);
         }
+    }
+
+    /// Keeps a series' family and labels for the layout being rebuilt: out of line, so that
+    /// [`add`](Builder::add), called for every value of every sample, stays a push.
+    #[cold]
+    #[inline(never)]
+    fn record(&mut self, family: usize, labels: &[&str]) {
+        self.series
+            .push((family, labels.iter().map(|l| (*l).to_owned()).collect()));
     }
 
     /// Whether the series added since [`start`](Builder::start) are those of `layout`.
