@@ -101,6 +101,26 @@ impl Config {
     }
 }
 
+/// The most samples an agent lets one ack cover (see [`ack_every`]; a server takes up to 64).
+pub const MAX_ACK_EVERY: u32 = 32;
+
+/// What an agent asks for as its hello's `ack_every`, for a ring of `storage` bytes and samples
+/// of about `line` bytes encoded: as many as leave the ring room for twice that many samples of
+/// that size, up to [`MAX_ACK_EVERY`], and at least 1.
+///
+/// The other half of the ring is for samples taken while an ack is on its way, for samples that
+/// grow after the hello (a new mount, a new interface), and for the end of the ring that a
+/// record does not fit in. Fewer acks save the server a write and a wake-up of the agent for
+/// each sample that is not acknowledged alone; what they cost is samples kept and, after the
+/// server restarts, sent again. A board whose ring holds two samples gets 1, an ack for every
+/// sample.
+pub fn ack_every(storage: usize, line: usize) -> u32 {
+    let record = line.saturating_add(ring::HEADER);
+    u32::try_from(storage / record.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .clamp(1, MAX_ACK_EVERY)
+}
+
 /// Reads a duration written as a whole number and a unit: `500ms`, `10s`, `5m`, `1h`.
 ///
 /// Returns `None` for anything else, a missing unit included, so that `10` is never silently
@@ -876,6 +896,56 @@ mod tests {
         drain(&mut a, at(3000));
         assert_eq!(a.stats().pending, 1);
         assert_eq!(sent_seqs(&a), [1, 2, 3], "each sent once");
+    }
+
+    #[test]
+    fn a_server_acking_as_seldom_as_the_agent_asks_never_makes_it_drop_a_sample() {
+        // Ring sizes and sample sizes from a board's to a 64-CPU server's; in each case the
+        // samples grow by half after the hello, as they may with a new mount or interface.
+        for (storage, text, expected) in [
+            (6 * 1024, 2_000, 1),
+            (64 * 1024, 2_000, 15),
+            (256 * 1024, 2_600, MAX_ACK_EVERY),
+            (256 * 1024, 12_000, 10),
+            (1024 * 1024, 12_000, 43.min(MAX_ACK_EVERY)),
+        ] {
+            let small = "x".repeat(text);
+            let grown = "x".repeat(text + text / 2);
+            let mut buf = std::vec![0u8; 3 * text];
+            let line = wire::encode(
+                &Message::Sample(SampleMessage {
+                    seq: 1,
+                    dropped: 0,
+                    sample: small.as_str(),
+                }),
+                &mut buf,
+            )
+            .unwrap();
+            assert_eq!(ack_every(storage, line), expected, "{storage} {text}");
+            let every = u64::from(expected);
+            let mut a: TestAgent = Agent::new(
+                Fake::default(),
+                &test_hello(),
+                Config::new(Duration::from_secs(1), 42),
+                Vec::leak(std::vec![0u8; storage]),
+                at(0),
+            );
+            drain(&mut a, at(0));
+            welcome(&mut a, 0);
+            drain(&mut a, at(0));
+            for seq in 1..=8 * every {
+                let sample = if seq <= 4 * every { &small } else { &grown };
+                let now = at(seq * 1000);
+                a.record(&sample.as_str(), now).unwrap();
+                drain(&mut a, now);
+                if seq % every == 0 {
+                    push(&mut a, Message::Ack(Ack { seq }));
+                    drain(&mut a, now);
+                }
+            }
+            let stats = a.stats();
+            assert_eq!((stats.dropped, stats.pending), (0, 0), "{storage} {text}");
+        }
     }
 
     #[test]

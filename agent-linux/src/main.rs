@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agent_core::agent::{Agent, Config, Event, Instant, parse_duration};
+use agent_core::agent::{Agent, Config, Event, Instant, ack_every, parse_duration};
 use agent_core::auth::Key;
-use agent_core::sample::bounded;
+use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
 use agent_linux::collect::{Collector, uname};
 use agent_linux::transport::TcpTransport;
@@ -22,12 +22,9 @@ macro_rules! log {
 }
 
 /// Bytes of samples kept until the server acknowledges them, unless `--buffer` says otherwise:
-/// about 13 minutes of a 4-CPU machine's samples at the default interval.
+/// about 13 minutes of a 4-CPU machine's samples at the default interval (`vitals-loadgen`
+/// sizes its simulated agents' acks for it too: `server::synthetic::AGENT_BUFFER`).
 const DEFAULT_BUFFER: usize = 256 * 1024;
-
-/// The most samples the agent lets the server acknowledge at once: one ack where there were
-/// eight, and at most eight samples (80 s at the default interval) waiting for theirs.
-const ACK_EVERY: u32 = 8;
 
 /// The longest the main loop sleeps, so that Ctrl-C is answered promptly.
 const MAX_NAP: Duration = Duration::from_millis(250);
@@ -186,7 +183,9 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn hello(options: &Options) -> Result<Hello, String> {
+/// The hello, asking for one ack per as many samples as the ring has room for, at the size of
+/// `sample` (see [`agent_core::agent::ack_every`]).
+fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
     let u = uname();
     let id = options.id.clone().unwrap_or_else(|| u.nodename.clone());
     if !wire::valid_id(&id) {
@@ -205,22 +204,12 @@ fn hello(options: &Options) -> Result<Hello, String> {
         domainname: bounded(&u.domainname),
         interval_ms: u32::try_from(options.interval.as_millis()).unwrap_or(u32::MAX),
         session: unix_ms(),
-        ack_every: ack_every(options.buffer),
+        ack_every: ack_every(options.buffer, encode(sample)?.len()),
     })
 }
 
-/// How many samples the server may acknowledge at once, for a ring of `buffer` bytes: up to
-/// [`ACK_EVERY`], while the ring holds twice as many of the largest samples (16 KiB, a
-/// 64-CPU machine's).
-fn ack_every(buffer: usize) -> u32 {
-    u32::try_from(buffer / (2 * 16 * 1024))
-        .unwrap_or(u32::MAX)
-        .clamp(1, ACK_EVERY)
-}
-
-fn print_once() -> Result<(), String> {
-    let mut collector = Collector::new();
-    let sample = collector.collect(unix_ms());
+/// `sample` as a line, as the agent sends it.
+fn encode(sample: &Sample) -> Result<Vec<u8>, String> {
     let message = Message::Sample(SampleMessage {
         seq: 1,
         dropped: 0,
@@ -229,10 +218,14 @@ fn print_once() -> Result<(), String> {
     let mut buf = vec![0u8; MAX_LINE + 1];
     let n =
         wire::encode(&message, &mut buf).map_err(|e| format!("cannot encode the sample: {e}"))?;
-    print!(
-        "{}",
-        String::from_utf8_lossy(buf.get(..n).unwrap_or_default())
-    );
+    buf.truncate(n);
+    Ok(buf)
+}
+
+fn print_once() -> Result<(), String> {
+    let mut collector = Collector::new();
+    let line = encode(&collector.collect(unix_ms()))?;
+    print!("{}", String::from_utf8_lossy(&line));
     Ok(())
 }
 
@@ -268,7 +261,8 @@ fn run() -> Result<(), String> {
     if options.once {
         return print_once();
     }
-    let hello = hello(&options)?;
+    let mut collector = Collector::new();
+    let hello = hello(&options, &collector.collect(unix_ms()))?;
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, shutdown.clone())
@@ -286,7 +280,6 @@ fn run() -> Result<(), String> {
         options.servers.join(", ")
     );
     let key = options.key_file.as_deref().map(read_key).transpose()?;
-    let mut collector = Collector::new();
     // Zeroed heap memory: pages the ring has not reached yet cost no resident memory.
     let mut storage = vec![0u8; options.buffer];
     let mut agent: Agent<TcpTransport> = Agent::new(

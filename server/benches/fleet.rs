@@ -61,12 +61,14 @@ fn scrape(addr: SocketAddr, gzip: bool) -> (f64, usize, Vec<u8>) {
     )
 }
 
-/// The do-nothing reader, listening; and where.
-fn start_sink() -> (Running, SocketAddr) {
+/// The do-nothing reader, listening, acking as often as agents that say `ack_every`; and where.
+/// (It reads no hello, so it must be told.)
+fn start_sink(ack_every: &str) -> (Running, SocketAddr) {
     let addr = free_port();
     let sink = Running(
         Command::new(bin("vitals-loadgen"))
             .args(["--sink", &addr.to_string(), "--seconds", "600"])
+            .args(["--ack-every", ack_every])
             .stderr(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
@@ -76,11 +78,21 @@ fn start_sink() -> (Running, SocketAddr) {
     (sink, addr)
 }
 
+/// The peak's agents ask for an ack every 8 samples and send 16 ahead, as agents did before they
+/// sized their acks by their samples, so that the peak stays comparable between runs.
+const PEAK_ACK_EVERY: &str = "8";
+
 /// How long agents have to connect and settle before anything is measured.
 const SETTLE: Duration = Duration::from_secs(15);
 
 /// How many 10 s windows of CPU are taken, of which the table shows the median.
 const CPU_WINDOWS: usize = 3;
+
+/// The steady load's agents ask for an ack every this many samples, as `vitals-agent` does with
+/// its default `--buffer` and samples of their size.
+fn steady_ack_every() -> String {
+    server::synthetic::agent_ack_every().to_string()
+}
 
 /// `n` agents sending a sample a second to `to` for `steady` seconds, on a thread that returns
 /// the load generator's report; returns once they have had [`SETTLE`] to connect and settle.
@@ -94,6 +106,8 @@ fn steady_load(to: SocketAddr, n: u64, steady: u64) -> thread::JoinHandle<String
         "1",
         "--seconds",
         &steady.to_string(),
+        "--ack-every",
+        &steady_ack_every(),
     ]);
     let generator = thread::spawn(move || loadgen(&args));
     thread::sleep(SETTLE);
@@ -203,10 +217,12 @@ fn main() {
         "--flat-out",
         "--window",
         "16",
+        "--ack-every",
+        PEAK_ACK_EVERY,
         "--seconds",
         &seconds.to_string(),
     ]);
-    let (sink, sink_addr) = start_sink();
+    let (sink, sink_addr) = start_sink(PEAK_ACK_EVERY);
     let ceiling = loadgen(&[strings(&["--server", &sink_addr.to_string()]), flat.clone()].concat());
     drop(sink);
     let (server, agents, _) = start_server("127.0.0.1:0", "127.0.0.1:0");
@@ -235,13 +251,16 @@ fn main() {
 
     // ---- the do-nothing reader at 10k agents: what the kernel alone costs -------------------
     {
-        let (sink, sink_addr) = start_sink();
+        let (sink, sink_addr) = start_sink(&steady_ack_every());
         let generator = steady_load(sink_addr, 10_000, steady);
         let cpu = cpu_windows(sink.0.id());
         let _ = generator.join();
         drop(sink);
         row(
-            "10000 agents: do-nothing reader CPU (a read a sample, an ack for 8)".into(),
+            format!(
+                "10000 agents: do-nothing reader CPU (a read a sample, an ack for {})",
+                steady_ack_every()
+            ),
             cpu_figures(&cpu),
         );
     }
@@ -261,10 +280,11 @@ fn main() {
         row(
             format!("{n} agents: samples sent, acknowledged"),
             format!(
-                "{:.0}/s, {:.0}/s (an ack covers up to 8: the last few an agent sends are not \
+                "{:.0}/s, {:.0}/s (an ack covers up to {}: the last few an agent sends are not \
                  acknowledged when the run ends) ({report})",
                 field(&report, "sent") / steady as f64,
-                field(&report, "acknowledged") / steady as f64
+                field(&report, "acknowledged") / steady as f64,
+                steady_ack_every()
             ),
         );
         row(

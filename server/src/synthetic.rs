@@ -3,6 +3,23 @@
 //! a line, and a step that moves its counters on as a second of a busy machine would.
 
 use agent_core::sample::{Cpu, Disk, Filesystem, Interface, Memory, Pressure, Sample, bounded};
+use agent_core::wire::{self, MAX_LINE, Message, SampleMessage};
+
+/// `vitals-agent`'s default `--buffer`: the ring it sizes its `ack_every` for.
+pub const AGENT_BUFFER: usize = 256 * 1024;
+
+/// The `ack_every` that `vitals-agent` asks for with its default `--buffer` and samples of the
+/// size of [`sample`]'s: what simulated agents ask for unless told otherwise.
+pub fn agent_ack_every() -> u32 {
+    let message = Message::Sample(SampleMessage {
+        seq: 1,
+        dropped: 0,
+        sample: &sample(),
+    });
+    let mut line = vec![0u8; MAX_LINE + 1];
+    let len = wire::encode(&message, &mut line).unwrap_or(MAX_LINE);
+    agent_core::agent::ack_every(AGENT_BUFFER, len)
+}
 
 /// A realistic sample: what a 4-CPU machine with a few disks and interfaces sends.
 pub fn sample() -> Sample {

@@ -33,13 +33,15 @@ usage: vitals-loadgen --server HOST:PORT [--agents N] [--rate R | --flat-out [--
   --agents N      simulated agents, each its own connection       [default 100]
   --rate R        samples per second per agent                     [default 1]
   --flat-out      send as fast as acknowledgements allow
-  --window W      with --flat-out: unacknowledged samples per agent [default 8]
+  --window W      with --flat-out: unacknowledged samples per agent [default twice
+                  --ack-every, what vitals-agent's ring keeps room for]
   --seconds S     stop after S seconds (at most 3600)              [default 10]
   --threads T     sending threads                                  [default 2]
   --prefix NAME   agent ids are NAME-0, NAME-1, ...                [default load]
   --reconnect     an agent whose connection ends connects again, with backoff
-  --ack-every A   samples one ack may cover, as the agent's hello says  [default 8, as
-                  vitals-agent's with its default --buffer]; the sink acks that often
+  --ack-every A   samples one ack may cover, as the agent's hello says  [default what
+                  vitals-agent asks for with these samples and its default --buffer];
+                  the sink acks that often
   --sink ADDR     listen there, read every line, acknowledge samples without decoding them
 ";
 
@@ -65,12 +67,12 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
         agents: 100,
         rate: 1.0,
         flat_out: false,
-        window: 8,
+        window: 0,
         seconds: 10,
         threads: 2,
         prefix: "load".into(),
         reconnect: false,
-        ack_every: 8,
+        ack_every: 0,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -107,6 +109,12 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
     }
     if !(o.rate > 0.0 && o.rate.is_finite()) {
         return Err("--rate must be positive".into());
+    }
+    if o.ack_every == 0 {
+        o.ack_every = u64::from(server::synthetic::agent_ack_every());
+    }
+    if o.window == 0 {
+        o.window = 2 * o.ack_every;
     }
     if o.flat_out && o.window < o.ack_every {
         return Err(format!(
