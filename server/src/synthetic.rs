@@ -110,9 +110,9 @@ pub fn sample() -> Sample {
 pub fn advance(s: &mut Sample, step: u64) {
     s.time_ms = 1_700_000_000_000 + step * 1000;
     for cpu in &mut s.cpus {
-        cpu.user += 0.3;
-        cpu.system += 0.1;
-        cpu.idle += 0.6;
+        add_ticks(&mut cpu.user, 30.0);
+        add_ticks(&mut cpu.system, 10.0);
+        add_ticks(&mut cpu.idle, 60.0);
     }
     for i in &mut s.interfaces {
         i.rx_bytes += 10_000;
@@ -125,4 +125,27 @@ pub fn advance(s: &mut Sample, step: u64) {
         d.reads_completed += 1;
     }
     s.context_switches += 5000;
+}
+
+/// Adds `ticks` hundredths of a second to `seconds`, kept as a whole number of ticks over 100
+/// as the agent reads CPU time (`USER_HZ`): so the text stays as short as a real agent's
+/// (`12346.27`), where adding 0.3 again and again drifts to 17 digits (`87345.67000047993`).
+fn add_ticks(seconds: &mut f64, ticks: f64) {
+    *seconds = ((*seconds * 100.0).round() + ticks) / 100.0;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_seconds_stay_whole_ticks_as_the_agent_writes_them() {
+        let mut s = sample();
+        for step in 1..=100_000 {
+            advance(&mut s, step);
+        }
+        let user = s.cpus.first().map(|c| c.user).unwrap_or_default();
+        assert_eq!(user, (1_234_567.0 + 30.0 * 100_000.0) / 100.0);
+        assert_eq!(user.to_string(), "42345.67");
+    }
 }
