@@ -94,11 +94,7 @@ fn main() {
     let mut sample = server::synthetic::sample();
     let mut per_sample = Vec::new();
     for round in 1..=rounds {
-        sample.time_ms = 1_700_000_000_000 + round * 1000;
-        for cpu in &mut sample.cpus {
-            cpu.user += 0.3;
-            cpu.idle += 0.6;
-        }
+        server::synthetic::advance(&mut sample, round);
         let message = Message::Sample(SampleMessage {
             seq: round,
             dropped: 0,
