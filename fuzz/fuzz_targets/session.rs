@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use agent_core::sample::Sample;
-use agent_core::wire::{self, Auth, Message};
+use agent_core::wire::{self, Auth, Message, SampleMessage};
 use libfuzzer_sys::fuzz_target;
-use server::aggregator::{Aggregator, Config, Decoded};
+use server::aggregator::{Aggregator, Config};
 use server::keys::Keys;
 use server::session::{Context, Limits, Request, Session};
 
@@ -27,7 +27,7 @@ struct Harness {
     aggregator: Aggregator,
     keys: Option<Keys>,
     plain: Vec<u8>,
-    sample: Box<Decoded>,
+    sample: Box<SampleMessage<Sample>>,
     nonce_counter: u8,
     now: Instant,
     /// The server's lines read so far, and whether an error was among them.

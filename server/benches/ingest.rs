@@ -23,7 +23,7 @@ struct Server {
     replier: Replier,
     replies: Receiver<Vec<(u64, Reply)>>,
     plain: Vec<u8>,
-    sample: Box<Decoded>,
+    sample: Box<SampleMessage<Sample>>,
     spares: Receiver<Box<Decoded>>,
 }
 

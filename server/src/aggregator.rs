@@ -16,7 +16,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use agent_core::sample::Sample;
+use agent_core::sample::{Omitted, Sample};
 use agent_core::wire::{Hello, SampleMessage, codes};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use prometheus::core::Collector;
@@ -114,40 +114,80 @@ pub enum Event {
 }
 
 /// A sample on its way from the I/O thread that read it to the aggregator, and back for the
-/// next: the message, decoded in place, and its own series as the aggregator would emit them,
-/// collected where it was decoded (see [`Decoded::flatten`]).
+/// next: its own series as the aggregator would emit them, collected where it was decoded (see
+/// [`Decoded::fill`]), the few fields the aggregator reads besides, and the whole message only
+/// when the aggregator may need it to label the series anew.
 ///
-/// The aggregator then copies about 1 KB of values and compares the sample's label texts in
-/// one piece, instead of walking a 13 KB message written on another core, whose cache misses
-/// were most of its time. At 10,000 agents (`/proc/PID/task`, two alternating runs each) the
-/// aggregator went from 25–27‰ of a core to 14–15‰, the I/O threads' user time from 59–61‰
-/// to 68–69‰: the walk is cheaper where the sample is still in the cache. The message is read
-/// in full only when the series change (a new mount), to build their labels.
+/// The I/O thread decodes every line into one message of its own, which stays in its cache,
+/// and writes the box only with what travels: about 1.3 KB of values and the label texts, not
+/// the 13 KB message. At 10,000 agents (`vitals-loadgen --agents 10000 --rate 1`, 30 s of
+/// `/proc/PID/stat`, six alternating runs each) the server took 102–113‰ of a core this way
+/// (105‰ on average) against 105–128‰ (115‰) when each line was decoded into the box itself,
+/// which had last been written on another core.
+///
+/// The aggregator labels an agent's series from a whole message, and then reuses those labels
+/// while the sample's identity (every text that becomes a label) stays the same. So a session
+/// sends the whole message with its first sample and whenever the identity changes (a new
+/// mount); the aggregator keeps the labels of the last whole sample of each agent, also when
+/// that sample itself is not merged (sent twice, or too soon).
 #[derive(Debug, Default)]
 pub struct Decoded {
-    /// The sample message.
-    pub message: SampleMessage<Sample>,
+    /// The message's sequence number.
+    pub seq: u64,
+    /// Samples the agent dropped, as the message says.
+    pub dropped: u64,
+    /// What the agent left out, as the message says.
+    omitted: Omitted,
     /// The sample's identity and values, in emission order.
     flat: Builder,
+    /// The whole message, when the aggregator may need it (see above).
+    whole: Option<Box<SampleMessage<Sample>>>,
+    /// In debug builds (every test), the whole message always, to check what the aggregator
+    /// publishes from the flattened values against the message.
+    witness: Option<Box<SampleMessage<Sample>>>,
 }
 
 impl Decoded {
-    /// A decoded `message`, flattened.
-    pub fn new(message: SampleMessage<Sample>) -> Box<Self> {
-        let mut decoded = Box::new(Decoded {
-            message,
-            flat: Builder::default(),
-        });
-        decoded.flatten();
+    /// A box for `message` with the whole message, as the first sample of a connection.
+    pub fn new(message: &SampleMessage<Sample>) -> Box<Self> {
+        let mut decoded = Box::<Decoded>::default();
+        decoded.fill(message);
+        decoded.keep_whole(message);
         decoded
     }
 
-    /// Collects the message's own series; call it once the message is decoded, before the
-    /// aggregator sees it. (Without it the aggregator reads the message in full, as it does
-    /// when the series change.)
-    pub fn flatten(&mut self) {
+    /// Fills the box from `message`, whole or not: collects its own series, in the order the
+    /// aggregator emits them, and the fields it reads besides. Call it once the message is
+    /// decoded, then [`keep_whole`](Decoded::keep_whole) if its [`identity`](Decoded::identity)
+    /// is not that of the session's previous sample.
+    pub fn fill(&mut self, message: &SampleMessage<Sample>) {
+        self.seq = message.seq;
+        self.dropped = message.dropped;
+        self.omitted = message.sample.omitted;
+        self.whole = None;
         self.flat.start();
-        emit_sample(&mut self.flat, &self.message.sample);
+        emit_sample(&mut self.flat, &message.sample);
+        self.witness = cfg!(debug_assertions).then(|| Box::new(message.clone()));
+    }
+
+    /// A hash of the sample's identity: of every text that becomes a label of its series.
+    pub fn identity(&self) -> u64 {
+        self.flat.identity_hash()
+    }
+
+    /// Keeps the whole message, for the aggregator to label the series from.
+    pub fn keep_whole(&mut self, message: &SampleMessage<Sample>) {
+        self.whole = Some(Box::new(message.clone()));
+    }
+
+    /// Whether the whole message came along.
+    pub fn is_whole(&self) -> bool {
+        self.whole.is_some()
+    }
+
+    /// The whole message, if it came along (or, in debug builds, as a witness).
+    fn message(&self) -> Option<&SampleMessage<Sample>> {
+        self.whole.as_deref().or(self.witness.as_deref())
     }
 }
 
@@ -614,6 +654,8 @@ struct AgentState {
     slot: Arc<Slot>,
     /// The label sets of its series now (also in the slot's view).
     layout: Arc<Layout>,
+    /// Those of its last whole sample (see [`Decoded`]), which it keeps while expired.
+    sampled: Arc<Layout>,
     /// The connection that speaks for it now, if any.
     conn: Option<u64>,
     hello: Hello,
@@ -879,9 +921,9 @@ impl Aggregator {
                 self.health.frames.inc();
                 let reply = self.merge(conn, &message, now);
                 if let Some(spent) = &self.spent {
-                    // Emptied, so that a box decoded into again but not flattened is read in
-                    // full rather than for another sample's values.
-                    message.flat.start();
+                    // The rare whole message is not kept while the box waits.
+                    message.whole = None;
+                    message.witness = None;
                     let _ = spent.try_send(message);
                 }
                 return Some((conn, reply));
@@ -929,6 +971,7 @@ impl Aggregator {
                     id: id.to_owned(),
                     slot,
                     layout: Arc::default(),
+                    sampled: Arc::default(),
                     conn: None,
                     hello: Hello::default(),
                     session: hello.session,
@@ -993,7 +1036,9 @@ impl Aggregator {
         match at {
             Some(at) => agent.slot.set_value(at, if up { 1.0 } else { 0.0 }),
             // A new agent: only `up` and `last_seen` until its first sample.
-            None => publish(&mut self.builder, agent, None),
+            None => {
+                publish(&mut self.builder, agent, None);
+            }
         }
     }
 
@@ -1004,7 +1049,7 @@ impl Aggregator {
     }
 
     fn merge(&mut self, conn: u64, decoded: &Decoded, now: Instant) -> Reply {
-        let message = &decoded.message;
+        let seq = decoded.seq;
         let Some(&index) = self.conns.get(&conn) else {
             return Reply::Refused {
                 code: codes::UNEXPECTED,
@@ -1017,16 +1062,14 @@ impl Aggregator {
                 message: "unknown agent".into(),
             };
         };
-        if message.seq <= agent.last_seq {
+        if decoded.is_whole() {
+            // Before anything may drop the sample: those after it come without the message.
+            learn(&mut self.builder, agent, decoded);
+        }
+        if seq <= agent.last_seq {
             // Sent again after a reconnect, and merged before: merging it again could make a
             // counter go backwards.
-            return Reply::Merged { seq: message.seq };
-        }
-        // Only a sample merged earlier in this session is a baseline: after an agent restart
-        // (a new session) or a server restart (`last_seq` 0) the first number is whatever the
-        // agent had left unacknowledged.
-        if agent.last_seq > 0 {
-            agent.gaps += message.seq - agent.last_seq - 1;
+            return Reply::Merged { seq };
         }
         let min = self.config.min_interval.as_secs_f64();
         if min > 0.0 {
@@ -1038,22 +1081,42 @@ impl Aggregator {
             if agent.allowance < 1.0 {
                 // Acknowledged, so that the agent moves on; its next sample carries the same
                 // counters, so nothing is lost but resolution.
-                agent.last_seq = message.seq;
+                agent.last_seq = seq;
                 self.health
                     .rejected
                     .with_label_values(&[TOO_FREQUENT])
                     .inc();
-                return Reply::Merged { seq: message.seq };
+                return Reply::Merged { seq };
             }
+        }
+        // Only a sample merged earlier in this session is a baseline: after an agent restart
+        // (a new session) or a server restart (`last_seq` 0) the first number is whatever the
+        // agent had left unacknowledged.
+        let gaps = agent.gaps
+            + if agent.last_seq > 0 {
+                seq - agent.last_seq - 1
+            } else {
+                0
+            };
+        let before = (agent.samples, agent.gaps, agent.last_seen);
+        (agent.samples, agent.gaps, agent.last_seen) = (agent.samples + 1, gaps, unix_now());
+        if !publish(&mut self.builder, agent, Some(decoded)) {
+            // Not merged, and not counted: the agent sends it again after reconnecting.
+            (agent.samples, agent.gaps, agent.last_seen) = before;
+            return Reply::Refused {
+                code: codes::UNEXPECTED,
+                message: "the server has not had this sample's series whole on this \
+                          connection; reconnect to send them"
+                    .into(),
+            };
+        }
+        if min > 0.0 {
             agent.allowance -= 1.0;
         }
-        agent.last_seq = message.seq;
+        agent.last_seq = seq;
         agent.last_sample = now;
-        agent.last_seen = unix_now();
-        agent.samples += 1;
         agent.expired = false;
-        publish(&mut self.builder, agent, Some(decoded));
-        Reply::Merged { seq: message.seq }
+        Reply::Merged { seq }
     }
 
     /// Removes the series, but `up` and `last_seen`, of agents whose last sample is older
@@ -1161,31 +1224,57 @@ fn format_u16(buf: &mut [u8; 5], mut n: u16) -> &str {
 /// Publishes the agent's series: from `sample`, or only `up` and `last_seen`. The label sets
 /// are rendered again only when they changed (a new mount, a renamed interface): per sample,
 /// this writes the values into the agent's view, with no allocation while no scrape holds it.
-fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&Decoded>) {
+/// False, and nothing published, for a sample whose series are neither those published nor
+/// those of the agent's last whole sample (see [`Decoded`]).
+fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&Decoded>) -> bool {
     b.start();
     emit(b, agent, sample);
     if b.same_as(&agent.layout) {
-        // In debug builds (every test), check that a reused layout is the one a full rebuild
-        // would make: a label whose text is missing from the identity would show here.
-        if cfg!(debug_assertions) {
-            let mut fresh = Builder::default();
-            fresh.start_rebuild();
-            emit(&mut fresh, agent, sample);
-            let rebuilt = fresh.layout(&agent.id, DEFS);
-            assert_eq!(
-                (&rebuilt.text, &rebuilt.lines),
-                (&agent.layout.text, &agent.layout.lines),
-                "identity misses a label"
-            );
-            // And that a sample flattened where it was decoded gives what it gives here.
-            assert_eq!(fresh.values(), b.values(), "a flattened sample differs");
+        check_reuse(b, agent, sample);
+    } else if sample.is_some() {
+        if !b.same_as(&agent.sampled) {
+            return false;
         }
+        agent.layout = agent.sampled.clone();
+        check_reuse(b, agent, sample);
     } else {
         b.start_rebuild();
-        emit(b, agent, sample);
+        emit(b, agent, None);
         agent.layout = Arc::new(b.layout(&agent.id, DEFS));
     }
     agent.slot.publish(&agent.layout, b.values());
+    true
+}
+
+/// Labels the series of a whole sample, unless the agent's last whole sample had the same:
+/// the samples after it on its connection come without their message.
+fn learn(b: &mut Builder, agent: &mut AgentState, sample: &Decoded) {
+    b.start();
+    emit(b, agent, Some(sample));
+    if !b.same_as(&agent.sampled) {
+        b.start_rebuild();
+        emit(b, agent, Some(sample));
+        agent.sampled = Arc::new(b.layout(&agent.id, DEFS));
+    }
+}
+
+/// In debug builds (every test), checks that a reused layout is the one a full rebuild from
+/// the message would make, and that the values flattened where the sample was decoded are
+/// those of the message: a label whose text is missing from the identity would show here.
+fn check_reuse(b: &Builder, agent: &AgentState, sample: Option<&Decoded>) {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let mut fresh = Builder::default();
+    fresh.start_rebuild();
+    emit(&mut fresh, agent, sample);
+    let rebuilt = fresh.layout(&agent.id, DEFS);
+    assert_eq!(
+        (&rebuilt.text, &rebuilt.lines),
+        (&agent.layout.text, &agent.layout.lines),
+        "identity misses a label"
+    );
+    assert_eq!(fresh.values(), b.values(), "a flattened sample differs");
 }
 
 /// Adds an agent's series to `b`: always `up` and `last_seen`; the rest from its sample.
@@ -1193,8 +1282,6 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     b.add(F::UP, &[], if agent.conn.is_some() { 1.0 } else { 0.0 });
     b.add(F::LAST_SEEN, &[], agent.last_seen);
     let Some(decoded) = decoded else { return };
-    let message = &decoded.message;
-    let s = &message.sample;
     let hello = &agent.hello;
     // Everything below that becomes a label, section by section, so that the same identity
     // means the same series (see `Builder::identity`).
@@ -1210,10 +1297,10 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     for text in uname.iter().chain([&hello.version.as_str()]) {
         b.identity(text);
     }
-    if b.rebuilding() || decoded.flat.values().is_empty() {
-        emit_sample(b, s);
-    } else {
-        b.append(&decoded.flat);
+    match decoded.message() {
+        // A layout is rebuilt only from a whole message (or, in debug builds, its witness).
+        Some(message) if b.rebuilding() => emit_sample(b, &message.sample),
+        _ => b.append(&decoded.flat),
     }
     b.add(F::UNAME, &uname, 1.0);
     b.add(
@@ -1228,9 +1315,9 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
         1.0,
     );
     b.add(F::SAMPLES, &[], agent.samples as f64);
-    b.add(F::SAMPLES_DROPPED, &[], message.dropped as f64);
+    b.add(F::SAMPLES_DROPPED, &[], decoded.dropped as f64);
     b.add(F::SEQUENCE_GAPS, &[], agent.gaps as f64);
-    let o = &s.omitted;
+    let o = &decoded.omitted;
     for (collection, n) in [
         ("cpus", o.cpus),
         ("filesystems", o.filesystems),
@@ -1425,8 +1512,29 @@ mod tests {
         message: Box<SampleMessage<Sample>>,
         now: Instant,
     ) -> Reply {
-        let message = Decoded::new(*message);
+        let message = Decoded::new(&message);
         ask(agg, now, Event::Sample { conn, message })
+    }
+
+    /// Sends a sample as a session does once the aggregator has had its series whole: the
+    /// flattened values without the message.
+    fn send_flat(
+        agg: &mut Aggregator,
+        conn: u64,
+        message: Box<SampleMessage<Sample>>,
+        now: Instant,
+    ) -> Reply {
+        let mut flat = Box::<Decoded>::default();
+        flat.fill(&message);
+        assert!(!flat.is_whole());
+        ask(
+            agg,
+            now,
+            Event::Sample {
+                conn,
+                message: flat,
+            },
+        )
     }
 
     /// The value of the series `name{labels...}` as rendered, if present.
@@ -1490,40 +1598,82 @@ mod tests {
     }
 
     #[test]
-    fn a_box_decoded_into_again_without_flattening_is_not_merged_as_its_last_sample() {
+    fn samples_without_their_message_are_published_with_the_labels_of_the_last_whole_one() {
         let mut agg = aggregator();
-        let (spent, spares) = crossbeam_channel::unbounded();
-        agg.recycle_into(spent);
         let t0 = Instant::now();
         connect(&mut agg, 1, "a", 7, t0);
         send(&mut agg, 1, sample(1, 10.5, &["/"]), t0);
-        assert_eq!(get(&mut agg, USER), Some(10.5));
-        // The box comes back and a second sample is read into it, as an I/O thread would, but
-        // nothing flattens it: the aggregator must read the message, not the first sample's
-        // values left beside it.
-        let mut reused = spares.try_recv().unwrap();
-        reused.message = *sample(2, 20.5, &["/"]);
-        ask(
-            &mut agg,
-            t0,
-            Event::Sample {
-                conn: 1,
-                message: reused,
-            },
+        assert_eq!(
+            send_flat(&mut agg, 1, sample(2, 20.5, &["/"]), t0),
+            Reply::Merged { seq: 2 }
         );
         assert_eq!(get(&mut agg, USER), Some(20.5));
-        // Flattened, it is read from what flattening collected.
-        let mut again = spares.try_recv().unwrap();
-        again.message = *sample(3, 30.5, &["/"]);
-        again.flatten();
-        ask(
-            &mut agg,
-            t0,
-            Event::Sample {
-                conn: 1,
-                message: again,
-            },
+        // Expired, its series are gone; the labels of its last whole sample are not.
+        agg.expire(t0 + Duration::from_secs(31));
+        assert_eq!(get(&mut agg, USER), None);
+        let t1 = t0 + Duration::from_secs(32);
+        assert_eq!(
+            send_flat(&mut agg, 1, sample(3, 30.5, &["/"]), t1),
+            Reply::Merged { seq: 3 }
         );
+        assert_eq!(get(&mut agg, USER), Some(30.5));
+        assert_eq!(get(&mut agg, ROOT), Some(1000.0));
+    }
+
+    #[test]
+    fn a_sample_without_its_message_whose_series_are_new_is_refused_not_mislabelled() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 10.5, &["/"]), t0);
+        let samples = r#"vitals_agent_samples_total{agent="a"}"#;
+        assert_eq!(get(&mut agg, samples), Some(1.0));
+        // A new mount, but no message to label it from: its values must not be published
+        // under the old labels, where they would land on the wrong series.
+        let refused = send_flat(&mut agg, 1, sample(2, 20.5, &["/", "/boot"]), t0);
+        assert!(
+            matches!(
+                refused,
+                Reply::Refused {
+                    code: codes::UNEXPECTED,
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(get(&mut agg, USER), Some(10.5));
+        assert_eq!(get(&mut agg, BOOT), None);
+        assert_eq!(get(&mut agg, samples), Some(1.0));
+        // Sent again whole, as after the reconnect the refusal brings, it is merged.
+        assert_eq!(
+            send(&mut agg, 1, sample(2, 20.5, &["/", "/boot"]), t0),
+            Reply::Merged { seq: 2 }
+        );
+        assert_eq!(get(&mut agg, BOOT), Some(1000.0));
+        assert_eq!(get(&mut agg, samples), Some(2.0));
+    }
+
+    #[test]
+    fn a_whole_sample_that_is_not_merged_still_labels_the_samples_after_it() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 10.5, &["/"]), t0);
+        send(&mut agg, 1, sample(2, 20.5, &["/"]), t0);
+        // A reconnect in the same session: the first sample is one merged before, sent
+        // again, now with a new mount; it is acknowledged, not merged.
+        connect(&mut agg, 2, "a", 7, t0);
+        assert_eq!(
+            send(&mut agg, 2, sample(2, 20.5, &["/", "/boot"]), t0),
+            Reply::Merged { seq: 2 }
+        );
+        assert_eq!(get(&mut agg, BOOT), None);
+        // The next comes without its message: its labels are those of the one sent again.
+        assert_eq!(
+            send_flat(&mut agg, 2, sample(3, 30.5, &["/", "/boot"]), t0),
+            Reply::Merged { seq: 3 }
+        );
+        assert_eq!(get(&mut agg, BOOT), Some(1000.0));
         assert_eq!(get(&mut agg, USER), Some(30.5));
     }
 

@@ -21,7 +21,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use agent_core::wire::MAX_LINE;
+use agent_core::sample::Sample;
+use agent_core::wire::{MAX_LINE, SampleMessage};
 use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
@@ -282,8 +283,8 @@ pub struct IoThread {
     scratch: Vec<u8>,
     /// A sealed line without its seal, to decode.
     plain: Vec<u8>,
-    /// Where the next sample is decoded (see [`Context::sample`]).
-    sample: Box<Decoded>,
+    /// Where each sample is decoded (see [`Context::sample`]).
+    sample: Box<SampleMessage<Sample>>,
     /// The aggregator's spent sample boxes (see [`Context::spares`]).
     spares: Receiver<Box<Decoded>>,
 }

@@ -12,10 +12,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
-use agent_core::sample::bounded;
+use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{
     self, Ack, Challenge, ErrorMessage, FeedResult, Framer, Hello, LineBuffer, MAX_LINE, Message,
-    Welcome, codes,
+    SampleMessage, Welcome, codes,
 };
 
 use crossbeam_channel::Receiver;
@@ -130,17 +130,16 @@ pub struct Context<'a> {
     pub random: &'a mut dyn FnMut(&mut [u8]) -> bool,
     /// Room for a sealed line without its seal.
     pub plain: &'a mut Vec<u8>,
-    /// Where the next sample is read: a sample is decoded in place, flattened (see
-    /// [`Decoded::flatten`]), and this box is handed on in its [`Request::Sample`] (and
-    /// replaced), so that the sample itself is never moved.
-    pub sample: &'a mut Box<Decoded>,
-    /// Boxes the aggregator is done with, to replace `sample` without allocating and
-    /// clearing 13 KB per sample; a new one is made when there is none.
+    /// Where each sample is decoded, in place: the caller's own, reused for every line so that
+    /// it stays in its cache. What goes on to the aggregator is a [`Decoded`] filled from it.
+    pub sample: &'a mut SampleMessage<Sample>,
+    /// Boxes the aggregator is done with, to fill without allocating; a new one is made when
+    /// there is none.
     pub spares: Option<&'a Receiver<Box<Decoded>>>,
 }
 
 impl Context<'_> {
-    /// A box to decode the next sample into.
+    /// A box to hand the next sample on in.
     fn next_box(&self) -> Box<Decoded> {
         self.spares
             .and_then(|spares| spares.try_recv().ok())
@@ -198,6 +197,9 @@ pub struct Session {
     welcomed: bool,
     /// One ack for this many merged samples, as the agent's hello allows.
     ack_every: u64,
+    /// The [`Decoded::identity`] of the last sample handed on, which went whole if it was
+    /// not that of the one before.
+    identity: Option<u64>,
     /// The samples merged since the last ack, and the newest of them.
     unacked: u64,
     last_merged: u64,
@@ -232,6 +234,7 @@ impl Session {
             seals: None,
             welcomed: false,
             ack_every: 1,
+            identity: None,
             unacked: 0,
             last_merged: 0,
             deadline: now + limits.handshake_timeout,
@@ -262,8 +265,7 @@ impl Session {
         requests: &mut Vec<Request>,
     ) {
         while self.state != State::Closing {
-            let (seals, plain, sample) =
-                (&mut self.seals, &mut *ctx.plain, &mut ctx.sample.message);
+            let (seals, plain, sample) = (&mut self.seals, &mut *ctx.plain, &mut *ctx.sample);
             // Other messages than samples are rare (hello, auth): boxed, so that what the framer
             // hands back stays small.
             let fed = self.framer.feed_with(input, |line| {
@@ -393,9 +395,16 @@ impl Session {
     ) -> Result<(), Refusal> {
         match (&self.agent, self.state) {
             (Some(_), State::Open) => {
-                ctx.sample.flatten();
-                let next = ctx.next_box();
-                requests.push(Request::Sample(std::mem::replace(ctx.sample, next)));
+                let mut next = ctx.next_box();
+                next.fill(ctx.sample);
+                // The aggregator labels the series from the whole message, and only needs it
+                // again when they change.
+                let identity = next.identity();
+                if self.identity != Some(identity) {
+                    next.keep_whole(ctx.sample);
+                    self.identity = Some(identity);
+                }
+                requests.push(Request::Sample(next));
                 Ok(())
             }
             (None, _) => Err(Refusal::new(codes::UNEXPECTED, "sample before hello")),
@@ -560,7 +569,7 @@ mod tests {
     fn welcomed(ack_every: u32) -> Session {
         let now = Instant::now();
         let mut session = Session::new("127.0.0.1:9".parse().unwrap(), Limits::default(), now);
-        let (mut plain, mut sample) = (Vec::new(), Box::default());
+        let (mut plain, mut sample) = (Vec::new(), Box::<SampleMessage<Sample>>::default());
         let mut random = |_: &mut [u8]| true;
         let mut ctx = Context {
             keys: None,
@@ -575,6 +584,64 @@ mod tests {
         session.answer(Reply::Welcome { last_seq: 0 }, now, &mut requests);
         assert_eq!(written(&mut session), ["welcome"]);
         session
+    }
+
+    /// A sample line with this number, with a filesystem mounted at each of `mounts`.
+    fn sample_line(seq: u64, mounts: &[&str]) -> Vec<u8> {
+        let mut sample: Sample = Sample::default();
+        for m in mounts {
+            let _ = sample.filesystems.push(agent_core::sample::Filesystem {
+                device: bounded("/dev/sda1"),
+                fstype: bounded("ext4"),
+                mountpoint: bounded(m),
+                ..Default::default()
+            });
+        }
+        let message = Message::Sample(SampleMessage {
+            seq,
+            dropped: 0,
+            sample: &sample,
+        });
+        let mut line = vec![0; MAX_LINE];
+        let n = wire::encode(&message, &mut line).unwrap();
+        line.truncate(n);
+        line
+    }
+
+    #[test]
+    fn a_sample_goes_whole_first_and_when_its_series_change_and_flat_otherwise() {
+        let now = Instant::now();
+        let mut session = welcomed(1);
+        let (mut plain, mut sample) = (Vec::new(), Box::<SampleMessage<Sample>>::default());
+        let mut random = |_: &mut [u8]| true;
+        let mut ctx = Context {
+            keys: None,
+            random: &mut random,
+            plain: &mut plain,
+            sample: &mut sample,
+            spares: None,
+        };
+        let mut requests = Vec::new();
+        for (seq, mounts) in [
+            (1, &["/"][..]),
+            (2, &["/"]),
+            (3, &["/", "/boot"]),
+            (4, &["/", "/boot"]),
+            (5, &["/"]),
+        ] {
+            session.receive(&sample_line(seq, mounts), now, &mut ctx, &mut requests);
+        }
+        let sent: Vec<(u64, bool)> = requests
+            .iter()
+            .map(|r| match r {
+                Request::Sample(d) => (d.seq, d.is_whole()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            sent,
+            [(1, true), (2, false), (3, true), (4, false), (5, true)]
+        );
     }
 
     #[test]
