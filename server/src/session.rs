@@ -565,10 +565,8 @@ mod tests {
             .collect()
     }
 
-    /// A session whose agent said hello with `ack_every` and was welcomed.
-    fn welcomed(ack_every: u32) -> Session {
-        let now = Instant::now();
-        let mut session = Session::new("127.0.0.1:9".parse().unwrap(), Limits::default(), now);
+    /// Hands `session` each of `inputs` in turn, as one I/O thread would (with no key file).
+    fn receive(session: &mut Session, inputs: &[&[u8]], now: Instant, requests: &mut Vec<Request>) {
         let (mut plain, mut sample) = (Vec::new(), Box::<SampleMessage<Sample>>::default());
         let mut random = |_: &mut [u8]| true;
         let mut ctx = Context {
@@ -578,8 +576,17 @@ mod tests {
             sample: &mut sample,
             spares: None,
         };
+        for input in inputs {
+            session.receive(input, now, &mut ctx, requests);
+        }
+    }
+
+    /// A session whose agent said hello with `ack_every` and was welcomed.
+    fn welcomed(ack_every: u32) -> Session {
+        let now = Instant::now();
+        let mut session = Session::new("127.0.0.1:9".parse().unwrap(), Limits::default(), now);
         let mut requests = Vec::new();
-        session.receive(&hello(ack_every), now, &mut ctx, &mut requests);
+        receive(&mut session, &[&hello(ack_every)], now, &mut requests);
         assert!(matches!(requests.as_slice(), [Request::Connected { .. }]));
         session.answer(Reply::Welcome { last_seq: 0 }, now, &mut requests);
         assert_eq!(written(&mut session), ["welcome"]);
@@ -612,25 +619,19 @@ mod tests {
     fn a_sample_goes_whole_first_and_when_its_series_change_and_flat_otherwise() {
         let now = Instant::now();
         let mut session = welcomed(1);
-        let (mut plain, mut sample) = (Vec::new(), Box::<SampleMessage<Sample>>::default());
-        let mut random = |_: &mut [u8]| true;
-        let mut ctx = Context {
-            keys: None,
-            random: &mut random,
-            plain: &mut plain,
-            sample: &mut sample,
-            spares: None,
-        };
-        let mut requests = Vec::new();
-        for (seq, mounts) in [
+        let lines: Vec<Vec<u8>> = [
             (1, &["/"][..]),
             (2, &["/"]),
             (3, &["/", "/boot"]),
             (4, &["/", "/boot"]),
             (5, &["/"]),
-        ] {
-            session.receive(&sample_line(seq, mounts), now, &mut ctx, &mut requests);
-        }
+        ]
+        .into_iter()
+        .map(|(seq, mounts)| sample_line(seq, mounts))
+        .collect();
+        let lines: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        let mut requests = Vec::new();
+        receive(&mut session, &lines, now, &mut requests);
         let sent: Vec<(u64, bool)> = requests
             .iter()
             .map(|r| match r {
