@@ -1071,6 +1071,14 @@ impl Aggregator {
             // counter go backwards.
             return Reply::Merged { seq };
         }
+        // Only a sample merged earlier in this session is a baseline: after an agent restart
+        // (a new session) or a server restart (`last_seq` 0) the first number is whatever the
+        // agent had left unacknowledged.
+        let skipped = if agent.last_seq > 0 {
+            seq - agent.last_seq - 1
+        } else {
+            0
+        };
         let min = self.config.min_interval.as_secs_f64();
         if min > 0.0 {
             let earned = now
@@ -1081,6 +1089,7 @@ impl Aggregator {
             if agent.allowance < 1.0 {
                 // Acknowledged, so that the agent moves on; its next sample carries the same
                 // counters, so nothing is lost but resolution.
+                agent.gaps += skipped;
                 agent.last_seq = seq;
                 self.health
                     .rejected
@@ -1089,17 +1098,9 @@ impl Aggregator {
                 return Reply::Merged { seq };
             }
         }
-        // Only a sample merged earlier in this session is a baseline: after an agent restart
-        // (a new session) or a server restart (`last_seq` 0) the first number is whatever the
-        // agent had left unacknowledged.
-        let gaps = agent.gaps
-            + if agent.last_seq > 0 {
-                seq - agent.last_seq - 1
-            } else {
-                0
-            };
         let before = (agent.samples, agent.gaps, agent.last_seen);
-        (agent.samples, agent.gaps, agent.last_seen) = (agent.samples + 1, gaps, unix_now());
+        (agent.samples, agent.gaps, agent.last_seen) =
+            (agent.samples + 1, agent.gaps + skipped, unix_now());
         if !publish(&mut self.builder, agent, Some(decoded)) {
             // Not merged, and not counted: the agent sends it again after reconnecting.
             (agent.samples, agent.gaps, agent.last_seen) = before;
@@ -1991,10 +1992,11 @@ mod tests {
                 Reply::Merged { seq }
             );
         }
-        // The burst is spent: the next one is acknowledged but not merged.
+        // The burst is spent: the next one is acknowledged but not merged (and the two
+        // numbers it skipped are counted as gaps all the same).
         assert_eq!(
-            send(&mut agg, 1, sample(burst + 1, 0.5, &["/"]), t0),
-            Reply::Merged { seq: burst + 1 }
+            send(&mut agg, 1, sample(burst + 3, 0.5, &["/"]), t0),
+            Reply::Merged { seq: burst + 3 }
         );
         assert_eq!(get(&mut agg, USER), Some(burst as f64));
         assert_eq!(
@@ -2006,8 +2008,12 @@ mod tests {
         );
         // A second later, one more is allowed.
         let t1 = t0 + Duration::from_millis(1001);
-        send(&mut agg, 1, sample(burst + 2, 7.0, &["/"]), t1);
+        send(&mut agg, 1, sample(burst + 4, 7.0, &["/"]), t1);
         assert_eq!(get(&mut agg, USER), Some(7.0));
+        assert_eq!(
+            get(&mut agg, r#"vitals_agent_sequence_gaps_total{agent="a"}"#),
+            Some(2.0)
+        );
     }
 
     #[test]
