@@ -22,7 +22,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use prometheus::core::Collector;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
-use crate::connection::Replier;
+use crate::connection::{ByConn, Replier};
 use crate::exposition::{Builder, Def, Kind, Layout, Published, Slot};
 
 /// Batches that may wait in the channel before workers block: a few passes of each I/O thread.
@@ -755,7 +755,7 @@ pub struct Aggregator {
     agents: Table,
     /// Which agent (its index in `agents`) each connection speaks for: one entry per agent
     /// with a connection, as a connection that loses its agent to another loses its entry.
-    conns: HashMap<u64, usize>,
+    conns: ByConn<usize>,
     /// New agents' slots, published with the next [`Aggregator::publish_joined`].
     joined: Vec<Arc<Slot>>,
     builder: Builder,
@@ -827,7 +827,7 @@ impl Aggregator {
             }),
             health,
             agents: Table::default(),
-            conns: HashMap::new(),
+            conns: ByConn::default(),
             joined: Vec::new(),
             builder: Builder::default(),
             spent: None,

@@ -189,13 +189,13 @@ impl Request {
     }
 }
 
-/// Hashes the connection numbers of an I/O thread's table with one multiplication rather than
-/// SipHash: the numbers are the server's own (a counter), so no peer can choose them to collide,
-/// and the table is looked up once per read and once per answer, 20,000 times a second at
-/// 10,000 agents. Multiplying by an odd constant maps distinct numbers to distinct hashes and
+/// Hashes connection numbers with one multiplication rather than SipHash: the numbers are the
+/// server's own (a counter), so no peer can choose them to collide, and an I/O thread's table
+/// is looked up once per read and once per answer, 20,000 times a second at 10,000 agents (the
+/// aggregator's, once per sample). Multiplying by an odd constant maps distinct numbers to distinct hashes and
 /// spreads consecutive ones over the high bits, where the table takes its tags.
 #[derive(Debug, Default, Clone, Copy)]
-struct TokenHasher(u64);
+pub(crate) struct TokenHasher(u64);
 
 impl Hasher for TokenHasher {
     fn finish(&self) -> u64 {
@@ -213,8 +213,11 @@ impl Hasher for TokenHasher {
     }
 }
 
+/// A table by connection number, hashed with [`TokenHasher`].
+pub(crate) type ByConn<V> = HashMap<u64, V, BuildHasherDefault<TokenHasher>>;
+
 /// An I/O thread's connections by number.
-type Conns = HashMap<u64, Conn, BuildHasherDefault<TokenHasher>>;
+type Conns = ByConn<Conn>;
 
 /// One agent's connection: its session and its socket.
 struct Conn {
