@@ -23,7 +23,7 @@ use prometheus::core::Collector;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::connection::{ByConn, Replier};
-use crate::exposition::{Builder, Def, Kind, Layout, Published, Slot};
+use crate::exposition::{Builder, Def, Kind, Layout, Published, Slot, join_identity};
 
 /// Batches that may wait in the channel before workers block: a few passes of each I/O thread.
 pub const CHANNEL_CAPACITY: usize = 16;
@@ -658,7 +658,12 @@ struct AgentState {
     sampled: Arc<Layout>,
     /// The connection that speaks for it now, if any.
     conn: Option<u64>,
-    hello: Hello,
+    hello: Box<Hello>,
+    /// The hello's texts that become labels, as identity parts ([`hello_identity`]): a sample
+    /// reads these, not the hello's fields, each on a cache line of its own.
+    hello_identity: String,
+    /// The hello's interval, in seconds.
+    interval: f64,
     /// The session and highest sequence number merged in it.
     session: u64,
     last_seq: u64,
@@ -915,7 +920,7 @@ impl Aggregator {
             } => {
                 self.health.frames.inc();
                 // A refusal is counted by the connection that passes it on.
-                return Some((conn, self.connect(conn, *hello, authenticated, now)));
+                return Some((conn, self.connect(conn, hello, authenticated, now)));
             }
             Event::Sample { conn, mut message } => {
                 self.health.frames.inc();
@@ -934,7 +939,13 @@ impl Aggregator {
         None
     }
 
-    fn connect(&mut self, conn: u64, hello: Hello, authenticated: bool, now: Instant) -> Reply {
+    fn connect(
+        &mut self,
+        conn: u64,
+        hello: Box<Hello>,
+        authenticated: bool,
+        now: Instant,
+    ) -> Reply {
         let id = hello.id.as_str();
         let known = self.agents.find(id);
         if known.is_none() && self.agents.len() >= self.config.max_agents {
@@ -973,7 +984,9 @@ impl Aggregator {
                     layout: Arc::default(),
                     sampled: Arc::default(),
                     conn: None,
-                    hello: Hello::default(),
+                    hello: Box::default(),
+                    hello_identity: String::new(),
+                    interval: 0.0,
                     session: hello.session,
                     last_seq: 0,
                     samples: 0,
@@ -1001,6 +1014,8 @@ impl Aggregator {
             agent.last_seq = 0;
         }
         agent.expire_after = expire_after;
+        agent.hello_identity = hello_identity(&hello);
+        agent.interval = f64::from(hello.interval_ms) / 1000.0;
         agent.hello = hello;
         let last_seq = agent.last_seq;
         self.conns.insert(conn, index);
@@ -1286,33 +1301,24 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     let hello = &agent.hello;
     // Everything below that becomes a label, section by section, so that the same identity
     // means the same series (see `Builder::identity`).
-    let uname = [
-        hello.domainname.as_str(),
-        &hello.arch,
-        &hello.hostname,
-        &hello.kernel,
-        &hello.os,
-        &hello.kernel_version,
-    ];
-    b.identity("sample");
-    for text in uname.iter().chain([&hello.version.as_str()]) {
-        b.identity(text);
-    }
+    b.identity_joined(&agent.hello_identity);
     match decoded.message() {
         // A layout is rebuilt only from a whole message (or, in debug builds, its witness).
         Some(message) if b.rebuilding() => emit_sample(b, &message.sample),
         _ => b.append(&decoded.flat),
     }
-    b.add(F::UNAME, &uname, 1.0);
-    b.add(
+    b.add_labelled(F::UNAME, || uname(hello), 1.0);
+    b.add_labelled(
         F::AGENT_INFO,
-        &[
-            &hello.arch,
-            &hello.hostname,
-            &hello.kernel,
-            &hello.os,
-            &hello.version,
-        ],
+        || {
+            [
+                hello.arch.as_str(),
+                &hello.hostname,
+                &hello.kernel,
+                &hello.os,
+                &hello.version,
+            ]
+        },
         1.0,
     );
     b.add(F::SAMPLES, &[], agent.samples as f64);
@@ -1328,7 +1334,30 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     ] {
         b.add(F::OMITTED, &[collection], n.into());
     }
-    b.add(F::INTERVAL, &[], f64::from(hello.interval_ms) / 1000.0);
+    b.add(F::INTERVAL, &[], agent.interval);
+}
+
+/// The labels of `node_uname_info` after `agent`, from the hello.
+fn uname(hello: &Hello) -> [&str; 6] {
+    [
+        hello.domainname.as_str(),
+        &hello.arch,
+        &hello.hostname,
+        &hello.kernel,
+        &hello.os,
+        &hello.kernel_version,
+    ]
+}
+
+/// The identity parts an agent's hello adds before its sample's: every text of the hello
+/// that becomes a label.
+fn hello_identity(hello: &Hello) -> String {
+    join_identity(
+        ["sample"]
+            .into_iter()
+            .chain(uname(hello))
+            .chain([hello.version.as_str()]),
+    )
 }
 
 /// Adds a sample's own series to `b`: those whose values and labels come from the sample

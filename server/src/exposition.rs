@@ -328,6 +328,21 @@ pub fn push_label_value(out: &mut String, value: &str) {
     }
 }
 
+/// Identity parts joined as [`Builder::identity`] adds them, for
+/// [`Builder::identity_joined`].
+pub fn join_identity<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut joined = String::new();
+    for part in parts {
+        push_identity(&mut joined, part);
+    }
+    joined
+}
+
+fn push_identity(key: &mut String, part: &str) {
+    key.push_str(part);
+    key.push('\u{0}');
+}
+
 /// Collects one agent's series in the order a sample yields them, then builds its [`View`],
 /// reusing the previous [`Layout`] when the series are the same ones.
 #[derive(Debug, Default)]
@@ -352,8 +367,13 @@ impl Builder {
     /// caller adds every string that ends up in a label, so that equal identities mean equal
     /// label sets and the layout can be reused without comparing every series.
     pub fn identity(&mut self, part: &str) {
-        self.key.push_str(part);
-        self.key.push('\u{0}');
+        push_identity(&mut self.key, part);
+    }
+
+    /// Adds identity parts joined beforehand by [`join_identity`], as if each had been added
+    /// with [`identity`](Builder::identity).
+    pub fn identity_joined(&mut self, joined: &str) {
+        self.key.push_str(joined);
     }
 
     /// Adds the series of `family` with `labels` (the values of the family's labels after
@@ -364,6 +384,21 @@ impl Builder {
         self.values.push(value);
         if self.rebuilding {
             self.record(family, labels);
+        }
+    }
+
+    /// As [`add`](Builder::add), with labels that are made only while a layout is rebuilt:
+    /// for labels whose texts are scattered over memory that a sample need not touch.
+    #[inline]
+    pub fn add_labelled<'a, const N: usize>(
+        &mut self,
+        family: usize,
+        labels: impl FnOnce() -> [&'a str; N],
+        value: f64,
+    ) {
+        self.values.push(value);
+        if self.rebuilding {
+            self.record(family, &labels());
         }
     }
 
