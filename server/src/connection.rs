@@ -192,8 +192,9 @@ impl Request {
 /// Hashes connection numbers with one multiplication rather than SipHash: the numbers are the
 /// server's own (a counter), so no peer can choose them to collide, and an I/O thread's table
 /// is looked up once per read and once per answer, 20,000 times a second at 10,000 agents (the
-/// aggregator's, once per sample). Multiplying by an odd constant maps distinct numbers to distinct hashes and
-/// spreads consecutive ones over the high bits, where the table takes its tags.
+/// aggregator's, once per sample). Multiplying by an odd constant maps distinct numbers to
+/// distinct hashes and spreads consecutive ones over the high bits, where the table takes its
+/// tags.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct TokenHasher(u64);
 
