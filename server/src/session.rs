@@ -541,18 +541,22 @@ mod tests {
     use super::*;
     use agent_core::sample::Sample;
 
+    /// `message` as a line on the wire.
+    fn line(message: &Message<&Sample>) -> Vec<u8> {
+        let mut line = vec![0; MAX_LINE];
+        let n = wire::encode(message, &mut line).unwrap();
+        line.truncate(n);
+        line
+    }
+
     fn hello(ack_every: u32) -> Vec<u8> {
-        let hello: Message = Message::Hello(Hello {
+        line(&Message::Hello(Hello {
             id: bounded("pi"),
             interval_ms: 1000,
             session: 5,
             ack_every,
             ..Hello::default()
-        });
-        let mut line = vec![0; 2048];
-        let n = wire::encode(&hello, &mut line).unwrap();
-        line.truncate(n);
-        line
+        }))
     }
 
     /// The kinds and numbers of the lines the session wrote, and forgets them.
@@ -607,15 +611,11 @@ mod tests {
                 ..Default::default()
             });
         }
-        let message = Message::Sample(SampleMessage {
+        line(&Message::Sample(SampleMessage {
             seq,
             dropped: 0,
             sample: &sample,
-        });
-        let mut line = vec![0; MAX_LINE];
-        let n = wire::encode(&message, &mut line).unwrap();
-        line.truncate(n);
-        line
+        }))
     }
 
     #[test]
