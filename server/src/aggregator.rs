@@ -1254,12 +1254,17 @@ fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&Decoded>) ->
         agent.layout = agent.sampled.clone();
         check_reuse(b, agent, sample);
     } else {
-        b.start_rebuild();
-        emit(b, agent, None);
-        agent.layout = Arc::new(b.layout(&agent.id, DEFS));
+        agent.layout = relabel(b, agent, None);
     }
     agent.slot.publish(&agent.layout, b.values());
     true
+}
+
+/// The layout of the agent's series with `sample`, built anew; `b` then holds their values.
+fn relabel(b: &mut Builder, agent: &AgentState, sample: Option<&Decoded>) -> Arc<Layout> {
+    b.start_rebuild();
+    emit(b, agent, sample);
+    Arc::new(b.layout(&agent.id, DEFS))
 }
 
 /// Labels the series of a whole sample, unless the agent's last whole sample had the same:
@@ -1268,9 +1273,7 @@ fn learn(b: &mut Builder, agent: &mut AgentState, sample: &Decoded) {
     b.start();
     emit(b, agent, Some(sample));
     if !b.same_as(&agent.sampled) {
-        b.start_rebuild();
-        emit(b, agent, Some(sample));
-        agent.sampled = Arc::new(b.layout(&agent.id, DEFS));
+        agent.sampled = relabel(b, agent, Some(sample));
     }
 }
 
@@ -1282,9 +1285,7 @@ fn check_reuse(b: &Builder, agent: &AgentState, sample: Option<&Decoded>) {
         return;
     }
     let mut fresh = Builder::default();
-    fresh.start_rebuild();
-    emit(&mut fresh, agent, sample);
-    let rebuilt = fresh.layout(&agent.id, DEFS);
+    let rebuilt = relabel(&mut fresh, agent, sample);
     assert_eq!(
         (&rebuilt.text, &rebuilt.lines),
         (&agent.layout.text, &agent.layout.lines),
