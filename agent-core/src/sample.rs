@@ -31,6 +31,16 @@ pub type Name = String<NAME_LEN>;
 /// A path-like name (device, mount point).
 pub type Path = String<PATH_LEN>;
 
+/// Whether `text` may become a label value: no control character (NUL, TAB, CR, LF, ESC, DEL
+/// and the C1 range among them) and no Unicode line or paragraph separator. Such characters
+/// are legal in Prometheus' text format once escaped, but no honest agent sends them, and they
+/// break log lines, terminals and the tools that read an exposition line by line.
+pub fn label_text_ok(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}')
+}
+
 /// Cumulative time one CPU has spent in each mode since boot, in seconds.
 ///
 /// The modes are those of `/proc/stat` that node_exporter exposes as
@@ -314,6 +324,33 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_texts_with_control_characters_or_line_separators_are_not_ok() {
+        for ok in [
+            "",
+            "/",
+            "/mnt/my disk",
+            "café",
+            "eth0.100",
+            "temp1 (\"cpu\")",
+        ] {
+            assert!(label_text_ok(ok), "{ok:?}");
+        }
+        for bad in [
+            "a\0b",
+            "a\tb",
+            "a\rb",
+            "a\nb",
+            "\x1b[31m",
+            "a\x7f",
+            "a\u{85}",
+            "a\u{2028}",
+            "a\u{2029}",
+        ] {
+            assert!(!label_text_ok(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn a_full_collection_counts_what_it_leaves_out() {

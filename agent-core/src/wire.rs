@@ -85,6 +85,17 @@ pub struct Hello {
     /// left out on the wire then: an ack for every sample.
     #[serde(default, skip_serializing_if = "acks_every_sample")]
     pub ack_every: u32,
+    /// The highest sequence number of this session the agent has handed to any server (0 if
+    /// none, and left out on the wire then). A previous server may have exposed that sample
+    /// before it crashed, so this server exposes none older: a replay of samples it never
+    /// acknowledged must not turn an exposed value back.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub last_sent: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Whether `ack_every` asks for an ack for every sample.
@@ -986,6 +997,8 @@ mod tests {
 
     // The wire test vectors; docs/protocol.md shows the same lines.
     const HELLO: &[u8] = br#"{"v":1,"kind":"hello","id":"pi-kitchen","version":"0.1.0","os":"Linux","arch":"aarch64","kernel":"6.1.0-rpi7","kernel_version":"1 SMP PREEMPT","hostname":"pi-kitchen","domainname":"(none)","interval_ms":10000,"session":1700000000000}"#;
+    /// A hello after a reconnect: its session had sent samples up to 41 and asks for an ack per 8.
+    const HELLO_AGAIN: &[u8] = br#"{"v":1,"kind":"hello","id":"pi-kitchen","version":"0.1.0","os":"Linux","arch":"aarch64","kernel":"6.1.0-rpi7","kernel_version":"1 SMP PREEMPT","hostname":"pi-kitchen","domainname":"(none)","interval_ms":10000,"session":1700000000000,"ack_every":8,"last_sent":41}"#;
     const WELCOME: &[u8] =
         br#"{"v":1,"kind":"welcome","server":"vitals-server 0.1.0","last_seq":0}"#;
     const ACK: &[u8] = br#"{"v":1,"kind":"ack","seq":7}"#;
@@ -1018,12 +1031,33 @@ mod tests {
 
     #[test]
     fn each_vector_decodes_and_encodes_back_to_the_same_bytes() {
-        for vector in [HELLO, WELCOME, ACK, ERROR, SAMPLE, CHALLENGE, AUTH] {
+        for vector in [
+            HELLO,
+            HELLO_AGAIN,
+            WELCOME,
+            ACK,
+            ERROR,
+            SAMPLE,
+            CHALLENGE,
+            AUTH,
+        ] {
             let message = one(vector).unwrap_or_else(|e| panic!("{e}: {vector:?}"));
             let mut buf = [0u8; 4096];
             let n = encode(&message, &mut buf).unwrap();
             assert_eq!(&buf[..n], line(vector).as_slice(), "{}", message.kind());
         }
+    }
+
+    #[test]
+    fn a_hello_says_what_its_session_sent_before_and_an_older_one_means_nothing() {
+        let Message::Hello(again) = one(HELLO_AGAIN).unwrap() else {
+            panic!("not hello")
+        };
+        assert_eq!((again.ack_every, again.last_sent), (8, 41));
+        let Message::Hello(first) = one(HELLO).unwrap() else {
+            panic!("not hello")
+        };
+        assert_eq!(first.last_sent, 0);
     }
 
     #[test]

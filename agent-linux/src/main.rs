@@ -205,6 +205,7 @@ fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
         interval_ms: u32::try_from(options.interval.as_millis()).unwrap_or(u32::MAX),
         session: unix_ms(),
         ack_every: ack_every(options.buffer, encode(sample)?.len()),
+        last_sent: 0,
     })
 }
 

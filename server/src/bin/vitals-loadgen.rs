@@ -179,6 +179,7 @@ fn connect(addr: SocketAddr, id: &str, session: u64, ack_every: u64) -> std::io:
         interval_ms: 1000,
         session,
         ack_every: u32::try_from(ack_every).unwrap_or(1),
+        last_sent: 0,
     });
     let mut buf = [0u8; 1024];
     let n = wire::encode(&hello, &mut buf).map_err(std::io::Error::other)?;
