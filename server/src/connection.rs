@@ -85,8 +85,11 @@ impl Pacer {
             }
         }
         self.previous = Some(started);
-        let gather = if self.rate > 0.0 {
-            COALESCE.min(Duration::from_secs_f64(PASS_EVENTS / self.rate))
+        // The rate decays towards zero while no agent sends, and `PASS_EVENTS / rate` grows
+        // past any `Duration` (`from_secs_f64` panics there): bound it as a float first.
+        let gather = PASS_EVENTS / self.rate;
+        let gather = if gather < COALESCE.as_secs_f64() {
+            Duration::from_secs_f64(gather)
         } else {
             COALESCE
         };
@@ -714,6 +717,51 @@ mod tests {
             now += rest;
         }
         rests
+    }
+
+    #[test]
+    fn a_pacer_idle_for_minutes_after_a_load_keeps_resting_the_whole_coalesce() {
+        // Found in a server whose agents all went away: the rate decays by a quarter a pass,
+        // and after about 34 s (150 passes) `PASS_EVENTS / rate` overflowed a `Duration`.
+        let mut pacer = Pacer::default();
+        let mut now = Instant::now();
+        let pass = Duration::from_millis(1);
+        for _ in 0..100 {
+            let started = now;
+            now += pass;
+            now += pacer.rest(started, 500, now);
+        }
+        // An idle I/O thread's pass is its whole epoll wait, TICK: an hour of those.
+        for _ in 0..(3600 * 4) {
+            let started = now;
+            now += TICK;
+            let rest = pacer.rest(started, 0, now);
+            assert_eq!(
+                rest,
+                Duration::ZERO,
+                "a pass longer than COALESCE rests no more"
+            );
+        }
+        // Then an agent connects and wakes it: a short pass rests as at light load.
+        let started = now;
+        now += pass;
+        assert_eq!(pacer.rest(started, 1, now), COALESCE - pass);
+    }
+
+    #[test]
+    fn a_pacer_survives_any_rate_from_one_event_in_a_nanosecond_to_none() {
+        let mut pacer = Pacer::default();
+        let start = Instant::now();
+        for (events, span) in [
+            (usize::MAX, Duration::from_nanos(1)),
+            (0, Duration::from_nanos(1)),
+            (1, Duration::from_secs(86_400 * 365)),
+            (0, Duration::from_secs(86_400 * 365 * 100)),
+        ] {
+            let now = start + span;
+            let rest = pacer.rest(start, events, now);
+            assert!(rest <= COALESCE, "{rest:?}");
+        }
     }
 
     #[test]
