@@ -24,6 +24,7 @@ use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::connection::{ByConn, Replier};
 use crate::exposition::{Builder, Def, Kind, Layout, Published, Slot, join_identity};
+use crate::heartbeat::Heartbeat;
 
 /// Batches that may wait in the channel before workers block: a few passes of each I/O thread.
 pub const CHANNEL_CAPACITY: usize = 16;
@@ -852,9 +853,10 @@ impl Aggregator {
 
     /// Handles batches of events until every sender is dropped, parking while there are none;
     /// the senders are [`Mailbox`]es, which wake it.
-    pub fn run(mut self, batches: Receiver<Batch>) {
+    pub fn run(mut self, batches: Receiver<Batch>, heartbeat: &Heartbeat) {
         let mut next_tick = Instant::now() + TICK;
         loop {
+            heartbeat.beat();
             match batches.try_recv() {
                 Ok(batch) => {
                     // What else is queued is handled in the same wake-up, at the same time.
@@ -1594,7 +1596,9 @@ mod tests {
     fn a_parked_aggregator_wakes_for_a_batch_and_for_the_last_sender_gone() {
         let (tx, rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
         let agg = aggregator();
-        let thread = std::thread::spawn(move || agg.run(rx));
+        let beats = crate::heartbeat::Heartbeats::new();
+        let heartbeat = beats.register("aggregator");
+        let thread = std::thread::spawn(move || agg.run(rx, &heartbeat));
         let mailbox = Mailbox::new(tx, thread.thread().clone());
         let (reply_tx, replies) = crossbeam_channel::unbounded();
         let soon = TICK / 2;

@@ -27,6 +27,7 @@ use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
 use crate::aggregator::{Batch, Decoded, Event, Mailbox, Reply};
+use crate::heartbeat::Heartbeat;
 use crate::keys::Keys;
 use crate::session::{Context, Request, Session};
 pub use crate::session::{GrowBuf, Limits, MIN_IDLE};
@@ -346,7 +347,7 @@ impl IoThread {
     }
 
     /// Serves its connections until `shutdown` is set, then closes them.
-    pub fn run(mut self, shutdown: &AtomicBool) {
+    pub fn run(mut self, shutdown: &AtomicBool, heartbeat: &Heartbeat) {
         let mut ready: Vec<epoll::Event> = Vec::with_capacity(1024);
         let timeout = rustix::time::Timespec {
             tv_sec: 0,
@@ -355,6 +356,7 @@ impl IoThread {
         let mut next_tick = Instant::now() + TICK;
         let mut pacer = Pacer::default();
         while !shutdown.load(Ordering::Relaxed) {
+            heartbeat.beat();
             let pass = Instant::now();
             ready.clear();
             let _ = epoll::wait(

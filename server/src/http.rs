@@ -1,11 +1,12 @@
 //! The HTTP side: `/metrics` for Prometheus, `/healthz`, and a landing page.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::exposition::Published;
+use crate::heartbeat::{Heartbeat, Heartbeats};
 
 /// The content type of the Prometheus text format.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -19,10 +20,17 @@ const LANDING: &str = r#"<!doctype html>
 "#;
 
 /// Answers requests until `shutdown` is set.
-pub fn serve(server: &Server, published: &Published, shutdown: &AtomicBool) {
+pub fn serve(
+    server: &Server,
+    published: &Published,
+    beats: &Heartbeats,
+    heartbeat: &Heartbeat,
+    shutdown: &AtomicBool,
+) {
     while !shutdown.load(Ordering::Relaxed) {
+        heartbeat.beat();
         match server.recv_timeout(Duration::from_millis(100)) {
-            Ok(Some(request)) => respond(request, published),
+            Ok(Some(request)) => respond(request, published, beats),
             Ok(None) => {}
             Err(e) => crate::log!("http: {e}"),
         }
@@ -102,12 +110,28 @@ fn render_gzip(published: &Published) -> Option<Vec<u8>> {
     })
 }
 
+/// `ok` while every thread of the server beats; otherwise 503 and the threads that are stuck.
+fn healthz(beats: &Heartbeats) -> Response<std::io::Cursor<Vec<u8>>> {
+    let stale = beats.stale(Instant::now());
+    if stale.is_empty() {
+        return Response::from_string("ok\n");
+    }
+    let mut body = String::from("unhealthy: stuck threads\n");
+    for (thread, ago) in stale {
+        body.push_str(&format!(
+            "{thread}: no heartbeat for {:.1}s\n",
+            ago.as_secs_f64()
+        ));
+    }
+    Response::from_string(body).with_status_code(503)
+}
+
 fn header(name: &str, value: &str) -> Header {
     // Both are ASCII constants of ours.
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
 }
 
-fn respond(request: Request, published: &Published) {
+fn respond(request: Request, published: &Published, beats: &Heartbeats) {
     let path = request.url().split('?').next().unwrap_or("/").to_owned();
     if !matches!(request.method(), Method::Get | Method::Head) {
         let _ =
@@ -130,7 +154,7 @@ fn respond(request: Request, published: &Published) {
                 None => return respond_plain(request, published),
             }
         }
-        "/healthz" => Response::from_string("ok\n"),
+        "/healthz" => healthz(beats),
         "/" => Response::from_string(LANDING)
             .with_header(header("Content-Type", "text/html; charset=utf-8")),
         _ => Response::from_string("not found\n").with_status_code(404),

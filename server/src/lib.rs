@@ -24,6 +24,7 @@ macro_rules! log {
 pub mod aggregator;
 pub mod connection;
 pub mod exposition;
+pub mod heartbeat;
 pub mod http;
 pub mod keys;
 pub mod session;
@@ -41,6 +42,7 @@ use agent_core::wire::{self, ErrorMessage, Message, codes};
 
 use crate::aggregator::{Aggregator, Batch, CHANNEL_CAPACITY, Event, Mailbox};
 use crate::connection::{Accepted, IoThread};
+use crate::heartbeat::Heartbeats;
 use rustix::event::epoll;
 
 /// Connections served at once unless configured otherwise (and as the open-file limit allows);
@@ -172,22 +174,25 @@ pub fn run(
     agents.set_nonblocking(true)?;
     // Listening again only sets the queue length; std's default is 128.
     rustix::net::listen(&agents, BACKLOG)?;
+    let beats = Heartbeats::new();
     let (events, inbox) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
     let (spent, spares) = crossbeam_channel::bounded(SPARE_SAMPLES);
     let mut aggregator = Aggregator::new(config.aggregator);
     aggregator.recycle_into(spent);
     let published = aggregator.published();
+    let heartbeat = beats.register("aggregator");
     let aggregator = thread::Builder::new()
         .name("aggregator".into())
-        .spawn(move || aggregator.run(inbox))?;
+        .spawn(move || aggregator.run(inbox, &heartbeat))?;
     let events = Mailbox::new(events, aggregator.thread().clone());
     let http_server =
         tiny_http::Server::from_listener(http, None).map_err(|e| Error::Http(e.to_string()))?;
     let http_thread = {
-        let shutdown = shutdown.clone();
+        let (shutdown, beats) = (shutdown.clone(), beats.clone());
+        let heartbeat = beats.register("http");
         thread::Builder::new()
             .name("http".into())
-            .spawn(move || http::serve(&http_server, &published, &shutdown))?
+            .spawn(move || http::serve(&http_server, &published, &beats, &heartbeat, &shutdown))?
     };
 
     let open = Arc::new(AtomicUsize::new(0));
@@ -203,10 +208,12 @@ pub fn run(
             spares.clone(),
         )?;
         let shutdown = shutdown.clone();
+        let name = format!("io-{i}");
+        let heartbeat = beats.register(&name);
         io_threads.push(
             thread::Builder::new()
-                .name(format!("io-{i}"))
-                .spawn(move || io.run(&shutdown))?,
+                .name(name)
+                .spawn(move || io.run(&shutdown, &heartbeat))?,
         );
         handles.push(handle);
     }
@@ -227,7 +234,9 @@ pub fn run(
         tv_nsec: 250_000_000,
     };
     let mut next_conn: u64 = 1;
+    let heartbeat = beats.register("acceptor");
     while !shutdown.load(Ordering::Relaxed) {
+        heartbeat.beat();
         ready.clear();
         let _ = epoll::wait(
             &acceptor,

@@ -213,6 +213,7 @@ fn run() -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    server::heartbeat::exit_on_panic();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
