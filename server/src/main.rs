@@ -10,7 +10,13 @@ use agent_core::agent::parse_duration;
 use anyhow::{Context, Result, anyhow, bail};
 use server::{Config, DEFAULT_MAX_CONNECTIONS};
 
-const USAGE: &str = "\
+/// `--help`, with the defaults read from the code that applies them, so that the two cannot
+/// disagree.
+fn usage() -> String {
+    let aggregator = server::aggregator::Config::default();
+    let limits = server::connection::Limits::default();
+    format!(
+        "\
 vitals-server: receives samples from vitals agents and serves them to Prometheus
 
 usage: vitals-server [flags]
@@ -19,27 +25,57 @@ flags (each also read from the environment variable shown):
   --listen ADDR:PORT        where agents connect              [VITALS_LISTEN, default 0.0.0.0:7450]
   --http ADDR:PORT          where Prometheus scrapes /metrics [VITALS_HTTP, default 0.0.0.0:7451]
   --expire-after DURATION   drop an agent's series this long after its last sample
-                            [VITALS_EXPIRE_AFTER, default: 3 of the agent's intervals, at least 5s]
-  --max-connections N       agents served at once             [VITALS_MAX_CONNECTIONS, default 4096]
+                            [VITALS_EXPIRE_AFTER, default: 3 of the agent's intervals, at least {min_expiry}]
+  --max-connections N       agents served at once             [VITALS_MAX_CONNECTIONS, default {max_connections}]
   --max-agents N            distinct agents held (label sets); new ids past it are refused
-                            [VITALS_MAX_AGENTS, default 20000]
+                            [VITALS_MAX_AGENTS, default {max_agents}]
   --forget-after DURATION   a gone agent's up/last_seen series stay this long after expiry
-                            [VITALS_FORGET_AFTER, default 24h]
-  --max-line BYTES          longest line accepted (at most 65536)  [VITALS_MAX_LINE, default 65536]
+                            [VITALS_FORGET_AFTER, default {forget_after}]
+  --max-line BYTES          longest line accepted (at most {max_line_cap})  [VITALS_MAX_LINE, default {max_line}]
   --handshake-timeout DURATION  time to say hello (and answer a challenge)
-                            [VITALS_HANDSHAKE_TIMEOUT, default 10s]
-  --idle-intervals N        close a connection silent for N of its agent's intervals (>= 10s)
-                            [VITALS_IDLE_INTERVALS, default 3]
-  --min-interval DURATION   samples an agent sends faster than this (after a burst of 1000)
-                            are dropped and counted  [VITALS_MIN_INTERVAL, default 100ms]
+                            [VITALS_HANDSHAKE_TIMEOUT, default {handshake}]
+  --idle-intervals N        close a connection silent for N of its agent's intervals (>= {min_idle})
+                            [VITALS_IDLE_INTERVALS, default {idle_intervals}]
+  --min-interval DURATION   samples an agent sends faster than this (after a burst of {burst})
+                            are dropped and counted  [VITALS_MIN_INTERVAL, default {min_interval}]
   --key-file PATH           agents must prove their id with the key this file gives it
                             (lines `<agent id or pattern with *> <key>`; mode 600)
                             [VITALS_KEY_FILE, default: no authentication]
   -h, --help                this text
   -V, --version             the version
 
-DURATION is a whole number with a unit: 500ms, 10s, 5m, 1h.
-";
+DURATION is a whole number with a unit: 500ms, 10s, 5m, 1h; at most {max_duration}.
+",
+        min_expiry = human(server::aggregator::MIN_EXPIRY),
+        max_connections = DEFAULT_MAX_CONNECTIONS,
+        max_agents = aggregator.max_agents,
+        forget_after = human(aggregator.forget_after),
+        max_line_cap = agent_core::wire::MAX_LINE,
+        max_line = limits.max_line,
+        handshake = human(limits.handshake_timeout),
+        min_idle = human(server::connection::MIN_IDLE),
+        idle_intervals = limits.idle_intervals,
+        burst = server::aggregator::BURST,
+        min_interval = human(aggregator.min_interval),
+        max_duration = human(MAX_DURATION),
+    )
+}
+
+/// The longest duration a flag takes: ten years is longer than any server runs, and keeps every
+/// sum of durations and instants far from overflowing.
+const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// A duration as `--help` writes it: the largest unit that divides it.
+fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        0 => "0s".into(),
+        _ if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        _ if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        _ if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        _ => format!("{ms}ms"),
+    }
+}
 
 #[derive(Debug)]
 struct Options {
@@ -57,8 +93,12 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn duration(flag: &str, value: &str) -> Result<Duration> {
-    parse_duration(value)
-        .ok_or_else(|| anyhow!("{flag}: `{value}` is not a duration like 10s or 500ms"))
+    let d = parse_duration(value)
+        .ok_or_else(|| anyhow!("{flag}: `{value}` is not a duration like 10s or 500ms"))?;
+    if d > MAX_DURATION {
+        bail!("{flag}: `{value}` is longer than {}", human(MAX_DURATION));
+    }
+    Ok(d)
 }
 
 fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>> {
@@ -106,7 +146,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
         };
         match flag.as_str() {
             "-h" | "--help" => {
-                print!("{USAGE}");
+                print!("{}", usage());
                 return Ok(None);
             }
             "-V" | "--version" => {
@@ -219,6 +259,83 @@ fn main() -> ExitCode {
         Err(e) => {
             server::log!("{e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<Options>> {
+        parse_options(args.iter().map(|a| (*a).to_owned()))
+    }
+
+    #[test]
+    fn the_help_states_the_defaults_the_server_applies() {
+        // It said 4096 connections while the server took 16384.
+        let help = usage();
+        assert!(
+            help.contains(&format!("default {DEFAULT_MAX_CONNECTIONS}]")),
+            "{help}"
+        );
+        let options = parse(&[]).unwrap().unwrap();
+        assert_eq!(options.max_connections, DEFAULT_MAX_CONNECTIONS);
+        for (flag, default) in [
+            (
+                "VITALS_MAX_AGENTS",
+                options.aggregator.max_agents.to_string(),
+            ),
+            (
+                "VITALS_FORGET_AFTER",
+                human(options.aggregator.forget_after),
+            ),
+            (
+                "VITALS_MIN_INTERVAL",
+                human(options.aggregator.min_interval),
+            ),
+            (
+                "VITALS_HANDSHAKE_TIMEOUT",
+                human(options.limits.handshake_timeout),
+            ),
+            (
+                "VITALS_IDLE_INTERVALS",
+                options.limits.idle_intervals.to_string(),
+            ),
+            ("VITALS_MAX_LINE", options.limits.max_line.to_string()),
+        ] {
+            assert!(
+                help.contains(&format!("{flag}, default {default}]")),
+                "{flag} {default}: {help}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_duration_longer_than_ten_years_is_refused_rather_than_overflowing_later() {
+        for flag in [
+            "--expire-after",
+            "--forget-after",
+            "--handshake-timeout",
+            "--min-interval",
+        ] {
+            let error = parse(&[flag, "5124095576030431h"]).unwrap_err().to_string();
+            assert!(error.contains("longer than 87600h"), "{error}");
+            assert!(parse(&[flag, "87600h"]).is_ok(), "{flag} 87600h");
+        }
+    }
+
+    #[test]
+    fn durations_are_written_in_their_largest_whole_unit() {
+        let cases = [
+            (0, "0s"),
+            (100, "100ms"),
+            (10_000, "10s"),
+            (300_000, "5m"),
+            (86_400_000, "24h"),
+        ];
+        for (ms, text) in cases {
+            assert_eq!(human(Duration::from_millis(ms)), text);
         }
     }
 }

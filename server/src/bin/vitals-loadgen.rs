@@ -107,8 +107,9 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
     if o.server.is_none() == o.sink.is_none() {
         return Err("give either --server or --sink (see --help)".into());
     }
-    if !(o.rate > 0.0 && o.rate.is_finite()) {
-        return Err("--rate must be positive".into());
+    // A period of 1/rate must fit a Duration: Duration::from_secs_f64 panics past it.
+    if !(0.001..=1_000_000.0).contains(&o.rate) {
+        return Err("--rate must be between 0.001 and 1000000 samples a second".into());
     }
     if o.ack_every == 0 {
         o.ack_every = u64::from(server::synthetic::agent_ack_every());
