@@ -165,23 +165,37 @@ deps-bench:
 	    || { echo "error: apt-get install prometheus-pushgateway failed" >&2; exit 1; }; }
 
 # ---- running it --------------------------------------------------------------------------------
-# Keys for the local runs (made once, mode 600): the server's file lets any agent id in with the
-# one key in agent.key. For a fleet, give each agent (or group, `pi-*`) a key of its own.
+# Keys (made once, mode 600): one per agent id, never one for every id, so that a board that is
+# lost or cloned gives away its own id only. `make keys` makes the key of this machine's agent
+# (ID, its host name, as vitals-agent's default id); `make keys ID=pi-kitchen` adds a board's.
+# Each id's key is in $(KEYS_DIR)/agents/<id>.key for the agent, and on its own line of
+# $(KEYS_DIR)/server.keys for the server.
 KEYS_DIR ?= $(RUN_DIR)/keys
+ID ?= $(shell uname -n)
 keys:
-	@mkdir -p $(KEYS_DIR) && chmod 700 $(KEYS_DIR)
-	@test -s $(KEYS_DIR)/agent.key || { umask 077; \
-	  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > $(KEYS_DIR)/agent.key; \
-	  echo "* $$(cat $(KEYS_DIR)/agent.key)" > $(KEYS_DIR)/server.keys; \
-	  echo "made keys in $(KEYS_DIR)"; }
+	@case '$(ID)' in ''|*[!A-Za-z0-9._:-]*) echo "error: ID '$(ID)' is not an agent id (1 to 64 of A-Z a-z 0-9 . _ - :)" >&2; exit 1;; esac
+	@test $$(printf %s '$(ID)' | wc -c) -le 64 || { echo "error: ID '$(ID)' is longer than 64" >&2; exit 1; }
+	@mkdir -p $(KEYS_DIR)/agents && chmod 700 $(KEYS_DIR) $(KEYS_DIR)/agents
+	@umask 077; touch $(KEYS_DIR)/server.keys; \
+	if grep -q '^\* ' $(KEYS_DIR)/server.keys; then \
+	  grep -v '^\* ' $(KEYS_DIR)/server.keys > $(KEYS_DIR)/server.keys.new || true; \
+	  mv $(KEYS_DIR)/server.keys.new $(KEYS_DIR)/server.keys; rm -f $(KEYS_DIR)/agent.key; \
+	  echo "removed the key for every id (\`*\`) from $(KEYS_DIR)/server.keys: each id has its own now"; \
+	fi; \
+	key=$(KEYS_DIR)/agents/$(ID).key; \
+	if ! test -s $$key; then od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > $$key; echo "made $$key"; fi; \
+	grep -v '^$(ID) ' $(KEYS_DIR)/server.keys > $(KEYS_DIR)/server.keys.new || true; \
+	echo "$(ID) $$(cat $$key)" >> $(KEYS_DIR)/server.keys.new; \
+	mv $(KEYS_DIR)/server.keys.new $(KEYS_DIR)/server.keys
 
-run-server: build keys
-	./target/debug/vitals-server --listen 0.0.0.0:$(AGENT_PORT) --http 0.0.0.0:$(HTTP_PORT) \
+# For a central host: the release build, on every interface.
+run-server: release keys
+	./target/release/vitals-server --listen 0.0.0.0:$(AGENT_PORT) --http 0.0.0.0:$(HTTP_PORT) \
 	  --key-file $(KEYS_DIR)/server.keys
 
-run-agent: build keys
-	./target/debug/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) \
-	  --key-file $(KEYS_DIR)/agent.key
+run-agent: release keys
+	./target/release/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) \
+	  --id '$(ID)' --key-file $(KEYS_DIR)/agents/$(ID).key
 
 # A real Prometheus with the shipped config (pointed at HTTP_PORT) and a throw-away data dir.
 prometheus: deps-apt
@@ -199,7 +213,7 @@ run: build deps-apt keys
 	  --key-file $(KEYS_DIR)/server.keys & pids+=($$!); \
 	sleep 0.5; \
 	./target/debug/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) \
-	  --key-file $(KEYS_DIR)/agent.key & pids+=($$!); \
+	  --id '$(ID)' --key-file $(KEYS_DIR)/agents/$(ID).key & pids+=($$!); \
 	prometheus --config.file=$(RUN_DIR)/prometheus.yml --storage.tsdb.path=$(RUN_DIR)/prometheus-data \
 	  --web.listen-address=127.0.0.1:$(PROM_PORT) --log.level=warn & pids+=($$!); \
 	sleep 1; \

@@ -34,6 +34,19 @@ pub enum KeyFileError {
         /// Its permission bits.
         mode: u32,
     },
+    /// It is not a regular file: a FIFO would block the start-up for good, a device or
+    /// `/proc` file could be endless.
+    #[error("{path} is not a regular file")]
+    NotAFile {
+        /// The file.
+        path: String,
+    },
+    /// It is larger than any key file: a mistake, not keys.
+    #[error("{path} is larger than {MAX_FILE} bytes")]
+    TooLarge {
+        /// The file.
+        path: String,
+    },
     /// A line is not `<id or pattern> <key>`.
     #[error("{path}:{line}: {why}")]
     Line {
@@ -52,21 +65,47 @@ pub enum KeyFileError {
     },
 }
 
-/// Reads a file of secrets, refusing one that group or others may access.
+/// The largest file of secrets read: a million bytes is ten thousand lines of keys.
+pub const MAX_FILE: u64 = 1 << 20;
+
+/// Reads a file of secrets, refusing one that group or others may access, and anything but a
+/// regular file of at most [`MAX_FILE`] bytes.
 ///
 /// # Errors
-/// [`KeyFileError::Read`] or [`KeyFileError::Exposed`].
+/// [`KeyFileError::Read`], [`KeyFileError::Exposed`], [`KeyFileError::NotAFile`] or
+/// [`KeyFileError::TooLarge`].
 pub fn read_secret(path: &Path) -> Result<String, KeyFileError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
     let shown = path.display().to_string();
     let read_error = |source| KeyFileError::Read {
         path: shown.clone(),
         source,
     };
-    let mode = std::fs::metadata(path).map_err(read_error)?.mode() & 0o777;
+    // Opened without waiting (a FIFO with no writer would block `open` itself), then looked
+    // at through the descriptor, so that what is checked is what is read.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0))
+        .open(path)
+        .map_err(read_error)?;
+    let meta = file.metadata().map_err(read_error)?;
+    if !meta.file_type().is_file() {
+        return Err(KeyFileError::NotAFile { path: shown });
+    }
+    let mode = meta.mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(KeyFileError::Exposed { path: shown, mode });
     }
-    std::fs::read_to_string(path).map_err(read_error)
+    let mut text = String::new();
+    file.take(MAX_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(read_error)?;
+    if text.len() as u64 > MAX_FILE {
+        return Err(KeyFileError::TooLarge { path: shown });
+    }
+    Ok(text)
 }
 
 /// The agents that may connect and their keys.
@@ -229,6 +268,55 @@ pi-*         any-pi-key-0123456789
         assert!(Keys::load(&path).is_ok());
         std::fs::write(&path, "# nothing\n").unwrap();
         assert!(matches!(Keys::load(&path), Err(KeyFileError::Empty { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A FIFO as the key file hung the server at start, in `open`, waiting for a writer.
+    #[test]
+    fn a_key_file_that_is_a_fifo_a_directory_or_a_device_is_refused_at_once() {
+        let dir = std::env::temp_dir().join(format!("vitals-keys-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let fifo = dir.join("keys");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        for path in [fifo.clone(), dir.clone(), "/dev/zero".into()] {
+            let tx = tx.clone();
+            std::thread::spawn(move || tx.send((path.clone(), Keys::load(&path))));
+        }
+        for _ in 0..3 {
+            let (path, result) = rx
+                .recv_timeout(std::time::Duration::from_secs(5))
+                .expect("refused at once, not blocked");
+            assert!(
+                matches!(result, Err(KeyFileError::NotAFile { .. })),
+                "{}: {result:?}",
+                path.display()
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_key_file_larger_than_any_key_file_is_refused() {
+        let dir = std::env::temp_dir().join(format!("vitals-keys-big-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keys");
+        let line = "pi-kitchen kitchen-key-0123456789\n";
+        let lines = usize::try_from(MAX_FILE).unwrap() / line.len() + 1;
+        std::fs::write(&path, line.repeat(lines)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(matches!(
+            Keys::load(&path),
+            Err(KeyFileError::TooLarge { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -164,3 +164,70 @@ fn key_files_others_may_read_are_refused_at_start() {
         &["--server", "127.0.0.1:9", "--key-file", &exposed],
     );
 }
+
+/// `make keys` wrote one key for every id (`* KEY`), so any board could take over any other's
+/// id. It now writes one key per id, and one id's key does not open another's.
+#[test]
+fn make_keys_writes_a_key_per_id_and_one_ids_key_does_not_open_another() {
+    let keys = Keys::new("make");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let dir = keys.0.join("keys");
+    for id in ["pi-kitchen", "pi-garage", "pi-kitchen"] {
+        let made = Command::new("make")
+            .args(["-s", "-C", root, "keys"])
+            .arg(format!("KEYS_DIR={}", dir.display()))
+            .arg(format!("ID={id}"))
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+    }
+    let server_keys = std::fs::read_to_string(dir.join("server.keys")).unwrap();
+    let mut ids: Vec<&str> = server_keys
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["pi-garage", "pi-kitchen"], "{server_keys}");
+    let key_of = |id: &str| dir.join(format!("agents/{id}.key")).display().to_string();
+    for file in [
+        dir.join("server.keys").display().to_string(),
+        key_of("pi-kitchen"),
+    ] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{file} is {mode:o}");
+    }
+
+    let server = Server::start(
+        "127.0.0.1:0",
+        "127.0.0.1:0",
+        &["--key-file", &dir.join("server.keys").display().to_string()],
+    );
+    let to = [server.agents];
+    let _kitchen = agent_with(
+        "pi-kitchen",
+        &to,
+        "300ms",
+        &["--key-file", &key_of("pi-kitchen")],
+    );
+    wait_for("the kitchen's series", Duration::from_secs(20), || {
+        let m = http_get(server.http, "/metrics")?.1;
+        value(&m, "node_load1", &[("agent", "pi-kitchen")])
+    });
+    // The garage board's key, claiming the kitchen's id: refused, and the kitchen stays.
+    let _thief = agent_with(
+        "pi-kitchen",
+        &to,
+        "300ms",
+        &["--key-file", &key_of("pi-garage")],
+    );
+    let m = wait_for("the thief refused", Duration::from_secs(20), || {
+        let m = http_get(server.http, "/metrics")?.1;
+        (rejected(&m, "auth_failed") >= 2.0).then_some(m)
+    });
+    let before = value(&m, "vitals_agent_samples_total", &[("agent", "pi-kitchen")]).unwrap();
+    wait_for("the kitchen still sending", Duration::from_secs(20), || {
+        let m = http_get(server.http, "/metrics")?.1;
+        value(&m, "vitals_agent_samples_total", &[("agent", "pi-kitchen")])
+            .filter(|n| *n > before + 2.0)
+    });
+}
