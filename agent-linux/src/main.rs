@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agent_core::agent::{Agent, Config, Event, Instant, ack_every, parse_duration};
 use agent_core::auth::Key;
-use agent_core::sample::{Sample, bounded};
+use agent_core::sample::{Sample, bounded, label_text_ok};
 use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
 use agent_linux::collect::{Collector, uname};
 use agent_linux::transport::TcpTransport;
@@ -245,17 +245,37 @@ fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
     Ok(Hello {
         id: bounded(&id),
         version: bounded(env!("CARGO_PKG_VERSION")),
-        os: bounded(&u.sysname),
-        arch: bounded(&u.machine),
-        kernel: bounded(&u.release),
-        kernel_version: bounded(&u.version),
-        hostname: bounded(&u.nodename),
-        domainname: bounded(&u.domainname),
+        os: label_text(&u.sysname),
+        arch: label_text(&u.machine),
+        kernel: label_text(&u.release),
+        kernel_version: label_text(&u.version),
+        hostname: label_text(&u.nodename),
+        domainname: label_text(&u.domainname),
         interval_ms: u32::try_from(options.interval.as_millis()).unwrap_or(u32::MAX),
         session: session(unix_ms()),
         ack_every: ack_every(options.buffer, encode(sample)?.len()),
         last_sent: 0,
     })
+}
+
+/// `text` as a hello's text, which becomes a label: bounded, and with each character that may
+/// not be in a label (a control character, a line separator; see
+/// [`agent_core::sample::label_text_ok`]) replaced by U+FFFD, so that the server takes the
+/// hello. A host name set to anything is the machine's business; refusing to start over it
+/// would leave the machine unwatched.
+fn label_text<const N: usize>(text: &str) -> heapless::String<N> {
+    let mut one = [0u8; 4];
+    let clean: String = text
+        .chars()
+        .map(|c| {
+            if label_text_ok(c.encode_utf8(&mut one)) {
+                c
+            } else {
+                char::REPLACEMENT_CHARACTER
+            }
+        })
+        .collect();
+    bounded(&clean)
 }
 
 /// `sample` as a line, as the agent sends it.
@@ -275,6 +295,9 @@ fn encode(sample: &Sample) -> Result<Vec<u8>, String> {
 fn print_once() -> Result<(), String> {
     let mut collector = Collector::new();
     let line = encode(&collector.collect(unix_ms()))?;
+    for note in collector.take_notes() {
+        log!("{note}");
+    }
     print!("{}", String::from_utf8_lossy(&line));
     Ok(())
 }
@@ -357,6 +380,9 @@ fn run() -> Result<(), String> {
                 break;
             };
             log(&event, agent.transport(), &id);
+        }
+        for note in collector.take_notes() {
+            log!("{note}");
         }
         let nap = agent
             .poll_timeout()
@@ -490,5 +516,14 @@ mod tests {
         let (one, two) = (session(15_000), session(15_000));
         assert_ne!(one, two);
         assert_ne!(session(0), session(0));
+    }
+
+    #[test]
+    fn hello_texts_with_control_characters_are_cleaned_not_refused() {
+        let text: heapless::String<128> = label_text("host\nname\x1b[2J\u{2028}é");
+        assert_eq!(text.as_str(), "host\u{fffd}name\u{fffd}[2J\u{fffd}é");
+        assert!(label_text_ok(&text));
+        let fine: heapless::String<128> = label_text("6.1.0-13-amd64");
+        assert_eq!(fine.as_str(), "6.1.0-13-amd64");
     }
 }
