@@ -79,9 +79,10 @@ impl Losses {
     /// A server that restarted has forgotten the session and says 0: what its predecessor
     /// merged without acknowledging is then counted lost too, as the agent cannot tell.
     pub(super) fn settle(&mut self, last_seq: u64) {
-        if let Some((first, last)) = self.doubtful.take()
-            && last > last_seq
-        {
+        let Some((first, last)) = self.doubtful.take() else {
+            return;
+        };
+        if last > last_seq {
             let first_lost = first.max(last_seq + 1);
             self.lost = self
                 .lost
