@@ -19,8 +19,12 @@
 //! [`Agent::poll_timeout`] says when it next needs to be called. A sample is encoded once, when it
 //! is recorded, into a ring in storage the caller lends (a `static` on a board, a heap block on
 //! Linux), and waits there until the server acknowledges it, so a reconnect sends again what was
-//! not merged; when the ring is full the oldest samples are dropped and counted, and the count
-//! travels in every later sample.
+//! not merged; when the ring is full the oldest samples are dropped, and those the server did
+//! not merge are counted (see `losses`): the count travels in every later sample.
+//!
+//! The server is not trusted to be sane: an ack or a welcome for a sample never sent ends the
+//! connection and drops nothing, each [`Agent::poll`] reads a bounded amount whatever the server
+//! sends, and the backoff is reset only by a connection that proved itself, not by a welcome.
 
 // Without `alloc` nothing can be boxed: a `Lost` carries the server's error message inline.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
@@ -37,8 +41,10 @@ use crate::wire::{
     self, Auth, Code, DecodeError, Decoder, EncodeError, FeedResult, Hello, Reply, SampleMessage,
 };
 
+mod losses;
 mod ring;
 
+use losses::Losses;
 use ring::{PushError, Ring};
 
 /// A point in time, in milliseconds since an epoch of the caller's choosing (boot, say).
@@ -121,6 +127,37 @@ pub fn ack_every(storage: usize, line: usize) -> u32 {
         .clamp(1, MAX_ACK_EVERY)
 }
 
+/// Encodes `hello` into the start of `storage` without its `last_sent`, which the agent adds
+/// as it sends the line; returns the line's length.
+fn encode_hello(hello: &Hello, storage: &mut [u8]) -> Result<usize, EncodeError> {
+    let n = wire::encode_body("hello", hello, storage)?;
+    if hello.last_sent == 0 {
+        return Ok(n);
+    }
+    // The last member, when it is there: `,"last_sent":N}\n` becomes `}\n`.
+    let mut member = [0u8; 40];
+    let cut = n.saturating_sub(last_sent_member(hello.last_sent, &mut member)?.len());
+    storage
+        .get_mut(cut..cut + 2)
+        .ok_or(EncodeError::BufferFull)?
+        .copy_from_slice(b"}\n");
+    Ok(cut + 2)
+}
+
+/// `,"last_sent":N}` and the newline, for the end of the hello line.
+fn last_sent_member(last_sent: u64, buf: &mut [u8]) -> Result<&[u8], EncodeError> {
+    #[derive(Serialize)]
+    struct Member {
+        last_sent: u64,
+    }
+    // `{"last_sent":N}`, its brace turned into the comma that joins it to the hello's members.
+    let n = serde_json_core::to_slice(&Member { last_sent }, buf)
+        .map_err(|_| EncodeError::BufferFull)?;
+    *buf.first_mut().ok_or(EncodeError::BufferFull)? = b',';
+    *buf.get_mut(n).ok_or(EncodeError::BufferFull)? = b'\n';
+    buf.get(..=n).ok_or(EncodeError::BufferFull)
+}
+
 /// Reads a duration written as a whole number and a unit: `500ms`, `10s`, `5m`, `1h`.
 ///
 /// Returns `None` for anything else, a missing unit included, so that `10` is never silently
@@ -158,6 +195,9 @@ pub enum Lost {
     /// The agent has a key but the server welcomed it without a challenge: it may not be our
     /// server, so nothing is sent to it.
     Unauthenticated,
+    /// The ring turned over before the server acknowledged what this connection was sent: it
+    /// does not keep up. A new connection's welcome tells which of the dropped samples arrived.
+    Overrun,
 }
 
 impl fmt::Display for Lost {
@@ -169,7 +209,12 @@ impl fmt::Display for Lost {
             }
             Lost::Rejected(code) => match wire::codes::describe(code) {
                 Some(meaning) => write!(f, "server refused: {meaning} ({code})"),
-                None => write!(f, "server refused ({code})"),
+                // The server's own text: escaped, so that it cannot forge a log line.
+                None => {
+                    f.write_str("server refused (\"")?;
+                    escape(code, f)?;
+                    f.write_str("\")")
+                }
             },
             Lost::Protocol(e) => write!(f, "bad message from server: {e}"),
             Lost::Unexpected(kind) => write!(f, "unexpected `{kind}` message from server"),
@@ -178,8 +223,24 @@ impl fmt::Display for Lost {
             Lost::Unauthenticated => {
                 f.write_str("server did not challenge our key, so it is not trusted with samples")
             }
+            Lost::Overrun => {
+                f.write_str("the ring overflowed before the server acknowledged what it was sent")
+            }
         }
     }
+}
+
+/// Writes `text` with every character but printable ASCII (and `"` and `\`) as an escape
+/// (`\u{1b}`), so that a peer's text in a log line stays on that line and moves no cursor.
+/// The agent keeps at most [`wire::MAX_CODE`] bytes of it, so it is short.
+fn escape(text: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    for c in text.chars() {
+        match c {
+            ' '..='~' if c != '"' && c != '\\' => f.write_str(c.encode_utf8(&mut [0; 4]))?,
+            _ => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+        }
+    }
+    Ok(())
 }
 
 /// A change of state, for the caller to log.
@@ -208,8 +269,12 @@ pub enum Event {
 pub struct Stats {
     /// Samples recorded in this session.
     pub recorded: u64,
-    /// Samples dropped because the ring was full.
+    /// Samples of this session known lost, the `dropped` of the next sample: dropped from a
+    /// full ring before any server merged them, or that could not be kept at all.
     pub dropped: u64,
+    /// Samples dropped from a full ring that a server may have merged without acknowledging
+    /// them yet; the next ack or welcome tells, and those it did not merge join `dropped`.
+    pub doubtful: u64,
     /// Samples waiting for an acknowledgement.
     pub pending: usize,
     /// Connections that reached `welcome`.
@@ -237,6 +302,11 @@ enum State {
 /// in pieces, which the decoder joins.
 const RX_CHUNK: usize = 128;
 
+/// Reads of [`RX_CHUNK`] bytes in one [`Agent::poll`]: a few acks and a challenge. A server
+/// that never stops sending then cannot keep the caller from its next sample; what is left is
+/// read by the next poll (the transport is still readable, so the caller does not wait).
+const RX_READS: usize = 4;
+
 /// The agent: samples in, lines out, through `T`.
 ///
 /// `'r` is the life of the ring's storage, into which samples are encoded where they wait for
@@ -252,14 +322,27 @@ pub struct Agent<'r, T, const RX: usize = 1024> {
     hello: Result<&'r [u8], EncodeError>,
     config: Config,
     state: State,
-    /// Failures since the last welcome; sets the backoff.
+    /// Failures since a connection last proved itself; sets the backoff.
     attempts: u32,
+    /// While the connection has not proved itself: until when it must stay up to do so, and
+    /// the welcome's `last_seq` (an ack past it is of a sample sent on this connection, and
+    /// proves it too). `None` once proved, or when not connected.
+    probation: Option<(Instant, u64)>,
     rng: u64,
     /// Unacknowledged samples, encoded, with their sequence numbers, oldest first.
     ring: Ring<'r>,
     next_seq: u64,
-    /// The highest sequence number handed to the transport on this connection.
+    /// The highest sequence number handed to the transport on this connection, or the last
+    /// one while there is none; a welcome sets it to its `last_seq`. An ack past it is a lie.
     sent: u64,
+    /// The highest sequence number of this session handed to any transport: the hello's
+    /// `last_sent`. A welcome whose `last_seq` is past it is a lie.
+    last_sent: u64,
+    /// Which dropped samples were lost.
+    losses: Losses,
+    /// A sample was lost while doubtful ones of this connection wait to be settled: nothing
+    /// more may be sent on it (see `losses`), and the next poll gives it up.
+    overrun: bool,
     next_sample_at: Instant,
     stats: Stats,
     decoder: Decoder<RX>,
@@ -308,7 +391,7 @@ where
         now: Instant,
     ) -> Self {
         let (id, session) = (hello.id.clone(), hello.session);
-        let (hello, storage) = match wire::encode_body("hello", hello, storage) {
+        let (hello, storage) = match encode_hello(hello, storage) {
             Ok(n) => {
                 let (line, rest) = storage.split_at_mut(n.min(storage.len()));
                 (Ok(&*line), rest)
@@ -323,11 +406,15 @@ where
             config,
             state: State::Disconnected { retry_at: now },
             attempts: 0,
+            probation: None,
             // xorshift must not start at zero.
             rng: config.seed | 1,
             ring: Ring::new(storage),
             next_seq: 1,
             sent: 0,
+            last_sent: 0,
+            losses: Losses::default(),
+            overrun: false,
             next_sample_at: now,
             stats: Stats::default(),
             decoder: Decoder::new(),
@@ -358,6 +445,8 @@ where
     pub fn stats(&self) -> Stats {
         Stats {
             pending: self.ring.len(),
+            dropped: self.losses.lost_count(),
+            doubtful: self.losses.doubtful_count(),
             ..self.stats
         }
     }
@@ -375,10 +464,12 @@ where
     /// Encodes a sample taken at `now` into the ring and schedules the next one; returns its
     /// sequence number.
     ///
-    /// When the ring is full the oldest samples are dropped and counted.
+    /// When the ring is full the oldest samples are dropped; those no server merged are counted
+    /// in the `dropped` of later samples.
     ///
     /// # Errors
-    /// When the sample cannot be kept; it is counted as dropped, and the schedule moves on.
+    /// When the sample cannot be kept; it is counted as dropped, its sequence number is
+    /// skipped (so that the server counts it lost too), and the schedule moves on.
     pub fn record<S: Serialize + ?Sized>(
         &mut self,
         sample: &S,
@@ -390,30 +481,34 @@ where
             self.next_sample_at = now + self.config.interval;
         }
         let seq = self.next_seq;
+        self.next_seq = seq.saturating_add(1);
         let message = SampleMessage {
             seq,
-            dropped: self.stats.dropped,
+            dropped: self.losses.lost_count(),
             sample,
         };
-        let kept = self
-            .ring
-            .push_with(seq, |space| wire::encode_body("sample", &message, space));
-        match kept {
-            Ok(dropped) => {
-                self.next_seq += 1;
-                self.stats.recorded += 1;
-                self.stats.dropped += dropped as u64;
+        let (losses, sent, mut overrun) = (&mut self.losses, self.sent, false);
+        let kept = self.ring.push_with(
+            seq,
+            |space| wire::encode_body("sample", &message, space),
+            |dropped| overrun |= losses.dropped(dropped, sent),
+        );
+        let result = match kept {
+            Ok(_) => {
+                self.stats.recorded = self.stats.recorded.saturating_add(1);
                 Ok(seq)
             }
-            Err(PushError::TooLarge { dropped }) => {
-                self.stats.dropped += 1 + dropped as u64;
+            Err(PushError::TooLarge { .. }) => {
+                overrun |= self.losses.lost(1);
                 Err(RecordError::TooLarge)
             }
             Err(PushError::Encode(e)) => {
-                self.stats.dropped += 1;
+                overrun |= self.losses.lost(1);
                 Err(RecordError::Encode(e))
             }
-        }
+        };
+        self.overrun |= overrun;
+        result
     }
 
     /// When [`poll`](Agent::poll) or [`record`](Agent::record) next has work, if nothing
@@ -433,12 +528,15 @@ where
     /// Does the work that is due at `now`: connect, read what the server sent, send samples.
     ///
     /// Returns a state change, if any; call again until it returns `None`.
+    ///
+    /// Each call reads at most a few hundred bytes of what the server sent, so that a server
+    /// that never stops sending cannot keep the caller from recording samples on schedule.
     pub fn poll(&mut self, now: Instant) -> Option<Event> {
         let result = match self.state {
             State::Disconnected { retry_at } if now < retry_at => return None,
             State::Disconnected { .. } => self.connect(now),
             State::Connecting { deadline } => self.finish_connect(now, deadline),
-            State::Handshake { deadline } => match self.receive() {
+            State::Handshake { deadline } => match self.receive(now) {
                 Ok(true) => Ok(Some(Event::Ready {
                     pending: self.ring.len(),
                 })),
@@ -446,10 +544,14 @@ where
                 Ok(false) => Ok(None),
                 Err(lost) => Err(lost),
             },
-            State::Ready => self
-                .receive()
-                .and_then(|_| self.send_pending())
-                .map(|()| None),
+            State::Ready => {
+                if self.probation.is_some_and(|(until, _)| now >= until) {
+                    self.proved();
+                }
+                self.receive(now)
+                    .and_then(|_| self.send_pending())
+                    .map(|()| None)
+            }
         };
         match result {
             Ok(event) => event,
@@ -477,21 +579,33 @@ where
             deadline: now + self.config.handshake_timeout,
         };
         let hello = self.hello.map_err(Lost::Encode)?;
-        self.transport.send(hello).map_err(Lost::Transport)?;
+        if self.last_sent == 0 {
+            self.transport.send(hello).map_err(Lost::Transport)?;
+        } else {
+            // The line kept has no `last_sent`: it goes before the closing `}\n`.
+            let mut member = [0u8; 40];
+            let member = last_sent_member(self.last_sent, &mut member).map_err(Lost::Encode)?;
+            let open = hello.get(..hello.len().saturating_sub(2));
+            self.transport
+                .send(open.unwrap_or_default())
+                .map_err(Lost::Transport)?;
+            self.transport.send(member).map_err(Lost::Transport)?;
+        }
         Ok(Some(Event::Connected))
     }
 
-    /// Reads and handles all that has arrived; returns whether a `welcome` was among it.
-    fn receive(&mut self) -> Result<bool, Lost> {
+    /// Reads and handles what has arrived, up to [`RX_READS`] reads; returns whether a
+    /// `welcome` was among it.
+    fn receive(&mut self, now: Instant) -> Result<bool, Lost> {
         let mut welcomed = false;
         let mut chunk = [0u8; RX_CHUNK];
-        loop {
+        for _ in 0..RX_READS {
             let n = self
                 .transport
                 .receive(&mut chunk)
                 .map_err(Lost::Transport)?;
             if n == 0 {
-                return Ok(welcomed);
+                break;
             }
             let mut input = chunk.get(..n).unwrap_or_default();
             loop {
@@ -531,20 +645,52 @@ where
                     {
                         return Err(Lost::Unauthenticated);
                     }
+                    // The server cannot have merged a sample no server was sent: a lie, or
+                    // another session's numbers. Believing it would drop the ring and then
+                    // send nothing older, so the connection is refused and nothing dropped.
+                    (Reply::Welcome { last_seq }, State::Handshake { .. })
+                        if last_seq > self.last_sent =>
+                    {
+                        return Err(Lost::Protocol(DecodeError::InvalidValue("last_seq")));
+                    }
                     (Reply::Welcome { last_seq }, State::Handshake { .. }) => {
                         self.state = State::Ready;
-                        self.attempts = 0;
-                        self.stats.sessions += 1;
+                        self.probation = Some((now + self.config.backoff_max, last_seq));
+                        self.stats.sessions = self.stats.sessions.saturating_add(1);
                         self.acknowledge(last_seq);
+                        self.losses.settle(last_seq);
+                        self.overrun = false;
                         self.sent = last_seq;
                         welcomed = true;
                     }
-                    (Reply::Ack { seq }, State::Ready) => self.acknowledge(seq),
+                    // Likewise an ack of a sample this connection was not sent.
+                    (Reply::Ack { seq }, State::Ready) if seq > self.sent => {
+                        return Err(Lost::Protocol(DecodeError::InvalidValue("seq")));
+                    }
+                    (Reply::Ack { seq }, State::Ready) => {
+                        if self
+                            .probation
+                            .is_some_and(|(_, welcomed_at)| seq > welcomed_at)
+                        {
+                            self.proved();
+                        }
+                        self.acknowledge(seq);
+                        self.losses.acked(seq);
+                    }
                     (Reply::Error { code }, _) => return Err(Lost::Rejected(code)),
                     (other, _) => return Err(Lost::Unexpected(other.kind())),
                 }
             }
         }
+        Ok(welcomed)
+    }
+
+    /// The connection has shown that it works: the next failure starts the backoff afresh. A
+    /// welcome alone does not, or a server that welcomes and hangs up would be called again
+    /// and again without a pause.
+    fn proved(&mut self) {
+        self.attempts = 0;
+        self.probation = None;
     }
 
     /// Answers the server's challenge: with the proof of our key (and from then on every line
@@ -584,6 +730,13 @@ where
     }
 
     fn send_pending(&mut self) -> Result<(), Lost> {
+        if self.overrun {
+            if self.losses.doubtful_count() > 0 {
+                return Err(Lost::Overrun);
+            }
+            // An ack settled the run first: sending on keeps the doubtful samples one run.
+            self.overrun = false;
+        }
         let sent = self.sent;
         for record in self.ring.iter().filter(|r| r.seq > sent) {
             let line = record.line.len();
@@ -610,6 +763,7 @@ where
                 }
             }
             self.sent = record.seq;
+            self.last_sent = self.last_sent.max(record.seq);
         }
         Ok(())
     }
@@ -617,8 +771,9 @@ where
     fn lose(&mut self, now: Instant, reason: Lost) -> Event {
         let was_connected = matches!(self.state, State::Handshake { .. } | State::Ready);
         self.transport.disconnect();
-        self.stats.failures += 1;
+        self.stats.failures = self.stats.failures.saturating_add(1);
         self.attempts = self.attempts.saturating_add(1);
+        self.probation = None;
         let retry_in = self.backoff();
         self.state = State::Disconnected {
             retry_at: now + retry_in,
@@ -680,6 +835,13 @@ mod tests {
         opening_left: usize,
         /// Bytes the transport can take now (`None`: any). `send` checks that it was asked.
         room: Option<usize>,
+        /// Lines the server sends without end: the inbox is refilled with them whenever it
+        /// runs dry, up to `flood_left` bytes (so that a test of an agent that reads without
+        /// end fails instead of hanging).
+        flood: Vec<u8>,
+        flood_left: usize,
+        /// Bytes the agent has read.
+        received: usize,
     }
 
     impl Transport for Fake {
@@ -722,10 +884,15 @@ mod tests {
             if !self.up {
                 return Err(TransportError::NotConnected);
             }
+            if self.inbox.is_empty() && !self.flood.is_empty() && self.flood_left > 0 {
+                self.flood_left = self.flood_left.saturating_sub(self.flood.len());
+                self.inbox.extend(&self.flood);
+            }
             let n = buf.len().min(self.inbox.len());
             for b in buf.iter_mut().take(n) {
                 *b = self.inbox.pop_front().unwrap();
             }
+            self.received += n;
             Ok(n)
         }
         fn disconnect(&mut self) {
@@ -819,6 +986,21 @@ mod tests {
                 server: crate::sample::bounded("s"),
                 last_seq,
             }),
+        );
+    }
+
+    /// The server hangs up (after saying so); the agent has lost the connection.
+    fn hang_up(agent: &mut TestAgent, now: Instant) {
+        push(
+            agent,
+            Message::Error(ErrorMessage {
+                code: crate::sample::bounded(wire::codes::SHUTTING_DOWN),
+                message: crate::sample::bounded("bye"),
+            }),
+        );
+        assert!(
+            matches!(drain(agent, now).as_slice(), [Event::Lost { .. }]),
+            "the connection is lost"
         );
     }
 
@@ -1015,8 +1197,26 @@ mod tests {
         assert_ne!(delay(1), delay(2));
     }
 
+    /// The delay before the next try after the connection fails at `now`.
+    fn retry_after_failure(a: &mut TestAgent, now: Instant) -> Duration {
+        a.transport.fail_send = true;
+        a.record(&1_u32, now).unwrap();
+        let events = drain(a, now);
+        a.transport.fail_send = false;
+        match events.as_slice() {
+            [
+                Event::Lost {
+                    reason: Lost::Transport(TransportError::Reset),
+                    retry_in,
+                    was_connected: true,
+                },
+            ] => *retry_in,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
-    fn a_welcome_resets_the_backoff() {
+    fn a_connection_that_proves_itself_resets_the_backoff() {
         let mut a = agent();
         a.transport.refuse = 5;
         let mut now = at(0);
@@ -1028,20 +1228,58 @@ mod tests {
         assert_eq!(drain(&mut a, now), [Event::Connected]);
         welcome(&mut a, 0);
         drain(&mut a, now);
-        a.transport.fail_send = true;
         a.record(&1_u32, now).unwrap();
-        match drain(&mut a, now).as_slice() {
-            [
-                Event::Lost {
-                    reason: Lost::Transport(TransportError::Reset),
-                    retry_in,
-                    was_connected: true,
-                },
-            ] => {
-                assert!(*retry_in <= Duration::from_millis(500), "{retry_in:?}");
+        drain(&mut a, now);
+        // The server acknowledges a sample sent on this connection: it works.
+        push(&mut a, Message::Ack(Ack { seq: 1 }));
+        drain(&mut a, now);
+        let retry_in = retry_after_failure(&mut a, now);
+        assert!(retry_in <= Duration::from_millis(500), "{retry_in:?}");
+        // So does one that stays up as long as the longest backoff, acknowledged or not.
+        now = now + retry_in;
+        assert_eq!(drain(&mut a, now), [Event::Connected]);
+        welcome(&mut a, 1);
+        drain(&mut a, now);
+        now = now + Config::new(Duration::from_secs(1), 0).backoff_max;
+        drain(&mut a, now);
+        let retry_in = retry_after_failure(&mut a, now);
+        assert!(retry_in <= Duration::from_millis(500), "{retry_in:?}");
+    }
+
+    #[test]
+    fn a_server_that_welcomes_and_hangs_up_is_called_back_no_faster_than_the_backoff() {
+        let mut a = agent();
+        let mut now = at(0);
+        let mut delays = Vec::new();
+        for _ in 0..10 {
+            assert_eq!(drain(&mut a, now), [Event::Connected]);
+            welcome(&mut a, 0);
+            assert_eq!(drain(&mut a, now), [Event::Ready { pending: 0 }]);
+            push(
+                &mut a,
+                Message::Error(ErrorMessage {
+                    code: crate::sample::bounded(wire::codes::SHUTTING_DOWN),
+                    message: crate::sample::bounded("bye"),
+                }),
+            );
+            match drain(&mut a, now).as_slice() {
+                [Event::Lost { retry_in, .. }] => {
+                    delays.push(retry_in.as_millis() as u64);
+                    now = now + *retry_in;
+                }
+                other => panic!("{other:?}"),
             }
-            other => panic!("{other:?}"),
         }
+        // The same delays as for a server that refuses every connection: each welcome is a
+        // failure all the same, so the delays double up to the cap.
+        for (i, &d) in delays.iter().enumerate() {
+            let base = (500u64 << i).min(30_000);
+            assert!(d >= base / 2 && d <= base, "{i}: {d} ms, {delays:?}");
+        }
+        assert!(
+            now >= at(60_000),
+            "ten connections took {now:?}: {delays:?}"
+        );
     }
 
     #[test]
@@ -1084,9 +1322,13 @@ mod tests {
             a.record(&(i as u32), at(i as u64)).unwrap();
         }
         drain(&mut a, at(0));
-        welcome(&mut a, 2);
+        welcome(&mut a, 0);
         drain(&mut a, at(0));
-        assert_eq!(sent_seqs(&a), [3]);
+        hang_up(&mut a, at(0));
+        assert_eq!(drain(&mut a, at(10_000)), [Event::Connected]);
+        welcome(&mut a, 2);
+        drain(&mut a, at(10_000));
+        assert_eq!(sent_seqs(&a), [1, 2, 3, 3]);
         assert_eq!(a.stats().pending, 1);
     }
 
@@ -1134,8 +1376,8 @@ mod tests {
         assert!(!a.sample_due(at(1999)), "the schedule moves on");
         assert_eq!(
             a.record(&1u32, at(2000)),
-            Ok(2),
-            "numbering continues without gaps"
+            Ok(3),
+            "its number is skipped, so that the server counts it lost too"
         );
     }
 
@@ -1370,10 +1612,27 @@ mod tests {
         a.record(&2_u32, at(1000)).unwrap();
         drain(&mut a, at(1000));
         welcome(&mut a, 0);
+        drain(&mut a, at(1000));
+        hang_up(&mut a, at(1000));
+        assert_eq!(drain(&mut a, at(10_000)), [Event::Connected]);
+        welcome(&mut a, 1);
         push(&mut a, Message::Ack(Ack { seq: 1 }));
-        assert_eq!(drain(&mut a, at(1000)), [Event::Ready { pending: 1 }]);
+        assert_eq!(drain(&mut a, at(10_000)), [Event::Ready { pending: 1 }]);
         assert_eq!(a.stats().pending, 1);
-        assert_eq!(sent_seqs(&a), [2]);
+        assert_eq!(sent_seqs(&a), [1, 2, 2]);
+        // The ack after the welcome is read and checked: one of a sample not sent is refused.
+        hang_up(&mut a, at(10_000));
+        assert_eq!(drain(&mut a, at(20_000)), [Event::Connected]);
+        welcome(&mut a, 1);
+        push(&mut a, Message::Ack(Ack { seq: 3 }));
+        assert!(matches!(
+            drain(&mut a, at(20_000)).as_slice(),
+            [Event::Lost {
+                reason: Lost::Protocol(DecodeError::InvalidValue("seq")),
+                ..
+            }]
+        ));
+        assert_eq!(a.stats().pending, 1, "nothing dropped");
     }
 
     /// Every sample line sent so far is a whole line, and none is sent twice.
@@ -1564,5 +1823,306 @@ mod tests {
             }]
         ));
         assert_eq!(a.stats().failures, 2);
+    }
+    /// An agent connected and welcomed at `now`, having sent samples `1..=n` (none
+    /// acknowledged).
+    fn sending(n: u32, now: Instant) -> TestAgent {
+        let mut a = agent();
+        drain(&mut a, now);
+        welcome(&mut a, 0);
+        drain(&mut a, now);
+        for i in 1..=n {
+            a.record(&i, now).unwrap();
+        }
+        drain(&mut a, now);
+        assert_eq!(sent_seqs(&a), (1..=u64::from(n)).collect::<Vec<_>>());
+        a
+    }
+
+    /// The `dropped` of the last sample line sent.
+    fn last_dropped(agent: &TestAgent) -> u64 {
+        let lines = agent.transport.lines();
+        lines
+            .iter()
+            .rev()
+            .find_map(|l| match decode_line::<u32>(l.trim_end().as_bytes()) {
+                Ok(Message::Sample(s)) => Some(s.dropped),
+                _ => None,
+            })
+            .expect("a sample was sent")
+    }
+
+    #[test]
+    fn an_ack_for_a_sample_never_sent_ends_the_connection_and_drops_nothing() {
+        let mut a = sending(2, at(0));
+        a.record(&3_u32, at(1000)).unwrap();
+        a.transport.room = Some(0);
+        drain(&mut a, at(1000));
+        assert_eq!(sent_seqs(&a), [1, 2], "3 waits");
+        push(&mut a, Message::Ack(Ack { seq: 3 }));
+        assert!(matches!(
+            drain(&mut a, at(1000)).as_slice(),
+            [Event::Lost {
+                reason: Lost::Protocol(DecodeError::InvalidValue("seq")),
+                was_connected: true,
+                ..
+            }]
+        ));
+        assert_eq!(a.stats().pending, 3, "nothing dropped");
+        // And a reconnect sends them all again.
+        a.transport.room = None;
+        assert_eq!(drain(&mut a, at(10_000)), [Event::Connected]);
+        welcome(&mut a, 0);
+        assert_eq!(drain(&mut a, at(10_000)), [Event::Ready { pending: 3 }]);
+        assert_eq!(sent_seqs(&a), [1, 2, 1, 2, 3]);
+        push(
+            &mut a,
+            Message::Ack(Ack {
+                seq: 1_000_000_000_000_000_000,
+            }),
+        );
+        assert!(matches!(
+            drain(&mut a, at(10_000)).as_slice(),
+            [Event::Lost {
+                reason: Lost::Protocol(DecodeError::InvalidValue("seq")),
+                ..
+            }]
+        ));
+        assert_eq!((a.stats().pending, a.stats().dropped), (3, 0));
+    }
+
+    #[test]
+    fn a_welcome_for_a_sample_never_sent_is_refused_and_the_ring_kept() {
+        let mut a = sending(2, at(0));
+        hang_up(&mut a, at(0));
+        a.record(&3_u32, at(1000)).unwrap();
+        for (last_seq, now) in [(u64::MAX, at(60_000)), (3, at(120_000))] {
+            assert_eq!(drain(&mut a, now), [Event::Connected]);
+            welcome(&mut a, last_seq);
+            assert!(matches!(
+                drain(&mut a, now).as_slice(),
+                [Event::Lost {
+                    reason: Lost::Protocol(DecodeError::InvalidValue("last_seq")),
+                    was_connected: true,
+                    ..
+                }]
+            ));
+            assert_eq!((a.stats().pending, a.stats().dropped), (3, 0));
+            assert!(!a.is_ready());
+        }
+        // A welcome up to the last sample sent is believed.
+        assert_eq!(drain(&mut a, at(180_000)), [Event::Connected]);
+        welcome(&mut a, 2);
+        assert_eq!(drain(&mut a, at(180_000)), [Event::Ready { pending: 1 }]);
+        assert_eq!(sent_seqs(&a), [1, 2, 3]);
+        a.record(&4_u32, at(180_000)).unwrap();
+        drain(&mut a, at(180_000));
+        assert_eq!(sent_seqs(&a), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_server_that_never_stops_sending_cannot_hold_up_sampling() {
+        let mut a = sending(1, at(0));
+        // Acks of the one sample sent, as fast as the transport carries them.
+        let mut ack = [0u8; 64];
+        let n = wire::encode(&Message::<u32>::Ack(Ack { seq: 1 }), &mut ack).unwrap();
+        a.transport.flood = ack[..n].to_vec();
+        a.transport.flood_left = 10 << 20;
+        for t in 1..=50u64 {
+            let now = at(t * 1000);
+            assert!(a.sample_due(now));
+            a.record(&0_u32, now).unwrap();
+            let before = a.transport.received;
+            assert_eq!(a.poll(now), None);
+            let read = a.transport.received - before;
+            assert!(read <= RX_READS * RX_CHUNK, "one poll read {read} bytes");
+        }
+        assert_eq!(a.stats().recorded, 51);
+        assert!(a.is_ready());
+    }
+
+    #[test]
+    fn an_unknown_error_code_reaches_the_log_escaped_and_a_known_one_as_it_is() {
+        let shown = |code: &str| std::format!("{}", Lost::Rejected(crate::sample::bounded(code)));
+        for forged in [
+            "x\nvitals-agent: forged",
+            "\x1b[2J\x1b[31mred",
+            "a\rb\tc\u{2028}d\u{7f}",
+            "quote\"back\\slash",
+        ] {
+            let line = shown(forged);
+            assert!(
+                line.chars().all(|c| (' '..='~').contains(&c)),
+                "{forged:?} became {line:?}"
+            );
+            assert!(line.starts_with("server refused (\""), "{line}");
+        }
+        assert_eq!(shown("x\nforged"), "server refused (\"x\\u{a}forged\")");
+        assert_eq!(
+            shown(wire::codes::ID_IN_USE),
+            "server refused: another connection holds this agent id (id_in_use)"
+        );
+    }
+
+    #[test]
+    fn the_hello_after_a_reconnect_names_the_last_sample_sent() {
+        let mut a = sending(3, at(0));
+        let first = a.transport.lines()[0].clone();
+        let Ok(Message::Hello(hello)) = decode_line::<u32>(first.trim_end().as_bytes()) else {
+            panic!("{first}");
+        };
+        assert_eq!(hello.last_sent, 0);
+        assert!(!first.contains("last_sent"), "left out while 0: {first}");
+        hang_up(&mut a, at(0));
+        a.transport.out.clear();
+        assert_eq!(drain(&mut a, at(10_000)), [Event::Connected]);
+        let again = a.transport.lines()[0].clone();
+        let Ok(Message::Hello(hello)) = decode_line::<u32>(again.trim_end().as_bytes()) else {
+            panic!("{again}");
+        };
+        assert_eq!(hello.last_sent, 3);
+        // Byte for byte the line `wire::encode` writes for that hello.
+        let mut buf = [0u8; 512];
+        let expected = Hello {
+            last_sent: 3,
+            ..test_hello()
+        };
+        let n = wire::encode(&Message::<u32>::Hello(expected), &mut buf).unwrap();
+        assert_eq!(again.as_bytes(), &buf[..n]);
+        // A hello given with a `last_sent` of its own does not name it twice.
+        let mut b: TestAgent = Agent::new(
+            Fake::default(),
+            &Hello {
+                last_sent: 9,
+                ..test_hello()
+            },
+            Config::new(Duration::from_secs(1), 42),
+            storage(),
+            at(0),
+        );
+        drain(&mut b, at(0));
+        assert_eq!(b.transport.lines()[0], first);
+    }
+
+    #[test]
+    fn samples_dropped_after_the_server_merged_them_are_not_counted_lost() {
+        // Four sent and merged, none acknowledged yet, when the connection is cut.
+        let mut a = sending(4, at(0));
+        hang_up(&mut a, at(0));
+        for i in 5..=8u32 {
+            a.record(&i, at(u64::from(i) * 1000)).unwrap();
+        }
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (0, 4));
+        // The server had merged all four.
+        assert_eq!(drain(&mut a, at(60_000)), [Event::Connected]);
+        welcome(&mut a, 4);
+        drain(&mut a, at(60_000));
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (0, 0));
+        assert_eq!(sent_seqs(&a), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(last_dropped(&a), 0);
+    }
+
+    #[test]
+    fn dropped_samples_the_server_did_not_merge_are_counted_once_a_welcome_says_so() {
+        let mut a = sending(4, at(0));
+        hang_up(&mut a, at(0));
+        for i in 5..=9u32 {
+            a.record(&i, at(u64::from(i) * 1000)).unwrap();
+        }
+        // 1-4 were sent and dropped: doubtful; 5 was never sent: lost.
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (1, 4));
+        assert_eq!(drain(&mut a, at(60_000)), [Event::Connected]);
+        welcome(&mut a, 1);
+        drain(&mut a, at(60_000));
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (4, 0));
+        // The samples waiting carry what was known when they were taken; the next carries it
+        // all, and the count never goes down.
+        assert_eq!(sent_seqs(&a), [1, 2, 3, 4, 6, 7, 8, 9]);
+        assert_eq!(last_dropped(&a), 0);
+        push(&mut a, Message::Ack(Ack { seq: 9 }));
+        a.record(&0_u32, at(61_000)).unwrap();
+        drain(&mut a, at(61_000));
+        assert_eq!(last_dropped(&a), 4, "2, 3, 4 and 5 were lost");
+    }
+
+    #[test]
+    fn a_restarted_server_that_forgot_the_session_makes_every_doubtful_sample_lost() {
+        let mut a = sending(4, at(0));
+        hang_up(&mut a, at(0));
+        for i in 5..=8u32 {
+            a.record(&i, at(u64::from(i) * 1000)).unwrap();
+        }
+        assert_eq!(drain(&mut a, at(60_000)), [Event::Connected]);
+        // `last_seq` 0: the new server never saw this session. The agent cannot tell what its
+        // predecessor merged without acknowledging, and counts none of it delivered.
+        welcome(&mut a, 0);
+        drain(&mut a, at(60_000));
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (4, 0));
+    }
+
+    #[test]
+    fn samples_dropped_on_a_slow_connection_are_settled_by_its_acks() {
+        let mut a = sending(4, at(0));
+        // The ring turns over before the server acknowledges: 1-4 are doubtful.
+        for i in 5..=8u32 {
+            a.record(&i, at(u64::from(i) * 1000)).unwrap();
+            drain(&mut a, at(u64::from(i) * 1000));
+        }
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (0, 4));
+        push(&mut a, Message::Ack(Ack { seq: 2 }));
+        drain(&mut a, at(8000));
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (0, 2));
+        push(&mut a, Message::Ack(Ack { seq: 8 }));
+        drain(&mut a, at(8000));
+        assert_eq!(
+            (a.stats().dropped, a.stats().doubtful, a.stats().pending),
+            (0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn a_connection_that_lets_the_ring_turn_over_unacknowledged_is_given_up() {
+        let mut a = sending(4, at(0));
+        // Stuck: nothing more goes, and no ack comes, while the ring turns over.
+        a.transport.room = Some(0);
+        for i in 5..=9u32 {
+            a.record(&i, at(u64::from(i) * 1000)).unwrap();
+        }
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (1, 4));
+        a.transport.room = None;
+        assert!(matches!(
+            drain(&mut a, at(9000)).as_slice(),
+            [Event::Lost {
+                reason: Lost::Overrun,
+                was_connected: true,
+                ..
+            }]
+        ));
+        assert_eq!(
+            sent_seqs(&a),
+            [1, 2, 3, 4],
+            "nothing sent past the lost ones"
+        );
+        // The next welcome settles it exactly: the server had merged 1-3.
+        assert_eq!(drain(&mut a, at(60_000)), [Event::Connected]);
+        welcome(&mut a, 3);
+        drain(&mut a, at(60_000));
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (2, 0));
+        assert_eq!(sent_seqs(&a), [1, 2, 3, 4, 6, 7, 8, 9]);
+    }
+
+    #[test]
+    fn an_ack_that_settles_the_run_first_keeps_the_connection() {
+        let mut a = sending(4, at(0));
+        a.transport.room = Some(0);
+        for i in 5..=9u32 {
+            a.record(&i, at(u64::from(i) * 1000)).unwrap();
+        }
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (1, 4));
+        a.transport.room = None;
+        push(&mut a, Message::Ack(Ack { seq: 4 }));
+        assert!(drain(&mut a, at(9000)).is_empty());
+        assert_eq!((a.stats().dropped, a.stats().doubtful), (1, 0));
+        assert_eq!(sent_seqs(&a), [1, 2, 3, 4, 6, 7, 8, 9]);
     }
 }

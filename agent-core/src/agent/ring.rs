@@ -62,7 +62,8 @@ impl<'r> Ring<'r> {
 
     /// Appends a record whose line `encode` writes into the space it is given (returning the
     /// line's length, or [`EncodeError::BufferFull`] when the space is too small), dropping
-    /// the oldest records until it fits; returns how many were dropped.
+    /// the oldest records until it fits; returns how many were dropped, and hands the sequence
+    /// number of each to `dropped`, oldest first.
     ///
     /// # Errors
     /// [`PushError::TooLarge`] when the line does not fit even in the empty ring (the records
@@ -72,6 +73,7 @@ impl<'r> Ring<'r> {
         &mut self,
         seq: u64,
         mut encode: impl FnMut(&mut [u8]) -> Result<usize, EncodeError>,
+        mut dropped_seq: impl FnMut(u64),
     ) -> Result<usize, PushError> {
         let mut dropped = 0;
         loop {
@@ -94,10 +96,11 @@ impl<'r> Ring<'r> {
                     Err(e) => return Err(PushError::Encode(e)),
                 }
             }
-            if self.records == 0 {
+            let Some(oldest) = self.front_seq() else {
                 return Err(PushError::TooLarge { dropped });
-            }
+            };
             self.pop_front();
+            dropped_seq(oldest);
             dropped += 1;
         }
     }
@@ -180,11 +183,25 @@ mod tests {
 
     /// Pushes `line` as the encoder would write it.
     fn push(ring: &mut Ring<'_>, seq: u64, line: &[u8]) -> Result<usize, PushError> {
-        ring.push_with(seq, |space| {
-            let dst = space.get_mut(..line.len()).ok_or(EncodeError::BufferFull)?;
-            dst.copy_from_slice(line);
-            Ok(line.len())
-        })
+        let before: Vec<u64> = ring.iter().map(|r| r.seq).collect();
+        let mut dropped = Vec::new();
+        let result = ring.push_with(
+            seq,
+            |space| {
+                let dst = space.get_mut(..line.len()).ok_or(EncodeError::BufferFull)?;
+                dst.copy_from_slice(line);
+                Ok(line.len())
+            },
+            |seq| dropped.push(seq),
+        );
+        // The records dropped are the oldest, reported in order.
+        assert_eq!(dropped, before[..dropped.len()]);
+        let n = match result {
+            Ok(n) | Err(PushError::TooLarge { dropped: n }) => n,
+            Err(PushError::Encode(_)) => 0,
+        };
+        assert_eq!(dropped.len(), n);
+        result
     }
 
     fn lines(ring: &Ring<'_>) -> Vec<(u64, Vec<u8>)> {
@@ -259,7 +276,7 @@ mod tests {
         let mut ring = Ring::new(&mut storage);
         push(&mut ring, 1, b"short").unwrap();
         assert_eq!(
-            ring.push_with(2, |_| Err(EncodeError::LineTooLong)),
+            ring.push_with(2, |_| Err(EncodeError::LineTooLong), |_| unreachable!()),
             Err(PushError::Encode(EncodeError::LineTooLong))
         );
         assert_eq!(lines(&ring), [(1, b"short".to_vec())]);

@@ -7,6 +7,7 @@
 
 mod diskstats;
 mod hwmon;
+mod labels;
 mod mounts;
 mod procfs;
 mod statfs;
@@ -55,6 +56,8 @@ pub struct Collector {
     buf: Vec<u8>,
     /// Holds a one-line sysfs file read while `buf` is being parsed.
     small: Vec<u8>,
+    /// The entries left out because the server would refuse their labels, for the log.
+    notes: labels::Notes,
 }
 
 /// The fixed paths of a sample.
@@ -150,14 +153,24 @@ impl Collector {
             scratch: PathBuf::new(),
             buf: Vec::new(),
             small: Vec::new(),
+            notes: labels::Notes::default(),
         }
+    }
+
+    /// Log lines about entries left out of samples since the last call: an entry whose label
+    /// would hold a control character or a line separator (a mount point with a newline), or
+    /// one with the same labels as an earlier one. Each is said once, not every sample.
+    pub fn take_notes(&mut self) -> impl Iterator<Item = String> + '_ {
+        self.notes.take()
     }
 
     /// One sample, stamped `time_ms`.
     ///
     /// Never panics. A file that is missing or unreadable leaves its part empty or zero, a line
     /// that cannot be parsed leaves its entry out, and an entry that does not fit is counted in
-    /// [`Sample::omitted`]. Waits at most about one second for filesystems that do not answer.
+    /// [`Sample::omitted`]. An entry whose labels the server would refuse (a text with a control
+    /// character or a line separator, or the labels of an earlier entry of its collection) is
+    /// left out and noted once (see [`Collector::take_notes`]). Waits at most about one second for filesystems that do not answer.
     pub fn collect(&mut self, time_ms: u64) -> Sample {
         let mut sample = Sample {
             time_ms,
@@ -180,7 +193,10 @@ impl Collector {
             return;
         };
         for disk in diskstats::parse_diskstats(&text) {
-            push_or_count(&mut sample.disks, disk, &mut sample.omitted.disks);
+            let taken = sample.disks.iter().any(|d| d.device == disk.device);
+            if self.notes.admit("disk", &[("device", &disk.device)], taken) {
+                push_or_count(&mut sample.disks, disk, &mut sample.omitted.disks);
+            }
         }
     }
 
@@ -227,6 +243,12 @@ impl Collector {
 
         self.cpus_next.clear();
         for cpu in procfs::parse_stat_cpus(&text) {
+            // A number is always a fine label; only a repeat is left out.
+            if self.cpus_next.iter().any(|c| c.cpu == cpu.cpu) {
+                let number = cpu.cpu.to_string();
+                self.notes.admit("cpu", &[("cpu", &number)], true);
+                continue;
+            }
             let cpu = procfs::settle_cpu(self.cpus.iter().find(|p| p.cpu == cpu.cpu), cpu);
             self.cpus_next.push(cpu);
             push_or_count(&mut sample.cpus, cpu, &mut sample.omitted.cpus);
@@ -302,6 +324,24 @@ impl Collector {
             let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
                 continue;
             };
+            let (device, fstype, mountpoint) = (
+                bounded(mount.device),
+                bounded(mount.fstype),
+                bounded(&mount.mountpoint),
+            );
+            // Two mount points cut to the same length, say, would be one series twice.
+            let taken = sample
+                .filesystems
+                .iter()
+                .any(|f| (&f.device, &f.fstype, &f.mountpoint) == (&device, &fstype, &mountpoint));
+            let labels = [
+                ("device", device.as_str()),
+                ("fstype", fstype.as_str()),
+                ("mountpoint", mountpoint.as_str()),
+            ];
+            if !self.notes.admit("filesystem", &labels, taken) {
+                continue;
+            }
             let usage = match slow_at.iter().position(|&i| i == index) {
                 Some(at) => slow.get(at).copied().flatten(),
                 None => {
@@ -317,9 +357,9 @@ impl Collector {
                 continue;
             };
             let filesystem = Filesystem {
-                device: bounded(mount.device),
-                fstype: bounded(mount.fstype),
-                mountpoint: bounded(&mount.mountpoint),
+                device,
+                fstype,
+                mountpoint,
                 size: usage.size,
                 free: usage.free,
                 avail: usage.avail,
@@ -343,6 +383,10 @@ impl Collector {
         };
         for mut interface in procfs::parse_net_dev(&text) {
             let name = interface.device.as_str();
+            let taken = sample.interfaces.iter().any(|i| i.device == name);
+            if !self.notes.admit("interface", &[("device", name)], taken) {
+                continue;
+            }
             // A name is one path component; anything else is not looked up.
             if !(name.contains('/') || name == "." || name == "..") {
                 join_into(
@@ -380,6 +424,17 @@ impl Collector {
             else {
                 continue;
             };
+            let taken = sample
+                .sensors
+                .iter()
+                .any(|s| (&s.chip, &s.sensor) == (&file.chip, &file.sensor));
+            let labels = [
+                ("chip", file.chip.as_str()),
+                ("sensor", file.sensor.as_str()),
+            ];
+            if !self.notes.admit("sensor", &labels, taken) {
+                continue;
+            }
             let sensor = Sensor {
                 chip: file.chip.clone(),
                 sensor: file.sensor.clone(),
@@ -521,6 +576,7 @@ pub fn uname() -> Uname {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agent_core::sample::label_text_ok;
     use std::time::{SystemTime, UNIX_EPOCH};
 
     #[test]
@@ -782,6 +838,115 @@ server:/export /gone nfs4 rw,relatime 0 0
         let next = collector.collect(1_700_000_133_456);
         assert_eq!((next.cpus[0].iowait, next.cpus[0].idle), (0.4, 50.01));
         assert_eq!((next.cpus[1].user, next.cpus[1].idle), (0.01, 0.1));
+    }
+
+    #[test]
+    fn entries_the_server_would_refuse_are_left_out_and_noted_once() {
+        let tree = FixtureTree::new("refused");
+        // cpu0 twice.
+        tree.write(
+            "proc/stat",
+            "cpu0 1 0 1 10 0 0 0 0 0 0\ncpu1 2 0 2 20 0 0 0 0 0 0\ncpu0 9 0 9 90 0 0 0 0 0 0\n",
+        );
+        // A mount point with a newline and one with a tab (the kernel escapes both), a device
+        // with an escape character (which it does not), and two mount points that are one
+        // once cut to the 64 bytes a label holds.
+        let long = "m".repeat(70);
+        tree.mkdir(&format!("{long}1"));
+        tree.mkdir(&format!("{long}2"));
+        tree.mkdir("ok");
+        tree.write(
+            "proc/mounts",
+            &format!(
+                "/dev/vda / ext4 rw 0 0\n\
+                 /dev/vdb /mnt/a\\012b ext4 rw 0 0\n\
+                 /dev/vdc /mnt/c\\011d ext4 rw 0 0\n\
+                 /dev/\x1b[31mred /ok ext4 rw 0 0\n\
+                 /dev/vde /{long}1 ext4 rw 0 0\n\
+                 /dev/vde /{long}2 ext4 rw 0 0\n"
+            ),
+        );
+        // An interface whose name holds an escape character, and eth0 twice.
+        tree.write(
+            "proc/net/dev",
+            "Inter-|   Receive\n face |bytes\n\
+             eth0: 1 2 0 0 0 0 0 0 3 4 0 0 0 0 0 0\n\
+             ev\x1bil: 1 2 0 0 0 0 0 0 3 4 0 0 0 0 0 0\n\
+             eth0: 9 9 0 0 0 0 0 0 9 9 0 0 0 0 0 0\n",
+        );
+        // sda twice, and a device name with a control character.
+        tree.write(
+            "proc/diskstats",
+            "   8 0 sda 1 2 3 4 5 6 7 8 9 10 11\n\
+                8 16 sd\x07b 1 2 3 4 5 6 7 8 9 10 11\n\
+                8 0 sda 9 9 9 9 9 9 9 9 9 9 9\n",
+        );
+        // Two chips of one name and no device: their sensors would be the same series.
+        tree.write("sys/class/hwmon/hwmon0/name", "acpitz\n");
+        tree.write("sys/class/hwmon/hwmon0/temp1_input", "40000\n");
+        tree.write("sys/class/hwmon/hwmon1/name", "acpitz\n");
+        tree.write("sys/class/hwmon/hwmon1/temp1_input", "50000\n");
+
+        let mut collector = Collector::with_root(tree.0.clone());
+        let sample = collector.collect(0);
+        let cpus: Vec<(u16, f64)> = sample.cpus.iter().map(|c| (c.cpu, c.user)).collect();
+        assert_eq!(cpus, [(0, 0.01), (1, 0.02)], "the first cpu0 is kept");
+        let mounts: Vec<&str> = sample
+            .filesystems
+            .iter()
+            .map(|f| f.mountpoint.as_str())
+            .collect();
+        let cut = format!("/{}", &long[..63]);
+        assert_eq!(mounts, ["/", cut.as_str()]);
+        let interfaces: Vec<(&str, u64)> = sample
+            .interfaces
+            .iter()
+            .map(|i| (i.device.as_str(), i.rx_bytes))
+            .collect();
+        assert_eq!(interfaces, [("eth0", 1)]);
+        let disks: Vec<(&str, u64)> = sample
+            .disks
+            .iter()
+            .map(|d| (d.device.as_str(), d.reads_completed))
+            .collect();
+        assert_eq!(disks, [("sda", 1)]);
+        let sensors: Vec<(&str, &str, f64)> = sample
+            .sensors
+            .iter()
+            .map(|s| (s.chip.as_str(), s.sensor.as_str(), s.celsius))
+            .collect();
+        assert_eq!(sensors, [("acpitz", "temp1", 40.0)]);
+        assert_eq!(sample.omitted, Default::default(), "left out, not omitted");
+        let labels_ok = |texts: &[&str]| texts.iter().all(|t| label_text_ok(t));
+        assert!(sample.filesystems.iter().all(|f| labels_ok(&[
+            &f.device,
+            &f.fstype,
+            &f.mountpoint
+        ])));
+
+        let notes: Vec<String> = collector.take_notes().collect();
+        assert_eq!(notes.len(), 10, "{notes:#?}");
+        for note in &notes {
+            assert!(note.starts_with("left out "), "{note}");
+            assert!(
+                !note.chars().any(char::is_control),
+                "one plain line: {note:?}"
+            );
+        }
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains(r#"mountpoint="/mnt/a\nb""#)),
+            "{notes:#?}"
+        );
+        assert!(
+            notes.iter().any(|n| n.contains(r#"device="ev\u{1b}il""#)),
+            "{notes:#?}"
+        );
+        // The next sample leaves out the same, and says nothing more.
+        let again = collector.collect(1);
+        assert_eq!(again.filesystems.len(), 2);
+        assert_eq!(collector.take_notes().count(), 0);
     }
 
     #[test]

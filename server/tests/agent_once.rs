@@ -1,0 +1,62 @@
+//! `vitals-agent --once` prints a sample the server takes: every label text passes the rule
+//! both sides share, and no series is named twice.
+
+mod common;
+
+use std::collections::HashSet;
+use std::process::Command;
+
+use agent_core::sample::{Sample, label_text_ok};
+use agent_core::wire::{self, Message};
+use common::bin;
+
+#[test]
+fn the_once_line_is_a_sample_whose_labels_the_server_takes() {
+    let out = Command::new(bin("vitals-agent"))
+        .arg("--once")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        line.ends_with('\n') && line.matches('\n').count() == 1,
+        "{line}"
+    );
+    let Ok(Message::Sample(message)) = wire::decode_line::<Sample>(line.trim_end().as_bytes())
+    else {
+        panic!("not a sample: {line}");
+    };
+    let sample = message.sample;
+    // Each entry's collection and label texts.
+    let mut entries: Vec<(&str, Vec<String>)> = Vec::new();
+    let texts = |labels: &[&str]| labels.iter().map(|t| (*t).to_owned()).collect();
+    entries.extend(sample.cpus.iter().map(|c| ("cpu", vec![c.cpu.to_string()])));
+    entries.extend(
+        sample
+            .filesystems
+            .iter()
+            .map(|f| ("filesystem", texts(&[&f.device, &f.fstype, &f.mountpoint]))),
+    );
+    entries.extend(
+        sample
+            .interfaces
+            .iter()
+            .map(|i| ("interface", texts(&[&i.device]))),
+    );
+    entries.extend(
+        sample
+            .sensors
+            .iter()
+            .map(|s| ("sensor", texts(&[&s.chip, &s.sensor]))),
+    );
+    entries.extend(sample.disks.iter().map(|d| ("disk", texts(&[&d.device]))));
+    let distinct: HashSet<_> = entries.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        entries.len(),
+        "a series named twice: {line}"
+    );
+    for (kind, labels) in &entries {
+        assert!(labels.iter().all(|t| label_text_ok(t)), "{kind} {labels:?}");
+    }
+}
