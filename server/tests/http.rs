@@ -42,7 +42,10 @@ fn serves_promptly(server: &mut Server) {
     let started = Instant::now();
     let (status, body) = http_get(server.http, "/metrics").expect("/metrics answers");
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("vitals_server_agents_connected 0"), "{body}");
+    assert!(
+        body.contains("# TYPE vitals_server_agents_connected gauge"),
+        "{body}"
+    );
     assert_eq!(
         http_get(server.http, "/healthz"),
         Some((200, "ok\n".into()))
@@ -158,6 +161,20 @@ fn a_get_with_a_content_length_and_no_body_stalls_no_one() {
 #[test]
 fn four_hundred_pipelined_gets_never_read_stall_no_one() {
     let mut server = start(&["--http-write-timeout", "3s"]);
+    // Agents enough that 400 expositions are far more than the sockets' buffers hold.
+    let (_load, _) = common::spawn_logged(
+        {
+            let mut cmd = Command::new(common::bin("vitals-loadgen"));
+            cmd.args(["--server", &server.agents.to_string()])
+                .args(["--agents", "20", "--rate", "1", "--seconds", "60"]);
+            cmd
+        },
+        "loadgen",
+    );
+    wait_for("the simulated agents", Duration::from_secs(20), || {
+        (value(&server.metrics(), "vitals_server_agents_connected", &[]) == Some(20.0))
+            .then_some(())
+    });
     let mut greedy = connect(server.http);
     let requests = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(400);
     greedy.write_all(requests.as_bytes()).unwrap();
