@@ -165,8 +165,14 @@ fn four_hundred_pipelined_gets_never_read_stall_no_one() {
     let (_load, _) = common::spawn_logged(
         {
             let mut cmd = Command::new(common::bin("vitals-loadgen"));
-            cmd.args(["--server", &server.agents.to_string()])
-                .args(["--agents", "20", "--rate", "1", "--seconds", "60"]);
+            cmd.args(["--server", &server.agents.to_string()]).args([
+                "--agents",
+                "20",
+                "--rate",
+                "1",
+                "--seconds",
+                "60",
+            ]);
             cmd
         },
         "loadgen",
