@@ -380,6 +380,22 @@ mod tests {
                 options.limits.idle_intervals.to_string(),
             ),
             ("VITALS_MAX_LINE", options.limits.max_line.to_string()),
+            (
+                "VITALS_HTTP_MAX_CONNECTIONS",
+                options.http_limits.max_connections.to_string(),
+            ),
+            (
+                "VITALS_HTTP_HEADER_TIMEOUT",
+                human(options.http_limits.header_timeout),
+            ),
+            (
+                "VITALS_HTTP_IDLE_TIMEOUT",
+                human(options.http_limits.idle_timeout),
+            ),
+            (
+                "VITALS_HTTP_WRITE_TIMEOUT",
+                human(options.http_limits.write_timeout),
+            ),
         ] {
             assert!(
                 help.contains(&format!("{flag}, default {default}]")),
@@ -395,11 +411,39 @@ mod tests {
             "--forget-after",
             "--handshake-timeout",
             "--min-interval",
+            "--http-header-timeout",
+            "--http-idle-timeout",
+            "--http-write-timeout",
         ] {
             let error = parse(&[flag, "5124095576030431h"]).unwrap_err().to_string();
             assert!(error.contains("longer than 87600h"), "{error}");
             assert!(parse(&[flag, "87600h"]).is_ok(), "{flag} 87600h");
         }
+    }
+
+    #[test]
+    fn http_flags_take_node_exporters_spelling_and_refuse_a_zero_deadline() {
+        for flag in ["--web-config-file", "--web.config.file"] {
+            let options = parse(&[flag, "/etc/vitals/web.yml"]).unwrap().unwrap();
+            assert_eq!(
+                options.web_config_file.as_deref(),
+                Some("/etc/vitals/web.yml")
+            );
+        }
+        let options = parse(&["--http-max-connections=7", "--http-write-timeout", "5s"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(options.http_limits.max_connections, 7);
+        assert_eq!(options.http_limits.write_timeout, Duration::from_secs(5));
+        for flag in [
+            "--http-header-timeout",
+            "--http-idle-timeout",
+            "--http-write-timeout",
+        ] {
+            let error = parse(&[flag, "0s"]).unwrap_err().to_string();
+            assert!(error.contains("longer than 0"), "{error}");
+        }
+        assert!(parse(&["--http-max-connections", "0"]).is_err());
     }
 
     #[test]

@@ -74,14 +74,6 @@ impl Io {
         }
     }
 
-    /// The deadline in force.
-    pub fn deadline(&self) -> Instant {
-        match self {
-            Io::Plain(socket) => socket.deadline,
-            Io::Tls(tls) => tls.sock.deadline,
-        }
-    }
-
     /// Ends a TLS session with its close_notify (a plain socket has nothing to say); errors
     /// are ignored, as the connection is being closed anyway.
     pub fn close(&mut self) {
