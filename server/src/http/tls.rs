@@ -1,14 +1,24 @@
 //! The rustls server configuration a web config's `tls_server_config` asks for, with *ring* as
-//! the crypto provider (pure Rust and assembly: it builds for musl targets without a C
-//! toolchain for the crypto).
+//! the crypto provider (Rust and assembly with a little C, and no C library: it builds for
+//! musl targets).
+//!
+//! A certificate and key in files are read again when the files change (looked at no more than
+//! once a [`RELOAD_CHECK`]), as the exporter toolkit picks up a renewed certificate without a
+//! restart; a renewal that cannot be loaded is logged and the previous pair kept.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
-use rustls::crypto::ring;
+use rustls::crypto::{CryptoProvider, ring};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite, version};
+
+/// How often, at most, the certificate and key files are looked at for a change: each look is
+/// two `stat`s during a handshake.
+pub const RELOAD_CHECK: Duration = Duration::from_secs(1);
 
 use super::web_config::Pem;
 
@@ -136,7 +146,8 @@ pub fn server_config(s: &TlsSettings) -> Result<Arc<ServerConfig>, String> {
                     .add(cert)
                     .map_err(|e| format!("tls_server_config: client CA: {e}"))?;
             }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
             let verifier = if *auth == ClientAuth::IfGiven {
                 verifier.allow_unauthenticated()
             } else {
@@ -149,15 +160,93 @@ pub fn server_config(s: &TlsSettings) -> Result<Arc<ServerConfig>, String> {
             )
         }
     };
-    let chain = certificates(&s.cert, "certificate")?;
-    let key = private_key(&s.key)?;
-    let mut config = builder
-        .with_single_cert(chain, key)
-        .map_err(|e| format!("tls_server_config: certificate and key: {e}"))?;
+    let resolver = Reloading::new(s.cert.clone(), s.key.clone(), provider)?;
+    let mut config = builder.with_cert_resolver(Arc::new(resolver));
     config.ignore_client_order = s.prefer_server_order;
     // HTTP/1.1 only: a client that offers h2 as well falls back to it.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The server's certificate and key, read again when their files change.
+#[derive(Debug)]
+struct Reloading {
+    cert: Pem,
+    key: Pem,
+    provider: Arc<CryptoProvider>,
+    state: Mutex<Loaded>,
+}
+
+#[derive(Debug)]
+struct Loaded {
+    /// The pair in use.
+    pair: Arc<CertifiedKey>,
+    /// What the files looked like when they were last read; `None` for inline PEM.
+    stamp: Option<Stamp>,
+    /// When the files were last looked at.
+    checked: Instant,
+}
+
+/// What tells that a file changed: its modification time and length.
+type Stamp = [(SystemTime, u64); 2];
+
+impl Reloading {
+    fn new(cert: Pem, key: Pem, provider: Arc<CryptoProvider>) -> Result<Self, String> {
+        let stamp = stamp(&cert, &key);
+        let pair = load(&cert, &key, &provider)?;
+        Ok(Reloading {
+            cert,
+            key,
+            provider,
+            state: Mutex::new(Loaded {
+                pair,
+                stamp,
+                checked: Instant::now(),
+            }),
+        })
+    }
+}
+
+fn stamp(cert: &Pem, key: &Pem) -> Option<Stamp> {
+    let one = |pem: &Pem| match pem {
+        Pem::Inline(_) => None,
+        Pem::File(path) => {
+            let meta = std::fs::metadata(path).ok()?;
+            Some((meta.modified().ok()?, meta.len()))
+        }
+    };
+    Some([one(cert)?, one(key)?])
+}
+
+fn load(cert: &Pem, key: &Pem, provider: &CryptoProvider) -> Result<Arc<CertifiedKey>, String> {
+    let chain = certificates(cert, "certificate")?;
+    let key = private_key(key)?;
+    CertifiedKey::from_der(chain, key, provider)
+        .map(Arc::new)
+        .map_err(|e| format!("tls_server_config: certificate and key: {e}"))
+}
+
+impl ResolvesServerCert for Reloading {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if state.stamp.is_some() && now.saturating_duration_since(state.checked) >= RELOAD_CHECK {
+            state.checked = now;
+            let stamp = stamp(&self.cert, &self.key);
+            if stamp.is_some() && stamp != state.stamp {
+                match load(&self.cert, &self.key, &self.provider) {
+                    Ok(pair) => {
+                        crate::log!("http: loaded the renewed TLS certificate and key");
+                        state.pair = pair;
+                    }
+                    Err(e) => crate::log!("http: {e}; keeping the previous certificate"),
+                }
+                // Not tried again until the files change again.
+                state.stamp = stamp;
+            }
+        }
+        Some(state.pair.clone())
+    }
 }
 
 fn where_(pem: &Pem) -> String {

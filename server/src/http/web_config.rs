@@ -6,7 +6,8 @@
 //! cannot honour (TLS 1.0/1.1, HTTP/2, client certificates accepted without verification,
 //! `client_allowed_sans`, the P-521 curve) is refused at start-up with the reason, never
 //! ignored. Relative paths are read from the file's directory, as the toolkit does. The file is
-//! read once, at start-up; a restart picks up a new certificate.
+//! read once, at start-up; the certificate and key files are read again when they change (see
+//! [`super::tls`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
