@@ -69,6 +69,13 @@ fn start_tls(socket: Socket, tls: &Arc<rustls::ServerConfig>, shared: &Shared) -
         Ok(1) if first[0] == 0x16 => {}
         Ok(1) if first[0].is_ascii_alphabetic() => {
             shared.metrics.refused("tls");
+            // The head that came is taken first (one read, at most a head's worth): closing
+            // with it unread would reset the connection and lose the answer.
+            let mut head = [0u8; MAX_HEAD];
+            let _ = socket
+                .stream
+                .set_read_timeout(Some(std::time::Duration::from_millis(50)));
+            let _ = (&*socket.stream).read(&mut head);
             let _ = (&*socket.stream).write_all(
                 b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
                   Connection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
@@ -89,13 +96,18 @@ fn start_tls(socket: Socket, tls: &Arc<rustls::ServerConfig>, shared: &Shared) -
     Some(Io::Tls(Box::new(rustls::StreamOwned::new(conn, socket))))
 }
 
+/// A connection being served.
 struct Conn<'a> {
+    /// Its stream, whose deadline each phase sets.
     io: Io,
-    /// Bytes read and not yet consumed; a head must fit.
+    /// Bytes read and not yet consumed: the head being read, and any pipelined after it. A
+    /// head must fit, so this is all a connection ever holds of what its client sends.
     buf: Box<[u8]>,
     /// How many of `buf` hold data.
     len: usize,
+    /// The limits, the views, the web config, the counters.
     shared: &'a Shared,
+    /// Its place in the table: marked waiting while it reads, busy while it answers.
     slot: &'a Slot,
 }
 
