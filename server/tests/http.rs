@@ -265,14 +265,26 @@ fn a_client_that_stops_reading_is_dropped_and_the_excess_gets_503_at_once() {
     );
     // Both are dropped at their write deadline, and the port serves again.
     let started = Instant::now();
-    wait_for(
-        "the stuck clients to be dropped",
+    let metrics = wait_for(
+        "both stuck clients to be dropped at their write deadline",
         Duration::from_secs(10),
-        || http_get(server.http, "/healthz").filter(|(s, _)| *s == 200),
+        || {
+            let (status, body) = http_get(server.http, "/metrics")?;
+            let dropped = value(
+                &body,
+                "vitals_server_http_refused_total",
+                &[("reason", "write_timeout")],
+            );
+            (status == 200 && dropped >= Some(2.0)).then_some(body)
+        },
     );
     assert!(started.elapsed() < Duration::from_secs(6));
-    assert!(refused(&server, "write_timeout") >= 2.0);
-    assert!(refused(&server, "busy") >= 1.0);
+    let busy = value(
+        &metrics,
+        "vitals_server_http_refused_total",
+        &[("reason", "busy")],
+    );
+    assert!(busy >= Some(1.0), "{metrics}");
     drop(stuck);
 }
 
