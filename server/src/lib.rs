@@ -6,7 +6,8 @@
 //!                                 ▲                                                    │
 //!                                 └──────────── welcome / ack (eventfd) ◄──────────────┘
 //!                                                       one immutable view per agent ◄─┘
-//! Prometheus ─HTTP─► http thread: renders the views + the server's own Registry
+//! Prometheus ─HTTP(S)─► http acceptor ─► a thread per connection: renders the views + the
+//!                                      server's own Registry
 //! ```
 //!
 //! [`run`] takes listeners that are already bound, so tests bind `127.0.0.1:0`.
@@ -77,11 +78,13 @@ const BACKLOG: i32 = 4096;
 pub fn startup_line(
     agents: SocketAddr,
     http: SocketAddr,
+    tls: bool,
     max_agents: usize,
     fd_limit: u64,
 ) -> String {
+    let scheme = if tls { "https" } else { "http" };
     format!(
-        "version {}, agents on {agents}, metrics on http://{http}/metrics, up to {max_agents} agents (open-file limit {fd_limit})",
+        "version {}, agents on {agents}, metrics on {scheme}://{http}/metrics, up to {max_agents} agents (open-file limit {fd_limit})",
         env!("CARGO_PKG_VERSION")
     )
 }
@@ -96,7 +99,9 @@ pub fn parse_startup_line(line: &str) -> Option<(SocketAddr, SocketAddr)> {
         .parse()
         .ok()?;
     let http = line
-        .split("http://")
+        .split("metrics on ")
+        .nth(1)?
+        .split("://")
         .nth(1)?
         .split('/')
         .next()?
@@ -126,9 +131,6 @@ pub enum Error {
     /// A system call for the sockets failed.
     #[error("cannot set up the sockets: {0}")]
     Sockets(#[from] rustix::io::Errno),
-    /// The HTTP server could not start.
-    #[error("cannot start HTTP server: {0}")]
-    Http(String),
 }
 
 /// How the server runs.
@@ -142,6 +144,8 @@ pub struct Config {
     pub max_connections: usize,
     /// The agents that may connect and their keys; `None` lets any agent in unauthenticated.
     pub keys: Option<Arc<keys::Keys>>,
+    /// The HTTP side: its limits, TLS and authentication.
+    pub http: http::Config,
 }
 
 impl Default for Config {
@@ -151,6 +155,7 @@ impl Default for Config {
             limits: connection::Limits::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             keys: None,
+            http: http::Config::default(),
         }
     }
 }
@@ -163,8 +168,7 @@ const SPARE_SAMPLES: usize = 1024;
 /// Serves agents on `agents` and Prometheus on `http` until `shutdown` is set.
 ///
 /// # Errors
-/// When a listener cannot be made non-blocking, or a thread, epoll or the HTTP server cannot
-/// start.
+/// When a listener cannot be made non-blocking, or a thread or epoll cannot start.
 pub fn run(
     agents: TcpListener,
     http: TcpListener,
@@ -185,15 +189,13 @@ pub fn run(
         .name("aggregator".into())
         .spawn(move || aggregator.run(inbox, &heartbeat))?;
     let events = Mailbox::new(events, aggregator.thread().clone());
-    let http_server =
-        tiny_http::Server::from_listener(http, None).map_err(|e| Error::Http(e.to_string()))?;
-    let http_thread = {
-        let (shutdown, beats) = (shutdown.clone(), beats.clone());
-        let heartbeat = beats.register("http");
-        thread::Builder::new()
-            .name("http".into())
-            .spawn(move || http::serve(&http_server, &published, &beats, &heartbeat, &shutdown))?
-    };
+    let http_thread = http::spawn(
+        http,
+        config.http,
+        published,
+        beats.clone(),
+        shutdown.clone(),
+    )?;
 
     let open = Arc::new(AtomicUsize::new(0));
     let io_count = io_threads(thread::available_parallelism().map_or(1, |n| n.get()));
@@ -331,8 +333,10 @@ mod tests {
             "127.0.0.1:7450".parse().unwrap(),
             "[::1]:7451".parse().unwrap(),
         );
-        let line = format!("vitals-server: {}", startup_line(a, h, 10, 20));
-        assert_eq!(parse_startup_line(&line), Some((a, h)));
+        for tls in [false, true] {
+            let line = format!("vitals-server: {}", startup_line(a, h, tls, 10, 20));
+            assert_eq!(parse_startup_line(&line), Some((a, h)));
+        }
         assert_eq!(parse_startup_line("vitals-server: stopped"), None);
     }
 

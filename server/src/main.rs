@@ -15,6 +15,7 @@ use server::{Config, DEFAULT_MAX_CONNECTIONS};
 fn usage() -> String {
     let aggregator = server::aggregator::Config::default();
     let limits = server::connection::Limits::default();
+    let http = server::http::Limits::default();
     format!(
         "\
 vitals-server: receives samples from vitals agents and serves them to Prometheus
@@ -41,6 +42,20 @@ flags (each also read from the environment variable shown):
   --key-file PATH           agents must prove their id with the key this file gives it
                             (lines `<agent id or pattern with *> <key>`; mode 600)
                             [VITALS_KEY_FILE, default: no authentication]
+
+HTTP side (/metrics, /healthz):
+  --web-config-file PATH    TLS and basic auth, in the file format of node_exporter's
+                            --web.config.file (which is accepted too)
+                            [VITALS_WEB_CONFIG_FILE, default: plain HTTP for anyone]
+  --http-max-connections N  HTTP connections at once; one waiting on its client makes way
+                            for a new one, the excess gets 503  [VITALS_HTTP_MAX_CONNECTIONS, default {http_max}]
+  --http-header-timeout DURATION  time for a whole request head (and a TLS handshake)
+                            [VITALS_HTTP_HEADER_TIMEOUT, default {http_header}]
+  --http-idle-timeout DURATION  time a kept-alive connection waits for its next request
+                            [VITALS_HTTP_IDLE_TIMEOUT, default {http_idle}]
+  --http-write-timeout DURATION  time to write one whole response
+                            [VITALS_HTTP_WRITE_TIMEOUT, default {http_write}]
+
   -h, --help                this text
   -V, --version             the version
 
@@ -58,6 +73,10 @@ DURATION is a whole number with a unit: 500ms, 10s, 5m, 1h; at most {max_duratio
         burst = server::aggregator::BURST,
         min_interval = human(aggregator.min_interval),
         max_duration = human(MAX_DURATION),
+        http_max = http.max_connections,
+        http_header = human(http.header_timeout),
+        http_idle = human(http.idle_timeout),
+        http_write = human(http.write_timeout),
     )
 }
 
@@ -84,8 +103,10 @@ struct Options {
     expire_after: Option<Duration>,
     max_connections: usize,
     key_file: Option<String>,
+    web_config_file: Option<String>,
     aggregator: server::aggregator::Config,
     limits: server::connection::Limits,
+    http_limits: server::http::Limits,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -97,6 +118,15 @@ fn duration(flag: &str, value: &str) -> Result<Duration> {
         .ok_or_else(|| anyhow!("{flag}: `{value}` is not a duration like 10s or 500ms"))?;
     if d > MAX_DURATION {
         bail!("{flag}: `{value}` is longer than {}", human(MAX_DURATION));
+    }
+    Ok(d)
+}
+
+/// A duration flag that must not be zero (a zero deadline would refuse everything).
+fn positive(flag: &str, value: &str) -> Result<Duration> {
+    let d = duration(flag, value)?;
+    if d.is_zero() {
+        bail!("{flag}: must be longer than 0");
     }
     Ok(d)
 }
@@ -115,8 +145,10 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             None => DEFAULT_MAX_CONNECTIONS,
         },
         key_file: env("VITALS_KEY_FILE"),
+        web_config_file: env("VITALS_WEB_CONFIG_FILE"),
         aggregator: server::aggregator::Config::default(),
         limits: server::connection::Limits::default(),
+        http_limits: server::http::Limits::default(),
     };
     // Flags and their variables, read the same way: the variable first, the flag over it.
     let mut settings: Vec<(String, String)> = [
@@ -126,6 +158,10 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
         ("--handshake-timeout", "VITALS_HANDSHAKE_TIMEOUT"),
         ("--idle-intervals", "VITALS_IDLE_INTERVALS"),
         ("--min-interval", "VITALS_MIN_INTERVAL"),
+        ("--http-max-connections", "VITALS_HTTP_MAX_CONNECTIONS"),
+        ("--http-header-timeout", "VITALS_HTTP_HEADER_TIMEOUT"),
+        ("--http-idle-timeout", "VITALS_HTTP_IDLE_TIMEOUT"),
+        ("--http-write-timeout", "VITALS_HTTP_WRITE_TIMEOUT"),
     ]
     .into_iter()
     .filter_map(|(flag, var)| env(var).map(|v| (flag.to_owned(), v)))
@@ -163,12 +199,20 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
                     .with_context(|| format!("--max-connections: `{v}` is not a number"))?;
             }
             "--key-file" => options.key_file = Some(value()?),
+            // node_exporter's spelling too, so that its unit files and manifests carry over.
+            "--web-config-file" | "--web.config.file" => {
+                options.web_config_file = Some(value()?);
+            }
             "--max-agents"
             | "--forget-after"
             | "--max-line"
             | "--handshake-timeout"
             | "--idle-intervals"
-            | "--min-interval" => settings.push((flag.clone(), value()?)),
+            | "--min-interval"
+            | "--http-max-connections"
+            | "--http-header-timeout"
+            | "--http-idle-timeout"
+            | "--http-write-timeout" => settings.push((flag.clone(), value()?)),
             other => bail!("unknown argument `{other}` (see --help)"),
         }
     }
@@ -185,6 +229,12 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             "--min-interval" => options.aggregator.min_interval = duration(&flag, &v)?,
             "--handshake-timeout" => options.limits.handshake_timeout = duration(&flag, &v)?,
             "--idle-intervals" => options.limits.idle_intervals = u32::try_from(count(1)?)?,
+            "--http-max-connections" => {
+                options.http_limits.max_connections = usize::try_from(count(1)?)?;
+            }
+            "--http-header-timeout" => options.http_limits.header_timeout = positive(&flag, &v)?,
+            "--http-idle-timeout" => options.http_limits.idle_timeout = positive(&flag, &v)?,
+            "--http-write-timeout" => options.http_limits.write_timeout = positive(&flag, &v)?,
             _ => {
                 let n = usize::try_from(count(1)?)?;
                 if n > agent_core::wire::MAX_LINE {
@@ -200,8 +250,9 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
     Ok(Some(options))
 }
 
-/// Descriptors kept for everything but agents: listeners, HTTP scrapes, logs.
-const RESERVED_FDS: u64 = 64;
+/// Descriptors kept for everything but agents and HTTP connections: listeners, epoll and
+/// eventfds, logs, files read at start-up.
+const OTHER_FDS: u64 = 32;
 
 fn run() -> Result<()> {
     let Some(mut options) = parse_options(std::env::args().skip(1))? else {
@@ -212,8 +263,13 @@ fn run() -> Result<()> {
         .as_deref()
         .map(|path| server::keys::Keys::load(std::path::Path::new(path)).map(Arc::new))
         .transpose()?;
+    let web = match &options.web_config_file {
+        Some(path) => server::http::web_config::WebConfig::load(std::path::Path::new(path))?,
+        None => server::http::web_config::WebConfig::default(),
+    };
     let fd_limit = server::raise_fd_limit();
-    let by_fds = usize::try_from(fd_limit.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX);
+    let reserved = OTHER_FDS.saturating_add(options.http_limits.max_connections as u64);
+    let by_fds = usize::try_from(fd_limit.saturating_sub(reserved)).unwrap_or(usize::MAX);
     if by_fds < options.max_connections {
         options.max_connections = by_fds.max(1);
     }
@@ -230,6 +286,7 @@ fn run() -> Result<()> {
         server::startup_line(
             agents.local_addr()?,
             http.local_addr()?,
+            web.tls.is_some(),
             options.max_connections,
             fd_limit
         )
@@ -242,10 +299,30 @@ fn run() -> Result<()> {
         max_connections: options.max_connections,
         limits: options.limits,
         keys,
+        http: server::http::Config {
+            limits: options.http_limits,
+            web: Arc::new(web),
+        },
     };
     match &options.key_file {
         Some(path) => server::log!("agents must authenticate with the keys in {path}"),
         None => server::log!("no --key-file: any agent may connect, unauthenticated"),
+    }
+    match (&options.web_config_file, &config.http.web) {
+        (None, _) => server::log!("no --web-config-file: metrics over plain HTTP, for anyone"),
+        (Some(path), web) => server::log!(
+            "web config {path}: {}, {}",
+            if web.tls.is_some() {
+                "TLS"
+            } else {
+                "plain HTTP (no TLS)"
+            },
+            match (&web.users, web.tls.is_some()) {
+                (Some(_), true) => "basic auth",
+                (Some(_), false) => "basic auth, whose passwords cross the network in clear text",
+                (None, _) => "no authentication",
+            }
+        ),
     }
     server::run(agents, http, config, shutdown)?;
     server::log!("stopped");
@@ -303,6 +380,22 @@ mod tests {
                 options.limits.idle_intervals.to_string(),
             ),
             ("VITALS_MAX_LINE", options.limits.max_line.to_string()),
+            (
+                "VITALS_HTTP_MAX_CONNECTIONS",
+                options.http_limits.max_connections.to_string(),
+            ),
+            (
+                "VITALS_HTTP_HEADER_TIMEOUT",
+                human(options.http_limits.header_timeout),
+            ),
+            (
+                "VITALS_HTTP_IDLE_TIMEOUT",
+                human(options.http_limits.idle_timeout),
+            ),
+            (
+                "VITALS_HTTP_WRITE_TIMEOUT",
+                human(options.http_limits.write_timeout),
+            ),
         ] {
             assert!(
                 help.contains(&format!("{flag}, default {default}]")),
@@ -318,11 +411,39 @@ mod tests {
             "--forget-after",
             "--handshake-timeout",
             "--min-interval",
+            "--http-header-timeout",
+            "--http-idle-timeout",
+            "--http-write-timeout",
         ] {
             let error = parse(&[flag, "5124095576030431h"]).unwrap_err().to_string();
             assert!(error.contains("longer than 87600h"), "{error}");
             assert!(parse(&[flag, "87600h"]).is_ok(), "{flag} 87600h");
         }
+    }
+
+    #[test]
+    fn http_flags_take_node_exporters_spelling_and_refuse_a_zero_deadline() {
+        for flag in ["--web-config-file", "--web.config.file"] {
+            let options = parse(&[flag, "/etc/vitals/web.yml"]).unwrap().unwrap();
+            assert_eq!(
+                options.web_config_file.as_deref(),
+                Some("/etc/vitals/web.yml")
+            );
+        }
+        let options = parse(&["--http-max-connections=7", "--http-write-timeout", "5s"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(options.http_limits.max_connections, 7);
+        assert_eq!(options.http_limits.write_timeout, Duration::from_secs(5));
+        for flag in [
+            "--http-header-timeout",
+            "--http-idle-timeout",
+            "--http-write-timeout",
+        ] {
+            let error = parse(&[flag, "0s"]).unwrap_err().to_string();
+            assert!(error.contains("longer than 0"), "{error}");
+        }
+        assert!(parse(&["--http-max-connections", "0"]).is_err());
     }
 
     #[test]

@@ -233,8 +233,11 @@ fn a_scrape_is_gzipped_when_asked_for() {
     let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
     assert!(head.contains("content-encoding: gzip"), "{head}");
+    // Streamed while it is compressed, so chunked.
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    let body = common::chunked::dechunk(&response[split + 4..]);
     let mut text = String::new();
-    flate2::read::GzDecoder::new(&response[split + 4..])
+    flate2::read::GzDecoder::new(&body[..])
         .read_to_string(&mut text)
         .unwrap();
     assert!(value(&text, "node_load1", &[("agent", "zipped")]).is_some());
