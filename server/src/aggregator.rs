@@ -1204,6 +1204,8 @@ pub const REJECT_REASONS: &[&str] = &[
     codes::ID_IN_USE,
     codes::BAD_SEAL,
     codes::TOO_MANY_AGENTS,
+    codes::BAD_LABEL,
+    codes::DUPLICATE_SERIES,
     TOO_FREQUENT,
     IDLE_TIMEOUT,
 ];

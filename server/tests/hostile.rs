@@ -9,21 +9,49 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use agent_core::sample::{Cpu, Sample};
-use agent_core::wire::{self, Message, SampleMessage};
+use agent_core::sample::{Cpu, Disk, Filesystem, Interface, Sample, Sensor, bounded};
+use agent_core::wire::{self, Hello, Message, SampleMessage};
 use common::{Proc, Server, agent, http_get, promtool_complaints, value, wait_for};
 
 const HONEST: [&str; 2] = ["honest-a", "honest-b"];
 
 fn hello(id: &str) -> Vec<u8> {
-    format!(
-        "{{\"v\":1,\"kind\":\"hello\",\"id\":\"{id}\",\"version\":\"0\",\"os\":\"Linux\",\"arch\":\"x\",\"kernel\":\"k\",\"kernel_version\":\"kv\",\"hostname\":\"h\",\"domainname\":\"(none)\",\"interval_ms\":1000,\"session\":1}}\n"
-    )
-    .into_bytes()
+    hello_with(id, |_| {})
+}
+
+/// A hello line for `id` as an agent writes it, changed by `change`.
+fn hello_with(id: &str, change: impl FnOnce(&mut Hello)) -> Vec<u8> {
+    let mut hello = Hello {
+        id: bounded(id),
+        version: bounded("0"),
+        os: bounded("Linux"),
+        arch: bounded("x"),
+        kernel: bounded("k"),
+        kernel_version: bounded("kv"),
+        hostname: bounded("h"),
+        domainname: bounded("(none)"),
+        interval_ms: 1000,
+        session: 1,
+        ..Hello::default()
+    };
+    change(&mut hello);
+    encoded(&Message::Hello(hello)).into_bytes()
+}
+
+/// `message` as a line on the wire.
+fn encoded(message: &Message) -> String {
+    let mut buf = vec![0u8; wire::MAX_LINE + 1];
+    let n = wire::encode(message, &mut buf).unwrap();
+    String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
 /// A valid sample line as an agent writes it.
 fn sample_line(seq: u64) -> String {
+    sample_with(seq, |_| {})
+}
+
+/// A sample line as an agent writes it, of one CPU changed by `change`.
+fn sample_with(seq: u64, change: impl FnOnce(&mut Sample)) -> String {
     let mut sample = Sample::default();
     let _ = sample.cpus.push(Cpu {
         cpu: 0,
@@ -31,14 +59,12 @@ fn sample_line(seq: u64) -> String {
         idle: 100.0,
         ..Cpu::default()
     });
-    let message: Message = Message::Sample(SampleMessage {
+    change(&mut sample);
+    encoded(&Message::Sample(SampleMessage {
         seq,
         dropped: 0,
         sample,
-    });
-    let mut buf = vec![0u8; wire::MAX_LINE + 1];
-    let n = wire::encode(&message, &mut buf).unwrap();
-    String::from_utf8(buf[..n].to_vec()).unwrap()
+    }))
 }
 
 struct Fleet {
@@ -307,6 +333,127 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
             }
         },
     );
+    fleet.survives(
+        "control characters and line separators in label texts",
+        Some(("bad_label", 7.0)),
+        |f| {
+            let fs = |device: &str, fstype: &str| Filesystem {
+                device: bounded(device),
+                fstype: bounded(fstype),
+                mountpoint: bounded("/"),
+                ..Filesystem::default()
+            };
+            let mut attempts = vec![
+                hello_with("labels", |h| h.hostname = bounded("h\0")),
+                hello_with("labels", |h| h.kernel_version = bounded("1\r\nforged")),
+            ];
+            for sample in [
+                // A NUL moved from the device to the type: both were one identity once.
+                sample_with(1, |s| s.filesystems.push(fs("x\0", "ext4")).unwrap()),
+                sample_with(1, |s| s.filesystems.push(fs("x", "\0ext4")).unwrap()),
+                sample_with(1, |s| {
+                    s.interfaces
+                        .push(Interface {
+                            device: bounded("eth\t0"),
+                            ..Interface::default()
+                        })
+                        .unwrap()
+                }),
+                sample_with(1, |s| {
+                    s.sensors
+                        .push(Sensor {
+                            chip: bounded("\u{1b}[31mchip"),
+                            sensor: bounded("temp1"),
+                            celsius: 40.0,
+                        })
+                        .unwrap()
+                }),
+                sample_with(1, |s| {
+                    s.disks
+                        .push(Disk {
+                            device: bounded("sda\u{2028}"),
+                            ..Disk::default()
+                        })
+                        .unwrap()
+                }),
+            ] {
+                let mut bytes = hello("labels");
+                bytes.extend_from_slice(sample.as_bytes());
+                attempts.push(bytes);
+            }
+            for bytes in attempts {
+                let answer = f.exchange(&bytes);
+                assert!(refused_with(&answer, "bad_label"), "{answer}");
+            }
+            let m = f.metrics();
+            assert!(!m.contains("node_load1{agent=\"labels\"}"), "{m}");
+            let raw =
+                |c: char| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}');
+            assert!(!m.contains(raw), "{m:?}");
+        },
+    );
+
+    fleet.survives(
+        "a sample naming a series twice",
+        Some(("duplicate_series", 5.0)),
+        |f| {
+            let twice: [fn(&mut Sample); 5] = [
+                |s| {
+                    let cpu = s.cpus[0];
+                    s.cpus.push(cpu).unwrap();
+                },
+                |s| {
+                    let root = Filesystem {
+                        device: bounded("/dev/sda1"),
+                        fstype: bounded("ext4"),
+                        mountpoint: bounded("/"),
+                        ..Filesystem::default()
+                    };
+                    s.filesystems.push(root.clone()).unwrap();
+                    s.filesystems.push(root).unwrap();
+                },
+                |s| {
+                    for _ in 0..2 {
+                        s.interfaces
+                            .push(Interface {
+                                device: bounded("eth0"),
+                                ..Interface::default()
+                            })
+                            .unwrap();
+                    }
+                },
+                |s| {
+                    for celsius in [40.0, 50.0] {
+                        s.sensors
+                            .push(Sensor {
+                                chip: bounded("coretemp"),
+                                sensor: bounded("temp1"),
+                                celsius,
+                            })
+                            .unwrap();
+                    }
+                },
+                |s| {
+                    for _ in 0..2 {
+                        s.disks
+                            .push(Disk {
+                                device: bounded("sda"),
+                                ..Disk::default()
+                            })
+                            .unwrap();
+                    }
+                },
+            ];
+            for change in twice {
+                let mut bytes = hello("twice");
+                bytes.extend_from_slice(sample_with(1, change).as_bytes());
+                let answer = f.exchange(&bytes);
+                assert!(refused_with(&answer, "duplicate_series"), "{answer}");
+            }
+            assert!(!f.metrics().contains("node_load1{agent=\"twice\"}"));
+        },
+    );
+
     fleet.survives(
         "ten thousand ids from one address",
         Some(("too_many_agents", 9000.0)),
