@@ -661,7 +661,7 @@ struct AgentState {
     hello: Box<Hello>,
     /// The hello's texts that become labels, as identity parts ([`hello_identity`]): a sample
     /// reads these, not the hello's fields, each on a cache line of its own.
-    hello_identity: String,
+    hello_identity: Vec<u8>,
     /// The hello's interval, in seconds.
     interval: f64,
     /// The session and highest sequence number merged in it.
@@ -985,7 +985,7 @@ impl Aggregator {
                     sampled: Arc::default(),
                     conn: None,
                     hello: Box::default(),
-                    hello_identity: String::new(),
+                    hello_identity: Vec::new(),
                     interval: 0.0,
                     session: hello.session,
                     last_seq: 0,
@@ -1354,12 +1354,10 @@ fn uname(hello: &Hello) -> [&str; 6] {
 
 /// The identity parts an agent's hello adds before its sample's: every text of the hello
 /// that becomes a label.
-fn hello_identity(hello: &Hello) -> String {
+fn hello_identity(hello: &Hello) -> Vec<u8> {
     join_identity(
-        ["sample"]
-            .into_iter()
-            .chain(uname(hello))
-            .chain([hello.version.as_str()]),
+        "hello",
+        uname(hello).into_iter().chain([hello.version.as_str()]),
     )
 }
 
@@ -1367,7 +1365,7 @@ fn hello_identity(hello: &Hello) -> String {
 /// alone, in the order [`emit`] places them (it adds the agent's around them).
 fn emit_sample(b: &mut Builder, s: &Sample) {
     let mut cpu_label = itoa_buf();
-    b.identity("cpus");
+    b.section("cpus");
     for cpu in &s.cpus {
         let cpu_label = format_u16(&mut cpu_label, cpu.cpu);
         b.identity(cpu_label);
@@ -1390,7 +1388,7 @@ fn emit_sample(b: &mut Builder, s: &Sample) {
     ] {
         b.add(family, &[], bytes as f64);
     }
-    b.identity("filesystems");
+    b.section("filesystems");
     for fs in &s.filesystems {
         let labels = [
             fs.device.as_str(),
@@ -1411,7 +1409,7 @@ fn emit_sample(b: &mut Builder, s: &Sample) {
             b.add(family, &labels, value as f64);
         }
     }
-    b.identity("interfaces");
+    b.section("interfaces");
     for net in &s.interfaces {
         let labels = [net.device.as_str()];
         b.identity(&net.device);
@@ -1429,7 +1427,7 @@ fn emit_sample(b: &mut Builder, s: &Sample) {
             b.add(family, &labels, value as f64);
         }
     }
-    b.identity("sensors");
+    b.section("sensors");
     for sensor in &s.sensors {
         b.identity(&sensor.chip);
         b.identity(&sensor.sensor);
@@ -1439,7 +1437,7 @@ fn emit_sample(b: &mut Builder, s: &Sample) {
             sensor.celsius,
         );
     }
-    b.identity("disks");
+    b.section("disks");
     for disk in &s.disks {
         let labels = [disk.device.as_str()];
         b.identity(&disk.device);
@@ -1460,7 +1458,7 @@ fn emit_sample(b: &mut Builder, s: &Sample) {
         }
     }
     if let Some(p) = &s.pressure {
-        b.identity("pressure");
+        b.section("pressure");
         for (family, seconds) in [
             (F::PSI_CPU_WAITING, p.cpu_waiting),
             (F::PSI_MEMORY_WAITING, p.memory_waiting),
@@ -1956,6 +1954,63 @@ mod tests {
         // The old connection closing does not mark the agent down.
         agg.handle(Event::Disconnected { conn: 1 }, t0);
         assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+    }
+
+    /// Texts that joined to one identity when parts were only separated by a NUL: the second
+    /// sample reused the first one's labels (a debug build failed `check_reuse`).
+    #[test]
+    fn label_texts_that_joined_to_one_identity_get_their_own_labels() {
+        let fs = |device: &str, fstype: &str, mountpoint: &str| Filesystem {
+            device: bounded(device),
+            fstype: bounded(fstype),
+            mountpoint: bounded(mountpoint),
+            size: 1,
+            ..Filesystem::default()
+        };
+        let net = |device: &str| agent_core::sample::Interface {
+            device: bounded(device),
+            ..Default::default()
+        };
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        let mut first = sample(1, 1.0, &[]);
+        first
+            .sample
+            .filesystems
+            .push(fs("x\0", "ext4", "/"))
+            .unwrap();
+        send(&mut agg, 1, first, t0);
+        // The NUL moved from the device to the type.
+        let mut second = sample(2, 1.0, &[]);
+        second
+            .sample
+            .filesystems
+            .push(fs("x", "\0ext4", "/"))
+            .unwrap();
+        send(&mut agg, 1, second, t0);
+        let text = agg.render();
+        assert!(text.contains("device=\"x\",fstype=\"\0ext4\""), "{text}");
+        // A label text spelling a section's name: a mount whose device is "interfaces", or
+        // no mount and interfaces named like its labels.
+        let mut third = sample(3, 1.0, &[]);
+        third
+            .sample
+            .filesystems
+            .push(fs("interfaces", "a", "b"))
+            .unwrap();
+        send(&mut agg, 1, third, t0);
+        let mut fourth = sample(4, 1.0, &[]);
+        for device in ["a", "b", "interfaces"] {
+            fourth.sample.interfaces.push(net(device)).unwrap();
+        }
+        send(&mut agg, 1, fourth, t0);
+        let text = agg.render();
+        assert!(!text.contains("node_filesystem_size_bytes{"), "{text}");
+        assert!(
+            text.contains(r#"node_network_up{agent="a",device="interfaces"}"#),
+            "{text}"
+        );
     }
 
     #[test]
