@@ -972,7 +972,7 @@ impl Aggregator {
         let expire_after = self
             .config
             .expire_after
-            .unwrap_or_else(|| (interval * 3).max(MIN_EXPIRY));
+            .unwrap_or_else(|| interval.saturating_mul(3).max(MIN_EXPIRY));
         let index = match known {
             Some(index) => index,
             None => {
@@ -1104,7 +1104,7 @@ impl Aggregator {
             if agent.allowance < 1.0 {
                 // Acknowledged, so that the agent moves on; its next sample carries the same
                 // counters, so nothing is lost but resolution.
-                agent.gaps += skipped;
+                agent.gaps = agent.gaps.saturating_add(skipped);
                 agent.last_seq = seq;
                 self.health
                     .rejected
@@ -1114,8 +1114,13 @@ impl Aggregator {
             }
         }
         let before = (agent.samples, agent.gaps, agent.last_seen);
-        (agent.samples, agent.gaps, agent.last_seen) =
-            (agent.samples + 1, agent.gaps + skipped, unix_now());
+        // Saturating: the sequence numbers are the peer's, and one line can skip 2^64 - 2 of
+        // them (a counter that wrapped would go backwards).
+        (agent.samples, agent.gaps, agent.last_seen) = (
+            agent.samples.saturating_add(1),
+            agent.gaps.saturating_add(skipped),
+            unix_now(),
+        );
         if !publish(&mut self.builder, agent, Some(decoded)) {
             // Not merged, and not counted: the agent sends it again after reconnecting.
             (agent.samples, agent.gaps, agent.last_seen) = before;
@@ -1154,7 +1159,8 @@ impl Aggregator {
             .filter(|(_, a)| {
                 a.conn.is_none()
                     && a.expired
-                    && now.saturating_duration_since(a.last_sample) > a.expire_after + forget
+                    && now.saturating_duration_since(a.last_sample)
+                        > a.expire_after.saturating_add(forget)
             })
             .map(|(index, _)| index)
             .collect();
@@ -1872,6 +1878,29 @@ mod tests {
         assert_eq!(get(&mut agg, GAPS), Some(2.0));
         send(&mut agg, 3, sample(3, 1.0, &[]), t0);
         assert_eq!(get(&mut agg, GAPS), Some(3.0));
+    }
+
+    /// Two sessions each skipping 2^64 - 3 numbers overflowed the count of gaps: a panic in a
+    /// debug build, a counter that went backwards in a release one.
+    #[test]
+    fn sequence_numbers_that_skip_past_the_counters_range_saturate_it() {
+        const GAPS: &str = r#"vitals_agent_sequence_gaps_total{agent="a"}"#;
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        let mut seen = 0.0;
+        for session in [1, 2, 3] {
+            connect(&mut agg, session, "a", session, t0);
+            for seq in [1, u64::MAX] {
+                assert_eq!(
+                    send(&mut agg, session, sample(seq, 1.0, &[]), t0),
+                    Reply::Merged { seq }
+                );
+                let gaps = get(&mut agg, GAPS).unwrap();
+                assert!(gaps >= seen, "{gaps} after {seen}");
+                seen = gaps;
+            }
+        }
+        assert_eq!(seen, u64::MAX as f64);
     }
 
     #[test]

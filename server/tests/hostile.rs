@@ -455,6 +455,44 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
     );
 
     fleet.survives(
+        "sequence numbers that skip past 2^64 in two sessions",
+        None,
+        |f| {
+            const GAPS: &str = "vitals_agent_sequence_gaps_total";
+            let mut seen = 0.0;
+            for session in [1, 2] {
+                // One connection at a time: a second one for a connected id is refused.
+                wait_for("the last session gone", Duration::from_secs(10), || {
+                    let m = f.metrics();
+                    (value(&m, "vitals_agent_up", &[("agent", "wrap")]) != Some(1.0)).then_some(())
+                });
+                let mut s = f.connect();
+                let mut bytes = hello_with("wrap", |h| h.session = session);
+                for seq in [1, u64::MAX] {
+                    bytes.extend_from_slice(sample_line(seq).as_bytes());
+                }
+                s.write_all(&bytes).unwrap();
+                let mut answer = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !String::from_utf8_lossy(&answer).contains(&format!("\"seq\":{}}}", u64::MAX))
+                {
+                    let n = s.read(&mut buf).unwrap();
+                    assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
+                    answer.extend_from_slice(&buf[..n]);
+                }
+                drop(s);
+                let gaps = value(&f.metrics(), GAPS, &[("agent", "wrap")]).unwrap();
+                assert!(
+                    gaps >= seen,
+                    "the count of gaps went back from {seen} to {gaps}"
+                );
+                seen = gaps;
+            }
+            assert_eq!(seen, u64::MAX as f64);
+        },
+    );
+
+    fleet.survives(
         "ten thousand ids from one address",
         Some(("too_many_agents", 9000.0)),
         |f| {
