@@ -549,7 +549,7 @@ const DEFS: &[Def] = &[
     ),
     gauge(
         "vitals_agent_last_seen_timestamp_seconds",
-        "When the server last merged a sample from the agent.",
+        "When the server last exposed a new sample's values from the agent (0 before the first).",
         &[],
     ),
 ];
@@ -671,9 +671,17 @@ struct AgentState {
     samples: u64,
     /// Sequence numbers skipped within a session, over the server's life.
     gaps: u64,
-    /// When the last sample arrived, by the server's monotonic clock and as Unix time.
+    /// Samples of the current connection numbered below this are merged (counted, acknowledged,
+    /// a baseline for gaps) but their values are not published: its hello's `last_sent`, the
+    /// newest sample it had handed to any server, which a server that crashed since may have
+    /// exposed. Publishing an older one would turn exposed values back.
+    hold_below: u64,
+    /// When the values published now were merged, by the server's monotonic clock (their
+    /// expiry counts from it) and as Unix time (`last_seen`; 0 before the first).
     last_sample: Instant,
     last_seen: f64,
+    /// When the last sample arrived, published or not, for `allowance`.
+    last_arrival: Instant,
     expire_after: Duration,
     /// Whether only `up` and `last_seen` are left.
     expired: bool,
@@ -991,8 +999,10 @@ impl Aggregator {
                     last_seq: 0,
                     samples: 0,
                     gaps: 0,
+                    hold_below: 0,
                     last_sample: now,
                     last_seen: 0.0,
+                    last_arrival: now,
                     expire_after,
                     expired: true,
                     allowance: BURST,
@@ -1014,6 +1024,7 @@ impl Aggregator {
             agent.last_seq = 0;
         }
         agent.expire_after = expire_after;
+        agent.hold_below = hello.last_sent;
         agent.hello_identity = hello_identity(&hello);
         agent.interval = f64::from(hello.interval_ms) / 1000.0;
         agent.hello = hello;
@@ -1096,10 +1107,13 @@ impl Aggregator {
         };
         let min = self.config.min_interval.as_secs_f64();
         if min > 0.0 {
+            // Earned since the last sample that arrived: a sample dropped or held back spends
+            // the time since it as much as one published.
             let earned = now
-                .saturating_duration_since(agent.last_sample)
+                .saturating_duration_since(agent.last_arrival)
                 .as_secs_f64()
                 / min;
+            agent.last_arrival = now;
             agent.allowance = (agent.allowance + earned).min(BURST);
             if agent.allowance < 1.0 {
                 // Acknowledged, so that the agent moves on; its next sample carries the same
@@ -1113,6 +1127,26 @@ impl Aggregator {
                 return Reply::Merged { seq };
             }
         }
+        let unlabelled = Reply::Refused {
+            code: codes::UNEXPECTED,
+            message: "the server has not had this sample's series whole on this connection; \
+                      reconnect to send them"
+                .into(),
+        };
+        if seq < agent.hold_below {
+            // Sent before, maybe to a server that exposed newer values: merged, not shown.
+            // (If it came whole, `learn` has its labels for the samples after it.)
+            if !labelled(&mut self.builder, agent, decoded) {
+                return unlabelled;
+            }
+            agent.samples = agent.samples.saturating_add(1);
+            agent.gaps = agent.gaps.saturating_add(skipped);
+            if min > 0.0 {
+                agent.allowance -= 1.0;
+            }
+            agent.last_seq = seq;
+            return Reply::Merged { seq };
+        }
         let before = (agent.samples, agent.gaps, agent.last_seen);
         // Saturating: the sequence numbers are the peer's, and one line can skip 2^64 - 2 of
         // them (a counter that wrapped would go backwards).
@@ -1124,12 +1158,7 @@ impl Aggregator {
         if !publish(&mut self.builder, agent, Some(decoded)) {
             // Not merged, and not counted: the agent sends it again after reconnecting.
             (agent.samples, agent.gaps, agent.last_seen) = before;
-            return Reply::Refused {
-                code: codes::UNEXPECTED,
-                message: "the server has not had this sample's series whole on this \
-                          connection; reconnect to send them"
-                    .into(),
-            };
+            return unlabelled;
         }
         if min > 0.0 {
             agent.allowance -= 1.0;
@@ -1273,6 +1302,14 @@ fn relabel(b: &mut Builder, agent: &AgentState, sample: Option<&Decoded>) -> Arc
     b.start_rebuild();
     emit(b, agent, sample);
     Arc::new(b.layout(&agent.id, DEFS))
+}
+
+/// Whether the aggregator knows the labels of `sample`'s series: they are those published, or
+/// those of the agent's last whole sample (see [`Decoded`]).
+fn labelled(b: &mut Builder, agent: &AgentState, sample: &Decoded) -> bool {
+    b.start();
+    emit(b, agent, Some(sample));
+    b.same_as(&agent.layout) || b.same_as(&agent.sampled)
 }
 
 /// Labels the series of a whole sample, unless the agent's last whole sample had the same:
@@ -1842,6 +1879,107 @@ mod tests {
             Reply::Merged { seq: 1 }
         );
         assert_eq!(get(&mut agg, USER), Some(21.0));
+    }
+
+    /// Connects `conn` for `id`'s session `session`, whose agent has sent up to `last_sent`.
+    fn connect_after(
+        agg: &mut Aggregator,
+        conn: u64,
+        id: &str,
+        session: u64,
+        last_sent: u64,
+        now: Instant,
+    ) -> Reply {
+        let mut hello = hello(id, session);
+        hello.last_sent = last_sent;
+        ask(
+            agg,
+            now,
+            Event::Connected {
+                conn,
+                hello,
+                authenticated: true,
+            },
+        )
+    }
+
+    /// After a crash the agent sends again, oldest first, what the crashed server may have
+    /// exposed: each used to become the current value, and counters went back.
+    #[test]
+    fn a_server_with_no_view_shows_none_of_the_samples_sent_before_last_sent() {
+        const SAMPLES: &str = r#"vitals_agent_samples_total{agent="a"}"#;
+        const LAST_SEEN: &str = r#"vitals_agent_last_seen_timestamp_seconds{agent="a"}"#;
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        assert_eq!(
+            connect_after(&mut agg, 1, "a", 7, 10, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+        // The oldest comes whole, the others flat, as a session sends them.
+        assert_eq!(
+            send(&mut agg, 1, sample(5, 105.0, &["/"]), t0),
+            Reply::Merged { seq: 5 }
+        );
+        for seq in 6..=9 {
+            assert_eq!(
+                send_flat(&mut agg, 1, sample(seq, 100.0 + seq as f64, &["/"]), t0),
+                Reply::Merged { seq }
+            );
+            assert_eq!(get(&mut agg, USER), None, "seq {seq}");
+            assert_eq!(get(&mut agg, ROOT), None);
+        }
+        assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+        assert_eq!(get(&mut agg, LAST_SEEN), Some(0.0), "no values shown yet");
+        // From `last_sent` on, as before; the held samples were counted, without gaps.
+        assert_eq!(
+            send_flat(&mut agg, 1, sample(10, 110.0, &["/"]), t0),
+            Reply::Merged { seq: 10 }
+        );
+        assert_eq!(get(&mut agg, USER), Some(110.0));
+        assert_eq!(get(&mut agg, ROOT), Some(1000.0));
+        assert_eq!(get(&mut agg, SAMPLES), Some(6.0));
+        assert!(get(&mut agg, LAST_SEEN).unwrap() > 0.0);
+        send_flat(&mut agg, 1, sample(12, 112.0, &["/"]), t0);
+        assert_eq!(get(&mut agg, USER), Some(112.0));
+        assert_eq!(
+            get(&mut agg, r#"vitals_agent_sequence_gaps_total{agent="a"}"#),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn an_earlier_view_stays_until_a_sample_from_last_sent_on_arrives() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 30.0, &["/"]), t0);
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        // The agent went to another server, which exposed up to 6, then came back.
+        assert_eq!(
+            connect_after(&mut agg, 2, "a", 7, 6, t0),
+            Reply::Welcome { last_seq: 1 }
+        );
+        // Held back whatever they say, and the first comes with a new mount.
+        assert_eq!(
+            send(&mut agg, 2, sample(4, 10.0, &["/", "/boot"]), t0),
+            Reply::Merged { seq: 4 }
+        );
+        send_flat(&mut agg, 2, sample(5, 11.0, &["/", "/boot"]), t0);
+        assert_eq!(get(&mut agg, USER), Some(30.0));
+        assert_eq!(get(&mut agg, BOOT), None);
+        // The held sample that came whole labels the first one shown.
+        assert_eq!(
+            send_flat(&mut agg, 2, sample(6, 40.0, &["/", "/boot"]), t0),
+            Reply::Merged { seq: 6 }
+        );
+        assert_eq!(get(&mut agg, USER), Some(40.0));
+        assert_eq!(get(&mut agg, BOOT), Some(1000.0));
+        // A sample held back and flat whose series nobody labelled is refused, as one shown.
+        connect_after(&mut agg, 3, "a", 7, 20, t0);
+        assert!(matches!(
+            send_flat(&mut agg, 3, sample(7, 41.0, &["/efi"]), t0),
+            Reply::Refused { .. }
+        ));
     }
 
     #[test]
