@@ -41,6 +41,11 @@ pub const MAX_TEXT: usize = 128;
 /// Bytes in an agent id.
 pub const MAX_ID: usize = 64;
 
+/// The longest sampling interval a hello may declare, in milliseconds: one hour. A server
+/// scales its idle timeout and the life of an agent's series with the interval, so a larger one
+/// would let a single hello hold a connection and an id for days; no agent samples that seldom.
+pub const MAX_INTERVAL_MS: u32 = 3_600_000;
+
 /// A bounded text field.
 pub type Text = String<MAX_TEXT>;
 
@@ -565,7 +570,7 @@ pub fn decode_line<S: DeserializeOwned + Check>(line: &[u8]) -> Result<Message<S
             if !valid_id(&hello.id) {
                 return Err(DecodeError::InvalidValue("id"));
             }
-            if hello.interval_ms == 0 {
+            if hello.interval_ms == 0 || hello.interval_ms > MAX_INTERVAL_MS {
                 return Err(DecodeError::InvalidValue("interval_ms"));
             }
             series::check_hello(&hello)?;
@@ -1053,6 +1058,8 @@ mod tests {
     const HELLO_ESCAPED: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"say \"hi\" caf\u00e9","hostname":"h","domainname":"(none)","interval_ms":1000,"session":1}"#;
     /// A hello whose hostname holds a NUL: refused (`bad_label`).
     const HELLO_BAD_LABEL: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"1","hostname":"h\u0000","domainname":"(none)","interval_ms":1000,"session":1}"#;
+    /// A hello declaring an interval over an hour: refused (`invalid_value`).
+    const HELLO_INTERVAL_TOO_LONG: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"1","hostname":"h","domainname":"(none)","interval_ms":4294967295,"session":1}"#;
     const FUTURE_VERSION: &[u8] = br#"{"v":2,"kind":"hello"}"#;
     const UNKNOWN_KIND: &[u8] = br#"{"v":1,"kind":"gossip"}"#;
     const GARBAGE: &[u8] = b"GET / HTTP/1.1";
@@ -1229,6 +1236,20 @@ mod tests {
             DecodeError::DuplicateSeries("cpus").code(),
             codes::DUPLICATE_SERIES
         );
+    }
+
+    #[test]
+    fn a_hello_may_declare_an_interval_of_up_to_an_hour() {
+        assert_eq!(
+            one(HELLO_INTERVAL_TOO_LONG),
+            Err(DecodeError::InvalidValue("interval_ms"))
+        );
+        let text = core::str::from_utf8(HELLO).unwrap();
+        let hour = text.replace(r#""interval_ms":10000"#, r#""interval_ms":3600000"#);
+        let Ok(Message::Hello(hello)) = one(hour.as_bytes()) else {
+            panic!("an hour is allowed")
+        };
+        assert_eq!(hello.interval_ms, MAX_INTERVAL_MS);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! counter that went down (a reboot, an interface re-created) is a reset, which Prometheus'
 //! `rate()` and `increase()` handle, exactly as with node_exporter.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,6 +24,7 @@ use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::connection::{ByConn, Replier};
 use crate::exposition::{Builder, Def, Kind, Layout, Published, Slot, join_identity};
+use crate::session::MAX_IDLE;
 
 /// Batches that may wait in the channel before workers block: a few passes of each I/O thread.
 pub const CHANNEL_CAPACITY: usize = 16;
@@ -682,7 +683,13 @@ struct AgentState {
     last_seen: f64,
     /// When the last sample arrived, published or not, for `allowance`.
     last_arrival: Instant,
+    /// How long the values published now stay after `last_sample`: from the hello of the
+    /// connection that sent them, so that a later hello (which may say any interval) does not
+    /// keep values it did not send.
     expire_after: Duration,
+    /// The expiry the current connection's hello asks for, which its first published sample
+    /// takes on.
+    next_expire: Duration,
     /// Whether only `up` and `last_seen` are left.
     expired: bool,
     /// Samples it may send now faster than `min_interval` (a token bucket of [`BURST`]).
@@ -977,10 +984,13 @@ impl Aggregator {
             };
         }
         let interval = Duration::from_millis(u64::from(hello.interval_ms));
-        let expire_after = self
-            .config
-            .expire_after
-            .unwrap_or_else(|| interval.saturating_mul(3).max(MIN_EXPIRY));
+        // Three intervals, and no more than the longest idle timeout: a connection that
+        // declares any interval is closed by then if it sends nothing.
+        let expire_after = self.config.expire_after.unwrap_or_else(|| {
+            interval
+                .saturating_mul(3)
+                .clamp(MIN_EXPIRY, MIN_EXPIRY.max(MAX_IDLE))
+        });
         let index = match known {
             Some(index) => index,
             None => {
@@ -1004,6 +1014,7 @@ impl Aggregator {
                     last_seen: 0.0,
                     last_arrival: now,
                     expire_after,
+                    next_expire: expire_after,
                     expired: true,
                     allowance: BURST,
                 })
@@ -1023,7 +1034,7 @@ impl Aggregator {
             agent.session = hello.session;
             agent.last_seq = 0;
         }
-        agent.expire_after = expire_after;
+        agent.next_expire = expire_after;
         agent.hold_below = hello.last_sent;
         agent.hello_identity = hello_identity(&hello);
         agent.interval = f64::from(hello.interval_ms) / 1000.0;
@@ -1160,6 +1171,7 @@ impl Aggregator {
             (agent.samples, agent.gaps, agent.last_seen) = before;
             return unlabelled;
         }
+        agent.expire_after = agent.next_expire;
         if min > 0.0 {
             agent.allowance -= 1.0;
         }
@@ -1186,16 +1198,19 @@ impl Aggregator {
             .agents
             .iter()
             .filter(|(_, a)| {
+                // An id that never sent a sample (a bare hello) has nothing worth keeping, and
+                // would hold a place of `--max-agents`: it goes with its connection.
                 a.conn.is_none()
-                    && a.expired
-                    && now.saturating_duration_since(a.last_sample)
-                        > a.expire_after.saturating_add(forget)
+                    && (a.samples == 0
+                        || (a.expired
+                            && now.saturating_duration_since(a.last_sample)
+                                > a.expire_after.saturating_add(forget)))
             })
             .map(|(index, _)| index)
             .collect();
-        let forgotten: Vec<Arc<Slot>> = gone
+        let forgotten: HashSet<*const Slot> = gone
             .into_iter()
-            .filter_map(|index| Some(self.agents.remove(index)?.slot))
+            .filter_map(|index| Some(Arc::as_ptr(&self.agents.remove(index)?.slot)))
             .collect();
         if !forgotten.is_empty() {
             let mut list = self
@@ -1203,11 +1218,11 @@ impl Aggregator {
                 .agents
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
-            // Keep the published order of those that stay; compare with the few forgotten, not
-            // every agent with every agent.
+            // Keep the published order of those that stay; a set, as thousands of bare hellos
+            // may go in one tick.
             let kept = list
                 .iter()
-                .filter(|s| !forgotten.iter().any(|f| Arc::ptr_eq(f, s)))
+                .filter(|s| !forgotten.contains(&Arc::as_ptr(s)))
                 .cloned()
                 .collect();
             *list = Arc::new(kept);
@@ -2027,6 +2042,7 @@ mod tests {
         let t0 = Instant::now();
         let mut seen = 0.0;
         for session in [1, 2, 3] {
+            agg.handle(Event::Disconnected { conn: session - 1 }, t0);
             connect(&mut agg, session, "a", session, t0);
             for seq in [1, u64::MAX] {
                 assert_eq!(
@@ -2207,6 +2223,10 @@ mod tests {
         let t0 = Instant::now();
         connect(&mut agg, 1, "a", 1, t0);
         connect(&mut agg, 2, "b", 1, t0);
+        // (An id that never sent a sample is forgotten with its connection: see
+        // `an_id_that_never_sent_a_sample_is_forgotten_when_its_connection_goes`.)
+        send(&mut agg, 1, sample(1, 1.0, &[]), t0);
+        send(&mut agg, 2, sample(1, 1.0, &[]), t0);
         let third = connect(&mut agg, 3, "c", 1, t0);
         assert!(
             matches!(third, Reply::Refused { code, .. } if code == codes::TOO_MANY_AGENTS),
@@ -2216,7 +2236,7 @@ mod tests {
         agg.handle(Event::Disconnected { conn: 1 }, t0);
         assert_eq!(
             connect(&mut agg, 4, "a", 1, t0),
-            Reply::Welcome { last_seq: 0 }
+            Reply::Welcome { last_seq: 1 }
         );
         // Once `b` is gone, expired and then forgotten, `c` fits.
         agg.handle(Event::Disconnected { conn: 2 }, t0);
@@ -2228,6 +2248,78 @@ mod tests {
             connect(&mut agg, 5, "c", 1, t0),
             Reply::Welcome { last_seq: 0 }
         );
+    }
+
+    /// 20,000 bare hellos held `--max-agents` places for a day, and locked new agents out.
+    #[test]
+    fn an_id_that_never_sent_a_sample_is_forgotten_when_its_connection_goes() {
+        let mut agg = Aggregator::new(Config {
+            max_agents: 2,
+            min_interval: Duration::ZERO,
+            ..Config::default()
+        });
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "bare-1", 1, t0);
+        connect(&mut agg, 2, "bare-2", 1, t0);
+        assert!(matches!(
+            connect(&mut agg, 3, "new", 1, t0),
+            Reply::Refused {
+                code: codes::TOO_MANY_AGENTS,
+                ..
+            }
+        ));
+        // Still connected: it keeps its place (its session closes it if no sample comes).
+        agg.expire(t0 + Duration::from_secs(1));
+        assert!(get(&mut agg, r#"vitals_agent_up{agent="bare-1"}"#).is_some());
+        for conn in [1, 2] {
+            agg.handle(Event::Disconnected { conn }, t0);
+        }
+        agg.expire(t0 + Duration::from_secs(1));
+        assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="bare-1"}"#), None);
+        assert_eq!(
+            connect(&mut agg, 4, "new", 1, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+    }
+
+    /// A hello declaring a huge interval for an absent agent's id kept its stale values for
+    /// three of those intervals.
+    #[test]
+    fn a_hello_does_not_extend_the_life_of_values_it_did_not_send() {
+        let mut agg = Aggregator::new(Config {
+            min_interval: Duration::ZERO,
+            ..Config::default()
+        });
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 1, t0);
+        send(&mut agg, 1, sample(1, 10.5, &[]), t0);
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        let mut slow = hello("a", 1);
+        slow.interval_ms = agent_core::wire::MAX_INTERVAL_MS;
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(
+            ask(
+                &mut agg,
+                t1,
+                Event::Connected {
+                    conn: 2,
+                    hello: slow,
+                    authenticated: false,
+                }
+            ),
+            Reply::Welcome { last_seq: 1 }
+        );
+        // Three of the sender's 1 s intervals, at least 5 s.
+        agg.expire(t0 + MIN_EXPIRY - Duration::from_millis(1));
+        assert_eq!(get(&mut agg, USER), Some(10.5));
+        agg.expire(t0 + MIN_EXPIRY + Duration::from_millis(1));
+        assert_eq!(get(&mut agg, USER), None);
+        // Its own samples live as long as its hello says, at most the longest idle timeout.
+        send(&mut agg, 2, sample(2, 20.5, &[]), t1);
+        agg.expire(t1 + Duration::from_secs(3 * 3600 - 1));
+        assert_eq!(get(&mut agg, USER), Some(20.5));
+        agg.expire(t1 + MAX_IDLE + Duration::from_secs(1));
+        assert_eq!(get(&mut agg, USER), None);
     }
 
     #[test]

@@ -19,7 +19,7 @@ flags (each also read from the environment variable shown):
   --listen ADDR:PORT        where agents connect              [VITALS_LISTEN, default 0.0.0.0:7450]
   --http ADDR:PORT          where Prometheus scrapes /metrics [VITALS_HTTP, default 0.0.0.0:7451]
   --expire-after DURATION   drop an agent's series this long after its last sample
-                            [VITALS_EXPIRE_AFTER, default: 3 of the agent's intervals, at least 5s]
+                            [VITALS_EXPIRE_AFTER, default: 3 of the agent's intervals, 5s to 3h]
   --max-connections N       agents served at once             [VITALS_MAX_CONNECTIONS, default 4096]
   --max-agents N            distinct agents held (label sets); new ids past it are refused
                             [VITALS_MAX_AGENTS, default 20000]
@@ -28,7 +28,8 @@ flags (each also read from the environment variable shown):
   --max-line BYTES          longest line accepted (at most 65536)  [VITALS_MAX_LINE, default 65536]
   --handshake-timeout DURATION  time to say hello (and answer a challenge)
                             [VITALS_HANDSHAKE_TIMEOUT, default 10s]
-  --idle-intervals N        close a connection silent for N of its agent's intervals (>= 10s)
+  --idle-intervals N        close a connection silent for N of its agent's intervals
+                            (10s to 3h; the first sample within one interval of hello)
                             [VITALS_IDLE_INTERVALS, default 3]
   --min-interval DURATION   samples an agent sends faster than this (after a burst of 1000)
                             are dropped and counted  [VITALS_MIN_INTERVAL, default 100ms]

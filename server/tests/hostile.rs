@@ -497,15 +497,21 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
         Some(("too_many_agents", 9000.0)),
         |f| {
             let addr = f.server.agents;
+            // Each with a sample, as an id that never sent one is forgotten with its
+            // connection (bare hellos: `server/tests/limits.rs`).
+            let sample = sample_line(1);
             let workers: Vec<_> = (0..50)
                 .map(|w| {
+                    let sample = sample.clone();
                     thread::spawn(move || {
                         for i in (w..10_000).step_by(50) {
                             let Ok(mut s) = TcpStream::connect(addr) else {
                                 continue;
                             };
                             let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                            let _ = s.write_all(&hello(&format!("spam-{i}")));
+                            let mut bytes = hello(&format!("spam-{i}"));
+                            bytes.extend_from_slice(sample.as_bytes());
+                            let _ = s.write_all(&bytes);
                             let _ = s.read(&mut [0u8; 256]);
                         }
                     })
