@@ -209,6 +209,9 @@ pub mod codes {
     /// A sample names one series twice: a CPU number, a filesystem (device, type and mount
     /// point), an interface, a sensor (chip and sensor) or a disk appears twice.
     pub const DUPLICATE_SERIES: &str = "duplicate_series";
+    /// The agent does not read the server's answers: what waits to be written to it passed the
+    /// server's bound.
+    pub const NOT_READING: &str = "not_reading";
 
     /// What a code means, in a few words, for a log line.
     pub fn describe(code: &str) -> Option<&'static str> {
@@ -232,6 +235,7 @@ pub mod codes {
             SHUTTING_DOWN => "the server is stopping",
             BAD_LABEL => "a label text held a control character or a line separator",
             DUPLICATE_SERIES => "a sample named one series twice",
+            NOT_READING => "the agent did not read the server's answers",
             _ => return None,
         })
     }
@@ -1274,6 +1278,7 @@ mod tests {
             codes::SHUTTING_DOWN,
             codes::BAD_LABEL,
             codes::DUPLICATE_SERIES,
+            codes::NOT_READING,
         ] {
             assert!(codes::describe(code).is_some(), "{code}");
             assert!(code.len() <= MAX_CODE, "{code}");

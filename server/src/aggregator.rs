@@ -1256,6 +1256,7 @@ pub const REJECT_REASONS: &[&str] = &[
     codes::TOO_MANY_AGENTS,
     codes::BAD_LABEL,
     codes::DUPLICATE_SERIES,
+    codes::NOT_READING,
     TOO_FREQUENT,
     IDLE_TIMEOUT,
 ];

@@ -31,6 +31,13 @@ pub const MIN_IDLE: Duration = Duration::from_secs(10);
 /// long is closed however it was configured, so no hello holds a connection for days.
 pub const MAX_IDLE: Duration = Duration::from_secs(3 * 3600);
 
+/// What waits to be written to an agent, at most: past it the agent is not reading its acks
+/// (it gets one a sample, or one for up to [`MAX_ACK_EVERY`]), and the connection is closed
+/// (`not_reading`) rather than let the buffer grow without bound. 64 KiB is about 2,000 acks
+/// (650 sealed ones) beyond what the kernel's socket buffers already hold; an agent that reads
+/// keeps it near empty.
+pub const MAX_UNSENT: usize = 64 * 1024;
+
 /// `now` plus `wait`, or as far as an `Instant` goes: a flag's duration may be anything.
 fn after(now: Instant, wait: Duration) -> Instant {
     now.checked_add(wait)
@@ -470,6 +477,17 @@ impl Session {
             }
         };
         self.queue(&answer);
+        if self.out.len() > MAX_UNSENT {
+            let unsent = self.out.len();
+            self.refuse(
+                Refusal::new(
+                    codes::NOT_READING,
+                    format!("{unsent} bytes of answers wait unread; read them as they come"),
+                ),
+                now,
+                requests,
+            );
+        }
     }
 
     /// Closes on deadlines: refuses a connection that said nothing in time; returns whether
@@ -737,6 +755,26 @@ mod tests {
         assert!(session.deadline() <= now + MAX_IDLE);
         session.tick(now + MAX_IDLE, &mut requests);
         assert_eq!(refusals(&requests), [IDLE_TIMEOUT]);
+    }
+
+    /// A sender that never read its acks grew what waits for it without bound.
+    #[test]
+    fn an_agent_that_never_reads_its_acks_is_closed() {
+        let (now, mut requests) = (Instant::now(), Vec::new());
+        let mut session = welcomed(1);
+        let mut seq = 0;
+        while !session.is_closing() {
+            seq += 1;
+            assert!(seq < 1_000_000, "never closed");
+            session.answer(Reply::Merged { seq }, now, &mut requests);
+        }
+        assert_eq!(refusals(&requests), [codes::NOT_READING]);
+        assert!(
+            session.out.len() <= MAX_UNSENT + 1024,
+            "{}",
+            session.out.len()
+        );
+        assert!(seq > 1000, "closed after {seq} acks");
     }
 
     #[test]

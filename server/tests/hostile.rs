@@ -493,6 +493,40 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
     );
 
     fleet.survives(
+        "a reader that never reads its acks",
+        Some(("not_reading", 1.0)),
+        |f| {
+            // Samples as fast as the socket takes them, an ack asked for each, none read: the
+            // server closes the connection once its unsent answers pass their bound, rather
+            // than keep them all. A small receive buffer keeps the kernel from holding
+            // megabytes of acks first.
+            let fd = rustix::net::socket(
+                rustix::net::AddressFamily::INET,
+                rustix::net::SocketType::STREAM,
+                None,
+            )
+            .unwrap();
+            rustix::net::sockopt::set_socket_recv_buffer_size(&fd, 4096).unwrap();
+            rustix::net::connect(&fd, &f.server.agents).unwrap();
+            let mut s = TcpStream::from(fd);
+            s.write_all(&hello("deaf")).unwrap();
+            // The same sample again and again: acknowledged each time, merged once, so that
+            // the (debug) server spends little on each.
+            let batch = sample_line(1).repeat(1000);
+            let (mut sent, mut closed) = (0, false);
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(60) {
+                if s.write_all(batch.as_bytes()).is_err() {
+                    closed = true;
+                    break;
+                }
+                sent += 1000;
+            }
+            assert!(closed, "still open after {sent} samples and no read");
+        },
+    );
+
+    fleet.survives(
         "ten thousand ids from one address",
         Some(("too_many_agents", 9000.0)),
         |f| {
