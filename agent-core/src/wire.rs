@@ -209,6 +209,9 @@ pub mod codes {
     /// A sample names one series twice: a CPU number, a filesystem (device, type and mount
     /// point), an interface, a sensor (chip and sensor) or a disk appears twice.
     pub const DUPLICATE_SERIES: &str = "duplicate_series";
+    /// Connections for this agent id keep taking it over from each other (two machines with
+    /// one id and key, say): the server keeps the one it has and refuses the others for a while.
+    pub const ID_CONFLICT: &str = "id_conflict";
     /// The agent does not read the server's answers: what waits to be written to it passed the
     /// server's bound.
     pub const NOT_READING: &str = "not_reading";
@@ -235,6 +238,7 @@ pub mod codes {
             SHUTTING_DOWN => "the server is stopping",
             BAD_LABEL => "a label text held a control character or a line separator",
             DUPLICATE_SERIES => "a sample named one series twice",
+            ID_CONFLICT => "connections keep taking this agent id from each other",
             NOT_READING => "the agent did not read the server's answers",
             _ => return None,
         })
@@ -1278,6 +1282,7 @@ mod tests {
             codes::SHUTTING_DOWN,
             codes::BAD_LABEL,
             codes::DUPLICATE_SERIES,
+            codes::ID_CONFLICT,
             codes::NOT_READING,
         ] {
             assert!(codes::describe(code).is_some(), "{code}");

@@ -235,6 +235,16 @@ impl Default for Config {
 /// Distinct agents held at once unless `--max-agents` says otherwise: about 460 MiB of series.
 pub const DEFAULT_MAX_AGENTS: usize = 20_000;
 
+/// A second takeover of one id (a connection that authenticated for it while another holds
+/// it) within this time of the first is a conflict: an agent that rebooted while its old
+/// connection still looked alive takes its id over once, and its old connection is dead.
+pub const TAKEOVER_WINDOW: Duration = Duration::from_secs(60);
+
+/// In a conflict the connection that holds the id keeps it, and each new one is refused
+/// (`id_conflict`) until none has tried for this long: longer than an agent's longest backoff
+/// (30 s), so two machines with one id and key do not take turns.
+pub const CONFLICT_HOLD: Duration = Duration::from_secs(60);
+
 /// Samples an agent may send faster than `min_interval` in a row: an outage's backlog.
 pub const BURST: f64 = 1000.0;
 
@@ -690,6 +700,10 @@ struct AgentState {
     /// The expiry the current connection's hello asks for, which its first published sample
     /// takes on.
     next_expire: Duration,
+    /// When a connection last took the id over from another that held it.
+    last_takeover: Option<Instant>,
+    /// While connections keep taking the id from each other: until when new ones are refused.
+    conflict_until: Option<Instant>,
     /// Whether only `up` and `last_seen` are left.
     expired: bool,
     /// Samples it may send now faster than `min_interval` (a token bucket of [`BURST`]).
@@ -983,6 +997,12 @@ impl Aggregator {
                 ),
             };
         }
+        if let Some(agent) = known.and_then(|i| self.agents.get_mut(i))
+            && connected
+            && let Err(refusal) = take_over(agent, now)
+        {
+            return refusal;
+        }
         let interval = Duration::from_millis(u64::from(hello.interval_ms));
         // Three intervals, and no more than the longest idle timeout: a connection that
         // declares any interval is closed by then if it sends nothing.
@@ -1015,6 +1035,8 @@ impl Aggregator {
                     last_arrival: now,
                     expire_after,
                     next_expire: expire_after,
+                    last_takeover: None,
+                    conflict_until: None,
                     expired: true,
                     allowance: BURST,
                 })
@@ -1256,6 +1278,7 @@ pub const REJECT_REASONS: &[&str] = &[
     codes::TOO_MANY_AGENTS,
     codes::BAD_LABEL,
     codes::DUPLICATE_SERIES,
+    codes::ID_CONFLICT,
     codes::NOT_READING,
     TOO_FREQUENT,
     IDLE_TIMEOUT,
@@ -1311,6 +1334,39 @@ fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&Decoded>) ->
     }
     agent.slot.publish(&agent.layout, b.values());
     true
+}
+
+/// Lets a connection that authenticated for `agent`'s id take it from the connection that
+/// holds it, once: a second takeover within [`TAKEOVER_WINDOW`], and every one while the
+/// conflict lasts, is refused (`id_conflict`), and the conflict lasts until none has been
+/// tried for [`CONFLICT_HOLD`]. Logged once a conflict.
+fn take_over(agent: &mut AgentState, now: Instant) -> Result<(), Reply> {
+    let conflict = agent.conflict_until.is_some_and(|until| now < until);
+    let again = agent
+        .last_takeover
+        .is_some_and(|at| now.saturating_duration_since(at) < TAKEOVER_WINDOW);
+    if !(conflict || again) {
+        agent.last_takeover = Some(now);
+        return Ok(());
+    }
+    if !conflict {
+        crate::log!(
+            "agent {}: connections keep taking its id from each other (two machines with one \
+             id and key?); the one connected keeps it, and others are refused until none has \
+             tried for {}s (id_conflict)",
+            agent.id,
+            CONFLICT_HOLD.as_secs()
+        );
+    }
+    agent.conflict_until = now.checked_add(CONFLICT_HOLD);
+    Err(Reply::Refused {
+        code: codes::ID_CONFLICT,
+        message: format!(
+            "agent `{}` is connected, and connections keep taking its id from each other: \
+             give each machine its own id",
+            agent.id
+        ),
+    })
 }
 
 /// The layout of the agent's series with `sample`, built anew; `b` then holds their values.
@@ -2321,6 +2377,52 @@ mod tests {
         assert_eq!(get(&mut agg, USER), Some(20.5));
         agg.expire(t1 + MAX_IDLE + Duration::from_secs(1));
         assert_eq!(get(&mut agg, USER), None);
+    }
+
+    /// Two machines with one id and key took it from each other after every welcome: 83
+    /// reconnects in 30 s, their values interleaved in one series.
+    #[test]
+    fn repeated_takeovers_of_one_id_are_refused_while_they_go_on() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        connect(&mut agg, 1, "a", 7, t0);
+        // One takeover (the machine rebooted, its old connection still looks alive) is fine.
+        assert_eq!(
+            connect(&mut agg, 2, "a", 7, at(1)),
+            Reply::Welcome { last_seq: 0 }
+        );
+        // The other comes back: refused, and the one connected keeps the id.
+        let conflict = |reply: Reply| {
+            matches!(
+                reply,
+                Reply::Refused {
+                    code: codes::ID_CONFLICT,
+                    ..
+                }
+            )
+        };
+        assert!(conflict(connect(&mut agg, 3, "a", 7, at(2))));
+        assert_eq!(
+            send(&mut agg, 2, sample(1, 1.0, &[]), at(2)),
+            Reply::Merged { seq: 1 }
+        );
+        // Each attempt keeps the conflict going, however long it lasts.
+        for (conn, s) in [(4, 50), (5, 100), (6, 159)] {
+            assert!(conflict(connect(&mut agg, conn, "a", 7, at(s))), "{s} s");
+        }
+        // Once nobody has tried for a minute, a takeover works again.
+        assert_eq!(
+            connect(&mut agg, 7, "a", 7, at(220)),
+            Reply::Welcome { last_seq: 1 }
+        );
+        // And when the holder goes, the next connection gets the id at once.
+        assert!(conflict(connect(&mut agg, 8, "a", 7, at(221))));
+        agg.handle(Event::Disconnected { conn: 7 }, at(222));
+        assert_eq!(
+            connect(&mut agg, 9, "a", 7, at(222)),
+            Reply::Welcome { last_seq: 1 }
+        );
     }
 
     #[test]

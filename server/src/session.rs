@@ -543,11 +543,15 @@ impl Session {
         if self.state == State::Closing {
             return;
         }
-        let who = self.agent.as_deref().unwrap_or("(no hello)");
-        self.notes.push(format!(
-            "agent {who} from {}: refused: {} ({})",
-            self.peer, refusal.message, refusal.code
-        ));
+        // The aggregator logs an episode of connections taking an id from each other once,
+        // not each of the attempts it refuses.
+        if refusal.code != codes::ID_CONFLICT {
+            let who = self.agent.as_deref().unwrap_or("(no hello)");
+            self.notes.push(format!(
+                "agent {who} from {}: refused: {} ({})",
+                self.peer, refusal.message, refusal.code
+            ));
+        }
         requests.push(Request::Rejected(refusal.code));
         self.state = State::Closing;
         self.deadline = after(now, LINGER);
