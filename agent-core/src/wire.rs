@@ -209,6 +209,9 @@ pub mod codes {
     /// A sample names one series twice: a CPU number, a filesystem (device, type and mount
     /// point), an interface, a sensor (chip and sensor) or a disk appears twice.
     pub const DUPLICATE_SERIES: &str = "duplicate_series";
+    /// The server holds as many series as it may (`--max-series`): the agent's hello or its
+    /// sample would take it past that.
+    pub const TOO_MANY_SERIES: &str = "too_many_series";
     /// Connections for this agent id keep taking it over from each other (two machines with
     /// one id and key, say): the server keeps the one it has and refuses the others for a while.
     pub const ID_CONFLICT: &str = "id_conflict";
@@ -238,6 +241,7 @@ pub mod codes {
             SHUTTING_DOWN => "the server is stopping",
             BAD_LABEL => "a label text held a control character or a line separator",
             DUPLICATE_SERIES => "a sample named one series twice",
+            TOO_MANY_SERIES => "the server holds as many series as it may",
             ID_CONFLICT => "connections keep taking this agent id from each other",
             NOT_READING => "the agent did not read the server's answers",
             _ => return None,
@@ -1282,6 +1286,7 @@ mod tests {
             codes::SHUTTING_DOWN,
             codes::BAD_LABEL,
             codes::DUPLICATE_SERIES,
+            codes::TOO_MANY_SERIES,
             codes::ID_CONFLICT,
             codes::NOT_READING,
         ] {

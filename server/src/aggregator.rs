@@ -219,6 +219,9 @@ pub struct Config {
     /// burst of [`BURST`], for a backlog sent after an outage) are acknowledged but dropped,
     /// and counted.
     pub min_interval: Duration,
+    /// Series held for all agents at once: a hello or a sample that would take the total past
+    /// it is refused (`too_many_series`).
+    pub max_series: usize,
 }
 
 impl Default for Config {
@@ -228,12 +231,24 @@ impl Default for Config {
             max_agents: DEFAULT_MAX_AGENTS,
             forget_after: Duration::from_secs(24 * 3600),
             min_interval: Duration::from_millis(100),
+            max_series: DEFAULT_MAX_SERIES,
         }
     }
 }
 
 /// Distinct agents held at once unless `--max-agents` says otherwise: about 460 MiB of series.
 pub const DEFAULT_MAX_AGENTS: usize = 20_000;
+
+/// Series held at once unless `--max-series` says otherwise: [`DEFAULT_MAX_AGENTS`] agents of
+/// 200 series each (a 4-CPU machine's agent has about 135, an 8-CPU one with a few disks and
+/// mounts about 200). At about 190 B of memory and 72 B of plain scrape a series (the
+/// Scaling figures of the README), that is up to 760 MB held and a 290 MB scrape (17 MB
+/// gzipped), where the agents' own bounds alone allowed 20,000 maximal agents of about 1,000
+/// series each: 20 M series, 3.8 GB and 1.3 GB a scrape.
+pub const DEFAULT_MAX_SERIES: usize = 4_000_000;
+
+/// The series an agent has before its first sample: `up` and `last_seen`.
+const NEW_AGENT_SERIES: usize = 2;
 
 /// A second takeover of one id (a connection that authenticated for it while another holds
 /// it) within this time of the first is a conflict: an agent that rebooted while its old
@@ -776,6 +791,7 @@ impl Table {
 /// The server's own health metrics.
 struct Health {
     connected: IntGauge,
+    series: IntGauge,
     connections: IntCounter,
     frames: IntCounter,
     rejected: IntCounterVec,
@@ -792,6 +808,8 @@ pub struct Aggregator {
     conns: ByConn<usize>,
     /// New agents' slots, published with the next [`Aggregator::publish_joined`].
     joined: Vec<Arc<Slot>>,
+    /// The series every agent's published layout holds, against `--max-series`.
+    series: Series,
     builder: Builder,
     /// Where merged samples' boxes go back to the I/O threads, if anywhere.
     spent: Option<Sender<Box<Decoded>>>,
@@ -822,6 +840,14 @@ impl Aggregator {
                 &registry,
                 IntGauge::new("vitals_server_agents_connected", "Agents connected now.")
                     .expect("valid metric definition"),
+            ),
+            series: register(
+                &registry,
+                IntGauge::new(
+                    "vitals_server_series",
+                    "Series held for agents now (at most --max-series).",
+                )
+                .expect("valid metric definition"),
             ),
             connections: register(
                 &registry,
@@ -863,6 +889,10 @@ impl Aggregator {
             agents: Table::default(),
             conns: ByConn::default(),
             joined: Vec::new(),
+            series: Series {
+                held: 0,
+                max: config.max_series,
+            },
             builder: Builder::default(),
             spent: None,
         }
@@ -915,6 +945,7 @@ impl Aggregator {
             .filter_map(|event| self.handle(event, now))
             .collect();
         self.publish_joined();
+        self.refresh_series();
         if let Some(reply) = reply.filter(|_| !answers.is_empty()) {
             reply.send(answers);
         }
@@ -983,6 +1014,15 @@ impl Aggregator {
                 message: format!(
                     "the server holds {} agents, its limit; agent `{id}` must wait until one is forgotten",
                     self.agents.len()
+                ),
+            };
+        }
+        if known.is_none() && !self.series.fits(0, NEW_AGENT_SERIES) {
+            return Reply::Refused {
+                code: codes::TOO_MANY_SERIES,
+                message: format!(
+                    "the server holds {} series, its limit (--max-series); agent `{id}` must wait",
+                    self.series.held
                 ),
             };
         }
@@ -1094,9 +1134,10 @@ impl Aggregator {
             .and_then(|r| layout.value_index(r.start));
         match at {
             Some(at) => agent.slot.set_value(at, if up { 1.0 } else { 0.0 }),
-            // A new agent: only `up` and `last_seen` until its first sample.
+            // A new agent: only `up` and `last_seen` until its first sample (which `connect`
+            // made room for).
             None => {
-                publish(&mut self.builder, agent, None);
+                let _ = publish(&mut self.builder, &mut self.series, agent, None);
             }
         }
     }
@@ -1188,10 +1229,20 @@ impl Aggregator {
             agent.gaps.saturating_add(skipped),
             unix_now(),
         );
-        if !publish(&mut self.builder, agent, Some(decoded)) {
+        if let Err(why) = publish(&mut self.builder, &mut self.series, agent, Some(decoded)) {
             // Not merged, and not counted: the agent sends it again after reconnecting.
             (agent.samples, agent.gaps, agent.last_seen) = before;
-            return unlabelled;
+            return match why {
+                Unpublished::Unlabelled => unlabelled,
+                Unpublished::TooManySeries { series } => Reply::Refused {
+                    code: codes::TOO_MANY_SERIES,
+                    message: format!(
+                        "the server holds {} series, its limit (--max-series), and this \
+                         sample's {series} would pass it",
+                        self.series.held
+                    ),
+                },
+            };
         }
         agent.expire_after = agent.next_expire;
         if min > 0.0 {
@@ -1207,12 +1258,13 @@ impl Aggregator {
     /// than their expiry.
     pub fn expire(&mut self, now: Instant) {
         self.publish_joined();
+        let series = &mut self.series;
         for agent in self.agents.iter_mut() {
             if !agent.expired
                 && now.saturating_duration_since(agent.last_sample) > agent.expire_after
             {
                 agent.expired = true;
-                publish(&mut self.builder, agent, None);
+                let _ = publish(&mut self.builder, series, agent, None);
             }
         }
         let forget = self.config.forget_after;
@@ -1232,7 +1284,11 @@ impl Aggregator {
             .collect();
         let forgotten: HashSet<*const Slot> = gone
             .into_iter()
-            .filter_map(|index| Some(Arc::as_ptr(&self.agents.remove(index)?.slot)))
+            .filter_map(|index| {
+                let agent = self.agents.remove(index)?;
+                self.series.held = self.series.held.saturating_sub(agent.layout.lines.len());
+                Some(Arc::as_ptr(&agent.slot))
+            })
             .collect();
         if !forgotten.is_empty() {
             let mut list = self
@@ -1249,11 +1305,19 @@ impl Aggregator {
                 .collect();
             *list = Arc::new(kept);
         }
+        self.refresh_series();
+    }
+
+    fn refresh_series(&self) {
+        self.health
+            .series
+            .set(i64::try_from(self.series.held).unwrap_or(i64::MAX));
     }
 
     /// The exposition in Prometheus text format.
     pub fn render(&mut self) -> String {
         self.publish_joined();
+        self.refresh_series();
         String::from_utf8(self.published.render()).unwrap_or_default()
     }
 }
@@ -1278,6 +1342,7 @@ pub const REJECT_REASONS: &[&str] = &[
     codes::TOO_MANY_AGENTS,
     codes::BAD_LABEL,
     codes::DUPLICATE_SERIES,
+    codes::TOO_MANY_SERIES,
     codes::ID_CONFLICT,
     codes::NOT_READING,
     TOO_FREQUENT,
@@ -1313,27 +1378,68 @@ fn format_u16(buf: &mut [u8; 5], mut n: u16) -> &str {
     std::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or("0")
 }
 
+/// The series held for all agents, and their bound.
+#[derive(Debug, Clone, Copy)]
+struct Series {
+    held: usize,
+    max: usize,
+}
+
+impl Series {
+    /// Whether `old` series may become `new` ones: fewer always may.
+    fn fits(&self, old: usize, new: usize) -> bool {
+        new <= old || self.held.saturating_sub(old).saturating_add(new) <= self.max
+    }
+
+    /// Counts `old` series become `new` ones.
+    fn replace(&mut self, old: usize, new: usize) {
+        self.held = self.held.saturating_sub(old).saturating_add(new);
+    }
+}
+
+/// Why a sample was not published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unpublished {
+    /// Its series are neither those published nor those of the agent's last whole sample
+    /// (see [`Decoded`]).
+    Unlabelled,
+    /// Its `series` would take the total past `--max-series`.
+    TooManySeries { series: usize },
+}
+
 /// Publishes the agent's series: from `sample`, or only `up` and `last_seen`. The label sets
 /// are rendered again only when they changed (a new mount, a renamed interface): per sample,
 /// this writes the values into the agent's view, with no allocation while no scrape holds it.
-/// False, and nothing published, for a sample whose series are neither those published nor
-/// those of the agent's last whole sample (see [`Decoded`]).
-fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&Decoded>) -> bool {
+/// Nothing is published for a sample whose series are not labelled, or would pass
+/// `--max-series`; without a sample the series only shrink, or are a new agent's first two.
+fn publish(
+    b: &mut Builder,
+    series: &mut Series,
+    agent: &mut AgentState,
+    sample: Option<&Decoded>,
+) -> Result<(), Unpublished> {
     b.start();
     emit(b, agent, sample);
+    let old = agent.layout.lines.len();
     if b.same_as(&agent.layout) {
         check_reuse(b, agent, sample);
     } else if sample.is_some() {
         if !b.same_as(&agent.sampled) {
-            return false;
+            return Err(Unpublished::Unlabelled);
         }
+        let new = agent.sampled.lines.len();
+        if !series.fits(old, new) {
+            return Err(Unpublished::TooManySeries { series: new });
+        }
+        series.replace(old, new);
         agent.layout = agent.sampled.clone();
         check_reuse(b, agent, sample);
     } else {
         agent.layout = relabel(b, agent, None);
+        series.replace(old, agent.layout.lines.len());
     }
     agent.slot.publish(&agent.layout, b.values());
-    true
+    Ok(())
 }
 
 /// Lets a connection that authenticated for `agent`'s id take it from the connection that
@@ -2276,6 +2382,7 @@ mod tests {
             max_agents: 2,
             forget_after: Duration::from_secs(60),
             min_interval: Duration::ZERO,
+            ..Config::default()
         });
         let t0 = Instant::now();
         connect(&mut agg, 1, "a", 1, t0);
@@ -2333,6 +2440,7 @@ mod tests {
         }
         agg.expire(t0 + Duration::from_secs(1));
         assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="bare-1"}"#), None);
+        assert_eq!(get(&mut agg, "vitals_server_series"), Some(0.0));
         assert_eq!(
             connect(&mut agg, 4, "new", 1, t0),
             Reply::Welcome { last_seq: 0 }
@@ -2423,6 +2531,78 @@ mod tests {
             connect(&mut agg, 9, "a", 7, at(222)),
             Reply::Welcome { last_seq: 1 }
         );
+    }
+
+    /// The series of `id` in `agg`'s exposition.
+    fn series_of(agg: &mut Aggregator, id: &str) -> usize {
+        let label = format!("agent=\"{id}\"");
+        agg.render()
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.contains(&label))
+            .count()
+    }
+
+    #[test]
+    fn past_max_series_a_hello_or_a_sample_that_would_pass_it_is_refused() {
+        let t0 = Instant::now();
+        let per_agent = {
+            let mut agg = aggregator();
+            connect(&mut agg, 1, "a", 7, t0);
+            send(&mut agg, 1, sample(1, 1.0, &["/"]), t0);
+            series_of(&mut agg, "a")
+        };
+        let mut agg = Aggregator::new(Config {
+            expire_after: Some(Duration::from_secs(30)),
+            min_interval: Duration::ZERO,
+            max_series: per_agent + 3,
+            ..Config::default()
+        });
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 1.0, &["/"]), t0);
+        assert_eq!(
+            connect(&mut agg, 2, "b", 7, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+        let held = r#"vitals_server_series"#;
+        assert_eq!(get(&mut agg, held), Some((per_agent + 2) as f64));
+        // A new agent's `up` and `last_seen` would pass the bound.
+        assert!(matches!(
+            connect(&mut agg, 3, "c", 7, t0),
+            Reply::Refused {
+                code: codes::TOO_MANY_SERIES,
+                ..
+            }
+        ));
+        // So would `b`'s sample: refused, and nothing of it counted or shown.
+        assert!(matches!(
+            send(&mut agg, 2, sample(1, 1.0, &["/"]), t0),
+            Reply::Refused {
+                code: codes::TOO_MANY_SERIES,
+                ..
+            }
+        ));
+        assert_eq!(series_of(&mut agg, "b"), 2);
+        // Fewer series always fit.
+        assert_eq!(
+            send(&mut agg, 1, sample(2, 1.0, &[]), t0),
+            Reply::Merged { seq: 2 }
+        );
+        // Once `a`'s series expire, `b`'s fit.
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        agg.expire(t0 + Duration::from_secs(31));
+        let t1 = t0 + Duration::from_secs(31);
+        assert_eq!(get(&mut agg, held), Some(4.0));
+        assert_eq!(
+            send(&mut agg, 2, sample(1, 1.0, &["/"]), t1),
+            Reply::Merged { seq: 1 }
+        );
+        let shown = series_of(&mut agg, "a") + series_of(&mut agg, "b");
+        assert_eq!(shown, per_agent + 2);
+        assert_eq!(get(&mut agg, held), Some(shown as f64));
+        // Forgotten agents give their series back.
+        agg.handle(Event::Disconnected { conn: 2 }, t1);
+        agg.expire(t1 + Duration::from_secs(24 * 3600 + 32));
+        assert_eq!(get(&mut agg, held), Some(0.0));
     }
 
     #[test]

@@ -23,6 +23,8 @@ flags (each also read from the environment variable shown):
   --max-connections N       agents served at once             [VITALS_MAX_CONNECTIONS, default 4096]
   --max-agents N            distinct agents held (label sets); new ids past it are refused
                             [VITALS_MAX_AGENTS, default 20000]
+  --max-series N            series held for all agents; a hello or sample past it is refused
+                            [VITALS_MAX_SERIES, default 4000000]
   --forget-after DURATION   a gone agent's up/last_seen series stay this long after expiry
                             [VITALS_FORGET_AFTER, default 24h]
   --max-line BYTES          longest line accepted (at most 65536)  [VITALS_MAX_LINE, default 65536]
@@ -82,6 +84,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
     // Flags and their variables, read the same way: the variable first, the flag over it.
     let mut settings: Vec<(String, String)> = [
         ("--max-agents", "VITALS_MAX_AGENTS"),
+        ("--max-series", "VITALS_MAX_SERIES"),
         ("--forget-after", "VITALS_FORGET_AFTER"),
         ("--max-line", "VITALS_MAX_LINE"),
         ("--handshake-timeout", "VITALS_HANDSHAKE_TIMEOUT"),
@@ -125,6 +128,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             }
             "--key-file" => options.key_file = Some(value()?),
             "--max-agents"
+            | "--max-series"
             | "--forget-after"
             | "--max-line"
             | "--handshake-timeout"
@@ -142,6 +146,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
         };
         match flag.as_str() {
             "--max-agents" => options.aggregator.max_agents = usize::try_from(count(1)?)?,
+            "--max-series" => options.aggregator.max_series = usize::try_from(count(1)?)?,
             "--forget-after" => options.aggregator.forget_after = duration(&flag, &v)?,
             "--min-interval" => options.aggregator.min_interval = duration(&flag, &v)?,
             "--handshake-timeout" => options.limits.handshake_timeout = duration(&flag, &v)?,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use agent_core::sample::{Cpu, Sample, bounded};
 use agent_core::wire::{self, Hello, Message, SampleMessage};
-use common::{Server, value, wait_for};
+use common::{Server, promtool_complaints, value, wait_for};
 
 fn line(message: &Message) -> String {
     let mut buf = vec![0u8; wire::MAX_LINE + 1];
@@ -171,4 +171,52 @@ fn bare_hellos_do_not_hold_places_of_max_agents() {
     let m = server.metrics();
     assert!(value(&m, "node_load1", &[("agent", "real")]).is_some());
     assert_eq!(rejected(&server, "too_many_agents"), 0.0);
+}
+
+/// The series' count per agent of a sample of `cpus` CPUs, from a scrape.
+fn series_of(metrics: &str, id: &str) -> usize {
+    let label = format!("agent=\"{id}\"");
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains(&label))
+        .count()
+}
+
+/// The only bound on series was `--max-agents` times a sample's bounds: 20 M series.
+#[test]
+fn past_max_series_a_hello_or_a_sample_is_refused_and_counted() {
+    // A 2-CPU sample's series (from a server without the bound), and room for one and a bit.
+    let per_agent = {
+        let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
+        let mut a = Conn::open(server.agents, &[&hello("a", 1000), &sample(1, 2)]);
+        assert!(a.answer().contains("welcome"));
+        assert!(a.answer().contains("\"seq\":1"));
+        series_of(&server.metrics(), "a")
+    };
+    let max = (per_agent + 3).to_string();
+    let server = Server::start(
+        "127.0.0.1:0",
+        "127.0.0.1:0",
+        &["--max-series", &max, "--min-interval", "0ms"],
+    );
+    let mut a = Conn::open(server.agents, &[&hello("a", 1000), &sample(1, 2)]);
+    assert!(a.answer().contains("welcome"));
+    assert!(a.answer().contains("\"seq\":1"));
+    // `b`'s hello fits (its `up` and `last_seen`), its sample would not.
+    let mut b = Conn::open(server.agents, &[&hello("b", 1000), &sample(1, 2)]);
+    assert!(b.answer().contains("welcome"));
+    let answer = b.answer();
+    assert!(refused(&answer, "too_many_series"), "{answer}");
+    // `c`'s hello would not.
+    let mut c = Conn::open(server.agents, &[&hello("c", 1000)]);
+    let answer = c.answer();
+    assert!(refused(&answer, "too_many_series"), "{answer}");
+    let m = server.metrics();
+    let held = value(&m, "vitals_server_series", &[]).unwrap();
+    assert_eq!(held as usize, series_of(&m, "a") + series_of(&m, "b"));
+    assert!(held as usize <= per_agent + 3);
+    assert!(value(&m, "node_load1", &[("agent", "a")]).is_some());
+    assert_eq!(rejected(&server, "too_many_series"), 2.0);
+    let complaints = promtool_complaints(&m);
+    assert!(complaints.is_empty(), "{complaints:#?}");
 }
