@@ -1201,17 +1201,11 @@ impl Aggregator {
                 return Reply::Merged { seq };
             }
         }
-        let unlabelled = Reply::Refused {
-            code: codes::UNEXPECTED,
-            message: "the server has not had this sample's series whole on this connection; \
-                      reconnect to send them"
-                .into(),
-        };
         if seq < agent.hold_below {
             // Sent before, maybe to a server that exposed newer values: merged, not shown.
             // (If it came whole, `learn` has its labels for the samples after it.)
             if !labelled(&mut self.builder, agent, decoded) {
-                return unlabelled;
+                return unlabelled();
             }
             agent.samples = agent.samples.saturating_add(1);
             agent.gaps = agent.gaps.saturating_add(skipped);
@@ -1233,7 +1227,7 @@ impl Aggregator {
             // Not merged, and not counted: the agent sends it again after reconnecting.
             (agent.samples, agent.gaps, agent.last_seen) = before;
             return match why {
-                Unpublished::Unlabelled => unlabelled,
+                Unpublished::Unlabelled => unlabelled(),
                 Unpublished::TooManySeries { series } => Reply::Refused {
                     code: codes::TOO_MANY_SERIES,
                     message: format!(
@@ -1480,6 +1474,16 @@ fn relabel(b: &mut Builder, agent: &AgentState, sample: Option<&Decoded>) -> Arc
     b.start_rebuild();
     emit(b, agent, sample);
     Arc::new(b.layout(&agent.id, DEFS))
+}
+
+/// The refusal of a sample whose series the aggregator cannot label (see [`Decoded`]).
+fn unlabelled() -> Reply {
+    Reply::Refused {
+        code: codes::UNEXPECTED,
+        message: "the server has not had this sample's series whole on this connection; \
+                  reconnect to send them"
+            .into(),
+    }
 }
 
 /// Whether the aggregator knows the labels of `sample`'s series: they are those published, or
