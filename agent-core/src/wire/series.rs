@@ -1,7 +1,8 @@
 //! What a message must be before its texts become labels: every such text passes
-//! [`label_text_ok`], and a sample names each series once. Both decoders (the fast sample reader
-//! and serde-json-core) end in these checks, so a receiver never builds two series with one name
-//! and labels, nor a label that breaks a log line or a reader of the exposition.
+//! [`label_text_ok`], and a sample names each series once. Both decoders end in these checks
+//! (the fast sample reader reads only texts of printable ASCII, which pass the first), so a
+//! receiver never builds two series with one name and labels, nor a label that breaks a log
+//! line or a reader of the exposition.
 
 use super::{DecodeError, Hello};
 use crate::sample::{Cpu, Sample, label_text_ok};
@@ -38,8 +39,8 @@ pub(super) fn check_hello(hello: &Hello) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// Checks a sample's label texts, then that it names no series twice.
-pub(super) fn check<
+/// Checks a sample's label texts.
+pub(super) fn check_labels<
     const C: usize,
     const F: usize,
     const N: usize,
@@ -63,6 +64,19 @@ pub(super) fn check<
     for disk in &s.disks {
         label(&disk.device, "disks.device")?;
     }
+    Ok(())
+}
+
+/// Checks that a sample names no series twice.
+pub(super) fn check_unique<
+    const C: usize,
+    const F: usize,
+    const N: usize,
+    const T: usize,
+    const D: usize,
+>(
+    s: &Sample<C, F, N, T, D>,
+) -> Result<(), DecodeError> {
     let unique = |ok: bool, collection| {
         if ok {
             Ok(())
@@ -125,6 +139,12 @@ fn distinct<T>(items: &[T], same: impl Fn(&T, &T) -> bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both checks, as the general parser's samples get them.
+    fn check(s: &Sample) -> Result<(), DecodeError> {
+        check_labels(s)?;
+        check_unique(s)
+    }
     use crate::sample::{Disk, Filesystem, Interface, Sensor, bounded};
 
     fn cpus(numbers: &[u16]) -> Sample {
