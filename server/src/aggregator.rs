@@ -24,7 +24,6 @@ use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::connection::{ByConn, Replier};
 use crate::exposition::{Builder, Def, Kind, Layout, Published, Slot, join_identity};
-use crate::session::MAX_IDLE;
 
 /// Batches that may wait in the channel before workers block: a few passes of each I/O thread.
 pub const CHANNEL_CAPACITY: usize = 16;
@@ -269,6 +268,11 @@ pub const TOO_FREQUENT: &str = "too_frequent";
 /// The shortest default expiry, so that an agent with a fast interval survives a quick restart
 /// of the server or itself.
 pub const MIN_EXPIRY: Duration = Duration::from_secs(5);
+
+/// The longest default expiry: three of the longest interval a hello may declare
+/// ([`agent_core::wire::MAX_INTERVAL_MS`]), as the longest idle timeout of a connection is.
+pub const MAX_EXPIRY: Duration =
+    Duration::from_millis(3 * agent_core::wire::MAX_INTERVAL_MS as u64);
 
 const fn gauge(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Def {
     Def {
@@ -1044,13 +1048,10 @@ impl Aggregator {
             return refusal;
         }
         let interval = Duration::from_millis(u64::from(hello.interval_ms));
-        // Three intervals, and no more than the longest idle timeout: a connection that
-        // declares any interval is closed by then if it sends nothing.
-        let expire_after = self.config.expire_after.unwrap_or_else(|| {
-            interval
-                .saturating_mul(3)
-                .clamp(MIN_EXPIRY, MIN_EXPIRY.max(MAX_IDLE))
-        });
+        let expire_after = self
+            .config
+            .expire_after
+            .unwrap_or_else(|| interval.saturating_mul(3).clamp(MIN_EXPIRY, MAX_EXPIRY));
         let index = match known {
             Some(index) => index,
             None => {
@@ -2487,7 +2488,7 @@ mod tests {
         send(&mut agg, 2, sample(2, 20.5, &[]), t1);
         agg.expire(t1 + Duration::from_secs(3 * 3600 - 1));
         assert_eq!(get(&mut agg, USER), Some(20.5));
-        agg.expire(t1 + MAX_IDLE + Duration::from_secs(1));
+        agg.expire(t1 + MAX_EXPIRY + Duration::from_secs(1));
         assert_eq!(get(&mut agg, USER), None);
     }
 

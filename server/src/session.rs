@@ -702,7 +702,7 @@ mod tests {
         assert_eq!(written(&mut session), ["ack 7", "error"]);
     }
 
-    /// The kinds and codes of what the session asked the aggregator.
+    /// The codes of the refusals the session passed on.
     fn refusals(requests: &[Request]) -> Vec<&'static str> {
         requests
             .iter()
