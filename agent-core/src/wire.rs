@@ -41,6 +41,11 @@ pub const MAX_TEXT: usize = 128;
 /// Bytes in an agent id.
 pub const MAX_ID: usize = 64;
 
+/// The longest sampling interval a hello may declare, in milliseconds: one hour. A server
+/// scales its idle timeout and the life of an agent's series with the interval, so a larger one
+/// would let a single hello hold a connection and an id for days; no agent samples that seldom.
+pub const MAX_INTERVAL_MS: u32 = 3_600_000;
+
 /// A bounded text field.
 pub type Text = String<MAX_TEXT>;
 
@@ -197,6 +202,22 @@ pub mod codes {
     pub const TOO_MANY_AGENTS: &str = "too_many_agents";
     /// The server is stopping; the agent reconnects as after any lost connection.
     pub const SHUTTING_DOWN: &str = "shutting_down";
+    /// A text that becomes a label (a hello's `hostname`, a mount point, an interface name...)
+    /// holds a control character or a Unicode line separator
+    /// ([`crate::sample::label_text_ok`]).
+    pub const BAD_LABEL: &str = "bad_label";
+    /// A sample names one series twice: a CPU number, a filesystem (device, type and mount
+    /// point), an interface, a sensor (chip and sensor) or a disk appears twice.
+    pub const DUPLICATE_SERIES: &str = "duplicate_series";
+    /// The server holds as many series as it may (`--max-series`): the agent's hello or its
+    /// sample would take it past that.
+    pub const TOO_MANY_SERIES: &str = "too_many_series";
+    /// Connections for this agent id keep taking it over from each other (two machines with
+    /// one id and key, say): the server keeps the one it has and refuses the others for a while.
+    pub const ID_CONFLICT: &str = "id_conflict";
+    /// The agent does not read the server's answers: what waits to be written to it passed the
+    /// server's bound.
+    pub const NOT_READING: &str = "not_reading";
 
     /// What a code means, in a few words, for a log line.
     pub fn describe(code: &str) -> Option<&'static str> {
@@ -218,6 +239,11 @@ pub mod codes {
             BAD_SEAL => "a line was not sealed with the key",
             TOO_MANY_AGENTS => "the server holds as many agents as it may",
             SHUTTING_DOWN => "the server is stopping",
+            BAD_LABEL => "a label text held a control character or a line separator",
+            DUPLICATE_SERIES => "a sample named one series twice",
+            TOO_MANY_SERIES => "the server holds as many series as it may",
+            ID_CONFLICT => "connections keep taking this agent id from each other",
+            NOT_READING => "the agent did not read the server's answers",
             _ => return None,
         })
     }
@@ -302,6 +328,11 @@ pub enum DecodeError {
     InvalidValue(&'static str),
     /// An authenticated connection's line has no seal, or a wrong one.
     BadSeal,
+    /// A text that becomes a label holds a control character or a line separator (see
+    /// [`crate::sample::label_text_ok`]); names the field.
+    BadLabel(&'static str),
+    /// A sample names one series twice; names the collection.
+    DuplicateSeries(&'static str),
 }
 
 impl DecodeError {
@@ -316,6 +347,8 @@ impl DecodeError {
             DecodeError::UnknownKind => codes::UNKNOWN_KIND,
             DecodeError::InvalidValue(_) => codes::INVALID_VALUE,
             DecodeError::BadSeal => codes::BAD_SEAL,
+            DecodeError::BadLabel(_) => codes::BAD_LABEL,
+            DecodeError::DuplicateSeries(_) => codes::DUPLICATE_SERIES,
         }
     }
 }
@@ -332,6 +365,13 @@ impl fmt::Display for DecodeError {
             DecodeError::UnknownKind => f.write_str("unknown message kind"),
             DecodeError::InvalidValue(field) => write!(f, "invalid value in field `{field}`"),
             DecodeError::BadSeal => f.write_str("line is not sealed with the session's key"),
+            DecodeError::BadLabel(field) => write!(
+                f,
+                "field `{field}` holds a control character or a line separator"
+            ),
+            DecodeError::DuplicateSeries(collection) => {
+                write!(f, "`{collection}` names the same series twice")
+            }
         }
     }
 }
@@ -458,8 +498,27 @@ pub trait Check {
     /// Returns the name of the first field that is out of range.
     fn check(&self) -> Result<(), &'static str>;
 
-    /// Reads a `sample` line written exactly as [`encode`] writes it, faster than the general
-    /// parser; `None` leaves the line to the general parser.
+    /// Checks that every text that becomes a label passes
+    /// [`label_text_ok`](crate::sample::label_text_ok). A type without labels has nothing to
+    /// check. Not called for what [`parse_fast`](Check::parse_fast) read: it reads only texts of
+    /// printable ASCII, which pass.
+    ///
+    /// # Errors
+    /// [`DecodeError::BadLabel`].
+    fn check_labels(&self) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    /// Checks that no series is named twice. A type without labels has nothing to check.
+    ///
+    /// # Errors
+    /// [`DecodeError::DuplicateSeries`].
+    fn check_unique(&self) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    /// Reads a `sample` line written exactly as [`encode`] writes it, its texts printable ASCII,
+    /// faster than the general parser; `None` leaves the line to the general parser.
     fn parse_fast(_line: &[u8]) -> Option<SampleMessage<Self>>
     where
         Self: Sized,
@@ -486,6 +545,14 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: us
         Sample::check(self)
     }
 
+    fn check_labels(&self) -> Result<(), DecodeError> {
+        series::check_labels(self)
+    }
+
+    fn check_unique(&self) -> Result<(), DecodeError> {
+        series::check_unique(self)
+    }
+
     fn parse_fast(line: &[u8]) -> Option<SampleMessage<Self>> {
         let mut message = SampleMessage::default();
         fast::sample_into(line, &mut message).map(|()| message)
@@ -498,6 +565,7 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: us
 
 mod fast;
 mod flat;
+mod series;
 
 pub(crate) use flat::Reply;
 
@@ -517,7 +585,7 @@ pub fn decode_line<S: DeserializeOwned + Check>(line: &[u8]) -> Result<Message<S
     // checked UTF-8 strings and nests four deep, so the checks below would pass; skip them.
     if fast_header(line).is_some_and(|h| h.v == PROTOCOL_VERSION && h.kind == "sample") {
         if let Some(sample) = S::parse_fast(line) {
-            return checked_sample(sample);
+            return checked_sample(sample, Read::Fast);
         }
     }
     let header = checked_header(line)?;
@@ -527,13 +595,14 @@ pub fn decode_line<S: DeserializeOwned + Check>(line: &[u8]) -> Result<Message<S
             if !valid_id(&hello.id) {
                 return Err(DecodeError::InvalidValue("id"));
             }
-            if hello.interval_ms == 0 {
+            if hello.interval_ms == 0 || hello.interval_ms > MAX_INTERVAL_MS {
                 return Err(DecodeError::InvalidValue("interval_ms"));
             }
+            series::check_hello(&hello)?;
             Message::Hello(hello)
         }
         "welcome" => Message::Welcome(parse(line)?),
-        "sample" => return checked_sample(parse(line)?),
+        "sample" => return checked_sample(parse(line)?, Read::General),
         "ack" => Message::Ack(parse(line)?),
         "error" => Message::Error(parse(line)?),
         "challenge" => Message::Challenge(parse(line)?),
@@ -560,7 +629,7 @@ pub fn decode_line_into<S: DeserializeOwned + Check>(
     if fast_header(stripped).is_some_and(|h| h.v == PROTOCOL_VERSION && h.kind == "sample")
         && S::parse_fast_into(stripped, sample)
     {
-        return check_sample(sample).map(|()| None);
+        return check_sample(sample, Read::Fast).map(|()| None);
     }
     match decode_line(line)? {
         Message::Sample(decoded) => {
@@ -639,18 +708,34 @@ fn checked_header(line: &[u8]) -> Result<Header<'_>, DecodeError> {
     Ok(header)
 }
 
+/// Which reader read a sample.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// [`Check::parse_fast`]: its texts are printable ASCII, which any label may hold.
+    Fast,
+    /// serde-json-core: its texts may hold anything.
+    General,
+}
+
 /// A sample message, once its values are checked.
-fn checked_sample<S: Check>(sample: SampleMessage<S>) -> Result<Message<S>, DecodeError> {
-    check_sample(&sample)?;
+fn checked_sample<S: Check>(
+    sample: SampleMessage<S>,
+    read: Read,
+) -> Result<Message<S>, DecodeError> {
+    check_sample(&sample, read)?;
     Ok(Message::Sample(sample))
 }
 
 /// Checks what a sample message's JSON cannot say.
-fn check_sample<S: Check>(sample: &SampleMessage<S>) -> Result<(), DecodeError> {
+fn check_sample<S: Check>(sample: &SampleMessage<S>, read: Read) -> Result<(), DecodeError> {
     if sample.seq == 0 {
         return Err(DecodeError::InvalidValue("seq"));
     }
-    sample.sample.check().map_err(DecodeError::InvalidValue)
+    sample.sample.check().map_err(DecodeError::InvalidValue)?;
+    if read == Read::General {
+        sample.sample.check_labels()?;
+    }
+    sample.sample.check_unique()
 }
 
 /// The header of a line that starts as [`encode`] writes it, `{"v":<digits>,"kind":"<kind>",`,
@@ -1011,6 +1096,10 @@ mod tests {
     const SAMPLE_WITHOUT_DISKS: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1,"boot_time":1,"load1":0,"load5":0,"load15":0,"cpu_usage":0,"cpus":[],"memory":{"total":0,"free":0,"available":0,"buffers":0,"cached":0,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[],"sensors":[],"context_switches":0,"forks":0,"procs_running":0,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0}}}"#;
     /// A hello with escapes in a string: `\"` and `\u00e9`.
     const HELLO_ESCAPED: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"say \"hi\" caf\u00e9","hostname":"h","domainname":"(none)","interval_ms":1000,"session":1}"#;
+    /// A hello whose hostname holds a NUL: refused (`bad_label`).
+    const HELLO_BAD_LABEL: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"1","hostname":"h\u0000","domainname":"(none)","interval_ms":1000,"session":1}"#;
+    /// A hello declaring an interval over an hour: refused (`invalid_value`).
+    const HELLO_INTERVAL_TOO_LONG: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"1","hostname":"h","domainname":"(none)","interval_ms":4294967295,"session":1}"#;
     const FUTURE_VERSION: &[u8] = br#"{"v":2,"kind":"hello"}"#;
     const UNKNOWN_KIND: &[u8] = br#"{"v":1,"kind":"gossip"}"#;
     const GARBAGE: &[u8] = b"GET / HTTP/1.1";
@@ -1116,6 +1205,129 @@ mod tests {
             one(br#"{"v":1,"kind":"ack","seq":1} trailing"#),
             Err(DecodeError::BadJson)
         );
+    }
+
+    #[test]
+    fn a_label_text_with_a_control_character_is_refused_raw_or_escaped() {
+        let text = core::str::from_utf8(SAMPLE).unwrap();
+        // Raw (a U+2028, DEL or C1 control needs no escape in JSON) or escaped, the fast reader
+        // leaves the line to the general parser, which refuses it.
+        for device in [
+            "eth\u{2028}0",
+            "eth\u{7f}",
+            "eth\u{85}",
+            r"eth\u0000",
+            r"eth\t0",
+            r"eth\u001b[31m",
+            r"eth\u2029",
+        ] {
+            let line = text.replace(
+                r#""device":"eth0""#,
+                &std::format!(r#""device":"{device}""#),
+            );
+            assert!(<Sample>::parse_fast(line.as_bytes()).is_none(), "{device}");
+            assert_eq!(
+                one(line.as_bytes()),
+                Err(DecodeError::BadLabel("interfaces.device")),
+                "{device}"
+            );
+        }
+        // Other characters are not: a space, quotes, a backslash, any other Unicode (which
+        // the fast reader also leaves to the general parser).
+        for device in ["é ✓", r#"\"0\" \\"#, "~ !#$%&'()*+,-./:;<=>?@[]^`{|}"] {
+            let line = text.replace(
+                r#""device":"eth0""#,
+                &std::format!(r#""device":"{device}""#),
+            );
+            assert!(one(line.as_bytes()).is_ok(), "{device}");
+        }
+        let printable = text.replace(
+            r#""device":"eth0""#,
+            r#""device":"~ !#$%&'()*+,-./:;<=>?@[]^`{|}""#,
+        );
+        assert!(<Sample>::parse_fast(printable.as_bytes()).is_some());
+        assert_eq!(one(HELLO_BAD_LABEL), Err(DecodeError::BadLabel("hostname")));
+        assert_eq!(DecodeError::BadLabel("hostname").code(), codes::BAD_LABEL);
+    }
+
+    #[test]
+    fn a_sample_naming_a_series_twice_is_refused_fast_or_slow() {
+        let text = core::str::from_utf8(SAMPLE).unwrap();
+        let cpu = r#"{"cpu":0,"user":10.5,"nice":0.0,"system":3.25,"idle":100.0,"iowait":0.5,"irq":0.0,"softirq":0.01,"steal":0.0}"#;
+        let twice = text.replace(cpu, &std::format!("{cpu},{cpu}"));
+        assert!(<Sample>::parse_fast(twice.as_bytes()).is_some());
+        assert_eq!(
+            one(twice.as_bytes()),
+            Err(DecodeError::DuplicateSeries("cpus"))
+        );
+        let spaced = twice.replace(r#""cpus":["#, r#""cpus": ["#);
+        assert!(<Sample>::parse_fast(spaced.as_bytes()).is_none());
+        assert_eq!(
+            one(spaced.as_bytes()),
+            Err(DecodeError::DuplicateSeries("cpus"))
+        );
+        // The same device escaped differently is the same series.
+        let disk =
+            &text[text.find(r#"{"device":"sda""#).unwrap()..text.find(r#"],"pressure""#).unwrap()];
+        let again = disk.replace(r#""sda""#, r#""\u0073da""#);
+        let twice = text.replace(disk, &std::format!("{disk},{again}"));
+        assert_eq!(
+            one(twice.as_bytes()),
+            Err(DecodeError::DuplicateSeries("disks"))
+        );
+        // Another CPU number is another series.
+        let other = cpu.replace(r#""cpu":0"#, r#""cpu":1"#);
+        let two = text.replace(cpu, &std::format!("{cpu},{other}"));
+        assert!(one(two.as_bytes()).is_ok());
+        assert_eq!(
+            DecodeError::DuplicateSeries("cpus").code(),
+            codes::DUPLICATE_SERIES
+        );
+    }
+
+    #[test]
+    fn a_hello_may_declare_an_interval_of_up_to_an_hour() {
+        assert_eq!(
+            one(HELLO_INTERVAL_TOO_LONG),
+            Err(DecodeError::InvalidValue("interval_ms"))
+        );
+        let text = core::str::from_utf8(HELLO).unwrap();
+        let hour = text.replace(r#""interval_ms":10000"#, r#""interval_ms":3600000"#);
+        let Ok(Message::Hello(hello)) = one(hour.as_bytes()) else {
+            panic!("an hour is allowed")
+        };
+        assert_eq!(hello.interval_ms, MAX_INTERVAL_MS);
+    }
+
+    #[test]
+    fn every_code_is_described_and_short_enough_for_an_agent() {
+        for code in [
+            codes::LINE_TOO_LONG,
+            codes::BAD_UTF8,
+            codes::BAD_JSON,
+            codes::TOO_DEEP,
+            codes::UNSUPPORTED_VERSION,
+            codes::UNKNOWN_KIND,
+            codes::INVALID_VALUE,
+            codes::UNEXPECTED,
+            codes::HANDSHAKE_TIMEOUT,
+            codes::UNAVAILABLE,
+            codes::AUTH_REQUIRED,
+            codes::AUTH_FAILED,
+            codes::UNKNOWN_AGENT,
+            codes::ID_IN_USE,
+            codes::BAD_SEAL,
+            codes::TOO_MANY_AGENTS,
+            codes::SHUTTING_DOWN,
+            codes::BAD_LABEL,
+            codes::DUPLICATE_SERIES,
+            codes::TOO_MANY_SERIES,
+            codes::ID_CONFLICT,
+            codes::NOT_READING,
+        ] {
+            assert!(codes::describe(code).is_some(), "{code}");
+            assert!(code.len() <= MAX_CODE, "{code}");
+        }
     }
 
     #[test]
@@ -1357,10 +1569,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_largest_default_sample_fits_in_a_line() {
+    /// The largest sample an agent could encode: every collection full, every number at its
+    /// longest, every name at its longest in `name(i)`.
+    fn largest_sample(name: impl Fn(usize) -> String) -> Sample {
         use crate::sample::*;
-        let long = "\u{1}".repeat(PATH_LEN); // escapes to six bytes each
         let mut sample: Sample = Sample::default();
         for cpu in 0..MAX_CPUS {
             let v = 1.2345678901234567e300;
@@ -1376,7 +1588,8 @@ mod tests {
                 steal: v,
             });
         }
-        for _ in 0..MAX_FILESYSTEMS {
+        for i in 0..MAX_FILESYSTEMS {
+            let long = name(i);
             let _ = sample.filesystems.push(Filesystem {
                 device: bounded(&long),
                 fstype: bounded(&long),
@@ -1389,7 +1602,8 @@ mod tests {
                 readonly: false,
             });
         }
-        for _ in 0..MAX_INTERFACES {
+        for i in 0..MAX_INTERFACES {
+            let long = name(i);
             let _ = sample.interfaces.push(Interface {
                 device: bounded(&long),
                 rx_bytes: u64::MAX,
@@ -1403,14 +1617,16 @@ mod tests {
                 up: false,
             });
         }
-        for _ in 0..MAX_SENSORS {
+        for i in 0..MAX_SENSORS {
+            let long = name(i);
             let _ = sample.sensors.push(Sensor {
                 chip: bounded(&long),
                 sensor: bounded(&long),
                 celsius: -1.2345678901234567e300,
             });
         }
-        for _ in 0..MAX_DISKS {
+        for i in 0..MAX_DISKS {
+            let long = name(i);
             let v = 1.2345678901234567e300;
             let _ = sample.disks.push(Disk {
                 device: bounded(&long),
@@ -1435,14 +1651,35 @@ mod tests {
             io_waiting: v,
             io_stalled: v,
         });
+        sample
+    }
+
+    #[test]
+    fn the_largest_default_sample_fits_in_a_line() {
+        use crate::sample::PATH_LEN;
+        // A control character escapes to six bytes (`\u0001`), the most any character takes:
+        // such a sample is refused, but even it fits in a line.
+        let worst = largest_sample(|_| "\u{1}".repeat(PATH_LEN));
         let message = Message::Sample(SampleMessage {
             seq: u64::MAX,
             dropped: u64::MAX,
-            sample,
+            sample: worst,
         });
         let mut buf = [0u8; MAX_LINE + 1];
         let n = encode(&message, &mut buf).unwrap();
         assert!(n <= MAX_LINE + 1);
+        assert!(matches!(
+            decode_line::<Sample>(&buf[..n - 1]),
+            Err(DecodeError::BadLabel(_))
+        ));
+        // The largest one a receiver takes: names of escaped quotes, distinct in each collection.
+        let valid = largest_sample(|i| std::format!("{i:02}") + &"\"".repeat(PATH_LEN - 2));
+        let message = Message::Sample(SampleMessage {
+            seq: u64::MAX,
+            dropped: u64::MAX,
+            sample: valid,
+        });
+        let n = encode(&message, &mut buf).unwrap();
         assert_eq!(decode_line::<Sample>(&buf[..n - 1]).unwrap(), message);
         // Escaped names are left to the general parser, which reads them the same.
         assert!(<Sample>::parse_fast(&buf[..n - 1]).is_none());

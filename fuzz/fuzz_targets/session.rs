@@ -1,7 +1,8 @@
 //! The server's per-connection session and its aggregator, fed bytes as an agent (or anyone)
 //! would send them, without a socket. Checks: nothing panics; every line the session writes is a
 //! valid message (sealed with the session's key once the agent has authenticated); nothing
-//! follows an `error`; and the exposition stays valid Prometheus text whatever was merged.
+//! follows an `error`; and the exposition stays valid Prometheus text whatever was merged, with
+//! no two series of one name and label set, and no raw control character in a label value.
 //!
 //! The first input byte picks the mode: raw bytes cut into pieces of its size, or an agent that
 //! authenticates properly (the harness answers the challenge with the key) and then sends the
@@ -117,8 +118,10 @@ impl Harness {
     }
 }
 
-/// Checks the text exposition format line by line: comments, then `name{labels} value`.
+/// Checks the text exposition format line by line: comments, then `name{labels} value`, each
+/// series (name and labels) once.
 fn check_exposition(text: &str) {
+    let mut series = std::collections::HashSet::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# ") {
             assert!(
@@ -143,6 +146,10 @@ fn check_exposition(text: &str) {
                         assert!(matches!(escaped, '\\' | '"' | 'n'), "bad escape in {line:?}");
                     }
                     (true, '"') => in_value = false,
+                    (true, c) => assert!(
+                        !(c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')),
+                        "raw {c:?} in a label value: {line:?}"
+                    ),
                     (false, '"') => in_value = true,
                     (false, '}') => {
                         end = Some(i);
@@ -152,11 +159,12 @@ fn check_exposition(text: &str) {
                         c.is_ascii_alphanumeric() || matches!(c, '_' | '=' | ','),
                         "label syntax {c:?} in {line:?}"
                     ),
-                    (true, _) => {}
                 }
             }
             rest = &labels[end.expect("labels not closed") + 1..];
         }
+        let key = &line[..line.len() - rest.len()];
+        assert!(series.insert(key.to_owned()), "series twice: {key}");
         let value = rest.strip_prefix(' ').expect("a space before the value");
         assert!(
             matches!(value, "NaN" | "+Inf" | "-Inf") || value.parse::<f64>().is_ok(),
@@ -213,7 +221,8 @@ fuzz_target!(|data: &[u8]| {
             h.now += Duration::from_millis(10);
         }
     }
-    // Deadlines and expiry run on whatever state is left.
+    // What was merged, before it expires; then deadlines and expiry run on whatever is left.
+    check_exposition(&h.aggregator.render());
     let mut requests = Vec::new();
     let later = h.now + Duration::from_secs(60);
     h.session.tick(later, &mut requests);

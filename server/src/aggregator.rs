@@ -11,7 +11,7 @@
 //! counter that went down (a reboot, an interface re-created) is a reset, which Prometheus'
 //! `rate()` and `increase()` handle, exactly as with node_exporter.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -219,6 +219,9 @@ pub struct Config {
     /// burst of [`BURST`], for a backlog sent after an outage) are acknowledged but dropped,
     /// and counted.
     pub min_interval: Duration,
+    /// Series held for all agents at once: a hello or a sample that would take the total past
+    /// it is refused (`too_many_series`).
+    pub max_series: usize,
 }
 
 impl Default for Config {
@@ -228,12 +231,34 @@ impl Default for Config {
             max_agents: DEFAULT_MAX_AGENTS,
             forget_after: Duration::from_secs(24 * 3600),
             min_interval: Duration::from_millis(100),
+            max_series: DEFAULT_MAX_SERIES,
         }
     }
 }
 
 /// Distinct agents held at once unless `--max-agents` says otherwise: about 460 MiB of series.
 pub const DEFAULT_MAX_AGENTS: usize = 20_000;
+
+/// Series held at once unless `--max-series` says otherwise: [`DEFAULT_MAX_AGENTS`] agents of
+/// 200 series each (a 4-CPU machine's agent has about 135, an 8-CPU one with a few disks and
+/// mounts about 200). At about 190 B of memory and 72 B of plain scrape a series (the
+/// Scaling figures of the README), that is up to 760 MB held and a 290 MB scrape (17 MB
+/// gzipped), where the agents' own bounds alone allowed 20,000 maximal agents of about 1,000
+/// series each: 20 M series, 3.8 GB and 1.3 GB a scrape.
+pub const DEFAULT_MAX_SERIES: usize = 4_000_000;
+
+/// The series an agent has before its first sample: `up` and `last_seen`.
+const NEW_AGENT_SERIES: usize = 2;
+
+/// A second takeover of one id (a connection that authenticated for it while another holds
+/// it) within this time of the first is a conflict: an agent that rebooted while its old
+/// connection still looked alive takes its id over once, and its old connection is dead.
+pub const TAKEOVER_WINDOW: Duration = Duration::from_secs(60);
+
+/// In a conflict the connection that holds the id keeps it, and each new one is refused
+/// (`id_conflict`) until none has tried for this long: longer than an agent's longest backoff
+/// (30 s), so two machines with one id and key do not take turns.
+pub const CONFLICT_HOLD: Duration = Duration::from_secs(60);
 
 /// Samples an agent may send faster than `min_interval` in a row: an outage's backlog.
 pub const BURST: f64 = 1000.0;
@@ -244,6 +269,11 @@ pub const TOO_FREQUENT: &str = "too_frequent";
 /// The shortest default expiry, so that an agent with a fast interval survives a quick restart
 /// of the server or itself.
 pub const MIN_EXPIRY: Duration = Duration::from_secs(5);
+
+/// The longest default expiry: three of the longest interval a hello may declare
+/// ([`agent_core::wire::MAX_INTERVAL_MS`]), as the longest idle timeout of a connection is.
+pub const MAX_EXPIRY: Duration =
+    Duration::from_millis(3 * agent_core::wire::MAX_INTERVAL_MS as u64);
 
 const fn gauge(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Def {
     Def {
@@ -550,7 +580,7 @@ const DEFS: &[Def] = &[
     ),
     gauge(
         "vitals_agent_last_seen_timestamp_seconds",
-        "When the server last merged a sample from the agent.",
+        "When the server last exposed a new sample's values from the agent (0 before the first).",
         &[],
     ),
 ];
@@ -662,7 +692,7 @@ struct AgentState {
     hello: Box<Hello>,
     /// The hello's texts that become labels, as identity parts ([`hello_identity`]): a sample
     /// reads these, not the hello's fields, each on a cache line of its own.
-    hello_identity: String,
+    hello_identity: Vec<u8>,
     /// The hello's interval, in seconds.
     interval: f64,
     /// The session and highest sequence number merged in it.
@@ -672,10 +702,28 @@ struct AgentState {
     samples: u64,
     /// Sequence numbers skipped within a session, over the server's life.
     gaps: u64,
-    /// When the last sample arrived, by the server's monotonic clock and as Unix time.
+    /// Samples of the current connection numbered below this are merged (counted, acknowledged,
+    /// a baseline for gaps) but their values are not published: its hello's `last_sent`, the
+    /// newest sample it had handed to any server, which a server that crashed since may have
+    /// exposed. Publishing an older one would turn exposed values back.
+    hold_below: u64,
+    /// When the values published now were merged, by the server's monotonic clock (their
+    /// expiry counts from it) and as Unix time (`last_seen`; 0 before the first).
     last_sample: Instant,
     last_seen: f64,
+    /// When the last sample arrived, published or not, for `allowance`.
+    last_arrival: Instant,
+    /// How long the values published now stay after `last_sample`: from the hello of the
+    /// connection that sent them, so that a later hello (which may say any interval) does not
+    /// keep values it did not send.
     expire_after: Duration,
+    /// The expiry the current connection's hello asks for, which its first published sample
+    /// takes on.
+    next_expire: Duration,
+    /// When a connection last took the id over from another that held it.
+    last_takeover: Option<Instant>,
+    /// While connections keep taking the id from each other: until when new ones are refused.
+    conflict_until: Option<Instant>,
     /// Whether only `up` and `last_seen` are left.
     expired: bool,
     /// Samples it may send now faster than `min_interval` (a token bucket of [`BURST`]).
@@ -748,6 +796,7 @@ impl Table {
 /// The server's own health metrics.
 struct Health {
     connected: IntGauge,
+    series: IntGauge,
     connections: IntCounter,
     frames: IntCounter,
     rejected: IntCounterVec,
@@ -764,6 +813,8 @@ pub struct Aggregator {
     conns: ByConn<usize>,
     /// New agents' slots, published with the next [`Aggregator::publish_joined`].
     joined: Vec<Arc<Slot>>,
+    /// The series every agent's published layout holds, against `--max-series`.
+    series: Series,
     builder: Builder,
     /// Where merged samples' boxes go back to the I/O threads, if anywhere.
     spent: Option<Sender<Box<Decoded>>>,
@@ -794,6 +845,14 @@ impl Aggregator {
                 &registry,
                 IntGauge::new("vitals_server_agents_connected", "Agents connected now.")
                     .expect("valid metric definition"),
+            ),
+            series: register(
+                &registry,
+                IntGauge::new(
+                    "vitals_server_series",
+                    "Series held for agents now (at most --max-series).",
+                )
+                .expect("valid metric definition"),
             ),
             connections: register(
                 &registry,
@@ -835,6 +894,10 @@ impl Aggregator {
             agents: Table::default(),
             conns: ByConn::default(),
             joined: Vec::new(),
+            series: Series {
+                held: 0,
+                max: config.max_series,
+            },
             builder: Builder::default(),
             spent: None,
         }
@@ -888,6 +951,7 @@ impl Aggregator {
             .filter_map(|event| self.handle(event, now))
             .collect();
         self.publish_joined();
+        self.refresh_series();
         if let Some(reply) = reply.filter(|_| !answers.is_empty()) {
             reply.send(answers);
         }
@@ -959,6 +1023,15 @@ impl Aggregator {
                 ),
             };
         }
+        if known.is_none() && !self.series.fits(0, NEW_AGENT_SERIES) {
+            return Reply::Refused {
+                code: codes::TOO_MANY_SERIES,
+                message: format!(
+                    "the server holds {} series, its limit (--max-series); agent `{id}` must wait",
+                    self.series.held
+                ),
+            };
+        }
         let connected = known
             .and_then(|i| self.agents.get(i))
             .is_some_and(|a| a.conn.is_some());
@@ -970,11 +1043,17 @@ impl Aggregator {
                 ),
             };
         }
+        if let Some(agent) = known.and_then(|i| self.agents.get_mut(i))
+            && connected
+            && let Err(refusal) = take_over(agent, now)
+        {
+            return refusal;
+        }
         let interval = Duration::from_millis(u64::from(hello.interval_ms));
         let expire_after = self
             .config
             .expire_after
-            .unwrap_or_else(|| (interval * 3).max(MIN_EXPIRY));
+            .unwrap_or_else(|| interval.saturating_mul(3).clamp(MIN_EXPIRY, MAX_EXPIRY));
         let index = match known {
             Some(index) => index,
             None => {
@@ -987,15 +1066,20 @@ impl Aggregator {
                     sampled: Arc::default(),
                     conn: None,
                     hello: Box::default(),
-                    hello_identity: String::new(),
+                    hello_identity: Vec::new(),
                     interval: 0.0,
                     session: hello.session,
                     last_seq: 0,
                     samples: 0,
                     gaps: 0,
+                    hold_below: 0,
                     last_sample: now,
                     last_seen: 0.0,
+                    last_arrival: now,
                     expire_after,
+                    next_expire: expire_after,
+                    last_takeover: None,
+                    conflict_until: None,
                     expired: true,
                     allowance: BURST,
                 })
@@ -1015,7 +1099,8 @@ impl Aggregator {
             agent.session = hello.session;
             agent.last_seq = 0;
         }
-        agent.expire_after = expire_after;
+        agent.next_expire = expire_after;
+        agent.hold_below = hello.last_sent;
         agent.hello_identity = hello_identity(&hello);
         agent.interval = f64::from(hello.interval_ms) / 1000.0;
         agent.hello = hello;
@@ -1052,9 +1137,10 @@ impl Aggregator {
             .and_then(|r| layout.value_index(r.start));
         match at {
             Some(at) => agent.slot.set_value(at, if up { 1.0 } else { 0.0 }),
-            // A new agent: only `up` and `last_seen` until its first sample.
+            // A new agent: only `up` and `last_seen` until its first sample (which `connect`
+            // made room for).
             None => {
-                publish(&mut self.builder, agent, None);
+                let _ = publish(&mut self.builder, &mut self.series, agent, None);
             }
         }
     }
@@ -1098,15 +1184,18 @@ impl Aggregator {
         };
         let min = self.config.min_interval.as_secs_f64();
         if min > 0.0 {
+            // Earned since the last sample that arrived: a sample dropped or held back spends
+            // the time since it as much as one published.
             let earned = now
-                .saturating_duration_since(agent.last_sample)
+                .saturating_duration_since(agent.last_arrival)
                 .as_secs_f64()
                 / min;
+            agent.last_arrival = now;
             agent.allowance = (agent.allowance + earned).min(BURST);
             if agent.allowance < 1.0 {
                 // Acknowledged, so that the agent moves on; its next sample carries the same
                 // counters, so nothing is lost but resolution.
-                agent.gaps += skipped;
+                agent.gaps = agent.gaps.saturating_add(skipped);
                 agent.last_seq = seq;
                 self.health
                     .rejected
@@ -1115,19 +1204,44 @@ impl Aggregator {
                 return Reply::Merged { seq };
             }
         }
+        if seq < agent.hold_below {
+            // Sent before, maybe to a server that exposed newer values: merged, not shown.
+            // (If it came whole, `learn` has its labels for the samples after it.)
+            if !labelled(&mut self.builder, agent, decoded) {
+                return unlabelled();
+            }
+            agent.samples = agent.samples.saturating_add(1);
+            agent.gaps = agent.gaps.saturating_add(skipped);
+            if min > 0.0 {
+                agent.allowance -= 1.0;
+            }
+            agent.last_seq = seq;
+            return Reply::Merged { seq };
+        }
         let before = (agent.samples, agent.gaps, agent.last_seen);
-        (agent.samples, agent.gaps, agent.last_seen) =
-            (agent.samples + 1, agent.gaps + skipped, unix_now());
-        if !publish(&mut self.builder, agent, Some(decoded)) {
+        // Saturating: the sequence numbers are the peer's, and one line can skip 2^64 - 2 of
+        // them (a counter that wrapped would go backwards).
+        (agent.samples, agent.gaps, agent.last_seen) = (
+            agent.samples.saturating_add(1),
+            agent.gaps.saturating_add(skipped),
+            unix_now(),
+        );
+        if let Err(why) = publish(&mut self.builder, &mut self.series, agent, Some(decoded)) {
             // Not merged, and not counted: the agent sends it again after reconnecting.
             (agent.samples, agent.gaps, agent.last_seen) = before;
-            return Reply::Refused {
-                code: codes::UNEXPECTED,
-                message: "the server has not had this sample's series whole on this \
-                          connection; reconnect to send them"
-                    .into(),
+            return match why {
+                Unpublished::Unlabelled => unlabelled(),
+                Unpublished::TooManySeries { series } => Reply::Refused {
+                    code: codes::TOO_MANY_SERIES,
+                    message: format!(
+                        "the server holds {} series, its limit (--max-series), and this \
+                         sample's {series} would pass it",
+                        self.series.held
+                    ),
+                },
             };
         }
+        agent.expire_after = agent.next_expire;
         if min > 0.0 {
             agent.allowance -= 1.0;
         }
@@ -1141,12 +1255,13 @@ impl Aggregator {
     /// than their expiry.
     pub fn expire(&mut self, now: Instant) {
         self.publish_joined();
+        let series = &mut self.series;
         for agent in self.agents.iter_mut() {
             if !agent.expired
                 && now.saturating_duration_since(agent.last_sample) > agent.expire_after
             {
                 agent.expired = true;
-                publish(&mut self.builder, agent, None);
+                let _ = publish(&mut self.builder, series, agent, None);
             }
         }
         let forget = self.config.forget_after;
@@ -1154,15 +1269,23 @@ impl Aggregator {
             .agents
             .iter()
             .filter(|(_, a)| {
+                // An id that never sent a sample (a bare hello) has nothing worth keeping, and
+                // would hold a place of `--max-agents`: it goes with its connection.
                 a.conn.is_none()
-                    && a.expired
-                    && now.saturating_duration_since(a.last_sample) > a.expire_after + forget
+                    && (a.samples == 0
+                        || (a.expired
+                            && now.saturating_duration_since(a.last_sample)
+                                > a.expire_after.saturating_add(forget)))
             })
             .map(|(index, _)| index)
             .collect();
-        let forgotten: Vec<Arc<Slot>> = gone
+        let forgotten: HashSet<*const Slot> = gone
             .into_iter()
-            .filter_map(|index| Some(self.agents.remove(index)?.slot))
+            .filter_map(|index| {
+                let agent = self.agents.remove(index)?;
+                self.series.held = self.series.held.saturating_sub(agent.layout.lines.len());
+                Some(Arc::as_ptr(&agent.slot))
+            })
             .collect();
         if !forgotten.is_empty() {
             let mut list = self
@@ -1170,20 +1293,28 @@ impl Aggregator {
                 .agents
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
-            // Keep the published order of those that stay; compare with the few forgotten, not
-            // every agent with every agent.
+            // Keep the published order of those that stay; a set, as thousands of bare hellos
+            // may go in one tick.
             let kept = list
                 .iter()
-                .filter(|s| !forgotten.iter().any(|f| Arc::ptr_eq(f, s)))
+                .filter(|s| !forgotten.contains(&Arc::as_ptr(s)))
                 .cloned()
                 .collect();
             *list = Arc::new(kept);
         }
+        self.refresh_series();
+    }
+
+    fn refresh_series(&self) {
+        self.health
+            .series
+            .set(i64::try_from(self.series.held).unwrap_or(i64::MAX));
     }
 
     /// The exposition in Prometheus text format.
     pub fn render(&mut self) -> String {
         self.publish_joined();
+        self.refresh_series();
         String::from_utf8(self.published.render()).unwrap_or_default()
     }
 }
@@ -1206,6 +1337,11 @@ pub const REJECT_REASONS: &[&str] = &[
     codes::ID_IN_USE,
     codes::BAD_SEAL,
     codes::TOO_MANY_AGENTS,
+    codes::BAD_LABEL,
+    codes::DUPLICATE_SERIES,
+    codes::TOO_MANY_SERIES,
+    codes::ID_CONFLICT,
+    codes::NOT_READING,
     TOO_FREQUENT,
     IDLE_TIMEOUT,
 ];
@@ -1239,27 +1375,101 @@ fn format_u16(buf: &mut [u8; 5], mut n: u16) -> &str {
     std::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or("0")
 }
 
+/// The series held for all agents, and their bound.
+#[derive(Debug, Clone, Copy)]
+struct Series {
+    held: usize,
+    max: usize,
+}
+
+impl Series {
+    /// Whether `old` series may become `new` ones: fewer always may.
+    fn fits(&self, old: usize, new: usize) -> bool {
+        new <= old || self.held.saturating_sub(old).saturating_add(new) <= self.max
+    }
+
+    /// Counts `old` series become `new` ones.
+    fn replace(&mut self, old: usize, new: usize) {
+        self.held = self.held.saturating_sub(old).saturating_add(new);
+    }
+}
+
+/// Why a sample was not published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unpublished {
+    /// Its series are neither those published nor those of the agent's last whole sample
+    /// (see [`Decoded`]).
+    Unlabelled,
+    /// Its `series` would take the total past `--max-series`.
+    TooManySeries { series: usize },
+}
+
 /// Publishes the agent's series: from `sample`, or only `up` and `last_seen`. The label sets
 /// are rendered again only when they changed (a new mount, a renamed interface): per sample,
 /// this writes the values into the agent's view, with no allocation while no scrape holds it.
-/// False, and nothing published, for a sample whose series are neither those published nor
-/// those of the agent's last whole sample (see [`Decoded`]).
-fn publish(b: &mut Builder, agent: &mut AgentState, sample: Option<&Decoded>) -> bool {
+/// Nothing is published for a sample whose series are not labelled, or would pass
+/// `--max-series`; without a sample the series only shrink, or are a new agent's first two.
+fn publish(
+    b: &mut Builder,
+    series: &mut Series,
+    agent: &mut AgentState,
+    sample: Option<&Decoded>,
+) -> Result<(), Unpublished> {
     b.start();
     emit(b, agent, sample);
+    let old = agent.layout.lines.len();
     if b.same_as(&agent.layout) {
         check_reuse(b, agent, sample);
     } else if sample.is_some() {
         if !b.same_as(&agent.sampled) {
-            return false;
+            return Err(Unpublished::Unlabelled);
         }
+        let new = agent.sampled.lines.len();
+        if !series.fits(old, new) {
+            return Err(Unpublished::TooManySeries { series: new });
+        }
+        series.replace(old, new);
         agent.layout = agent.sampled.clone();
         check_reuse(b, agent, sample);
     } else {
         agent.layout = relabel(b, agent, None);
+        series.replace(old, agent.layout.lines.len());
     }
     agent.slot.publish(&agent.layout, b.values());
-    true
+    Ok(())
+}
+
+/// Lets a connection that authenticated for `agent`'s id take it from the connection that
+/// holds it, once: a second takeover within [`TAKEOVER_WINDOW`], and every one while the
+/// conflict lasts, is refused (`id_conflict`), and the conflict lasts until none has been
+/// tried for [`CONFLICT_HOLD`]. Logged once a conflict.
+fn take_over(agent: &mut AgentState, now: Instant) -> Result<(), Reply> {
+    let conflict = agent.conflict_until.is_some_and(|until| now < until);
+    let again = agent
+        .last_takeover
+        .is_some_and(|at| now.saturating_duration_since(at) < TAKEOVER_WINDOW);
+    if !(conflict || again) {
+        agent.last_takeover = Some(now);
+        return Ok(());
+    }
+    if !conflict {
+        crate::log!(
+            "agent {}: connections keep taking its id from each other (two machines with one \
+             id and key?); the one connected keeps it, and others are refused until none has \
+             tried for {}s (id_conflict)",
+            agent.id,
+            CONFLICT_HOLD.as_secs()
+        );
+    }
+    agent.conflict_until = now.checked_add(CONFLICT_HOLD);
+    Err(Reply::Refused {
+        code: codes::ID_CONFLICT,
+        message: format!(
+            "agent `{}` is connected, and connections keep taking its id from each other: \
+             give each machine its own id",
+            agent.id
+        ),
+    })
 }
 
 /// The layout of the agent's series with `sample`, built anew; `b` then holds their values.
@@ -1267,6 +1477,24 @@ fn relabel(b: &mut Builder, agent: &AgentState, sample: Option<&Decoded>) -> Arc
     b.start_rebuild();
     emit(b, agent, sample);
     Arc::new(b.layout(&agent.id, DEFS))
+}
+
+/// The refusal of a sample whose series the aggregator cannot label (see [`Decoded`]).
+fn unlabelled() -> Reply {
+    Reply::Refused {
+        code: codes::UNEXPECTED,
+        message: "the server has not had this sample's series whole on this connection; \
+                  reconnect to send them"
+            .into(),
+    }
+}
+
+/// Whether the aggregator knows the labels of `sample`'s series: they are those published, or
+/// those of the agent's last whole sample (see [`Decoded`]).
+fn labelled(b: &mut Builder, agent: &AgentState, sample: &Decoded) -> bool {
+    b.start();
+    emit(b, agent, Some(sample));
+    b.same_as(&agent.layout) || b.same_as(&agent.sampled)
 }
 
 /// Labels the series of a whole sample, unless the agent's last whole sample had the same:
@@ -1354,12 +1582,10 @@ fn uname(hello: &Hello) -> [&str; 6] {
 
 /// The identity parts an agent's hello adds before its sample's: every text of the hello
 /// that becomes a label.
-fn hello_identity(hello: &Hello) -> String {
+fn hello_identity(hello: &Hello) -> Vec<u8> {
     join_identity(
-        ["sample"]
-            .into_iter()
-            .chain(uname(hello))
-            .chain([hello.version.as_str()]),
+        "hello",
+        uname(hello).into_iter().chain([hello.version.as_str()]),
     )
 }
 
@@ -1367,7 +1593,7 @@ fn hello_identity(hello: &Hello) -> String {
 /// alone, in the order [`emit`] places them (it adds the agent's around them).
 fn emit_sample(b: &mut Builder, s: &Sample) {
     let mut cpu_label = itoa_buf();
-    b.identity("cpus");
+    b.section("cpus");
     for cpu in &s.cpus {
         let cpu_label = format_u16(&mut cpu_label, cpu.cpu);
         b.identity(cpu_label);
@@ -1390,7 +1616,7 @@ fn emit_sample(b: &mut Builder, s: &Sample) {
     ] {
         b.add(family, &[], bytes as f64);
     }
-    b.identity("filesystems");
+    b.section("filesystems");
     for fs in &s.filesystems {
         let labels = [
             fs.device.as_str(),
@@ -1411,7 +1637,7 @@ fn emit_sample(b: &mut Builder, s: &Sample) {
             b.add(family, &labels, value as f64);
         }
     }
-    b.identity("interfaces");
+    b.section("interfaces");
     for net in &s.interfaces {
         let labels = [net.device.as_str()];
         b.identity(&net.device);
@@ -1429,7 +1655,7 @@ fn emit_sample(b: &mut Builder, s: &Sample) {
             b.add(family, &labels, value as f64);
         }
     }
-    b.identity("sensors");
+    b.section("sensors");
     for sensor in &s.sensors {
         b.identity(&sensor.chip);
         b.identity(&sensor.sensor);
@@ -1439,7 +1665,7 @@ fn emit_sample(b: &mut Builder, s: &Sample) {
             sensor.celsius,
         );
     }
-    b.identity("disks");
+    b.section("disks");
     for disk in &s.disks {
         let labels = [disk.device.as_str()];
         b.identity(&disk.device);
@@ -1460,7 +1686,7 @@ fn emit_sample(b: &mut Builder, s: &Sample) {
         }
     }
     if let Some(p) = &s.pressure {
-        b.identity("pressure");
+        b.section("pressure");
         for (family, seconds) in [
             (F::PSI_CPU_WAITING, p.cpu_waiting),
             (F::PSI_MEMORY_WAITING, p.memory_waiting),
@@ -1842,6 +2068,107 @@ mod tests {
         assert_eq!(get(&mut agg, USER), Some(21.0));
     }
 
+    /// Connects `conn` for `id`'s session `session`, whose agent has sent up to `last_sent`.
+    fn connect_after(
+        agg: &mut Aggregator,
+        conn: u64,
+        id: &str,
+        session: u64,
+        last_sent: u64,
+        now: Instant,
+    ) -> Reply {
+        let mut hello = hello(id, session);
+        hello.last_sent = last_sent;
+        ask(
+            agg,
+            now,
+            Event::Connected {
+                conn,
+                hello,
+                authenticated: true,
+            },
+        )
+    }
+
+    /// After a crash the agent sends again, oldest first, what the crashed server may have
+    /// exposed: each used to become the current value, and counters went back.
+    #[test]
+    fn a_server_with_no_view_shows_none_of_the_samples_sent_before_last_sent() {
+        const SAMPLES: &str = r#"vitals_agent_samples_total{agent="a"}"#;
+        const LAST_SEEN: &str = r#"vitals_agent_last_seen_timestamp_seconds{agent="a"}"#;
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        assert_eq!(
+            connect_after(&mut agg, 1, "a", 7, 10, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+        // The oldest comes whole, the others flat, as a session sends them.
+        assert_eq!(
+            send(&mut agg, 1, sample(5, 105.0, &["/"]), t0),
+            Reply::Merged { seq: 5 }
+        );
+        for seq in 6..=9 {
+            assert_eq!(
+                send_flat(&mut agg, 1, sample(seq, 100.0 + seq as f64, &["/"]), t0),
+                Reply::Merged { seq }
+            );
+            assert_eq!(get(&mut agg, USER), None, "seq {seq}");
+            assert_eq!(get(&mut agg, ROOT), None);
+        }
+        assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+        assert_eq!(get(&mut agg, LAST_SEEN), Some(0.0), "no values shown yet");
+        // From `last_sent` on, as before; the held samples were counted, without gaps.
+        assert_eq!(
+            send_flat(&mut agg, 1, sample(10, 110.0, &["/"]), t0),
+            Reply::Merged { seq: 10 }
+        );
+        assert_eq!(get(&mut agg, USER), Some(110.0));
+        assert_eq!(get(&mut agg, ROOT), Some(1000.0));
+        assert_eq!(get(&mut agg, SAMPLES), Some(6.0));
+        assert!(get(&mut agg, LAST_SEEN).unwrap() > 0.0);
+        send_flat(&mut agg, 1, sample(12, 112.0, &["/"]), t0);
+        assert_eq!(get(&mut agg, USER), Some(112.0));
+        assert_eq!(
+            get(&mut agg, r#"vitals_agent_sequence_gaps_total{agent="a"}"#),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn an_earlier_view_stays_until_a_sample_from_last_sent_on_arrives() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 30.0, &["/"]), t0);
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        // The agent went to another server, which exposed up to 6, then came back.
+        assert_eq!(
+            connect_after(&mut agg, 2, "a", 7, 6, t0),
+            Reply::Welcome { last_seq: 1 }
+        );
+        // Held back whatever they say, and the first comes with a new mount.
+        assert_eq!(
+            send(&mut agg, 2, sample(4, 10.0, &["/", "/boot"]), t0),
+            Reply::Merged { seq: 4 }
+        );
+        send_flat(&mut agg, 2, sample(5, 11.0, &["/", "/boot"]), t0);
+        assert_eq!(get(&mut agg, USER), Some(30.0));
+        assert_eq!(get(&mut agg, BOOT), None);
+        // The held sample that came whole labels the first one shown.
+        assert_eq!(
+            send_flat(&mut agg, 2, sample(6, 40.0, &["/", "/boot"]), t0),
+            Reply::Merged { seq: 6 }
+        );
+        assert_eq!(get(&mut agg, USER), Some(40.0));
+        assert_eq!(get(&mut agg, BOOT), Some(1000.0));
+        // A sample held back and flat whose series nobody labelled is refused, as one shown.
+        connect_after(&mut agg, 3, "a", 7, 20, t0);
+        assert!(matches!(
+            send_flat(&mut agg, 3, sample(7, 41.0, &["/efi"]), t0),
+            Reply::Refused { .. }
+        ));
+    }
+
     #[test]
     fn skipped_sequence_numbers_are_counted_but_a_resend_or_a_new_session_is_not() {
         const GAPS: &str = r#"vitals_agent_sequence_gaps_total{agent="a"}"#;
@@ -1876,6 +2203,30 @@ mod tests {
         assert_eq!(get(&mut agg, GAPS), Some(2.0));
         send(&mut agg, 3, sample(3, 1.0, &[]), t0);
         assert_eq!(get(&mut agg, GAPS), Some(3.0));
+    }
+
+    /// Two sessions each skipping 2^64 - 3 numbers overflowed the count of gaps: a panic in a
+    /// debug build, a counter that went backwards in a release one.
+    #[test]
+    fn sequence_numbers_that_skip_past_the_counters_range_saturate_it() {
+        const GAPS: &str = r#"vitals_agent_sequence_gaps_total{agent="a"}"#;
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        let mut seen = 0.0;
+        for session in [1, 2, 3] {
+            agg.handle(Event::Disconnected { conn: session - 1 }, t0);
+            connect(&mut agg, session, "a", session, t0);
+            for seq in [1, u64::MAX] {
+                assert_eq!(
+                    send(&mut agg, session, sample(seq, 1.0, &[]), t0),
+                    Reply::Merged { seq }
+                );
+                let gaps = get(&mut agg, GAPS).unwrap();
+                assert!(gaps >= seen, "{gaps} after {seen}");
+                seen = gaps;
+            }
+        }
+        assert_eq!(seen, u64::MAX as f64);
     }
 
     #[test]
@@ -1960,6 +2311,63 @@ mod tests {
         assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
     }
 
+    /// Texts that joined to one identity when parts were only separated by a NUL: the second
+    /// sample reused the first one's labels (a debug build failed `check_reuse`).
+    #[test]
+    fn label_texts_that_joined_to_one_identity_get_their_own_labels() {
+        let fs = |device: &str, fstype: &str, mountpoint: &str| Filesystem {
+            device: bounded(device),
+            fstype: bounded(fstype),
+            mountpoint: bounded(mountpoint),
+            size: 1,
+            ..Filesystem::default()
+        };
+        let net = |device: &str| agent_core::sample::Interface {
+            device: bounded(device),
+            ..Default::default()
+        };
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 7, t0);
+        let mut first = sample(1, 1.0, &[]);
+        first
+            .sample
+            .filesystems
+            .push(fs("x\0", "ext4", "/"))
+            .unwrap();
+        send(&mut agg, 1, first, t0);
+        // The NUL moved from the device to the type.
+        let mut second = sample(2, 1.0, &[]);
+        second
+            .sample
+            .filesystems
+            .push(fs("x", "\0ext4", "/"))
+            .unwrap();
+        send(&mut agg, 1, second, t0);
+        let text = agg.render();
+        assert!(text.contains("device=\"x\",fstype=\"\0ext4\""), "{text}");
+        // A label text spelling a section's name: a mount whose device is "interfaces", or
+        // no mount and interfaces named like its labels.
+        let mut third = sample(3, 1.0, &[]);
+        third
+            .sample
+            .filesystems
+            .push(fs("interfaces", "a", "b"))
+            .unwrap();
+        send(&mut agg, 1, third, t0);
+        let mut fourth = sample(4, 1.0, &[]);
+        for device in ["a", "b", "interfaces"] {
+            fourth.sample.interfaces.push(net(device)).unwrap();
+        }
+        send(&mut agg, 1, fourth, t0);
+        let text = agg.render();
+        assert!(!text.contains("node_filesystem_size_bytes{"), "{text}");
+        assert!(
+            text.contains(r#"node_network_up{agent="a",device="interfaces"}"#),
+            "{text}"
+        );
+    }
+
     #[test]
     fn cpu_numbers_are_written_without_fmt() {
         let mut buf = itoa_buf();
@@ -1983,10 +2391,15 @@ mod tests {
             max_agents: 2,
             forget_after: Duration::from_secs(60),
             min_interval: Duration::ZERO,
+            ..Config::default()
         });
         let t0 = Instant::now();
         connect(&mut agg, 1, "a", 1, t0);
         connect(&mut agg, 2, "b", 1, t0);
+        // (An id that never sent a sample is forgotten with its connection: see
+        // `an_id_that_never_sent_a_sample_is_forgotten_when_its_connection_goes`.)
+        send(&mut agg, 1, sample(1, 1.0, &[]), t0);
+        send(&mut agg, 2, sample(1, 1.0, &[]), t0);
         let third = connect(&mut agg, 3, "c", 1, t0);
         assert!(
             matches!(third, Reply::Refused { code, .. } if code == codes::TOO_MANY_AGENTS),
@@ -1996,7 +2409,7 @@ mod tests {
         agg.handle(Event::Disconnected { conn: 1 }, t0);
         assert_eq!(
             connect(&mut agg, 4, "a", 1, t0),
-            Reply::Welcome { last_seq: 0 }
+            Reply::Welcome { last_seq: 1 }
         );
         // Once `b` is gone, expired and then forgotten, `c` fits.
         agg.handle(Event::Disconnected { conn: 2 }, t0);
@@ -2008,6 +2421,197 @@ mod tests {
             connect(&mut agg, 5, "c", 1, t0),
             Reply::Welcome { last_seq: 0 }
         );
+    }
+
+    /// 20,000 bare hellos held `--max-agents` places for a day, and locked new agents out.
+    #[test]
+    fn an_id_that_never_sent_a_sample_is_forgotten_when_its_connection_goes() {
+        let mut agg = Aggregator::new(Config {
+            max_agents: 2,
+            min_interval: Duration::ZERO,
+            ..Config::default()
+        });
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "bare-1", 1, t0);
+        connect(&mut agg, 2, "bare-2", 1, t0);
+        assert!(matches!(
+            connect(&mut agg, 3, "new", 1, t0),
+            Reply::Refused {
+                code: codes::TOO_MANY_AGENTS,
+                ..
+            }
+        ));
+        // Still connected: it keeps its place (its session closes it if no sample comes).
+        agg.expire(t0 + Duration::from_secs(1));
+        assert!(get(&mut agg, r#"vitals_agent_up{agent="bare-1"}"#).is_some());
+        for conn in [1, 2] {
+            agg.handle(Event::Disconnected { conn }, t0);
+        }
+        agg.expire(t0 + Duration::from_secs(1));
+        assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="bare-1"}"#), None);
+        assert_eq!(get(&mut agg, "vitals_server_series"), Some(0.0));
+        assert_eq!(
+            connect(&mut agg, 4, "new", 1, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+    }
+
+    /// A hello declaring a huge interval for an absent agent's id kept its stale values for
+    /// three of those intervals.
+    #[test]
+    fn a_hello_does_not_extend_the_life_of_values_it_did_not_send() {
+        let mut agg = Aggregator::new(Config {
+            min_interval: Duration::ZERO,
+            ..Config::default()
+        });
+        let t0 = Instant::now();
+        connect(&mut agg, 1, "a", 1, t0);
+        send(&mut agg, 1, sample(1, 10.5, &[]), t0);
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        let mut slow = hello("a", 1);
+        slow.interval_ms = agent_core::wire::MAX_INTERVAL_MS;
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(
+            ask(
+                &mut agg,
+                t1,
+                Event::Connected {
+                    conn: 2,
+                    hello: slow,
+                    authenticated: false,
+                }
+            ),
+            Reply::Welcome { last_seq: 1 }
+        );
+        // Three of the sender's 1 s intervals, at least 5 s.
+        agg.expire(t0 + MIN_EXPIRY - Duration::from_millis(1));
+        assert_eq!(get(&mut agg, USER), Some(10.5));
+        agg.expire(t0 + MIN_EXPIRY + Duration::from_millis(1));
+        assert_eq!(get(&mut agg, USER), None);
+        // Its own samples live as long as its hello says, at most the longest idle timeout.
+        send(&mut agg, 2, sample(2, 20.5, &[]), t1);
+        agg.expire(t1 + Duration::from_secs(3 * 3600 - 1));
+        assert_eq!(get(&mut agg, USER), Some(20.5));
+        agg.expire(t1 + MAX_EXPIRY + Duration::from_secs(1));
+        assert_eq!(get(&mut agg, USER), None);
+    }
+
+    /// Two machines with one id and key took it from each other after every welcome: 83
+    /// reconnects in 30 s, their values interleaved in one series.
+    #[test]
+    fn repeated_takeovers_of_one_id_are_refused_while_they_go_on() {
+        let mut agg = aggregator();
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        connect(&mut agg, 1, "a", 7, t0);
+        // One takeover (the machine rebooted, its old connection still looks alive) is fine.
+        assert_eq!(
+            connect(&mut agg, 2, "a", 7, at(1)),
+            Reply::Welcome { last_seq: 0 }
+        );
+        // The other comes back: refused, and the one connected keeps the id.
+        let conflict = |reply: Reply| {
+            matches!(
+                reply,
+                Reply::Refused {
+                    code: codes::ID_CONFLICT,
+                    ..
+                }
+            )
+        };
+        assert!(conflict(connect(&mut agg, 3, "a", 7, at(2))));
+        assert_eq!(
+            send(&mut agg, 2, sample(1, 1.0, &[]), at(2)),
+            Reply::Merged { seq: 1 }
+        );
+        // Each attempt keeps the conflict going, however long it lasts.
+        for (conn, s) in [(4, 50), (5, 100), (6, 159)] {
+            assert!(conflict(connect(&mut agg, conn, "a", 7, at(s))), "{s} s");
+        }
+        // Once nobody has tried for a minute, a takeover works again.
+        assert_eq!(
+            connect(&mut agg, 7, "a", 7, at(220)),
+            Reply::Welcome { last_seq: 1 }
+        );
+        // And when the holder goes, the next connection gets the id at once.
+        assert!(conflict(connect(&mut agg, 8, "a", 7, at(221))));
+        agg.handle(Event::Disconnected { conn: 7 }, at(222));
+        assert_eq!(
+            connect(&mut agg, 9, "a", 7, at(222)),
+            Reply::Welcome { last_seq: 1 }
+        );
+    }
+
+    /// The series of `id` in `agg`'s exposition.
+    fn series_of(agg: &mut Aggregator, id: &str) -> usize {
+        let label = format!("agent=\"{id}\"");
+        agg.render()
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.contains(&label))
+            .count()
+    }
+
+    #[test]
+    fn past_max_series_a_hello_or_a_sample_that_would_pass_it_is_refused() {
+        let t0 = Instant::now();
+        let per_agent = {
+            let mut agg = aggregator();
+            connect(&mut agg, 1, "a", 7, t0);
+            send(&mut agg, 1, sample(1, 1.0, &["/"]), t0);
+            series_of(&mut agg, "a")
+        };
+        let mut agg = Aggregator::new(Config {
+            expire_after: Some(Duration::from_secs(30)),
+            min_interval: Duration::ZERO,
+            max_series: per_agent + 3,
+            ..Config::default()
+        });
+        connect(&mut agg, 1, "a", 7, t0);
+        send(&mut agg, 1, sample(1, 1.0, &["/"]), t0);
+        assert_eq!(
+            connect(&mut agg, 2, "b", 7, t0),
+            Reply::Welcome { last_seq: 0 }
+        );
+        let held = r#"vitals_server_series"#;
+        assert_eq!(get(&mut agg, held), Some((per_agent + 2) as f64));
+        // A new agent's `up` and `last_seen` would pass the bound.
+        assert!(matches!(
+            connect(&mut agg, 3, "c", 7, t0),
+            Reply::Refused {
+                code: codes::TOO_MANY_SERIES,
+                ..
+            }
+        ));
+        // So would `b`'s sample: refused, and nothing of it counted or shown.
+        assert!(matches!(
+            send(&mut agg, 2, sample(1, 1.0, &["/"]), t0),
+            Reply::Refused {
+                code: codes::TOO_MANY_SERIES,
+                ..
+            }
+        ));
+        assert_eq!(series_of(&mut agg, "b"), 2);
+        // Fewer series always fit.
+        assert_eq!(
+            send(&mut agg, 1, sample(2, 1.0, &[]), t0),
+            Reply::Merged { seq: 2 }
+        );
+        // Once `a`'s series expire, `b`'s fit.
+        agg.handle(Event::Disconnected { conn: 1 }, t0);
+        agg.expire(t0 + Duration::from_secs(31));
+        let t1 = t0 + Duration::from_secs(31);
+        assert_eq!(get(&mut agg, held), Some(4.0));
+        assert_eq!(
+            send(&mut agg, 2, sample(1, 1.0, &["/"]), t1),
+            Reply::Merged { seq: 1 }
+        );
+        let shown = series_of(&mut agg, "a") + series_of(&mut agg, "b");
+        assert_eq!(shown, per_agent + 2);
+        assert_eq!(get(&mut agg, held), Some(shown as f64));
+        // Forgotten agents give their series back.
+        agg.handle(Event::Disconnected { conn: 2 }, t1);
+        agg.expire(t1 + Duration::from_secs(24 * 3600 + 32));
+        assert_eq!(get(&mut agg, held), Some(0.0));
     }
 
     #[test]

@@ -35,6 +35,12 @@ pub use crate::session::{GrowBuf, Limits, MIN_IDLE};
 /// Bytes read from a socket at a time (one buffer per I/O thread).
 const READ_CHUNK: usize = 64 * 1024;
 
+/// The kernel's send buffer of each connection (which it doubles for its bookkeeping). The
+/// server writes only acks and a welcome, a few dozen bytes each, so this is ample; left to
+/// itself the kernel grew it to megabytes for an agent that never reads, before
+/// [`crate::session::MAX_UNSENT`] could bound what waits for it.
+const SEND_BUFFER: usize = 64 * 1024;
+
 /// What epoll watches on a connection, besides writability while the socket is full.
 ///
 /// Level-triggered: a socket that still holds bytes after its read is reported again at the
@@ -475,6 +481,7 @@ impl IoThread {
         while let Ok(Accepted { conn, stream, peer }) = self.accepted.try_recv() {
             let _ = stream.set_nonblocking(true);
             let _ = stream.set_nodelay(true);
+            let _ = rustix::net::sockopt::set_socket_send_buffer_size(&stream, SEND_BUFFER);
             if epoll::add(&self.epoll, &stream, epoll::EventData::new_u64(conn), WATCH).is_err() {
                 self.open.fetch_sub(1, Ordering::Relaxed);
                 continue;

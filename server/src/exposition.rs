@@ -41,9 +41,9 @@ pub struct Def {
 /// The label sets of one agent's series, rendered, grouped by family.
 #[derive(Debug, Default)]
 pub struct Layout {
-    /// What identifies these series (family and label values of each, in emission order), to
-    /// tell whether the next sample has the same ones.
-    pub key: String,
+    /// What identifies these series (the identity parts of [`Builder::identity`], in emission
+    /// order), to tell whether the next sample has the same ones.
+    pub key: Vec<u8>,
     /// For each family (index into the family table), its range of series positions.
     pub ranges: Vec<Range<usize>>,
     /// Every series' line up to its value, `name{agent="a",cpu="0",mode="user"} `, grouped by
@@ -328,26 +328,42 @@ pub fn push_label_value(out: &mut String, value: &str) {
     }
 }
 
-/// Identity parts joined as [`Builder::identity`] adds them, for
-/// [`Builder::identity_joined`].
-pub fn join_identity<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
-    let mut joined = String::new();
+/// A section and its identity parts joined as [`Builder::section`] and [`Builder::identity`]
+/// add them, for [`Builder::identity_joined`].
+pub fn join_identity<'a>(section: &str, parts: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
+    let mut joined = Vec::new();
+    push_token(&mut joined, SECTION, section);
     for part in parts {
-        push_identity(&mut joined, part);
+        push_token(&mut joined, PART, part);
     }
     joined
 }
 
-fn push_identity(key: &mut String, part: &str) {
-    key.push_str(part);
-    key.push('\u{0}');
+/// The tag of an identity token that a label text gave (see [`push_token`]).
+const PART: u8 = 0;
+/// The tag of an identity token that the server's own code gave.
+const SECTION: u8 = 1;
+
+/// Appends one identity token: its tag, its length (LEB128) and its bytes. Every token says
+/// where it ends, and no label text can pass for a section, so a key reads back as one sequence
+/// of sections and parts: two different label sets never share a key, whatever their texts
+/// (joined with a separator, a NUL moved from one text to the next would give the same key).
+fn push_token(key: &mut Vec<u8>, tag: u8, text: &str) {
+    key.push(tag);
+    let mut len = text.len();
+    while len >= 0x80 {
+        key.push((len & 0x7f) as u8 | 0x80);
+        len >>= 7;
+    }
+    key.push(len as u8);
+    key.extend_from_slice(text.as_bytes());
 }
 
 /// Collects one agent's series in the order a sample yields them, then builds its [`View`],
 /// reusing the previous [`Layout`] when the series are the same ones.
 #[derive(Debug, Default)]
 pub struct Builder {
-    key: String,
+    key: Vec<u8>,
     values: Vec<f64>,
     /// Family and label values of each series, kept only while a layout is being rebuilt.
     series: Vec<(usize, Vec<String>)>,
@@ -367,13 +383,20 @@ impl Builder {
     /// caller adds every string that ends up in a label, so that equal identities mean equal
     /// label sets and the layout can be reused without comparing every series.
     pub fn identity(&mut self, part: &str) {
-        push_identity(&mut self.key, part);
+        push_token(&mut self.key, PART, part);
     }
 
-    /// Adds identity parts joined beforehand by [`join_identity`], as if each had been added
-    /// with [`identity`](Builder::identity).
-    pub fn identity_joined(&mut self, joined: &str) {
-        self.key.push_str(joined);
+    /// Starts a section of the identity (the CPUs, the filesystems, ...): what the series that
+    /// follow are, where [`identity`](Builder::identity) says which ones. A section cannot be
+    /// confused with a part, whatever the part's text.
+    pub fn section(&mut self, name: &str) {
+        push_token(&mut self.key, SECTION, name);
+    }
+
+    /// Adds a section and its parts joined beforehand by [`join_identity`], as if each had
+    /// been added with [`section`](Builder::section) and [`identity`](Builder::identity).
+    pub fn identity_joined(&mut self, joined: &[u8]) {
+        self.key.extend_from_slice(joined);
     }
 
     /// Adds the series of `family` with `labels` (the values of the family's labels after
@@ -418,7 +441,7 @@ impl Builder {
     pub fn identity_hash(&self) -> u64 {
         const K: u64 = 0x517c_c1b7_2722_0a95;
         let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
-        let bytes = self.key.as_bytes();
+        let bytes = self.key.as_slice();
         let mut words = bytes.chunks_exact(8);
         let mut h = mix(0, bytes.len() as u64);
         for word in &mut words {
@@ -449,7 +472,7 @@ impl Builder {
     /// `add`s had been made here. Not while rebuilding, as `other` keeps no labels.
     pub fn append(&mut self, other: &Builder) {
         debug_assert!(!self.rebuilding && !other.rebuilding);
-        self.key.push_str(&other.key);
+        self.key.extend_from_slice(&other.key);
         self.values.extend_from_slice(&other.values);
     }
 
@@ -625,6 +648,45 @@ mod tests {
         slot.set_value(0, 1.0);
         assert_eq!(values(&held), [2.0, 0.5]);
         assert_eq!(values(&slot.get()), [3.0, 1.0]);
+    }
+
+    #[test]
+    fn different_parts_never_make_one_identity() {
+        let key = |tokens: &[(bool, &str)]| {
+            let mut b = Builder::default();
+            b.start();
+            for &(section, text) in tokens {
+                if section {
+                    b.section(text);
+                } else {
+                    b.identity(text);
+                }
+            }
+            b.key
+        };
+        let long = "x".repeat(200);
+        let cases: &[&[(bool, &str)]] = &[
+            &[(false, "a\0"), (false, "b")],
+            &[(false, "a"), (false, "\0b")],
+            &[(false, "a\0b")],
+            &[(false, "a"), (false, "b"), (false, "")],
+            &[(false, "a"), (false, "b")],
+            &[(true, "s"), (false, "a")],
+            &[(false, "s"), (false, "a")],
+            &[(false, "\u{1}\u{1}s"), (false, "a")],
+            &[(false, &long)],
+            &[(false, &long[1..]), (false, "x")],
+        ];
+        for (i, a) in cases.iter().enumerate() {
+            for b in &cases[i + 1..] {
+                assert_ne!(key(a), key(b), "{a:?} and {b:?}");
+            }
+            assert_eq!(key(a), key(a));
+        }
+        // Joined beforehand, the same as added one by one.
+        let mut b = Builder::default();
+        b.identity_joined(&join_identity("hello", ["a", "b"]));
+        assert_eq!(b.key, key(&[(true, "hello"), (false, "a"), (false, "b")]));
     }
 
     #[test]

@@ -26,16 +26,19 @@ flags (each also read from the environment variable shown):
   --listen ADDR:PORT        where agents connect              [VITALS_LISTEN, default 0.0.0.0:7450]
   --http ADDR:PORT          where Prometheus scrapes /metrics [VITALS_HTTP, default 0.0.0.0:7451]
   --expire-after DURATION   drop an agent's series this long after its last sample
-                            [VITALS_EXPIRE_AFTER, default: 3 of the agent's intervals, at least {min_expiry}]
+                            [VITALS_EXPIRE_AFTER, default: 3 of the agent's intervals, {min_expiry} to {max_expiry}]
   --max-connections N       agents served at once             [VITALS_MAX_CONNECTIONS, default {max_connections}]
   --max-agents N            distinct agents held (label sets); new ids past it are refused
                             [VITALS_MAX_AGENTS, default {max_agents}]
+  --max-series N            series held for all agents; a hello or sample past it is refused
+                            [VITALS_MAX_SERIES, default {max_series}]
   --forget-after DURATION   a gone agent's up/last_seen series stay this long after expiry
                             [VITALS_FORGET_AFTER, default {forget_after}]
   --max-line BYTES          longest line accepted (at most {max_line_cap})  [VITALS_MAX_LINE, default {max_line}]
   --handshake-timeout DURATION  time to say hello (and answer a challenge)
                             [VITALS_HANDSHAKE_TIMEOUT, default {handshake}]
-  --idle-intervals N        close a connection silent for N of its agent's intervals (>= {min_idle})
+  --idle-intervals N        close a connection silent for N of its agent's intervals
+                            ({min_idle} to {max_idle}; the first sample within one interval of hello)
                             [VITALS_IDLE_INTERVALS, default {idle_intervals}]
   --min-interval DURATION   samples an agent sends faster than this (after a burst of {burst})
                             are dropped and counted  [VITALS_MIN_INTERVAL, default {min_interval}]
@@ -62,6 +65,9 @@ HTTP side (/metrics, /healthz):
 DURATION is a whole number with a unit: 500ms, 10s, 5m, 1h; at most {max_duration}.
 ",
         min_expiry = human(server::aggregator::MIN_EXPIRY),
+        max_expiry = human(server::aggregator::MAX_EXPIRY),
+        max_series = aggregator.max_series,
+        max_idle = human(server::session::MAX_IDLE),
         max_connections = DEFAULT_MAX_CONNECTIONS,
         max_agents = aggregator.max_agents,
         forget_after = human(aggregator.forget_after),
@@ -153,6 +159,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
     // Flags and their variables, read the same way: the variable first, the flag over it.
     let mut settings: Vec<(String, String)> = [
         ("--max-agents", "VITALS_MAX_AGENTS"),
+        ("--max-series", "VITALS_MAX_SERIES"),
         ("--forget-after", "VITALS_FORGET_AFTER"),
         ("--max-line", "VITALS_MAX_LINE"),
         ("--handshake-timeout", "VITALS_HANDSHAKE_TIMEOUT"),
@@ -204,6 +211,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
                 options.web_config_file = Some(value()?);
             }
             "--max-agents"
+            | "--max-series"
             | "--forget-after"
             | "--max-line"
             | "--handshake-timeout"
@@ -225,6 +233,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
         };
         match flag.as_str() {
             "--max-agents" => options.aggregator.max_agents = usize::try_from(count(1)?)?,
+            "--max-series" => options.aggregator.max_series = usize::try_from(count(1)?)?,
             "--forget-after" => options.aggregator.forget_after = duration(&flag, &v)?,
             "--min-interval" => options.aggregator.min_interval = duration(&flag, &v)?,
             "--handshake-timeout" => options.limits.handshake_timeout = duration(&flag, &v)?,

@@ -26,6 +26,25 @@ use crate::keys::Keys;
 /// The shortest idle timeout, whatever the agent's interval.
 pub const MIN_IDLE: Duration = Duration::from_secs(10);
 
+/// The longest idle timeout, whatever the agent's interval and `--idle-intervals`: three of the
+/// longest interval a hello may declare ([`wire::MAX_INTERVAL_MS`]). A connection silent this
+/// long is closed however it was configured, so no hello holds a connection for days.
+pub const MAX_IDLE: Duration = Duration::from_secs(3 * 3600);
+
+/// What waits to be written to an agent, at most: past it the agent is not reading its acks
+/// (it gets one a sample, or one for up to [`MAX_ACK_EVERY`]), and the connection is closed
+/// (`not_reading`) rather than let the buffer grow without bound. 64 KiB is about 2,000 acks
+/// (650 sealed ones) beyond what the kernel's socket buffers already hold; an agent that reads
+/// keeps it near empty.
+pub const MAX_UNSENT: usize = 64 * 1024;
+
+/// `now` plus `wait`, or as far as an `Instant` goes: a flag's duration may be anything.
+fn after(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(MAX_IDLE))
+        .unwrap_or(now)
+}
+
 /// How long a refused connection is read (and ignored) after our `error`, so that closing with
 /// unread data does not reset it before the agent has read why.
 pub const LINGER: Duration = Duration::from_millis(500);
@@ -87,9 +106,10 @@ pub struct Limits {
     pub handshake_timeout: Duration,
     /// The longest line accepted, in bytes without its newline (at most [`MAX_LINE`]).
     pub max_line: usize,
-    /// A connection that sends no whole message for this many of its agent's intervals (and at
-    /// least [`MIN_IDLE`]) is closed. Bytes that do not finish a message do not count, so a
-    /// sender trickling one byte at a time cannot hold a connection.
+    /// A connection that sends no whole message for this many of its agent's intervals (at
+    /// least [`MIN_IDLE`], at most [`MAX_IDLE`]) is closed. Bytes that do not finish a message do
+    /// not count, so a sender trickling one byte at a time cannot hold a connection. Its first
+    /// sample must come within one interval (and [`MIN_IDLE`]) of its hello, as an agent's does.
     pub idle_intervals: u32,
 }
 
@@ -207,6 +227,8 @@ pub struct Session {
     last_merged: u64,
     deadline: Instant,
     idle: Duration,
+    /// How long after its hello the first sample must come.
+    first_sample: Duration,
     limits: Limits,
     /// Bytes for the agent that the caller has yet to write.
     pub out: Vec<u8>,
@@ -239,8 +261,9 @@ impl Session {
             identity: None,
             unacked: 0,
             last_merged: 0,
-            deadline: now + limits.handshake_timeout,
+            deadline: after(now, limits.handshake_timeout),
             idle: MIN_IDLE,
+            first_sample: MIN_IDLE,
             limits,
             out: Vec::new(),
             notes: Vec::new(),
@@ -285,7 +308,7 @@ impl Session {
                 FeedResult::Message { message, remaining } => {
                     input = remaining;
                     if self.state == State::Open {
-                        self.deadline = now + self.idle;
+                        self.deadline = after(now, self.idle);
                     }
                     message
                 }
@@ -319,7 +342,10 @@ impl Session {
                 let interval = Duration::from_millis(u64::from(hello.interval_ms));
                 self.idle = interval
                     .saturating_mul(self.limits.idle_intervals)
-                    .max(MIN_IDLE);
+                    .clamp(MIN_IDLE, MAX_IDLE);
+                // An agent samples within an interval of its welcome (or sends what it kept at
+                // once): a hello that is not followed by a sample holds nothing for long.
+                self.first_sample = interval.saturating_add(MIN_IDLE).min(self.idle);
                 if let Some(keys) = ctx.keys {
                     let Some(key) = keys.find(&hello.id) else {
                         return Err(Refusal::new(
@@ -337,12 +363,12 @@ impl Session {
                     });
                     self.challenge = Some(Box::new((hello, nonce, key.clone())));
                     self.state = State::Challenged;
-                    self.deadline = now + self.limits.handshake_timeout;
+                    self.deadline = after(now, self.limits.handshake_timeout);
                     self.queue(&challenge);
                     return Ok(());
                 }
                 self.state = State::Open;
-                self.deadline = now + self.idle;
+                self.deadline = after(now, self.first_sample);
                 Request::Connected {
                     hello: Box::new(hello),
                     authenticated: false,
@@ -373,7 +399,7 @@ impl Session {
                     Sealer::new(&key, &nonce, &hello.id, Direction::FromServer),
                 )));
                 self.state = State::Open;
-                self.deadline = now + self.idle;
+                self.deadline = after(now, self.first_sample);
                 Request::Connected {
                     hello: Box::new(hello),
                     authenticated: true,
@@ -451,6 +477,17 @@ impl Session {
             }
         };
         self.queue(&answer);
+        if self.out.len() > MAX_UNSENT {
+            let unsent = self.out.len();
+            self.refuse(
+                Refusal::new(
+                    codes::NOT_READING,
+                    format!("{unsent} bytes of answers wait unread; read them as they come"),
+                ),
+                now,
+                requests,
+            );
+        }
     }
 
     /// Closes on deadlines: refuses a connection that said nothing in time; returns whether
@@ -476,7 +513,7 @@ impl Session {
     pub fn going_away(&mut self, now: Instant) {
         if self.state != State::Closing {
             self.state = State::Closing;
-            self.deadline = now + LINGER;
+            self.deadline = after(now, LINGER);
             if self.unacked > 0 {
                 // What was merged is acknowledged first: the agent need not send it again.
                 self.unacked = 0;
@@ -506,14 +543,18 @@ impl Session {
         if self.state == State::Closing {
             return;
         }
-        let who = self.agent.as_deref().unwrap_or("(no hello)");
-        self.notes.push(format!(
-            "agent {who} from {}: refused: {} ({})",
-            self.peer, refusal.message, refusal.code
-        ));
+        // The aggregator logs an episode of connections taking an id from each other once,
+        // not each of the attempts it refuses.
+        if refusal.code != codes::ID_CONFLICT {
+            let who = self.agent.as_deref().unwrap_or("(no hello)");
+            self.notes.push(format!(
+                "agent {who} from {}: refused: {} ({})",
+                self.peer, refusal.message, refusal.code
+            ));
+        }
         requests.push(Request::Rejected(refusal.code));
         self.state = State::Closing;
-        self.deadline = now + LINGER;
+        self.deadline = after(now, LINGER);
         self.queue(&Message::Error(ErrorMessage {
             code: bounded(refusal.code),
             message: bounded(&refusal.message),
@@ -659,6 +700,85 @@ mod tests {
         // Going away, it acknowledges what it merged since, then says why it closes.
         session.going_away(now);
         assert_eq!(written(&mut session), ["ack 7", "error"]);
+    }
+
+    /// The codes of the refusals the session passed on.
+    fn refusals(requests: &[Request]) -> Vec<&'static str> {
+        requests
+            .iter()
+            .filter_map(|r| match r {
+                Request::Rejected(code) => Some(*code),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A hello declaring 4294967295 ms and then silence held its connection (and its id) for
+    /// three of those intervals: months.
+    #[test]
+    fn a_hello_with_no_sample_after_it_is_closed_within_one_interval() {
+        let now = Instant::now();
+        let mut session = Session::new("127.0.0.1:9".parse().unwrap(), Limits::default(), now);
+        let mut requests = Vec::new();
+        let hour = line(&Message::Hello(Hello {
+            id: bounded("slow"),
+            interval_ms: wire::MAX_INTERVAL_MS,
+            session: 5,
+            ..Hello::default()
+        }));
+        receive(&mut session, &[&hour], now, &mut requests);
+        session.answer(Reply::Welcome { last_seq: 0 }, now, &mut requests);
+        requests.clear();
+        let first = Duration::from_secs(3600) + MIN_IDLE;
+        assert!(!session.tick(now + first - Duration::from_millis(1), &mut requests));
+        assert!(refusals(&requests).is_empty());
+        session.tick(now + first, &mut requests);
+        assert_eq!(refusals(&requests), [IDLE_TIMEOUT]);
+        // An hour longer is refused as it is read.
+        let mut session = Session::new("127.0.0.1:9".parse().unwrap(), Limits::default(), now);
+        let mut requests = Vec::new();
+        let longer = String::from_utf8(hour)
+            .unwrap()
+            .replace("3600000", "4294967295");
+        receive(&mut session, &[longer.as_bytes()], now, &mut requests);
+        assert_eq!(refusals(&requests), [codes::INVALID_VALUE]);
+    }
+
+    #[test]
+    fn deadlines_have_a_ceiling_whatever_the_flags_say() {
+        let now = Instant::now();
+        let limits = Limits {
+            handshake_timeout: Duration::MAX,
+            idle_intervals: u32::MAX,
+            ..Limits::default()
+        };
+        let mut session = Session::new("127.0.0.1:9".parse().unwrap(), limits, now);
+        let mut requests = Vec::new();
+        receive(&mut session, &[&hello(1)], now, &mut requests);
+        receive(&mut session, &[&sample_line(1, &[])], now, &mut requests);
+        assert!(session.deadline() <= now + MAX_IDLE);
+        session.tick(now + MAX_IDLE, &mut requests);
+        assert_eq!(refusals(&requests), [IDLE_TIMEOUT]);
+    }
+
+    /// A sender that never read its acks grew what waits for it without bound.
+    #[test]
+    fn an_agent_that_never_reads_its_acks_is_closed() {
+        let (now, mut requests) = (Instant::now(), Vec::new());
+        let mut session = welcomed(1);
+        let mut seq = 0;
+        while !session.is_closing() {
+            seq += 1;
+            assert!(seq < 1_000_000, "never closed");
+            session.answer(Reply::Merged { seq }, now, &mut requests);
+        }
+        assert_eq!(refusals(&requests), [codes::NOT_READING]);
+        assert!(
+            session.out.len() <= MAX_UNSENT + 1024,
+            "{}",
+            session.out.len()
+        );
+        assert!(seq > 1000, "closed after {seq} acks");
     }
 
     #[test]

@@ -231,3 +231,46 @@ fn make_keys_writes_a_key_per_id_and_one_ids_key_does_not_open_another() {
             .filter(|n| *n > before + 2.0)
     });
 }
+
+/// Two boards cloned from one image (one id, one key) took the id from each other after every
+/// welcome: 83 reconnects in 30 s, their values interleaved in one series, `up` always 1.
+#[test]
+fn two_machines_with_one_id_and_key_do_not_take_turns() {
+    let keys = Keys::new("clones");
+    let server_keys = keys.file("server.keys", &format!("* {KEY}\n"), 0o600);
+    let key = keys.file("clone.key", KEY, 0o600);
+    let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &["--key-file", &server_keys]);
+    let to = [server.agents];
+    let _first = agent_with("pi-clone", &to, "300ms", &["--key-file", &key]);
+    wait_for("the first clone's series", Duration::from_secs(20), || {
+        let m = http_get(server.http, "/metrics")?.1;
+        value(&m, "node_load1", &[("agent", "pi-clone")]).map(|_| ())
+    });
+    let _second = agent_with("pi-clone", &to, "300ms", &["--key-file", &key]);
+    // The second takes the id over once (it might be the first, rebooted); the first comes
+    // back and is refused, and so is every try after, while the other keeps it.
+    let (mut welcomes, mut conflicts) = (0, 0);
+    let mut read_log = || {
+        while let Ok(line) = server.log.try_recv() {
+            welcomes +=
+                usize::from(line.contains("agent pi-clone from") && line.ends_with(" connected"));
+            conflicts += usize::from(line.contains("id_conflict"));
+        }
+        (welcomes, conflicts)
+    };
+    let m = wait_for(
+        "the clone refused three times",
+        Duration::from_secs(30),
+        || {
+            let m = http_get(server.http, "/metrics")?.1;
+            (rejected(&m, "id_conflict") >= 3.0).then_some(m)
+        },
+    );
+    let (welcomes, conflicts) = read_log();
+    assert!(welcomes <= 3, "{welcomes} welcomes of pi-clone");
+    assert_eq!(conflicts, 1, "the conflict is logged once");
+    assert_eq!(
+        value(&m, "vitals_agent_up", &[("agent", "pi-clone")]),
+        Some(1.0)
+    );
+}

@@ -9,21 +9,49 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use agent_core::sample::{Cpu, Sample};
-use agent_core::wire::{self, Message, SampleMessage};
+use agent_core::sample::{Cpu, Disk, Filesystem, Interface, Sample, Sensor, bounded};
+use agent_core::wire::{self, Hello, Message, SampleMessage};
 use common::{Proc, Server, agent, http_get, promtool_complaints, value, wait_for};
 
 const HONEST: [&str; 2] = ["honest-a", "honest-b"];
 
 fn hello(id: &str) -> Vec<u8> {
-    format!(
-        "{{\"v\":1,\"kind\":\"hello\",\"id\":\"{id}\",\"version\":\"0\",\"os\":\"Linux\",\"arch\":\"x\",\"kernel\":\"k\",\"kernel_version\":\"kv\",\"hostname\":\"h\",\"domainname\":\"(none)\",\"interval_ms\":1000,\"session\":1}}\n"
-    )
-    .into_bytes()
+    hello_with(id, |_| {})
+}
+
+/// A hello line for `id` as an agent writes it, changed by `change`.
+fn hello_with(id: &str, change: impl FnOnce(&mut Hello)) -> Vec<u8> {
+    let mut hello = Hello {
+        id: bounded(id),
+        version: bounded("0"),
+        os: bounded("Linux"),
+        arch: bounded("x"),
+        kernel: bounded("k"),
+        kernel_version: bounded("kv"),
+        hostname: bounded("h"),
+        domainname: bounded("(none)"),
+        interval_ms: 1000,
+        session: 1,
+        ..Hello::default()
+    };
+    change(&mut hello);
+    encoded(&Message::Hello(hello)).into_bytes()
+}
+
+/// `message` as a line on the wire.
+fn encoded(message: &Message) -> String {
+    let mut buf = vec![0u8; wire::MAX_LINE + 1];
+    let n = wire::encode(message, &mut buf).unwrap();
+    String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
 /// A valid sample line as an agent writes it.
 fn sample_line(seq: u64) -> String {
+    sample_with(seq, |_| {})
+}
+
+/// A sample line as an agent writes it, of one CPU changed by `change`.
+fn sample_with(seq: u64, change: impl FnOnce(&mut Sample)) -> String {
     let mut sample = Sample::default();
     let _ = sample.cpus.push(Cpu {
         cpu: 0,
@@ -31,14 +59,12 @@ fn sample_line(seq: u64) -> String {
         idle: 100.0,
         ..Cpu::default()
     });
-    let message: Message = Message::Sample(SampleMessage {
+    change(&mut sample);
+    encoded(&Message::Sample(SampleMessage {
         seq,
         dropped: 0,
         sample,
-    });
-    let mut buf = vec![0u8; wire::MAX_LINE + 1];
-    let n = wire::encode(&message, &mut buf).unwrap();
-    String::from_utf8(buf[..n].to_vec()).unwrap()
+    }))
 }
 
 struct Fleet {
@@ -308,19 +334,218 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
         },
     );
     fleet.survives(
+        "control characters and line separators in label texts",
+        Some(("bad_label", 7.0)),
+        |f| {
+            let fs = |device: &str, fstype: &str| Filesystem {
+                device: bounded(device),
+                fstype: bounded(fstype),
+                mountpoint: bounded("/"),
+                ..Filesystem::default()
+            };
+            let mut attempts = vec![
+                hello_with("labels", |h| h.hostname = bounded("h\0")),
+                hello_with("labels", |h| h.kernel_version = bounded("1\r\nforged")),
+            ];
+            for sample in [
+                // A NUL moved from the device to the type: both were one identity once.
+                sample_with(1, |s| s.filesystems.push(fs("x\0", "ext4")).unwrap()),
+                sample_with(1, |s| s.filesystems.push(fs("x", "\0ext4")).unwrap()),
+                sample_with(1, |s| {
+                    s.interfaces
+                        .push(Interface {
+                            device: bounded("eth\t0"),
+                            ..Interface::default()
+                        })
+                        .unwrap()
+                }),
+                sample_with(1, |s| {
+                    s.sensors
+                        .push(Sensor {
+                            chip: bounded("\u{1b}[31mchip"),
+                            sensor: bounded("temp1"),
+                            celsius: 40.0,
+                        })
+                        .unwrap()
+                }),
+                sample_with(1, |s| {
+                    s.disks
+                        .push(Disk {
+                            device: bounded("sda\u{2028}"),
+                            ..Disk::default()
+                        })
+                        .unwrap()
+                }),
+            ] {
+                let mut bytes = hello("labels");
+                bytes.extend_from_slice(sample.as_bytes());
+                attempts.push(bytes);
+            }
+            for bytes in attempts {
+                let answer = f.exchange(&bytes);
+                assert!(refused_with(&answer, "bad_label"), "{answer}");
+            }
+            let m = f.metrics();
+            assert!(!m.contains("node_load1{agent=\"labels\"}"), "{m}");
+            let raw =
+                |c: char| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}');
+            assert!(!m.contains(raw), "{m:?}");
+        },
+    );
+
+    fleet.survives(
+        "a sample naming a series twice",
+        Some(("duplicate_series", 5.0)),
+        |f| {
+            let twice: [fn(&mut Sample); 5] = [
+                |s| {
+                    let cpu = s.cpus[0];
+                    s.cpus.push(cpu).unwrap();
+                },
+                |s| {
+                    let root = Filesystem {
+                        device: bounded("/dev/sda1"),
+                        fstype: bounded("ext4"),
+                        mountpoint: bounded("/"),
+                        ..Filesystem::default()
+                    };
+                    s.filesystems.push(root.clone()).unwrap();
+                    s.filesystems.push(root).unwrap();
+                },
+                |s| {
+                    for _ in 0..2 {
+                        s.interfaces
+                            .push(Interface {
+                                device: bounded("eth0"),
+                                ..Interface::default()
+                            })
+                            .unwrap();
+                    }
+                },
+                |s| {
+                    for celsius in [40.0, 50.0] {
+                        s.sensors
+                            .push(Sensor {
+                                chip: bounded("coretemp"),
+                                sensor: bounded("temp1"),
+                                celsius,
+                            })
+                            .unwrap();
+                    }
+                },
+                |s| {
+                    for _ in 0..2 {
+                        s.disks
+                            .push(Disk {
+                                device: bounded("sda"),
+                                ..Disk::default()
+                            })
+                            .unwrap();
+                    }
+                },
+            ];
+            for change in twice {
+                let mut bytes = hello("twice");
+                bytes.extend_from_slice(sample_with(1, change).as_bytes());
+                let answer = f.exchange(&bytes);
+                assert!(refused_with(&answer, "duplicate_series"), "{answer}");
+            }
+            assert!(!f.metrics().contains("node_load1{agent=\"twice\"}"));
+        },
+    );
+
+    fleet.survives(
+        "sequence numbers that skip past 2^64 in two sessions",
+        None,
+        |f| {
+            const GAPS: &str = "vitals_agent_sequence_gaps_total";
+            let mut seen = 0.0;
+            for session in [1, 2] {
+                // One connection at a time: a second one for a connected id is refused.
+                wait_for("the last session gone", Duration::from_secs(10), || {
+                    let m = f.metrics();
+                    (value(&m, "vitals_agent_up", &[("agent", "wrap")]) != Some(1.0)).then_some(())
+                });
+                let mut s = f.connect();
+                let mut bytes = hello_with("wrap", |h| h.session = session);
+                for seq in [1, u64::MAX] {
+                    bytes.extend_from_slice(sample_line(seq).as_bytes());
+                }
+                s.write_all(&bytes).unwrap();
+                let mut answer = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !String::from_utf8_lossy(&answer).contains(&format!("\"seq\":{}}}", u64::MAX))
+                {
+                    let n = s.read(&mut buf).unwrap();
+                    assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
+                    answer.extend_from_slice(&buf[..n]);
+                }
+                drop(s);
+                let gaps = value(&f.metrics(), GAPS, &[("agent", "wrap")]).unwrap();
+                assert!(
+                    gaps >= seen,
+                    "the count of gaps went back from {seen} to {gaps}"
+                );
+                seen = gaps;
+            }
+            assert_eq!(seen, u64::MAX as f64);
+        },
+    );
+
+    fleet.survives(
+        "a reader that never reads its acks",
+        Some(("not_reading", 1.0)),
+        |f| {
+            // Samples as fast as the socket takes them, an ack asked for each, none read: the
+            // server closes the connection once its unsent answers pass their bound, rather
+            // than keep them all. A small receive buffer keeps the kernel from holding
+            // megabytes of acks first.
+            let fd = rustix::net::socket(
+                rustix::net::AddressFamily::INET,
+                rustix::net::SocketType::STREAM,
+                None,
+            )
+            .unwrap();
+            rustix::net::sockopt::set_socket_recv_buffer_size(&fd, 4096).unwrap();
+            rustix::net::connect(&fd, &f.server.agents).unwrap();
+            let mut s = TcpStream::from(fd);
+            s.write_all(&hello("deaf")).unwrap();
+            // The same sample again and again: acknowledged each time, merged once, so that
+            // the (debug) server spends little on each.
+            let batch = sample_line(1).repeat(1000);
+            let (mut sent, mut closed) = (0, false);
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(60) {
+                if s.write_all(batch.as_bytes()).is_err() {
+                    closed = true;
+                    break;
+                }
+                sent += 1000;
+            }
+            assert!(closed, "still open after {sent} samples and no read");
+        },
+    );
+
+    fleet.survives(
         "ten thousand ids from one address",
         Some(("too_many_agents", 9000.0)),
         |f| {
             let addr = f.server.agents;
+            // Each with a sample, as an id that never sent one is forgotten with its
+            // connection (bare hellos: `server/tests/limits.rs`).
+            let sample = sample_line(1);
             let workers: Vec<_> = (0..50)
                 .map(|w| {
+                    let sample = sample.clone();
                     thread::spawn(move || {
                         for i in (w..10_000).step_by(50) {
                             let Ok(mut s) = TcpStream::connect(addr) else {
                                 continue;
                             };
                             let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                            let _ = s.write_all(&hello(&format!("spam-{i}")));
+                            let mut bytes = hello(&format!("spam-{i}"));
+                            bytes.extend_from_slice(sample.as_bytes());
+                            let _ = s.write_all(&bytes);
                             let _ = s.read(&mut [0u8; 256]);
                         }
                     })

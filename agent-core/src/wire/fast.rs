@@ -1,5 +1,5 @@
 //! A reader for sample lines exactly as [`super::encode`] writes them: fields in their order,
-//! no spaces, no escapes. It is a shortcut, not a second grammar: on anything else it gives up
+//! no spaces, no escapes, texts of printable ASCII. It is a shortcut, not a second grammar: on anything else it gives up
 //! (`None`) and the caller parses the line with serde-json-core, which decides. Where it does
 //! answer, it answers what serde-json-core would (the fuzz target `decode_line` and the tests
 //! check both ways agree).
@@ -82,12 +82,14 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A text of printable ASCII without escapes (which any label may hold, so that a sample
+    /// read here needs no check of its labels); anything else is the general parser's.
     fn string<const N: usize>(&mut self) -> Option<String<N>> {
         self.lit(b"\"")?;
         let end = self
             .rest
             .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b))?;
         let (text, rest) = self.rest.split_at_checked(end)?;
         self.rest = rest;
         self.lit(b"\"")?;
