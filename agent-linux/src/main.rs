@@ -31,7 +31,7 @@ const MAX_NAP: Duration = Duration::from_millis(250);
 
 /// The longest `--interval`: a server refuses a hello that declares more (it sizes its
 /// timeouts by the interval, and would otherwise hold a silent connection for days).
-const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+const MAX_INTERVAL: Duration = Duration::from_millis(wire::MAX_INTERVAL_MS as u64);
 
 /// The agent's changes of state handled in one turn of the main loop, before it looks at the
 /// clock again (each takes the agent to a state that waits, so this is never reached).
