@@ -251,3 +251,172 @@ fn a_hello_without_last_sent_shows_each_new_sample_at_once() {
         );
     }
 }
+
+/// One scrape's series that only go up, with their values.
+type Scrape = Vec<(String, f64)>;
+
+/// Every series of `agent` in `metrics` that only goes up: counters, and the agent's clock.
+fn rising_series(metrics: &str, agent: &str) -> Scrape {
+    let label = format!("agent=\"{agent}\"");
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains(&label))
+        .filter(|l| {
+            l.starts_with("node_") && (l.contains("_total{") || l.starts_with("node_time_seconds{"))
+        })
+        .filter_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The `seq` of a sample or ack line, if it is one.
+fn seq_of(line: &[u8], kind: &str) -> Option<u64> {
+    let line = std::str::from_utf8(line).ok()?;
+    if !line.contains(&format!("\"kind\":\"{kind}\"")) {
+        return None;
+    }
+    let rest = line.split("\"seq\":").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// What crossed a [`slow_link`]: the newest sample sent to a server, and the newest ack back.
+#[derive(Debug, Default)]
+struct Crossed {
+    sample: AtomicUsize,
+    ack: AtomicUsize,
+}
+
+/// A slow link between agents and `server`: each line from an agent goes on `pause` after the
+/// one before it, as on a board's mobile link, so that a replay takes long enough for scrapes
+/// to see each of its samples. Answers come back as they are.
+fn slow_link(server: SocketAddr, pause: Duration) -> (SocketAddr, Arc<Crossed>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let crossed = Arc::new(Crossed::default());
+    let seen = crossed.clone();
+    thread::spawn(move || {
+        for agent in listener.incoming() {
+            let Ok(agent) = agent else { continue };
+            let Ok(upstream) = TcpStream::connect(server) else {
+                continue;
+            };
+            let (down, mut back) = (upstream.try_clone().unwrap(), agent.try_clone().unwrap());
+            let acks = seen.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(down).split(b'\n') {
+                    let Ok(mut line) = line else { break };
+                    if let Some(seq) = seq_of(&line, "ack") {
+                        acks.ack
+                            .store(usize::try_from(seq).unwrap(), Ordering::Relaxed);
+                    }
+                    line.push(b'\n');
+                    if back.write_all(&line).is_err() {
+                        break;
+                    }
+                }
+                let _ = back.shutdown(std::net::Shutdown::Both);
+            });
+            let (mut to_server, samples) = (upstream, seen.clone());
+            thread::spawn(move || {
+                for line in BufReader::new(agent).split(b'\n') {
+                    let Ok(mut line) = line else { break };
+                    let seq = seq_of(&line, "sample");
+                    line.push(b'\n');
+                    if to_server.write_all(&line).is_err() {
+                        break;
+                    }
+                    if let Some(seq) = seq {
+                        samples
+                            .sample
+                            .store(usize::try_from(seq).unwrap(), Ordering::Relaxed);
+                    }
+                    thread::sleep(pause);
+                }
+                let _ = to_server.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    (addr, crossed)
+}
+
+/// The issue's own case, with the real agent: `kill -9` of the server mid-stream and a restart
+/// on the same ports, while a scraper reads `/metrics` back to back. The agent sends again what
+/// the dead server merged without acknowledging; none of it may turn a counter back (a scraper
+/// saw `node_cpu_seconds_total` go 558.55 -> 558.39 before).
+#[test]
+fn the_real_agent_through_a_server_kill_never_turns_a_counter_back() {
+    let mut first = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
+    let (agents, http) = (first.agents, first.http);
+    // A fast agent, so that many samples are merged and not yet acknowledged at the kill (the
+    // server acknowledges one in up to 32).
+    let (link, crossed) = slow_link(agents, Duration::from_millis(20));
+    let _agent = common::agent("crash", &[link], "100ms");
+    let seen: Arc<Mutex<Vec<Scrape>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let scraper = {
+        let (seen, stop) = (seen.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some((200, body)) = http_get(http, "/metrics") {
+                    let series = rising_series(&body, "crash");
+                    if !series.is_empty() {
+                        seen.lock().unwrap().push(series);
+                    }
+                }
+            }
+        })
+    };
+    let scrapes = || seen.lock().unwrap().len();
+    // Killed while it has merged many samples it has not acknowledged yet, which the agent
+    // will send again to the next server.
+    wait_for(
+        "samples merged past the last ack",
+        Duration::from_secs(30),
+        || {
+            let (sent, acked) = (
+                crossed.sample.load(Ordering::Relaxed),
+                crossed.ack.load(Ordering::Relaxed),
+            );
+            (scrapes() >= 30 && acked > 0 && sent >= acked + 15).then_some(())
+        },
+    );
+    first.proc.kill();
+    let before = scrapes();
+    let second = Server::start(&agents.to_string(), &http.to_string(), &[]);
+    wait_for(
+        "the agent back, sampling on",
+        Duration::from_secs(20),
+        || {
+            let m = second.metrics();
+            value(&m, "vitals_agent_samples_total", &[("agent", "crash")])
+                .filter(|n| *n >= 40.0)
+                .and(Some(()))
+        },
+    );
+    wait_for("scrapes after the restart", Duration::from_secs(20), || {
+        (scrapes() >= before + 30).then_some(())
+    });
+    stop.store(true, Ordering::Relaxed);
+    scraper.join().unwrap();
+    let seen = seen.lock().unwrap();
+    let mut highest: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
+    let mut checked = 0;
+    for (i, scrape) in seen.iter().enumerate() {
+        for (series, value) in scrape {
+            let top = highest.entry(series.as_str()).or_insert(f64::MIN);
+            assert!(
+                *value >= *top,
+                "scrape {i} of {}: {series} went from {top} to {value} (the kill was after scrape {before})",
+                seen.len()
+            );
+            *top = *value;
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "only {checked} values checked");
+}
