@@ -81,7 +81,7 @@ fn a_healthy_server_answers_healthz_ok_for_longer_than_a_thread_may_be_silent() 
 /// which killed the thread: every agent after that got "connection reset", while the process
 /// and `/healthz` stayed up.
 #[test]
-fn an_idle_server_still_accepts_agents_a_minute_after_its_last_one_left() {
+fn an_idle_server_still_accepts_agents_long_after_its_last_one_left() {
     let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
     let mut first = agent("busy", &[server.agents], "100ms");
     wait_for("the first agent's samples", Duration::from_secs(10), || {
@@ -94,8 +94,8 @@ fn an_idle_server_still_accepts_agents_a_minute_after_its_last_one_left() {
     });
     first.kill();
     // The pacer's rate decays by a quarter each 250 ms pass with nothing to do; it overflowed
-    // after about 150 passes. Wait well past that, checking health on the way.
-    let until = Instant::now() + Duration::from_secs(60);
+    // after about 150 passes (some 34 s). Wait past that, checking health on the way.
+    let until = Instant::now() + Duration::from_secs(45);
     while Instant::now() < until {
         let (status, body) = http_get(server.http, "/healthz").expect("server answers");
         assert_eq!(status, 200, "{body}");
