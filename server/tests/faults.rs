@@ -262,16 +262,6 @@ fn remove_stale_namespaces() {
     }
 }
 
-/// Resident memory of a process, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// Whether this machine can run the test; why not otherwise.
 fn missing() -> Option<String> {
     if !rustix::process::geteuid().is_root() {
@@ -346,7 +336,7 @@ fn an_agent_rides_out_a_cut_a_blackout_and_a_bad_link_without_losing_a_sample() 
         "vitals-agent",
         "`ip netns exec` runs the agent in its own process"
     );
-    let rss_before = rss_kib(pid);
+    let rss_before = common::rss_kib(pid);
     let mut report = vec![format!("agent RSS before the faults: {rss_before} KiB")];
 
     // 1. The link goes down for a few seconds: TCP rides it out, or the agent reconnects.
@@ -441,7 +431,7 @@ fn an_agent_rides_out_a_cut_a_blackout_and_a_bad_link_without_losing_a_sample() 
     assert_eq!(get(&m, "vitals_agent_samples_dropped_total"), Some(0.0));
     // And the agent holds no more than its ring can: pages of the ring it first touched while
     // samples waited, and a little more.
-    let rss_after = rss_kib(pid);
+    let rss_after = common::rss_kib(pid);
     report.push(format!(
         "agent RSS after: {rss_after} KiB (+{} KiB; ring {} KiB); {} samples merged, 0 missing, of about {:.0} intervals; {:.0?} in all",
         rss_after.saturating_sub(rss_before),

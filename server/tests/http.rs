@@ -317,21 +317,12 @@ fn a_slow_hundred_megabyte_upload_is_refused_at_its_head() {
     assert_eq!(refused(&server, "body"), 1.0);
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// A header line of 100 MB was read whole into memory.
 #[test]
 fn a_hundred_megabyte_header_line_is_refused_at_the_cap_without_growing_memory() {
     let mut server = start(&["--http-header-timeout", "30s"]);
     serves_promptly(&mut server);
-    let before = rss_kib(server.proc.child.id());
+    let before = common::rss_kib(server.proc.child.id());
     let mut big = connect(server.http);
     big.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ")
         .unwrap();
@@ -348,7 +339,7 @@ fn a_hundred_megabyte_header_line_is_refused_at_the_cap_without_growing_memory()
         "the server took {sent} bytes of one head"
     );
     serves_promptly(&mut server);
-    let after = rss_kib(server.proc.child.id());
+    let after = common::rss_kib(server.proc.child.id());
     assert!(
         after < before + 16 * 1024,
         "RSS grew from {before} to {after} KiB"

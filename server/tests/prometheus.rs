@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Proc, Server, agent, http_get, promtool_complaints, tool, wait_for};
@@ -49,7 +47,7 @@ fn query(prometheus: std::net::SocketAddr, promql: &str) -> Option<Vec<serde_jso
 
 #[test]
 fn prometheus_scrapes_every_agent_through_the_shipped_config() {
-    let prometheus = tool("prometheus");
+    let _prometheus = tool("prometheus");
     let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
     let _agents: Vec<Proc> = IDS
         .iter()
@@ -61,26 +59,7 @@ fn prometheus_scrapes_every_agent_through_the_shipped_config() {
     std::fs::create_dir_all(&dir).unwrap();
     let config_path = dir.join("prometheus.yml");
     std::fs::write(&config_path, config(server.http)).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let child = Command::new(prometheus)
-        .arg(format!("--config.file={}", config_path.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={port}"))
-        .arg("--log.level=warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _prometheus = Proc {
-        child,
-        name: "prometheus".into(),
-    };
+    let (_prometheus, port) = common::prometheus(&config_path, &dir.join("data"));
 
     wait_for(
         "Prometheus to report vitals_agent_up == 1 for every agent",

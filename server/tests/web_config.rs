@@ -5,14 +5,14 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{Proc, Server, http_get, tool, wait_for};
+use common::{Server, http_get, tool, wait_for};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
@@ -247,26 +247,7 @@ fn prometheus_scrapes_over_tls_with_basic_auth() {
             target = server.http,
         ),
     );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let child = Command::new(tool("prometheus"))
-        .arg(format!("--config.file={}", prometheus_yml.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path("data").display()
-        ))
-        .arg(format!("--web.listen-address={port}"))
-        .arg("--log.level=warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _prometheus = Proc {
-        child,
-        name: "prometheus".into(),
-    };
+    let (_prometheus, port) = common::prometheus(&prometheus_yml, &dir.path("data"));
     wait_for(
         "Prometheus to scrape the agent's series over TLS with basic auth",
         Duration::from_secs(60),

@@ -313,3 +313,36 @@ pub fn promtool_complaints(metrics: &str) -> Vec<String> {
     }
     complaints
 }
+
+/// Starts Debian's `prometheus` with the config file `config`, its data under `data`, on a
+/// free loopback port; returns the process (killed when dropped) and where its API answers.
+pub fn prometheus(config: &std::path::Path, data: &std::path::Path) -> (Proc, SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let child = Command::new(tool("prometheus"))
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg(format!("--web.listen-address={port}"))
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let proc = Proc {
+        child,
+        name: "prometheus".into(),
+    };
+    (proc, port)
+}
+
+/// Resident memory of a process, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
