@@ -77,10 +77,12 @@ clippy:
 
 # Unit tests, then the integration and end-to-end tests, which run the real binaries (built first)
 # against each other, against a real Prometheus and node_exporter, the boards' builds under qemu-user
-# and the firmware under qemu-system-arm.
+# and the firmware under qemu-system-arm. `cargo test` alone runs the fast ones, which need nothing
+# installed; those that need root, network namespaces, qemu, Prometheus or node_exporter are
+# `#[ignore = "needs ..."]`, and run here.
 unit: deps-apt cross-test firmware
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace -- --include-ignored
 
 # agent-core builds for a microcontroller, and nothing in its dependency tree turns on `alloc` or `std`.
 nostd: deps-rust

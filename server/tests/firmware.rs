@@ -112,6 +112,7 @@ fn last_logged(console: &[String], prefix: &str) -> Option<u64> {
 }
 
 #[test]
+#[ignore = "needs qemu-system-arm and the firmware's build (make firmware): make test runs it"]
 fn the_firmware_reports_through_its_uart_and_survives_a_server_restart() {
     let elf = firmware_elf();
     let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
