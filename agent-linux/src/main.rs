@@ -7,9 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agent_core::agent::{Agent, Config, Event, Instant, ack_every, parse_duration};
 use agent_core::auth::Key;
-use agent_core::sample::{Sample, bounded, label_text_ok};
+use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
-use agent_linux::collect::{Collector, uname};
+use agent_linux::collect::Collector;
+use agent_linux::hello::{label_text, session, uname};
 use agent_linux::transport::TcpTransport;
 
 /// Writes one log line to stderr, prefixed `vitals-agent: `, ignoring write errors: a closed
@@ -215,23 +216,6 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// 2020-01-01 in Unix ms: a clock before it is not set.
-const CLOCK_SET_MS: u64 = 1_577_836_800_000;
-
-/// The hello's `session`, a number that differs between runs: the start time in ms, unless the
-/// clock is not set. A board without a real-time clock boots into 1970 and may start the agent
-/// at the same millisecond of each boot; the server would take the new run for the old one (a
-/// welcome for samples it never sent, which the agent refuses, again and again). Then it is
-/// random.
-fn session(clock_ms: u64) -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    if clock_ms >= CLOCK_SET_MS {
-        return clock_ms;
-    }
-    // std's hasher keys come from the system's random source.
-    RandomState::new().hash_one(clock_ms)
-}
-
 /// The hello, asking for one ack per as many samples as the ring has room for, at the size of
 /// `sample` (see [`agent_core::agent::ack_every`]).
 fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
@@ -256,26 +240,6 @@ fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
         ack_every: ack_every(options.buffer, encode(sample)?.len()),
         last_sent: 0,
     })
-}
-
-/// `text` as a hello's text, which becomes a label: bounded, and with each character that may
-/// not be in a label (a control character, a line separator; see
-/// [`agent_core::sample::label_text_ok`]) replaced by U+FFFD, so that the server takes the
-/// hello. A host name set to anything is the machine's business; refusing to start over it
-/// would leave the machine unwatched.
-fn label_text<const N: usize>(text: &str) -> heapless::String<N> {
-    let mut one = [0u8; 4];
-    let clean: String = text
-        .chars()
-        .map(|c| {
-            if label_text_ok(c.encode_utf8(&mut one)) {
-                c
-            } else {
-                char::REPLACEMENT_CHARACTER
-            }
-        })
-        .collect();
-    bounded(&clean)
 }
 
 /// `sample` as a line, as the agent sends it.
@@ -502,28 +466,5 @@ mod tests {
         std::os::unix::fs::symlink(&file, &link).unwrap();
         assert!(read_key_in_time(&file).is_ok());
         assert!(read_key_in_time(&link).is_ok());
-    }
-
-    #[test]
-    fn an_agent_whose_clock_is_not_set_still_gets_a_session_of_its_own() {
-        let now = 1_700_000_000_123;
-        assert_eq!(
-            session(now),
-            now,
-            "the start time, with a clock that is set"
-        );
-        // Two boots into 1970 that start the agent at the same millisecond.
-        let (one, two) = (session(15_000), session(15_000));
-        assert_ne!(one, two);
-        assert_ne!(session(0), session(0));
-    }
-
-    #[test]
-    fn hello_texts_with_control_characters_are_cleaned_not_refused() {
-        let text: heapless::String<128> = label_text("host\nname\x1b[2J\u{2028}é");
-        assert_eq!(text.as_str(), "host\u{fffd}name\u{fffd}[2J\u{fffd}é");
-        assert!(label_text_ok(&text));
-        let fine: heapless::String<128> = label_text("6.1.0-13-amd64");
-        assert_eq!(fine.as_str(), "6.1.0-13-amd64");
     }
 }

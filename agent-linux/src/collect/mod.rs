@@ -13,7 +13,6 @@ mod procfs;
 mod statfs;
 
 use std::borrow::Cow;
-use std::ffi::CStr;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::Read;
@@ -537,42 +536,6 @@ fn read_text<'b>(buf: &'b mut Vec<u8>, path: &Path) -> Option<Cow<'b, str>> {
     Some(String::from_utf8_lossy(buf))
 }
 
-/// The kernel's identification, as `node_uname_info` labels it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Uname {
-    /// `Linux`.
-    pub sysname: String,
-    /// The host name.
-    pub nodename: String,
-    /// The kernel release (`6.1.0-13-amd64`).
-    pub release: String,
-    /// The kernel build (`#1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1 (2023-09-29)`).
-    pub version: String,
-    /// The architecture (`x86_64`).
-    pub machine: String,
-    /// The NIS domain name, `(none)` when unset as node_exporter shows it.
-    pub domainname: String,
-}
-
-/// The kernel's identification, from `uname(2)`.
-pub fn uname() -> Uname {
-    let raw = rustix::system::uname();
-    let text = |field: &CStr| field.to_string_lossy().into_owned();
-    let domainname = text(raw.domainname());
-    Uname {
-        sysname: text(raw.sysname()),
-        nodename: text(raw.nodename()),
-        release: text(raw.release()),
-        version: text(raw.version()),
-        machine: text(raw.machine()),
-        domainname: if domainname.is_empty() {
-            "(none)".to_owned()
-        } else {
-            domainname
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -623,14 +586,6 @@ mod tests {
                     .all(|(a, b)| a.1 >= b.1)
             );
         }
-    }
-
-    #[test]
-    fn uname_of_this_machine() {
-        let uname = uname();
-        assert_eq!(uname.sysname, "Linux");
-        assert!(!uname.release.is_empty() && !uname.machine.is_empty());
-        assert!(!uname.domainname.is_empty());
     }
 
     /// A directory under the system's temp dir, removed when dropped.
