@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agent_core::agent::{Agent, Config, Event, Instant, ack_every, parse_duration};
-use agent_core::auth::Key;
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
 use agent_linux::collect::Collector;
 use agent_linux::hello::{label_text, session, uname};
+use agent_linux::key_file::read_key;
 use agent_linux::transport::TcpTransport;
 
 /// Writes one log line to stderr, prefixed `vitals-agent: `, ignoring write errors: a closed
@@ -38,9 +38,6 @@ const MAX_INTERVAL: Duration = Duration::from_millis(wire::MAX_INTERVAL_MS as u6
 /// clock again (each takes the agent to a state that waits, so this is never reached).
 const EVENTS_PER_TURN: usize = 8;
 
-/// The most bytes read of a key file: a key is at most 128 bytes of text.
-const MAX_KEY_FILE: u64 = 4096;
-
 const USAGE: &str = "\
 vitals-agent: samples this machine and sends the samples to a vitals server
 
@@ -65,40 +62,6 @@ DURATION is a whole number with a unit: 500ms, 10s, 5m, 1h. SIZE is bytes, or a 
 number with KiB or MiB: 64KiB, 4MiB.
 An id is 1 to 64 letters, digits, '.', '_', '-' or ':'.
 ";
-
-/// Reads the agent's key from `path`, refusing anything but a regular file, and a file that
-/// group or others may access.
-fn read_key(path: &str) -> Result<Key, String> {
-    use std::io::Read as _;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    // Opened without waiting: opening a FIFO for reading would wait for a writer (forever, at
-    // start-up), and a device may do anything. What it is, is asked of the file opened.
-    let nonblock = i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nonblock)
-        .open(path)
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
-    if !metadata.is_file() {
-        return Err(format!(
-            "{path} is not a regular file (a key file holds the key as text)"
-        ));
-    }
-    let mode = metadata.mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "{path} may be read by others (mode {mode:03o}); chmod 600 it"
-        ));
-    }
-    let mut text = Vec::new();
-    file.take(MAX_KEY_FILE)
-        .read_to_end(&mut text)
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
-    Key::new(&text).map_err(|e| format!("{path}: {e}"))
-}
 
 struct Options {
     servers: Vec<String>,
@@ -395,76 +358,5 @@ mod tests {
                 "{fine}"
             );
         }
-    }
-
-    /// A directory of the test's own under the temp dir, removed when dropped.
-    struct Scratch(std::path::PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!(
-                "vitals-agent-{name}-{}-{}",
-                std::process::id(),
-                unix_ms()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    /// `read_key(path)`, or a failure if it does not answer within five seconds.
-    fn read_key_in_time(path: &std::path::Path) -> Result<Key, String> {
-        let path = path.to_str().unwrap().to_owned();
-        let (tell, answer) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tell.send(read_key(&path).map_err(|e| e.to_string()));
-        });
-        answer
-            .recv_timeout(Duration::from_secs(5))
-            .expect("read_key did not return: it waits on the file")
-    }
-
-    #[test]
-    fn a_key_file_that_is_not_a_regular_file_is_refused_at_once() {
-        let scratch = Scratch::new("key");
-        let fifo = scratch.0.join("key.fifo");
-        let made = std::process::Command::new("mkfifo")
-            .arg("-m")
-            .arg("600")
-            .arg(&fifo)
-            .status()
-            .expect("mkfifo runs");
-        assert!(made.success());
-        let dir = scratch.0.join("key.dir");
-        std::fs::create_dir(&dir).unwrap();
-        for path in [
-            fifo.as_path(),
-            dir.as_path(),
-            std::path::Path::new("/dev/zero"),
-        ] {
-            match read_key_in_time(path) {
-                Err(e) => assert!(
-                    e.contains("is not a regular file"),
-                    "{}: {e}",
-                    path.display()
-                ),
-                Ok(_) => panic!("{} accepted", path.display()),
-            }
-        }
-        // A regular file is read, through a symbolic link too.
-        use std::os::unix::fs::PermissionsExt;
-        let file = scratch.0.join("agent.key");
-        std::fs::write(&file, "a key of at least sixteen bytes").unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let link = scratch.0.join("link.key");
-        std::os::unix::fs::symlink(&file, &link).unwrap();
-        assert!(read_key_in_time(&file).is_ok());
-        assert!(read_key_in_time(&link).is_ok());
     }
 }
