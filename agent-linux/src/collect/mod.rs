@@ -10,16 +10,17 @@ mod hwmon;
 mod labels;
 mod mounts;
 mod procfs;
+mod read;
 mod statfs;
 
-use std::borrow::Cow;
 use std::fmt;
-use std::fs::{self, File};
-use std::io::Read;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use agent_core::sample::{Cpu, Filesystem, Pressure, Sample, Sensor, bounded, push_or_count};
 use sysinfo::System;
+
+use read::{join_into, read_text};
 
 /// Reads samples of this machine, or of a copy of its `/proc` and `/sys` under another root.
 ///
@@ -88,15 +89,6 @@ impl Paths {
             diskstats: root.join("proc/diskstats"),
             pressure: ["cpu", "memory", "io"].map(|r| root.join("proc/pressure").join(r)),
         }
-    }
-}
-
-/// Sets `path` to `base` joined with `parts`, reusing its allocation.
-fn join_into(path: &mut PathBuf, base: &Path, parts: &[&str]) {
-    path.as_mut_os_string().clear();
-    path.push(base);
-    for part in parts {
-        path.push(part);
     }
 }
 
@@ -523,17 +515,6 @@ fn find_temps(dir: &Path, temps: &mut Vec<(u64, PathBuf)>) {
             None => temps.push((number, entry.path())),
         }
     }
-}
-
-/// Reads `path` into `buf` and returns it as text, or `None` if it cannot be read.
-///
-/// Bytes that are not UTF-8 become U+FFFD rather than losing the whole file: only a mount point
-/// or a name can hold them, and the line that does then fails on its own.
-fn read_text<'b>(buf: &'b mut Vec<u8>, path: &Path) -> Option<Cow<'b, str>> {
-    buf.clear();
-    let mut file = File::open(path).ok()?;
-    file.read_to_end(buf).ok()?;
-    Some(String::from_utf8_lossy(buf))
 }
 
 #[cfg(test)]
