@@ -1,4 +1,4 @@
-//! Parsers for `/proc/diskstats` and `/proc/pressure/*`: text in, values out, no I/O.
+//! Parsers for `/proc/diskstats`: text in, values out, no I/O.
 
 use agent_core::sample::{Disk, bounded};
 
@@ -81,23 +81,6 @@ fn parse_disk_line(line: &str) -> Option<Disk> {
     })
 }
 
-/// The `total=` of the `some` and `full` lines of a `/proc/pressure/*` file, in seconds. A
-/// missing line (`full` of cpu on older kernels) is 0.
-pub(super) fn parse_pressure(text: &str) -> Option<(f64, f64)> {
-    let total = |kind: &str| -> Option<f64> {
-        let line = text
-            .lines()
-            .find(|l| l.split_ascii_whitespace().next() == Some(kind))?;
-        let micros: u64 = line
-            .split_ascii_whitespace()
-            .find_map(|f| f.strip_prefix("total="))?
-            .parse()
-            .ok()?;
-        Some(micros as f64 / 1e6)
-    };
-    Some((total("some")?, total("full").unwrap_or(0.0)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,21 +153,5 @@ mod tests {
             .map(|d| d.device.to_string())
             .collect();
         assert_eq!(names, ["sdc"]);
-    }
-
-    const PRESSURE_IO: &str = "\
-some avg10=0.00 avg60=0.12 avg300=0.05 total=2250000
-full avg10=0.00 avg60=0.02 avg300=0.01 total=1000000
-";
-
-    #[test]
-    fn pressure_totals_in_seconds() {
-        assert_eq!(parse_pressure(PRESSURE_IO), Some((2.25, 1.0)));
-        assert_eq!(
-            parse_pressure("some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n"),
-            Some((1.5, 0.0))
-        );
-        assert_eq!(parse_pressure(""), None);
-        assert_eq!(parse_pressure("some avg10=1 total=x\n"), None);
     }
 }

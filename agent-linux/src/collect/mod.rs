@@ -9,6 +9,7 @@ mod diskstats;
 mod hwmon;
 mod labels;
 mod mounts;
+mod pressure;
 mod procfs;
 mod read;
 mod statfs;
@@ -17,7 +18,7 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use agent_core::sample::{Cpu, Filesystem, Pressure, Sample, Sensor, bounded, push_or_count};
+use agent_core::sample::{Cpu, Filesystem, Sample, Sensor, bounded, push_or_count};
 use sysinfo::System;
 
 use read::{join_into, read_text};
@@ -56,6 +57,8 @@ pub struct Collector {
     buf: Vec<u8>,
     /// Holds a one-line sysfs file read while `buf` is being parsed.
     small: Vec<u8>,
+    /// `/proc/pressure/*`.
+    pressure: pressure::PressureCollector,
     /// The entries left out because the server would refuse their labels, for the log.
     notes: labels::Notes,
 }
@@ -72,7 +75,6 @@ struct Paths {
     net_class: PathBuf,
     hwmon: PathBuf,
     diskstats: PathBuf,
-    pressure: [PathBuf; 3],
 }
 
 impl Paths {
@@ -87,7 +89,6 @@ impl Paths {
             net_class: root.join("sys/class/net"),
             hwmon: root.join("sys/class/hwmon"),
             diskstats: root.join("proc/diskstats"),
-            pressure: ["cpu", "memory", "io"].map(|r| root.join("proc/pressure").join(r)),
         }
     }
 }
@@ -132,7 +133,6 @@ impl Collector {
         };
         Self {
             paths: Paths::under(&root),
-            root,
             system,
             cpus: Vec::new(),
             cpus_next: Vec::new(),
@@ -144,7 +144,9 @@ impl Collector {
             scratch: PathBuf::new(),
             buf: Vec::new(),
             small: Vec::new(),
+            pressure: pressure::PressureCollector::new(&root),
             notes: labels::Notes::default(),
+            root,
         }
     }
 
@@ -174,7 +176,7 @@ impl Collector {
         self.collect_interfaces(&mut sample);
         self.collect_sensors(&mut sample);
         self.collect_disks(&mut sample);
-        self.collect_pressure(&mut sample);
+        self.pressure.collect(&mut sample);
         sample
     }
 
@@ -189,25 +191,6 @@ impl Collector {
                 push_or_count(&mut sample.disks, disk, &mut sample.omitted.disks);
             }
         }
-    }
-
-    /// `/proc/pressure/{cpu,memory,io}`; none where the kernel has no pressure stall information.
-    fn collect_pressure(&mut self, sample: &mut Sample) {
-        let [cpu, memory, io] = &self.paths.pressure;
-        let mut read = |path: &Path| {
-            let text = read_text(&mut self.buf, path)?;
-            diskstats::parse_pressure(&text)
-        };
-        let (Some(cpu), Some(memory), Some(io)) = (read(cpu), read(memory), read(io)) else {
-            return;
-        };
-        sample.pressure = Some(Pressure {
-            cpu_waiting: cpu.0,
-            memory_waiting: memory.0,
-            memory_stalled: memory.1,
-            io_waiting: io.0,
-            io_stalled: io.1,
-        });
     }
 
     /// `/proc/stat`, and the CPU usage from sysinfo.
