@@ -1,6 +1,44 @@
-//! Parsers for `/proc/diskstats`: text in, values out, no I/O.
+//! Block devices, `/proc/diskstats`, as node_exporter 1.5's diskstats collector reads it.
 
-use agent_core::sample::{Disk, bounded};
+use std::path::{Path, PathBuf};
+
+use agent_core::sample::{Disk, Sample, bounded, push_or_count};
+
+use super::labels::Notes;
+use super::read::read_text;
+
+/// Reads the I/O counters of whole block devices.
+#[derive(Debug)]
+pub(super) struct DiskstatsCollector {
+    /// `proc/diskstats` under the root.
+    path: PathBuf,
+    /// Holds the file being parsed; reused so a sample allocates nothing here.
+    buf: Vec<u8>,
+}
+
+impl DiskstatsCollector {
+    /// Reads `proc/diskstats` under `root`.
+    pub(super) fn new(root: &Path) -> Self {
+        Self {
+            path: root.join("proc/diskstats"),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Adds to [`Sample::disks`] the whole devices as node_exporter selects them, noting in
+    /// `notes` those the server would refuse.
+    pub(super) fn collect(&mut self, sample: &mut Sample, notes: &mut Notes) {
+        let Some(text) = read_text(&mut self.buf, &self.path) else {
+            return;
+        };
+        for disk in parse_diskstats(&text) {
+            let taken = sample.disks.iter().any(|d| d.device == disk.device);
+            if notes.admit("disk", &[("device", &disk.device)], taken) {
+                push_or_count(&mut sample.disks, disk, &mut sample.omitted.disks);
+            }
+        }
+    }
+}
 
 /// `/proc/diskstats` counts in sectors of 512 bytes, whatever the device's sector size.
 const SECTOR: u64 = 512;
@@ -37,7 +75,7 @@ fn excluded(name: &str) -> bool {
 }
 
 /// The devices of `/proc/diskstats` that node_exporter reports, in file order.
-pub(super) fn parse_diskstats(text: &str) -> impl Iterator<Item = Disk> + '_ {
+fn parse_diskstats(text: &str) -> impl Iterator<Item = Disk> + '_ {
     text.lines().filter_map(parse_disk_line)
 }
 

@@ -57,6 +57,8 @@ pub struct Collector {
     buf: Vec<u8>,
     /// Holds a one-line sysfs file read while `buf` is being parsed.
     small: Vec<u8>,
+    /// `/proc/diskstats`.
+    disks: diskstats::DiskstatsCollector,
     /// `/proc/pressure/*`.
     pressure: pressure::PressureCollector,
     /// The entries left out because the server would refuse their labels, for the log.
@@ -74,7 +76,6 @@ struct Paths {
     net_dev: PathBuf,
     net_class: PathBuf,
     hwmon: PathBuf,
-    diskstats: PathBuf,
 }
 
 impl Paths {
@@ -88,7 +89,6 @@ impl Paths {
             net_dev: root.join("proc/net/dev"),
             net_class: root.join("sys/class/net"),
             hwmon: root.join("sys/class/hwmon"),
-            diskstats: root.join("proc/diskstats"),
         }
     }
 }
@@ -144,6 +144,7 @@ impl Collector {
             scratch: PathBuf::new(),
             buf: Vec::new(),
             small: Vec::new(),
+            disks: diskstats::DiskstatsCollector::new(&root),
             pressure: pressure::PressureCollector::new(&root),
             notes: labels::Notes::default(),
             root,
@@ -175,22 +176,9 @@ impl Collector {
         self.collect_filesystems(&mut sample);
         self.collect_interfaces(&mut sample);
         self.collect_sensors(&mut sample);
-        self.collect_disks(&mut sample);
+        self.disks.collect(&mut sample, &mut self.notes);
         self.pressure.collect(&mut sample);
         sample
-    }
-
-    /// `/proc/diskstats`, whole devices as node_exporter selects them.
-    fn collect_disks(&mut self, sample: &mut Sample) {
-        let Some(text) = read_text(&mut self.buf, &self.paths.diskstats) else {
-            return;
-        };
-        for disk in diskstats::parse_diskstats(&text) {
-            let taken = sample.disks.iter().any(|d| d.device == disk.device);
-            if self.notes.admit("disk", &[("device", &disk.device)], taken) {
-                push_or_count(&mut sample.disks, disk, &mut sample.omitted.disks);
-            }
-        }
     }
 
     /// `/proc/stat`, and the CPU usage from sysinfo.
