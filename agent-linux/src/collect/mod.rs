@@ -8,6 +8,7 @@
 mod diskstats;
 mod hwmon;
 mod labels;
+mod loadavg;
 mod mounts;
 mod pressure;
 mod procfs;
@@ -57,6 +58,8 @@ pub struct Collector {
     buf: Vec<u8>,
     /// Holds a one-line sysfs file read while `buf` is being parsed.
     small: Vec<u8>,
+    /// The load averages.
+    load: loadavg::LoadavgCollector,
     /// `/proc/diskstats`.
     disks: diskstats::DiskstatsCollector,
     /// `/proc/pressure/*`.
@@ -69,7 +72,6 @@ pub struct Collector {
 #[derive(Debug)]
 struct Paths {
     stat: PathBuf,
-    loadavg: PathBuf,
     meminfo: PathBuf,
     init_mounts: PathBuf,
     mounts: PathBuf,
@@ -82,7 +84,6 @@ impl Paths {
     fn under(root: &Path) -> Self {
         Paths {
             stat: root.join("proc/stat"),
-            loadavg: root.join("proc/loadavg"),
             meminfo: root.join("proc/meminfo"),
             init_mounts: root.join("proc/1/mounts"),
             mounts: root.join("proc/mounts"),
@@ -132,6 +133,8 @@ impl Collector {
             None
         };
         Self {
+            // Before `system` moves: sysinfo answers for the load averages too when it runs.
+            load: loadavg::LoadavgCollector::new(&root, system.is_some()),
             paths: Paths::under(&root),
             system,
             cpus: Vec::new(),
@@ -171,7 +174,7 @@ impl Collector {
             ..Sample::default()
         };
         self.collect_stat(&mut sample);
-        self.collect_load(&mut sample);
+        self.load.collect(&mut sample);
         self.collect_memory(&mut sample);
         self.collect_filesystems(&mut sample);
         self.collect_interfaces(&mut sample);
@@ -216,29 +219,6 @@ impl Collector {
             push_or_count(&mut sample.cpus, cpu, &mut sample.omitted.cpus);
         }
         std::mem::swap(&mut self.cpus, &mut self.cpus_next);
-    }
-
-    /// Load averages: sysinfo on a live system, `<root>/proc/loadavg` otherwise.
-    fn collect_load(&mut self, sample: &mut Sample) {
-        let load = if self.system.is_some() {
-            System::load_average()
-                .ok()
-                .map(|load| [load.one, load.five, load.fifteen])
-        } else {
-            read_text(&mut self.buf, &self.paths.loadavg)
-                .and_then(|text| procfs::parse_loadavg(&text))
-        };
-        let [load1, load5, load15] = load.unwrap_or_default();
-        let sane = |load: f64| {
-            if load.is_finite() && load >= 0.0 {
-                load
-            } else {
-                0.0
-            }
-        };
-        sample.load1 = sane(load1);
-        sample.load5 = sane(load5);
-        sample.load15 = sane(load15);
     }
 
     /// `/proc/meminfo`.

@@ -144,22 +144,6 @@ pub(super) fn parse_meminfo(text: &str) -> Memory {
     memory
 }
 
-/// Reads the three load averages of `/proc/loadavg` (`0.26 0.16 0.06 1/82 5469`).
-///
-/// Returns `None` unless all three are finite and non-negative.
-pub(super) fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
-    let mut fields = text.split_ascii_whitespace();
-    let mut load = [0.0_f64; 3];
-    for slot in &mut load {
-        let value = fields.next()?.parse::<f64>().ok()?;
-        if !(value.is_finite() && value >= 0.0) {
-            return None;
-        }
-        *slot = value;
-    }
-    Some(load)
-}
-
 /// The interfaces of `/proc/net/dev`, in file order, with `up` false (it comes from sysfs).
 pub(super) fn parse_net_dev(text: &str) -> impl Iterator<Item = Interface> + '_ {
     text.lines().filter_map(parse_net_dev_line)
@@ -377,17 +361,6 @@ Hugepagesize:       2048 kB
                 ..Memory::default()
             }
         );
-    }
-
-    const PROC_LOADAVG: &str = "0.26 0.16 0.06 1/82 5469\n";
-
-    #[test]
-    fn loadavg() {
-        assert_eq!(parse_loadavg(PROC_LOADAVG), Some([0.26, 0.16, 0.06]));
-        assert_eq!(parse_loadavg("0.26 0.16"), None);
-        assert_eq!(parse_loadavg("0.26 NaN 0.06"), None);
-        assert_eq!(parse_loadavg("0.26 -1 0.06"), None);
-        assert_eq!(parse_loadavg(""), None);
     }
 
     /// `/proc/net/dev` with its two header lines, a loopback and two NICs; `wlan0` is printed
