@@ -9,6 +9,7 @@ mod diskstats;
 mod hwmon;
 mod labels;
 mod loadavg;
+mod meminfo;
 mod mounts;
 mod pressure;
 mod procfs;
@@ -60,6 +61,8 @@ pub struct Collector {
     small: Vec<u8>,
     /// The load averages.
     load: loadavg::LoadavgCollector,
+    /// `/proc/meminfo`.
+    memory: meminfo::MeminfoCollector,
     /// `/proc/diskstats`.
     disks: diskstats::DiskstatsCollector,
     /// `/proc/pressure/*`.
@@ -72,7 +75,6 @@ pub struct Collector {
 #[derive(Debug)]
 struct Paths {
     stat: PathBuf,
-    meminfo: PathBuf,
     init_mounts: PathBuf,
     mounts: PathBuf,
     net_dev: PathBuf,
@@ -84,7 +86,6 @@ impl Paths {
     fn under(root: &Path) -> Self {
         Paths {
             stat: root.join("proc/stat"),
-            meminfo: root.join("proc/meminfo"),
             init_mounts: root.join("proc/1/mounts"),
             mounts: root.join("proc/mounts"),
             net_dev: root.join("proc/net/dev"),
@@ -147,6 +148,7 @@ impl Collector {
             scratch: PathBuf::new(),
             buf: Vec::new(),
             small: Vec::new(),
+            memory: meminfo::MeminfoCollector::new(&root),
             disks: diskstats::DiskstatsCollector::new(&root),
             pressure: pressure::PressureCollector::new(&root),
             notes: labels::Notes::default(),
@@ -175,7 +177,7 @@ impl Collector {
         };
         self.collect_stat(&mut sample);
         self.load.collect(&mut sample);
-        self.collect_memory(&mut sample);
+        self.memory.collect(&mut sample);
         self.collect_filesystems(&mut sample);
         self.collect_interfaces(&mut sample);
         self.collect_sensors(&mut sample);
@@ -219,13 +221,6 @@ impl Collector {
             push_or_count(&mut sample.cpus, cpu, &mut sample.omitted.cpus);
         }
         std::mem::swap(&mut self.cpus, &mut self.cpus_next);
-    }
-
-    /// `/proc/meminfo`.
-    fn collect_memory(&mut self, sample: &mut Sample) {
-        if let Some(text) = read_text(&mut self.buf, &self.paths.meminfo) {
-            sample.memory = procfs::parse_meminfo(&text);
-        }
     }
 
     /// The mounts of `/proc/1/mounts` (or `/proc/mounts`) that node_exporter reports, with

@@ -3,7 +3,7 @@
 //! Each parser skips what it cannot read (a short line, a field that is not a number) rather
 //! than failing the whole file, so one odd line costs one value, never a panic.
 
-use agent_core::sample::{Cpu, Interface, Memory, bounded};
+use agent_core::sample::{Cpu, Interface, bounded};
 
 /// Ticks per second in `/proc/stat`. node_exporter assumes 100 (`USER_HZ`), as does every Linux
 /// ABI in use: the kernel scales its internal `HZ` to it.
@@ -108,40 +108,6 @@ pub(super) fn settle_cpu(previous: Option<&Cpu>, new: Cpu) -> Cpu {
         softirq: keep(previous.softirq, new.softirq),
         steal: keep(previous.steal, new.steal),
     }
-}
-
-/// Reads the fields of `/proc/meminfo` that [`Memory`] holds, in bytes.
-///
-/// Values with the `kB` unit are multiplied by 1024 (the kernel's "kB" is KiB), as node_exporter
-/// does; a missing or malformed field is 0.
-pub(super) fn parse_meminfo(text: &str) -> Memory {
-    let mut memory = Memory::default();
-    for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let mut fields = rest.split_ascii_whitespace();
-        let Some(Ok(value)) = fields.next().map(str::parse::<u64>) else {
-            continue;
-        };
-        let bytes = match fields.next() {
-            None => value,
-            Some("kB") => value.saturating_mul(1024),
-            Some(_) => continue,
-        };
-        let field = match key {
-            "MemTotal" => &mut memory.total,
-            "MemFree" => &mut memory.free,
-            "MemAvailable" => &mut memory.available,
-            "Buffers" => &mut memory.buffers,
-            "Cached" => &mut memory.cached,
-            "SwapTotal" => &mut memory.swap_total,
-            "SwapFree" => &mut memory.swap_free,
-            _ => continue,
-        };
-        *field = bytes;
-    }
-    memory
 }
 
 /// The interfaces of `/proc/net/dev`, in file order, with `up` false (it comes from sysfs).
@@ -314,53 +280,6 @@ softirq 61766546 24 17034133 2340 2399452 73488 0 16285 22418569 0 19822255
         };
         assert_eq!(settle_cpu(Some(&before), replugged), replugged);
         assert_eq!(settle_cpu(None, dip), dip);
-    }
-
-    /// The start of `/proc/meminfo` of a 16 GiB machine, with fields in kernel order.
-    const PROC_MEMINFO: &str = "\
-MemTotal:       16318412 kB
-MemFree:         1123456 kB
-MemAvailable:    9876543 kB
-Buffers:          345678 kB
-Cached:          7654321 kB
-SwapCached:         1024 kB
-Active:          5555555 kB
-SwapTotal:       2097148 kB
-SwapFree:        2000000 kB
-HugePages_Total:       0
-Hugepagesize:       2048 kB
-";
-
-    #[test]
-    fn meminfo_in_bytes() {
-        assert_eq!(
-            parse_meminfo(PROC_MEMINFO),
-            Memory {
-                total: 16_318_412 * 1024,
-                free: 1_123_456 * 1024,
-                available: 9_876_543 * 1024,
-                buffers: 345_678 * 1024,
-                cached: 7_654_321 * 1024,
-                swap_total: 2_097_148 * 1024,
-                swap_free: 2_000_000 * 1024,
-            }
-        );
-    }
-
-    #[test]
-    fn meminfo_malformed_fields_are_zero() {
-        let memory = parse_meminfo(
-            "MemTotal: lots kB\nMemFree 12 kB\nBuffers: 3 MB\nCached: 18446744073709551615 kB\n\
-             SwapFree: 7\n:\n",
-        );
-        assert_eq!(
-            memory,
-            Memory {
-                cached: u64::MAX,
-                swap_free: 7,
-                ..Memory::default()
-            }
-        );
     }
 
     /// `/proc/net/dev` with its two header lines, a loopback and two NICs; `wlan0` is printed
