@@ -11,6 +11,7 @@ mod labels;
 mod loadavg;
 mod meminfo;
 mod mounts;
+mod netdev;
 mod pressure;
 mod procfs;
 mod read;
@@ -63,6 +64,8 @@ pub struct Collector {
     load: loadavg::LoadavgCollector,
     /// `/proc/meminfo`.
     memory: meminfo::MeminfoCollector,
+    /// `/proc/net/dev` and each interface's `operstate`.
+    interfaces: netdev::NetdevCollector,
     /// `/proc/diskstats`.
     disks: diskstats::DiskstatsCollector,
     /// `/proc/pressure/*`.
@@ -77,8 +80,6 @@ struct Paths {
     stat: PathBuf,
     init_mounts: PathBuf,
     mounts: PathBuf,
-    net_dev: PathBuf,
-    net_class: PathBuf,
     hwmon: PathBuf,
 }
 
@@ -88,8 +89,6 @@ impl Paths {
             stat: root.join("proc/stat"),
             init_mounts: root.join("proc/1/mounts"),
             mounts: root.join("proc/mounts"),
-            net_dev: root.join("proc/net/dev"),
-            net_class: root.join("sys/class/net"),
             hwmon: root.join("sys/class/hwmon"),
         }
     }
@@ -149,6 +148,7 @@ impl Collector {
             buf: Vec::new(),
             small: Vec::new(),
             memory: meminfo::MeminfoCollector::new(&root),
+            interfaces: netdev::NetdevCollector::new(&root),
             disks: diskstats::DiskstatsCollector::new(&root),
             pressure: pressure::PressureCollector::new(&root),
             notes: labels::Notes::default(),
@@ -179,7 +179,7 @@ impl Collector {
         self.load.collect(&mut sample);
         self.memory.collect(&mut sample);
         self.collect_filesystems(&mut sample);
-        self.collect_interfaces(&mut sample);
+        self.interfaces.collect(&mut sample, &mut self.notes);
         self.collect_sensors(&mut sample);
         self.disks.collect(&mut sample, &mut self.notes);
         self.pressure.collect(&mut sample);
@@ -308,36 +308,6 @@ impl Collector {
                 &mut sample.filesystems,
                 filesystem,
                 &mut sample.omitted.filesystems,
-            );
-        }
-    }
-
-    /// `/proc/net/dev`, with `up` from `/sys/class/net/<device>/operstate` as
-    /// `node_network_up` has it: the state is exactly `up` (loopback's is `unknown`).
-    fn collect_interfaces(&mut self, sample: &mut Sample) {
-        let Some(text) = read_text(&mut self.buf, &self.paths.net_dev) else {
-            return;
-        };
-        for mut interface in procfs::parse_net_dev(&text) {
-            let name = interface.device.as_str();
-            let taken = sample.interfaces.iter().any(|i| i.device == name);
-            if !self.notes.admit("interface", &[("device", name)], taken) {
-                continue;
-            }
-            // A name is one path component; anything else is not looked up.
-            if !(name.contains('/') || name == "." || name == "..") {
-                join_into(
-                    &mut self.scratch,
-                    &self.paths.net_class,
-                    &[name, "operstate"],
-                );
-                interface.up = read_text(&mut self.small, &self.scratch)
-                    .is_some_and(|state| state.trim_end() == "up");
-            }
-            push_or_count(
-                &mut sample.interfaces,
-                interface,
-                &mut sample.omitted.interfaces,
             );
         }
     }

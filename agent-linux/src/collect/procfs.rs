@@ -3,7 +3,7 @@
 //! Each parser skips what it cannot read (a short line, a field that is not a number) rather
 //! than failing the whole file, so one odd line costs one value, never a panic.
 
-use agent_core::sample::{Cpu, Interface, bounded};
+use agent_core::sample::Cpu;
 
 /// Ticks per second in `/proc/stat`. node_exporter assumes 100 (`USER_HZ`), as does every Linux
 /// ABI in use: the kernel scales its internal `HZ` to it.
@@ -108,56 +108,6 @@ pub(super) fn settle_cpu(previous: Option<&Cpu>, new: Cpu) -> Cpu {
         softirq: keep(previous.softirq, new.softirq),
         steal: keep(previous.steal, new.steal),
     }
-}
-
-/// The interfaces of `/proc/net/dev`, in file order, with `up` false (it comes from sysfs).
-pub(super) fn parse_net_dev(text: &str) -> impl Iterator<Item = Interface> + '_ {
-    text.lines().filter_map(parse_net_dev_line)
-}
-
-/// One `  eth0: rx_bytes rx_packets rx_errs rx_drop fifo frame compressed multicast tx_bytes
-/// tx_packets tx_errs tx_drop fifo colls carrier compressed` line.
-///
-/// The name ends at the last `:` (old kernels print no space after it). All sixteen counters
-/// must be numbers, or the line is skipped: a short line is more likely cut than shifted.
-fn parse_net_dev_line(line: &str) -> Option<Interface> {
-    let (name, counters) = line.rsplit_once(':')?;
-    let name = name.trim();
-    if name.is_empty() || name.contains(char::is_whitespace) {
-        return None;
-    }
-    let mut values = [0_u64; 16];
-    let mut fields = counters.split_ascii_whitespace();
-    for slot in &mut values {
-        *slot = fields.next()?.parse().ok()?;
-    }
-    let [
-        rx_bytes,
-        rx_packets,
-        rx_errs,
-        rx_drop,
-        _,
-        _,
-        _,
-        _,
-        tx_bytes,
-        tx_packets,
-        tx_errs,
-        tx_drop,
-        ..,
-    ] = values;
-    Some(Interface {
-        device: bounded(name),
-        up: false,
-        rx_bytes,
-        rx_packets,
-        rx_errs,
-        rx_drop,
-        tx_bytes,
-        tx_packets,
-        tx_errs,
-        tx_drop,
-    })
 }
 
 #[cfg(test)]
@@ -280,54 +230,5 @@ softirq 61766546 24 17034133 2340 2399452 73488 0 16285 22418569 0 19822255
         };
         assert_eq!(settle_cpu(Some(&before), replugged), replugged);
         assert_eq!(settle_cpu(None, dip), dip);
-    }
-
-    /// `/proc/net/dev` with its two header lines, a loopback and two NICs; `wlan0` is printed
-    /// the way kernels before 3.x did, with no space after the colon.
-    const PROC_NET_DEV: &str = "\
-Inter-|   Receive                                                |  Transmit
- face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
-    lo:    3245      30    0    0    0     0          0         0     3245      30    0    0    0     0       0          0
-  eth0: 90111144    3454    1    2    0     0          0         7   194220    1974    3    4    0     0       0          0
-wlan0:18446744073709551615 5 0 0 0 0 0 0 6 7 0 0 0 0 0 0
-";
-
-    #[test]
-    fn net_dev() {
-        let interfaces: Vec<Interface> = parse_net_dev(PROC_NET_DEV).collect();
-        assert_eq!(interfaces.len(), 3);
-        assert_eq!(interfaces[0].device.as_str(), "lo");
-        assert_eq!(
-            interfaces[1],
-            Interface {
-                device: bounded("eth0"),
-                up: false,
-                rx_bytes: 90_111_144,
-                rx_packets: 3454,
-                rx_errs: 1,
-                rx_drop: 2,
-                tx_bytes: 194_220,
-                tx_packets: 1974,
-                tx_errs: 3,
-                tx_drop: 4,
-            }
-        );
-        assert_eq!(interfaces[2].device.as_str(), "wlan0");
-        assert_eq!(interfaces[2].rx_bytes, u64::MAX);
-        assert_eq!((interfaces[2].tx_bytes, interfaces[2].tx_packets), (6, 7));
-    }
-
-    #[test]
-    fn net_dev_malformed_lines_are_skipped() {
-        for line in [
-            "eth0: 1 2 3",
-            "eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 x",
-            ": 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
-            "et h0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
-            "eth0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
-            "eth0: -1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
-        ] {
-            assert_eq!(parse_net_dev_line(line), None, "{line:?}");
-        }
     }
 }
