@@ -13,15 +13,15 @@ mod meminfo;
 mod mounts;
 mod netdev;
 mod pressure;
-mod procfs;
 mod read;
+mod stat;
 mod statfs;
 
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use agent_core::sample::{Cpu, Filesystem, Sample, Sensor, bounded, push_or_count};
+use agent_core::sample::{Filesystem, Sample, Sensor, bounded, push_or_count};
 use sysinfo::System;
 
 use read::{join_into, read_text};
@@ -35,14 +35,8 @@ pub struct Collector {
     /// Where `proc/` and `sys/` are read from, and mount points are looked up under: `/` on a
     /// live system.
     root: PathBuf,
-    /// sysinfo's view, for the CPU usage and load averages. `None` under another root (sysinfo
-    /// reads the live `/proc` only) or when sysinfo cannot start.
-    system: Option<System>,
-    /// The per-CPU seconds of the last sample, by CPU number.
-    cpus: Vec<Cpu>,
-    /// The per-CPU seconds being collected; swapped with `cpus` after each sample, so that
-    /// neither is allocated again.
-    cpus_next: Vec<Cpu>,
+    /// `/proc/stat`: the CPUs' seconds and the kernel's counters, and the CPU usage.
+    stat: stat::StatCollector,
     /// The `statvfs` calls of earlier samples that have not returned.
     statfs: statfs::Watch,
     /// Every fixed path a sample reads, joined to `root` once.
@@ -77,7 +71,6 @@ pub struct Collector {
 /// The fixed paths of a sample.
 #[derive(Debug)]
 struct Paths {
-    stat: PathBuf,
     init_mounts: PathBuf,
     mounts: PathBuf,
     hwmon: PathBuf,
@@ -86,7 +79,6 @@ struct Paths {
 impl Paths {
     fn under(root: &Path) -> Self {
         Paths {
-            stat: root.join("proc/stat"),
             init_mounts: root.join("proc/1/mounts"),
             mounts: root.join("proc/mounts"),
             hwmon: root.join("sys/class/hwmon"),
@@ -98,8 +90,7 @@ impl fmt::Debug for Collector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Collector")
             .field("root", &self.root)
-            .field("sysinfo", &self.system.is_some())
-            .field("cpus", &self.cpus.len())
+            .field("stat", &self.stat)
             .finish_non_exhaustive()
     }
 }
@@ -135,10 +126,8 @@ impl Collector {
         Self {
             // Before `system` moves: sysinfo answers for the load averages too when it runs.
             load: loadavg::LoadavgCollector::new(&root, system.is_some()),
+            stat: stat::StatCollector::new(&root, system),
             paths: Paths::under(&root),
-            system,
-            cpus: Vec::new(),
-            cpus_next: Vec::new(),
             statfs: statfs::Watch::default(),
             mount_lines: Vec::new(),
             slow_mounts: (Vec::new(), Vec::new()),
@@ -175,7 +164,7 @@ impl Collector {
             time_ms,
             ..Sample::default()
         };
-        self.collect_stat(&mut sample);
+        self.stat.collect(&mut sample, &mut self.notes);
         self.load.collect(&mut sample);
         self.memory.collect(&mut sample);
         self.collect_filesystems(&mut sample);
@@ -184,43 +173,6 @@ impl Collector {
         self.disks.collect(&mut sample, &mut self.notes);
         self.pressure.collect(&mut sample);
         sample
-    }
-
-    /// `/proc/stat`, and the CPU usage from sysinfo.
-    fn collect_stat(&mut self, sample: &mut Sample) {
-        if let Some(system) = &mut self.system {
-            system.refresh_cpu_usage();
-            let usage = f64::from(system.global_cpu_usage()) / 100.0;
-            sample.cpu_usage = if usage.is_finite() {
-                usage.clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-        }
-
-        let Some(text) = read_text(&mut self.buf, &self.paths.stat) else {
-            return;
-        };
-        let stat = procfs::parse_stat(&text);
-        sample.context_switches = stat.context_switches;
-        sample.forks = stat.forks;
-        sample.procs_running = stat.procs_running;
-        sample.procs_blocked = stat.procs_blocked;
-        sample.boot_time = stat.boot_time;
-
-        self.cpus_next.clear();
-        for cpu in procfs::parse_stat_cpus(&text) {
-            // A number is always a fine label; only a repeat is left out.
-            if self.cpus_next.iter().any(|c| c.cpu == cpu.cpu) {
-                let number = cpu.cpu.to_string();
-                self.notes.admit("cpu", &[("cpu", &number)], true);
-                continue;
-            }
-            let cpu = procfs::settle_cpu(self.cpus.iter().find(|p| p.cpu == cpu.cpu), cpu);
-            self.cpus_next.push(cpu);
-            push_or_count(&mut sample.cpus, cpu, &mut sample.omitted.cpus);
-        }
-        std::mem::swap(&mut self.cpus, &mut self.cpus_next);
     }
 
     /// The mounts of `/proc/1/mounts` (or `/proc/mounts`) that node_exporter reports, with

@@ -1,9 +1,94 @@
-//! Parsers for the text of `/proc` files: text in, values out, no I/O.
+//! `/proc/stat`, as node_exporter's cpu and stat collectors read it: each CPU's seconds in each
+//! mode, the context switches, forks, running and blocked processes and the boot time; and
+//! the CPU usage, from sysinfo.
 //!
 //! Each parser skips what it cannot read (a short line, a field that is not a number) rather
 //! than failing the whole file, so one odd line costs one value, never a panic.
 
-use agent_core::sample::Cpu;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use agent_core::sample::{Cpu, Sample, push_or_count};
+use sysinfo::System;
+
+use super::labels::Notes;
+use super::read::read_text;
+
+/// Reads `/proc/stat` and keeps each CPU's seconds from going backwards.
+pub(super) struct StatCollector {
+    /// sysinfo's view, for the CPU usage. `None` under another root (sysinfo reads the live
+    /// `/proc` only) or when sysinfo cannot start.
+    system: Option<System>,
+    /// `proc/stat` under the root.
+    path: PathBuf,
+    /// The per-CPU seconds of the last sample, by CPU number.
+    cpus: Vec<Cpu>,
+    /// The per-CPU seconds being collected; swapped with `cpus` after each sample, so that
+    /// neither is allocated again.
+    cpus_next: Vec<Cpu>,
+    /// Holds the file being parsed; reused so a sample allocates nothing here.
+    buf: Vec<u8>,
+}
+
+impl fmt::Debug for StatCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatCollector")
+            .field("sysinfo", &self.system.is_some())
+            .field("cpus", &self.cpus.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StatCollector {
+    /// Reads `proc/stat` under `root`, and the CPU usage from `system` when there is one.
+    pub(super) fn new(root: &Path, system: Option<System>) -> Self {
+        Self {
+            system,
+            path: root.join("proc/stat"),
+            cpus: Vec::new(),
+            cpus_next: Vec::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Sets [`Sample::cpu_usage`], the single-valued lines and [`Sample::cpus`], noting in
+    /// `notes` a CPU listed twice.
+    pub(super) fn collect(&mut self, sample: &mut Sample, notes: &mut Notes) {
+        if let Some(system) = &mut self.system {
+            system.refresh_cpu_usage();
+            let usage = f64::from(system.global_cpu_usage()) / 100.0;
+            sample.cpu_usage = if usage.is_finite() {
+                usage.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+        }
+
+        let Some(text) = read_text(&mut self.buf, &self.path) else {
+            return;
+        };
+        let stat = parse_stat(&text);
+        sample.context_switches = stat.context_switches;
+        sample.forks = stat.forks;
+        sample.procs_running = stat.procs_running;
+        sample.procs_blocked = stat.procs_blocked;
+        sample.boot_time = stat.boot_time;
+
+        self.cpus_next.clear();
+        for cpu in parse_stat_cpus(&text) {
+            // A number is always a fine label; only a repeat is left out.
+            if self.cpus_next.iter().any(|c| c.cpu == cpu.cpu) {
+                let number = cpu.cpu.to_string();
+                notes.admit("cpu", &[("cpu", &number)], true);
+                continue;
+            }
+            let cpu = settle_cpu(self.cpus.iter().find(|p| p.cpu == cpu.cpu), cpu);
+            self.cpus_next.push(cpu);
+            push_or_count(&mut sample.cpus, cpu, &mut sample.omitted.cpus);
+        }
+        std::mem::swap(&mut self.cpus, &mut self.cpus_next);
+    }
+}
 
 /// Ticks per second in `/proc/stat`. node_exporter assumes 100 (`USER_HZ`), as does every Linux
 /// ABI in use: the kernel scales its internal `HZ` to it.
@@ -11,7 +96,7 @@ const USER_HZ: f64 = 100.0;
 
 /// The single-valued lines of `/proc/stat`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Stat {
+struct Stat {
     /// `ctxt`.
     pub context_switches: u64,
     /// `processes`.
@@ -25,7 +110,7 @@ pub(super) struct Stat {
 }
 
 /// Reads the single-valued lines of `/proc/stat`; a missing or malformed line leaves its field 0.
-pub(super) fn parse_stat(text: &str) -> Stat {
+fn parse_stat(text: &str) -> Stat {
     let mut stat = Stat::default();
     for line in text.lines() {
         let mut fields = line.split_ascii_whitespace();
@@ -45,7 +130,7 @@ pub(super) fn parse_stat(text: &str) -> Stat {
 }
 
 /// The per-CPU lines of `/proc/stat` (`cpu0`, `cpu1`, ...; not the `cpu` total), in file order.
-pub(super) fn parse_stat_cpus(text: &str) -> impl Iterator<Item = Cpu> + '_ {
+fn parse_stat_cpus(text: &str) -> impl Iterator<Item = Cpu> + '_ {
     text.lines().filter_map(parse_cpu_line)
 }
 
@@ -89,7 +174,7 @@ const JUMP_BACK_SECONDS: f64 = 3.0;
 /// The kernel's `iowait` (and, on some hypervisors, others) can decrease between two reads.
 /// Each mode keeps its previous value when the new one is smaller, except when `idle` fell by
 /// [`JUMP_BACK_SECONDS`] or more: then the CPU is taken as hotplugged and `new` is used whole.
-pub(super) fn settle_cpu(previous: Option<&Cpu>, new: Cpu) -> Cpu {
+fn settle_cpu(previous: Option<&Cpu>, new: Cpu) -> Cpu {
     let Some(previous) = previous else {
         return new;
     };
