@@ -18,10 +18,9 @@ mod stat;
 mod statfs;
 
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use agent_core::sample::{Filesystem, Sample, Sensor, bounded, push_or_count};
+use agent_core::sample::{Filesystem, Sample, bounded, push_or_count};
 use sysinfo::System;
 
 use read::{join_into, read_text};
@@ -45,21 +44,18 @@ pub struct Collector {
     mount_lines: Vec<std::ops::Range<usize>>,
     /// Mount points whose `statvfs` may hang, and where their results go.
     slow_mounts: (Vec<PathBuf>, Vec<usize>),
-    /// The temperature sensor files, and when they were last looked up.
-    sensors: Vec<SensorFile>,
-    sensors_scanned: Option<std::time::Instant>,
     /// Builds the paths that vary (an interface's `operstate`, a mount point).
     scratch: PathBuf,
     /// Holds the file being parsed; reused so a sample allocates little.
     buf: Vec<u8>,
-    /// Holds a one-line sysfs file read while `buf` is being parsed.
-    small: Vec<u8>,
     /// The load averages.
     load: loadavg::LoadavgCollector,
     /// `/proc/meminfo`.
     memory: meminfo::MeminfoCollector,
     /// `/proc/net/dev` and each interface's `operstate`.
     interfaces: netdev::NetdevCollector,
+    /// The temperature sensors of `/sys/class/hwmon`.
+    sensors: hwmon::HwmonCollector,
     /// `/proc/diskstats`.
     disks: diskstats::DiskstatsCollector,
     /// `/proc/pressure/*`.
@@ -73,7 +69,6 @@ pub struct Collector {
 struct Paths {
     init_mounts: PathBuf,
     mounts: PathBuf,
-    hwmon: PathBuf,
 }
 
 impl Paths {
@@ -81,7 +76,6 @@ impl Paths {
         Paths {
             init_mounts: root.join("proc/1/mounts"),
             mounts: root.join("proc/mounts"),
-            hwmon: root.join("sys/class/hwmon"),
         }
     }
 }
@@ -131,13 +125,11 @@ impl Collector {
             statfs: statfs::Watch::default(),
             mount_lines: Vec::new(),
             slow_mounts: (Vec::new(), Vec::new()),
-            sensors: Vec::new(),
-            sensors_scanned: None,
             scratch: PathBuf::new(),
             buf: Vec::new(),
-            small: Vec::new(),
             memory: meminfo::MeminfoCollector::new(&root),
             interfaces: netdev::NetdevCollector::new(&root),
+            sensors: hwmon::HwmonCollector::new(&root),
             disks: diskstats::DiskstatsCollector::new(&root),
             pressure: pressure::PressureCollector::new(&root),
             notes: labels::Notes::default(),
@@ -169,7 +161,7 @@ impl Collector {
         self.memory.collect(&mut sample);
         self.collect_filesystems(&mut sample);
         self.interfaces.collect(&mut sample, &mut self.notes);
-        self.collect_sensors(&mut sample);
+        self.sensors.collect(&mut sample, &mut self.notes);
         self.disks.collect(&mut sample, &mut self.notes);
         self.pressure.collect(&mut sample);
         sample
@@ -263,132 +255,13 @@ impl Collector {
             );
         }
     }
-
-    /// `temp<N>_input` of each directory of `/sys/class/hwmon` (and of its `device`
-    /// directory, as node_exporter also reads it), chips in name order, sensors in number order.
-    ///
-    /// Which files those are is looked up again every [`SENSOR_RESCAN`], not every sample:
-    /// resolving chip names walks symlinks and allocates, and sensors come and go with hardware.
-    fn collect_sensors(&mut self, sample: &mut Sample) {
-        if self
-            .sensors_scanned
-            .is_none_or(|at| at.elapsed() >= SENSOR_RESCAN)
-        {
-            self.scan_sensors();
-            self.sensors_scanned = Some(std::time::Instant::now());
-        }
-        for file in &self.sensors {
-            let Some(celsius) =
-                read_text(&mut self.small, &file.input).and_then(|t| hwmon::parse_millidegrees(&t))
-            else {
-                continue;
-            };
-            let taken = sample
-                .sensors
-                .iter()
-                .any(|s| (&s.chip, &s.sensor) == (&file.chip, &file.sensor));
-            let labels = [
-                ("chip", file.chip.as_str()),
-                ("sensor", file.sensor.as_str()),
-            ];
-            if !self.notes.admit("sensor", &labels, taken) {
-                continue;
-            }
-            let sensor = Sensor {
-                chip: file.chip.clone(),
-                sensor: file.sensor.clone(),
-                celsius,
-            };
-            push_or_count(&mut sample.sensors, sensor, &mut sample.omitted.sensors);
-        }
-    }
-
-    fn scan_sensors(&mut self) {
-        self.sensors.clear();
-        let Ok(entries) = fs::read_dir(&self.paths.hwmon) else {
-            return;
-        };
-        let mut dirs: Vec<PathBuf> = entries
-            .filter_map(|entry| Some(entry.ok()?.path()))
-            .filter(|path| path.is_dir())
-            .collect();
-        // hwmon2 before hwmon10.
-        dirs.sort_by(|a, b| (a.as_os_str().len().cmp(&b.as_os_str().len())).then_with(|| a.cmp(b)));
-
-        let mut temps: Vec<(u64, PathBuf)> = Vec::new();
-        for dir in dirs {
-            let Some(chip) = chip_name(&dir, &mut self.small) else {
-                continue;
-            };
-            temps.clear();
-            find_temps(&dir, &mut temps);
-            let device = dir.join("device");
-            if device.is_dir() {
-                find_temps(&device, &mut temps);
-            }
-            temps.sort_by_key(|&(number, _)| number);
-            for (number, input) in temps.drain(..) {
-                self.sensors.push(SensorFile {
-                    chip: bounded(&chip),
-                    sensor: bounded(&format!("temp{number}")),
-                    input,
-                });
-            }
-        }
-    }
-}
-
-/// How often the list of temperature sensor files is looked up again.
-const SENSOR_RESCAN: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// A temperature sensor's input file and its labels.
-#[derive(Debug)]
-struct SensorFile {
-    chip: agent_core::sample::Name,
-    sensor: agent_core::sample::Name,
-    input: PathBuf,
-}
-
-/// node_exporter's `hwmonName` for a hwmon directory: from where its `device` link leads, else
-/// from its `name` file, else from its own resolved name (`hwmon3`). `None` when all three
-/// clean to nothing; node_exporter then skips the directory too.
-fn chip_name(dir: &Path, buf: &mut Vec<u8>) -> Option<String> {
-    if let Ok(device) = fs::canonicalize(dir.join("device")) {
-        if let Some(chip) = hwmon::chip_from_device(&device.to_string_lossy()) {
-            return Some(chip);
-        }
-    }
-    if let Some(chip) =
-        read_text(buf, &dir.join("name")).and_then(|name| hwmon::chip_from_name(&name))
-    {
-        return Some(chip);
-    }
-    let resolved = fs::canonicalize(dir).ok()?;
-    hwmon::chip_from_name(&resolved.file_name()?.to_string_lossy())
-}
-
-/// Adds the `temp<N>_input` files of `dir` to `temps`, replacing a sensor number already there
-/// (node_exporter lets the `device` directory's file win the same way).
-fn find_temps(dir: &Path, temps: &mut Vec<(u64, PathBuf)>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let file_name = entry.file_name();
-        let Some(number) = file_name.to_str().and_then(hwmon::temp_input_number) else {
-            continue;
-        };
-        match temps.iter_mut().find(|(known, _)| *known == number) {
-            Some(slot) => slot.1 = entry.path(),
-            None => temps.push((number, entry.path())),
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use agent_core::sample::label_text_ok;
+    use std::fs;
     use std::time::{SystemTime, UNIX_EPOCH};
 
     #[test]
