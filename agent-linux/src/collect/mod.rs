@@ -6,24 +6,21 @@
 //! file that is missing or unreadable leaves its part of the sample empty or zero.
 
 mod diskstats;
+mod filesystem;
 mod hwmon;
 mod labels;
 mod loadavg;
 mod meminfo;
-mod mounts;
 mod netdev;
 mod pressure;
 mod read;
 mod stat;
-mod statfs;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use agent_core::sample::{Filesystem, Sample, bounded, push_or_count};
+use agent_core::sample::Sample;
 use sysinfo::System;
-
-use read::{join_into, read_text};
 
 /// Reads samples of this machine, or of a copy of its `/proc` and `/sys` under another root.
 ///
@@ -36,22 +33,12 @@ pub struct Collector {
     root: PathBuf,
     /// `/proc/stat`: the CPUs' seconds and the kernel's counters, and the CPU usage.
     stat: stat::StatCollector,
-    /// The `statvfs` calls of earlier samples that have not returned.
-    statfs: statfs::Watch,
-    /// Every fixed path a sample reads, joined to `root` once.
-    paths: Paths,
-    /// The byte ranges of the selected lines of the mounts file.
-    mount_lines: Vec<std::ops::Range<usize>>,
-    /// Mount points whose `statvfs` may hang, and where their results go.
-    slow_mounts: (Vec<PathBuf>, Vec<usize>),
-    /// Builds the paths that vary (an interface's `operstate`, a mount point).
-    scratch: PathBuf,
-    /// Holds the file being parsed; reused so a sample allocates little.
-    buf: Vec<u8>,
     /// The load averages.
     load: loadavg::LoadavgCollector,
     /// `/proc/meminfo`.
     memory: meminfo::MeminfoCollector,
+    /// The mounts and their `statvfs`.
+    filesystems: filesystem::FilesystemCollector,
     /// `/proc/net/dev` and each interface's `operstate`.
     interfaces: netdev::NetdevCollector,
     /// The temperature sensors of `/sys/class/hwmon`.
@@ -62,22 +49,6 @@ pub struct Collector {
     pressure: pressure::PressureCollector,
     /// The entries left out because the server would refuse their labels, for the log.
     notes: labels::Notes,
-}
-
-/// The fixed paths of a sample.
-#[derive(Debug)]
-struct Paths {
-    init_mounts: PathBuf,
-    mounts: PathBuf,
-}
-
-impl Paths {
-    fn under(root: &Path) -> Self {
-        Paths {
-            init_mounts: root.join("proc/1/mounts"),
-            mounts: root.join("proc/mounts"),
-        }
-    }
 }
 
 impl fmt::Debug for Collector {
@@ -121,13 +92,8 @@ impl Collector {
             // Before `system` moves: sysinfo answers for the load averages too when it runs.
             load: loadavg::LoadavgCollector::new(&root, system.is_some()),
             stat: stat::StatCollector::new(&root, system),
-            paths: Paths::under(&root),
-            statfs: statfs::Watch::default(),
-            mount_lines: Vec::new(),
-            slow_mounts: (Vec::new(), Vec::new()),
-            scratch: PathBuf::new(),
-            buf: Vec::new(),
             memory: meminfo::MeminfoCollector::new(&root),
+            filesystems: filesystem::FilesystemCollector::new(&root),
             interfaces: netdev::NetdevCollector::new(&root),
             sensors: hwmon::HwmonCollector::new(&root),
             disks: diskstats::DiskstatsCollector::new(&root),
@@ -159,101 +125,12 @@ impl Collector {
         self.stat.collect(&mut sample, &mut self.notes);
         self.load.collect(&mut sample);
         self.memory.collect(&mut sample);
-        self.collect_filesystems(&mut sample);
+        self.filesystems.collect(&mut sample, &mut self.notes);
         self.interfaces.collect(&mut sample, &mut self.notes);
         self.sensors.collect(&mut sample, &mut self.notes);
         self.disks.collect(&mut sample, &mut self.notes);
         self.pressure.collect(&mut sample);
         sample
-    }
-
-    /// The mounts of `/proc/1/mounts` (or `/proc/mounts`) that node_exporter reports, with
-    /// their `statvfs`. A mount whose `statvfs` fails or does not answer in time is left out
-    /// (node_exporter reports it with `node_filesystem_device_error` 1 and no sizes).
-    fn collect_filesystems(&mut self, sample: &mut Sample) {
-        // Init's mount namespace is the host's when the agent runs in a container with the
-        // host's /proc; node_exporter reads it first for the same reason. Reading it can be
-        // refused (hidepid, no ptrace access), hence the fallback.
-        let text = match read_text(&mut self.buf, &self.paths.init_mounts) {
-            Some(text) => text,
-            None => match read_text(&mut self.buf, &self.paths.mounts) {
-                Some(text) => text,
-                None => return,
-            },
-        };
-        mounts::select_lines(&text, &mut self.mount_lines);
-        // Local filesystems are asked in this thread; the ones that may hang all at once, each
-        // in a thread of its own, under one deadline.
-        let (slow_paths, slow_at) = &mut self.slow_mounts;
-        slow_paths.clear();
-        slow_at.clear();
-        for (index, range) in self.mount_lines.iter().enumerate() {
-            let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
-                continue;
-            };
-            if statfs::may_hang(mount.fstype) {
-                slow_paths.push(self.root.join(mount.mountpoint.trim_start_matches('/')));
-                slow_at.push(index);
-            }
-        }
-        let slow = if slow_paths.is_empty() {
-            Vec::new()
-        } else {
-            self.statfs.usage(slow_paths, statfs::TIMEOUT)
-        };
-        for (index, range) in self.mount_lines.iter().enumerate() {
-            let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
-                continue;
-            };
-            let (device, fstype, mountpoint) = (
-                bounded(mount.device),
-                bounded(mount.fstype),
-                bounded(&mount.mountpoint),
-            );
-            // Two mount points cut to the same length, say, would be one series twice.
-            let taken = sample
-                .filesystems
-                .iter()
-                .any(|f| (&f.device, &f.fstype, &f.mountpoint) == (&device, &fstype, &mountpoint));
-            let labels = [
-                ("device", device.as_str()),
-                ("fstype", fstype.as_str()),
-                ("mountpoint", mountpoint.as_str()),
-            ];
-            if !self.notes.admit("filesystem", &labels, taken) {
-                continue;
-            }
-            let usage = match slow_at.iter().position(|&i| i == index) {
-                Some(at) => slow.get(at).copied().flatten(),
-                None => {
-                    join_into(
-                        &mut self.scratch,
-                        &self.root,
-                        &[mount.mountpoint.trim_start_matches('/')],
-                    );
-                    statfs::usage_now(&self.scratch)
-                }
-            };
-            let Some(usage) = usage else {
-                continue;
-            };
-            let filesystem = Filesystem {
-                device,
-                fstype,
-                mountpoint,
-                size: usage.size,
-                free: usage.free,
-                avail: usage.avail,
-                files: usage.files,
-                files_free: usage.files_free,
-                readonly: mount.readonly,
-            };
-            push_or_count(
-                &mut sample.filesystems,
-                filesystem,
-                &mut sample.omitted.filesystems,
-            );
-        }
     }
 }
 
@@ -261,6 +138,7 @@ impl Collector {
 mod tests {
     use super::*;
     use agent_core::sample::label_text_ok;
+    use filesystem::mounts;
     use std::fs;
     use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 /// One line of `/proc/mounts`: `device mountpoint fstype options dump pass`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Mount<'a> {
+pub(in crate::collect) struct Mount<'a> {
     /// The first field, as the kernel prints it (node_exporter does not unescape it either).
     pub device: &'a str,
     /// The second field, unescaped.
@@ -25,7 +25,7 @@ pub(super) struct Mount<'a> {
 /// kept: that is the one a path lookup (and so `statvfs`) sees, so an earlier one would be
 /// reported with another filesystem's numbers.
 #[cfg(test)]
-pub(super) fn select(text: &str) -> Vec<Mount<'_>> {
+pub(in crate::collect) fn select(text: &str) -> Vec<Mount<'_>> {
     let mut lines = Vec::new();
     select_lines(text, &mut lines);
     lines
