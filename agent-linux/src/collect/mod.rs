@@ -1,9 +1,26 @@
 //! The collectors: one [`Sample`] from `/proc` and `/sys`, each value with the meaning
 //! node_exporter 1.5 gives it, so the server can expose it under node_exporter's names.
 //!
-//! The parsers (text in, values out, tested on fixtures) live in the submodules; this module
-//! reads the files and fills in the sample. Nothing here panics on what a file contains, and a
-//! file that is missing or unreadable leaves its part of the sample empty or zero.
+//! Each file is one collector, as in node_exporter's `collector/`: a struct with its paths, its
+//! buffers and what it keeps between samples, its reader, and its parsers (text in, values out).
+//! [`Collector::collect`] runs them in this order:
+//!
+//! - `stat.rs`: `/proc/stat` (each CPU's seconds by mode, context switches, forks, running and
+//!   blocked processes, boot time), and the CPU usage from sysinfo.
+//! - `loadavg.rs`: the load averages, from sysinfo, or `/proc/loadavg` under another root.
+//! - `meminfo.rs`: `/proc/meminfo`.
+//! - `filesystem/`: the mounts of `/proc/1/mounts` or `/proc/mounts` that node_exporter reports
+//!   (`mounts.rs`) and their `statvfs`, under a deadline (`statfs.rs`).
+//! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`.
+//! - `hwmon.rs`: the `temp<N>_input` files of `/sys/class/hwmon`.
+//! - `diskstats.rs`: `/proc/diskstats`.
+//! - `pressure.rs`: `/proc/pressure/{cpu,memory,io}`.
+//!
+//! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
+//! out, and `read.rs` reads a file into a buffer that is reused.
+//!
+//! Nothing here panics on what a file contains, and a file that is missing or unreadable
+//! leaves its part of the sample empty or zero.
 
 mod diskstats;
 mod filesystem;
@@ -24,12 +41,12 @@ use sysinfo::System;
 
 /// Reads samples of this machine, or of a copy of its `/proc` and `/sys` under another root.
 ///
-/// It keeps what must outlive one sample: sysinfo's CPU times (for [`Sample::cpu_usage`]), the
-/// CPU seconds last reported (so they never go backwards), the `statvfs` calls still blocked,
-/// and a read buffer.
+/// Each collector keeps what must outlive one sample: sysinfo's CPU times (for
+/// [`Sample::cpu_usage`]), the CPU seconds last reported (so they never go backwards), the
+/// `statvfs` calls still blocked, its read buffers. This keeps the notes of entries left out.
 pub struct Collector {
     /// Where `proc/` and `sys/` are read from, and mount points are looked up under: `/` on a
-    /// live system.
+    /// live system. Set by [`Collector::with_root`]; each collector joins its paths to it.
     root: PathBuf,
     /// `/proc/stat`: the CPUs' seconds and the kernel's counters, and the CPU usage.
     stat: stat::StatCollector,
@@ -47,7 +64,8 @@ pub struct Collector {
     disks: diskstats::DiskstatsCollector,
     /// `/proc/pressure/*`.
     pressure: pressure::PressureCollector,
-    /// The entries left out because the server would refuse their labels, for the log.
+    /// The entries left out because the server would refuse their labels, for the log: the
+    /// collectors add to it, [`Collector::take_notes`] empties it.
     notes: labels::Notes,
 }
 
@@ -116,7 +134,8 @@ impl Collector {
     /// that cannot be parsed leaves its entry out, and an entry that does not fit is counted in
     /// [`Sample::omitted`]. An entry whose labels the server would refuse (a text with a control
     /// character or a line separator, or the labels of an earlier entry of its collection) is
-    /// left out and noted once (see [`Collector::take_notes`]). Waits at most about one second for filesystems that do not answer.
+    /// left out and noted once (see [`Collector::take_notes`]). Waits at most about one second
+    /// for filesystems that do not answer.
     pub fn collect(&mut self, time_ms: u64) -> Sample {
         let mut sample = Sample {
             time_ms,
