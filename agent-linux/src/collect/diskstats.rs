@@ -123,17 +123,7 @@ fn parse_disk_line(line: &str) -> Option<Disk> {
 mod tests {
     use super::*;
 
-    const PROC_DISKSTATS: &str = "\
-   7       0 loop0 12 0 40 1 0 0 0 0 0 4 1 0 0 0 0 0 0
-   1       0 ram0 0 0 0 0 0 0 0 0 0 0 0
- 254       0 vda 195657 14142 14553450 2622183 19492 43238 9021360 87890 0 108884 2732551 12290 52 1939616 22398 1685 79
- 254       1 vda1 1000 0 8000 10 0 0 0 0 0 10 10
- 259       0 nvme0n1 5 0 10 1 6 0 12 2 1 3 4
- 259       1 nvme0n1p1 5 0 10 1 6 0 12 2 0 3 4
- 179       0 mmcblk0 7 0 14 1 0 0 0 0 0 1 1
- 179       1 mmcblk0p1 7 0 14 1 0 0 0 0 0 1 1
- 253       0 dm-0 1 2 3 4 5 6 7 8 9 10 11
-";
+    const PROC_DISKSTATS: &str = include_str!("fixtures/diskstats/proc/diskstats");
 
     #[test]
     fn diskstats_like_node_exporter() {

@@ -74,7 +74,7 @@ fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
 mod tests {
     use super::*;
 
-    const PROC_LOADAVG: &str = "0.26 0.16 0.06 1/82 5469\n";
+    const PROC_LOADAVG: &str = include_str!("fixtures/loadavg/proc/loadavg");
 
     #[test]
     fn loadavg() {

@@ -71,19 +71,7 @@ mod tests {
     use super::*;
 
     /// The start of `/proc/meminfo` of a 16 GiB machine, with fields in kernel order.
-    const PROC_MEMINFO: &str = "\
-MemTotal:       16318412 kB
-MemFree:         1123456 kB
-MemAvailable:    9876543 kB
-Buffers:          345678 kB
-Cached:          7654321 kB
-SwapCached:         1024 kB
-Active:          5555555 kB
-SwapTotal:       2097148 kB
-SwapFree:        2000000 kB
-HugePages_Total:       0
-Hugepagesize:       2048 kB
-";
+    const PROC_MEMINFO: &str = include_str!("fixtures/meminfo/proc/meminfo");
 
     #[test]
     fn meminfo_in_bytes() {

@@ -3,6 +3,7 @@
 //!
 //! Each file is one collector, as in node_exporter's `collector/`: a struct with its paths, its
 //! buffers and what it keeps between samples, its reader, and its parsers (text in, values out).
+//! Its tests read the `/proc` and `/sys` files of `fixtures/<collector>/`, laid out as under `/`.
 //! [`Collector::collect`] runs them in this order:
 //!
 //! - `stat.rs`: `/proc/stat` (each CPU's seconds by mode, context switches, forks, running and

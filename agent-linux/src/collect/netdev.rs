@@ -119,13 +119,7 @@ mod tests {
 
     /// `/proc/net/dev` with its two header lines, a loopback and two NICs; `wlan0` is printed
     /// the way kernels before 3.x did, with no space after the colon.
-    const PROC_NET_DEV: &str = "\
-Inter-|   Receive                                                |  Transmit
- face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
-    lo:    3245      30    0    0    0     0          0         0     3245      30    0    0    0     0       0          0
-  eth0: 90111144    3454    1    2    0     0          0         7   194220    1974    3    4    0     0       0          0
-wlan0:18446744073709551615 5 0 0 0 0 0 0 6 7 0 0 0 0 0 0
-";
+    const PROC_NET_DEV: &str = include_str!("fixtures/netdev/proc/net/dev");
 
     #[test]
     fn net_dev() {

@@ -66,10 +66,7 @@ fn parse_pressure(text: &str) -> Option<(f64, f64)> {
 mod tests {
     use super::*;
 
-    const PRESSURE_IO: &str = "\
-some avg10=0.00 avg60=0.12 avg300=0.05 total=2250000
-full avg10=0.00 avg60=0.02 avg300=0.01 total=1000000
-";
+    const PRESSURE_IO: &str = include_str!("fixtures/pressure/proc/pressure/io");
 
     #[test]
     fn pressure_totals_in_seconds() {

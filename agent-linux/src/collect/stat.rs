@@ -200,20 +200,7 @@ mod tests {
     use super::*;
 
     /// `/proc/stat` of a 4-CPU machine running kernel 6.x (intr and softirq cut short).
-    const PROC_STAT: &str = "\
-cpu  1393280 32966 572056 13343292 6130 0 17875 0 0 0
-cpu0 340748 8163 138236 3317432 1619 0 12063 0 0 0
-cpu1 351219 8240 144684 3339004 1513 0 3145 0 0 0
-cpu2 349437 8310 143979 3341447 1485 0 1538 0 0 0
-cpu3 351876 8253 145157 3345409 1513 0 1129 12 34 5
-intr 199092186 20 1640 0 0 0 0 0 0 1 0 0 0 2430 0 0 0
-ctxt 354183419
-btime 1700000000
-processes 1030544
-procs_running 3
-procs_blocked 1
-softirq 61766546 24 17034133 2340 2399452 73488 0 16285 22418569 0 19822255
-";
+    const PROC_STAT: &str = include_str!("fixtures/stat/proc/stat");
 
     #[test]
     fn stat_scalars() {
