@@ -235,8 +235,12 @@ mod tests {
             fs::create_dir_all(self.0.join(path)).unwrap();
         }
 
-        fn symlink(&self, target: &str, link: &str) {
-            std::os::unix::fs::symlink(self.0.join(target), self.0.join(link)).unwrap();
+        /// A copy of the fixture tree `fixtures/<name>`, which a test may then change.
+        fn copy_of(name: &str) -> Self {
+            let tree = Self::new(name);
+            let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/collect/fixtures");
+            copy_dir(&fixture.join(name), &tree.0);
+            tree
         }
     }
 
@@ -246,99 +250,37 @@ mod tests {
         }
     }
 
-    const FIXTURE_STAT: &str = "\
-cpu  300 0 200 10000 50 0 5 0 0 0
-cpu0 100 0 100 5000 40 0 2 0 0 0
-cpu1 200 0 100 5000 10 0 3 0 0 0
-ctxt 123456
-btime 1700000000
-processes 789
-procs_running 2
-procs_blocked 1
-";
+    /// Copies the tree `from` into `to`, keeping symbolic links as they are (sysfs's are
+    /// relative, so they lead to the same place in the copy).
+    fn copy_dir(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let (from, to) = (entry.path(), to.join(entry.file_name()));
+            let kind = entry.file_type().unwrap();
+            if kind.is_symlink() {
+                std::os::unix::fs::symlink(fs::read_link(&from).unwrap(), &to).unwrap();
+            } else if kind.is_dir() {
+                copy_dir(&from, &to);
+            } else {
+                fs::copy(&from, &to).unwrap();
+            }
+        }
+    }
 
-    const FIXTURE_MEMINFO: &str = "\
-MemTotal:        2000000 kB
-MemFree:         1000000 kB
-MemAvailable:    1500000 kB
-Buffers:           10000 kB
-Cached:           400000 kB
-SwapTotal:             0 kB
-SwapFree:              0 kB
-";
-
-    const FIXTURE_NET_DEV: &str = "\
-Inter-|   Receive                                                |  Transmit
- face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
-    lo:    3245      30    0    0    0     0          0         0     3245      30    0    0    0     0       0          0
-  eth0: 90111144    3454    0    1    0     0          0         0   194220    1974    0    2    0     0       0          0
-";
-
-    /// `/` is the fixture root itself, `/srv` a read-only directory in it, `/gone` a mount
-    /// point that does not exist (its `statvfs` fails), `/sys` and `cgroup2` are excluded.
-    const FIXTURE_MOUNTS: &str = "\
-/dev/vda / ext4 rw,relatime 0 0
-sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0
-cgroup2 /cg cgroup2 rw 0 0
-/dev/vdb /srv\\040data xfs ro,relatime 0 0
-server:/export /gone nfs4 rw,relatime 0 0
-";
-
+    /// `fixtures/collector/`, a machine with two CPUs, `lo` and `eth0` and three hwmon chips.
+    ///
+    /// It has no `proc/1/mounts`: the fallback `proc/mounts` is read. There `/` is the fixture
+    /// root itself, `/srv data` a read-only directory in it, `/gone` a mount point that does not
+    /// exist (its `statvfs` fails), `/sys` and `cgroup2` are excluded.
+    ///
+    /// hwmon0 is a coretemp linked from the class directory, named after its device. hwmon1 has
+    /// no device and is named by its name file; a sensor of it reading garbage is skipped.
+    /// hwmon10 has neither device nor name and is named after itself. `stray` is not a
+    /// directory and is skipped.
     #[test]
     fn collects_a_fixture_root() {
-        let tree = FixtureTree::new("fixture");
-        tree.write("proc/stat", FIXTURE_STAT);
-        tree.write("proc/meminfo", FIXTURE_MEMINFO);
-        tree.write("proc/loadavg", "1.50 0.75 0.25 3/200 4242\n");
-        tree.write("proc/net/dev", FIXTURE_NET_DEV);
-        // No proc/1/mounts: the fallback is read.
-        tree.write("proc/mounts", FIXTURE_MOUNTS);
-        tree.mkdir("srv data");
-        tree.write("sys/class/net/eth0/operstate", "up\n");
-        tree.write("sys/class/net/lo/operstate", "unknown\n");
-
-        // hwmon0: a coretemp linked from the class directory, named after its device.
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/name",
-            "coretemp\n",
-        );
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp1_input",
-            "45000\n",
-        );
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp10_input",
-            "51500\n",
-        );
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp2_input",
-            "47000\n",
-        );
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp1_label",
-            "Package id 0\n",
-        );
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp1_max",
-            "100000\n",
-        );
-        tree.mkdir("sys/class/hwmon");
-        tree.symlink(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0",
-            "sys/class/hwmon/hwmon0",
-        );
-        tree.symlink(
-            "sys/devices/platform/coretemp.0",
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/device",
-        );
-        // hwmon1: no device, named by its name file; a sensor reading garbage is skipped.
-        tree.write("sys/class/hwmon/hwmon1/name", "ACPI tz\n");
-        tree.write("sys/class/hwmon/hwmon1/temp1_input", "27800\n");
-        tree.write("sys/class/hwmon/hwmon1/temp2_input", "N/A\n");
-        // hwmon10: neither device nor name, named after itself.
-        tree.write("sys/class/hwmon/hwmon10/temp1_input", "-5000\n");
-        // Not a directory: skipped.
-        tree.write("sys/class/hwmon/stray", "");
+        let tree = FixtureTree::copy_of("collector");
 
         let mut collector = Collector::with_root(tree.0.clone());
         let sample = collector.collect(1_700_000_123_456);
