@@ -63,12 +63,19 @@ number with KiB or MiB: 64KiB, 4MiB.
 An id is 1 to 64 letters, digits, '.', '_', '-' or ':'.
 ";
 
+/// What the flags and the environment ask for, read once at start by [`parse_options`].
 struct Options {
+    /// `--server`, in order of preference: the transport tries each in turn.
     servers: Vec<String>,
+    /// `--id`; `None` for the host name.
     id: Option<String>,
+    /// `--interval`, between 100 ms and [`MAX_INTERVAL`].
     interval: Duration,
+    /// `--buffer`: the bytes of the ring that keeps samples until they are acknowledged.
     buffer: usize,
+    /// `--key-file`, read by [`read_key`] before the agent starts.
     key_file: Option<String>,
+    /// `--once`: print one sample and exit instead of running.
     once: bool,
 }
 
