@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agent_core::agent::{Agent, Config, Event, Instant, ack_every, parse_duration};
-use agent_core::auth::Key;
-use agent_core::sample::{Sample, bounded, label_text_ok};
+use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
-use agent_linux::collect::{Collector, uname};
+use agent_linux::collect::Collector;
+use agent_linux::hello::{label_text, session, uname};
+use agent_linux::key_file::read_key;
 use agent_linux::transport::TcpTransport;
 
 /// Writes one log line to stderr, prefixed `vitals-agent: `, ignoring write errors: a closed
@@ -37,9 +38,6 @@ const MAX_INTERVAL: Duration = Duration::from_millis(wire::MAX_INTERVAL_MS as u6
 /// clock again (each takes the agent to a state that waits, so this is never reached).
 const EVENTS_PER_TURN: usize = 8;
 
-/// The most bytes read of a key file: a key is at most 128 bytes of text.
-const MAX_KEY_FILE: u64 = 4096;
-
 const USAGE: &str = "\
 vitals-agent: samples this machine and sends the samples to a vitals server
 
@@ -65,46 +63,19 @@ number with KiB or MiB: 64KiB, 4MiB.
 An id is 1 to 64 letters, digits, '.', '_', '-' or ':'.
 ";
 
-/// Reads the agent's key from `path`, refusing anything but a regular file, and a file that
-/// group or others may access.
-fn read_key(path: &str) -> Result<Key, String> {
-    use std::io::Read as _;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    // Opened without waiting: opening a FIFO for reading would wait for a writer (forever, at
-    // start-up), and a device may do anything. What it is, is asked of the file opened.
-    let nonblock = i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nonblock)
-        .open(path)
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
-    if !metadata.is_file() {
-        return Err(format!(
-            "{path} is not a regular file (a key file holds the key as text)"
-        ));
-    }
-    let mode = metadata.mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "{path} may be read by others (mode {mode:03o}); chmod 600 it"
-        ));
-    }
-    let mut text = Vec::new();
-    file.take(MAX_KEY_FILE)
-        .read_to_end(&mut text)
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
-    Key::new(&text).map_err(|e| format!("{path}: {e}"))
-}
-
+/// What the flags and the environment ask for, read once at start by [`parse_options`].
 struct Options {
+    /// `--server`, in order of preference: the transport tries each in turn.
     servers: Vec<String>,
+    /// `--id`; `None` for the host name.
     id: Option<String>,
+    /// `--interval`, between 100 ms and [`MAX_INTERVAL`].
     interval: Duration,
+    /// `--buffer`: the bytes of the ring that keeps samples until they are acknowledged.
     buffer: usize,
+    /// `--key-file`, read by [`read_key`] before the agent starts.
     key_file: Option<String>,
+    /// `--once`: print one sample and exit instead of running.
     once: bool,
 }
 
@@ -215,23 +186,6 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// 2020-01-01 in Unix ms: a clock before it is not set.
-const CLOCK_SET_MS: u64 = 1_577_836_800_000;
-
-/// The hello's `session`, a number that differs between runs: the start time in ms, unless the
-/// clock is not set. A board without a real-time clock boots into 1970 and may start the agent
-/// at the same millisecond of each boot; the server would take the new run for the old one (a
-/// welcome for samples it never sent, which the agent refuses, again and again). Then it is
-/// random.
-fn session(clock_ms: u64) -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    if clock_ms >= CLOCK_SET_MS {
-        return clock_ms;
-    }
-    // std's hasher keys come from the system's random source.
-    RandomState::new().hash_one(clock_ms)
-}
-
 /// The hello, asking for one ack per as many samples as the ring has room for, at the size of
 /// `sample` (see [`agent_core::agent::ack_every`]).
 fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
@@ -256,26 +210,6 @@ fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
         ack_every: ack_every(options.buffer, encode(sample)?.len()),
         last_sent: 0,
     })
-}
-
-/// `text` as a hello's text, which becomes a label: bounded, and with each character that may
-/// not be in a label (a control character, a line separator; see
-/// [`agent_core::sample::label_text_ok`]) replaced by U+FFFD, so that the server takes the
-/// hello. A host name set to anything is the machine's business; refusing to start over it
-/// would leave the machine unwatched.
-fn label_text<const N: usize>(text: &str) -> heapless::String<N> {
-    let mut one = [0u8; 4];
-    let clean: String = text
-        .chars()
-        .map(|c| {
-            if label_text_ok(c.encode_utf8(&mut one)) {
-                c
-            } else {
-                char::REPLACEMENT_CHARACTER
-            }
-        })
-        .collect();
-    bounded(&clean)
 }
 
 /// `sample` as a line, as the agent sends it.
@@ -431,99 +365,5 @@ mod tests {
                 "{fine}"
             );
         }
-    }
-
-    /// A directory of the test's own under the temp dir, removed when dropped.
-    struct Scratch(std::path::PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!(
-                "vitals-agent-{name}-{}-{}",
-                std::process::id(),
-                unix_ms()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    /// `read_key(path)`, or a failure if it does not answer within five seconds.
-    fn read_key_in_time(path: &std::path::Path) -> Result<Key, String> {
-        let path = path.to_str().unwrap().to_owned();
-        let (tell, answer) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tell.send(read_key(&path).map_err(|e| e.to_string()));
-        });
-        answer
-            .recv_timeout(Duration::from_secs(5))
-            .expect("read_key did not return: it waits on the file")
-    }
-
-    #[test]
-    fn a_key_file_that_is_not_a_regular_file_is_refused_at_once() {
-        let scratch = Scratch::new("key");
-        let fifo = scratch.0.join("key.fifo");
-        let made = std::process::Command::new("mkfifo")
-            .arg("-m")
-            .arg("600")
-            .arg(&fifo)
-            .status()
-            .expect("mkfifo runs");
-        assert!(made.success());
-        let dir = scratch.0.join("key.dir");
-        std::fs::create_dir(&dir).unwrap();
-        for path in [
-            fifo.as_path(),
-            dir.as_path(),
-            std::path::Path::new("/dev/zero"),
-        ] {
-            match read_key_in_time(path) {
-                Err(e) => assert!(
-                    e.contains("is not a regular file"),
-                    "{}: {e}",
-                    path.display()
-                ),
-                Ok(_) => panic!("{} accepted", path.display()),
-            }
-        }
-        // A regular file is read, through a symbolic link too.
-        use std::os::unix::fs::PermissionsExt;
-        let file = scratch.0.join("agent.key");
-        std::fs::write(&file, "a key of at least sixteen bytes").unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let link = scratch.0.join("link.key");
-        std::os::unix::fs::symlink(&file, &link).unwrap();
-        assert!(read_key_in_time(&file).is_ok());
-        assert!(read_key_in_time(&link).is_ok());
-    }
-
-    #[test]
-    fn an_agent_whose_clock_is_not_set_still_gets_a_session_of_its_own() {
-        let now = 1_700_000_000_123;
-        assert_eq!(
-            session(now),
-            now,
-            "the start time, with a clock that is set"
-        );
-        // Two boots into 1970 that start the agent at the same millisecond.
-        let (one, two) = (session(15_000), session(15_000));
-        assert_ne!(one, two);
-        assert_ne!(session(0), session(0));
-    }
-
-    #[test]
-    fn hello_texts_with_control_characters_are_cleaned_not_refused() {
-        let text: heapless::String<128> = label_text("host\nname\x1b[2J\u{2028}é");
-        assert_eq!(text.as_str(), "host\u{fffd}name\u{fffd}[2J\u{fffd}é");
-        assert!(label_text_ok(&text));
-        let fine: heapless::String<128> = label_text("6.1.0-13-amd64");
-        assert_eq!(fine.as_str(), "6.1.0-13-amd64");
     }
 }

@@ -1,6 +1,44 @@
-//! Parsers for `/proc/diskstats` and `/proc/pressure/*`: text in, values out, no I/O.
+//! Block devices, `/proc/diskstats`, as node_exporter 1.5's diskstats collector reads it.
 
-use agent_core::sample::{Disk, bounded};
+use std::path::{Path, PathBuf};
+
+use agent_core::sample::{Disk, Sample, bounded, push_or_count};
+
+use super::labels::Notes;
+use super::read::read_text;
+
+/// Reads the I/O counters of whole block devices.
+#[derive(Debug)]
+pub(super) struct DiskstatsCollector {
+    /// `proc/diskstats` under the root.
+    path: PathBuf,
+    /// Holds the file being parsed; reused so a sample allocates nothing here.
+    buf: Vec<u8>,
+}
+
+impl DiskstatsCollector {
+    /// Reads `proc/diskstats` under `root`.
+    pub(super) fn new(root: &Path) -> Self {
+        Self {
+            path: root.join("proc/diskstats"),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Adds to [`Sample::disks`] the whole devices as node_exporter selects them, noting in
+    /// `notes` those the server would refuse.
+    pub(super) fn collect(&mut self, sample: &mut Sample, notes: &mut Notes) {
+        let Some(text) = read_text(&mut self.buf, &self.path) else {
+            return;
+        };
+        for disk in parse_diskstats(&text) {
+            let taken = sample.disks.iter().any(|d| d.device == disk.device);
+            if notes.admit("disk", &[("device", &disk.device)], taken) {
+                push_or_count(&mut sample.disks, disk, &mut sample.omitted.disks);
+            }
+        }
+    }
+}
 
 /// `/proc/diskstats` counts in sectors of 512 bytes, whatever the device's sector size.
 const SECTOR: u64 = 512;
@@ -37,7 +75,7 @@ fn excluded(name: &str) -> bool {
 }
 
 /// The devices of `/proc/diskstats` that node_exporter reports, in file order.
-pub(super) fn parse_diskstats(text: &str) -> impl Iterator<Item = Disk> + '_ {
+fn parse_diskstats(text: &str) -> impl Iterator<Item = Disk> + '_ {
     text.lines().filter_map(parse_disk_line)
 }
 
@@ -81,38 +119,11 @@ fn parse_disk_line(line: &str) -> Option<Disk> {
     })
 }
 
-/// The `total=` of the `some` and `full` lines of a `/proc/pressure/*` file, in seconds. A
-/// missing line (`full` of cpu on older kernels) is 0.
-pub(super) fn parse_pressure(text: &str) -> Option<(f64, f64)> {
-    let total = |kind: &str| -> Option<f64> {
-        let line = text
-            .lines()
-            .find(|l| l.split_ascii_whitespace().next() == Some(kind))?;
-        let micros: u64 = line
-            .split_ascii_whitespace()
-            .find_map(|f| f.strip_prefix("total="))?
-            .parse()
-            .ok()?;
-        Some(micros as f64 / 1e6)
-    };
-    Some((total("some")?, total("full").unwrap_or(0.0)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const PROC_DISKSTATS: &str = "\
-   7       0 loop0 12 0 40 1 0 0 0 0 0 4 1 0 0 0 0 0 0
-   1       0 ram0 0 0 0 0 0 0 0 0 0 0 0
- 254       0 vda 195657 14142 14553450 2622183 19492 43238 9021360 87890 0 108884 2732551 12290 52 1939616 22398 1685 79
- 254       1 vda1 1000 0 8000 10 0 0 0 0 0 10 10
- 259       0 nvme0n1 5 0 10 1 6 0 12 2 1 3 4
- 259       1 nvme0n1p1 5 0 10 1 6 0 12 2 0 3 4
- 179       0 mmcblk0 7 0 14 1 0 0 0 0 0 1 1
- 179       1 mmcblk0p1 7 0 14 1 0 0 0 0 0 1 1
- 253       0 dm-0 1 2 3 4 5 6 7 8 9 10 11
-";
+    const PROC_DISKSTATS: &str = include_str!("fixtures/diskstats/proc/diskstats");
 
     #[test]
     fn diskstats_like_node_exporter() {
@@ -170,21 +181,5 @@ mod tests {
             .map(|d| d.device.to_string())
             .collect();
         assert_eq!(names, ["sdc"]);
-    }
-
-    const PRESSURE_IO: &str = "\
-some avg10=0.00 avg60=0.12 avg300=0.05 total=2250000
-full avg10=0.00 avg60=0.02 avg300=0.01 total=1000000
-";
-
-    #[test]
-    fn pressure_totals_in_seconds() {
-        assert_eq!(parse_pressure(PRESSURE_IO), Some((2.25, 1.0)));
-        assert_eq!(
-            parse_pressure("some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n"),
-            Some((1.5, 0.0))
-        );
-        assert_eq!(parse_pressure(""), None);
-        assert_eq!(parse_pressure("some avg10=1 total=x\n"), None);
     }
 }

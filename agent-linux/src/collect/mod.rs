@@ -1,112 +1,80 @@
 //! The collectors: one [`Sample`] from `/proc` and `/sys`, each value with the meaning
 //! node_exporter 1.5 gives it, so the server can expose it under node_exporter's names.
 //!
-//! The parsers (text in, values out, tested on fixtures) live in the submodules; this module
-//! reads the files and fills in the sample. Nothing here panics on what a file contains, and a
-//! file that is missing or unreadable leaves its part of the sample empty or zero.
+//! Each file is one collector, as in node_exporter's `collector/`: a struct with its paths, its
+//! buffers and what it keeps between samples, its reader, and its parsers (text in, values out).
+//! Its tests read the `/proc` and `/sys` files of `fixtures/<collector>/`, laid out as under `/`.
+//! [`Collector::collect`] runs them in this order:
+//!
+//! - `stat.rs`: `/proc/stat` (each CPU's seconds by mode, context switches, forks, running and
+//!   blocked processes, boot time), and the CPU usage from sysinfo.
+//! - `loadavg.rs`: the load averages, from sysinfo, or `/proc/loadavg` under another root.
+//! - `meminfo.rs`: `/proc/meminfo`.
+//! - `filesystem/`: the mounts of `/proc/1/mounts` or `/proc/mounts` that node_exporter reports
+//!   (`mounts.rs`) and their `statvfs`, under a deadline (`statfs.rs`).
+//! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`.
+//! - `hwmon.rs`: the `temp<N>_input` files of `/sys/class/hwmon`.
+//! - `diskstats.rs`: `/proc/diskstats`.
+//! - `pressure.rs`: `/proc/pressure/{cpu,memory,io}`.
+//!
+//! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
+//! out, and `read.rs` reads a file into a buffer that is reused.
+//!
+//! Nothing here panics on what a file contains, and a file that is missing or unreadable
+//! leaves its part of the sample empty or zero.
 
 mod diskstats;
+mod filesystem;
 mod hwmon;
 mod labels;
-mod mounts;
-mod procfs;
-mod statfs;
+mod loadavg;
+mod meminfo;
+mod netdev;
+mod pressure;
+mod read;
+mod stat;
 
-use std::borrow::Cow;
-use std::ffi::CStr;
 use std::fmt;
-use std::fs::{self, File};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use agent_core::sample::{Cpu, Filesystem, Pressure, Sample, Sensor, bounded, push_or_count};
+use agent_core::sample::Sample;
 use sysinfo::System;
 
 /// Reads samples of this machine, or of a copy of its `/proc` and `/sys` under another root.
 ///
-/// It keeps what must outlive one sample: sysinfo's CPU times (for [`Sample::cpu_usage`]), the
-/// CPU seconds last reported (so they never go backwards), the `statvfs` calls still blocked,
-/// and a read buffer.
+/// Each collector keeps what must outlive one sample: sysinfo's CPU times (for
+/// [`Sample::cpu_usage`]), the CPU seconds last reported (so they never go backwards), the
+/// `statvfs` calls still blocked, its read buffers. This keeps the notes of entries left out.
 pub struct Collector {
     /// Where `proc/` and `sys/` are read from, and mount points are looked up under: `/` on a
-    /// live system.
+    /// live system. Set by [`Collector::with_root`]; each collector joins its paths to it.
     root: PathBuf,
-    /// sysinfo's view, for the CPU usage and load averages. `None` under another root (sysinfo
-    /// reads the live `/proc` only) or when sysinfo cannot start.
-    system: Option<System>,
-    /// The per-CPU seconds of the last sample, by CPU number.
-    cpus: Vec<Cpu>,
-    /// The per-CPU seconds being collected; swapped with `cpus` after each sample, so that
-    /// neither is allocated again.
-    cpus_next: Vec<Cpu>,
-    /// The `statvfs` calls of earlier samples that have not returned.
-    statfs: statfs::Watch,
-    /// Every fixed path a sample reads, joined to `root` once.
-    paths: Paths,
-    /// The byte ranges of the selected lines of the mounts file.
-    mount_lines: Vec<std::ops::Range<usize>>,
-    /// Mount points whose `statvfs` may hang, and where their results go.
-    slow_mounts: (Vec<PathBuf>, Vec<usize>),
-    /// The temperature sensor files, and when they were last looked up.
-    sensors: Vec<SensorFile>,
-    sensors_scanned: Option<std::time::Instant>,
-    /// Builds the paths that vary (an interface's `operstate`, a mount point).
-    scratch: PathBuf,
-    /// Holds the file being parsed; reused so a sample allocates little.
-    buf: Vec<u8>,
-    /// Holds a one-line sysfs file read while `buf` is being parsed.
-    small: Vec<u8>,
-    /// The entries left out because the server would refuse their labels, for the log.
+    /// `/proc/stat`: the CPUs' seconds and the kernel's counters, and the CPU usage.
+    stat: stat::StatCollector,
+    /// The load averages.
+    load: loadavg::LoadavgCollector,
+    /// `/proc/meminfo`.
+    memory: meminfo::MeminfoCollector,
+    /// The mounts and their `statvfs`.
+    filesystems: filesystem::FilesystemCollector,
+    /// `/proc/net/dev` and each interface's `operstate`.
+    interfaces: netdev::NetdevCollector,
+    /// The temperature sensors of `/sys/class/hwmon`.
+    sensors: hwmon::HwmonCollector,
+    /// `/proc/diskstats`.
+    disks: diskstats::DiskstatsCollector,
+    /// `/proc/pressure/*`.
+    pressure: pressure::PressureCollector,
+    /// The entries left out because the server would refuse their labels, for the log: the
+    /// collectors add to it, [`Collector::take_notes`] empties it.
     notes: labels::Notes,
-}
-
-/// The fixed paths of a sample.
-#[derive(Debug)]
-struct Paths {
-    stat: PathBuf,
-    loadavg: PathBuf,
-    meminfo: PathBuf,
-    init_mounts: PathBuf,
-    mounts: PathBuf,
-    net_dev: PathBuf,
-    net_class: PathBuf,
-    hwmon: PathBuf,
-    diskstats: PathBuf,
-    pressure: [PathBuf; 3],
-}
-
-impl Paths {
-    fn under(root: &Path) -> Self {
-        Paths {
-            stat: root.join("proc/stat"),
-            loadavg: root.join("proc/loadavg"),
-            meminfo: root.join("proc/meminfo"),
-            init_mounts: root.join("proc/1/mounts"),
-            mounts: root.join("proc/mounts"),
-            net_dev: root.join("proc/net/dev"),
-            net_class: root.join("sys/class/net"),
-            hwmon: root.join("sys/class/hwmon"),
-            diskstats: root.join("proc/diskstats"),
-            pressure: ["cpu", "memory", "io"].map(|r| root.join("proc/pressure").join(r)),
-        }
-    }
-}
-
-/// Sets `path` to `base` joined with `parts`, reusing its allocation.
-fn join_into(path: &mut PathBuf, base: &Path, parts: &[&str]) {
-    path.as_mut_os_string().clear();
-    path.push(base);
-    for part in parts {
-        path.push(part);
-    }
 }
 
 impl fmt::Debug for Collector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Collector")
             .field("root", &self.root)
-            .field("sysinfo", &self.system.is_some())
-            .field("cpus", &self.cpus.len())
+            .field("stat", &self.stat)
             .finish_non_exhaustive()
     }
 }
@@ -140,20 +108,17 @@ impl Collector {
             None
         };
         Self {
-            paths: Paths::under(&root),
-            root,
-            system,
-            cpus: Vec::new(),
-            cpus_next: Vec::new(),
-            statfs: statfs::Watch::default(),
-            mount_lines: Vec::new(),
-            slow_mounts: (Vec::new(), Vec::new()),
-            sensors: Vec::new(),
-            sensors_scanned: None,
-            scratch: PathBuf::new(),
-            buf: Vec::new(),
-            small: Vec::new(),
+            // Before `system` moves: sysinfo answers for the load averages too when it runs.
+            load: loadavg::LoadavgCollector::new(&root, system.is_some()),
+            stat: stat::StatCollector::new(&root, system),
+            memory: meminfo::MeminfoCollector::new(&root),
+            filesystems: filesystem::FilesystemCollector::new(&root),
+            interfaces: netdev::NetdevCollector::new(&root),
+            sensors: hwmon::HwmonCollector::new(&root),
+            disks: diskstats::DiskstatsCollector::new(&root),
+            pressure: pressure::PressureCollector::new(&root),
             notes: labels::Notes::default(),
+            root,
         }
     }
 
@@ -170,406 +135,22 @@ impl Collector {
     /// that cannot be parsed leaves its entry out, and an entry that does not fit is counted in
     /// [`Sample::omitted`]. An entry whose labels the server would refuse (a text with a control
     /// character or a line separator, or the labels of an earlier entry of its collection) is
-    /// left out and noted once (see [`Collector::take_notes`]). Waits at most about one second for filesystems that do not answer.
+    /// left out and noted once (see [`Collector::take_notes`]). Waits at most about one second
+    /// for filesystems that do not answer.
     pub fn collect(&mut self, time_ms: u64) -> Sample {
         let mut sample = Sample {
             time_ms,
             ..Sample::default()
         };
-        self.collect_stat(&mut sample);
-        self.collect_load(&mut sample);
-        self.collect_memory(&mut sample);
-        self.collect_filesystems(&mut sample);
-        self.collect_interfaces(&mut sample);
-        self.collect_sensors(&mut sample);
-        self.collect_disks(&mut sample);
-        self.collect_pressure(&mut sample);
+        self.stat.collect(&mut sample, &mut self.notes);
+        self.load.collect(&mut sample);
+        self.memory.collect(&mut sample);
+        self.filesystems.collect(&mut sample, &mut self.notes);
+        self.interfaces.collect(&mut sample, &mut self.notes);
+        self.sensors.collect(&mut sample, &mut self.notes);
+        self.disks.collect(&mut sample, &mut self.notes);
+        self.pressure.collect(&mut sample);
         sample
-    }
-
-    /// `/proc/diskstats`, whole devices as node_exporter selects them.
-    fn collect_disks(&mut self, sample: &mut Sample) {
-        let Some(text) = read_text(&mut self.buf, &self.paths.diskstats) else {
-            return;
-        };
-        for disk in diskstats::parse_diskstats(&text) {
-            let taken = sample.disks.iter().any(|d| d.device == disk.device);
-            if self.notes.admit("disk", &[("device", &disk.device)], taken) {
-                push_or_count(&mut sample.disks, disk, &mut sample.omitted.disks);
-            }
-        }
-    }
-
-    /// `/proc/pressure/{cpu,memory,io}`; none where the kernel has no pressure stall information.
-    fn collect_pressure(&mut self, sample: &mut Sample) {
-        let [cpu, memory, io] = &self.paths.pressure;
-        let mut read = |path: &Path| {
-            let text = read_text(&mut self.buf, path)?;
-            diskstats::parse_pressure(&text)
-        };
-        let (Some(cpu), Some(memory), Some(io)) = (read(cpu), read(memory), read(io)) else {
-            return;
-        };
-        sample.pressure = Some(Pressure {
-            cpu_waiting: cpu.0,
-            memory_waiting: memory.0,
-            memory_stalled: memory.1,
-            io_waiting: io.0,
-            io_stalled: io.1,
-        });
-    }
-
-    /// `/proc/stat`, and the CPU usage from sysinfo.
-    fn collect_stat(&mut self, sample: &mut Sample) {
-        if let Some(system) = &mut self.system {
-            system.refresh_cpu_usage();
-            let usage = f64::from(system.global_cpu_usage()) / 100.0;
-            sample.cpu_usage = if usage.is_finite() {
-                usage.clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-        }
-
-        let Some(text) = read_text(&mut self.buf, &self.paths.stat) else {
-            return;
-        };
-        let stat = procfs::parse_stat(&text);
-        sample.context_switches = stat.context_switches;
-        sample.forks = stat.forks;
-        sample.procs_running = stat.procs_running;
-        sample.procs_blocked = stat.procs_blocked;
-        sample.boot_time = stat.boot_time;
-
-        self.cpus_next.clear();
-        for cpu in procfs::parse_stat_cpus(&text) {
-            // A number is always a fine label; only a repeat is left out.
-            if self.cpus_next.iter().any(|c| c.cpu == cpu.cpu) {
-                let number = cpu.cpu.to_string();
-                self.notes.admit("cpu", &[("cpu", &number)], true);
-                continue;
-            }
-            let cpu = procfs::settle_cpu(self.cpus.iter().find(|p| p.cpu == cpu.cpu), cpu);
-            self.cpus_next.push(cpu);
-            push_or_count(&mut sample.cpus, cpu, &mut sample.omitted.cpus);
-        }
-        std::mem::swap(&mut self.cpus, &mut self.cpus_next);
-    }
-
-    /// Load averages: sysinfo on a live system, `<root>/proc/loadavg` otherwise.
-    fn collect_load(&mut self, sample: &mut Sample) {
-        let load = if self.system.is_some() {
-            System::load_average()
-                .ok()
-                .map(|load| [load.one, load.five, load.fifteen])
-        } else {
-            read_text(&mut self.buf, &self.paths.loadavg)
-                .and_then(|text| procfs::parse_loadavg(&text))
-        };
-        let [load1, load5, load15] = load.unwrap_or_default();
-        let sane = |load: f64| {
-            if load.is_finite() && load >= 0.0 {
-                load
-            } else {
-                0.0
-            }
-        };
-        sample.load1 = sane(load1);
-        sample.load5 = sane(load5);
-        sample.load15 = sane(load15);
-    }
-
-    /// `/proc/meminfo`.
-    fn collect_memory(&mut self, sample: &mut Sample) {
-        if let Some(text) = read_text(&mut self.buf, &self.paths.meminfo) {
-            sample.memory = procfs::parse_meminfo(&text);
-        }
-    }
-
-    /// The mounts of `/proc/1/mounts` (or `/proc/mounts`) that node_exporter reports, with
-    /// their `statvfs`. A mount whose `statvfs` fails or does not answer in time is left out
-    /// (node_exporter reports it with `node_filesystem_device_error` 1 and no sizes).
-    fn collect_filesystems(&mut self, sample: &mut Sample) {
-        // Init's mount namespace is the host's when the agent runs in a container with the
-        // host's /proc; node_exporter reads it first for the same reason. Reading it can be
-        // refused (hidepid, no ptrace access), hence the fallback.
-        let text = match read_text(&mut self.buf, &self.paths.init_mounts) {
-            Some(text) => text,
-            None => match read_text(&mut self.buf, &self.paths.mounts) {
-                Some(text) => text,
-                None => return,
-            },
-        };
-        mounts::select_lines(&text, &mut self.mount_lines);
-        // Local filesystems are asked in this thread; the ones that may hang all at once, each
-        // in a thread of its own, under one deadline.
-        let (slow_paths, slow_at) = &mut self.slow_mounts;
-        slow_paths.clear();
-        slow_at.clear();
-        for (index, range) in self.mount_lines.iter().enumerate() {
-            let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
-                continue;
-            };
-            if statfs::may_hang(mount.fstype) {
-                slow_paths.push(self.root.join(mount.mountpoint.trim_start_matches('/')));
-                slow_at.push(index);
-            }
-        }
-        let slow = if slow_paths.is_empty() {
-            Vec::new()
-        } else {
-            self.statfs.usage(slow_paths, statfs::TIMEOUT)
-        };
-        for (index, range) in self.mount_lines.iter().enumerate() {
-            let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
-                continue;
-            };
-            let (device, fstype, mountpoint) = (
-                bounded(mount.device),
-                bounded(mount.fstype),
-                bounded(&mount.mountpoint),
-            );
-            // Two mount points cut to the same length, say, would be one series twice.
-            let taken = sample
-                .filesystems
-                .iter()
-                .any(|f| (&f.device, &f.fstype, &f.mountpoint) == (&device, &fstype, &mountpoint));
-            let labels = [
-                ("device", device.as_str()),
-                ("fstype", fstype.as_str()),
-                ("mountpoint", mountpoint.as_str()),
-            ];
-            if !self.notes.admit("filesystem", &labels, taken) {
-                continue;
-            }
-            let usage = match slow_at.iter().position(|&i| i == index) {
-                Some(at) => slow.get(at).copied().flatten(),
-                None => {
-                    join_into(
-                        &mut self.scratch,
-                        &self.root,
-                        &[mount.mountpoint.trim_start_matches('/')],
-                    );
-                    statfs::usage_now(&self.scratch)
-                }
-            };
-            let Some(usage) = usage else {
-                continue;
-            };
-            let filesystem = Filesystem {
-                device,
-                fstype,
-                mountpoint,
-                size: usage.size,
-                free: usage.free,
-                avail: usage.avail,
-                files: usage.files,
-                files_free: usage.files_free,
-                readonly: mount.readonly,
-            };
-            push_or_count(
-                &mut sample.filesystems,
-                filesystem,
-                &mut sample.omitted.filesystems,
-            );
-        }
-    }
-
-    /// `/proc/net/dev`, with `up` from `/sys/class/net/<device>/operstate` as
-    /// `node_network_up` has it: the state is exactly `up` (loopback's is `unknown`).
-    fn collect_interfaces(&mut self, sample: &mut Sample) {
-        let Some(text) = read_text(&mut self.buf, &self.paths.net_dev) else {
-            return;
-        };
-        for mut interface in procfs::parse_net_dev(&text) {
-            let name = interface.device.as_str();
-            let taken = sample.interfaces.iter().any(|i| i.device == name);
-            if !self.notes.admit("interface", &[("device", name)], taken) {
-                continue;
-            }
-            // A name is one path component; anything else is not looked up.
-            if !(name.contains('/') || name == "." || name == "..") {
-                join_into(
-                    &mut self.scratch,
-                    &self.paths.net_class,
-                    &[name, "operstate"],
-                );
-                interface.up = read_text(&mut self.small, &self.scratch)
-                    .is_some_and(|state| state.trim_end() == "up");
-            }
-            push_or_count(
-                &mut sample.interfaces,
-                interface,
-                &mut sample.omitted.interfaces,
-            );
-        }
-    }
-
-    /// `temp<N>_input` of each directory of `/sys/class/hwmon` (and of its `device`
-    /// directory, as node_exporter also reads it), chips in name order, sensors in number order.
-    ///
-    /// Which files those are is looked up again every [`SENSOR_RESCAN`], not every sample:
-    /// resolving chip names walks symlinks and allocates, and sensors come and go with hardware.
-    fn collect_sensors(&mut self, sample: &mut Sample) {
-        if self
-            .sensors_scanned
-            .is_none_or(|at| at.elapsed() >= SENSOR_RESCAN)
-        {
-            self.scan_sensors();
-            self.sensors_scanned = Some(std::time::Instant::now());
-        }
-        for file in &self.sensors {
-            let Some(celsius) =
-                read_text(&mut self.small, &file.input).and_then(|t| hwmon::parse_millidegrees(&t))
-            else {
-                continue;
-            };
-            let taken = sample
-                .sensors
-                .iter()
-                .any(|s| (&s.chip, &s.sensor) == (&file.chip, &file.sensor));
-            let labels = [
-                ("chip", file.chip.as_str()),
-                ("sensor", file.sensor.as_str()),
-            ];
-            if !self.notes.admit("sensor", &labels, taken) {
-                continue;
-            }
-            let sensor = Sensor {
-                chip: file.chip.clone(),
-                sensor: file.sensor.clone(),
-                celsius,
-            };
-            push_or_count(&mut sample.sensors, sensor, &mut sample.omitted.sensors);
-        }
-    }
-
-    fn scan_sensors(&mut self) {
-        self.sensors.clear();
-        let Ok(entries) = fs::read_dir(&self.paths.hwmon) else {
-            return;
-        };
-        let mut dirs: Vec<PathBuf> = entries
-            .filter_map(|entry| Some(entry.ok()?.path()))
-            .filter(|path| path.is_dir())
-            .collect();
-        // hwmon2 before hwmon10.
-        dirs.sort_by(|a, b| (a.as_os_str().len().cmp(&b.as_os_str().len())).then_with(|| a.cmp(b)));
-
-        let mut temps: Vec<(u64, PathBuf)> = Vec::new();
-        for dir in dirs {
-            let Some(chip) = chip_name(&dir, &mut self.small) else {
-                continue;
-            };
-            temps.clear();
-            find_temps(&dir, &mut temps);
-            let device = dir.join("device");
-            if device.is_dir() {
-                find_temps(&device, &mut temps);
-            }
-            temps.sort_by_key(|&(number, _)| number);
-            for (number, input) in temps.drain(..) {
-                self.sensors.push(SensorFile {
-                    chip: bounded(&chip),
-                    sensor: bounded(&format!("temp{number}")),
-                    input,
-                });
-            }
-        }
-    }
-}
-
-/// How often the list of temperature sensor files is looked up again.
-const SENSOR_RESCAN: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// A temperature sensor's input file and its labels.
-#[derive(Debug)]
-struct SensorFile {
-    chip: agent_core::sample::Name,
-    sensor: agent_core::sample::Name,
-    input: PathBuf,
-}
-
-/// node_exporter's `hwmonName` for a hwmon directory: from where its `device` link leads, else
-/// from its `name` file, else from its own resolved name (`hwmon3`). `None` when all three
-/// clean to nothing; node_exporter then skips the directory too.
-fn chip_name(dir: &Path, buf: &mut Vec<u8>) -> Option<String> {
-    if let Ok(device) = fs::canonicalize(dir.join("device")) {
-        if let Some(chip) = hwmon::chip_from_device(&device.to_string_lossy()) {
-            return Some(chip);
-        }
-    }
-    if let Some(chip) =
-        read_text(buf, &dir.join("name")).and_then(|name| hwmon::chip_from_name(&name))
-    {
-        return Some(chip);
-    }
-    let resolved = fs::canonicalize(dir).ok()?;
-    hwmon::chip_from_name(&resolved.file_name()?.to_string_lossy())
-}
-
-/// Adds the `temp<N>_input` files of `dir` to `temps`, replacing a sensor number already there
-/// (node_exporter lets the `device` directory's file win the same way).
-fn find_temps(dir: &Path, temps: &mut Vec<(u64, PathBuf)>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let file_name = entry.file_name();
-        let Some(number) = file_name.to_str().and_then(hwmon::temp_input_number) else {
-            continue;
-        };
-        match temps.iter_mut().find(|(known, _)| *known == number) {
-            Some(slot) => slot.1 = entry.path(),
-            None => temps.push((number, entry.path())),
-        }
-    }
-}
-
-/// Reads `path` into `buf` and returns it as text, or `None` if it cannot be read.
-///
-/// Bytes that are not UTF-8 become U+FFFD rather than losing the whole file: only a mount point
-/// or a name can hold them, and the line that does then fails on its own.
-fn read_text<'b>(buf: &'b mut Vec<u8>, path: &Path) -> Option<Cow<'b, str>> {
-    buf.clear();
-    let mut file = File::open(path).ok()?;
-    file.read_to_end(buf).ok()?;
-    Some(String::from_utf8_lossy(buf))
-}
-
-/// The kernel's identification, as `node_uname_info` labels it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Uname {
-    /// `Linux`.
-    pub sysname: String,
-    /// The host name.
-    pub nodename: String,
-    /// The kernel release (`6.1.0-13-amd64`).
-    pub release: String,
-    /// The kernel build (`#1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1 (2023-09-29)`).
-    pub version: String,
-    /// The architecture (`x86_64`).
-    pub machine: String,
-    /// The NIS domain name, `(none)` when unset as node_exporter shows it.
-    pub domainname: String,
-}
-
-/// The kernel's identification, from `uname(2)`.
-pub fn uname() -> Uname {
-    let raw = rustix::system::uname();
-    let text = |field: &CStr| field.to_string_lossy().into_owned();
-    let domainname = text(raw.domainname());
-    Uname {
-        sysname: text(raw.sysname()),
-        nodename: text(raw.nodename()),
-        release: text(raw.release()),
-        version: text(raw.version()),
-        machine: text(raw.machine()),
-        domainname: if domainname.is_empty() {
-            "(none)".to_owned()
-        } else {
-            domainname
-        },
     }
 }
 
@@ -577,6 +158,8 @@ pub fn uname() -> Uname {
 mod tests {
     use super::*;
     use agent_core::sample::label_text_ok;
+    use filesystem::mounts;
+    use std::fs;
     use std::time::{SystemTime, UNIX_EPOCH};
 
     #[test]
@@ -625,14 +208,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn uname_of_this_machine() {
-        let uname = uname();
-        assert_eq!(uname.sysname, "Linux");
-        assert!(!uname.release.is_empty() && !uname.machine.is_empty());
-        assert!(!uname.domainname.is_empty());
-    }
-
     /// A directory under the system's temp dir, removed when dropped.
     struct FixtureTree(PathBuf);
 
@@ -660,8 +235,12 @@ mod tests {
             fs::create_dir_all(self.0.join(path)).unwrap();
         }
 
-        fn symlink(&self, target: &str, link: &str) {
-            std::os::unix::fs::symlink(self.0.join(target), self.0.join(link)).unwrap();
+        /// A copy of the fixture tree `fixtures/<name>`, which a test may then change.
+        fn copy_of(name: &str) -> Self {
+            let tree = Self::new(name);
+            let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/collect/fixtures");
+            copy_dir(&fixture.join(name), &tree.0);
+            tree
         }
     }
 
@@ -671,99 +250,37 @@ mod tests {
         }
     }
 
-    const FIXTURE_STAT: &str = "\
-cpu  300 0 200 10000 50 0 5 0 0 0
-cpu0 100 0 100 5000 40 0 2 0 0 0
-cpu1 200 0 100 5000 10 0 3 0 0 0
-ctxt 123456
-btime 1700000000
-processes 789
-procs_running 2
-procs_blocked 1
-";
+    /// Copies the tree `from` into `to`, keeping symbolic links as they are (sysfs's are
+    /// relative, so they lead to the same place in the copy).
+    fn copy_dir(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let (from, to) = (entry.path(), to.join(entry.file_name()));
+            let kind = entry.file_type().unwrap();
+            if kind.is_symlink() {
+                std::os::unix::fs::symlink(fs::read_link(&from).unwrap(), &to).unwrap();
+            } else if kind.is_dir() {
+                copy_dir(&from, &to);
+            } else {
+                fs::copy(&from, &to).unwrap();
+            }
+        }
+    }
 
-    const FIXTURE_MEMINFO: &str = "\
-MemTotal:        2000000 kB
-MemFree:         1000000 kB
-MemAvailable:    1500000 kB
-Buffers:           10000 kB
-Cached:           400000 kB
-SwapTotal:             0 kB
-SwapFree:              0 kB
-";
-
-    const FIXTURE_NET_DEV: &str = "\
-Inter-|   Receive                                                |  Transmit
- face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
-    lo:    3245      30    0    0    0     0          0         0     3245      30    0    0    0     0       0          0
-  eth0: 90111144    3454    0    1    0     0          0         0   194220    1974    0    2    0     0       0          0
-";
-
-    /// `/` is the fixture root itself, `/srv` a read-only directory in it, `/gone` a mount
-    /// point that does not exist (its `statvfs` fails), `/sys` and `cgroup2` are excluded.
-    const FIXTURE_MOUNTS: &str = "\
-/dev/vda / ext4 rw,relatime 0 0
-sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0
-cgroup2 /cg cgroup2 rw 0 0
-/dev/vdb /srv\\040data xfs ro,relatime 0 0
-server:/export /gone nfs4 rw,relatime 0 0
-";
-
+    /// `fixtures/collector/`, a machine with two CPUs, `lo` and `eth0` and three hwmon chips.
+    ///
+    /// It has no `proc/1/mounts`: the fallback `proc/mounts` is read. There `/` is the fixture
+    /// root itself, `/srv data` a read-only directory in it, `/gone` a mount point that does not
+    /// exist (its `statvfs` fails), `/sys` and `cgroup2` are excluded.
+    ///
+    /// hwmon0 is a coretemp linked from the class directory, named after its device. hwmon1 has
+    /// no device and is named by its name file; a sensor of it reading garbage is skipped.
+    /// hwmon10 has neither device nor name and is named after itself. `stray` is not a
+    /// directory and is skipped.
     #[test]
     fn collects_a_fixture_root() {
-        let tree = FixtureTree::new("fixture");
-        tree.write("proc/stat", FIXTURE_STAT);
-        tree.write("proc/meminfo", FIXTURE_MEMINFO);
-        tree.write("proc/loadavg", "1.50 0.75 0.25 3/200 4242\n");
-        tree.write("proc/net/dev", FIXTURE_NET_DEV);
-        // No proc/1/mounts: the fallback is read.
-        tree.write("proc/mounts", FIXTURE_MOUNTS);
-        tree.mkdir("srv data");
-        tree.write("sys/class/net/eth0/operstate", "up\n");
-        tree.write("sys/class/net/lo/operstate", "unknown\n");
-
-        // hwmon0: a coretemp linked from the class directory, named after its device.
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/name",
-            "coretemp\n",
-        );
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp1_input",
-            "45000\n",
-        );
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp10_input",
-            "51500\n",
-        );
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp2_input",
-            "47000\n",
-        );
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp1_label",
-            "Package id 0\n",
-        );
-        tree.write(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/temp1_max",
-            "100000\n",
-        );
-        tree.mkdir("sys/class/hwmon");
-        tree.symlink(
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0",
-            "sys/class/hwmon/hwmon0",
-        );
-        tree.symlink(
-            "sys/devices/platform/coretemp.0",
-            "sys/devices/platform/coretemp.0/hwmon/hwmon0/device",
-        );
-        // hwmon1: no device, named by its name file; a sensor reading garbage is skipped.
-        tree.write("sys/class/hwmon/hwmon1/name", "ACPI tz\n");
-        tree.write("sys/class/hwmon/hwmon1/temp1_input", "27800\n");
-        tree.write("sys/class/hwmon/hwmon1/temp2_input", "N/A\n");
-        // hwmon10: neither device nor name, named after itself.
-        tree.write("sys/class/hwmon/hwmon10/temp1_input", "-5000\n");
-        // Not a directory: skipped.
-        tree.write("sys/class/hwmon/stray", "");
+        let tree = FixtureTree::copy_of("collector");
 
         let mut collector = Collector::with_root(tree.0.clone());
         let sample = collector.collect(1_700_000_123_456);

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 /// One line of `/proc/mounts`: `device mountpoint fstype options dump pass`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Mount<'a> {
+pub(in crate::collect) struct Mount<'a> {
     /// The first field, as the kernel prints it (node_exporter does not unescape it either).
     pub device: &'a str,
     /// The second field, unescaped.
@@ -25,7 +25,7 @@ pub(super) struct Mount<'a> {
 /// kept: that is the one a path lookup (and so `statvfs`) sees, so an earlier one would be
 /// reported with another filesystem's numbers.
 #[cfg(test)]
-pub(super) fn select(text: &str) -> Vec<Mount<'_>> {
+pub(in crate::collect) fn select(text: &str) -> Vec<Mount<'_>> {
     let mut lines = Vec::new();
     select_lines(text, &mut lines);
     lines
@@ -185,26 +185,7 @@ mod tests {
     /// `/proc/1/mounts` of a systemd desktop with a container runtime, a snap, a USB stick
     /// whose label has a space, a read-only bind mount and `/` mounted twice (an overlay on
     /// top, as in a container).
-    const PROC_MOUNTS: &str = "\
-sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0
-proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0
-udev /dev devtmpfs rw,nosuid,relatime,size=8117012k,nr_inodes=2029253,mode=755,inode64 0 0
-devpts /dev/pts devpts rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000 0 0
-tmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,size=1631216k,mode=755,inode64 0 0
-/dev/nvme0n1p2 / ext4 rw,relatime,errors=remount-ro 0 0
-securityfs /sys/kernel/security securityfs rw,nosuid,nodev,noexec,relatime 0 0
-tmpfs /dev/shm tmpfs rw,nosuid,nodev,inode64 0 0
-cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,relatime,nsdelegate,memory_recursiveprot 0 0
-/dev/loop0 /snap/core20/2105 squashfs ro,nodev,relatime,errors=continue,threads=single 0 0
-/dev/nvme0n1p1 /boot/efi vfat rw,relatime,fmask=0077,dmask=0077,codepage=437,iocharset=iso8859-1,shortname=mixed,errors=remount-ro 0 0
-tmpfs /run/credentials/systemd-sysusers.service ramfs ro,nosuid,nodev,noexec,relatime,mode=700 0 0
-overlay /var/lib/docker/overlay2/3f1c/merged overlay rw,relatime,lowerdir=/var/lib/docker/overlay2/l/ABC 0 0
-/dev/nvme0n1p3 /var/lib/docker ext4 rw,relatime 0 0
-/dev/sda1 /media/me/USB\\040STICK vfat rw,nosuid,nodev,relatime,uid=1000 0 0
-/dev/nvme0n1p2 /srv/ro ext4 ro,relatime 0 0
-tmpfs /run/user/1000 tmpfs rw,nosuid,nodev,relatime,size=1631212k,nr_inodes=407803,mode=700,uid=1000,gid=1000,inode64 0 0
-/dev/mapper/root / xfs rw,relatime 0 0
-";
+    const PROC_MOUNTS: &str = include_str!("../fixtures/filesystem/proc/1/mounts");
 
     #[test]
     fn select_matches_node_exporter_defaults() {

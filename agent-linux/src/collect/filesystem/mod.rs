@@ -1,0 +1,141 @@
+//! Filesystems, as node_exporter 1.5's filesystem collector reports them: the mounts it
+//! chooses ([`mounts`]) with their `statvfs` ([`statfs`], which a hung network filesystem
+//! cannot stop).
+
+pub(super) mod mounts;
+mod statfs;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use agent_core::sample::{Filesystem, Sample, bounded, push_or_count};
+
+use super::labels::Notes;
+use super::read::{join_into, read_text};
+
+/// Reads the mounts and the size and inodes of each.
+#[derive(Debug)]
+pub(super) struct FilesystemCollector {
+    /// Where mount points are looked up under: `/` on a live system.
+    root: PathBuf,
+    /// `proc/1/mounts` under the root, read first.
+    init_mounts: PathBuf,
+    /// `proc/mounts` under the root, read when `init_mounts` cannot be.
+    mounts: PathBuf,
+    /// The `statvfs` calls of earlier samples that have not returned.
+    statfs: statfs::Watch,
+    /// The byte ranges of the selected lines of the mounts file.
+    mount_lines: Vec<Range<usize>>,
+    /// Mount points whose `statvfs` may hang, and where their results go.
+    slow_mounts: (Vec<PathBuf>, Vec<usize>),
+    /// Builds the path of a mount point under the root, reusing its allocation.
+    scratch: PathBuf,
+    /// Holds the mounts file while it is parsed; reused so a sample allocates little.
+    buf: Vec<u8>,
+}
+
+impl FilesystemCollector {
+    /// Reads the mounts under `root`, and calls `statvfs` on `<root>/<mount point>`.
+    pub(super) fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_owned(),
+            init_mounts: root.join("proc/1/mounts"),
+            mounts: root.join("proc/mounts"),
+            statfs: statfs::Watch::default(),
+            mount_lines: Vec::new(),
+            slow_mounts: (Vec::new(), Vec::new()),
+            scratch: PathBuf::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Adds to [`Sample::filesystems`] the mounts of `/proc/1/mounts` (or `/proc/mounts`) that
+    /// node_exporter reports, with their `statvfs`, noting in `notes` those the server would
+    /// refuse. A mount whose `statvfs` fails or does not answer in time is left out
+    /// (node_exporter reports it with `node_filesystem_device_error` 1 and no sizes).
+    pub(super) fn collect(&mut self, sample: &mut Sample, notes: &mut Notes) {
+        // Init's mount namespace is the host's when the agent runs in a container with the
+        // host's /proc; node_exporter reads it first for the same reason. Reading it can be
+        // refused (hidepid, no ptrace access), hence the fallback.
+        let text = match read_text(&mut self.buf, &self.init_mounts) {
+            Some(text) => text,
+            None => match read_text(&mut self.buf, &self.mounts) {
+                Some(text) => text,
+                None => return,
+            },
+        };
+        mounts::select_lines(&text, &mut self.mount_lines);
+        // Local filesystems are asked in this thread; the ones that may hang all at once, each
+        // in a thread of its own, under one deadline.
+        let (slow_paths, slow_at) = &mut self.slow_mounts;
+        slow_paths.clear();
+        slow_at.clear();
+        for (index, range) in self.mount_lines.iter().enumerate() {
+            let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
+                continue;
+            };
+            if statfs::may_hang(mount.fstype) {
+                slow_paths.push(self.root.join(mount.mountpoint.trim_start_matches('/')));
+                slow_at.push(index);
+            }
+        }
+        let slow = if slow_paths.is_empty() {
+            Vec::new()
+        } else {
+            self.statfs.usage(slow_paths, statfs::TIMEOUT)
+        };
+        for (index, range) in self.mount_lines.iter().enumerate() {
+            let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
+                continue;
+            };
+            let (device, fstype, mountpoint) = (
+                bounded(mount.device),
+                bounded(mount.fstype),
+                bounded(&mount.mountpoint),
+            );
+            // Two mount points cut to the same length, say, would be one series twice.
+            let taken = sample
+                .filesystems
+                .iter()
+                .any(|f| (&f.device, &f.fstype, &f.mountpoint) == (&device, &fstype, &mountpoint));
+            let labels = [
+                ("device", device.as_str()),
+                ("fstype", fstype.as_str()),
+                ("mountpoint", mountpoint.as_str()),
+            ];
+            if !notes.admit("filesystem", &labels, taken) {
+                continue;
+            }
+            let usage = match slow_at.iter().position(|&i| i == index) {
+                Some(at) => slow.get(at).copied().flatten(),
+                None => {
+                    join_into(
+                        &mut self.scratch,
+                        &self.root,
+                        &[mount.mountpoint.trim_start_matches('/')],
+                    );
+                    statfs::usage_now(&self.scratch)
+                }
+            };
+            let Some(usage) = usage else {
+                continue;
+            };
+            let filesystem = Filesystem {
+                device,
+                fstype,
+                mountpoint,
+                size: usage.size,
+                free: usage.free,
+                avail: usage.avail,
+                files: usage.files,
+                files_free: usage.files_free,
+                readonly: mount.readonly,
+            };
+            push_or_count(
+                &mut sample.filesystems,
+                filesystem,
+                &mut sample.omitted.filesystems,
+            );
+        }
+    }
+}
