@@ -2,6 +2,8 @@
 //!
 //! Layers, each depending only on those above it:
 //!
+//! - [`time`]: [`Instant`](time::Instant), milliseconds the caller counts, and
+//!   [`parse_duration`](time::parse_duration) for flags.
 //! - [`sample`]: [`Sample`](sample::Sample), one fixed-size snapshot of a machine. Bounded
 //!   collections; what does not fit is counted, never a panic.
 //! - [`wire`]: the protocol, newline-delimited JSON. [`encode`](wire::encode) writes into a
@@ -30,5 +32,6 @@
 pub mod agent;
 pub mod auth;
 pub mod sample;
+pub mod time;
 pub mod transport;
 pub mod wire;

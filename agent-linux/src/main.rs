@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agent_core::agent::{Agent, Config, Event, Instant, ack_every, parse_duration};
+use agent_core::agent::{Agent, Config, Event, ack_every};
 use agent_core::auth::Key;
 use agent_core::sample::{Sample, bounded, label_text_ok};
+use agent_core::time::{Instant, parse_duration};
 use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
 use agent_linux::collect::{Collector, uname};
 use agent_linux::transport::TcpTransport;
