@@ -6,7 +6,7 @@
 //!   [`parse_duration`](time::parse_duration) for flags.
 //! - [`sample`]: [`Sample`](sample::Sample), one fixed-size snapshot of a machine. Bounded
 //!   collections; what does not fit is counted, never a panic.
-//! - [`wire`]: the protocol, newline-delimited JSON. [`encode`](wire::encode) writes into a
+//! - [`wire`]: the protocol, newline-delimited JSON. [`encode`](fn@wire::encode) writes into a
 //!   caller's buffer, [`Decoder`](wire::Decoder) reads a stream cut anywhere with a fixed buffer.
 //!   Never panics on any input.
 //! - [`auth`]: pre-shared keys, the challenge and response that prove an agent's id, and the

@@ -7,7 +7,7 @@
 //! member's value lies in the line (a few slices) and copies only the texts of the message it
 //! returns.
 //!
-//! It reads what [`super::encode`] writes and any JSON of the same meaning (spaces, members in
+//! It reads what [`super::encode`](fn@super::encode) writes and any JSON of the same meaning (spaces, members in
 //! any order, escapes, members it does not know, of any type, skipped), and is stricter than
 //! serde-json-core where that one is lenient: it refuses a member named twice or with an escape
 //! in its name, raw control characters in a string, a number with a leading zero, and anything
