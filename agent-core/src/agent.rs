@@ -38,7 +38,8 @@ use crate::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use crate::time::Instant;
 use crate::transport::{Transport, TransportError};
 use crate::wire::{
-    self, Auth, Code, DecodeError, Decoder, EncodeError, FeedResult, Hello, Reply, SampleMessage,
+    self, Auth, Code, DecodeError, Decoder, EncodeError, FeedResult, Hello, SampleMessage,
+    ServerLine,
 };
 
 mod losses;
@@ -571,13 +572,13 @@ where
                         // it lies.
                         from_server.verify(line)?;
                     }
-                    let reply = wire::read_reply(line)?;
+                    let message = wire::read_server_line(line)?;
                     // Once we have answered, every line is sealed but a refusal of the answer.
-                    let refusal = handshake && matches!(reply, Reply::Error { .. });
+                    let refusal = handshake && matches!(message, ServerLine::Error { .. });
                     if seals.is_some() && !sealed && !refusal {
                         return Err(DecodeError::BadSeal);
                     }
-                    Ok(reply)
+                    Ok(message)
                 });
                 let message = match fed {
                     FeedResult::Consumed => break,
@@ -588,12 +589,12 @@ where
                     }
                 };
                 match (message, self.state) {
-                    (Reply::Challenge { nonce }, State::Handshake { .. })
+                    (ServerLine::Challenge { nonce }, State::Handshake { .. })
                         if self.seals.is_none() =>
                     {
                         self.answer(nonce.as_bytes())?;
                     }
-                    (Reply::Welcome { .. }, State::Handshake { .. })
+                    (ServerLine::Welcome { .. }, State::Handshake { .. })
                         if self.key.is_some() && self.seals.is_none() =>
                     {
                         return Err(Lost::Unauthenticated);
@@ -601,12 +602,12 @@ where
                     // The server cannot have merged a sample no server was sent: a lie, or
                     // another session's numbers. Believing it would drop the ring and then
                     // send nothing older, so the connection is refused and nothing dropped.
-                    (Reply::Welcome { last_seq }, State::Handshake { .. })
+                    (ServerLine::Welcome { last_seq }, State::Handshake { .. })
                         if last_seq > self.last_sent =>
                     {
                         return Err(Lost::Protocol(DecodeError::InvalidValue("last_seq")));
                     }
-                    (Reply::Welcome { last_seq }, State::Handshake { .. }) => {
+                    (ServerLine::Welcome { last_seq }, State::Handshake { .. }) => {
                         self.state = State::Ready;
                         self.probation = Some((now + self.config.backoff_max, last_seq));
                         self.stats.sessions = self.stats.sessions.saturating_add(1);
@@ -617,10 +618,10 @@ where
                         welcomed = true;
                     }
                     // Likewise an ack of a sample this connection was not sent.
-                    (Reply::Ack { seq }, State::Ready) if seq > self.sent => {
+                    (ServerLine::Ack { seq }, State::Ready) if seq > self.sent => {
                         return Err(Lost::Protocol(DecodeError::InvalidValue("seq")));
                     }
-                    (Reply::Ack { seq }, State::Ready) => {
+                    (ServerLine::Ack { seq }, State::Ready) => {
                         if self
                             .probation
                             .is_some_and(|(_, welcomed_at)| seq > welcomed_at)
@@ -630,7 +631,7 @@ where
                         self.acknowledge(seq);
                         self.losses.acked(seq);
                     }
-                    (Reply::Error { code }, _) => return Err(Lost::Rejected(code)),
+                    (ServerLine::Error { code }, _) => return Err(Lost::Rejected(code)),
                     (other, _) => return Err(Lost::Unexpected(other.kind())),
                 }
             }

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use super::framer::find_newline;
 use super::{
     Ack, DecodeError, Hello, MAX_DEPTH, MAX_INTERVAL_MS, MAX_LINE, MAX_TEXT, Message,
-    PROTOCOL_VERSION, Reply, SampleMessage, ServerMessage, fast, flat, series, valid_id,
+    PROTOCOL_VERSION, SampleMessage, ServerLine, ServerMessage, fast, flat, series, valid_id,
 };
 use crate::sample::Sample;
 
@@ -186,9 +186,10 @@ pub fn decode_server_line(line: &[u8]) -> Result<ServerMessage, DecodeError> {
 }
 
 /// Reads one line from a server, without its newline, as the agent acts on it: as
-/// [`decode_server_line`] reads it, without the texts but an error's code.
-pub(crate) fn read_reply(line: &[u8]) -> Result<Reply, DecodeError> {
-    flat::reply(checked_server_line(line)?)
+/// [`decode_server_line`] reads it, with the same reader, but without the texts other than an
+/// error's code.
+pub(crate) fn read_server_line(line: &[u8]) -> Result<ServerLine, DecodeError> {
+    flat::server_line(checked_server_line(line)?)
 }
 
 /// A server line without its `\r`, once it is known to be UTF-8 and to nest within bounds.

@@ -160,8 +160,12 @@ impl<S> Message<S> {
     }
 }
 
-/// What a server sends an agent: the agent's side of the protocol decodes only these, so a
-/// board carries neither the sample nor the hello parser, and holds a small value on its stack.
+/// What a server sends an agent, every field of it, as [`decode_server_line`] reads it: the
+/// agent's side of the protocol decodes only these, so a board carries neither the sample nor
+/// the hello parser. The agent itself keeps less of a line (its numbers, a nonce, an error's
+/// code), read by the same reader, so that it holds a small value on its stack.
+///
+/// [`decode_server_line`]: super::decode_server_line
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerMessage {
     #[allow(missing_docs)]

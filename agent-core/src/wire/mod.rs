@@ -73,12 +73,12 @@ mod series;
 #[cfg(test)]
 mod vectors;
 
-pub(crate) use decode::read_reply;
+pub(crate) use decode::read_server_line;
 pub use decode::{Check, decode, decode_line, decode_line_into, decode_server_line};
 pub use encode::encode;
 pub(crate) use encode::encode_body;
 pub use error::{DecodeError, EncodeError};
-pub(crate) use flat::Reply;
+pub(crate) use flat::ServerLine;
 pub use framer::{Decoder, FeedResult, Framer, LineBuffer};
 pub use messages::{
     Ack, AgentId, Auth, Challenge, Code, ErrorMessage, Hello, Message, SampleMessage,
