@@ -78,12 +78,16 @@ impl Config {
     }
 }
 
-/// The most samples an agent lets one ack cover (see [`ack_every`]; a server takes up to 64).
-pub const MAX_ACK_EVERY: u32 = 32;
+/// The most samples this agent asks one ack to cover (see [`ack_every`]), below the protocol's
+/// [`wire::MAX_ACK_EVERY`]: each more is one more sample that a restarted server is sent again,
+/// for less and less saved on acks.
+pub const MAX_ACK_EVERY_ASKED: u32 = 32;
+
+const _: () = assert!(MAX_ACK_EVERY_ASKED <= wire::MAX_ACK_EVERY);
 
 /// What an agent asks for as its hello's `ack_every`, for a ring of `storage` bytes and samples
 /// of about `line` bytes encoded: as many as leave the ring room for twice that many samples of
-/// that size, up to [`MAX_ACK_EVERY`], and at least 1.
+/// that size, up to [`MAX_ACK_EVERY_ASKED`], and at least 1.
 ///
 /// The other half of the ring is for samples taken while an ack is on its way, for samples that
 /// grow after the hello (a new mount, a new interface), and for the end of the ring that a
@@ -95,7 +99,7 @@ pub fn ack_every(storage: usize, line: usize) -> u32 {
     let record = line.saturating_add(ring::HEADER);
     u32::try_from(storage / record.saturating_mul(2))
         .unwrap_or(u32::MAX)
-        .clamp(1, MAX_ACK_EVERY)
+        .clamp(1, MAX_ACK_EVERY_ASKED)
 }
 
 /// Encodes `hello` into the start of `storage` without its `last_sent`, which the agent adds
@@ -1021,9 +1025,9 @@ mod tests {
         for (storage, text, expected) in [
             (6 * 1024, 2_000, 1),
             (64 * 1024, 2_000, 15),
-            (256 * 1024, 2_600, MAX_ACK_EVERY),
+            (256 * 1024, 2_600, MAX_ACK_EVERY_ASKED),
             (256 * 1024, 12_000, 10),
-            (1024 * 1024, 12_000, 43.min(MAX_ACK_EVERY)),
+            (1024 * 1024, 12_000, 43.min(MAX_ACK_EVERY_ASKED)),
         ] {
             let small = "x".repeat(text);
             let grown = "x".repeat(text + text / 2);

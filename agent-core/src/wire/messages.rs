@@ -48,7 +48,8 @@ pub struct Hello {
     /// The server may acknowledge this agent's samples by one ack for up to this many (acks
     /// are cumulative), so that neither side spends a write and a wake-up on every sample. The
     /// agent keeps at least twice as many samples until they are acknowledged. 0 or 1, and
-    /// left out on the wire then: an ack for every sample.
+    /// left out on the wire then: an ack for every sample. A server grants at most
+    /// [`MAX_ACK_EVERY`](super::MAX_ACK_EVERY).
     #[serde(default, skip_serializing_if = "acks_every_sample")]
     pub ack_every: u32,
     /// The highest sequence number of this session the agent has handed to any server (0 if

@@ -58,6 +58,11 @@ pub const MAX_ID: usize = 64;
 /// would let a single hello hold a connection and an id for days; no agent samples that seldom.
 pub const MAX_INTERVAL_MS: u32 = 3_600_000;
 
+/// The most samples one ack may cover: a server grants at most this many, whatever a hello's
+/// `ack_every` asks, so that no agent holds more than this many merged samples unacknowledged
+/// (after a reconnect, the welcome's `last_seq` tells it they were merged).
+pub const MAX_ACK_EVERY: u32 = 64;
+
 /// The longest error code an agent keeps; a longer one makes the line unreadable to it.
 pub const MAX_CODE: usize = 32;
 
