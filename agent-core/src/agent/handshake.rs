@@ -97,7 +97,8 @@ where
             return Err(Lost::Protocol(DecodeError::InvalidValue("last_seq")));
         }
         self.state = State::Ready;
-        self.probation = Some((now + self.config.backoff_max, last_seq));
+        self.backoff
+            .welcomed(now + self.config.backoff_max, last_seq);
         self.stats.sessions = self.stats.sessions.saturating_add(1);
         self.acknowledge(last_seq);
         self.losses.settle(last_seq);

@@ -41,10 +41,12 @@ use crate::wire::{
     self, Code, DecodeError, Decoder, EncodeError, FeedResult, Hello, SampleMessage, ServerLine,
 };
 
+mod backoff;
 mod handshake;
 mod losses;
 mod ring;
 
+use backoff::Backoff;
 use handshake::encode_hello;
 use losses::Losses;
 use ring::{PushError, Ring};
@@ -250,13 +252,8 @@ pub struct Agent<'r, T, const RX: usize = 1024> {
     hello: Result<&'r [u8], EncodeError>,
     config: Config,
     state: State,
-    /// Failures since a connection last proved itself; sets the backoff.
-    attempts: u32,
-    /// While the connection has not proved itself: until when it must stay up to do so, and
-    /// the welcome's `last_seq` (an ack past it is of a sample sent on this connection, and
-    /// proves it too). `None` once proved, or when not connected.
-    probation: Option<(Instant, u64)>,
-    rng: u64,
+    /// The delay before the next try after a failure, and the probation that resets it.
+    backoff: Backoff,
     /// Unacknowledged samples, encoded, with their sequence numbers, oldest first.
     ring: Ring<'r>,
     next_seq: u64,
@@ -333,10 +330,7 @@ where
             hello,
             config,
             state: State::Disconnected { retry_at: now },
-            attempts: 0,
-            probation: None,
-            // xorshift must not start at zero.
-            rng: config.seed | 1,
+            backoff: Backoff::new(config.seed),
             ring: Ring::new(storage),
             next_seq: 1,
             sent: 0,
@@ -473,9 +467,7 @@ where
                 Err(lost) => Err(lost),
             },
             State::Ready => {
-                if self.probation.is_some_and(|(until, _)| now >= until) {
-                    self.proved();
-                }
+                self.backoff.up_at(now);
                 self.receive(now)
                     .and_then(|_| self.send_pending())
                     .map(|()| None)
@@ -542,12 +534,7 @@ where
                         return Err(Lost::Protocol(DecodeError::InvalidValue("seq")));
                     }
                     (ServerLine::Ack { seq }, State::Ready) => {
-                        if self
-                            .probation
-                            .is_some_and(|(_, welcomed_at)| seq > welcomed_at)
-                        {
-                            self.proved();
-                        }
+                        self.backoff.acked(seq);
                         self.acknowledge(seq);
                         self.losses.acked(seq);
                     }
@@ -557,14 +544,6 @@ where
             }
         }
         Ok(welcomed)
-    }
-
-    /// The connection has shown that it works: the next failure starts the backoff afresh. A
-    /// welcome alone does not, or a server that welcomes and hangs up would be called again
-    /// and again without a pause.
-    fn proved(&mut self) {
-        self.attempts = 0;
-        self.probation = None;
     }
 
     fn acknowledge(&mut self, seq: u64) {
@@ -616,9 +595,9 @@ where
         let was_connected = matches!(self.state, State::Handshake { .. } | State::Ready);
         self.transport.disconnect();
         self.stats.failures = self.stats.failures.saturating_add(1);
-        self.attempts = self.attempts.saturating_add(1);
-        self.probation = None;
-        let retry_in = self.backoff();
+        let retry_in = self
+            .backoff
+            .failed(self.config.backoff_min, self.config.backoff_max);
         self.state = State::Disconnected {
             retry_at: now + retry_in,
         };
@@ -627,27 +606,6 @@ where
             retry_in,
             was_connected,
         }
-    }
-
-    /// The delay before the next try: `backoff_min` doubled per failure, capped at
-    /// `backoff_max`, then a random point in its upper half ("equal jitter").
-    fn backoff(&mut self) -> Duration {
-        let min = u64::try_from(self.config.backoff_min.as_millis()).unwrap_or(u64::MAX);
-        let max = u64::try_from(self.config.backoff_max.as_millis()).unwrap_or(u64::MAX);
-        let doublings = self.attempts.saturating_sub(1).min(32);
-        let base = min.saturating_mul(1u64 << doublings).min(max);
-        let half = base / 2;
-        Duration::from_millis(half + self.random() % (base - half + 1))
-    }
-
-    fn random(&mut self) -> u64 {
-        // xorshift64: good enough to spread reconnects, and needs no entropy source.
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        x
     }
 }
 

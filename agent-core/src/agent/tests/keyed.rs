@@ -1,9 +1,9 @@
 //! An agent with a key: it answers the challenge, seals what it sends, opens what it reads.
 
 use super::*;
-use crate::auth::NONCE_LEN;
 #[cfg(feature = "auth")]
 use crate::auth::Direction;
+use crate::auth::NONCE_LEN;
 
 #[cfg(feature = "auth")]
 const KEY: &str = "a key of at least sixteen bytes";
