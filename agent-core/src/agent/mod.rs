@@ -25,6 +25,20 @@
 //! The server is not trusted to be sane: an ack or a welcome for a sample never sent ends the
 //! connection and drops nothing, each [`Agent::poll`] reads a bounded amount whatever the server
 //! sends, and the backoff is reset only by a connection that proved itself, not by a welcome.
+//!
+//! # Layout
+//!
+//! In the order a sample crosses them:
+//!
+//! - `mod.rs`: [`Agent`], the state machine: [`record`](Agent::record) encodes a sample,
+//!   [`poll`](Agent::poll) connects, sends what waits and reads the server's answers.
+//! - `ring.rs`: where a sample's line waits, encoded, until the server acknowledges it.
+//! - `losses.rs`: which samples a full ring dropped: lost, or doubtful until an ack or a
+//!   welcome tells whether the server merged them.
+//! - `handshake.rs`: connect, hello, the answer to a challenge, and the welcome, after which
+//!   the lines that wait are sent.
+//! - `backoff.rs`: after a failure, the delay before the next try, and what resets it.
+//! - `tests/`: the state machine's tests, by concern, with their fake transport.
 
 // Without `alloc` nothing can be boxed: a `Lost` carries the server's error message inline.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
@@ -213,18 +227,16 @@ pub struct Stats {
     pub failures: u64,
 }
 
+/// Where the connection is; see the diagram in the module's doc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    Disconnected {
-        retry_at: Instant,
-    },
-    /// The transport is opening the connection.
-    Connecting {
-        deadline: Instant,
-    },
-    Handshake {
-        deadline: Instant,
-    },
+    /// No connection; the next try is at `retry_at`.
+    Disconnected { retry_at: Instant },
+    /// The transport is opening the connection, until `deadline`.
+    Connecting { deadline: Instant },
+    /// Hello is sent; the welcome (or first a challenge) must come by `deadline`.
+    Handshake { deadline: Instant },
+    /// Welcomed: samples flow and acks come back.
     Ready,
 }
 
@@ -243,19 +255,27 @@ const RX_READS: usize = 4;
 /// their ack, and `RX` the longest line it accepts from the server.
 #[derive(Debug)]
 pub struct Agent<'r, T, const RX: usize = 1024> {
+    /// The connection to the server. The agent connects, sends and reads through it; the
+    /// caller waits on it between polls ([`transport`](Agent::transport)).
     transport: T,
-    /// The agent's id and session, for the answer to a challenge.
+    /// The hello's id, for the answer to a challenge and for [`id`](Agent::id).
     id: wire::AgentId,
+    /// The hello's session, for the answer to a challenge.
     session: u64,
     /// The `hello` line, encoded once at the start of the caller's storage (a `Hello` is eight
     /// 128-byte texts; the line is what they weigh on the wire), or why it could not be.
     hello: Result<&'r [u8], EncodeError>,
+    /// How the agent paces itself, as the caller gave it.
     config: Config,
+    /// Where the connection is: `poll` and the handshake move it on, a failure back to
+    /// `Disconnected`.
     state: State,
     /// The delay before the next try after a failure, and the probation that resets it.
     backoff: Backoff,
     /// Unacknowledged samples, encoded, with their sequence numbers, oldest first.
     ring: Ring<'r>,
+    /// The sequence number the next recorded sample gets: from 1, one more per
+    /// [`record`](Agent::record), whether the sample could be kept or not.
     next_seq: u64,
     /// The highest sequence number handed to the transport on this connection, or the last
     /// one while there is none; a welcome sets it to its `last_seq`. An ack past it is a lie.
@@ -268,8 +288,12 @@ pub struct Agent<'r, T, const RX: usize = 1024> {
     /// A sample was lost while doubtful ones of this connection wait to be settled: nothing
     /// more may be sent on it (see `losses`), and the next poll gives it up.
     overrun: bool,
+    /// When the next sample is due; [`record`](Agent::record) moves it one interval on.
     next_sample_at: Instant,
+    /// The counters that [`stats`](Agent::stats) reports and the agent keeps itself; the rest it
+    /// reads from the ring and the losses.
     stats: Stats,
+    /// Joins the server's lines across reads; emptied by every new connection.
     decoder: Decoder<RX>,
     /// The pre-shared key, if this agent authenticates.
     key: Option<Key>,
