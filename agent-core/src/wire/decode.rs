@@ -273,7 +273,7 @@ fn fast_header(line: &[u8]) -> Option<Header<'_>> {
 }
 
 // Never inlined: each kind's parser then has a stack frame of its own, and a reader's deepest
-// frame is the largest of them, not their sum (on a board, the difference is a kilobyte).
+// frame is the largest of them, not their sum.
 #[inline(never)]
 fn parse<T: DeserializeOwned>(line: &[u8]) -> Result<T, DecodeError> {
     let mut unescaped = [0u8; MAX_TEXT * 2];

@@ -3,16 +3,17 @@
 //!
 //! Why: on a board this is the agent's deepest stack. serde-json-core's derived readers move
 //! each 128-byte text through nested results and options; the reader of `error` alone took
-//! 2.8 KB of stack on a Cortex-M3, more than the rest of the agent. This one notes where each
-//! member's value lies in the line (a few slices) and copies only the texts of the message it
-//! returns.
+//! 2.8 KB of a Cortex-M3's stack, more than the rest of the agent (the stack peak that
+//! `cargo test -p server --test firmware -- --nocapture` prints, with that reader in this one's
+//! place). This one notes where each member's value lies in the line (a few slices) and copies
+//! only the texts of the message it returns.
 //!
-//! It reads what [`super::encode`](fn@super::encode) writes and any JSON of the same meaning (spaces, members in
-//! any order, escapes, members it does not know, of any type, skipped), and is stricter than
-//! serde-json-core where that one is lenient: it refuses a member named twice or with an escape
-//! in its name, raw control characters in a string, a number with a leading zero, and anything
-//! after the closing brace. Whatever it reads, serde-json-core reads the same (the fuzz target
-//! `decode_line` checks this), so the general decoder stays the reference.
+//! It reads what [`encode`](fn@super::encode) writes and any JSON of the same meaning (spaces,
+//! members in any order, escapes, members it does not know, of any type, skipped), and is stricter
+//! than serde-json-core where that one is lenient: it refuses a member named twice or with an
+//! escape in its name, raw control characters in a string, a number with a leading zero, and
+//! anything after the closing brace. Whatever it reads, serde-json-core reads the same (the fuzz
+//! target `decode_line` checks this), so the general decoder stays the reference.
 
 use heapless::String;
 
