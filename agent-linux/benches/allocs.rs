@@ -8,8 +8,9 @@
 
 use std::time::Duration;
 
-use agent_core::agent::{Agent, Config, Instant};
+use agent_core::agent::{Agent, Config};
 use agent_core::sample::bounded;
+use agent_core::time::Instant;
 use agent_core::transport::{Transport, TransportError};
 use agent_core::wire::{self, Ack, Hello, Message, Welcome};
 use agent_linux::collect::Collector;

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agent_core::agent::{Agent, Config, Instant as CoreInstant};
+use agent_core::agent::{Agent, Config};
 use agent_core::sample::Sample;
+use agent_core::time::Instant as CoreInstant;
 use agent_core::wire::Hello;
 use agent_linux::collect::Collector;
 use agent_linux::transport::TcpTransport;

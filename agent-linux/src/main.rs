@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agent_core::agent::{Agent, Config, Event, Instant, ack_every, parse_duration};
+use agent_core::agent::{Agent, Config, Event, ack_every};
 use agent_core::sample::{Sample, bounded};
+use agent_core::time::{Instant, parse_duration};
 use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
 use agent_linux::collect::Collector;
 use agent_linux::hello::{label_text, session, uname};

@@ -226,7 +226,8 @@ mod tests {
     /// refused, and the agent starts afresh with a newline and a hello, and is welcomed again.
     #[test]
     fn after_a_server_restart_the_agent_says_hello_again_on_a_clean_line() {
-        use agent_core::agent::{Agent, Config, Event, Instant, Lost};
+        use agent_core::agent::{Agent, Config, Event, Lost};
+        use agent_core::time::Instant;
         use agent_core::wire::Hello;
         use core::time::Duration;
 

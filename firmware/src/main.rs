@@ -9,8 +9,9 @@
 use core::fmt::Write as _;
 use core::time::Duration;
 
-use agent_core::agent::{Agent, Config, Event, Instant, Lost};
+use agent_core::agent::{Agent, Config, Event, Lost};
 use agent_core::sample::bounded;
+use agent_core::time::Instant;
 use agent_core::transport::TransportError;
 use agent_core::wire::Hello;
 use cortex_m::peripheral::SCB;

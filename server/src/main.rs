@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use agent_core::agent::parse_duration;
+use agent_core::time::parse_duration;
 use anyhow::{Context, Result, anyhow, bail};
 use server::{Config, DEFAULT_MAX_CONNECTIONS};
 

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{
-    self, Ack, Challenge, ErrorMessage, FeedResult, Framer, Hello, LineBuffer, MAX_LINE, Message,
-    SampleMessage, Welcome, codes,
+    self, Ack, Challenge, ErrorMessage, FeedResult, Framer, Hello, LineBuffer, MAX_ACK_EVERY,
+    MAX_LINE, Message, SampleMessage, Welcome, codes,
 };
 
 use crossbeam_channel::Receiver;
@@ -48,11 +48,6 @@ fn after(now: Instant, wait: Duration) -> Instant {
 /// How long a refused connection is read (and ignored) after our `error`, so that closing with
 /// unread data does not reset it before the agent has read why.
 pub const LINGER: Duration = Duration::from_millis(500);
-
-/// The most samples one ack covers, whatever an agent's hello asks: so no agent holds more
-/// than this many merged samples unacknowledged (after a reconnect, the welcome's `last_seq`
-/// tells it they were merged).
-pub const MAX_ACK_EVERY: u32 = 64;
 
 /// A partial line's storage that grows as far as the line needs, up to its limit (at most
 /// [`MAX_LINE`]), and is given back once the line is done.

@@ -130,7 +130,7 @@ impl Sealer {
     /// The seal of the next line, given in pieces that together are the line as [`encode`]
     /// wrote it, newline included. Send the line without its last two bytes (`}\n`), then this.
     ///
-    /// [`encode`]: crate::wire::encode
+    /// [`encode`]: fn@crate::wire::encode
     pub fn seal(&mut self, pieces: &[&[u8]]) -> [u8; SEAL_LEN + 1] {
         let total: usize = pieces.iter().map(|p| p.len()).sum();
         let mut mac = self.next();
@@ -163,7 +163,7 @@ impl Sealer {
     /// # Errors
     /// [`EncodeError::BufferFull`] when the sealed line does not fit in `buf`.
     ///
-    /// [`encode`]: crate::wire::encode
+    /// [`encode`]: fn@crate::wire::encode
     pub fn seal_in_place(&mut self, buf: &mut [u8], len: usize) -> Result<usize, EncodeError> {
         let sealed = len + SEAL_LEN - 1;
         if len < 2 || sealed > buf.len() {

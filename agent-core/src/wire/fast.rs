@@ -1,8 +1,8 @@
-//! A reader for sample lines exactly as [`super::encode`] writes them: fields in their order,
-//! no spaces, no escapes, texts of printable ASCII. It is a shortcut, not a second grammar: on anything else it gives up
-//! (`None`) and the caller parses the line with serde-json-core, which decides. Where it does
-//! answer, it answers what serde-json-core would (the fuzz target `decode_line` and the tests
-//! check both ways agree).
+//! A reader for sample lines exactly as [`encode`](fn@super::encode) writes them: fields in
+//! their order, no spaces, no escapes, texts of printable ASCII. It is a shortcut, not a second
+//! grammar: on anything else it gives up (`None`) and the caller parses the line with
+//! serde-json-core, which decides. Where it does answer, it answers what serde-json-core would
+//! (the fuzz target `decode_line` and the tests check both ways agree).
 //!
 //! Why: a server takes thousands of samples a second, and the general parser spends most of
 //! its time finding fields by name and moving the fixed-size sample through nested results.

@@ -3,16 +3,17 @@
 //!
 //! Why: on a board this is the agent's deepest stack. serde-json-core's derived readers move
 //! each 128-byte text through nested results and options; the reader of `error` alone took
-//! 2.8 KB of stack on a Cortex-M3, more than the rest of the agent. This one notes where each
-//! member's value lies in the line (a few slices) and copies only the texts of the message it
-//! returns.
+//! 2.8 KB of a Cortex-M3's stack, more than the rest of the agent (the stack peak that
+//! `cargo test -p server --test firmware -- --nocapture` prints, with that reader in this one's
+//! place). This one notes where each member's value lies in the line (a few slices) and copies
+//! only the texts of the message it returns.
 //!
-//! It reads what [`super::encode`] writes and any JSON of the same meaning (spaces, members in
-//! any order, escapes, members it does not know, of any type, skipped), and is stricter than
-//! serde-json-core where that one is lenient: it refuses a member named twice or with an escape
-//! in its name, raw control characters in a string, a number with a leading zero, and anything
-//! after the closing brace. Whatever it reads, serde-json-core reads the same (the fuzz target
-//! `decode_line` checks this), so the general decoder stays the reference.
+//! It reads what [`encode`](fn@super::encode) writes and any JSON of the same meaning (spaces,
+//! members in any order, escapes, members it does not know, of any type, skipped), and is stricter
+//! than serde-json-core where that one is lenient: it refuses a member named twice or with an
+//! escape in its name, raw control characters in a string, a number with a leading zero, and
+//! anything after the closing brace. Whatever it reads, serde-json-core reads the same (the fuzz
+//! target `decode_line` checks this), so the general decoder stays the reference.
 
 use heapless::String;
 
@@ -21,10 +22,11 @@ use super::{
     Welcome,
 };
 
-/// What the agent acts on in a server line: its numbers, a challenge's nonce, an error's code.
-/// No 128-byte text is kept, so the value is small wherever it is moved.
+/// A server's line as the agent acts on it: its numbers, a challenge's nonce, an error's code.
+/// No 128-byte text is kept, so the value is small wherever it is moved. [`ServerMessage`] is
+/// the same line with every text, read by the same reader ([`read`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Reply {
+pub(crate) enum ServerLine {
     Welcome {
         last_seq: u64,
     },
@@ -40,14 +42,14 @@ pub(crate) enum Reply {
     },
 }
 
-impl Reply {
+impl ServerLine {
     /// The `kind` of the line on the wire.
     pub(crate) fn kind(&self) -> &'static str {
         match self {
-            Reply::Welcome { .. } => "welcome",
-            Reply::Ack { .. } => "ack",
-            Reply::Challenge { .. } => "challenge",
-            Reply::Error { .. } => "error",
+            ServerLine::Welcome { .. } => "welcome",
+            ServerLine::Ack { .. } => "ack",
+            ServerLine::Challenge { .. } => "challenge",
+            ServerLine::Error { .. } => "error",
         }
     }
 }
@@ -57,28 +59,28 @@ const NONCE_HEX: usize = 64;
 
 /// Reads a server line (UTF-8, nesting checked, without its newline) for the agent. It refuses
 /// what [`read`] refuses, and a nonce longer than [`NONCE_HEX`].
-pub(crate) fn reply(line: &[u8]) -> Result<Reply, DecodeError> {
+pub(crate) fn server_line(line: &[u8]) -> Result<ServerLine, DecodeError> {
     let members = members(line)?;
     Ok(match members.kind()? {
         Kind::Welcome => {
             checked(members.server, MAX_TEXT)?;
-            Reply::Welcome {
+            ServerLine::Welcome {
                 last_seq: number(members.last_seq)?,
             }
         }
-        Kind::Ack => Reply::Ack {
+        Kind::Ack => ServerLine::Ack {
             seq: number(members.seq)?,
         },
         Kind::Error => {
             checked(members.message, MAX_TEXT)?;
             let mut code = Code::new();
             text(members.code, &mut code)?;
-            Reply::Error { code }
+            ServerLine::Error { code }
         }
         Kind::Challenge => {
             let mut nonce = String::new();
             text(members.nonce, &mut nonce)?;
-            Reply::Challenge { nonce }
+            ServerLine::Challenge { nonce }
         }
     })
 }
@@ -588,14 +590,17 @@ mod tests {
     fn the_agent_keeps_what_it_acts_on() {
         let line = br#"{"v":1,"kind":"error","code":"too_many_agents","message":"full"}"#;
         let code = bounded("too_many_agents");
-        assert_eq!(reply(line), Ok(Reply::Error { code }));
+        assert_eq!(server_line(line), Ok(ServerLine::Error { code }));
         let nonce = "ab".repeat(crate::auth::NONCE_LEN);
         assert_eq!(NONCE_HEX, nonce.len());
         let line = std::format!(r#"{{"v":1,"kind":"challenge","nonce":"{nonce}"}}"#);
         let nonce = bounded(&nonce);
-        assert_eq!(reply(line.as_bytes()), Ok(Reply::Challenge { nonce }));
+        assert_eq!(
+            server_line(line.as_bytes()),
+            Ok(ServerLine::Challenge { nonce })
+        );
         let line = br#"{"v":1,"kind":"welcome","server":"s","last_seq":9,"mac":"00"}"#;
-        assert_eq!(reply(line), Ok(Reply::Welcome { last_seq: 9 }));
+        assert_eq!(server_line(line), Ok(ServerLine::Welcome { last_seq: 9 }));
         // It refuses what the full reader refuses, texts it does not keep included.
         for line in [
             &br#"{"v":1,"kind":"welcome","server":7,"last_seq":9}"#[..],
@@ -603,7 +608,7 @@ mod tests {
             br#"{"v":1,"kind":"ack","seq":1,"seq":1}"#,
         ] {
             assert_eq!(
-                reply(line),
+                server_line(line),
                 Err(DecodeError::BadJson),
                 "{}",
                 line.escape_ascii()
@@ -613,7 +618,7 @@ mod tests {
             r#"{{"v":1,"kind":"error","code":"x","message":"{}"}}"#,
             "m".repeat(MAX_TEXT + 1)
         );
-        assert_eq!(reply(long.as_bytes()), Err(DecodeError::BadJson));
+        assert_eq!(server_line(long.as_bytes()), Err(DecodeError::BadJson));
     }
 
     #[test]

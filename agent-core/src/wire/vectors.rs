@@ -1,0 +1,129 @@
+//! The wire test vectors: named lines that the tests of every file of `wire` read.
+//!
+//! The first group are the examples of `docs/protocol.md`, byte for byte: a test below checks
+//! that each appears there verbatim and that the document shows no other message line, so the
+//! two cannot drift. The second group are lines only the tests use: refused ones, older and odd
+//! spellings.
+
+use crate::sample::Sample;
+use crate::wire::{DecodeError, Message, decode_line};
+
+// ---- In docs/protocol.md: each decodes, and encodes back to exactly the same bytes.
+
+pub(super) const HELLO: &[u8] = br#"{"v":1,"kind":"hello","id":"pi-kitchen","version":"0.1.0","os":"Linux","arch":"aarch64","kernel":"6.1.0-rpi7","kernel_version":"1 SMP PREEMPT","hostname":"pi-kitchen","domainname":"(none)","interval_ms":10000,"session":1700000000000}"#;
+/// A hello after a reconnect: its session had sent samples up to 41 and asks for an ack per 8.
+pub(super) const HELLO_AGAIN: &[u8] = br#"{"v":1,"kind":"hello","id":"pi-kitchen","version":"0.1.0","os":"Linux","arch":"aarch64","kernel":"6.1.0-rpi7","kernel_version":"1 SMP PREEMPT","hostname":"pi-kitchen","domainname":"(none)","interval_ms":10000,"session":1700000000000,"ack_every":8,"last_sent":41}"#;
+pub(super) const WELCOME: &[u8] =
+    br#"{"v":1,"kind":"welcome","server":"vitals-server 0.1.0","last_seq":0}"#;
+pub(super) const SAMPLE: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1700000000000,"boot_time":1699990000,"load1":0.5,"load5":0.25,"load15":0.125,"cpu_usage":0.1,"cpus":[{"cpu":0,"user":10.5,"nice":0.0,"system":3.25,"idle":100.0,"iowait":0.5,"irq":0.0,"softirq":0.01,"steal":0.0}],"memory":{"total":1024,"free":512,"available":768,"buffers":16,"cached":128,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[{"device":"eth0","up":true,"rx_bytes":1,"rx_packets":2,"rx_errs":0,"rx_drop":0,"tx_bytes":3,"tx_packets":4,"tx_errs":0,"tx_drop":0}],"sensors":[],"disks":[{"device":"sda","reads_completed":10,"reads_merged":1,"read_bytes":40960,"read_time":0.25,"writes_completed":20,"writes_merged":2,"written_bytes":81920,"write_time":0.5,"io_now":0,"io_time":0.75,"io_time_weighted":1.0}],"pressure":{"cpu_waiting":1.5,"memory_waiting":0.0,"memory_stalled":0.0,"io_waiting":2.25,"io_stalled":1.0},"context_switches":99,"forks":5,"procs_running":1,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0,"disks":0}}}"#;
+pub(super) const ACK: &[u8] = br#"{"v":1,"kind":"ack","seq":7}"#;
+pub(super) const ERROR: &[u8] =
+    br#"{"v":1,"kind":"error","code":"line_too_long","message":"line is too long"}"#;
+pub(super) const CHALLENGE: &[u8] = br#"{"v":1,"kind":"challenge","nonce":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}"#;
+pub(super) const AUTH: &[u8] = br#"{"v":1,"kind":"auth","mac":"60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"}"#;
+
+/// The vectors of `docs/protocol.md`, by the names it gives them.
+pub(super) const DOCUMENTED: [(&str, &[u8]); 8] = [
+    ("HELLO", HELLO),
+    ("HELLO_AGAIN", HELLO_AGAIN),
+    ("WELCOME", WELCOME),
+    ("SAMPLE", SAMPLE),
+    ("ACK", ACK),
+    ("ERROR", ERROR),
+    ("CHALLENGE", CHALLENGE),
+    ("AUTH", AUTH),
+];
+
+// ---- Lines only the tests use.
+
+/// A sample from an agent that predates disks and pressure: still valid.
+pub(super) const SAMPLE_WITHOUT_DISKS: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1,"boot_time":1,"load1":0,"load5":0,"load15":0,"cpu_usage":0,"cpus":[],"memory":{"total":0,"free":0,"available":0,"buffers":0,"cached":0,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[],"sensors":[],"context_switches":0,"forks":0,"procs_running":0,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0}}}"#;
+/// A hello with escapes in a string: `\"` and `\u00e9`.
+pub(super) const HELLO_ESCAPED: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"say \"hi\" caf\u00e9","hostname":"h","domainname":"(none)","interval_ms":1000,"session":1}"#;
+/// A hello whose hostname holds a NUL: refused (`bad_label`).
+pub(super) const HELLO_BAD_LABEL: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"1","hostname":"h\u0000","domainname":"(none)","interval_ms":1000,"session":1}"#;
+/// A hello declaring an interval over an hour: refused (`invalid_value`).
+pub(super) const HELLO_INTERVAL_TOO_LONG: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"1","hostname":"h","domainname":"(none)","interval_ms":4294967295,"session":1}"#;
+pub(super) const FUTURE_VERSION: &[u8] = br#"{"v":2,"kind":"hello"}"#;
+pub(super) const UNKNOWN_KIND: &[u8] = br#"{"v":1,"kind":"gossip"}"#;
+pub(super) const GARBAGE: &[u8] = b"GET / HTTP/1.1";
+pub(super) const BAD_UTF8: &[u8] = b"{\"v\":1,\"kind\":\"ack\",\"seq\":\xff}";
+pub(super) const NEGATIVE_CPU: &[u8] = br#"{"v":1,"kind":"sample","seq":1,"dropped":0,"sample":{"time_ms":1,"boot_time":1,"load1":0,"load5":0,"load15":0,"cpu_usage":0,"cpus":[{"cpu":0,"user":-1,"nice":0,"system":0,"idle":0,"iowait":0,"irq":0,"softirq":0,"steal":0}],"memory":{"total":0,"free":0,"available":0,"buffers":0,"cached":0,"swap_total":0,"swap_free":0},"filesystems":[],"interfaces":[],"sensors":[],"context_switches":0,"forks":0,"procs_running":0,"procs_blocked":0,"omitted":{"cpus":0,"filesystems":0,"interfaces":0,"sensors":0}}}"#;
+pub(super) const BAD_ID: &[u8] = br#"{"v":1,"kind":"hello","id":"a\"b","version":"","os":"","arch":"","kernel":"","kernel_version":"","hostname":"","domainname":"","interval_ms":1000,"session":1}"#;
+
+/// `bytes` and a newline, as a line arrives.
+pub(super) fn line(bytes: &[u8]) -> heapless::Vec<u8, 4096> {
+    let mut v = heapless::Vec::new();
+    v.extend_from_slice(bytes).unwrap();
+    v.push(b'\n').unwrap();
+    v
+}
+
+/// `bytes`, a line without its newline, decoded by the general decoder.
+pub(super) fn one(bytes: &[u8]) -> Result<Message, DecodeError> {
+    decode_line::<Sample>(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::format;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::wire::encode;
+
+    /// The protocol document whose examples are the first group of vectors.
+    const PROTOCOL_MD: &str = include_str!("../../../docs/protocol.md");
+
+    #[test]
+    fn each_vector_decodes_and_encodes_back_to_the_same_bytes() {
+        for vector in [
+            HELLO,
+            HELLO_AGAIN,
+            WELCOME,
+            ACK,
+            ERROR,
+            SAMPLE,
+            CHALLENGE,
+            AUTH,
+        ] {
+            let message = one(vector).unwrap_or_else(|e| panic!("{e}: {vector:?}"));
+            let mut buf = [0u8; 4096];
+            let n = encode(&message, &mut buf).unwrap();
+            assert_eq!(&buf[..n], line(vector).as_slice(), "{}", message.kind());
+        }
+    }
+
+    #[test]
+    fn the_protocol_document_shows_every_documented_vector_verbatim_and_no_other_line() {
+        // The lines of its ```json examples: the messages it shows.
+        let mut in_json = false;
+        let mut shown = Vec::new();
+        for line in PROTOCOL_MD.lines() {
+            match line {
+                "```json" => in_json = true,
+                "```" => in_json = false,
+                _ if in_json => shown.push(line),
+                _ => {}
+            }
+        }
+        for (name, vector) in DOCUMENTED {
+            let text = core::str::from_utf8(vector).unwrap();
+            assert!(
+                shown.contains(&text),
+                "docs/protocol.md does not show `{name}` as wire/vectors.rs has it:\n{text}"
+            );
+            assert!(
+                PROTOCOL_MD.contains(&format!("`{name}`")),
+                "docs/protocol.md does not name the vector `{name}`"
+            );
+        }
+        for line in shown {
+            assert!(
+                DOCUMENTED.iter().any(|(_, v)| *v == line.as_bytes()),
+                "docs/protocol.md shows a line that is no vector of wire/vectors.rs:\n{line}"
+            );
+        }
+    }
+}
