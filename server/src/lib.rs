@@ -25,6 +25,7 @@ macro_rules! log {
 pub mod aggregator;
 pub mod connection;
 pub mod exposition;
+pub mod families;
 pub mod heartbeat;
 pub mod http;
 pub mod keys;
