@@ -13,196 +13,22 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::thread::Thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use agent_core::sample::{Omitted, Sample};
-use agent_core::wire::{Hello, SampleMessage, codes};
+use agent_core::wire::{Hello, codes};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use prometheus::core::Collector;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
-use crate::connection::{ByConn, Replier};
 use crate::exposition::{Builder, Layout, Published, Slot};
 use crate::families::{DEFS, F, agent_info, emit_sample, hello_identity, uname};
 use crate::heartbeat::Heartbeat;
-
-/// Batches that may wait in the channel before workers block: a few passes of each I/O thread.
-pub const CHANNEL_CAPACITY: usize = 16;
+use crate::shared::{
+    Batch, ByConn, CHANNEL_CAPACITY, ConnId, Decoded, Event, IDLE_TIMEOUT, Reply, TOO_FREQUENT,
+};
 
 /// How often the aggregator looks for agents to expire when no event arrives.
 const TICK: Duration = Duration::from_millis(500);
-
-/// The way into the aggregator: its bounded channel of batches, and a wake-up.
-///
-/// The aggregator parks while its queue is empty and every send unparks it. Crossbeam's own
-/// blocking receive spins and then yields to the kernel several times before it sleeps: at a
-/// few hundred batches a second (10,000 agents), perf showed the aggregator spending about a
-/// third of its time there, nearly as much as merging the samples.
-#[derive(Debug, Clone)]
-pub struct Mailbox {
-    /// `None` only while it is dropped.
-    batches: Option<Sender<Batch>>,
-    aggregator: Thread,
-}
-
-impl Mailbox {
-    /// The sending side of `batches`, whose receiver is read by [`Aggregator::run`] on thread
-    /// `aggregator`.
-    pub fn new(batches: Sender<Batch>, aggregator: Thread) -> Self {
-        Self {
-            batches: Some(batches),
-            aggregator,
-        }
-    }
-
-    /// Sends `batch`, waiting while the queue is full. False when the aggregator is gone.
-    pub fn send(&self, batch: Batch) -> bool {
-        let sent = self.batches.as_ref().is_some_and(|b| b.send(batch).is_ok());
-        self.aggregator.unpark();
-        sent
-    }
-
-    /// Sends `batch` unless the queue is full. False when it was not sent.
-    pub fn try_send(&self, batch: Batch) -> bool {
-        let sent = self
-            .batches
-            .as_ref()
-            .is_some_and(|b| b.try_send(batch).is_ok());
-        self.aggregator.unpark();
-        sent
-    }
-}
-
-impl Drop for Mailbox {
-    /// The last sender gone ends the aggregator: it is woken to see so.
-    fn drop(&mut self) {
-        drop(self.batches.take());
-        self.aggregator.unpark();
-    }
-}
-
-/// What an I/O thread hands the aggregator after a pass: its events in order, and the way
-/// back for the answers, which go back together. One message and one wake-up a pass, not per
-/// sample.
-#[derive(Debug)]
-pub struct Batch {
-    /// The pass's events.
-    pub events: Vec<Event>,
-    /// Where the answers go; `None` where nothing is answered (the acceptor's refusals).
-    pub reply: Option<Replier>,
-}
-
-/// What a connection worker tells the aggregator.
-#[derive(Debug)]
-pub enum Event {
-    /// An agent said hello on connection `conn`. The reply is the `last_seq` for the welcome, or
-    /// a refusal.
-    Connected {
-        conn: u64,
-        hello: Box<Hello>,
-        /// Whether it proved its id with its key; only then may it take the id over from
-        /// another connection.
-        authenticated: bool,
-    },
-    /// An agent on connection `conn` sent a sample. The reply comes once it is merged.
-    Sample { conn: u64, message: Box<Decoded> },
-    /// Connection `conn`, which had said hello, is gone.
-    Disconnected { conn: u64 },
-    /// A frame or connection was refused, for the reason given (an error code).
-    Rejected { reason: &'static str },
-    /// A connection was accepted (before any hello).
-    Accepted,
-}
-
-/// A sample on its way from the I/O thread that read it to the aggregator, and back for the
-/// next: its own series as the aggregator would emit them, collected where it was decoded (see
-/// [`Decoded::fill`]), the few fields the aggregator reads besides, and the whole message only
-/// when the aggregator may need it to label the series anew.
-///
-/// The I/O thread decodes every line into one message of its own, which stays in its cache,
-/// and writes the box only with what travels: about 1.3 KB of values and the label texts, not
-/// the 13 KB message. At 10,000 agents (`vitals-loadgen --agents 10000 --rate 1`, 30 s of
-/// `/proc/PID/stat`, six alternating runs each) the server took 102–113‰ of a core this way
-/// (105‰ on average) against 105–128‰ (115‰) when each line was decoded into the box itself,
-/// which had last been written on another core.
-///
-/// The aggregator labels an agent's series from a whole message, and then reuses those labels
-/// while the sample's identity (every text that becomes a label) stays the same. So a session
-/// sends the whole message with its first sample and whenever the identity changes (a new
-/// mount); the aggregator keeps the labels of the last whole sample of each agent, also when
-/// that sample itself is not merged (sent twice, or too soon).
-#[derive(Debug, Default)]
-pub struct Decoded {
-    /// The message's sequence number.
-    pub seq: u64,
-    /// Samples the agent dropped, as the message says.
-    pub dropped: u64,
-    /// What the agent left out, as the message says.
-    omitted: Omitted,
-    /// The sample's identity and values, in emission order.
-    flat: Builder,
-    /// The whole message, when the aggregator may need it (see above).
-    whole: Option<Box<SampleMessage<Sample>>>,
-    /// In debug builds (every test), the whole message always, to check what the aggregator
-    /// publishes from the flattened values against the message.
-    witness: Option<Box<SampleMessage<Sample>>>,
-}
-
-impl Decoded {
-    /// A box for `message` with the whole message, as the first sample of a connection.
-    pub fn new(message: &SampleMessage<Sample>) -> Box<Self> {
-        let mut decoded = Box::<Decoded>::default();
-        decoded.fill(message);
-        decoded.keep_whole(message);
-        decoded
-    }
-
-    /// Fills the box from `message`, whole or not: collects its own series, in the order the
-    /// aggregator emits them, and the fields it reads besides. Call it once the message is
-    /// decoded, then [`keep_whole`](Decoded::keep_whole) if its [`identity`](Decoded::identity)
-    /// is not that of the session's previous sample.
-    pub fn fill(&mut self, message: &SampleMessage<Sample>) {
-        self.seq = message.seq;
-        self.dropped = message.dropped;
-        self.omitted = message.sample.omitted;
-        self.whole = None;
-        self.flat.start();
-        emit_sample(&mut self.flat, &message.sample);
-        self.witness = cfg!(debug_assertions).then(|| Box::new(message.clone()));
-    }
-
-    /// A hash of the sample's identity: of every text that becomes a label of its series.
-    pub fn identity(&self) -> u64 {
-        self.flat.identity_hash()
-    }
-
-    /// Keeps the whole message, for the aggregator to label the series from.
-    pub fn keep_whole(&mut self, message: &SampleMessage<Sample>) {
-        self.whole = Some(Box::new(message.clone()));
-    }
-
-    /// Whether the whole message came along.
-    pub fn is_whole(&self) -> bool {
-        self.whole.is_some()
-    }
-
-    /// The whole message, if it came along (or, in debug builds, as a witness).
-    fn message(&self) -> Option<&SampleMessage<Sample>> {
-        self.whole.as_deref().or(self.witness.as_deref())
-    }
-}
-
-/// The aggregator's answer to a worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// Hello accepted; the server already has this session's samples up to `last_seq`.
-    Welcome { last_seq: u64 },
-    /// The sample is merged (or was merged before): acknowledge up to `seq`.
-    Merged { seq: u64 },
-    /// Refused, with an error code and message; the worker closes the connection.
-    Refused { code: &'static str, message: String },
-}
 
 /// How the aggregator treats agents.
 #[derive(Debug, Clone, Copy)]
@@ -264,9 +90,6 @@ pub const CONFLICT_HOLD: Duration = Duration::from_secs(60);
 /// Samples an agent may send faster than `min_interval` in a row: an outage's backlog.
 pub const BURST: f64 = 1000.0;
 
-/// A sample came faster than `--min-interval` allows; it was acknowledged and dropped.
-pub const TOO_FREQUENT: &str = "too_frequent";
-
 /// The shortest default expiry, so that an agent with a fast interval survives a quick restart
 /// of the server or itself.
 pub const MIN_EXPIRY: Duration = Duration::from_secs(5);
@@ -286,7 +109,7 @@ struct AgentState {
     /// Those of its last whole sample (see [`Decoded`]), which it keeps while expired.
     sampled: Arc<Layout>,
     /// The connection that speaks for it now, if any.
-    conn: Option<u64>,
+    conn: Option<ConnId>,
     hello: Box<Hello>,
     /// The hello's texts that become labels, as identity parts ([`hello_identity`]): a sample
     /// reads these, not the hello's fields, each on a cache line of its own.
@@ -544,7 +367,7 @@ impl Aggregator {
     /// Handles a batch's events at `now` and sends their answers back together.
     pub fn handle_batch(&mut self, batch: Batch, now: Instant) {
         let Batch { events, reply } = batch;
-        let answers: Vec<(u64, Reply)> = events
+        let answers: Vec<(ConnId, Reply)> = events
             .into_iter()
             .filter_map(|event| self.handle(event, now))
             .collect();
@@ -574,7 +397,7 @@ impl Aggregator {
     }
 
     /// Handles one event at `now`; for a hello or a sample, the answer to its connection.
-    pub fn handle(&mut self, event: Event, now: Instant) -> Option<(u64, Reply)> {
+    pub fn handle(&mut self, event: Event, now: Instant) -> Option<(ConnId, Reply)> {
         match event {
             Event::Accepted => self.health.connections.inc(),
             Event::Connected {
@@ -590,9 +413,7 @@ impl Aggregator {
                 self.health.frames.inc();
                 let reply = self.merge(conn, &message, now);
                 if let Some(spent) = &self.spent {
-                    // The rare whole message is not kept while the box waits.
-                    message.whole = None;
-                    message.witness = None;
+                    message.drop_messages();
                     let _ = spent.try_send(message);
                 }
                 return Some((conn, reply));
@@ -605,7 +426,7 @@ impl Aggregator {
 
     fn connect(
         &mut self,
-        conn: u64,
+        conn: ConnId,
         hello: Box<Hello>,
         authenticated: bool,
         now: Instant,
@@ -709,7 +530,7 @@ impl Aggregator {
         Reply::Welcome { last_seq }
     }
 
-    fn disconnect(&mut self, conn: u64) {
+    fn disconnect(&mut self, conn: ConnId) {
         let Some(index) = self.conns.remove(&conn) else {
             return;
         };
@@ -749,7 +570,7 @@ impl Aggregator {
             .set(i64::try_from(self.conns.len()).unwrap_or(i64::MAX));
     }
 
-    fn merge(&mut self, conn: u64, decoded: &Decoded, now: Instant) -> Reply {
+    fn merge(&mut self, conn: ConnId, decoded: &Decoded, now: Instant) -> Reply {
         let seq = decoded.seq;
         let Some(&index) = self.conns.get(&conn) else {
             return Reply::Refused {
@@ -944,9 +765,6 @@ pub const REJECT_REASONS: &[&str] = &[
     IDLE_TIMEOUT,
 ];
 
-/// A connected agent sent nothing for too long.
-pub const IDLE_TIMEOUT: &str = "idle_timeout";
-
 fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -1114,14 +932,14 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     match decoded.message() {
         // A layout is rebuilt only from a whole message (or, in debug builds, its witness).
         Some(message) if b.rebuilding() => emit_sample(b, &message.sample),
-        _ => b.append(&decoded.flat),
+        _ => b.append(decoded.flat()),
     }
     b.add_labelled(F::UNAME, || uname(hello), 1.0);
     b.add_labelled(F::AGENT_INFO, || agent_info(hello), 1.0);
     b.add(F::SAMPLES, &[], agent.samples as f64);
     b.add(F::SAMPLES_DROPPED, &[], decoded.dropped as f64);
     b.add(F::SEQUENCE_GAPS, &[], agent.gaps as f64);
-    let o = &decoded.omitted;
+    let o = decoded.omitted();
     for (collection, n) in [
         ("cpus", o.cpus),
         ("filesystems", o.filesystems),
@@ -1137,7 +955,9 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agent_core::sample::{Cpu, Filesystem, bounded};
+    use crate::shared::{Mailbox, Replier, Waker};
+    use agent_core::sample::{Cpu, Filesystem, Sample, bounded};
+    use agent_core::wire::SampleMessage;
 
     fn hello(id: &str, session: u64) -> Box<Hello> {
         Box::new(Hello {
@@ -1265,10 +1085,7 @@ mod tests {
                     hello: hello(&format!("a{conn}"), 1),
                     authenticated: true,
                 }],
-                reply: Some(Replier::new(
-                    reply_tx.clone(),
-                    crate::connection::Waker::none()
-                )),
+                reply: Some(Replier::new(reply_tx.clone(), Waker::none())),
             }));
             let answers = replies
                 .recv_timeout(soon)

@@ -12,10 +12,8 @@
 //! socket takes it. A bad line is refused with an `error` message and closed, without disturbing
 //! any other connection.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,11 +24,13 @@ use agent_core::wire::{MAX_LINE, SampleMessage};
 use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
-use crate::aggregator::{Batch, Decoded, Event, Mailbox, Reply};
 use crate::heartbeat::Heartbeat;
 use crate::keys::Keys;
 use crate::session::{Context, Request, Session};
 pub use crate::session::{GrowBuf, Limits, MIN_IDLE};
+use crate::shared::{
+    Accepted, Batch, ByConn, ConnId, Decoded, Event, Mailbox, Replier, Reply, Waker,
+};
 
 /// Bytes read from a socket at a time (one buffer per I/O thread).
 const READ_CHUNK: usize = 64 * 1024;
@@ -117,116 +117,6 @@ const WAKER: u64 = 0;
 /// end, so that the error is not lost to a reset; the server exits within a second in all.
 const GOODBYE: Duration = Duration::from_millis(300);
 
-/// Wakes an I/O thread blocked in `epoll_wait`: an eventfd, written at most once until the
-/// thread has looked.
-#[derive(Debug)]
-pub struct Waker {
-    fd: Option<OwnedFd>,
-    pending: AtomicBool,
-}
-
-impl Waker {
-    fn new() -> std::io::Result<Self> {
-        let fd = rustix::event::eventfd(0, rustix::event::EventfdFlags::NONBLOCK)?;
-        Ok(Waker {
-            fd: Some(fd),
-            pending: AtomicBool::new(false),
-        })
-    }
-
-    /// A waker that wakes nothing, for tests of the aggregator alone.
-    pub fn none() -> Arc<Self> {
-        Arc::new(Waker {
-            fd: None,
-            pending: AtomicBool::new(false),
-        })
-    }
-
-    /// Makes the thread look at its channels soon.
-    pub fn wake(&self) {
-        if !self.pending.swap(true, Ordering::AcqRel) {
-            if let Some(fd) = &self.fd {
-                let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
-            }
-        }
-    }
-
-    fn reset(&self) {
-        self.pending.store(false, Ordering::Release);
-        if let Some(fd) = &self.fd {
-            let _ = rustix::io::read(fd, &mut [0u8; 8]);
-        }
-    }
-}
-
-/// Where the aggregator sends its answers to one I/O thread: each for a connection.
-#[derive(Debug, Clone)]
-pub struct Replier {
-    tx: Sender<Vec<(u64, Reply)>>,
-    waker: Arc<Waker>,
-}
-
-impl Replier {
-    /// A replier for the thread behind `tx` and `waker`.
-    pub fn new(tx: Sender<Vec<(u64, Reply)>>, waker: Arc<Waker>) -> Self {
-        Replier { tx, waker }
-    }
-
-    /// Sends the answers and wakes the thread.
-    pub fn send(&self, answers: Vec<(u64, Reply)>) {
-        if self.tx.send(answers).is_ok() {
-            self.waker.wake();
-        }
-    }
-}
-
-impl Request {
-    /// The aggregator's event for this request of connection `conn`.
-    pub fn into_event(self, conn: u64) -> Event {
-        match self {
-            Request::Connected {
-                hello,
-                authenticated,
-            } => Event::Connected {
-                conn,
-                hello,
-                authenticated,
-            },
-            Request::Sample(message) => Event::Sample { conn, message },
-            Request::Rejected(reason) => Event::Rejected { reason },
-            Request::Disconnected => Event::Disconnected { conn },
-        }
-    }
-}
-
-/// Hashes connection numbers with one multiplication rather than SipHash: the numbers are the
-/// server's own (a counter), so no peer can choose them to collide, and an I/O thread's table
-/// is looked up once per read and once per answer, 20,000 times a second at 10,000 agents (the
-/// aggregator's, once per sample). Multiplying by an odd constant maps distinct numbers to
-/// distinct hashes and spreads consecutive ones over the high bits, where the table takes its
-/// tags.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct TokenHasher(u64);
-
-impl Hasher for TokenHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// A table by connection number, hashed with [`TokenHasher`].
-pub(crate) type ByConn<V> = HashMap<u64, V, BuildHasherDefault<TokenHasher>>;
-
 /// An I/O thread's connections by number.
 type Conns = ByConn<Conn>;
 
@@ -240,16 +130,6 @@ struct Conn {
     watching_out: bool,
 }
 
-/// A new connection for an I/O thread.
-pub struct Accepted {
-    /// Numbers the connection, from 1.
-    pub conn: u64,
-    /// The socket.
-    pub stream: TcpStream,
-    /// The agent's address, for logs.
-    pub peer: SocketAddr,
-}
-
 /// The handle the acceptor keeps for each I/O thread.
 #[derive(Debug, Clone)]
 pub struct IoHandle {
@@ -257,15 +137,6 @@ pub struct IoHandle {
     pub accepted: Sender<Accepted>,
     /// Wakes the thread.
     pub waker: Arc<Waker>,
-}
-
-impl std::fmt::Debug for Accepted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Accepted")
-            .field("conn", &self.conn)
-            .field("peer", &self.peer)
-            .finish()
-    }
 }
 
 impl std::fmt::Debug for IoThread {
@@ -281,7 +152,7 @@ pub struct IoThread {
     epoll: OwnedFd,
     waker: Arc<Waker>,
     accepted: Receiver<Accepted>,
-    replies: Receiver<Vec<(u64, Reply)>>,
+    replies: Receiver<Vec<(ConnId, Reply)>>,
     /// The way back, given with each batch.
     replier: Replier,
     events: Mailbox,
@@ -317,7 +188,7 @@ impl IoThread {
     ) -> std::io::Result<(Self, IoHandle)> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let waker = Arc::new(Waker::new()?);
-        if let Some(fd) = &waker.fd {
+        if let Some(fd) = waker.fd() {
             epoll::add(
                 &epoll,
                 fd,

@@ -30,6 +30,7 @@ pub mod heartbeat;
 pub mod http;
 pub mod keys;
 pub mod session;
+pub mod shared;
 pub mod synthetic;
 
 use std::io::ErrorKind;
@@ -42,9 +43,10 @@ use std::time::Duration;
 use agent_core::sample::bounded;
 use agent_core::wire::{self, ErrorMessage, Message, codes};
 
-use crate::aggregator::{Aggregator, Batch, CHANNEL_CAPACITY, Event, Mailbox};
-use crate::connection::{Accepted, IoThread};
+use crate::aggregator::Aggregator;
+use crate::connection::IoThread;
 use crate::heartbeat::Heartbeats;
+use crate::shared::{Accepted, Batch, CHANNEL_CAPACITY, Event, Mailbox};
 use rustix::event::epoll;
 
 /// Connections served at once unless configured otherwise (and as the open-file limit allows);

@@ -20,8 +20,8 @@ use agent_core::wire::{
 
 use crossbeam_channel::Receiver;
 
-use crate::aggregator::{Decoded, IDLE_TIMEOUT, Reply};
 use crate::keys::Keys;
+use crate::shared::{ConnId, Decoded, Event, IDLE_TIMEOUT, Reply};
 
 /// The shortest idle timeout, whatever the agent's interval.
 pub const MIN_IDLE: Duration = Duration::from_secs(10);
@@ -140,6 +140,25 @@ pub enum Request {
     Rejected(&'static str),
     /// The connection of an agent that had said hello is gone.
     Disconnected,
+}
+
+impl Request {
+    /// The aggregator's event for this request of connection `conn`.
+    pub fn into_event(self, conn: ConnId) -> Event {
+        match self {
+            Request::Connected {
+                hello,
+                authenticated,
+            } => Event::Connected {
+                conn,
+                hello,
+                authenticated,
+            },
+            Request::Sample(message) => Event::Sample { conn, message },
+            Request::Rejected(reason) => Event::Rejected { reason },
+            Request::Disconnected => Event::Disconnected { conn },
+        }
+    }
 }
 
 /// What a session needs from the server around it.
