@@ -29,7 +29,7 @@ use crate::keys::Keys;
 use crate::session::{Context, Request, Session};
 pub use crate::session::{GrowBuf, Limits, MIN_IDLE};
 use crate::shared::{
-    Accepted, Batch, ByConn, ConnId, Decoded, Event, Mailbox, Replier, Reply, Waker,
+    Batch, ByConn, ConnId, Decoded, Event, Mailbox, NewConnection, Replier, Reply, Waker,
 };
 
 /// Bytes read from a socket at a time (one buffer per I/O thread).
@@ -134,7 +134,7 @@ struct Conn {
 #[derive(Debug, Clone)]
 pub struct IoHandle {
     /// New connections go here.
-    pub accepted: Sender<Accepted>,
+    pub connections: Sender<NewConnection>,
     /// Wakes the thread.
     pub waker: Arc<Waker>,
 }
@@ -151,7 +151,7 @@ impl std::fmt::Debug for IoThread {
 pub struct IoThread {
     epoll: OwnedFd,
     waker: Arc<Waker>,
-    accepted: Receiver<Accepted>,
+    connections: Receiver<NewConnection>,
     replies: Receiver<Vec<(ConnId, Reply)>>,
     /// The way back, given with each batch.
     replier: Replier,
@@ -196,16 +196,16 @@ impl IoThread {
                 epoll::EventFlags::IN,
             )?;
         }
-        let (accepted_tx, accepted) = crossbeam_channel::unbounded();
+        let (connections_tx, connections) = crossbeam_channel::unbounded();
         let (reply_tx, replies) = crossbeam_channel::unbounded();
         let handle = IoHandle {
-            accepted: accepted_tx,
+            connections: connections_tx,
             waker: waker.clone(),
         };
         let thread = IoThread {
             epoll,
             waker: waker.clone(),
-            accepted,
+            connections,
             replies,
             replier: Replier::new(reply_tx, waker.clone()),
             events,
@@ -241,7 +241,7 @@ impl IoThread {
                 rustix::buffer::spare_capacity(&mut ready),
                 Some(&timeout),
             );
-            self.take_accepted();
+            self.take_new_connections();
             self.handle_ready(&ready);
             self.take_replies();
             let now = Instant::now();
@@ -297,7 +297,7 @@ impl IoThread {
     /// the acks already due), waits up to [`GOODBYE`] for the agents to close, then closes
     /// the rest.
     fn going_away(&mut self) {
-        self.take_accepted();
+        self.take_new_connections();
         self.take_replies();
         let now = Instant::now();
         let tokens: Vec<u64> = self.conns.keys().copied().collect();
@@ -348,8 +348,8 @@ impl IoThread {
         self.events.send(batch);
     }
 
-    fn take_accepted(&mut self) {
-        while let Ok(Accepted { conn, stream, peer }) = self.accepted.try_recv() {
+    fn take_new_connections(&mut self) {
+        while let Ok(NewConnection { conn, stream, peer }) = self.connections.try_recv() {
             let _ = stream.set_nonblocking(true);
             let _ = stream.set_nodelay(true);
             let _ = rustix::net::sockopt::set_socket_send_buffer_size(&stream, SEND_BUFFER);

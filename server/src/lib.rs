@@ -46,7 +46,7 @@ use agent_core::wire::{self, ErrorMessage, Message, codes};
 use crate::aggregator::Aggregator;
 use crate::connection::IoThread;
 use crate::heartbeat::Heartbeats;
-use crate::shared::{Accepted, Batch, CHANNEL_CAPACITY, Event, Mailbox};
+use crate::shared::{Batch, CHANNEL_CAPACITY, Event, Mailbox, NewConnection};
 use rustix::event::epoll;
 
 /// Connections served at once unless configured otherwise (and as the open-file limit allows);
@@ -279,8 +279,8 @@ pub fn run(
                 continue;
             };
             if handle
-                .accepted
-                .send(Accepted { conn, stream, peer })
+                .connections
+                .send(NewConnection { conn, stream, peer })
                 .is_ok()
             {
                 handle.waker.wake();

@@ -1,7 +1,7 @@
 //! What crosses a thread, in one place: the I/O side and the aggregator both import this module,
 //! and neither imports the other (quinn-proto's `shared.rs` is the model).
 //!
-//! - The acceptor hands each new connection to an I/O thread ([`Accepted`]) and wakes it
+//! - The acceptor hands each new connection to an I/O thread ([`NewConnection`]) and wakes it
 //!   ([`Waker`]).
 //! - An I/O thread decodes each sample into a [`Decoded`] box, and after each pass hands the
 //!   aggregator one [`Batch`] of [`Event`]s through its [`Mailbox`].
@@ -60,7 +60,7 @@ impl Hasher for TokenHasher {
 pub type ByConn<V> = HashMap<ConnId, V, BuildHasherDefault<TokenHasher>>;
 
 /// A new connection, from the acceptor to an I/O thread.
-pub struct Accepted {
+pub struct NewConnection {
     /// Numbers the connection, from 1.
     pub conn: ConnId,
     /// The socket.
@@ -69,9 +69,9 @@ pub struct Accepted {
     pub peer: SocketAddr,
 }
 
-impl std::fmt::Debug for Accepted {
+impl std::fmt::Debug for NewConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Accepted")
+        f.debug_struct("NewConnection")
             .field("conn", &self.conn)
             .field("peer", &self.peer)
             .finish()
@@ -145,7 +145,8 @@ pub enum Event {
     Disconnected { conn: ConnId },
     /// A frame or connection was refused, for the reason given (an error code).
     Rejected { reason: &'static str },
-    /// A connection was accepted (before any hello).
+    /// A connection was accepted (before any hello): the acceptor handed an I/O thread a
+    /// [`NewConnection`].
     Accepted,
 }
 
