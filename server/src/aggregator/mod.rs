@@ -11,7 +11,9 @@
 //! counter that went down (a reboot, an interface re-created) is a reset, which Prometheus'
 //! `rate()` and `increase()` handle, exactly as with node_exporter.
 
-use std::collections::{HashMap, HashSet};
+mod table;
+
+use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,6 +25,8 @@ use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use crate::exposition::{Builder, Layout, Published, Slot};
 use crate::families::{DEFS, F, agent_info, emit_sample, hello_identity, uname};
 use crate::heartbeat::Heartbeat;
+use table::{AgentState, Table};
+
 use crate::shared::{
     Batch, ByConn, CHANNEL_CAPACITY, ConnId, Decoded, Event, IDLE_TIMEOUT, Reply, TOO_FREQUENT,
 };
@@ -98,121 +102,6 @@ pub const MIN_EXPIRY: Duration = Duration::from_secs(5);
 /// ([`agent_core::wire::MAX_INTERVAL_MS`]), as the longest idle timeout of a connection is.
 pub const MAX_EXPIRY: Duration =
     Duration::from_millis(3 * agent_core::wire::MAX_INTERVAL_MS as u64);
-
-/// What the aggregator knows of one agent.
-struct AgentState {
-    id: String,
-    /// Where its series are published.
-    slot: Arc<Slot>,
-    /// The label sets of its series now (also in the slot's view).
-    layout: Arc<Layout>,
-    /// Those of its last whole sample (see [`Decoded`]), which it keeps while expired.
-    sampled: Arc<Layout>,
-    /// The connection that speaks for it now, if any.
-    conn: Option<ConnId>,
-    hello: Box<Hello>,
-    /// The hello's texts that become labels, as identity parts ([`hello_identity`]): a sample
-    /// reads these, not the hello's fields, each on a cache line of its own.
-    hello_identity: Vec<u8>,
-    /// The hello's interval, in seconds.
-    interval: f64,
-    /// The session and highest sequence number merged in it.
-    session: u64,
-    last_seq: u64,
-    /// Samples merged, over the server's life.
-    samples: u64,
-    /// Sequence numbers skipped within a session, over the server's life.
-    gaps: u64,
-    /// Samples of the current connection numbered below this are merged (counted, acknowledged,
-    /// a baseline for gaps) but their values are not published: its hello's `last_sent`, the
-    /// newest sample it had handed to any server, which a server that crashed since may have
-    /// exposed. Publishing an older one would turn exposed values back.
-    hold_below: u64,
-    /// When the values published now were merged, by the server's monotonic clock (their
-    /// expiry counts from it) and as Unix time (`last_seen`; 0 before the first).
-    last_sample: Instant,
-    last_seen: f64,
-    /// When the last sample arrived, published or not, for `allowance`.
-    last_arrival: Instant,
-    /// How long the values published now stay after `last_sample`: from the hello of the
-    /// connection that sent them, so that a later hello (which may say any interval) does not
-    /// keep values it did not send.
-    expire_after: Duration,
-    /// The expiry the current connection's hello asks for, which its first published sample
-    /// takes on.
-    next_expire: Duration,
-    /// When a connection last took the id over from another that held it.
-    last_takeover: Option<Instant>,
-    /// While connections keep taking the id from each other: until when new ones are refused.
-    conflict_until: Option<Instant>,
-    /// Whether only `up` and `last_seen` are left.
-    expired: bool,
-    /// Samples it may send now faster than `min_interval` (a token bucket of [`BURST`]).
-    allowance: f64,
-}
-
-/// Every agent the aggregator knows: by a stable index, which is what a connection keeps (a
-/// sample then costs no lookup by name), and by id.
-#[derive(Default)]
-struct Table {
-    entries: Vec<Option<AgentState>>,
-    /// Indexes of forgotten agents, for new ones.
-    free: Vec<usize>,
-    ids: HashMap<String, usize>,
-}
-
-impl Table {
-    fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    fn find(&self, id: &str) -> Option<usize> {
-        self.ids.get(id).copied()
-    }
-
-    fn get(&self, index: usize) -> Option<&AgentState> {
-        self.entries.get(index)?.as_ref()
-    }
-
-    fn get_mut(&mut self, index: usize) -> Option<&mut AgentState> {
-        self.entries.get_mut(index)?.as_mut()
-    }
-
-    fn insert(&mut self, agent: AgentState) -> usize {
-        let id = agent.id.clone();
-        let index = match self.free.pop() {
-            Some(index) => {
-                if let Some(entry) = self.entries.get_mut(index) {
-                    *entry = Some(agent);
-                }
-                index
-            }
-            None => {
-                self.entries.push(Some(agent));
-                self.entries.len() - 1
-            }
-        };
-        self.ids.insert(id, index);
-        index
-    }
-
-    fn remove(&mut self, index: usize) -> Option<AgentState> {
-        let agent = self.entries.get_mut(index)?.take()?;
-        self.ids.remove(&agent.id);
-        self.free.push(index);
-        Some(agent)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (usize, &AgentState)> {
-        (0..)
-            .zip(&self.entries)
-            .filter_map(|(i, a)| Some((i, a.as_ref()?)))
-    }
-
-    fn iter_mut(&mut self) -> impl Iterator<Item = &mut AgentState> {
-        self.entries.iter_mut().flatten()
-    }
-}
 
 /// The server's own health metrics.
 struct Health {
