@@ -11,7 +11,10 @@
 //! counter that went down (a reboot, an interface re-created) is a reset, which Prometheus'
 //! `rate()` and `increase()` handle, exactly as with node_exporter.
 
+mod health;
 mod table;
+
+pub use health::REJECT_REASONS;
 
 use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -19,17 +22,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agent_core::wire::{Hello, codes};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use prometheus::core::Collector;
-use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::Registry;
 
 use crate::exposition::{Builder, Layout, Published, Slot};
 use crate::families::{DEFS, F, agent_info, emit_sample, hello_identity, uname};
 use crate::heartbeat::Heartbeat;
+use health::Health;
 use table::{AgentState, Table};
 
-use crate::shared::{
-    Batch, ByConn, CHANNEL_CAPACITY, ConnId, Decoded, Event, IDLE_TIMEOUT, Reply, TOO_FREQUENT,
-};
+use crate::shared::{Batch, ByConn, CHANNEL_CAPACITY, ConnId, Decoded, Event, Reply, TOO_FREQUENT};
 
 /// How often the aggregator looks for agents to expire when no event arrives.
 const TICK: Duration = Duration::from_millis(500);
@@ -103,15 +104,6 @@ pub const MIN_EXPIRY: Duration = Duration::from_secs(5);
 pub const MAX_EXPIRY: Duration =
     Duration::from_millis(3 * agent_core::wire::MAX_INTERVAL_MS as u64);
 
-/// The server's own health metrics.
-struct Health {
-    connected: IntGauge,
-    series: IntGauge,
-    connections: IntCounter,
-    frames: IntCounter,
-    rejected: IntCounterVec,
-}
-
 /// The aggregator's state: every agent, and what it publishes.
 pub struct Aggregator {
     config: Config,
@@ -138,61 +130,11 @@ impl std::fmt::Debug for Aggregator {
     }
 }
 
-fn register<C: Collector + Clone + 'static>(registry: &Registry, c: C) -> C {
-    // Names are unique constants, so registration can fail only through a programming error.
-    registry
-        .register(Box::new(c.clone()))
-        .expect("metric families have unique names");
-    c
-}
-
 impl Aggregator {
     /// An aggregator with no agents, and its health metrics in a fresh registry.
     pub fn new(config: Config) -> Self {
         let registry = Registry::new();
-        let health = Health {
-            connected: register(
-                &registry,
-                IntGauge::new("vitals_server_agents_connected", "Agents connected now.")
-                    .expect("valid metric definition"),
-            ),
-            series: register(
-                &registry,
-                IntGauge::new(
-                    "vitals_server_series",
-                    "Series held for agents now (at most --max-series).",
-                )
-                .expect("valid metric definition"),
-            ),
-            connections: register(
-                &registry,
-                IntCounter::new("vitals_server_connections_total", "Connections accepted.")
-                    .expect("valid metric definition"),
-            ),
-            frames: register(
-                &registry,
-                IntCounter::new(
-                    "vitals_server_frames_received_total",
-                    "Valid messages received from agents.",
-                )
-                .expect("valid metric definition"),
-            ),
-            rejected: register(
-                &registry,
-                IntCounterVec::new(
-                    Opts::new(
-                        "vitals_server_frames_rejected_total",
-                        "Messages or connections refused, by reason.",
-                    ),
-                    &["reason"],
-                )
-                .expect("valid metric definition"),
-            ),
-        };
-        // Show every reason from the start, so that `rate()` and alerts see the zeros.
-        for reason in REJECT_REASONS {
-            health.rejected.with_label_values(&[reason]);
-        }
+        let health = Health::new(&registry);
         Aggregator {
             config,
             published: Arc::new(Published {
@@ -453,12 +395,6 @@ impl Aggregator {
         }
     }
 
-    fn refresh_connected(&self) {
-        self.health
-            .connected
-            .set(i64::try_from(self.conns.len()).unwrap_or(i64::MAX));
-    }
-
     fn merge(&mut self, conn: ConnId, decoded: &Decoded, now: Instant) -> Reply {
         let seq = decoded.seq;
         let Some(&index) = self.conns.get(&conn) else {
@@ -613,12 +549,6 @@ impl Aggregator {
         self.refresh_series();
     }
 
-    fn refresh_series(&self) {
-        self.health
-            .series
-            .set(i64::try_from(self.series.held).unwrap_or(i64::MAX));
-    }
-
     /// The exposition in Prometheus text format.
     pub fn render(&mut self) -> String {
         self.publish_joined();
@@ -626,33 +556,6 @@ impl Aggregator {
         String::from_utf8(self.published.render()).unwrap_or_default()
     }
 }
-
-/// Every reason a frame or connection is refused; see [`codes`].
-pub const REJECT_REASONS: &[&str] = &[
-    codes::LINE_TOO_LONG,
-    codes::BAD_UTF8,
-    codes::BAD_JSON,
-    codes::TOO_DEEP,
-    codes::UNSUPPORTED_VERSION,
-    codes::UNKNOWN_KIND,
-    codes::INVALID_VALUE,
-    codes::UNEXPECTED,
-    codes::HANDSHAKE_TIMEOUT,
-    codes::UNAVAILABLE,
-    codes::AUTH_REQUIRED,
-    codes::AUTH_FAILED,
-    codes::UNKNOWN_AGENT,
-    codes::ID_IN_USE,
-    codes::BAD_SEAL,
-    codes::TOO_MANY_AGENTS,
-    codes::BAD_LABEL,
-    codes::DUPLICATE_SERIES,
-    codes::TOO_MANY_SERIES,
-    codes::ID_CONFLICT,
-    codes::NOT_READING,
-    TOO_FREQUENT,
-    IDLE_TIMEOUT,
-];
 
 fn unix_now() -> f64 {
     SystemTime::now()
