@@ -12,14 +12,16 @@
 //! `rate()` and `increase()` handle, exactly as with node_exporter.
 
 mod health;
+mod merge;
 mod publish;
 mod table;
 
 pub use health::REJECT_REASONS;
+pub use merge::BURST;
 
 use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use agent_core::wire::{Hello, codes};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -29,10 +31,10 @@ use crate::exposition::{Builder, Published, Slot};
 use crate::families::{DEFS, hello_identity};
 use crate::heartbeat::Heartbeat;
 use health::Health;
-use publish::{Series, Unpublished, labelled, learn, publish};
+use publish::{Series, publish};
 use table::{AgentState, Table};
 
-use crate::shared::{Batch, ByConn, CHANNEL_CAPACITY, ConnId, Decoded, Event, Reply, TOO_FREQUENT};
+use crate::shared::{Batch, ByConn, CHANNEL_CAPACITY, ConnId, Decoded, Event, Reply};
 
 /// How often the aggregator looks for agents to expire when no event arrives.
 const TICK: Duration = Duration::from_millis(500);
@@ -93,9 +95,6 @@ pub const TAKEOVER_WINDOW: Duration = Duration::from_secs(60);
 /// (`id_conflict`) until none has tried for this long: longer than an agent's longest backoff
 /// (30 s), so two machines with one id and key do not take turns.
 pub const CONFLICT_HOLD: Duration = Duration::from_secs(60);
-
-/// Samples an agent may send faster than `min_interval` in a row: an outage's backlog.
-pub const BURST: f64 = 1000.0;
 
 /// The shortest default expiry, so that an agent with a fast interval survives a quick restart
 /// of the server or itself.
@@ -358,106 +357,6 @@ impl Aggregator {
         self.refresh_connected();
     }
 
-    fn merge(&mut self, conn: ConnId, decoded: &Decoded, now: Instant) -> Reply {
-        let seq = decoded.seq;
-        let Some(&index) = self.conns.get(&conn) else {
-            return Reply::Refused {
-                code: codes::UNEXPECTED,
-                message: "another connection took over this agent id".into(),
-            };
-        };
-        let Some(agent) = self.agents.get_mut(index) else {
-            return Reply::Refused {
-                code: codes::UNEXPECTED,
-                message: "unknown agent".into(),
-            };
-        };
-        if decoded.is_whole() {
-            // Before anything may drop the sample: those after it come without the message.
-            learn(&mut self.builder, agent, decoded);
-        }
-        if seq <= agent.last_seq {
-            // Sent again after a reconnect, and merged before: merging it again could make a
-            // counter go backwards.
-            return Reply::Merged { seq };
-        }
-        // Only a sample merged earlier in this session is a baseline: after an agent restart
-        // (a new session) or a server restart (`last_seq` 0) the first number is whatever the
-        // agent had left unacknowledged.
-        let skipped = if agent.last_seq > 0 {
-            seq - agent.last_seq - 1
-        } else {
-            0
-        };
-        let min = self.config.min_interval.as_secs_f64();
-        if min > 0.0 {
-            // Earned since the last sample that arrived: a sample dropped or held back spends
-            // the time since it as much as one published.
-            let earned = now
-                .saturating_duration_since(agent.last_arrival)
-                .as_secs_f64()
-                / min;
-            agent.last_arrival = now;
-            agent.allowance = (agent.allowance + earned).min(BURST);
-            if agent.allowance < 1.0 {
-                // Acknowledged, so that the agent moves on; its next sample carries the same
-                // counters, so nothing is lost but resolution.
-                agent.gaps = agent.gaps.saturating_add(skipped);
-                agent.last_seq = seq;
-                self.health
-                    .rejected
-                    .with_label_values(&[TOO_FREQUENT])
-                    .inc();
-                return Reply::Merged { seq };
-            }
-        }
-        if seq < agent.hold_below {
-            // Sent before, maybe to a server that exposed newer values: merged, not shown.
-            // (If it came whole, `learn` has its labels for the samples after it.)
-            if !labelled(&mut self.builder, agent, decoded) {
-                return unlabelled();
-            }
-            agent.samples = agent.samples.saturating_add(1);
-            agent.gaps = agent.gaps.saturating_add(skipped);
-            if min > 0.0 {
-                agent.allowance -= 1.0;
-            }
-            agent.last_seq = seq;
-            return Reply::Merged { seq };
-        }
-        let before = (agent.samples, agent.gaps, agent.last_seen);
-        // Saturating: the sequence numbers are the peer's, and one line can skip 2^64 - 2 of
-        // them (a counter that wrapped would go backwards).
-        (agent.samples, agent.gaps, agent.last_seen) = (
-            agent.samples.saturating_add(1),
-            agent.gaps.saturating_add(skipped),
-            unix_now(),
-        );
-        if let Err(why) = publish(&mut self.builder, &mut self.series, agent, Some(decoded)) {
-            // Not merged, and not counted: the agent sends it again after reconnecting.
-            (agent.samples, agent.gaps, agent.last_seen) = before;
-            return match why {
-                Unpublished::Unlabelled => unlabelled(),
-                Unpublished::TooManySeries { series } => Reply::Refused {
-                    code: codes::TOO_MANY_SERIES,
-                    message: format!(
-                        "the server holds {} series, its limit (--max-series), and this \
-                         sample's {series} would pass it",
-                        self.series.held
-                    ),
-                },
-            };
-        }
-        agent.expire_after = agent.next_expire;
-        if min > 0.0 {
-            agent.allowance -= 1.0;
-        }
-        agent.last_seq = seq;
-        agent.last_sample = now;
-        agent.expired = false;
-        Reply::Merged { seq }
-    }
-
     /// Removes the series, but `up` and `last_seen`, of agents whose last sample is older
     /// than their expiry.
     pub fn expire(&mut self, now: Instant) {
@@ -520,12 +419,6 @@ impl Aggregator {
     }
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// Lets a connection that authenticated for `agent`'s id take it from the connection that
 /// holds it, once: a second takeover within [`TAKEOVER_WINDOW`], and every one while the
 /// conflict lasts, is refused (`id_conflict`), and the conflict lasts until none has been
@@ -557,16 +450,6 @@ fn take_over(agent: &mut AgentState, now: Instant) -> Result<(), Reply> {
             agent.id
         ),
     })
-}
-
-/// The refusal of a sample whose series the aggregator cannot label (see [`Decoded`]).
-fn unlabelled() -> Reply {
-    Reply::Refused {
-        code: codes::UNEXPECTED,
-        message: "the server has not had this sample's series whole on this connection; \
-                  reconnect to send them"
-            .into(),
-    }
 }
 
 #[cfg(test)]

@@ -115,11 +115,7 @@ pub(super) fn publish(
 }
 
 /// The layout of the agent's series with `sample`, built anew; `b` then holds their values.
-fn relabel(
-    b: &mut Builder,
-    agent: &AgentState,
-    sample: Option<&Decoded>,
-) -> Arc<Layout> {
+fn relabel(b: &mut Builder, agent: &AgentState, sample: Option<&Decoded>) -> Arc<Layout> {
     b.start_rebuild();
     emit(b, agent, sample);
     Arc::new(b.layout(&agent.id, DEFS))
