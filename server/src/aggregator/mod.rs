@@ -11,6 +11,7 @@
 //! counter that went down (a reboot, an interface re-created) is a reset, which Prometheus'
 //! `rate()` and `increase()` handle, exactly as with node_exporter.
 
+mod connect;
 mod expiry;
 mod health;
 mod merge;
@@ -26,18 +27,15 @@ pub use takeover::{CONFLICT_HOLD, TAKEOVER_WINDOW};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use agent_core::wire::{Hello, codes};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use prometheus::Registry;
 
+use self::health::Health;
+use self::publish::Series;
+use self::table::Table;
 use crate::exposition::{Builder, Published, Slot};
-use crate::families::{DEFS, hello_identity};
+use crate::families::DEFS;
 use crate::heartbeat::Heartbeat;
-use health::Health;
-use publish::Series;
-use table::{AgentState, Table};
-use takeover::take_over;
-
 use crate::shared::{Batch, ByConn, CHANNEL_CAPACITY, ConnId, Decoded, Event, Reply};
 
 /// How often the aggregator looks for agents to expire when no event arrives.
@@ -86,9 +84,6 @@ pub const DEFAULT_MAX_AGENTS: usize = 20_000;
 /// gzipped), where the agents' own bounds alone allowed 20,000 maximal agents of about 1,000
 /// series each: 20 M series, 3.8 GB and 1.3 GB a scrape.
 pub const DEFAULT_MAX_SERIES: usize = 4_000_000;
-
-/// The series an agent has before its first sample: `up` and `last_seen`.
-const NEW_AGENT_SERIES: usize = 2;
 
 /// The aggregator's state: every agent, and what it publishes.
 pub struct Aggregator {
@@ -223,125 +218,6 @@ impl Aggregator {
         None
     }
 
-    fn connect(
-        &mut self,
-        conn: ConnId,
-        hello: Box<Hello>,
-        authenticated: bool,
-        now: Instant,
-    ) -> Reply {
-        let id = hello.id.as_str();
-        let known = self.agents.find(id);
-        if known.is_none() && self.agents.len() >= self.config.max_agents {
-            return Reply::Refused {
-                code: codes::TOO_MANY_AGENTS,
-                message: format!(
-                    "the server holds {} agents, its limit; agent `{id}` must wait until one is forgotten",
-                    self.agents.len()
-                ),
-            };
-        }
-        if known.is_none() && !self.series.fits(0, NEW_AGENT_SERIES) {
-            return Reply::Refused {
-                code: codes::TOO_MANY_SERIES,
-                message: format!(
-                    "the server holds {} series, its limit (--max-series); agent `{id}` must wait",
-                    self.series.held
-                ),
-            };
-        }
-        let connected = known
-            .and_then(|i| self.agents.get(i))
-            .is_some_and(|a| a.conn.is_some());
-        if !authenticated && connected {
-            return Reply::Refused {
-                code: codes::ID_IN_USE,
-                message: format!(
-                    "agent `{id}` is connected already; without a key a second connection cannot take its id"
-                ),
-            };
-        }
-        if let Some(agent) = known.and_then(|i| self.agents.get_mut(i))
-            && connected
-            && let Err(refusal) = take_over(agent, now)
-        {
-            return refusal;
-        }
-        let interval = Duration::from_millis(u64::from(hello.interval_ms));
-        let expire_after = self
-            .config
-            .expire_after
-            .unwrap_or_else(|| interval.saturating_mul(3).clamp(MIN_EXPIRY, MAX_EXPIRY));
-        let index = match known {
-            Some(index) => index,
-            None => {
-                let slot = Arc::new(Slot::default());
-                self.joined.push(slot.clone());
-                self.agents.insert(AgentState {
-                    id: id.to_owned(),
-                    slot,
-                    layout: Arc::default(),
-                    sampled: Arc::default(),
-                    conn: None,
-                    hello: Box::default(),
-                    hello_identity: Vec::new(),
-                    interval: 0.0,
-                    session: hello.session,
-                    last_seq: 0,
-                    samples: 0,
-                    gaps: 0,
-                    hold_below: 0,
-                    last_sample: now,
-                    last_seen: 0.0,
-                    last_arrival: now,
-                    expire_after,
-                    next_expire: expire_after,
-                    last_takeover: None,
-                    conflict_until: None,
-                    expired: true,
-                    allowance: BURST,
-                })
-            }
-        };
-        let Some(agent) = self.agents.get_mut(index) else {
-            return Reply::Refused {
-                code: codes::UNAVAILABLE,
-                message: "agent table".into(),
-            };
-        };
-        // A newer connection for the same id takes over; the old one is refused from now on.
-        if let Some(old) = agent.conn.replace(conn) {
-            self.conns.remove(&old);
-        }
-        if agent.session != hello.session {
-            agent.session = hello.session;
-            agent.last_seq = 0;
-        }
-        agent.next_expire = expire_after;
-        agent.hold_below = hello.last_sent;
-        agent.hello_identity = hello_identity(&hello);
-        agent.interval = f64::from(hello.interval_ms) / 1000.0;
-        agent.hello = hello;
-        let last_seq = agent.last_seq;
-        self.conns.insert(conn, index);
-        self.set_up(index, true);
-        self.refresh_connected();
-        Reply::Welcome { last_seq }
-    }
-
-    fn disconnect(&mut self, conn: ConnId) {
-        let Some(index) = self.conns.remove(&conn) else {
-            return;
-        };
-        if let Some(agent) = self.agents.get_mut(index)
-            && agent.conn == Some(conn)
-        {
-            agent.conn = None;
-            self.set_up(index, false);
-        }
-        self.refresh_connected();
-    }
-
     /// The exposition in Prometheus text format.
     pub fn render(&mut self) -> String {
         self.publish_joined();
@@ -355,7 +231,7 @@ mod tests {
     use super::*;
     use crate::shared::{Mailbox, Replier, Waker};
     use agent_core::sample::{Cpu, Filesystem, Sample, bounded};
-    use agent_core::wire::SampleMessage;
+    use agent_core::wire::{Hello, SampleMessage, codes};
 
     fn hello(id: &str, session: u64) -> Box<Hello> {
         Box::new(Hello {
