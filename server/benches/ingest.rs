@@ -14,7 +14,7 @@ use agent_core::wire::{self, Hello, Message, SampleMessage};
 use common::env_or;
 use crossbeam_channel::Receiver;
 use server::aggregator::{Aggregator, Config};
-use server::session::{Context, Limits, Session};
+use server::io::session::{Context, Limits, Session};
 use server::shared::{Batch, Decoded, Replier, Reply, Waker};
 
 /// The server around the sessions, without its threads: the aggregator, and the way back.

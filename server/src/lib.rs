@@ -23,13 +23,12 @@ macro_rules! log {
 }
 
 pub mod aggregator;
-pub mod connection;
 pub mod exposition;
 pub mod families;
 pub mod heartbeat;
 pub mod http;
+pub mod io;
 pub mod keys;
-pub mod session;
 pub mod shared;
 pub mod synthetic;
 
@@ -44,8 +43,8 @@ use agent_core::sample::bounded;
 use agent_core::wire::{self, ErrorMessage, Message, codes};
 
 use crate::aggregator::Aggregator;
-use crate::connection::IoThread;
 use crate::heartbeat::Heartbeats;
+use crate::io::thread::IoThread;
 use crate::shared::{Batch, CHANNEL_CAPACITY, Event, Mailbox, NewConnection};
 use rustix::event::epoll;
 
@@ -142,7 +141,7 @@ pub struct Config {
     /// What the aggregator does with agents' series.
     pub aggregator: aggregator::Config,
     /// What each connection may do.
-    pub limits: connection::Limits,
+    pub limits: io::session::Limits,
     /// Connections served at once.
     pub max_connections: usize,
     /// The agents that may connect and their keys; `None` lets any agent in unauthenticated.
@@ -155,7 +154,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             aggregator: aggregator::Config::default(),
-            limits: connection::Limits::default(),
+            limits: io::session::Limits::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             keys: None,
             http: http::Config::default(),
@@ -164,7 +163,7 @@ impl Default for Config {
 }
 
 /// Merged samples' boxes kept for the I/O threads to reuse: enough for the samples in flight
-/// during a pass and its merge ([`connection::COALESCE`] of 10,000 agents' samples a second is
+/// during a pass and its merge ([`io::thread::COALESCE`] of 10,000 agents' samples a second is
 /// 500), each box about 13 KB.
 const SPARE_SAMPLES: usize = 1024;
 

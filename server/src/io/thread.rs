@@ -25,9 +25,8 @@ use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
 use crate::heartbeat::Heartbeat;
+use crate::io::session::{Context, Limits, Request, Session};
 use crate::keys::Keys;
-use crate::session::{Context, Request, Session};
-pub use crate::session::{GrowBuf, Limits, MIN_IDLE};
 use crate::shared::{
     Batch, ByConn, ConnId, Decoded, Event, Mailbox, NewConnection, Replier, Reply, Waker,
 };
@@ -38,7 +37,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// The kernel's send buffer of each connection (which it doubles for its bookkeeping). The
 /// server writes only acks and a welcome, a few dozen bytes each, so this is ample; left to
 /// itself the kernel grew it to megabytes for an agent that never reads, before
-/// [`crate::session::MAX_UNSENT`] could bound what waits for it.
+/// [`MAX_UNSENT`](crate::io::session::MAX_UNSENT) could bound what waits for it.
 const SEND_BUFFER: usize = 64 * 1024;
 
 /// What epoll watches on a connection, besides writability while the socket is full.
