@@ -163,7 +163,7 @@ impl Default for Config {
 }
 
 /// Merged samples' boxes kept for the I/O threads to reuse: enough for the samples in flight
-/// during a pass and its merge ([`io::thread::COALESCE`] of 10,000 agents' samples a second is
+/// during a pass and its merge ([`io::pacer::COALESCE`] of 10,000 agents' samples a second is
 /// 500), each box about 13 KB.
 const SPARE_SAMPLES: usize = 1024;
 

@@ -2,5 +2,6 @@
 //! and each connection's protocol session. It reaches the aggregator only through
 //! [`crate::shared`].
 
+pub mod pacer;
 pub mod session;
 pub mod thread;
