@@ -32,21 +32,16 @@ pub mod keys;
 pub mod shared;
 pub mod synthetic;
 
-use std::io::ErrorKind;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::thread;
-use std::time::Duration;
-
-use agent_core::sample::bounded;
-use agent_core::wire::{self, ErrorMessage, Message, codes};
 
 use crate::aggregator::Aggregator;
 use crate::heartbeat::Heartbeats;
+use crate::io::acceptor::Acceptor;
 use crate::io::thread::IoThread;
-use crate::shared::{Batch, CHANNEL_CAPACITY, Event, Mailbox, NewConnection};
-use rustix::event::epoll;
+use crate::shared::{CHANNEL_CAPACITY, Mailbox};
 
 /// Connections served at once unless configured otherwise (and as the open-file limit allows);
 /// past this, a new connection gets an `error` message (`unavailable`) and is closed.
@@ -67,13 +62,6 @@ const IO_THREADS_MAX: usize = 4;
 fn io_threads(cores: usize) -> usize {
     cores.saturating_sub(1).clamp(1, IO_THREADS_MAX)
 }
-
-/// How long the acceptor pauses after `accept` fails (out of descriptors).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
-
-/// The accept queue: room for a whole fleet reconnecting at once (the kernel caps it at
-/// `net.core.somaxconn`).
-const BACKLOG: i32 = 4096;
 
 /// The line the server logs when it starts: where it listens and how many agents it takes.
 /// Tools and tests read it back with [`parse_startup_line`] to learn ports picked by the system.
@@ -177,9 +165,7 @@ pub fn run(
     config: Config,
     shutdown: Arc<AtomicBool>,
 ) -> Result<(), Error> {
-    agents.set_nonblocking(true)?;
-    // Listening again only sets the queue length; std's default is 128.
-    rustix::net::listen(&agents, BACKLOG)?;
+    let acceptor = Acceptor::new(agents, config.max_connections)?;
     let beats = Heartbeats::new();
     let (events, inbox) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
     let (spent, spares) = crossbeam_channel::bounded(SPARE_SAMPLES);
@@ -222,107 +208,16 @@ pub fn run(
         handles.push(handle);
     }
 
-    // Wait for connections in epoll rather than sleeping between tries: a fleet reconnecting
-    // at once fills the accept queue within milliseconds, and a connection the kernel drops for
-    // a full queue only tries again a second later.
-    let acceptor = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-    epoll::add(
-        &acceptor,
-        &agents,
-        epoll::EventData::new_u64(0),
-        epoll::EventFlags::IN,
-    )?;
-    let mut ready: Vec<epoll::Event> = Vec::with_capacity(4);
-    let timeout = rustix::time::Timespec {
-        tv_sec: 0,
-        tv_nsec: 250_000_000,
-    };
-    let mut next_conn: u64 = 1;
     let heartbeat = beats.register("acceptor");
-    while !shutdown.load(Ordering::Relaxed) {
-        heartbeat.beat();
-        ready.clear();
-        let _ = epoll::wait(
-            &acceptor,
-            rustix::buffer::spare_capacity(&mut ready),
-            Some(&timeout),
-        );
-        loop {
-            let (stream, peer) = match agents.accept() {
-                Ok(accepted) => accepted,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    // Out of descriptors, say: nothing to do but wait for some to be freed.
-                    log!("accept failed: {e}");
-                    thread::sleep(ACCEPT_BACKOFF);
-                    break;
-                }
-            };
-            if open.load(Ordering::Relaxed) >= config.max_connections {
-                refuse_full(stream);
-                // Counted without blocking: a full server must not stall its acceptor.
-                events.try_send(Batch {
-                    events: vec![Event::Rejected {
-                        reason: codes::UNAVAILABLE,
-                    }],
-                    reply: None,
-                });
-                continue;
-            }
-            open.fetch_add(1, Ordering::Relaxed);
-            let conn = next_conn;
-            next_conn += 1;
-            let Some(handle) =
-                handles.get(usize::try_from(conn).unwrap_or(0) % handles.len().max(1))
-            else {
-                continue;
-            };
-            if handle
-                .connections
-                .send(NewConnection { conn, stream, peer })
-                .is_ok()
-            {
-                handle.waker.wake();
-            } else {
-                open.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    // Stop: accept no more (connections still in the queue are reset), the I/O threads tell
-    // every agent and close its connection (the aggregator hears of each), then the aggregator
-    // ends once the last sender of events is gone.
-    drop(agents);
-    log!(
-        "stopping: telling {} connected agent(s)",
-        open.load(Ordering::Relaxed)
-    );
-    for handle in &handles {
-        handle.waker.wake();
-    }
+    acceptor.run(&handles, events, &open, &shutdown, &heartbeat);
+    // Stopping: the I/O threads tell every agent and close its connection (the aggregator
+    // hears of each), then the aggregator ends once the last sender of events is gone.
     for t in io_threads {
         let _ = t.join();
     }
-    drop(events);
     let _ = http_thread.join();
     let _ = aggregator.join();
     Ok(())
-}
-
-/// Tells a connection over the limit why it is closed.
-fn refuse_full(mut stream: TcpStream) {
-    use std::io::Write;
-    log!("refusing a connection: at the limit of agents");
-    let message: Message = Message::Error(ErrorMessage {
-        code: bounded(codes::UNAVAILABLE),
-        message: bounded("server has reached its connection limit"),
-    });
-    let mut buf = [0u8; 256];
-    if let Ok(n) = wire::encode(&message, &mut buf) {
-        let _ = stream.set_nonblocking(false);
-        let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
-        let _ = stream.write_all(buf.get(..n).unwrap_or_default());
-    }
 }
 
 #[cfg(test)]

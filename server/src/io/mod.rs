@@ -2,6 +2,7 @@
 //! and each connection's protocol session. It reaches the aggregator only through
 //! [`crate::shared`].
 
+pub mod acceptor;
 pub mod pacer;
 pub mod session;
 pub mod thread;
