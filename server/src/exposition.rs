@@ -280,40 +280,10 @@ fn push_value(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-/// Two decimal digits for each number below 100.
-const PAIRS: &[u8; 200] = b"\
-    0001020304050607080910111213141516171819\
-    2021222324252627282930313233343536373839\
-    4041424344454647484950515253545556575859\
-    6061626364656667686970717273747576777879\
-    8081828384858687888990919293949596979899";
-
-/// Writes a whole number in decimal, two digits at a time, without the formatting machinery:
-/// most values are whole, and a scrape writes a million of them.
+/// Writes a whole number in decimal, without the formatting machinery: most values are whole,
+/// and a scrape writes a million of them.
 fn push_integer(out: &mut Vec<u8>, v: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = v.unsigned_abs();
-    while rest >= 10 {
-        let pair = usize::try_from(rest % 100).unwrap_or(0) * 2;
-        rest /= 100;
-        at -= 2;
-        if let (Some(to), Some(from)) = (digits.get_mut(at..at + 2), PAIRS.get(pair..pair + 2)) {
-            to.copy_from_slice(from);
-        }
-    }
-    // The last digit, if any is left (the last pair was at least 10, so it has no leading
-    // zero), or the zero of 0.
-    if rest > 0 || at == digits.len() {
-        at -= 1;
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + rest as u8;
-        }
-    }
-    if v < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(digits.get(at..).unwrap_or_default());
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends `value` to `out` escaped as a label value (`\`, `"` and newline).

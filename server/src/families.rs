@@ -449,10 +449,12 @@ pub fn hello_identity(hello: &Hello) -> Vec<u8> {
 /// Adds a sample's own series to `b`: those whose values and labels come from the sample
 /// alone, in the order the aggregator places them (it adds the agent's around them).
 pub fn emit_sample(b: &mut Builder, s: &Sample) {
-    let mut cpu_label = itoa_buf();
+    // A CPU number as text without the formatting machinery: it runs for every CPU of every
+    // sample.
+    let mut digits = itoa::Buffer::new();
     b.section("cpus");
     for cpu in &s.cpus {
-        let cpu_label = format_u16(&mut cpu_label, cpu.cpu);
+        let cpu_label = digits.format(cpu.cpu);
         b.identity(cpu_label);
         for (mode, seconds) in cpu.modes() {
             b.add(F::CPU, &[cpu_label, mode], seconds);
@@ -563,35 +565,28 @@ pub fn emit_sample(b: &mut Builder, s: &Sample) {
     b.add(F::CPU_USAGE, &[], s.cpu_usage);
 }
 
-fn itoa_buf() -> [u8; 5] {
-    [0; 5]
-}
-
-/// A CPU number as text, without the formatting machinery (it runs for every CPU of every sample).
-fn format_u16(buf: &mut [u8; 5], mut n: u16) -> &str {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        if let Some(slot) = buf.get_mut(at) {
-            *slot = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || at == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or("0")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn cpu_numbers_are_written_without_fmt() {
-        let mut buf = itoa_buf();
-        for n in [0u16, 7, 10, 63, 999, 65535] {
-            assert_eq!(format_u16(&mut buf, n), n.to_string());
+    fn cpu_numbers_are_written_as_their_labels() {
+        let numbers = [0u16, 7, 10, 63, 999, 65535];
+        let mut sample = Sample::default();
+        for cpu in numbers {
+            let _ = sample.cpus.push(agent_core::sample::Cpu {
+                cpu,
+                ..Default::default()
+            });
+        }
+        let mut b = Builder::default();
+        b.start_rebuild();
+        emit_sample(&mut b, &sample);
+        let layout = b.layout("a", DEFS);
+        for n in numbers {
+            // As `fmt` writes the number.
+            let label = format!("{{agent=\"a\",cpu=\"{n}\",mode=\"user\"}} ");
+            assert!(layout.text.contains(&label), "{label} in {}", layout.text);
         }
     }
 }
