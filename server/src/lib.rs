@@ -10,7 +10,35 @@
 //!                                      server's own Registry
 //! ```
 //!
-//! [`run`] takes listeners that are already bound, so tests bind `127.0.0.1:0`.
+//! [`run`] takes listeners that are already bound, so tests bind `127.0.0.1:0`, and only wires
+//! the threads together.
+//!
+//! # Layout
+//!
+//! The files in the order a sample crosses them:
+//!
+//! - [`io::acceptor`]: takes an agent's connection off the listener and hands it to an I/O
+//!   thread ([`shared::NewConnection`]).
+//! - [`io::thread`]: an I/O thread, epoll over thousands of connections: reads what an agent
+//!   sends, writes what its session answers.
+//! - [`io::session`]: one connection's protocol without the socket: the handshake, a line
+//!   decoded, acks.
+//! - [`families`]: the node_exporter mapping, with which the session flattens each sample into
+//!   a [`shared::Decoded`] box.
+//! - [`shared`]: what crosses a thread. A pass's events go to the aggregator as one
+//!   [`shared::Batch`] through its [`shared::Mailbox`]; the answers come back through the
+//!   batch's [`shared::Replier`], which wakes the I/O thread.
+//! - [`io::pacer`]: how long the I/O thread rests after a pass, so that a batch gathers.
+//! - [`aggregator`]: one thread that owns every agent's state. `mod.rs` is the actor and its
+//!   loop; a hello goes through `connect.rs` (and `takeover.rs`), a sample through `merge.rs`,
+//!   then `publish.rs` makes the agent's view; `expiry.rs` ages agents out of `table.rs`;
+//!   `health.rs` keeps the server's own metrics.
+//! - [`exposition`]: the views a scrape reads, and the text it writes from them.
+//! - [`http`]: `/metrics` for Prometheus, `/healthz`, TLS and basic auth.
+//!
+//! Besides: [`keys`] (the agents' keys, for the session), [`heartbeat`] (every long-lived
+//! thread's, for `/healthz`) and [`synthetic`] (a realistic sample for the load generator and
+//! the benches); the binaries `main.rs` (`vitals-server`) and `bin/vitals-loadgen.rs`.
 
 /// Writes one log line to stderr, prefixed `vitals-server: `. A closed or full stderr is not a
 /// reason to stop serving agents, so write errors are ignored (`eprintln!` would panic).
@@ -54,11 +82,9 @@ const IO_THREADS_MAX: usize = 4;
 /// I/O threads for a machine of `cores`: a core each, but one left for the aggregator, which
 /// under load is busy all the time; at least one, at most [`IO_THREADS_MAX`]. With as many
 /// I/O threads as cores, one shares its core with the aggregator and the two keep trading
-/// places. On the 2-core development VM at 10,000 agents a second (`vitals-loadgen --agents
-/// 10000 --rate 1`, 30 s of `/proc/PID/stat`, three alternating runs) one I/O thread took 85,
-/// 91 and 96‰ of a core, two 94, 104 and 97‰; flat out (`--agents 200 --flat-out --window 16
-/// --ack-every 8`, two runs each) one acknowledged 88,000–93,000 samples a second, two
-/// 98,000–101,000.
+/// places: on 2 cores at 10,000 agents a second, one I/O thread took 91‰ of a core and two
+/// 98‰ (`vitals-loadgen --agents 10000 --rate 1` and the server's `/proc/PID/stat` over 30 s,
+/// averaged over three runs), though two moved a tenth more samples flat out.
 fn io_threads(cores: usize) -> usize {
     cores.saturating_sub(1).clamp(1, IO_THREADS_MAX)
 }

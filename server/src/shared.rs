@@ -135,10 +135,10 @@ pub enum Event {
 ///
 /// The I/O thread decodes every line into one message of its own, which stays in its cache,
 /// and writes the box only with what travels: about 1.3 KB of values and the label texts, not
-/// the 13 KB message. At 10,000 agents (`vitals-loadgen --agents 10000 --rate 1`, 30 s of
-/// `/proc/PID/stat`, six alternating runs each) the server took 102–113‰ of a core this way
-/// (105‰ on average) against 105–128‰ (115‰) when each line was decoded into the box itself,
-/// which had last been written on another core.
+/// the 13 KB message. At 10,000 agents the server took 105‰ of a core this way against 115‰
+/// when each line was decoded into the box itself, which had last been written on another core
+/// (`vitals-loadgen --agents 10000 --rate 1` and the server's `/proc/PID/stat` over 30 s,
+/// averaged over six runs).
 ///
 /// The aggregator labels an agent's series from a whole message, and then reuses those labels
 /// while the sample's identity (every text that becomes a label) stays the same. So a session

@@ -79,27 +79,39 @@ pub const DEFAULT_MAX_AGENTS: usize = 20_000;
 
 /// Series held at once unless `--max-series` says otherwise: [`DEFAULT_MAX_AGENTS`] agents of
 /// 200 series each (a 4-CPU machine's agent has about 135, an 8-CPU one with a few disks and
-/// mounts about 200). At about 190 B of memory and 72 B of plain scrape a series (the
-/// Scaling figures of the README), that is up to 760 MB held and a 290 MB scrape (17 MB
-/// gzipped), where the agents' own bounds alone allowed 20,000 maximal agents of about 1,000
+/// mounts about 200). At about 190 B of memory and 72 B of plain scrape a series (`cargo bench
+/// -p server --bench fleet` at 10,000 agents), that is up to 760 MB held and a 290 MB scrape
+/// (17 MB gzipped), where the agents' own bounds alone allowed 20,000 maximal agents of about 1,000
 /// series each: 20 M series, 3.8 GB and 1.3 GB a scrape.
 pub const DEFAULT_MAX_SERIES: usize = 4_000_000;
 
-/// The aggregator's state: every agent, and what it publishes.
+/// The aggregator's state: every agent, and what it publishes. Made by [`Aggregator::new`]
+/// and moved into its thread by [`Aggregator::run`], which it never leaves; it ends when the
+/// last [`Mailbox`](crate::shared::Mailbox) is dropped, after the I/O threads have told it of
+/// every connection closed.
 pub struct Aggregator {
+    /// How it treats agents, from the server's flags.
     config: Config,
+    /// What scrapes read: each agent's slot and the health metrics' registry. The HTTP side
+    /// holds a copy ([`Aggregator::published`]); the aggregator swaps the list of slots as
+    /// agents come and go, and each slot's view as samples come.
     published: Arc<Published>,
+    /// The server's own metrics, set as events come.
     health: Health,
+    /// Every agent it knows, connected or not, until it is forgotten.
     agents: Table,
     /// Which agent (its index in `agents`) each connection speaks for: one entry per agent
     /// with a connection, as a connection that loses its agent to another loses its entry.
     conns: ByConn<usize>,
-    /// New agents' slots, published with the next [`Aggregator::publish_joined`].
+    /// New agents' slots, published with the next `publish_joined`.
     joined: Vec<Arc<Slot>>,
     /// The series every agent's published layout holds, against `--max-series`.
     series: Series,
+    /// Where an agent's series are gathered before they are published, kept so that a sample
+    /// does not allocate.
     builder: Builder,
-    /// Where merged samples' boxes go back to the I/O threads, if anywhere.
+    /// Where merged samples' boxes go back to the I/O threads, if anywhere (set by
+    /// [`Aggregator::recycle_into`]).
     spent: Option<Sender<Box<Decoded>>>,
 }
 
@@ -148,7 +160,7 @@ impl Aggregator {
     }
 
     /// Handles batches of events until every sender is dropped, parking while there are none;
-    /// the senders are [`Mailbox`]es, which wake it.
+    /// the senders are [`Mailbox`](crate::shared::Mailbox)es, which wake it.
     pub fn run(mut self, batches: Receiver<Batch>, heartbeat: &Heartbeat) {
         let mut next_tick = Instant::now() + TICK;
         loop {

@@ -9,10 +9,9 @@ pub const TICK: Duration = Duration::from_millis(250);
 /// At light load an I/O thread handles what is ready at most this often, so that a wake-up
 /// (of this thread, then of the aggregator, then of this thread for the acks) serves a batch of
 /// samples rather than one. Agents sample once in seconds, so 50 ms more before an ack or a
-/// welcome costs them nothing. At 10,000 agents a second the server took 15–19% of a core with
-/// 4 ms here (and an aggregator that spun before it slept), 13–15% with 20 ms and 12–16% with
-/// 50 ms (and the parking aggregator) (`vitals-loadgen --agents 10000 --rate 1`, 30 s of
-/// `/proc/PID/stat`, six or more runs each). [`Pacer`] rests less under heavy load.
+/// welcome costs them nothing; at 10,000 agents a second the server took 12–16% of a core with
+/// 50 ms here and 13–15% with 20 ms (`vitals-loadgen --agents 10000 --rate 1` and the server's
+/// `/proc/PID/stat` over 30 s, six runs each). [`Pacer`] rests less under heavy load.
 pub const COALESCE: Duration = Duration::from_millis(50);
 
 /// Events a pass should find, when they come fast enough to gather this many within

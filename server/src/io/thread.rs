@@ -62,7 +62,10 @@ type Conns = ByConn<Conn>;
 
 /// One agent's connection: its session and its socket.
 struct Conn {
+    /// The socket, non-blocking, registered in the thread's epoll under the connection's
+    /// number; shut down and dropped when the connection closes.
     stream: TcpStream,
+    /// The protocol: what the thread reads goes in, what it writes comes out of its `out`.
     session: Session,
     /// How much of the session's `out` is written.
     written: usize,
@@ -87,24 +90,41 @@ impl std::fmt::Debug for IoThread {
     }
 }
 
-/// One I/O thread's state.
+/// One I/O thread's state, made by [`IoThread::new`] and moved into the thread by
+/// [`IoThread::run`].
 pub struct IoThread {
+    /// What the thread waits on: every connection's socket (by its number) and the waker's
+    /// eventfd (token [`WAKER`]).
     epoll: OwnedFd,
+    /// Woken by the acceptor with a new connection, by the aggregator with answers, and by
+    /// the acceptor again when the server stops; reset when the thread looks.
     waker: Arc<Waker>,
+    /// New connections from the acceptor, taken at each pass (and once more when stopping).
     connections: Receiver<NewConnection>,
+    /// The aggregator's answers to this thread's batches, by connection, taken at each pass
+    /// (and once more when stopping, so the acks due are sent before the goodbye).
     replies: Receiver<Vec<(ConnId, Reply)>>,
-    /// The way back, given with each batch.
+    /// The way back for those answers, given with each batch.
     replier: Replier,
+    /// The way into the aggregator. The thread's copy is dropped when it ends, and the
+    /// aggregator ends once every copy is.
     events: Mailbox,
     /// Events of this pass, sent to the aggregator together at its end (in order).
     outbox: Vec<Event>,
     /// A session's requests while it is handled, before they join the outbox (kept, so that a
     /// read does not allocate).
     requests: Vec<Request>,
+    /// The thread's connections by number: added as the acceptor hands them over, removed as
+    /// they close; when the server stops, each is told so and closed.
     conns: Conns,
+    /// Connections open in the whole server: counted up by the acceptor, down here as one
+    /// closes, against `--max-connections`.
     open: Arc<AtomicUsize>,
+    /// What each connection may do, from the server's flags.
     limits: Limits,
+    /// The agents' keys from `--key-file`, if the server authenticates them.
     keys: Option<Arc<Keys>>,
+    /// Where a socket is read into, [`READ_CHUNK`] bytes at a time.
     scratch: Vec<u8>,
     /// A sealed line without its seal, to decode.
     plain: Vec<u8>,
@@ -219,9 +239,9 @@ impl IoThread {
     /// Reads a little of each ready connection before any is handled. A connection's entry
     /// was last touched a pass or a second ago, thousands of connections back, so each first
     /// touch misses the cache; here the misses of many connections overlap, where handling
-    /// them one by one waits for each in turn. At 10,000 agents (`vitals-loadgen --agents
-    /// 10000 --rate 1`, 30 s of `/proc/PID/stat`, three alternating runs) the server took 91,
-    /// 95 and 103‰ of a core with this, 103, 100 and 103‰ without.
+    /// them one by one waits for each in turn: at 10,000 agents the server took 96‰ of a core
+    /// with this and 102‰ without (`vitals-loadgen --agents 10000 --rate 1` and the server's
+    /// `/proc/PID/stat` over 30 s, averaged over three runs).
     fn look_up_ahead(&self, ready: &[epoll::Event]) {
         let mut seen = 0u64;
         for event in ready {
