@@ -19,6 +19,8 @@ use crate::shared::{ConnId, Reply};
 const NEW_AGENT_SERIES: usize = 2;
 
 impl Aggregator {
+    /// An agent's hello on connection `conn`: the welcome with the last sequence number merged
+    /// in its session, or why the connection may not speak for the id.
     pub(super) fn connect(
         &mut self,
         conn: ConnId,
@@ -125,6 +127,7 @@ impl Aggregator {
         Reply::Welcome { last_seq }
     }
 
+    /// Connection `conn` is gone: its agent, if it still speaks for one, is down.
     pub(super) fn disconnect(&mut self, conn: ConnId) {
         let Some(index) = self.conns.remove(&conn) else {
             return;

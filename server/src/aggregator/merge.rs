@@ -13,6 +13,8 @@ use crate::shared::{ConnId, Decoded, Reply, TOO_FREQUENT};
 pub const BURST: f64 = 1000.0;
 
 impl Aggregator {
+    /// A sample from connection `conn` at `now`: merged (or acknowledged without being merged
+    /// again), or refused.
     pub(super) fn merge(&mut self, conn: ConnId, decoded: &Decoded, now: Instant) -> Reply {
         let seq = decoded.seq;
         let Some(&index) = self.conns.get(&conn) else {

@@ -10,6 +10,16 @@
 //! Agents send cumulative values, and counters are exposed as the machine counts them: a
 //! counter that went down (a reboot, an interface re-created) is a reset, which Prometheus'
 //! `rate()` and `increase()` handle, exactly as with node_exporter.
+//!
+//! # Layout
+//! Each file adds its own `impl Aggregator` block or functions, as smoltcp's `interface/`:
+//! - `mod.rs`: the actor, its configuration and its loop, which hands each event on.
+//! - `connect.rs`: a hello and a goodbye; `takeover.rs`: an id taken from another connection.
+//! - `merge.rs`: a sample merged; `publish.rs`: the agent's view made from it.
+//! - `expiry.rs`: an agent's series expired, and the agent forgotten.
+//! - `table.rs`: the agents, by index and by id.
+//! - `health.rs`: the server's own metrics.
+//! - `tests/`: their tests, a file each, with the helpers they share.
 
 mod connect;
 mod expiry;
