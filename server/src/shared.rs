@@ -105,7 +105,7 @@ impl Waker {
     }
 }
 
-/// What a connection worker tells the aggregator.
+/// What an I/O thread (or, for a refusal, the acceptor) tells the aggregator.
 #[derive(Debug)]
 pub enum Event {
     /// An agent said hello on connection `conn`. The reply is the `last_seq` for the welcome, or
@@ -234,7 +234,7 @@ pub struct Batch {
     pub reply: Option<Replier>,
 }
 
-/// Batches that may wait in the channel before workers block: a few passes of each I/O thread.
+/// Batches that may wait in the channel before the I/O threads block: a few passes of each I/O thread.
 pub const CHANNEL_CAPACITY: usize = 16;
 
 /// The way into the aggregator: its bounded channel of batches, and a wake-up.
@@ -286,14 +286,14 @@ impl Drop for Mailbox {
     }
 }
 
-/// The aggregator's answer to a worker.
+/// The aggregator's answer to an I/O thread, for one connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// Hello accepted; the server already has this session's samples up to `last_seq`.
     Welcome { last_seq: u64 },
     /// The sample is merged (or was merged before): acknowledge up to `seq`.
     Merged { seq: u64 },
-    /// Refused, with an error code and message; the worker closes the connection.
+    /// Refused, with an error code and message; the session refuses the agent and closes.
     Refused { code: &'static str, message: String },
 }
 

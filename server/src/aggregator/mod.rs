@@ -1,6 +1,6 @@
 //! The aggregator: one thread that owns every agent's state and every metric.
 //!
-//! Connection workers decode lines and send their [`Event`]s over a bounded channel, a
+//! The I/O threads decode lines and send their [`Event`]s over a bounded channel, a
 //! [`Batch`] per pass; the aggregator handles them in order, answers each batch in one message,
 //! and publishes each agent's series as one view (see [`crate::exposition`]), so a scrape
 //! always sees whole samples, never half of one, and never makes the aggregator wait. It owns
