@@ -18,7 +18,7 @@ use agent_core::wire::{self, Auth, Message, SampleMessage};
 use libfuzzer_sys::fuzz_target;
 use server::aggregator::{Aggregator, Config};
 use server::keys::Keys;
-use server::session::{Context, Limits, Request, Session};
+use server::io::session::{Context, Limits, Request, Session};
 
 const KEY: &str = "fuzz-session-key-0123456789";
 const HELLO: &[u8] = b"{\"v\":1,\"kind\":\"hello\",\"id\":\"fuzz-a\",\"version\":\"0\",\"os\":\"Linux\",\"arch\":\"x\",\"kernel\":\"k\",\"kernel_version\":\"kv\",\"hostname\":\"h\",\"domainname\":\"(none)\",\"interval_ms\":1000,\"session\":1}\n";

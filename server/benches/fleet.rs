@@ -3,7 +3,7 @@
 //!
 //! - Peak ingest: `vitals-loadgen --flat-out` against the real server and against
 //!   `vitals-loadgen --sink` (reads lines, acknowledges them, decodes nothing; epoll, a thread
-//!   per core, resting between passes as the server does, `connection::Pacer`): the ceiling.
+//!   per core, resting between passes as the server does, `io::pacer::Pacer`): the ceiling.
 //!   The same reader's CPU at 10,000 agents a second is what the kernel alone costs for that
 //!   load.
 //! - Steady state at 1,000 and 10,000 agents sending a sample a second: server CPU and RSS, and

@@ -13,9 +13,9 @@ use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Hello, Message, SampleMessage};
 use common::env_or;
 use crossbeam_channel::Receiver;
-use server::aggregator::{Aggregator, Batch, Config, Decoded, Reply};
-use server::connection::{Replier, Waker};
-use server::session::{Context, Limits, Session};
+use server::aggregator::{Aggregator, Config};
+use server::io::session::{Context, Limits, Session};
+use server::shared::{Batch, Decoded, Replier, Reply, Waker};
 
 /// The server around the sessions, without its threads: the aggregator, and the way back.
 struct Server {

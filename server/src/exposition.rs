@@ -11,10 +11,12 @@
 //! crate's [`prometheus::Registry`], whose exposition is appended.
 
 use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use prometheus::{Encoder, Registry, TextEncoder};
+use rustc_hash::FxHasher;
 
 /// The kind of a family, as its `# TYPE` line says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,40 +282,10 @@ fn push_value(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-/// Two decimal digits for each number below 100.
-const PAIRS: &[u8; 200] = b"\
-    0001020304050607080910111213141516171819\
-    2021222324252627282930313233343536373839\
-    4041424344454647484950515253545556575859\
-    6061626364656667686970717273747576777879\
-    8081828384858687888990919293949596979899";
-
-/// Writes a whole number in decimal, two digits at a time, without the formatting machinery:
-/// most values are whole, and a scrape writes a million of them.
+/// Writes a whole number in decimal, without the formatting machinery: most values are whole,
+/// and a scrape writes a million of them.
 fn push_integer(out: &mut Vec<u8>, v: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = v.unsigned_abs();
-    while rest >= 10 {
-        let pair = usize::try_from(rest % 100).unwrap_or(0) * 2;
-        rest /= 100;
-        at -= 2;
-        if let (Some(to), Some(from)) = (digits.get_mut(at..at + 2), PAIRS.get(pair..pair + 2)) {
-            to.copy_from_slice(from);
-        }
-    }
-    // The last digit, if any is left (the last pair was at least 10, so it has no leading
-    // zero), or the zero of 0.
-    if rest > 0 || at == digits.len() {
-        at -= 1;
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + rest as u8;
-        }
-    }
-    if v < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(digits.get(at..).unwrap_or_default());
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends `value` to `out` escaped as a label value (`\`, `"` and newline).
@@ -435,25 +407,13 @@ impl Builder {
     }
 
     /// A hash of the identity parts added since [`start`](Builder::start): equal identities
-    /// hash alike, and different ones almost never do. Eight bytes a step, as it runs for every
-    /// sample; not for tables an adversary fills (a sender choosing a collision only hides the
-    /// change of its own series, see [`crate::aggregator::Decoded`]).
+    /// hash alike, and different ones almost never do. FxHash, eight bytes a multiplication,
+    /// as it runs for every sample; not for tables an adversary fills (a sender choosing a
+    /// collision only hides the change of its own series, see `shared::Decoded`).
     pub fn identity_hash(&self) -> u64 {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
-        let bytes = self.key.as_slice();
-        let mut words = bytes.chunks_exact(8);
-        let mut h = mix(0, bytes.len() as u64);
-        for word in &mut words {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            h = mix(h, u64::from_le_bytes(w));
-        }
-        let mut w = [0u8; 8];
-        for (slot, &b) in w.iter_mut().zip(words.remainder()) {
-            *slot = b;
-        }
-        mix(h, u64::from_le_bytes(w))
+        let mut h = FxHasher::default();
+        self.key.hash(&mut h);
+        h.finish()
     }
 
     /// Whether the series added since [`start`](Builder::start) are those of `layout`.

@@ -10,7 +10,35 @@
 //!                                      server's own Registry
 //! ```
 //!
-//! [`run`] takes listeners that are already bound, so tests bind `127.0.0.1:0`.
+//! [`run`] takes listeners that are already bound, so tests bind `127.0.0.1:0`, and only wires
+//! the threads together.
+//!
+//! # Layout
+//!
+//! The files in the order a sample crosses them:
+//!
+//! - [`io::acceptor`]: takes an agent's connection off the listener and hands it to an I/O
+//!   thread ([`shared::NewConnection`]).
+//! - [`io::thread`]: an I/O thread, epoll over thousands of connections: reads what an agent
+//!   sends, writes what its session answers.
+//! - [`io::session`]: one connection's protocol without the socket: the handshake, a line
+//!   decoded, acks.
+//! - [`families`]: the node_exporter mapping, with which the session flattens each sample into
+//!   a [`shared::Decoded`] box.
+//! - [`shared`]: what crosses a thread. A pass's events go to the aggregator as one
+//!   [`shared::Batch`] through its [`shared::Mailbox`]; the answers come back through the
+//!   batch's [`shared::Replier`], which wakes the I/O thread.
+//! - [`io::pacer`]: how long the I/O thread rests after a pass, so that a batch gathers.
+//! - [`aggregator`]: one thread that owns every agent's state. `mod.rs` is the actor and its
+//!   loop; a hello goes through `connect.rs` (and `takeover.rs`), a sample through `merge.rs`,
+//!   then `publish.rs` makes the agent's view; `expiry.rs` ages agents out of `table.rs`;
+//!   `health.rs` keeps the server's own metrics.
+//! - [`exposition`]: the views a scrape reads, and the text it writes from them.
+//! - [`http`]: `/metrics` for Prometheus, `/healthz`, TLS and basic auth.
+//!
+//! Besides: [`keys`] (the agents' keys, for the session), [`heartbeat`] (every long-lived
+//! thread's, for `/healthz`) and [`synthetic`] (a realistic sample for the load generator and
+//! the benches); the binaries `main.rs` (`vitals-server`) and `bin/vitals-loadgen.rs`.
 
 /// Writes one log line to stderr, prefixed `vitals-server: `. A closed or full stderr is not a
 /// reason to stop serving agents, so write errors are ignored (`eprintln!` would panic).
@@ -23,28 +51,25 @@ macro_rules! log {
 }
 
 pub mod aggregator;
-pub mod connection;
 pub mod exposition;
+pub mod families;
 pub mod heartbeat;
 pub mod http;
+pub mod io;
 pub mod keys;
-pub mod session;
+pub mod shared;
 pub mod synthetic;
 
-use std::io::ErrorKind;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::thread;
-use std::time::Duration;
 
-use agent_core::sample::bounded;
-use agent_core::wire::{self, ErrorMessage, Message, codes};
-
-use crate::aggregator::{Aggregator, Batch, CHANNEL_CAPACITY, Event, Mailbox};
-use crate::connection::{Accepted, IoThread};
+use crate::aggregator::Aggregator;
 use crate::heartbeat::Heartbeats;
-use rustix::event::epoll;
+use crate::io::acceptor::Acceptor;
+use crate::io::thread::IoThread;
+use crate::shared::{CHANNEL_CAPACITY, Mailbox};
 
 /// Connections served at once unless configured otherwise (and as the open-file limit allows);
 /// past this, a new connection gets an `error` message (`unavailable`) and is closed.
@@ -57,21 +82,12 @@ const IO_THREADS_MAX: usize = 4;
 /// I/O threads for a machine of `cores`: a core each, but one left for the aggregator, which
 /// under load is busy all the time; at least one, at most [`IO_THREADS_MAX`]. With as many
 /// I/O threads as cores, one shares its core with the aggregator and the two keep trading
-/// places. On the 2-core development VM at 10,000 agents a second (`vitals-loadgen --agents
-/// 10000 --rate 1`, 30 s of `/proc/PID/stat`, three alternating runs) one I/O thread took 85,
-/// 91 and 96‰ of a core, two 94, 104 and 97‰; flat out (`--agents 200 --flat-out --window 16
-/// --ack-every 8`, two runs each) one acknowledged 88,000–93,000 samples a second, two
-/// 98,000–101,000.
+/// places: on 2 cores at 10,000 agents a second, one I/O thread took 91‰ of a core and two
+/// 98‰ (`vitals-loadgen --agents 10000 --rate 1` and the server's `/proc/PID/stat` over 30 s,
+/// averaged over three runs), though two moved a tenth more samples flat out.
 fn io_threads(cores: usize) -> usize {
     cores.saturating_sub(1).clamp(1, IO_THREADS_MAX)
 }
-
-/// How long the acceptor pauses after `accept` fails (out of descriptors).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
-
-/// The accept queue: room for a whole fleet reconnecting at once (the kernel caps it at
-/// `net.core.somaxconn`).
-const BACKLOG: i32 = 4096;
 
 /// The line the server logs when it starts: where it listens and how many agents it takes.
 /// Tools and tests read it back with [`parse_startup_line`] to learn ports picked by the system.
@@ -139,7 +155,7 @@ pub struct Config {
     /// What the aggregator does with agents' series.
     pub aggregator: aggregator::Config,
     /// What each connection may do.
-    pub limits: connection::Limits,
+    pub limits: io::session::Limits,
     /// Connections served at once.
     pub max_connections: usize,
     /// The agents that may connect and their keys; `None` lets any agent in unauthenticated.
@@ -152,7 +168,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             aggregator: aggregator::Config::default(),
-            limits: connection::Limits::default(),
+            limits: io::session::Limits::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             keys: None,
             http: http::Config::default(),
@@ -161,7 +177,7 @@ impl Default for Config {
 }
 
 /// Merged samples' boxes kept for the I/O threads to reuse: enough for the samples in flight
-/// during a pass and its merge ([`connection::COALESCE`] of 10,000 agents' samples a second is
+/// during a pass and its merge ([`io::pacer::COALESCE`] of 10,000 agents' samples a second is
 /// 500), each box about 13 KB.
 const SPARE_SAMPLES: usize = 1024;
 
@@ -175,9 +191,7 @@ pub fn run(
     config: Config,
     shutdown: Arc<AtomicBool>,
 ) -> Result<(), Error> {
-    agents.set_nonblocking(true)?;
-    // Listening again only sets the queue length; std's default is 128.
-    rustix::net::listen(&agents, BACKLOG)?;
+    let acceptor = Acceptor::new(agents, config.max_connections)?;
     let beats = Heartbeats::new();
     let (events, inbox) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
     let (spent, spares) = crossbeam_channel::bounded(SPARE_SAMPLES);
@@ -220,107 +234,16 @@ pub fn run(
         handles.push(handle);
     }
 
-    // Wait for connections in epoll rather than sleeping between tries: a fleet reconnecting
-    // at once fills the accept queue within milliseconds, and a connection the kernel drops for
-    // a full queue only tries again a second later.
-    let acceptor = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-    epoll::add(
-        &acceptor,
-        &agents,
-        epoll::EventData::new_u64(0),
-        epoll::EventFlags::IN,
-    )?;
-    let mut ready: Vec<epoll::Event> = Vec::with_capacity(4);
-    let timeout = rustix::time::Timespec {
-        tv_sec: 0,
-        tv_nsec: 250_000_000,
-    };
-    let mut next_conn: u64 = 1;
     let heartbeat = beats.register("acceptor");
-    while !shutdown.load(Ordering::Relaxed) {
-        heartbeat.beat();
-        ready.clear();
-        let _ = epoll::wait(
-            &acceptor,
-            rustix::buffer::spare_capacity(&mut ready),
-            Some(&timeout),
-        );
-        loop {
-            let (stream, peer) = match agents.accept() {
-                Ok(accepted) => accepted,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    // Out of descriptors, say: nothing to do but wait for some to be freed.
-                    log!("accept failed: {e}");
-                    thread::sleep(ACCEPT_BACKOFF);
-                    break;
-                }
-            };
-            if open.load(Ordering::Relaxed) >= config.max_connections {
-                refuse_full(stream);
-                // Counted without blocking: a full server must not stall its acceptor.
-                events.try_send(Batch {
-                    events: vec![Event::Rejected {
-                        reason: codes::UNAVAILABLE,
-                    }],
-                    reply: None,
-                });
-                continue;
-            }
-            open.fetch_add(1, Ordering::Relaxed);
-            let conn = next_conn;
-            next_conn += 1;
-            let Some(handle) =
-                handles.get(usize::try_from(conn).unwrap_or(0) % handles.len().max(1))
-            else {
-                continue;
-            };
-            if handle
-                .accepted
-                .send(Accepted { conn, stream, peer })
-                .is_ok()
-            {
-                handle.waker.wake();
-            } else {
-                open.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    // Stop: accept no more (connections still in the queue are reset), the I/O threads tell
-    // every agent and close its connection (the aggregator hears of each), then the aggregator
-    // ends once the last sender of events is gone.
-    drop(agents);
-    log!(
-        "stopping: telling {} connected agent(s)",
-        open.load(Ordering::Relaxed)
-    );
-    for handle in &handles {
-        handle.waker.wake();
-    }
+    acceptor.run(&handles, events, &open, &shutdown, &heartbeat);
+    // Stopping: the I/O threads tell every agent and close its connection (the aggregator
+    // hears of each), then the aggregator ends once the last sender of events is gone.
     for t in io_threads {
         let _ = t.join();
     }
-    drop(events);
     let _ = http_thread.join();
     let _ = aggregator.join();
     Ok(())
-}
-
-/// Tells a connection over the limit why it is closed.
-fn refuse_full(mut stream: TcpStream) {
-    use std::io::Write;
-    log!("refusing a connection: at the limit of agents");
-    let message: Message = Message::Error(ErrorMessage {
-        code: bounded(codes::UNAVAILABLE),
-        message: bounded("server has reached its connection limit"),
-    });
-    let mut buf = [0u8; 256];
-    if let Ok(n) = wire::encode(&message, &mut buf) {
-        let _ = stream.set_nonblocking(false);
-        let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
-        let _ = stream.write_all(buf.get(..n).unwrap_or_default());
-    }
 }
 
 #[cfg(test)]

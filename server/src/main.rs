@@ -14,7 +14,7 @@ use server::{Config, DEFAULT_MAX_CONNECTIONS};
 /// disagree.
 fn usage() -> String {
     let aggregator = server::aggregator::Config::default();
-    let limits = server::connection::Limits::default();
+    let limits = server::io::session::Limits::default();
     let http = server::http::Limits::default();
     format!(
         "\
@@ -67,14 +67,14 @@ DURATION is a whole number with a unit: 500ms, 10s, 5m, 1h; at most {max_duratio
         min_expiry = human(server::aggregator::MIN_EXPIRY),
         max_expiry = human(server::aggregator::MAX_EXPIRY),
         max_series = aggregator.max_series,
-        max_idle = human(server::session::MAX_IDLE),
+        max_idle = human(server::io::session::MAX_IDLE),
         max_connections = DEFAULT_MAX_CONNECTIONS,
         max_agents = aggregator.max_agents,
         forget_after = human(aggregator.forget_after),
         max_line_cap = agent_core::wire::MAX_LINE,
         max_line = limits.max_line,
         handshake = human(limits.handshake_timeout),
-        min_idle = human(server::connection::MIN_IDLE),
+        min_idle = human(server::io::session::MIN_IDLE),
         idle_intervals = limits.idle_intervals,
         burst = server::aggregator::BURST,
         min_interval = human(aggregator.min_interval),
@@ -111,7 +111,7 @@ struct Options {
     key_file: Option<String>,
     web_config_file: Option<String>,
     aggregator: server::aggregator::Config,
-    limits: server::connection::Limits,
+    limits: server::io::session::Limits,
     http_limits: server::http::Limits,
 }
 
@@ -153,7 +153,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
         key_file: env("VITALS_KEY_FILE"),
         web_config_file: env("VITALS_WEB_CONFIG_FILE"),
         aggregator: server::aggregator::Config::default(),
-        limits: server::connection::Limits::default(),
+        limits: server::io::session::Limits::default(),
         http_limits: server::http::Limits::default(),
     };
     // Flags and their variables, read the same way: the variable first, the flag over it.

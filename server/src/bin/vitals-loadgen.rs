@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{self, Decoder, FeedResult, Hello, MAX_LINE, Message, SampleMessage};
-use server::connection::Pacer;
+use server::io::pacer::Pacer;
 
 const USAGE: &str = "\
 vitals-loadgen: simulated vitals agents, or a do-nothing sink to measure against

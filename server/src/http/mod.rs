@@ -163,18 +163,21 @@ impl Metrics {
     }
 }
 
-/// What every connection thread shares.
+/// What every connection thread shares, made once by [`spawn`] and read-only after: each
+/// connection's thread holds it until the connection closes, so it outlives the acceptor when
+/// the server stops (which closes those connections, see [`table::Table::close_all`]).
 #[derive(Debug)]
 pub struct Shared {
-    /// The views to render.
+    /// The views to render: the aggregator's, which it keeps publishing into (see
+    /// [`Published`]).
     pub published: Arc<Published>,
-    /// The heartbeats `/healthz` reads.
+    /// The heartbeats `/healthz` reads: every long-lived thread's, registered by `run`.
     pub beats: Arc<Heartbeats>,
-    /// The limits.
+    /// The limits of each connection, from the server's flags.
     pub limits: Limits,
-    /// TLS, auth, headers, rate limit.
+    /// TLS, basic auth, headers and the rate limit, from `--web-config-file`.
     pub web: Arc<WebConfig>,
-    /// Counters.
+    /// The HTTP side's own metrics (open connections, refusals), in the aggregator's registry.
     pub metrics: Metrics,
 }
 

@@ -6,6 +6,7 @@
 //! once a [`RELOAD_CHECK`]), as the exporter toolkit picks up a renewed certificate without a
 //! restart; a renewal that cannot be loaded is logged and the previous pair kept.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,7 +21,14 @@ use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite, version};
 /// two `stat`s during a handshake.
 pub const RELOAD_CHECK: Duration = Duration::from_secs(1);
 
-use super::web_config::Pem;
+/// PEM text, inline in the config or in a file.
+#[derive(Debug, Clone)]
+pub enum Pem {
+    /// The text itself.
+    Inline(String),
+    /// A file holding it.
+    File(PathBuf),
+}
 
 /// Whom the server asks for a client certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

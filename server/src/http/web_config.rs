@@ -10,14 +10,14 @@
 //! [`super::tls`]).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use saphyr::{LoadableYamlNode, Mapping, Scalar, Yaml};
 
 use super::auth::{RateLimit, Users};
-use super::tls::{self, ClientAuth, TlsSettings, Version};
+use super::tls::{self, ClientAuth, Pem, TlsSettings, Version};
 
 /// What the web config file asks of the HTTP side. The default is plain HTTP for anyone.
 #[derive(Debug, Default)]
@@ -285,15 +285,6 @@ fn tls_settings(tls: &Mapping<'_>, dir: &Path) -> Result<Option<TlsSettings>, St
         prefer_server_order: boolean(tls, "tls_server_config.prefer_server_cipher_suites")?
             .unwrap_or(true),
     }))
-}
-
-/// PEM text, inline in the config or in a file.
-#[derive(Debug, Clone)]
-pub enum Pem {
-    /// The text itself.
-    Inline(String),
-    /// A file holding it.
-    File(PathBuf),
 }
 
 fn response_headers(headers: &Mapping<'_>) -> Result<Vec<(String, String)>, String> {

@@ -20,8 +20,8 @@ use agent_core::wire::{
 
 use crossbeam_channel::Receiver;
 
-use crate::aggregator::{Decoded, IDLE_TIMEOUT, Reply};
 use crate::keys::Keys;
+use crate::shared::{ConnId, Decoded, Event, IDLE_TIMEOUT, Reply};
 
 /// The shortest idle timeout, whatever the agent's interval.
 pub const MIN_IDLE: Duration = Duration::from_secs(10);
@@ -137,6 +137,25 @@ pub enum Request {
     Disconnected,
 }
 
+impl Request {
+    /// The aggregator's event for this request of connection `conn`.
+    pub fn into_event(self, conn: ConnId) -> Event {
+        match self {
+            Request::Connected {
+                hello,
+                authenticated,
+            } => Event::Connected {
+                conn,
+                hello,
+                authenticated,
+            },
+            Request::Sample(message) => Event::Sample { conn, message },
+            Request::Rejected(reason) => Event::Rejected { reason },
+            Request::Disconnected => Event::Disconnected { conn },
+        }
+    }
+}
+
 /// What a session needs from the server around it.
 pub struct Context<'a> {
     /// The agents that may connect and their keys, if the server authenticates.
@@ -199,8 +218,13 @@ enum State {
 
 /// One agent's connection, without its socket.
 pub struct Session {
+    /// The agent's address, for the log lines.
     peer: SocketAddr,
+    /// Cuts the bytes read into lines, keeping a line split across reads in a buffer that
+    /// grows as far as the line needs (up to `limits.max_line`).
     framer: Framer<GrowBuf>,
+    /// Where the handshake is; `Closing` once the session refused the agent or the server
+    /// is stopping ([`going_away`](Session::going_away)), when reads are drained and dropped.
     state: State,
     /// The agent id, once hello was read.
     agent: Option<String>,
@@ -217,13 +241,19 @@ pub struct Session {
     /// The [`Decoded::identity`] of the last sample handed on, which went whole if it was
     /// not that of the one before.
     identity: Option<u64>,
-    /// The samples merged since the last ack, and the newest of them.
+    /// The samples merged since the last ack, and the newest of them: acknowledged before the
+    /// goodbye when the server stops, so the agent need not send them again.
     unacked: u64,
     last_merged: u64,
+    /// When [`tick`](Session::tick) has work: the end of the handshake's time, of the idle
+    /// time (moved on by each whole message), or of the linger after our error.
     deadline: Instant,
+    /// How long the agent may send nothing once it is open: from its hello's interval and
+    /// `--idle-intervals`, between [`MIN_IDLE`] and [`MAX_IDLE`].
     idle: Duration,
     /// How long after its hello the first sample must come.
     first_sample: Duration,
+    /// What the connection may do, from the server's flags.
     limits: Limits,
     /// Bytes for the agent that the caller has yet to write.
     pub out: Vec<u8>,

@@ -12,10 +12,8 @@
 //! socket takes it. A bad line is refused with an `error` message and closed, without disturbing
 //! any other connection.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,11 +24,13 @@ use agent_core::wire::{MAX_LINE, SampleMessage};
 use crossbeam_channel::{Receiver, Sender};
 use rustix::event::epoll;
 
-use crate::aggregator::{Batch, Decoded, Event, Mailbox, Reply};
 use crate::heartbeat::Heartbeat;
+use crate::io::pacer::{Pacer, TICK};
+use crate::io::session::{Context, Limits, Request, Session};
 use crate::keys::Keys;
-use crate::session::{Context, Request, Session};
-pub use crate::session::{GrowBuf, Limits, MIN_IDLE};
+use crate::shared::{
+    Batch, ByConn, ConnId, Decoded, Event, Mailbox, NewConnection, Replier, Reply, Waker,
+};
 
 /// Bytes read from a socket at a time (one buffer per I/O thread).
 const READ_CHUNK: usize = 64 * 1024;
@@ -38,7 +38,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// The kernel's send buffer of each connection (which it doubles for its bookkeeping). The
 /// server writes only acks and a welcome, a few dozen bytes each, so this is ample; left to
 /// itself the kernel grew it to megabytes for an agent that never reads, before
-/// [`crate::session::MAX_UNSENT`] could bound what waits for it.
+/// [`MAX_UNSENT`](crate::io::session::MAX_UNSENT) could bound what waits for it.
 const SEND_BUFFER: usize = 64 * 1024;
 
 /// What epoll watches on a connection, besides writability while the socket is full.
@@ -50,66 +50,6 @@ const SEND_BUFFER: usize = 64 * 1024;
 /// the first look's cache misses.)
 const WATCH: epoll::EventFlags = epoll::EventFlags::IN.union(epoll::EventFlags::RDHUP);
 
-/// How often an I/O thread looks at deadlines and the shutdown flag when nothing happens.
-const TICK: Duration = Duration::from_millis(250);
-
-/// At light load an I/O thread handles what is ready at most this often, so that a wake-up
-/// (of this thread, then of the aggregator, then of this thread for the acks) serves a batch of
-/// samples rather than one. Agents sample once in seconds, so 50 ms more before an ack or a
-/// welcome costs them nothing. At 10,000 agents a second the server took 15–19% of a core with
-/// 4 ms here (and an aggregator that spun before it slept), 13–15% with 20 ms and 12–16% with
-/// 50 ms (and the parking aggregator) (`vitals-loadgen --agents 10000 --rate 1`, 30 s of
-/// `/proc/PID/stat`, six or more runs each). [`Pacer`] rests less under heavy load.
-pub const COALESCE: Duration = Duration::from_millis(50);
-
-/// Events a pass should find, when they come fast enough to gather this many within
-/// [`COALESCE`].
-pub const PASS_EVENTS: f64 = 256.0;
-
-/// Paces an I/O loop: after each pass it rests for as long as [`PASS_EVENTS`] take to arrive
-/// at the rate seen lately, at most [`COALESCE`] and less the pass's own time.
-///
-/// A fixed rest would bound agents that wait for acks (a window of unacknowledged samples, a
-/// ring replayed after an outage) to a window every two passes, and so a peak of samples by
-/// the sleep rather than by the CPU: 50 ms halved the flat-out bench's rate. At a high rate the
-/// rest is short, and as it shortens the agents' acks come sooner and the rate rises further.
-#[derive(Debug, Default)]
-pub struct Pacer {
-    /// Events a second, smoothed over the last few passes.
-    rate: f64,
-    /// When the previous pass started.
-    previous: Option<Instant>,
-}
-
-impl Pacer {
-    /// How long to rest after a pass that started at `started`, handled `events`, and ended at
-    /// `now`.
-    pub fn rest(&mut self, started: Instant, events: usize, now: Instant) -> Duration {
-        if let Some(previous) = self.previous {
-            let span = started.saturating_duration_since(previous).as_secs_f64();
-            if span > 0.0 {
-                self.rate = 0.75 * self.rate + 0.25 * (events as f64 / span);
-            }
-        }
-        self.previous = Some(started);
-        // The rate decays towards zero while no agent sends, and `PASS_EVENTS / rate` grows
-        // past any `Duration` (`from_secs_f64` panics there): bound it as a float first.
-        let gather = PASS_EVENTS / self.rate;
-        let gather = if gather < COALESCE.as_secs_f64() {
-            Duration::from_secs_f64(gather)
-        } else {
-            COALESCE
-        };
-        gather.saturating_sub(now.saturating_duration_since(started))
-    }
-
-    /// Sleeps for the [`rest`](Pacer::rest) after a pass that started at `started`, handled
-    /// `events`, and has just ended.
-    pub fn pause(&mut self, started: Instant, events: usize) {
-        std::thread::sleep(self.rest(started, events, Instant::now()));
-    }
-}
-
 /// The epoll token of a thread's waker; connections use their number, which starts at 1.
 const WAKER: u64 = 0;
 
@@ -117,122 +57,15 @@ const WAKER: u64 = 0;
 /// end, so that the error is not lost to a reset; the server exits within a second in all.
 const GOODBYE: Duration = Duration::from_millis(300);
 
-/// Wakes an I/O thread blocked in `epoll_wait`: an eventfd, written at most once until the
-/// thread has looked.
-#[derive(Debug)]
-pub struct Waker {
-    fd: Option<OwnedFd>,
-    pending: AtomicBool,
-}
-
-impl Waker {
-    fn new() -> std::io::Result<Self> {
-        let fd = rustix::event::eventfd(0, rustix::event::EventfdFlags::NONBLOCK)?;
-        Ok(Waker {
-            fd: Some(fd),
-            pending: AtomicBool::new(false),
-        })
-    }
-
-    /// A waker that wakes nothing, for tests of the aggregator alone.
-    pub fn none() -> Arc<Self> {
-        Arc::new(Waker {
-            fd: None,
-            pending: AtomicBool::new(false),
-        })
-    }
-
-    /// Makes the thread look at its channels soon.
-    pub fn wake(&self) {
-        if !self.pending.swap(true, Ordering::AcqRel) {
-            if let Some(fd) = &self.fd {
-                let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
-            }
-        }
-    }
-
-    fn reset(&self) {
-        self.pending.store(false, Ordering::Release);
-        if let Some(fd) = &self.fd {
-            let _ = rustix::io::read(fd, &mut [0u8; 8]);
-        }
-    }
-}
-
-/// Where the aggregator sends its answers to one I/O thread: each for a connection.
-#[derive(Debug, Clone)]
-pub struct Replier {
-    tx: Sender<Vec<(u64, Reply)>>,
-    waker: Arc<Waker>,
-}
-
-impl Replier {
-    /// A replier for the thread behind `tx` and `waker`.
-    pub fn new(tx: Sender<Vec<(u64, Reply)>>, waker: Arc<Waker>) -> Self {
-        Replier { tx, waker }
-    }
-
-    /// Sends the answers and wakes the thread.
-    pub fn send(&self, answers: Vec<(u64, Reply)>) {
-        if self.tx.send(answers).is_ok() {
-            self.waker.wake();
-        }
-    }
-}
-
-impl Request {
-    /// The aggregator's event for this request of connection `conn`.
-    pub fn into_event(self, conn: u64) -> Event {
-        match self {
-            Request::Connected {
-                hello,
-                authenticated,
-            } => Event::Connected {
-                conn,
-                hello,
-                authenticated,
-            },
-            Request::Sample(message) => Event::Sample { conn, message },
-            Request::Rejected(reason) => Event::Rejected { reason },
-            Request::Disconnected => Event::Disconnected { conn },
-        }
-    }
-}
-
-/// Hashes connection numbers with one multiplication rather than SipHash: the numbers are the
-/// server's own (a counter), so no peer can choose them to collide, and an I/O thread's table
-/// is looked up once per read and once per answer, 20,000 times a second at 10,000 agents (the
-/// aggregator's, once per sample). Multiplying by an odd constant maps distinct numbers to
-/// distinct hashes and spreads consecutive ones over the high bits, where the table takes its
-/// tags.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct TokenHasher(u64);
-
-impl Hasher for TokenHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// A table by connection number, hashed with [`TokenHasher`].
-pub(crate) type ByConn<V> = HashMap<u64, V, BuildHasherDefault<TokenHasher>>;
-
 /// An I/O thread's connections by number.
 type Conns = ByConn<Conn>;
 
 /// One agent's connection: its session and its socket.
 struct Conn {
+    /// The socket, non-blocking, registered in the thread's epoll under the connection's
+    /// number; shut down and dropped when the connection closes.
     stream: TcpStream,
+    /// The protocol: what the thread reads goes in, what it writes comes out of its `out`.
     session: Session,
     /// How much of the session's `out` is written.
     written: usize,
@@ -240,32 +73,13 @@ struct Conn {
     watching_out: bool,
 }
 
-/// A new connection for an I/O thread.
-pub struct Accepted {
-    /// Numbers the connection, from 1.
-    pub conn: u64,
-    /// The socket.
-    pub stream: TcpStream,
-    /// The agent's address, for logs.
-    pub peer: SocketAddr,
-}
-
 /// The handle the acceptor keeps for each I/O thread.
 #[derive(Debug, Clone)]
 pub struct IoHandle {
     /// New connections go here.
-    pub accepted: Sender<Accepted>,
+    pub connections: Sender<NewConnection>,
     /// Wakes the thread.
     pub waker: Arc<Waker>,
-}
-
-impl std::fmt::Debug for Accepted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Accepted")
-            .field("conn", &self.conn)
-            .field("peer", &self.peer)
-            .finish()
-    }
 }
 
 impl std::fmt::Debug for IoThread {
@@ -276,24 +90,41 @@ impl std::fmt::Debug for IoThread {
     }
 }
 
-/// One I/O thread's state.
+/// One I/O thread's state, made by [`IoThread::new`] and moved into the thread by
+/// [`IoThread::run`].
 pub struct IoThread {
+    /// What the thread waits on: every connection's socket (by its number) and the waker's
+    /// eventfd (token [`WAKER`]).
     epoll: OwnedFd,
+    /// Woken by the acceptor with a new connection, by the aggregator with answers, and by
+    /// the acceptor again when the server stops; reset when the thread looks.
     waker: Arc<Waker>,
-    accepted: Receiver<Accepted>,
-    replies: Receiver<Vec<(u64, Reply)>>,
-    /// The way back, given with each batch.
+    /// New connections from the acceptor, taken at each pass (and once more when stopping).
+    connections: Receiver<NewConnection>,
+    /// The aggregator's answers to this thread's batches, by connection, taken at each pass
+    /// (and once more when stopping, so the acks due are sent before the goodbye).
+    replies: Receiver<Vec<(ConnId, Reply)>>,
+    /// The way back for those answers, given with each batch.
     replier: Replier,
+    /// The way into the aggregator. The thread's copy is dropped when it ends, and the
+    /// aggregator ends once every copy is.
     events: Mailbox,
     /// Events of this pass, sent to the aggregator together at its end (in order).
     outbox: Vec<Event>,
     /// A session's requests while it is handled, before they join the outbox (kept, so that a
     /// read does not allocate).
     requests: Vec<Request>,
+    /// The thread's connections by number: added as the acceptor hands them over, removed as
+    /// they close; when the server stops, each is told so and closed.
     conns: Conns,
+    /// Connections open in the whole server: counted up by the acceptor, down here as one
+    /// closes, against `--max-connections`.
     open: Arc<AtomicUsize>,
+    /// What each connection may do, from the server's flags.
     limits: Limits,
+    /// The agents' keys from `--key-file`, if the server authenticates them.
     keys: Option<Arc<Keys>>,
+    /// Where a socket is read into, [`READ_CHUNK`] bytes at a time.
     scratch: Vec<u8>,
     /// A sealed line without its seal, to decode.
     plain: Vec<u8>,
@@ -317,7 +148,7 @@ impl IoThread {
     ) -> std::io::Result<(Self, IoHandle)> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let waker = Arc::new(Waker::new()?);
-        if let Some(fd) = &waker.fd {
+        if let Some(fd) = waker.fd() {
             epoll::add(
                 &epoll,
                 fd,
@@ -325,16 +156,16 @@ impl IoThread {
                 epoll::EventFlags::IN,
             )?;
         }
-        let (accepted_tx, accepted) = crossbeam_channel::unbounded();
+        let (connections_tx, connections) = crossbeam_channel::unbounded();
         let (reply_tx, replies) = crossbeam_channel::unbounded();
         let handle = IoHandle {
-            accepted: accepted_tx,
+            connections: connections_tx,
             waker: waker.clone(),
         };
         let thread = IoThread {
             epoll,
             waker: waker.clone(),
-            accepted,
+            connections,
             replies,
             replier: Replier::new(reply_tx, waker.clone()),
             events,
@@ -370,7 +201,7 @@ impl IoThread {
                 rustix::buffer::spare_capacity(&mut ready),
                 Some(&timeout),
             );
-            self.take_accepted();
+            self.take_new_connections();
             self.handle_ready(&ready);
             self.take_replies();
             let now = Instant::now();
@@ -408,9 +239,9 @@ impl IoThread {
     /// Reads a little of each ready connection before any is handled. A connection's entry
     /// was last touched a pass or a second ago, thousands of connections back, so each first
     /// touch misses the cache; here the misses of many connections overlap, where handling
-    /// them one by one waits for each in turn. At 10,000 agents (`vitals-loadgen --agents
-    /// 10000 --rate 1`, 30 s of `/proc/PID/stat`, three alternating runs) the server took 91,
-    /// 95 and 103‰ of a core with this, 103, 100 and 103‰ without.
+    /// them one by one waits for each in turn: at 10,000 agents the server took 96‰ of a core
+    /// with this and 102‰ without (`vitals-loadgen --agents 10000 --rate 1` and the server's
+    /// `/proc/PID/stat` over 30 s, averaged over three runs).
     fn look_up_ahead(&self, ready: &[epoll::Event]) {
         let mut seen = 0u64;
         for event in ready {
@@ -426,7 +257,7 @@ impl IoThread {
     /// the acks already due), waits up to [`GOODBYE`] for the agents to close, then closes
     /// the rest.
     fn going_away(&mut self) {
-        self.take_accepted();
+        self.take_new_connections();
         self.take_replies();
         let now = Instant::now();
         let tokens: Vec<u64> = self.conns.keys().copied().collect();
@@ -477,8 +308,8 @@ impl IoThread {
         self.events.send(batch);
     }
 
-    fn take_accepted(&mut self) {
-        while let Ok(Accepted { conn, stream, peer }) = self.accepted.try_recv() {
+    fn take_new_connections(&mut self) {
+        while let Ok(NewConnection { conn, stream, peer }) = self.connections.try_recv() {
             let _ = stream.set_nonblocking(true);
             let _ = stream.set_nodelay(true);
             let _ = rustix::net::sockopt::set_socket_send_buffer_size(&stream, SEND_BUFFER);
@@ -705,106 +536,4 @@ fn fill_random(buf: &mut [u8]) -> bool {
         }
     }
     true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Runs `passes` passes of `pass` each through a pacer, each finding `events(rest)` events
-    /// given the rest before it; returns the rests.
-    fn pace(passes: usize, pass: Duration, events: impl Fn(Duration) -> usize) -> Vec<Duration> {
-        let mut pacer = Pacer::default();
-        let mut now = Instant::now();
-        let mut rest = Duration::ZERO;
-        let mut rests = Vec::new();
-        for _ in 0..passes {
-            let started = now;
-            now += pass;
-            rest = pacer.rest(started, events(rest), now);
-            rests.push(rest);
-            now += rest;
-        }
-        rests
-    }
-
-    #[test]
-    fn a_pacer_idle_for_minutes_after_a_load_keeps_resting_the_whole_coalesce() {
-        // Found in a server whose agents all went away: the rate decays by a quarter a pass,
-        // and after about 34 s (150 passes) `PASS_EVENTS / rate` overflowed a `Duration`.
-        let mut pacer = Pacer::default();
-        let mut now = Instant::now();
-        let pass = Duration::from_millis(1);
-        for _ in 0..100 {
-            let started = now;
-            now += pass;
-            now += pacer.rest(started, 500, now);
-        }
-        // An idle I/O thread's pass is its whole epoll wait, TICK: an hour of those.
-        for _ in 0..(3600 * 4) {
-            let started = now;
-            now += TICK;
-            let rest = pacer.rest(started, 0, now);
-            assert_eq!(
-                rest,
-                Duration::ZERO,
-                "a pass longer than COALESCE rests no more"
-            );
-        }
-        // Then an agent connects and wakes it: a short pass rests as at light load.
-        let started = now;
-        now += pass;
-        assert_eq!(pacer.rest(started, 1, now), COALESCE - pass);
-    }
-
-    #[test]
-    fn a_pacer_survives_any_rate_from_one_event_in_a_nanosecond_to_none() {
-        let mut pacer = Pacer::default();
-        let start = Instant::now();
-        for (events, span) in [
-            (usize::MAX, Duration::from_nanos(1)),
-            (0, Duration::from_nanos(1)),
-            (1, Duration::from_secs(86_400 * 365)),
-            (0, Duration::from_secs(86_400 * 365 * 100)),
-        ] {
-            let now = start + span;
-            let rest = pacer.rest(start, events, now);
-            assert!(rest <= COALESCE, "{rest:?}");
-        }
-    }
-
-    #[test]
-    fn a_light_load_rests_the_whole_coalesce() {
-        // 1,000 agents a second on one thread: 50 events in 50 ms.
-        let rests = pace(50, Duration::from_millis(1), |rest| {
-            (rest.as_secs_f64() * 1000.0).round() as usize
-        });
-        assert!(
-            rests
-                .iter()
-                .all(|r| *r == COALESCE - Duration::from_millis(1)),
-            "{rests:?}"
-        );
-    }
-
-    #[test]
-    fn a_steady_stream_rests_until_a_batch_has_gathered() {
-        // 20,000 samples a second: 256 of them take 12.8 ms to arrive.
-        let rests = pace(100, Duration::from_millis(1), |rest| {
-            ((rest + Duration::from_millis(1)).as_secs_f64() * 20_000.0).round() as usize
-        });
-        let last = rests.last().unwrap().as_secs_f64() * 1000.0;
-        assert!((11.0..12.6).contains(&last), "{last} ms");
-    }
-
-    #[test]
-    fn agents_waiting_for_acks_are_not_held_to_a_window_a_rest() {
-        // Agents that send a window as soon as it is acknowledged: a pass finds the same 800
-        // samples however long the rest before it was. A fixed rest would make it 800 a rest.
-        let rests = pace(20, Duration::from_millis(1), |_| 800);
-        assert_eq!(rests[0], COALESCE - Duration::from_millis(1));
-        assert!(rests[12..].iter().all(|r| r.is_zero()), "{rests:?}");
-        let rested: Duration = rests.iter().sum();
-        assert!(rested < Duration::from_millis(250), "{rested:?}");
-    }
 }

@@ -1,0 +1,143 @@
+//! An agent's hello and goodbye: whether its connection may speak for the id (the limits of
+//! agents and series, an id in use, a takeover), the agent's entry in the table, and its `up`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agent_core::wire::{Hello, codes};
+
+use super::Aggregator;
+use super::expiry::{MAX_EXPIRY, MIN_EXPIRY};
+use super::merge::BURST;
+use super::table::AgentState;
+use super::takeover::take_over;
+use crate::exposition::Slot;
+use crate::families::hello_identity;
+use crate::shared::{ConnId, Reply};
+
+/// The series an agent has before its first sample: `up` and `last_seen`.
+const NEW_AGENT_SERIES: usize = 2;
+
+impl Aggregator {
+    /// An agent's hello on connection `conn`: the welcome with the last sequence number merged
+    /// in its session, or why the connection may not speak for the id.
+    pub(super) fn connect(
+        &mut self,
+        conn: ConnId,
+        hello: Box<Hello>,
+        authenticated: bool,
+        now: Instant,
+    ) -> Reply {
+        let id = hello.id.as_str();
+        let known = self.agents.find(id);
+        if known.is_none() && self.agents.len() >= self.config.max_agents {
+            return Reply::Refused {
+                code: codes::TOO_MANY_AGENTS,
+                message: format!(
+                    "the server holds {} agents, its limit; agent `{id}` must wait until one is forgotten",
+                    self.agents.len()
+                ),
+            };
+        }
+        if known.is_none() && !self.series.fits(0, NEW_AGENT_SERIES) {
+            return Reply::Refused {
+                code: codes::TOO_MANY_SERIES,
+                message: format!(
+                    "the server holds {} series, its limit (--max-series); agent `{id}` must wait",
+                    self.series.held
+                ),
+            };
+        }
+        let connected = known
+            .and_then(|i| self.agents.get(i))
+            .is_some_and(|a| a.conn.is_some());
+        if !authenticated && connected {
+            return Reply::Refused {
+                code: codes::ID_IN_USE,
+                message: format!(
+                    "agent `{id}` is connected already; without a key a second connection cannot take its id"
+                ),
+            };
+        }
+        if let Some(agent) = known.and_then(|i| self.agents.get_mut(i))
+            && connected
+            && let Err(refusal) = take_over(agent, now)
+        {
+            return refusal;
+        }
+        let interval = Duration::from_millis(u64::from(hello.interval_ms));
+        let expire_after = self
+            .config
+            .expire_after
+            .unwrap_or_else(|| interval.saturating_mul(3).clamp(MIN_EXPIRY, MAX_EXPIRY));
+        let index = match known {
+            Some(index) => index,
+            None => {
+                let slot = Arc::new(Slot::default());
+                self.joined.push(slot.clone());
+                self.agents.insert(AgentState {
+                    id: id.to_owned(),
+                    slot,
+                    layout: Arc::default(),
+                    sampled: Arc::default(),
+                    conn: None,
+                    hello: Box::default(),
+                    hello_identity: Vec::new(),
+                    interval: 0.0,
+                    session: hello.session,
+                    last_seq: 0,
+                    samples: 0,
+                    gaps: 0,
+                    hold_below: 0,
+                    last_sample: now,
+                    last_seen: 0.0,
+                    last_arrival: now,
+                    expire_after,
+                    next_expire: expire_after,
+                    last_takeover: None,
+                    conflict_until: None,
+                    expired: true,
+                    allowance: BURST,
+                })
+            }
+        };
+        let Some(agent) = self.agents.get_mut(index) else {
+            return Reply::Refused {
+                code: codes::UNAVAILABLE,
+                message: "agent table".into(),
+            };
+        };
+        // A newer connection for the same id takes over; the old one is refused from now on.
+        if let Some(old) = agent.conn.replace(conn) {
+            self.conns.remove(&old);
+        }
+        if agent.session != hello.session {
+            agent.session = hello.session;
+            agent.last_seq = 0;
+        }
+        agent.next_expire = expire_after;
+        agent.hold_below = hello.last_sent;
+        agent.hello_identity = hello_identity(&hello);
+        agent.interval = f64::from(hello.interval_ms) / 1000.0;
+        agent.hello = hello;
+        let last_seq = agent.last_seq;
+        self.conns.insert(conn, index);
+        self.set_up(index, true);
+        self.refresh_connected();
+        Reply::Welcome { last_seq }
+    }
+
+    /// Connection `conn` is gone: its agent, if it still speaks for one, is down.
+    pub(super) fn disconnect(&mut self, conn: ConnId) {
+        let Some(index) = self.conns.remove(&conn) else {
+            return;
+        };
+        if let Some(agent) = self.agents.get_mut(index)
+            && agent.conn == Some(conn)
+        {
+            agent.conn = None;
+            self.set_up(index, false);
+        }
+        self.refresh_connected();
+    }
+}

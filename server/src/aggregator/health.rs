@@ -1,0 +1,124 @@
+//! The server's own health metrics, in the aggregator's own registry (appended to every
+//! scrape): agents connected, series held, connections, messages received and refused.
+
+use agent_core::wire::codes;
+use prometheus::core::Collector;
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+use super::Aggregator;
+use crate::shared::{IDLE_TIMEOUT, TOO_FREQUENT};
+
+/// The server's own health metrics, which the aggregator sets as events come.
+pub(super) struct Health {
+    /// `vitals_server_agents_connected`: connections that speak for an agent now.
+    pub(super) connected: IntGauge,
+    /// `vitals_server_series`: series held for all agents, against `--max-series`.
+    pub(super) series: IntGauge,
+    /// `vitals_server_connections_total`: connections accepted.
+    pub(super) connections: IntCounter,
+    /// `vitals_server_frames_received_total`: hellos and samples received.
+    pub(super) frames: IntCounter,
+    /// `vitals_server_frames_rejected_total`: refusals, by reason.
+    pub(super) rejected: IntCounterVec,
+}
+
+impl Health {
+    /// The metrics, registered in `registry`.
+    pub(super) fn new(registry: &Registry) -> Self {
+        let health = Health {
+            connected: register(
+                registry,
+                IntGauge::new("vitals_server_agents_connected", "Agents connected now.")
+                    .expect("valid metric definition"),
+            ),
+            series: register(
+                registry,
+                IntGauge::new(
+                    "vitals_server_series",
+                    "Series held for agents now (at most --max-series).",
+                )
+                .expect("valid metric definition"),
+            ),
+            connections: register(
+                registry,
+                IntCounter::new("vitals_server_connections_total", "Connections accepted.")
+                    .expect("valid metric definition"),
+            ),
+            frames: register(
+                registry,
+                IntCounter::new(
+                    "vitals_server_frames_received_total",
+                    "Valid messages received from agents.",
+                )
+                .expect("valid metric definition"),
+            ),
+            rejected: register(
+                registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "vitals_server_frames_rejected_total",
+                        "Messages or connections refused, by reason.",
+                    ),
+                    &["reason"],
+                )
+                .expect("valid metric definition"),
+            ),
+        };
+        // Show every reason from the start, so that `rate()` and alerts see the zeros.
+        for reason in REJECT_REASONS {
+            health.rejected.with_label_values(&[reason]);
+        }
+        health
+    }
+}
+
+impl Aggregator {
+    /// Sets `vitals_server_agents_connected` from the connections that speak for an agent.
+    pub(super) fn refresh_connected(&self) {
+        self.health
+            .connected
+            .set(i64::try_from(self.conns.len()).unwrap_or(i64::MAX));
+    }
+
+    /// Sets `vitals_server_series` from the series held.
+    pub(super) fn refresh_series(&self) {
+        self.health
+            .series
+            .set(i64::try_from(self.series.held).unwrap_or(i64::MAX));
+    }
+}
+
+fn register<C: Collector + Clone + 'static>(registry: &Registry, c: C) -> C {
+    // Names are unique constants, so registration can fail only through a programming error.
+    registry
+        .register(Box::new(c.clone()))
+        .expect("metric families have unique names");
+    c
+}
+
+/// Every reason a frame or connection is refused; see [`codes`].
+pub const REJECT_REASONS: &[&str] = &[
+    codes::LINE_TOO_LONG,
+    codes::BAD_UTF8,
+    codes::BAD_JSON,
+    codes::TOO_DEEP,
+    codes::UNSUPPORTED_VERSION,
+    codes::UNKNOWN_KIND,
+    codes::INVALID_VALUE,
+    codes::UNEXPECTED,
+    codes::HANDSHAKE_TIMEOUT,
+    codes::UNAVAILABLE,
+    codes::AUTH_REQUIRED,
+    codes::AUTH_FAILED,
+    codes::UNKNOWN_AGENT,
+    codes::ID_IN_USE,
+    codes::BAD_SEAL,
+    codes::TOO_MANY_AGENTS,
+    codes::BAD_LABEL,
+    codes::DUPLICATE_SERIES,
+    codes::TOO_MANY_SERIES,
+    codes::ID_CONFLICT,
+    codes::NOT_READING,
+    TOO_FREQUENT,
+    IDLE_TIMEOUT,
+];

@@ -1,0 +1,252 @@
+//! The aggregator: one thread that owns every agent's state and every metric.
+//!
+//! The I/O threads decode lines and send their [`Event`]s over a bounded channel, a
+//! [`Batch`] per pass; the aggregator handles them in order, answers each batch in one message,
+//! and publishes each agent's series as one view (see [`crate::exposition`]), so a scrape
+//! always sees whole samples, never half of one, and never makes the aggregator wait. It owns
+//! its own [`Registry`] (not the process-global default) for the server's health metrics, and
+//! ends when every sender is dropped.
+//!
+//! Agents send cumulative values, and counters are exposed as the machine counts them: a
+//! counter that went down (a reboot, an interface re-created) is a reset, which Prometheus'
+//! `rate()` and `increase()` handle, exactly as with node_exporter.
+//!
+//! # Layout
+//! Each file adds its own `impl Aggregator` block or functions, as smoltcp's `interface/`:
+//! - `mod.rs`: the actor, its configuration and its loop, which hands each event on.
+//! - `connect.rs`: a hello and a goodbye; `takeover.rs`: an id taken from another connection.
+//! - `merge.rs`: a sample merged; `publish.rs`: the agent's view made from it.
+//! - `expiry.rs`: an agent's series expired, and the agent forgotten.
+//! - `table.rs`: the agents, by index and by id.
+//! - `health.rs`: the server's own metrics.
+//! - `tests/`: their tests, a file each, with the helpers they share.
+
+mod connect;
+mod expiry;
+mod health;
+mod merge;
+mod publish;
+mod table;
+mod takeover;
+
+pub use expiry::{MAX_EXPIRY, MIN_EXPIRY};
+pub use health::REJECT_REASONS;
+pub use merge::BURST;
+pub use takeover::{CONFLICT_HOLD, TAKEOVER_WINDOW};
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use prometheus::Registry;
+
+use self::health::Health;
+use self::publish::Series;
+use self::table::Table;
+use crate::exposition::{Builder, Published, Slot};
+use crate::families::DEFS;
+use crate::heartbeat::Heartbeat;
+use crate::shared::{Batch, ByConn, CHANNEL_CAPACITY, ConnId, Decoded, Event, Reply};
+
+/// How often the aggregator looks for agents to expire when no event arrives.
+const TICK: Duration = Duration::from_millis(500);
+
+/// How the aggregator treats agents.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// How long an agent's series stay after its last sample. `None`: three of its intervals,
+    /// at least [`MIN_EXPIRY`].
+    pub expire_after: Option<Duration>,
+    /// Distinct agents held at once (each is a set of label values); a new id past this is
+    /// refused until one is forgotten.
+    pub max_agents: usize,
+    /// How long a disconnected agent's `up` and `last_seen` stay after its series expired,
+    /// before it is forgotten entirely.
+    pub forget_after: Duration,
+    /// The shortest time between an agent's samples, on average: faster samples (beyond a
+    /// burst of [`BURST`], for a backlog sent after an outage) are acknowledged but dropped,
+    /// and counted.
+    pub min_interval: Duration,
+    /// Series held for all agents at once: a hello or a sample that would take the total past
+    /// it is refused (`too_many_series`).
+    pub max_series: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            expire_after: None,
+            max_agents: DEFAULT_MAX_AGENTS,
+            forget_after: Duration::from_secs(24 * 3600),
+            min_interval: Duration::from_millis(100),
+            max_series: DEFAULT_MAX_SERIES,
+        }
+    }
+}
+
+/// Distinct agents held at once unless `--max-agents` says otherwise: about 460 MiB of series.
+pub const DEFAULT_MAX_AGENTS: usize = 20_000;
+
+/// Series held at once unless `--max-series` says otherwise: [`DEFAULT_MAX_AGENTS`] agents of
+/// 200 series each (a 4-CPU machine's agent has about 135, an 8-CPU one with a few disks and
+/// mounts about 200). At about 190 B of memory and 72 B of plain scrape a series (`cargo bench
+/// -p server --bench fleet` at 10,000 agents), that is up to 760 MB held and a 290 MB scrape
+/// (17 MB gzipped), where the agents' own bounds alone allowed 20,000 maximal agents of about 1,000
+/// series each: 20 M series, 3.8 GB and 1.3 GB a scrape.
+pub const DEFAULT_MAX_SERIES: usize = 4_000_000;
+
+/// The aggregator's state: every agent, and what it publishes. Made by [`Aggregator::new`]
+/// and moved into its thread by [`Aggregator::run`], which it never leaves; it ends when the
+/// last [`Mailbox`](crate::shared::Mailbox) is dropped, after the I/O threads have told it of
+/// every connection closed.
+pub struct Aggregator {
+    /// How it treats agents, from the server's flags.
+    config: Config,
+    /// What scrapes read: each agent's slot and the health metrics' registry. The HTTP side
+    /// holds a copy ([`Aggregator::published`]); the aggregator swaps the list of slots as
+    /// agents come and go, and each slot's view as samples come.
+    published: Arc<Published>,
+    /// The server's own metrics, set as events come.
+    health: Health,
+    /// Every agent it knows, connected or not, until it is forgotten.
+    agents: Table,
+    /// Which agent (its index in `agents`) each connection speaks for: one entry per agent
+    /// with a connection, as a connection that loses its agent to another loses its entry.
+    conns: ByConn<usize>,
+    /// New agents' slots, published with the next `publish_joined`.
+    joined: Vec<Arc<Slot>>,
+    /// The series every agent's published layout holds, against `--max-series`.
+    series: Series,
+    /// Where an agent's series are gathered before they are published, kept so that a sample
+    /// does not allocate.
+    builder: Builder,
+    /// Where merged samples' boxes go back to the I/O threads, if anywhere (set by
+    /// [`Aggregator::recycle_into`]).
+    spent: Option<Sender<Box<Decoded>>>,
+}
+
+impl std::fmt::Debug for Aggregator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregator")
+            .field("agents", &self.agents.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Aggregator {
+    /// An aggregator with no agents, and its health metrics in a fresh registry.
+    pub fn new(config: Config) -> Self {
+        let registry = Registry::new();
+        let health = Health::new(&registry);
+        Aggregator {
+            config,
+            published: Arc::new(Published {
+                defs: DEFS,
+                agents: RwLock::new(Arc::new(Vec::new())),
+                registry,
+            }),
+            health,
+            agents: Table::default(),
+            conns: ByConn::default(),
+            joined: Vec::new(),
+            series: Series {
+                held: 0,
+                max: config.max_series,
+            },
+            builder: Builder::default(),
+            spent: None,
+        }
+    }
+
+    /// Hands each sample's box, once merged, to `spent` (while it has room), for the I/O
+    /// threads to decode the next samples into.
+    pub fn recycle_into(&mut self, spent: Sender<Box<Decoded>>) {
+        self.spent = Some(spent);
+    }
+
+    /// What scrapes read.
+    pub fn published(&self) -> Arc<Published> {
+        self.published.clone()
+    }
+
+    /// Handles batches of events until every sender is dropped, parking while there are none;
+    /// the senders are [`Mailbox`](crate::shared::Mailbox)es, which wake it.
+    pub fn run(mut self, batches: Receiver<Batch>, heartbeat: &Heartbeat) {
+        let mut next_tick = Instant::now() + TICK;
+        loop {
+            heartbeat.beat();
+            match batches.try_recv() {
+                Ok(batch) => {
+                    // What else is queued is handled in the same wake-up, at the same time.
+                    let now = Instant::now();
+                    self.handle_batch(batch, now);
+                    for batch in batches.try_iter().take(CHANNEL_CAPACITY) {
+                        self.handle_batch(batch, now);
+                    }
+                }
+                // A send after the look above unparks at once.
+                Err(TryRecvError::Empty) => {
+                    std::thread::park_timeout(next_tick.saturating_duration_since(Instant::now()));
+                }
+                Err(TryRecvError::Disconnected) => return,
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                self.expire(now);
+                next_tick = now + TICK;
+            }
+        }
+    }
+
+    /// Handles a batch's events at `now` and sends their answers back together.
+    pub fn handle_batch(&mut self, batch: Batch, now: Instant) {
+        let Batch { events, reply } = batch;
+        let answers: Vec<(ConnId, Reply)> = events
+            .into_iter()
+            .filter_map(|event| self.handle(event, now))
+            .collect();
+        self.publish_joined();
+        self.refresh_series();
+        if let Some(reply) = reply.filter(|_| !answers.is_empty()) {
+            reply.send(answers);
+        }
+    }
+
+    /// Handles one event at `now`; for a hello or a sample, the answer to its connection.
+    pub fn handle(&mut self, event: Event, now: Instant) -> Option<(ConnId, Reply)> {
+        match event {
+            Event::Accepted => self.health.connections.inc(),
+            Event::Connected {
+                conn,
+                hello,
+                authenticated,
+            } => {
+                self.health.frames.inc();
+                // A refusal is counted by the connection that passes it on.
+                return Some((conn, self.connect(conn, hello, authenticated, now)));
+            }
+            Event::Sample { conn, mut message } => {
+                self.health.frames.inc();
+                let reply = self.merge(conn, &message, now);
+                if let Some(spent) = &self.spent {
+                    message.drop_messages();
+                    let _ = spent.try_send(message);
+                }
+                return Some((conn, reply));
+            }
+            Event::Disconnected { conn } => self.disconnect(conn),
+            Event::Rejected { reason } => self.health.rejected.with_label_values(&[reason]).inc(),
+        }
+        None
+    }
+
+    /// The exposition in Prometheus text format.
+    pub fn render(&mut self) -> String {
+        self.publish_joined();
+        self.refresh_series();
+        String::from_utf8(self.published.render()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+//! Publishing an agent's series: the view a scrape reads, rebuilt only when the label sets
+//! change, and the count of series held against `--max-series`.
+
+use std::sync::{Arc, PoisonError};
+
+use super::Aggregator;
+use super::table::AgentState;
+use crate::exposition::{Builder, Layout};
+use crate::families::{DEFS, F, agent_info, emit_sample, uname};
+use crate::shared::Decoded;
+
+impl Aggregator {
+    /// Adds the agents that joined since the last call to what scrapes see: once a batch, as
+    /// the list is copied (a scrape may be reading the old one), not once per new agent, which
+    /// would copy it ten thousand times while a fleet connects.
+    pub(super) fn publish_joined(&mut self) {
+        if self.joined.is_empty() {
+            return;
+        }
+        let mut list = self
+            .published
+            .agents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut agents = Vec::with_capacity(list.len() + self.joined.len());
+        agents.extend(list.iter().cloned());
+        agents.append(&mut self.joined);
+        *list = Arc::new(agents);
+    }
+
+    /// Sets an agent's `vitals_agent_up` without touching its other series.
+    pub(super) fn set_up(&mut self, index: usize, up: bool) {
+        let Some(agent) = self.agents.get_mut(index) else {
+            return;
+        };
+        let layout = &agent.layout;
+        let at = layout
+            .ranges
+            .get(F::UP)
+            .filter(|r| !r.is_empty())
+            .and_then(|r| layout.value_index(r.start));
+        match at {
+            Some(at) => agent.slot.set_value(at, if up { 1.0 } else { 0.0 }),
+            // A new agent: only `up` and `last_seen` until its first sample (which `connect`
+            // made room for).
+            None => {
+                let _ = publish(&mut self.builder, &mut self.series, agent, None);
+            }
+        }
+    }
+}
+
+/// The series held for all agents, and their bound.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Series {
+    pub(super) held: usize,
+    pub(super) max: usize,
+}
+
+impl Series {
+    /// Whether `old` series may become `new` ones: fewer always may.
+    pub(super) fn fits(&self, old: usize, new: usize) -> bool {
+        new <= old || self.held.saturating_sub(old).saturating_add(new) <= self.max
+    }
+
+    /// Counts `old` series become `new` ones.
+    pub(super) fn replace(&mut self, old: usize, new: usize) {
+        self.held = self.held.saturating_sub(old).saturating_add(new);
+    }
+}
+
+/// Why a sample was not published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Unpublished {
+    /// Its series are neither those published nor those of the agent's last whole sample
+    /// (see [`Decoded`]).
+    Unlabelled,
+    /// Its `series` would take the total past `--max-series`.
+    TooManySeries { series: usize },
+}
+
+/// Publishes the agent's series: from `sample`, or only `up` and `last_seen`. The label sets
+/// are rendered again only when they changed (a new mount, a renamed interface): per sample,
+/// this writes the values into the agent's view, with no allocation while no scrape holds it.
+/// Nothing is published for a sample whose series are not labelled, or would pass
+/// `--max-series`; without a sample the series only shrink, or are a new agent's first two.
+pub(super) fn publish(
+    b: &mut Builder,
+    series: &mut Series,
+    agent: &mut AgentState,
+    sample: Option<&Decoded>,
+) -> Result<(), Unpublished> {
+    b.start();
+    emit(b, agent, sample);
+    let old = agent.layout.lines.len();
+    if b.same_as(&agent.layout) {
+        check_reuse(b, agent, sample);
+    } else if sample.is_some() {
+        if !b.same_as(&agent.sampled) {
+            return Err(Unpublished::Unlabelled);
+        }
+        let new = agent.sampled.lines.len();
+        if !series.fits(old, new) {
+            return Err(Unpublished::TooManySeries { series: new });
+        }
+        series.replace(old, new);
+        agent.layout = agent.sampled.clone();
+        check_reuse(b, agent, sample);
+    } else {
+        agent.layout = relabel(b, agent, None);
+        series.replace(old, agent.layout.lines.len());
+    }
+    agent.slot.publish(&agent.layout, b.values());
+    Ok(())
+}
+
+/// The layout of the agent's series with `sample`, built anew; `b` then holds their values.
+fn relabel(b: &mut Builder, agent: &AgentState, sample: Option<&Decoded>) -> Arc<Layout> {
+    b.start_rebuild();
+    emit(b, agent, sample);
+    Arc::new(b.layout(&agent.id, DEFS))
+}
+
+/// Labels the series of a whole sample, unless the agent's last whole sample had the same:
+/// the samples after it on its connection come without their message.
+pub(super) fn learn(b: &mut Builder, agent: &mut AgentState, sample: &Decoded) {
+    b.start();
+    emit(b, agent, Some(sample));
+    if !b.same_as(&agent.sampled) {
+        agent.sampled = relabel(b, agent, Some(sample));
+    }
+}
+
+/// Whether the aggregator knows the labels of `sample`'s series: they are those published, or
+/// those of the agent's last whole sample (see [`Decoded`]).
+pub(super) fn labelled(b: &mut Builder, agent: &AgentState, sample: &Decoded) -> bool {
+    b.start();
+    emit(b, agent, Some(sample));
+    b.same_as(&agent.layout) || b.same_as(&agent.sampled)
+}
+
+/// In debug builds (every test), checks that a reused layout is the one a full rebuild from
+/// the message would make, and that the values flattened where the sample was decoded are
+/// those of the message: a label whose text is missing from the identity would show here.
+fn check_reuse(b: &Builder, agent: &AgentState, sample: Option<&Decoded>) {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let mut fresh = Builder::default();
+    let rebuilt = relabel(&mut fresh, agent, sample);
+    assert_eq!(
+        (&rebuilt.text, &rebuilt.lines),
+        (&agent.layout.text, &agent.layout.lines),
+        "identity misses a label"
+    );
+    assert_eq!(fresh.values(), b.values(), "a flattened sample differs");
+}
+
+/// Adds an agent's series to `b`: always `up` and `last_seen`; the rest from its sample.
+fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
+    b.add(F::UP, &[], if agent.conn.is_some() { 1.0 } else { 0.0 });
+    b.add(F::LAST_SEEN, &[], agent.last_seen);
+    let Some(decoded) = decoded else { return };
+    let hello = &agent.hello;
+    // Everything below that becomes a label, section by section, so that the same identity
+    // means the same series (see `Builder::identity`).
+    b.identity_joined(&agent.hello_identity);
+    match decoded.message() {
+        // A layout is rebuilt only from a whole message (or, in debug builds, its witness).
+        Some(message) if b.rebuilding() => emit_sample(b, &message.sample),
+        _ => b.append(decoded.flat()),
+    }
+    b.add_labelled(F::UNAME, || uname(hello), 1.0);
+    b.add_labelled(F::AGENT_INFO, || agent_info(hello), 1.0);
+    b.add(F::SAMPLES, &[], agent.samples as f64);
+    b.add(F::SAMPLES_DROPPED, &[], decoded.dropped as f64);
+    b.add(F::SEQUENCE_GAPS, &[], agent.gaps as f64);
+    let o = decoded.omitted();
+    for (collection, n) in [
+        ("cpus", o.cpus),
+        ("filesystems", o.filesystems),
+        ("interfaces", o.interfaces),
+        ("sensors", o.sensors),
+        ("disks", o.disks),
+    ] {
+        b.add(F::OMITTED, &[collection], n.into());
+    }
+    b.add(F::INTERVAL, &[], agent.interval);
+}
