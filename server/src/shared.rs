@@ -317,9 +317,3 @@ impl Replier {
         }
     }
 }
-
-/// A sample came faster than `--min-interval` allows; it was acknowledged and dropped.
-pub const TOO_FREQUENT: &str = "too_frequent";
-
-/// A connected agent sent nothing for too long.
-pub const IDLE_TIMEOUT: &str = "idle_timeout";

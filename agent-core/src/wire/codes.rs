@@ -51,6 +51,39 @@ pub const ID_CONFLICT: &str = "id_conflict";
 /// The agent does not read the server's answers: what waits to be written to it passed the
 /// server's bound.
 pub const NOT_READING: &str = "not_reading";
+/// The agent sent samples faster than the server's `--min-interval` allows: acknowledged and
+/// dropped, and only counted, never sent as an error.
+pub const TOO_FREQUENT: &str = "too_frequent";
+/// A connected agent sent no whole message for too long.
+pub const IDLE_TIMEOUT: &str = "idle_timeout";
+
+/// Every code that refuses or counts a peer's line or connection, in the order a server shows
+/// them: all but [`SHUTTING_DOWN`], which is no refusal.
+pub const REFUSALS: &[&str] = &[
+    LINE_TOO_LONG,
+    BAD_UTF8,
+    BAD_JSON,
+    TOO_DEEP,
+    UNSUPPORTED_VERSION,
+    UNKNOWN_KIND,
+    INVALID_VALUE,
+    UNEXPECTED,
+    HANDSHAKE_TIMEOUT,
+    UNAVAILABLE,
+    AUTH_REQUIRED,
+    AUTH_FAILED,
+    UNKNOWN_AGENT,
+    ID_IN_USE,
+    BAD_SEAL,
+    TOO_MANY_AGENTS,
+    BAD_LABEL,
+    DUPLICATE_SERIES,
+    TOO_MANY_SERIES,
+    ID_CONFLICT,
+    NOT_READING,
+    TOO_FREQUENT,
+    IDLE_TIMEOUT,
+];
 
 /// What a code means, in a few words, for a log line.
 pub fn describe(code: &str) -> Option<&'static str> {
@@ -77,6 +110,8 @@ pub fn describe(code: &str) -> Option<&'static str> {
         TOO_MANY_SERIES => "the server holds as many series as it may",
         ID_CONFLICT => "connections keep taking this agent id from each other",
         NOT_READING => "the agent did not read the server's answers",
+        TOO_FREQUENT => "samples came faster than the server takes them",
+        IDLE_TIMEOUT => "no message for too long",
         _ => return None,
     })
 }
@@ -87,30 +122,7 @@ mod tests {
 
     #[test]
     fn every_code_is_described_and_short_enough_for_an_agent() {
-        for code in [
-            codes::LINE_TOO_LONG,
-            codes::BAD_UTF8,
-            codes::BAD_JSON,
-            codes::TOO_DEEP,
-            codes::UNSUPPORTED_VERSION,
-            codes::UNKNOWN_KIND,
-            codes::INVALID_VALUE,
-            codes::UNEXPECTED,
-            codes::HANDSHAKE_TIMEOUT,
-            codes::UNAVAILABLE,
-            codes::AUTH_REQUIRED,
-            codes::AUTH_FAILED,
-            codes::UNKNOWN_AGENT,
-            codes::ID_IN_USE,
-            codes::BAD_SEAL,
-            codes::TOO_MANY_AGENTS,
-            codes::SHUTTING_DOWN,
-            codes::BAD_LABEL,
-            codes::DUPLICATE_SERIES,
-            codes::TOO_MANY_SERIES,
-            codes::ID_CONFLICT,
-            codes::NOT_READING,
-        ] {
+        for &code in codes::REFUSALS.iter().chain([&codes::SHUTTING_DOWN]) {
             assert!(codes::describe(code).is_some(), "{code}");
             assert!(code.len() <= MAX_CODE, "{code}");
         }

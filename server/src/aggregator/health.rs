@@ -6,7 +6,6 @@ use prometheus::core::Collector;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use super::Aggregator;
-use crate::shared::{IDLE_TIMEOUT, TOO_FREQUENT};
 
 /// The server's own health metrics, which the aggregator sets as events come.
 pub(super) struct Health {
@@ -97,28 +96,4 @@ fn register<C: Collector + Clone + 'static>(registry: &Registry, c: C) -> C {
 }
 
 /// Every reason a frame or connection is refused; see [`codes`].
-pub const REJECT_REASONS: &[&str] = &[
-    codes::LINE_TOO_LONG,
-    codes::BAD_UTF8,
-    codes::BAD_JSON,
-    codes::TOO_DEEP,
-    codes::UNSUPPORTED_VERSION,
-    codes::UNKNOWN_KIND,
-    codes::INVALID_VALUE,
-    codes::UNEXPECTED,
-    codes::HANDSHAKE_TIMEOUT,
-    codes::UNAVAILABLE,
-    codes::AUTH_REQUIRED,
-    codes::AUTH_FAILED,
-    codes::UNKNOWN_AGENT,
-    codes::ID_IN_USE,
-    codes::BAD_SEAL,
-    codes::TOO_MANY_AGENTS,
-    codes::BAD_LABEL,
-    codes::DUPLICATE_SERIES,
-    codes::TOO_MANY_SERIES,
-    codes::ID_CONFLICT,
-    codes::NOT_READING,
-    TOO_FREQUENT,
-    IDLE_TIMEOUT,
-];
+pub const REJECT_REASONS: &[&str] = codes::REFUSALS;

@@ -7,7 +7,7 @@ use agent_core::wire::codes;
 
 use super::Aggregator;
 use super::publish::{Unpublished, labelled, learn, publish};
-use crate::shared::{ConnId, Decoded, Reply, TOO_FREQUENT};
+use crate::shared::{ConnId, Decoded, Reply};
 
 /// Samples an agent may send faster than `min_interval` in a row: an outage's backlog.
 pub const BURST: f64 = 1000.0;
@@ -63,7 +63,7 @@ impl Aggregator {
                 agent.last_seq = seq;
                 self.health
                     .rejected
-                    .with_label_values(&[TOO_FREQUENT])
+                    .with_label_values(&[codes::TOO_FREQUENT])
                     .inc();
                 return Reply::Merged { seq };
             }

@@ -100,7 +100,10 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
             "--threads" => o.threads = (number(value()?)? as usize).max(1),
             "--prefix" => o.prefix = value()?,
             "--reconnect" => o.reconnect = true,
-            "--ack-every" => o.ack_every = number(value()?)?.clamp(1, 64),
+            "--ack-every" => {
+                o.ack_every =
+                    number(value()?)?.clamp(1, u64::from(agent_core::wire::MAX_ACK_EVERY));
+            }
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
     }

@@ -21,7 +21,7 @@ use agent_core::wire::{
 use crossbeam_channel::Receiver;
 
 use crate::keys::Keys;
-use crate::shared::{ConnId, Decoded, Event, IDLE_TIMEOUT, Reply};
+use crate::shared::{ConnId, Decoded, Event, Reply};
 
 /// The shortest idle timeout, whatever the agent's interval.
 pub const MIN_IDLE: Duration = Duration::from_secs(10);
@@ -527,7 +527,7 @@ impl Session {
                 codes::HANDSHAKE_TIMEOUT,
                 "no answer to the challenge in time",
             ),
-            State::Open => Refusal::new(IDLE_TIMEOUT, "no sample in time"),
+            State::Open => Refusal::new(codes::IDLE_TIMEOUT, "no sample in time"),
             State::Closing => return true,
         };
         self.refuse(refusal, now, requests);
@@ -758,7 +758,7 @@ mod tests {
         assert!(!session.tick(now + first - Duration::from_millis(1), &mut requests));
         assert!(refusals(&requests).is_empty());
         session.tick(now + first, &mut requests);
-        assert_eq!(refusals(&requests), [IDLE_TIMEOUT]);
+        assert_eq!(refusals(&requests), [codes::IDLE_TIMEOUT]);
         // An hour longer is refused as it is read.
         let mut session = Session::new("127.0.0.1:9".parse().unwrap(), Limits::default(), now);
         let mut requests = Vec::new();
@@ -783,7 +783,7 @@ mod tests {
         receive(&mut session, &[&sample_line(1, &[])], now, &mut requests);
         assert!(session.deadline() <= now + MAX_IDLE);
         session.tick(now + MAX_IDLE, &mut requests);
-        assert_eq!(refusals(&requests), [IDLE_TIMEOUT]);
+        assert_eq!(refusals(&requests), [codes::IDLE_TIMEOUT]);
     }
 
     /// A sender that never read its acks grew what waits for it without bound.
