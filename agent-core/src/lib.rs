@@ -37,6 +37,7 @@
 
 pub mod agent;
 pub mod auth;
+pub mod catalogue;
 pub mod sample;
 pub mod time;
 pub mod transport;

@@ -11,6 +11,8 @@
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::{Series, f};
+
 /// Per-CPU entries a default [`Sample`] holds.
 pub const MAX_CPUS: usize = 64;
 /// Filesystems a default [`Sample`] holds.
@@ -321,6 +323,156 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: us
     }
 }
 
+/// A CPU number as its label, without the formatting machinery: it runs for every CPU of
+/// every sample.
+fn cpu_label(n: u16, buf: &mut [u8; 5]) -> &str {
+    let mut at = buf.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        if let Some(digit) = buf.get_mut(at) {
+            *digit = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    core::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or_default()
+}
+
+impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: usize>
+    Sample<C, F, N, T, D>
+{
+    /// Hands each of the sample's series to `out`, in one fixed order: the one mapping of a
+    /// sample onto the families of the [`catalogue`](crate::catalogue). The server exposes a v1
+    /// sample through it, and a v2 agent declares and sends what it yields.
+    pub fn series(&self, out: &mut impl Series) {
+        let mut digits = [0u8; 5];
+        out.section("cpus");
+        for cpu in &self.cpus {
+            let label = cpu_label(cpu.cpu, &mut digits);
+            out.identity(label);
+            for (mode, seconds) in cpu.modes() {
+                out.add(f::CPU, &[label, mode], seconds);
+            }
+        }
+        out.add(f::LOAD1, &[], self.load1);
+        out.add(f::LOAD5, &[], self.load5);
+        out.add(f::LOAD15, &[], self.load15);
+        let m = &self.memory;
+        for (family, bytes) in [
+            (f::MEM_TOTAL, m.total),
+            (f::MEM_FREE, m.free),
+            (f::MEM_AVAILABLE, m.available),
+            (f::MEM_BUFFERS, m.buffers),
+            (f::MEM_CACHED, m.cached),
+            (f::SWAP_TOTAL, m.swap_total),
+            (f::SWAP_FREE, m.swap_free),
+        ] {
+            out.add(family, &[], bytes as f64);
+        }
+        out.section("filesystems");
+        for fs in &self.filesystems {
+            let labels = [
+                fs.device.as_str(),
+                fs.fstype.as_str(),
+                fs.mountpoint.as_str(),
+            ];
+            for label in labels {
+                out.identity(label);
+            }
+            for (family, value) in [
+                (f::FS_SIZE, fs.size),
+                (f::FS_FREE, fs.free),
+                (f::FS_AVAIL, fs.avail),
+                (f::FS_FILES, fs.files),
+                (f::FS_FILES_FREE, fs.files_free),
+                (f::FS_READONLY, u64::from(fs.readonly)),
+            ] {
+                out.add(family, &labels, value as f64);
+            }
+        }
+        out.section("interfaces");
+        for net in &self.interfaces {
+            let labels = [net.device.as_str()];
+            out.identity(&net.device);
+            for (family, value) in [
+                (f::NET_RX_BYTES, net.rx_bytes),
+                (f::NET_RX_PACKETS, net.rx_packets),
+                (f::NET_RX_ERRS, net.rx_errs),
+                (f::NET_RX_DROP, net.rx_drop),
+                (f::NET_TX_BYTES, net.tx_bytes),
+                (f::NET_TX_PACKETS, net.tx_packets),
+                (f::NET_TX_ERRS, net.tx_errs),
+                (f::NET_TX_DROP, net.tx_drop),
+                (f::NET_UP, u64::from(net.up)),
+            ] {
+                out.add(family, &labels, value as f64);
+            }
+        }
+        out.section("sensors");
+        for sensor in &self.sensors {
+            out.identity(&sensor.chip);
+            out.identity(&sensor.sensor);
+            out.add(
+                f::HWMON_TEMP,
+                &[sensor.chip.as_str(), sensor.sensor.as_str()],
+                sensor.celsius,
+            );
+        }
+        out.section("disks");
+        for disk in &self.disks {
+            let labels = [disk.device.as_str()];
+            out.identity(&disk.device);
+            for (family, value) in [
+                (f::DISK_READS, disk.reads_completed as f64),
+                (f::DISK_READS_MERGED, disk.reads_merged as f64),
+                (f::DISK_READ_BYTES, disk.read_bytes as f64),
+                (f::DISK_READ_TIME, disk.read_time),
+                (f::DISK_WRITES, disk.writes_completed as f64),
+                (f::DISK_WRITES_MERGED, disk.writes_merged as f64),
+                (f::DISK_WRITTEN_BYTES, disk.written_bytes as f64),
+                (f::DISK_WRITE_TIME, disk.write_time),
+                (f::DISK_IO_NOW, disk.io_now as f64),
+                (f::DISK_IO_TIME, disk.io_time),
+                (f::DISK_IO_TIME_WEIGHTED, disk.io_time_weighted),
+            ] {
+                out.add(family, &labels, value);
+            }
+        }
+        if let Some(p) = &self.pressure {
+            out.section("pressure");
+            for (family, seconds) in [
+                (f::PSI_CPU_WAITING, p.cpu_waiting),
+                (f::PSI_MEMORY_WAITING, p.memory_waiting),
+                (f::PSI_MEMORY_STALLED, p.memory_stalled),
+                (f::PSI_IO_WAITING, p.io_waiting),
+                (f::PSI_IO_STALLED, p.io_stalled),
+            ] {
+                out.add(family, &[], seconds);
+            }
+        }
+        out.add(f::BOOT_TIME, &[], self.boot_time as f64);
+        out.add(f::TIME, &[], self.time_ms as f64 / 1000.0);
+        out.add(f::CONTEXT_SWITCHES, &[], self.context_switches as f64);
+        out.add(f::FORKS, &[], self.forks as f64);
+        out.add(f::PROCS_RUNNING, &[], self.procs_running.into());
+        out.add(f::PROCS_BLOCKED, &[], self.procs_blocked.into());
+        out.add(f::CPU_USAGE, &[], self.cpu_usage);
+        let o = &self.omitted;
+        for (collection, n) in [
+            ("cpus", o.cpus),
+            ("filesystems", o.filesystems),
+            ("interfaces", o.interfaces),
+            ("sensors", o.sensors),
+            ("disks", o.disks),
+        ] {
+            out.add(f::OMITTED, &[collection], n.into());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,5 +544,38 @@ mod tests {
             ..Cpu::default()
         });
         assert_eq!(sample.check(), Err("cpus"));
+    }
+
+    #[test]
+    fn every_series_is_of_an_agent_family_with_its_labels() {
+        struct Check(usize);
+        impl Series for Check {
+            fn add(&mut self, family: u16, labels: &[&str], _value: f64) {
+                let fam = crate::catalogue::family(family).unwrap();
+                assert!(matches!(
+                    fam.source,
+                    crate::catalogue::Source::Agent | crate::catalogue::Source::Time
+                ));
+                assert_eq!(fam.labels.len(), labels.len(), "{}", fam.name);
+                self.0 += 1;
+            }
+        }
+        let mut sample: Sample = Sample::default();
+        for cpu in [0, 9, 10, 65535] {
+            let _ = sample.cpus.push(Cpu {
+                cpu,
+                ..Cpu::default()
+            });
+        }
+        let mut check = Check(0);
+        sample.series(&mut check);
+        // 8 modes per CPU, 3 loads, 7 memory, 7 others, 5 omitted counts.
+        assert_eq!(check.0, 4 * 8 + 3 + 7 + 7 + 5);
+        let mut buf = [0u8; 5];
+        for n in [0u16, 7, 10, 63, 999, 65535] {
+            let mut text: heapless::String<8> = heapless::String::new();
+            core::fmt::write(&mut text, format_args!("{n}")).unwrap();
+            assert_eq!(cpu_label(n, &mut buf), text.as_str());
+        }
     }
 }

@@ -18,27 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use prometheus::{Encoder, Registry, TextEncoder};
 use rustc_hash::FxHasher;
 
-/// The kind of a family, as its `# TYPE` line says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A value that goes up and down.
-    Gauge,
-    /// A value that only goes up, but for resets (which `rate()` handles).
-    Counter,
-}
-
-/// One metric family: its name, help, kind and the labels after `agent`.
-#[derive(Debug)]
-pub struct Def {
-    /// The metric name.
-    pub name: &'static str,
-    /// The `# HELP` text.
-    pub help: &'static str,
-    /// The `# TYPE`.
-    pub kind: Kind,
-    /// Label names after `agent`, in the order they are written.
-    pub labels: &'static [&'static str],
-}
+pub use agent_core::catalogue::{Family as Def, Kind};
 
 /// The label sets of one agent's series, rendered, grouped by family.
 #[derive(Debug, Default)]
@@ -199,10 +179,7 @@ impl Published {
             if spans.iter().all(Range::is_empty) {
                 continue;
             }
-            let kind = match def.kind {
-                Kind::Gauge => "gauge",
-                Kind::Counter => "counter",
-            };
+            let kind = def.kind.as_str();
             out.extend_from_slice(
                 format!(
                     "# HELP {} {}\n# TYPE {} {kind}\n",
@@ -329,6 +306,24 @@ fn push_token(key: &mut Vec<u8>, tag: u8, text: &str) {
     }
     key.push(len as u8);
     key.extend_from_slice(text.as_bytes());
+}
+
+/// A sample's series go straight into the builder: [`Sample::series`] is the one mapping.
+///
+/// [`Sample::series`]: agent_core::sample::Sample::series
+impl agent_core::catalogue::Series for Builder {
+    fn section(&mut self, name: &str) {
+        Builder::section(self, name);
+    }
+
+    fn identity(&mut self, part: &str) {
+        Builder::identity(self, part);
+    }
+
+    #[inline]
+    fn add(&mut self, family: u16, labels: &[&str], value: f64) {
+        Builder::add(self, usize::from(family), labels, value);
+    }
 }
 
 /// Collects one agent's series in the order a sample yields them, then builds its [`View`],
@@ -498,15 +493,19 @@ mod tests {
     const DEFS: &[Def] = &[
         Def {
             name: "a_total",
+            unit: "",
             help: "A.",
             kind: Kind::Counter,
             labels: &["x"],
+            source: agent_core::catalogue::Source::Agent,
         },
         Def {
             name: "b",
+            unit: "",
             help: "B.",
             kind: Kind::Gauge,
             labels: &[],
+            source: agent_core::catalogue::Source::Agent,
         },
     ];
 

@@ -18,12 +18,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::Thread;
 
-use agent_core::sample::{Omitted, Sample};
+use agent_core::sample::Sample;
 use agent_core::wire::{Hello, SampleMessage};
 use crossbeam_channel::Sender;
 
 use crate::exposition::Builder;
-use crate::families::emit_sample;
 
 /// Numbers a connection, from 1, in the order the acceptor took it; never reused while the
 /// server runs.
@@ -151,8 +150,6 @@ pub struct Decoded {
     pub seq: u64,
     /// Samples the agent dropped, as the message says.
     pub dropped: u64,
-    /// What the agent left out, as the message says.
-    omitted: Omitted,
     /// The sample's identity and values, in emission order.
     flat: Builder,
     /// The whole message, when the aggregator may need it (see above).
@@ -178,10 +175,9 @@ impl Decoded {
     pub fn fill(&mut self, message: &SampleMessage<Sample>) {
         self.seq = message.seq;
         self.dropped = message.dropped;
-        self.omitted = message.sample.omitted;
         self.whole = None;
         self.flat.start();
-        emit_sample(&mut self.flat, &message.sample);
+        message.sample.series(&mut self.flat);
         self.witness = cfg!(debug_assertions).then(|| Box::new(message.clone()));
     }
 
@@ -208,11 +204,6 @@ impl Decoded {
     /// The sample's own series, flattened where it was decoded.
     pub(crate) fn flat(&self) -> &Builder {
         &self.flat
-    }
-
-    /// What the agent left out, as the message says.
-    pub(crate) fn omitted(&self) -> &Omitted {
-        &self.omitted
     }
 
     /// Lets go of the messages, as the box goes back for reuse: the rare whole message is not

@@ -6,7 +6,7 @@ use std::sync::{Arc, PoisonError};
 use super::Aggregator;
 use super::table::AgentState;
 use crate::exposition::{Builder, Layout};
-use crate::families::{DEFS, F, agent_info, emit_sample, uname};
+use crate::families::{DEFS, F, agent_info, uname};
 use crate::shared::Decoded;
 
 impl Aggregator {
@@ -167,7 +167,7 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     b.identity_joined(&agent.hello_identity);
     match decoded.message() {
         // A layout is rebuilt only from a whole message (or, in debug builds, its witness).
-        Some(message) if b.rebuilding() => emit_sample(b, &message.sample),
+        Some(message) if b.rebuilding() => message.sample.series(b),
         _ => b.append(decoded.flat()),
     }
     b.add_labelled(F::UNAME, || uname(hello), 1.0);
@@ -175,15 +175,5 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     b.add(F::SAMPLES, &[], agent.samples as f64);
     b.add(F::SAMPLES_DROPPED, &[], decoded.dropped as f64);
     b.add(F::SEQUENCE_GAPS, &[], agent.gaps as f64);
-    let o = decoded.omitted();
-    for (collection, n) in [
-        ("cpus", o.cpus),
-        ("filesystems", o.filesystems),
-        ("interfaces", o.interfaces),
-        ("sensors", o.sensors),
-        ("disks", o.disks),
-    ] {
-        b.add(F::OMITTED, &[collection], n.into());
-    }
     b.add(F::INTERVAL, &[], agent.interval);
 }

@@ -1,0 +1,726 @@
+//! `catalogue`: every metric family vitals exposes, once, with its number.
+//!
+//! A family's number is its place in [`FAMILIES`]; protocol v2 names families by number, so a
+//! row is never moved or reused, only added at the end. The `node_*` names, kinds, help texts
+//! and labels are node_exporter's, so that its dashboards and alerts work unchanged.
+//!
+//! Everything that lists families reads this table: the server's exposition and its checks of a
+//! declaration, [`Sample::series`](crate::sample::Sample::series) (the one mapping of a sample
+//! onto series), the README's metric table and docs/metrics.md (checked by a test), and the
+//! parity test against node_exporter. Adding a family is a collector and a row.
+
+/// The kind of a family, as its `# TYPE` line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A value that goes up and down.
+    Gauge,
+    /// A value that only goes up, but for resets (which `rate()` handles).
+    Counter,
+}
+
+impl Kind {
+    /// The word of the `# TYPE` line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Gauge => "gauge",
+            Kind::Counter => "counter",
+        }
+    }
+}
+
+/// Who gives a family's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The agent, in its samples: the only families a v2 declaration may name.
+    Agent,
+    /// The agent's hello, once per connection.
+    Hello,
+    /// The time a sample was taken (a v2 `values` line's `t`).
+    Time,
+    /// The server, from what it counts of the agent.
+    Server,
+}
+
+/// One metric family.
+#[derive(Debug)]
+pub struct Family {
+    /// The metric name.
+    pub name: &'static str,
+    /// The unit its name ends in (`seconds`, `bytes`), or empty for a count or a state.
+    pub unit: &'static str,
+    /// The `# HELP` text.
+    pub help: &'static str,
+    /// The `# TYPE`.
+    pub kind: Kind,
+    /// Label names after `agent`, in the order they are written.
+    pub labels: &'static [&'static str],
+    /// Who gives its values.
+    pub source: Source,
+}
+
+const fn gauge(
+    name: &'static str,
+    unit: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+    source: Source,
+) -> Family {
+    Family {
+        name,
+        unit,
+        help,
+        kind: Kind::Gauge,
+        labels,
+        source,
+    }
+}
+
+const fn counter(
+    name: &'static str,
+    unit: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+    source: Source,
+) -> Family {
+    Family {
+        name,
+        unit,
+        help,
+        kind: Kind::Counter,
+        labels,
+        source,
+    }
+}
+
+/// The labels of a filesystem's series, after `agent`.
+const FS: &[&str] = &["device", "fstype", "mountpoint"];
+/// The labels of a network interface's or a disk's series, after `agent`.
+const DEV: &[&str] = &["device"];
+
+/// Every family, numbered by place: append, never reorder.
+pub const FAMILIES: &[Family] = &[
+    counter(
+        "node_cpu_seconds_total",
+        "seconds",
+        "Seconds the CPUs spent in each mode.",
+        &["cpu", "mode"],
+        Source::Agent,
+    ),
+    gauge("node_load1", "", "1m load average.", &[], Source::Agent),
+    gauge("node_load5", "", "5m load average.", &[], Source::Agent),
+    gauge("node_load15", "", "15m load average.", &[], Source::Agent),
+    gauge(
+        "node_memory_MemTotal_bytes",
+        "bytes",
+        "Memory information field MemTotal_bytes.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_memory_MemFree_bytes",
+        "bytes",
+        "Memory information field MemFree_bytes.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_memory_MemAvailable_bytes",
+        "bytes",
+        "Memory information field MemAvailable_bytes.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_memory_Buffers_bytes",
+        "bytes",
+        "Memory information field Buffers_bytes.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_memory_Cached_bytes",
+        "bytes",
+        "Memory information field Cached_bytes.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_memory_SwapTotal_bytes",
+        "bytes",
+        "Memory information field SwapTotal_bytes.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_memory_SwapFree_bytes",
+        "bytes",
+        "Memory information field SwapFree_bytes.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_filesystem_size_bytes",
+        "bytes",
+        "Filesystem size in bytes.",
+        FS,
+        Source::Agent,
+    ),
+    gauge(
+        "node_filesystem_free_bytes",
+        "bytes",
+        "Filesystem free space in bytes.",
+        FS,
+        Source::Agent,
+    ),
+    gauge(
+        "node_filesystem_avail_bytes",
+        "bytes",
+        "Filesystem space available to non-root users in bytes.",
+        FS,
+        Source::Agent,
+    ),
+    gauge(
+        "node_filesystem_files",
+        "",
+        "Filesystem total file nodes.",
+        FS,
+        Source::Agent,
+    ),
+    gauge(
+        "node_filesystem_files_free",
+        "",
+        "Filesystem total free file nodes.",
+        FS,
+        Source::Agent,
+    ),
+    gauge(
+        "node_filesystem_readonly",
+        "",
+        "Filesystem read-only status.",
+        FS,
+        Source::Agent,
+    ),
+    counter(
+        "node_network_receive_bytes_total",
+        "bytes",
+        "Network device statistic receive_bytes.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_network_receive_packets_total",
+        "",
+        "Network device statistic receive_packets.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_network_receive_errs_total",
+        "",
+        "Network device statistic receive_errs.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_network_receive_drop_total",
+        "",
+        "Network device statistic receive_drop.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_network_transmit_bytes_total",
+        "bytes",
+        "Network device statistic transmit_bytes.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_network_transmit_packets_total",
+        "",
+        "Network device statistic transmit_packets.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_network_transmit_errs_total",
+        "",
+        "Network device statistic transmit_errs.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_network_transmit_drop_total",
+        "",
+        "Network device statistic transmit_drop.",
+        DEV,
+        Source::Agent,
+    ),
+    gauge(
+        "node_network_up",
+        "",
+        "Value is 1 if operstate is 'up', 0 otherwise.",
+        DEV,
+        Source::Agent,
+    ),
+    gauge(
+        "node_hwmon_temp_celsius",
+        "celsius",
+        "Hardware monitor for temperature (input)",
+        &["chip", "sensor"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_boot_time_seconds",
+        "seconds",
+        "Node boot time, in unixtime.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_time_seconds",
+        "seconds",
+        "System time in seconds since epoch (1970).",
+        &[],
+        Source::Time,
+    ),
+    counter(
+        "node_context_switches_total",
+        "",
+        "Total number of context switches.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_forks_total",
+        "",
+        "Total number of forks.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_procs_running",
+        "",
+        "Number of processes in runnable state.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_procs_blocked",
+        "",
+        "Number of processes blocked waiting for I/O to complete.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_uname_info",
+        "",
+        "Labeled system information as provided by the uname system call.",
+        &[
+            "domainname",
+            "machine",
+            "nodename",
+            "release",
+            "sysname",
+            "version",
+        ],
+        Source::Hello,
+    ),
+    gauge(
+        "vitals_cpu_usage_ratio",
+        "ratio",
+        "Share of all CPUs busy between the agent's last two samples, 0 to 1.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "vitals_agent_info",
+        "",
+        "The agent's software and platform; always 1.",
+        &["arch", "hostname", "kernel", "os", "version"],
+        Source::Hello,
+    ),
+    counter(
+        "vitals_agent_samples_total",
+        "",
+        "Samples merged from the agent.",
+        &[],
+        Source::Server,
+    ),
+    counter(
+        "vitals_agent_samples_dropped_total",
+        "",
+        "Samples the agent dropped because its buffer was full, as it reports them.",
+        &[],
+        Source::Server,
+    ),
+    counter(
+        "vitals_agent_sequence_gaps_total",
+        "",
+        "Samples lost on the way: sequence numbers the server never merged, skipped within a session (samples dropped from the agent's full buffer included).",
+        &[],
+        Source::Server,
+    ),
+    gauge(
+        "vitals_agent_sample_omitted_entries",
+        "",
+        "Entries the agent left out of its last sample because a fixed-size collection was full.",
+        &["collection"],
+        Source::Agent,
+    ),
+    gauge(
+        "vitals_agent_interval_seconds",
+        "seconds",
+        "How often the agent samples.",
+        &[],
+        Source::Server,
+    ),
+    counter(
+        "node_disk_reads_completed_total",
+        "",
+        "The total number of reads completed successfully.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_reads_merged_total",
+        "",
+        "The total number of reads merged.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_read_bytes_total",
+        "bytes",
+        "The total number of bytes read successfully.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_read_time_seconds_total",
+        "seconds",
+        "The total number of seconds spent by all reads.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_writes_completed_total",
+        "",
+        "The total number of writes completed successfully.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_writes_merged_total",
+        "",
+        "The number of writes merged.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_written_bytes_total",
+        "bytes",
+        "The total number of bytes written successfully.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_write_time_seconds_total",
+        "seconds",
+        "This is the total number of seconds spent by all writes.",
+        DEV,
+        Source::Agent,
+    ),
+    gauge(
+        "node_disk_io_now",
+        "",
+        "The number of I/Os currently in progress.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_io_time_seconds_total",
+        "seconds",
+        "Total seconds spent doing I/Os.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_io_time_weighted_seconds_total",
+        "seconds",
+        "The weighted # of seconds spent doing I/Os.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_pressure_cpu_waiting_seconds_total",
+        "seconds",
+        "Total time in seconds that processes have waited for CPU time",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_pressure_memory_waiting_seconds_total",
+        "seconds",
+        "Total time in seconds that processes have waited for memory",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_pressure_memory_stalled_seconds_total",
+        "seconds",
+        "Total time in seconds no process could make progress due to memory congestion",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_pressure_io_waiting_seconds_total",
+        "seconds",
+        "Total time in seconds that processes have waited due to IO congestion",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_pressure_io_stalled_seconds_total",
+        "seconds",
+        "Total time in seconds no process could make progress due to IO congestion",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "vitals_agent_up",
+        "",
+        "1 if the agent is connected, 0 if it is not.",
+        &[],
+        Source::Server,
+    ),
+    gauge(
+        "vitals_agent_last_seen_timestamp_seconds",
+        "seconds",
+        "When the server last exposed a new sample's values from the agent (0 before the first).",
+        &[],
+        Source::Server,
+    ),
+];
+
+/// The label names of each family, by number, without the names and help texts: what a board
+/// needs to declare its series, so that its flash holds no more of the table.
+// Indexing runs at compile time, where a slip fails the build.
+#[allow(clippy::indexing_slicing)]
+pub static LABEL_NAMES: [&[&str]; FAMILIES.len()] = {
+    let mut out: [&[&str]; FAMILIES.len()] = [&[]; FAMILIES.len()];
+    let mut i = 0;
+    while i < FAMILIES.len() {
+        out[i] = FAMILIES[i].labels;
+        i += 1;
+    }
+    out
+};
+
+/// The family numbered `id`.
+pub fn family(id: u16) -> Option<&'static Family> {
+    FAMILIES.get(usize::from(id))
+}
+
+/// Family numbers, found by name at compile time: a name that is not in the table does not
+/// compile, so code and table cannot drift apart.
+pub mod f {
+    use super::FAMILIES;
+
+    // Compile time only (see `index`): a slip fails the build.
+    #[allow(clippy::indexing_slicing)]
+    const fn same(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    #[allow(clippy::panic, clippy::indexing_slicing)]
+    const fn index(name: &str) -> u16 {
+        let mut i = 0;
+        while i < FAMILIES.len() {
+            if same(FAMILIES[i].name, name) {
+                return i as u16;
+            }
+            i += 1;
+        }
+        panic!("no metric family of that name")
+    }
+
+    #[allow(missing_docs)]
+    pub const CPU: u16 = index("node_cpu_seconds_total");
+    #[allow(missing_docs)]
+    pub const LOAD1: u16 = index("node_load1");
+    #[allow(missing_docs)]
+    pub const LOAD5: u16 = index("node_load5");
+    #[allow(missing_docs)]
+    pub const LOAD15: u16 = index("node_load15");
+    #[allow(missing_docs)]
+    pub const MEM_TOTAL: u16 = index("node_memory_MemTotal_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_FREE: u16 = index("node_memory_MemFree_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_AVAILABLE: u16 = index("node_memory_MemAvailable_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_BUFFERS: u16 = index("node_memory_Buffers_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_CACHED: u16 = index("node_memory_Cached_bytes");
+    #[allow(missing_docs)]
+    pub const SWAP_TOTAL: u16 = index("node_memory_SwapTotal_bytes");
+    #[allow(missing_docs)]
+    pub const SWAP_FREE: u16 = index("node_memory_SwapFree_bytes");
+    #[allow(missing_docs)]
+    pub const FS_SIZE: u16 = index("node_filesystem_size_bytes");
+    #[allow(missing_docs)]
+    pub const FS_FREE: u16 = index("node_filesystem_free_bytes");
+    #[allow(missing_docs)]
+    pub const FS_AVAIL: u16 = index("node_filesystem_avail_bytes");
+    #[allow(missing_docs)]
+    pub const FS_FILES: u16 = index("node_filesystem_files");
+    #[allow(missing_docs)]
+    pub const FS_FILES_FREE: u16 = index("node_filesystem_files_free");
+    #[allow(missing_docs)]
+    pub const FS_READONLY: u16 = index("node_filesystem_readonly");
+    #[allow(missing_docs)]
+    pub const NET_RX_BYTES: u16 = index("node_network_receive_bytes_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_PACKETS: u16 = index("node_network_receive_packets_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_ERRS: u16 = index("node_network_receive_errs_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_DROP: u16 = index("node_network_receive_drop_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_BYTES: u16 = index("node_network_transmit_bytes_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_PACKETS: u16 = index("node_network_transmit_packets_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_ERRS: u16 = index("node_network_transmit_errs_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_DROP: u16 = index("node_network_transmit_drop_total");
+    #[allow(missing_docs)]
+    pub const NET_UP: u16 = index("node_network_up");
+    #[allow(missing_docs)]
+    pub const HWMON_TEMP: u16 = index("node_hwmon_temp_celsius");
+    #[allow(missing_docs)]
+    pub const BOOT_TIME: u16 = index("node_boot_time_seconds");
+    #[allow(missing_docs)]
+    pub const TIME: u16 = index("node_time_seconds");
+    #[allow(missing_docs)]
+    pub const CONTEXT_SWITCHES: u16 = index("node_context_switches_total");
+    #[allow(missing_docs)]
+    pub const FORKS: u16 = index("node_forks_total");
+    #[allow(missing_docs)]
+    pub const PROCS_RUNNING: u16 = index("node_procs_running");
+    #[allow(missing_docs)]
+    pub const PROCS_BLOCKED: u16 = index("node_procs_blocked");
+    #[allow(missing_docs)]
+    pub const UNAME: u16 = index("node_uname_info");
+    #[allow(missing_docs)]
+    pub const CPU_USAGE: u16 = index("vitals_cpu_usage_ratio");
+    #[allow(missing_docs)]
+    pub const AGENT_INFO: u16 = index("vitals_agent_info");
+    #[allow(missing_docs)]
+    pub const SAMPLES: u16 = index("vitals_agent_samples_total");
+    #[allow(missing_docs)]
+    pub const SAMPLES_DROPPED: u16 = index("vitals_agent_samples_dropped_total");
+    #[allow(missing_docs)]
+    pub const SEQUENCE_GAPS: u16 = index("vitals_agent_sequence_gaps_total");
+    #[allow(missing_docs)]
+    pub const OMITTED: u16 = index("vitals_agent_sample_omitted_entries");
+    #[allow(missing_docs)]
+    pub const INTERVAL: u16 = index("vitals_agent_interval_seconds");
+    #[allow(missing_docs)]
+    pub const DISK_READS: u16 = index("node_disk_reads_completed_total");
+    #[allow(missing_docs)]
+    pub const DISK_READS_MERGED: u16 = index("node_disk_reads_merged_total");
+    #[allow(missing_docs)]
+    pub const DISK_READ_BYTES: u16 = index("node_disk_read_bytes_total");
+    #[allow(missing_docs)]
+    pub const DISK_READ_TIME: u16 = index("node_disk_read_time_seconds_total");
+    #[allow(missing_docs)]
+    pub const DISK_WRITES: u16 = index("node_disk_writes_completed_total");
+    #[allow(missing_docs)]
+    pub const DISK_WRITES_MERGED: u16 = index("node_disk_writes_merged_total");
+    #[allow(missing_docs)]
+    pub const DISK_WRITTEN_BYTES: u16 = index("node_disk_written_bytes_total");
+    #[allow(missing_docs)]
+    pub const DISK_WRITE_TIME: u16 = index("node_disk_write_time_seconds_total");
+    #[allow(missing_docs)]
+    pub const DISK_IO_NOW: u16 = index("node_disk_io_now");
+    #[allow(missing_docs)]
+    pub const DISK_IO_TIME: u16 = index("node_disk_io_time_seconds_total");
+    #[allow(missing_docs)]
+    pub const DISK_IO_TIME_WEIGHTED: u16 = index("node_disk_io_time_weighted_seconds_total");
+    #[allow(missing_docs)]
+    pub const PSI_CPU_WAITING: u16 = index("node_pressure_cpu_waiting_seconds_total");
+    #[allow(missing_docs)]
+    pub const PSI_MEMORY_WAITING: u16 = index("node_pressure_memory_waiting_seconds_total");
+    #[allow(missing_docs)]
+    pub const PSI_MEMORY_STALLED: u16 = index("node_pressure_memory_stalled_seconds_total");
+    #[allow(missing_docs)]
+    pub const PSI_IO_WAITING: u16 = index("node_pressure_io_waiting_seconds_total");
+    #[allow(missing_docs)]
+    pub const PSI_IO_STALLED: u16 = index("node_pressure_io_stalled_seconds_total");
+    #[allow(missing_docs)]
+    pub const UP: u16 = index("vitals_agent_up");
+    #[allow(missing_docs)]
+    pub const LAST_SEEN: u16 = index("vitals_agent_last_seen_timestamp_seconds");
+}
+
+/// Where a sample's series go: the server's exposition builder, a v2 declaration and its
+/// values, a test's list. [`Sample::series`](crate::sample::Sample::series) calls it for each
+/// series in a fixed order.
+pub trait Series {
+    /// The series that follow are of a new section (the CPUs, the filesystems, ...).
+    fn section(&mut self, _name: &str) {}
+    /// A text that becomes a label of the series that follow, once per entry (a mount's
+    /// device, type and mount point): a receiver that reuses labels while these stay the same
+    /// hashes them, and nothing else of the labels.
+    fn identity(&mut self, _part: &str) {}
+    /// One series: its family's number, its label values in the family's order, its value.
+    fn add(&mut self, family: u16, labels: &[&str], value: f64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_names_and_labels_are_consistent() {
+        assert!(FAMILIES.len() < usize::from(u16::MAX));
+        for (i, fam) in FAMILIES.iter().enumerate() {
+            assert_eq!(LABEL_NAMES[i], fam.labels);
+            assert!(
+                fam.name.starts_with("node_") || fam.name.starts_with("vitals_"),
+                "{}",
+                fam.name
+            );
+            assert_eq!(
+                fam.kind == Kind::Counter,
+                fam.name.ends_with("_total"),
+                "{}",
+                fam.name
+            );
+            if !fam.unit.is_empty() {
+                assert!(fam.name.contains(fam.unit), "{}", fam.name);
+            }
+            for other in &FAMILIES[..i] {
+                assert_ne!(other.name, fam.name);
+            }
+        }
+        assert_eq!(
+            family(f::CPU).map(|f| f.name),
+            Some("node_cpu_seconds_total")
+        );
+        assert!(family(FAMILIES.len() as u16).is_none());
+    }
+}
