@@ -347,7 +347,7 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: us
     /// Hands each of the sample's series to `out`, in one fixed order: the one mapping of a
     /// sample onto the families of the [`catalogue`](crate::catalogue). The server exposes a v1
     /// sample through it, and a v2 agent declares and sends what it yields.
-    pub fn series(&self, out: &mut impl Series) {
+    pub fn series(&self, out: &mut (impl Series + ?Sized)) {
         let mut digits = [0u8; 5];
         out.section("cpus");
         for cpu in &self.cpus {

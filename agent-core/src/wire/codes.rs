@@ -57,6 +57,11 @@ pub const TOO_FREQUENT: &str = "too_frequent";
 /// A connected agent sent no whole message for too long.
 pub const IDLE_TIMEOUT: &str = "idle_timeout";
 
+/// A v2 declaration names a family the server's catalogue does not have.
+pub const UNKNOWN_FAMILY: &str = "unknown_family";
+/// A v2 declaration's label names or values do not match the family's.
+pub const WRONG_LABELS: &str = "wrong_labels";
+
 /// Every code that refuses or counts a peer's line or connection, in the order a server shows
 /// them: all but [`SHUTTING_DOWN`], which is no refusal.
 pub const REFUSALS: &[&str] = &[
@@ -83,6 +88,8 @@ pub const REFUSALS: &[&str] = &[
     NOT_READING,
     TOO_FREQUENT,
     IDLE_TIMEOUT,
+    UNKNOWN_FAMILY,
+    WRONG_LABELS,
 ];
 
 /// What a code means, in a few words, for a log line.
@@ -105,6 +112,8 @@ pub fn describe(code: &str) -> Option<&'static str> {
         BAD_SEAL => "a line was not sealed with the key",
         TOO_MANY_AGENTS => "the server holds as many agents as it may",
         SHUTTING_DOWN => "the server is stopping",
+        UNKNOWN_FAMILY => "a declared family is not in the server's catalogue",
+        WRONG_LABELS => "a declared family's labels are not the server's",
         BAD_LABEL => "a label text held a control character or a line separator",
         DUPLICATE_SERIES => "a sample named one series twice",
         TOO_MANY_SERIES => "the server holds as many series as it may",

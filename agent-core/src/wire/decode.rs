@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::framer::find_newline;
 use super::{
-    Ack, DecodeError, Hello, MAX_DEPTH, MAX_INTERVAL_MS, MAX_LINE, MAX_TEXT, Message,
+    Ack, DecodeError, Hello, MAX_DEPTH, MAX_INTERVAL_MS, MAX_LINE, MAX_TEXT, Message, PROTOCOL_V2,
     PROTOCOL_VERSION, SampleMessage, ServerLine, ServerMessage, fast, flat, series, valid_id,
 };
 use crate::sample::Sample;
@@ -175,6 +175,17 @@ pub fn decode_line_into<S: DeserializeOwned + Check>(
     }
 }
 
+/// The protocol version a line says it speaks, read from its start as every version writes it
+/// (`{"v":2,`); `None` when it does not start so.
+pub fn version_of(line: &[u8]) -> Option<u32> {
+    let rest = line.strip_prefix(br#"{"v":"#)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 9 || rest.get(digits) != Some(&b',') {
+        return None;
+    }
+    core::str::from_utf8(rest.get(..digits)?).ok()?.parse().ok()
+}
+
 /// Reads one line from a server, without its newline.
 ///
 /// # Errors
@@ -212,7 +223,10 @@ fn checked_header(line: &[u8]) -> Result<Header<'_>, DecodeError> {
                 .0
         }
     };
-    if header.v != PROTOCOL_VERSION {
+    // A v2 agent's hello is a v1 hello but for its `v`; its other lines are read by
+    // `decode_values` and `decode_declare`.
+    let v2_hello = header.v == PROTOCOL_V2 && header.kind == "hello";
+    if header.v != PROTOCOL_VERSION && !v2_hello {
         return Err(DecodeError::UnsupportedVersion);
     }
     Ok(header)
@@ -346,8 +360,13 @@ mod tests {
         for line in [HELLO, SAMPLE, AUTH] {
             assert_eq!(decode_server_line(line), Err(DecodeError::UnknownKind));
         }
+        // A server answers a v2 agent in v2: the same messages.
         assert_eq!(
             decode_server_line(br#"{"v":2,"kind":"ack","seq":1}"#),
+            Ok(ServerMessage::Ack(Ack { seq: 1 }))
+        );
+        assert_eq!(
+            decode_server_line(br#"{"v":3,"kind":"ack","seq":1}"#),
             Err(DecodeError::UnsupportedVersion)
         );
         assert_eq!(decode_server_line(b"\xff"), Err(DecodeError::BadUtf8));

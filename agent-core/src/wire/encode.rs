@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{EncodeError, MAX_LINE, Message};
+use super::{EncodeError, MAX_LINE, Message, PROTOCOL_V2, PROTOCOL_VERSION};
 
 /// Writes `message` as one line, newline included, at the start of `buf`.
 ///
@@ -13,14 +13,28 @@ use super::{EncodeError, MAX_LINE, Message};
 /// [`EncodeError::BufferFull`] when `buf` is too small, [`EncodeError::LineTooLong`] when the
 /// line would exceed [`MAX_LINE`].
 pub fn encode<S: Serialize>(message: &Message<S>, buf: &mut [u8]) -> Result<usize, EncodeError> {
+    encode_versioned(PROTOCOL_VERSION, message, buf)
+}
+
+/// As [`encode`], with `version` as the line's `v`: a server answers a v2 agent in v2, and a v2
+/// agent's hello is a v1 hello but for its `v`. (A v1 `sample` is never sent with another.)
+///
+/// # Errors
+/// As [`encode`].
+pub fn encode_versioned<S: Serialize>(
+    version: u32,
+    message: &Message<S>,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let v = version;
     match message {
-        Message::Hello(body) => encode_body("hello", body, buf),
-        Message::Welcome(body) => encode_body("welcome", body, buf),
-        Message::Sample(body) => encode_body("sample", body, buf),
-        Message::Ack(body) => encode_body("ack", body, buf),
-        Message::Error(body) => encode_body("error", body, buf),
-        Message::Challenge(body) => encode_body("challenge", body, buf),
-        Message::Auth(body) => encode_body("auth", body, buf),
+        Message::Hello(body) => encode_body_v(v, "hello", body, buf),
+        Message::Welcome(body) => encode_body_v(v, "welcome", body, buf),
+        Message::Sample(body) => encode_body_v(v, "sample", body, buf),
+        Message::Ack(body) => encode_body_v(v, "ack", body, buf),
+        Message::Error(body) => encode_body_v(v, "error", body, buf),
+        Message::Challenge(body) => encode_body_v(v, "challenge", body, buf),
+        Message::Auth(body) => encode_body_v(v, "auth", body, buf),
     }
 }
 
@@ -34,8 +48,23 @@ pub(crate) fn encode_body<B: Serialize>(
     body: &B,
     buf: &mut [u8],
 ) -> Result<usize, EncodeError> {
+    encode_body_v(PROTOCOL_VERSION, kind, body, buf)
+}
+
+/// As [`encode_body`], with `version` (1 or 2) as the `v`.
+pub(crate) fn encode_body_v<B: Serialize>(
+    version: u32,
+    kind: &str,
+    body: &B,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError> {
     let mut at = 0;
-    for part in [r#"{"v":1,"kind":""#, kind, "\""] {
+    let open = if version == PROTOCOL_V2 {
+        r#"{"v":2,"kind":""#
+    } else {
+        r#"{"v":1,"kind":""#
+    };
+    for part in [open, kind, "\""] {
         let end = at + part.len();
         buf.get_mut(at..end)
             .ok_or(EncodeError::BufferFull)?

@@ -13,6 +13,8 @@ pub enum EncodeError {
     BufferFull,
     /// The encoded line would be longer than [`MAX_LINE`](super::MAX_LINE).
     LineTooLong,
+    /// A value is infinite or not a number, which JSON cannot write.
+    NotFinite,
 }
 
 impl fmt::Display for EncodeError {
@@ -20,6 +22,7 @@ impl fmt::Display for EncodeError {
         match self {
             EncodeError::BufferFull => f.write_str("message does not fit in the buffer"),
             EncodeError::LineTooLong => f.write_str("message is longer than the protocol allows"),
+            EncodeError::NotFinite => f.write_str("a value is infinite or not a number"),
         }
     }
 }
@@ -53,6 +56,12 @@ pub enum DecodeError {
     BadLabel(&'static str),
     /// A sample names one series twice; names the collection.
     DuplicateSeries(&'static str),
+    /// A v2 declaration names a family the catalogue does not have, or whose values are not
+    /// the agent's to send.
+    UnknownFamily(u16),
+    /// A v2 declaration gives a family other label names than the catalogue's, or a series
+    /// other label values than its family's names.
+    WrongLabels(u16),
 }
 
 impl DecodeError {
@@ -69,6 +78,8 @@ impl DecodeError {
             DecodeError::BadSeal => codes::BAD_SEAL,
             DecodeError::BadLabel(_) => codes::BAD_LABEL,
             DecodeError::DuplicateSeries(_) => codes::DUPLICATE_SERIES,
+            DecodeError::UnknownFamily(_) => codes::UNKNOWN_FAMILY,
+            DecodeError::WrongLabels(_) => codes::WRONG_LABELS,
         }
     }
 }
@@ -92,6 +103,13 @@ impl fmt::Display for DecodeError {
             DecodeError::DuplicateSeries(collection) => {
                 write!(f, "`{collection}` names the same series twice")
             }
+            DecodeError::UnknownFamily(id) => {
+                write!(f, "family {id} is not one an agent may declare here")
+            }
+            DecodeError::WrongLabels(id) => write!(
+                f,
+                "family {id}'s label names or a series' label values are not the catalogue's"
+            ),
         }
     }
 }

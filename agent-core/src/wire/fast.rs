@@ -12,12 +12,39 @@ use heapless::{String, Vec};
 use super::SampleMessage;
 use crate::sample::{Cpu, Disk, Filesystem, Interface, Memory, Omitted, Pressure, Sample, Sensor};
 
-struct Cursor<'a> {
+/// Reads a line front to back; every reader answers `None` and moves nothing when the text is
+/// not what it reads.
+pub(super) struct Cursor<'a> {
     rest: &'a [u8],
 }
 
 impl<'a> Cursor<'a> {
-    fn lit(&mut self, expected: &[u8]) -> Option<()> {
+    pub(super) fn new(line: &'a [u8]) -> Self {
+        Cursor { rest: line }
+    }
+
+    /// What is left to read.
+    pub(super) fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// Moves past `n` bytes (all that are left, if fewer).
+    pub(super) fn skip(&mut self, n: usize) {
+        self.rest = self.rest.get(n..).unwrap_or_default();
+    }
+
+    /// The next byte.
+    pub(super) fn take(&mut self) -> Option<u8> {
+        let (&first, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(first)
+    }
+
+    pub(super) fn lit(&mut self, expected: &[u8]) -> Option<()> {
         self.rest = self.rest.strip_prefix(expected)?;
         Some(())
     }
@@ -41,7 +68,7 @@ impl<'a> Cursor<'a> {
     /// Plain digits without a leading zero, where a number's text ends after them; anything
     /// else is for the general parser to judge (it reads `07` as 0 followed by garbage). One
     /// pass: the digits are read as they are found.
-    fn u64(&mut self) -> Option<u64> {
+    pub(super) fn u64(&mut self) -> Option<u64> {
         let (n, len) = leading_digits(self.rest, 0)?;
         if len == 0 || (len > 1 && self.rest.first() == Some(&b'0')) {
             return None;
@@ -53,15 +80,15 @@ impl<'a> Cursor<'a> {
         Some(n)
     }
 
-    fn u32(&mut self) -> Option<u32> {
+    pub(super) fn u32(&mut self) -> Option<u32> {
         u32::try_from(self.u64()?).ok()
     }
 
-    fn u16(&mut self) -> Option<u16> {
+    pub(super) fn u16(&mut self) -> Option<u16> {
         u16::try_from(self.u64()?).ok()
     }
 
-    fn f64(&mut self) -> Option<f64> {
+    pub(super) fn f64(&mut self) -> Option<f64> {
         if let Some((v, len)) = simple_decimal(self.rest) {
             self.rest = self.rest.get(len..)?;
             return Some(v);

@@ -18,8 +18,8 @@
 use heapless::String;
 
 use super::{
-    Ack, Challenge, Code, DecodeError, ErrorMessage, MAX_TEXT, PROTOCOL_VERSION, ServerMessage,
-    Welcome,
+    Ack, Challenge, Code, DecodeError, ErrorMessage, MAX_TEXT, PROTOCOL_V2, PROTOCOL_VERSION,
+    ServerMessage, Welcome,
 };
 
 /// A server's line as the agent acts on it: its numbers, a challenge's nonce, an error's code.
@@ -166,7 +166,9 @@ impl<'a> Members<'a> {
     /// The message's kind, once its version is checked.
     fn kind(&self) -> Result<Kind, DecodeError> {
         match self.v {
-            Some(Value::Number(v)) if v == u64::from(PROTOCOL_VERSION) => {}
+            // A server answers in its agent's version; the messages it sends are the same in both.
+            Some(Value::Number(v))
+                if v == u64::from(PROTOCOL_VERSION) || v == u64::from(PROTOCOL_V2) => {}
             Some(Value::Number(_)) => return Err(DecodeError::UnsupportedVersion),
             _ => return Err(DecodeError::BadJson),
         }
@@ -536,7 +538,7 @@ mod tests {
     fn refuses_what_is_not_a_server_message() {
         let cases: [(&[u8], DecodeError); 18] = [
             (
-                br#"{"v":2,"kind":"ack","seq":1}"#,
+                br#"{"v":3,"kind":"ack","seq":1}"#,
                 DecodeError::UnsupportedVersion,
             ),
             (br#"{"kind":"ack","seq":1}"#, DecodeError::BadJson),

@@ -37,6 +37,10 @@
 /// The protocol version this crate speaks, the `v` of every message.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// Protocol v2: after its hello, an agent declares its series once (`declare`) and then sends
+/// only their values (`values`). A server speaks both, in the version of each agent's hello.
+pub const PROTOCOL_V2: u32 = 2;
+
 /// The longest line, in bytes without its newline, that a peer must accept.
 ///
 /// A default [`Sample`](crate::sample::Sample) with every collection full and every name at its longest escapes to
@@ -67,6 +71,7 @@ pub const MAX_ACK_EVERY: u32 = 64;
 pub const MAX_CODE: usize = 32;
 
 pub mod codes;
+mod declare;
 mod decode;
 mod encode;
 mod error;
@@ -75,13 +80,15 @@ mod flat;
 mod framer;
 mod messages;
 mod series;
+mod values;
 #[cfg(test)]
 mod vectors;
 
+pub use declare::{Labels, MAX_LABELS, decode_declare, encode_declare};
 pub(crate) use decode::read_server_line;
-pub use decode::{Check, decode, decode_line, decode_line_into, decode_server_line};
-pub use encode::encode;
+pub use decode::{Check, decode, decode_line, decode_line_into, decode_server_line, version_of};
 pub(crate) use encode::encode_body;
+pub use encode::{encode, encode_versioned};
 pub use error::{DecodeError, EncodeError};
 pub(crate) use flat::ServerLine;
 pub use framer::{Decoder, FeedResult, Framer, LineBuffer};
@@ -89,3 +96,4 @@ pub use messages::{
     Ack, AgentId, Auth, Challenge, Code, ErrorMessage, Hello, Message, SampleMessage,
     ServerMessage, Text, Welcome, valid_id,
 };
+pub use values::{ValuesHeader, ValuesWriter, decode_values};

@@ -22,8 +22,14 @@ pub(super) const ERROR: &[u8] =
 pub(super) const CHALLENGE: &[u8] = br#"{"v":1,"kind":"challenge","nonce":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}"#;
 pub(super) const AUTH: &[u8] = br#"{"v":1,"kind":"auth","mac":"60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"}"#;
 
+/// Protocol v2: the same hello but for its `v`, then the documented sample's series declared,
+/// and its values.
+pub(super) const HELLO_V2: &[u8] = br#"{"v":2,"kind":"hello","id":"pi-kitchen","version":"0.1.0","os":"Linux","arch":"aarch64","kernel":"6.1.0-rpi7","kernel_version":"1 SMP PREEMPT","hostname":"pi-kitchen","domainname":"(none)","interval_ms":10000,"session":1700000000000}"#;
+pub(super) const DECLARE_V2: &[u8] = br#"{"v":2,"kind":"declare","g":1,"families":[[0,"cpu","mode"],[1],[2],[3],[4],[5],[6],[7],[8],[9],[10],[17,"device"],[18,"device"],[19,"device"],[20,"device"],[21,"device"],[22,"device"],[23,"device"],[24,"device"],[25,"device"],[27],[29],[30],[31],[32],[34],[39,"collection"],[41,"device"],[42,"device"],[43,"device"],[44,"device"],[45,"device"],[46,"device"],[47,"device"],[48,"device"],[49,"device"],[50,"device"],[51,"device"],[52],[53],[54],[55],[56]],"series":[[0,"0","user"],[0,"0","nice"],[0,"0","system"],[0,"0","idle"],[0,"0","iowait"],[0,"0","irq"],[0,"0","softirq"],[0,"0","steal"],[1],[2],[3],[4],[5],[6],[7],[8],[9],[10],[17,"eth0"],[18,"eth0"],[19,"eth0"],[20,"eth0"],[21,"eth0"],[22,"eth0"],[23,"eth0"],[24,"eth0"],[25,"eth0"],[41,"sda"],[42,"sda"],[43,"sda"],[44,"sda"],[45,"sda"],[46,"sda"],[47,"sda"],[48,"sda"],[49,"sda"],[50,"sda"],[51,"sda"],[52],[53],[54],[55],[56],[27],[29],[30],[31],[32],[34],[39,"cpus"],[39,"filesystems"],[39,"interfaces"],[39,"sensors"],[39,"disks"]]}"#;
+pub(super) const VALUES_V2: &[u8] = br#"{"v":2,"kind":"values","seq":1,"dropped":0,"g":1,"t":1700000000000,"x":[10.5,0,3.25,100,0.5,0,0.01,0,0.5,0.25,0.125,1024,512,768,16,128,0,0,1,2,0,0,3,4,0,0,1,10,1,40960,0.25,20,2,81920,0.5,0,0.75,1,1.5,0,0,2.25,1,1699990000,99,5,1,0,0.1,0,0,0,0,0]}"#;
+
 /// The vectors of `docs/protocol.md`, by the names it gives them.
-pub(super) const DOCUMENTED: [(&str, &[u8]); 8] = [
+pub(super) const DOCUMENTED: [(&str, &[u8]); 11] = [
     ("HELLO", HELLO),
     ("HELLO_AGAIN", HELLO_AGAIN),
     ("WELCOME", WELCOME),
@@ -32,6 +38,9 @@ pub(super) const DOCUMENTED: [(&str, &[u8]); 8] = [
     ("ERROR", ERROR),
     ("CHALLENGE", CHALLENGE),
     ("AUTH", AUTH),
+    ("HELLO_V2", HELLO_V2),
+    ("DECLARE_V2", DECLARE_V2),
+    ("VALUES_V2", VALUES_V2),
 ];
 
 // ---- Lines only the tests use.
@@ -44,7 +53,7 @@ pub(super) const HELLO_ESCAPED: &[u8] = br#"{"v":1,"kind":"hello","id":"a","vers
 pub(super) const HELLO_BAD_LABEL: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"1","hostname":"h\u0000","domainname":"(none)","interval_ms":1000,"session":1}"#;
 /// A hello declaring an interval over an hour: refused (`invalid_value`).
 pub(super) const HELLO_INTERVAL_TOO_LONG: &[u8] = br#"{"v":1,"kind":"hello","id":"a","version":"0.1.0","os":"Linux","arch":"x86_64","kernel":"6","kernel_version":"1","hostname":"h","domainname":"(none)","interval_ms":4294967295,"session":1}"#;
-pub(super) const FUTURE_VERSION: &[u8] = br#"{"v":2,"kind":"hello"}"#;
+pub(super) const FUTURE_VERSION: &[u8] = br#"{"v":3,"kind":"hello"}"#;
 pub(super) const UNKNOWN_KIND: &[u8] = br#"{"v":1,"kind":"gossip"}"#;
 pub(super) const GARBAGE: &[u8] = b"GET / HTTP/1.1";
 pub(super) const BAD_UTF8: &[u8] = b"{\"v\":1,\"kind\":\"ack\",\"seq\":\xff}";
@@ -93,6 +102,14 @@ mod tests {
             let n = encode(&message, &mut buf).unwrap();
             assert_eq!(&buf[..n], line(vector).as_slice(), "{}", message.kind());
         }
+        // A v2 hello is a v1 hello but for its `v` (the other v2 lines have tests of their
+        // own, in declare.rs and values.rs).
+        let hello = one(HELLO_V2).unwrap();
+        assert_eq!(crate::wire::version_of(HELLO_V2), Some(2));
+        let mut buf = [0u8; 4096];
+        let n = crate::wire::encode_versioned(2, &hello, &mut buf).unwrap();
+        assert_eq!(&buf[..n], line(HELLO_V2).as_slice());
+        assert_eq!(one(HELLO).unwrap(), hello);
     }
 
     #[test]
