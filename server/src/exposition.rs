@@ -431,6 +431,13 @@ impl Builder {
         self.values.extend_from_slice(&other.values);
     }
 
+    /// Adds values without labels, as [`append`](Builder::append) does: a v2 sample's, whose
+    /// identity was added whole.
+    pub fn extend_values(&mut self, values: &[f64]) {
+        debug_assert!(!self.rebuilding);
+        self.values.extend_from_slice(values);
+    }
+
     /// Whether a layout is being rebuilt (see [`start_rebuild`](Builder::start_rebuild)).
     pub fn rebuilding(&self) -> bool {
         self.rebuilding

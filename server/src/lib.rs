@@ -52,6 +52,7 @@ macro_rules! log {
 
 pub mod aggregator;
 pub mod exposition;
+pub mod declaration;
 pub mod families;
 pub mod heartbeat;
 pub mod http;

@@ -19,9 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::Thread;
 
 use agent_core::sample::Sample;
-use agent_core::wire::{Hello, SampleMessage};
+use agent_core::wire::{Hello, SampleMessage, ValuesHeader};
 use crossbeam_channel::Sender;
 
+use crate::declaration::Declaration;
 use crate::exposition::Builder;
 
 /// Numbers a connection, from 1, in the order the acceptor took it; never reused while the
@@ -157,6 +158,20 @@ pub struct Decoded {
     /// In debug builds (every test), the whole message always, to check what the aggregator
     /// publishes from the flattened values against the message.
     witness: Option<Box<SampleMessage<Sample>>>,
+    /// A v2 sample's declaration, always: it labels the series as a whole v1 message does.
+    declared: Option<Arc<Declaration>>,
+    /// Whether the aggregator should label the series from the declaration: the session's
+    /// first sample after a new declaration.
+    declared_whole: bool,
+}
+
+/// What the aggregator labels a sample's series from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Whole<'a> {
+    /// A v1 sample message.
+    Message(&'a SampleMessage<Sample>),
+    /// A v2 declaration.
+    Declared(&'a Declaration),
 }
 
 impl Decoded {
@@ -176,9 +191,29 @@ impl Decoded {
         self.seq = message.seq;
         self.dropped = message.dropped;
         self.whole = None;
+        self.declared = None;
+        self.declared_whole = false;
         self.flat.start();
         message.sample.series(&mut self.flat);
         self.witness = cfg!(debug_assertions).then(|| Box::new(message.clone()));
+    }
+
+    /// Fills the box from a v2 `values` line: its `values` in the order `declared` gives the
+    /// series; `whole` for the first sample after a new declaration.
+    pub fn fill_declared(
+        &mut self,
+        header: &ValuesHeader,
+        values: &[f64],
+        declared: &Arc<Declaration>,
+        whole: bool,
+    ) {
+        self.seq = header.seq;
+        self.dropped = header.dropped;
+        self.whole = None;
+        self.witness = None;
+        declared.flatten(&mut self.flat, values, header.t);
+        self.declared = Some(declared.clone());
+        self.declared_whole = whole;
     }
 
     /// A hash of the sample's identity: of every text that becomes a label of its series.
@@ -191,14 +226,22 @@ impl Decoded {
         self.whole = Some(Box::new(message.clone()));
     }
 
-    /// Whether the whole message came along.
+    /// Whether the whole message came along (or, in v2, the declaration is new).
     pub fn is_whole(&self) -> bool {
-        self.whole.is_some()
+        self.whole.is_some() || self.declared_whole
     }
 
-    /// The whole message, if it came along (or, in debug builds, as a witness).
-    pub(crate) fn message(&self) -> Option<&SampleMessage<Sample>> {
-        self.whole.as_deref().or(self.witness.as_deref())
+    /// What labels the series: the whole message, if it came along (or, in debug builds, as a
+    /// witness), or the declaration.
+    pub(crate) fn whole(&self) -> Option<Whole<'_>> {
+        match &self.declared {
+            Some(declared) => Some(Whole::Declared(declared)),
+            None => self
+                .whole
+                .as_deref()
+                .or(self.witness.as_deref())
+                .map(Whole::Message),
+        }
     }
 
     /// The sample's own series, flattened where it was decoded.
@@ -211,6 +254,7 @@ impl Decoded {
     pub(crate) fn drop_messages(&mut self) {
         self.whole = None;
         self.witness = None;
+        self.declared = None;
     }
 }
 

@@ -7,7 +7,7 @@ use super::Aggregator;
 use super::table::AgentState;
 use crate::exposition::{Builder, Layout};
 use crate::families::{DEFS, F, agent_info, uname};
-use crate::shared::Decoded;
+use crate::shared::{Decoded, Whole};
 
 impl Aggregator {
     /// Adds the agents that joined since the last call to what scrapes see: once a batch, as
@@ -165,9 +165,13 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
     // Everything below that becomes a label, section by section, so that the same identity
     // means the same series (see `Builder::identity`).
     b.identity_joined(&agent.hello_identity);
-    match decoded.message() {
-        // A layout is rebuilt only from a whole message (or, in debug builds, its witness).
-        Some(message) if b.rebuilding() => message.sample.series(b),
+    match decoded.whole() {
+        // A layout is rebuilt only from a whole message (or, in debug builds, its witness), or
+        // a declaration.
+        Some(Whole::Message(message)) if b.rebuilding() => message.sample.series(b),
+        Some(Whole::Declared(declared)) if b.rebuilding() => {
+            declared.series(b, decoded.flat().values());
+        }
         _ => b.append(decoded.flat()),
     }
     b.add_labelled(F::UNAME, || uname(hello), 1.0);

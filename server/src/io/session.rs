@@ -7,19 +7,26 @@
 //! refusal that come back (sealed once the agent has authenticated); and closes on a deadline:
 //! no hello (or answer) in time, no whole message for a few of the agent's intervals, or the
 //! linger after a refusal.
+//!
+//! A session speaks the protocol version of its hello. In v2 it keeps the agent's latest
+//! declaration and hands each `values` line on with it; the v1 `sample` and the v2 lines are
+//! each refused on a connection of the other version.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{
     self, Ack, Challenge, ErrorMessage, FeedResult, Framer, Hello, LineBuffer, MAX_ACK_EVERY,
-    MAX_LINE, Message, SampleMessage, Welcome, codes,
+    MAX_LINE, Message, PROTOCOL_V2, PROTOCOL_VERSION, SampleMessage, ValuesHeader, Welcome,
+    codes,
 };
 
 use crossbeam_channel::Receiver;
 
+use crate::declaration::Declaration;
 use crate::keys::Keys;
 use crate::shared::{ConnId, Decoded, Event, Reply};
 
@@ -48,6 +55,18 @@ fn after(now: Instant, wait: Duration) -> Instant {
 /// How long a refused connection is read (and ignored) after our `error`, so that closing with
 /// unread data does not reset it before the agent has read why.
 pub const LINGER: Duration = Duration::from_millis(500);
+
+/// What one line was, as the framer hands it on.
+enum Line {
+    /// A v1 sample, read into the context's sample.
+    Sample,
+    /// A v2 `values` line, read into the session's values.
+    Values(ValuesHeader),
+    /// A v2 `declare` line, copied into the session for reading.
+    Declare,
+    /// Any other message, in the version its line said.
+    Other(Box<Message>, u32),
+}
 
 /// A partial line's storage that grows as far as the line needs, up to its limit (at most
 /// [`MAX_LINE`]), and is given back once the line is done.
@@ -241,6 +260,13 @@ pub struct Session {
     /// The [`Decoded::identity`] of the last sample handed on, which went whole if it was
     /// not that of the one before.
     identity: Option<u64>,
+    /// The protocol version of the hello, in which the session answers.
+    protocol: u32,
+    /// v2: the agent's latest declaration, and whether a sample went on with it yet.
+    declared: Option<(Arc<Declaration>, bool)>,
+    /// v2: the last `values` line's values, or the last `declare` line, as read.
+    values: Vec<f64>,
+    declare: Vec<u8>,
     /// The samples merged since the last ack, and the newest of them: acknowledged before the
     /// goodbye when the server stops, so the agent need not send them again.
     unacked: u64,
@@ -284,6 +310,10 @@ impl Session {
             welcomed: false,
             ack_every: 1,
             identity: None,
+            protocol: PROTOCOL_VERSION,
+            declared: None,
+            values: Vec::new(),
+            declare: Vec::new(),
             unacked: 0,
             last_merged: 0,
             deadline: after(now, limits.handshake_timeout),
@@ -316,17 +346,38 @@ impl Session {
     ) {
         while self.state != State::Closing {
             let (seals, plain, sample) = (&mut self.seals, &mut *ctx.plain, &mut *ctx.sample);
+            let (values, declare) = (&mut self.values, &mut self.declare);
             // Other messages than samples are rare (hello, auth): boxed, so that what the framer
             // hands back stays small.
             let fed = self.framer.feed_with(input, |line| {
-                let decoded = match seals.as_deref_mut() {
+                let line = match seals.as_deref_mut() {
                     Some((from_agent, _)) => {
                         plain.resize(line.len(), 0);
-                        wire::decode_line_into(from_agent.open(line, plain)?, sample)
+                        from_agent.open(line, plain)?
                     }
-                    None => wire::decode_line_into(line, sample),
+                    None => line,
                 };
-                decoded.map(|other| other.map(Box::new))
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.starts_with(br#"{"v":2,"kind":"values","#) {
+                    values.clear();
+                    let header = wire::decode_values(line, |v| {
+                        values.push(v);
+                        Ok(())
+                    })?;
+                    return Ok(Line::Values(header));
+                }
+                if line.starts_with(br#"{"v":2,"kind":"declare","#) {
+                    declare.clear();
+                    declare.extend_from_slice(line);
+                    return Ok(Line::Declare);
+                }
+                Ok(match wire::decode_line_into(line, sample)? {
+                    None => Line::Sample,
+                    Some(other) => {
+                        let version = wire::version_of(line).unwrap_or(PROTOCOL_VERSION);
+                        Line::Other(Box::new(other), version)
+                    }
+                })
             });
             let message = match fed {
                 FeedResult::Consumed => return,
@@ -343,8 +394,15 @@ impl Session {
                 }
             };
             let handled = match message {
-                None => self.on_sample(ctx, requests),
-                Some(message) => self.on_message(*message, now, ctx, requests),
+                Line::Sample => self.on_sample(ctx, requests),
+                Line::Values(header) => self.on_values(&header, ctx, requests),
+                Line::Declare => self.on_declare(),
+                Line::Other(message, version) => {
+                    if matches!(*message, Message::Hello(_)) && self.agent.is_none() {
+                        self.protocol = version;
+                    }
+                    self.on_message(*message, now, ctx, requests)
+                }
             };
             if let Err(refusal) = handled {
                 self.refuse(refusal, now, requests);
@@ -441,12 +499,84 @@ impl Session {
         Ok(())
     }
 
+    /// Whether a message of version `version`'s own kind (`kind`) may come now.
+    fn expect(&self, version: u32, kind: &str) -> Result<(), Refusal> {
+        match (&self.agent, self.state) {
+            (Some(_), State::Open) if self.protocol == version => Ok(()),
+            (Some(_), State::Open) => Err(Refusal::new(
+                codes::UNEXPECTED,
+                format!(
+                    "`{kind}` is a protocol v{version} message, and this connection's hello \
+                     said v{}",
+                    self.protocol
+                ),
+            )),
+            (None, _) => Err(Refusal::new(
+                codes::UNEXPECTED,
+                format!("`{kind}` before hello"),
+            )),
+            (Some(_), _) => Err(Refusal::new(
+                codes::UNEXPECTED,
+                format!("`{kind}` is not expected from an agent now"),
+            )),
+        }
+    }
+
+    /// A `declare` line was copied into `self.declare`: read, it replaces the last one.
+    fn on_declare(&mut self) -> Result<(), Refusal> {
+        self.expect(PROTOCOL_V2, "declare")?;
+        let declaration = Declaration::read(&self.declare).map_err(|refused| Refusal {
+            code: refused.code,
+            message: refused.message,
+        })?;
+        self.declared = Some((Arc::new(declaration), false));
+        Ok(())
+    }
+
+    /// A `values` line was read into `self.values`: hands it on with its declaration.
+    fn on_values(
+        &mut self,
+        header: &ValuesHeader,
+        ctx: &mut Context<'_>,
+        requests: &mut Vec<Request>,
+    ) -> Result<(), Refusal> {
+        self.expect(PROTOCOL_V2, "values")?;
+        let Some((declared, sent)) = &mut self.declared else {
+            return Err(Refusal::new(codes::UNEXPECTED, "`values` before `declare`"));
+        };
+        if declared.g != header.g {
+            return Err(Refusal::new(
+                codes::UNEXPECTED,
+                format!(
+                    "`values` follow declaration {}, and the last one sent was {}",
+                    header.g, declared.g
+                ),
+            ));
+        }
+        if declared.len() != self.values.len() {
+            return Err(Refusal::new(
+                codes::INVALID_VALUE,
+                format!(
+                    "{} values for the {} series declared",
+                    self.values.len(),
+                    declared.len()
+                ),
+            ));
+        }
+        let mut next = ctx.next_box();
+        next.fill_declared(header, &self.values, declared, !*sent);
+        *sent = true;
+        requests.push(Request::Sample(next));
+        Ok(())
+    }
+
     /// A sample was read into `ctx.sample`: hands it on, if it is expected now.
     fn on_sample(
         &mut self,
         ctx: &mut Context<'_>,
         requests: &mut Vec<Request>,
     ) -> Result<(), Refusal> {
+        self.expect(PROTOCOL_VERSION, "sample")?;
         match (&self.agent, self.state) {
             (Some(_), State::Open) => {
                 let mut next = ctx.next_box();
@@ -589,7 +719,7 @@ impl Session {
     /// Appends `message` as a line to `out`, sealed once the agent has authenticated.
     fn queue(&mut self, message: &Message) {
         let mut buf = [0u8; 512 + auth::SEAL_LEN];
-        let Ok(mut n) = wire::encode(message, &mut buf) else {
+        let Ok(mut n) = wire::encode_versioned(self.protocol, message, &mut buf) else {
             return;
         };
         if let Some((_, from_server)) = self.seals.as_deref_mut() {
