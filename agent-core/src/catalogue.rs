@@ -691,6 +691,9 @@ pub trait Series {
 }
 
 #[cfg(test)]
+mod docs;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

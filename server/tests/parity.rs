@@ -1,10 +1,16 @@
 //! node_exporter parity: vitals (server + agent) and node_exporter 1.5 (Debian's
 //! `prometheus-node-exporter`) on the same machine at the same moment, compared series by series.
 //!
-//! For every `node_*` family vitals exposes: node_exporter must have it, with the same type and
-//! label names (vitals adds `agent`), and the same series; values must match exactly where the
-//! quantity is static and within a stated tolerance where it moves. The test prints a table of
+//! The families compared are the catalogue's (`agent_core::catalogue::FAMILIES`): every `node_*`
+//! family that the agent gives (in its samples, its hello or its samples' time). For each that
+//! either exporter has on this machine: both must have it, with the catalogue's type and label
+//! names (vitals adds `agent`), and the same series; values must match exactly where the
+//! quantity is static and within the tolerance [`TOLERANCES`] gives it where it moves. A `node_*`
+//! family vitals exposes that the catalogue does not list fails too. The test prints a table of
 //! what matched and by how much, and fails on any mismatch.
+//!
+//! Every such family must have a tolerance: `every_node_family_has_a_tolerance` checks it without
+//! node_exporter, so a row added to the catalogue without one fails `cargo test` at once.
 
 mod common;
 
@@ -13,6 +19,7 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use agent_core::catalogue::{FAMILIES, Family, Source};
 use common::{Proc, Server, agent, http_get, wait_for};
 
 type Labels = BTreeMap<String, String>;
@@ -120,48 +127,168 @@ fn human(v: f64) -> String {
     }
 }
 
-/// The tolerance of each family, given `lag`: the seconds between the agent reading the machine
-/// and node_exporter reading it.
-fn tolerance(family: &str, lag: f64) -> Tolerance {
-    let within = |abs: f64, rel: f64| Tolerance::Within { abs, rel };
-    const MIB: f64 = 1024.0 * 1024.0;
-    match family {
-        // Static while the test runs.
-        "node_memory_MemTotal_bytes"
-        | "node_memory_SwapTotal_bytes"
-        | "node_boot_time_seconds"
-        | "node_uname_info"
-        | "node_filesystem_size_bytes"
-        | "node_filesystem_files"
-        | "node_filesystem_readonly"
-        | "node_network_up" => Tolerance::Exact,
-        // A CPU spends at most one second per second in a mode; pressure likewise.
-        "node_cpu_seconds_total" => within(lag + 0.05, 0.0),
-        f if f.starts_with("node_pressure_") => within(lag + 0.05, 0.0),
-        "node_time_seconds" => within(lag + 0.5, 0.0),
-        // Disk time grows with every I/O in flight.
-        "node_disk_io_time_weighted_seconds_total"
-        | "node_disk_read_time_seconds_total"
-        | "node_disk_write_time_seconds_total" => within(8.0 * (lag + 0.05), 0.01),
-        "node_disk_io_time_seconds_total" => within(lag + 0.05, 0.0),
-        // The I/Os in flight this instant: under load, two readings a moment apart differ by a
-        // whole device queue.
-        "node_disk_io_now" => within(256.0, 0.0),
-        f if f.starts_with("node_disk_") && f.ends_with("bytes_total") => within(64.0 * MIB, 0.01),
-        f if f.starts_with("node_disk_") => within(5000.0, 0.01),
-        // Loopback carries the test's own scrapes.
-        f if f.starts_with("node_network_") && f.contains("bytes") => within(16.0 * MIB, 0.01),
-        f if f.starts_with("node_network_") => within(20_000.0, 0.01),
-        f if f.starts_with("node_memory_") => within(64.0 * MIB, 0.01),
-        "node_filesystem_free_bytes" | "node_filesystem_avail_bytes" => within(64.0 * MIB, 0.0),
-        "node_filesystem_files_free" => within(10_000.0, 0.0),
-        "node_load1" | "node_load5" | "node_load15" => within(0.5, 0.0),
-        "node_context_switches_total" => within(200_000.0 * (lag + 0.1), 0.0),
-        "node_forks_total" => within(2000.0 * (lag + 0.1), 0.0),
-        "node_procs_running" | "node_procs_blocked" => within(16.0, 0.0),
-        "node_hwmon_temp_celsius" => within(2.0, 0.0),
-        _ => within(0.0, 0.05),
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// A family's tolerance as a function of the lag between the two readings, in seconds.
+type ByLag = fn(f64) -> Tolerance;
+
+fn within(abs: f64, rel: f64) -> Tolerance {
+    Tolerance::Within { abs, rel }
+}
+
+/// How far apart vitals' and node_exporter's readings of each family may be, given `lag`: the
+/// seconds between the agent reading the machine and node_exporter reading it. Each `node_*`
+/// family of the catalogue that the agent gives is named here once, and nothing else.
+const TOLERANCES: &[(&[&str], ByLag)] = &[
+    // Static while the test runs.
+    (
+        &[
+            "node_memory_MemTotal_bytes",
+            "node_memory_SwapTotal_bytes",
+            "node_boot_time_seconds",
+            "node_uname_info",
+            "node_filesystem_size_bytes",
+            "node_filesystem_files",
+            "node_filesystem_readonly",
+            "node_network_up",
+        ],
+        |_| Tolerance::Exact,
+    ),
+    // A CPU spends at most one second per second in a mode; pressure likewise.
+    (
+        &[
+            "node_cpu_seconds_total",
+            "node_pressure_cpu_waiting_seconds_total",
+            "node_pressure_memory_waiting_seconds_total",
+            "node_pressure_memory_stalled_seconds_total",
+            "node_pressure_io_waiting_seconds_total",
+            "node_pressure_io_stalled_seconds_total",
+        ],
+        |lag| within(lag + 0.05, 0.0),
+    ),
+    (&["node_time_seconds"], |lag| within(lag + 0.5, 0.0)),
+    // Disk time grows with every I/O in flight.
+    (
+        &[
+            "node_disk_io_time_weighted_seconds_total",
+            "node_disk_read_time_seconds_total",
+            "node_disk_write_time_seconds_total",
+        ],
+        |lag| within(8.0 * (lag + 0.05), 0.01),
+    ),
+    (&["node_disk_io_time_seconds_total"], |lag| {
+        within(lag + 0.05, 0.0)
+    }),
+    // The I/Os in flight this instant: under load, two readings a moment apart differ by a whole
+    // device queue.
+    (&["node_disk_io_now"], |_| within(256.0, 0.0)),
+    (
+        &[
+            "node_disk_read_bytes_total",
+            "node_disk_written_bytes_total",
+        ],
+        |_| within(64.0 * MIB, 0.01),
+    ),
+    (
+        &[
+            "node_disk_reads_completed_total",
+            "node_disk_reads_merged_total",
+            "node_disk_writes_completed_total",
+            "node_disk_writes_merged_total",
+        ],
+        |_| within(5000.0, 0.01),
+    ),
+    // Loopback carries the test's own scrapes.
+    (
+        &[
+            "node_network_receive_bytes_total",
+            "node_network_transmit_bytes_total",
+        ],
+        |_| within(16.0 * MIB, 0.01),
+    ),
+    (
+        &[
+            "node_network_receive_packets_total",
+            "node_network_receive_errs_total",
+            "node_network_receive_drop_total",
+            "node_network_transmit_packets_total",
+            "node_network_transmit_errs_total",
+            "node_network_transmit_drop_total",
+        ],
+        |_| within(20_000.0, 0.01),
+    ),
+    (
+        &[
+            "node_memory_MemFree_bytes",
+            "node_memory_MemAvailable_bytes",
+            "node_memory_Buffers_bytes",
+            "node_memory_Cached_bytes",
+            "node_memory_SwapFree_bytes",
+        ],
+        |_| within(64.0 * MIB, 0.01),
+    ),
+    (
+        &["node_filesystem_free_bytes", "node_filesystem_avail_bytes"],
+        |_| within(64.0 * MIB, 0.0),
+    ),
+    (&["node_filesystem_files_free"], |_| within(10_000.0, 0.0)),
+    (&["node_load1", "node_load5", "node_load15"], |_| {
+        within(0.5, 0.0)
+    }),
+    (&["node_context_switches_total"], |lag| {
+        within(200_000.0 * (lag + 0.1), 0.0)
+    }),
+    (&["node_forks_total"], |lag| {
+        within(2000.0 * (lag + 0.1), 0.0)
+    }),
+    (&["node_procs_running", "node_procs_blocked"], |_| {
+        within(16.0, 0.0)
+    }),
+    (&["node_hwmon_temp_celsius"], |_| within(2.0, 0.0)),
+];
+
+/// The tolerance of `family` given `lag`, if [`TOLERANCES`] names it.
+fn tolerance(family: &str, lag: f64) -> Option<Tolerance> {
+    TOLERANCES
+        .iter()
+        .find(|(names, _)| names.contains(&family))
+        .map(|(_, tolerance)| tolerance(lag))
+}
+
+/// The families compared: the catalogue's `node_*` families that the agent gives. node_exporter
+/// has each; the server's own (`vitals_*`) it has not.
+fn node_families() -> impl Iterator<Item = &'static Family> {
+    FAMILIES
+        .iter()
+        .filter(|f| f.name.starts_with("node_") && f.source != Source::Server)
+}
+
+#[test]
+fn every_node_family_has_a_tolerance() {
+    let mut wrong = Vec::new();
+    for family in node_families() {
+        if tolerance(family.name, 0.0).is_none() {
+            wrong.push(format!(
+                "{}: a node_* family of the catalogue with no tolerance",
+                family.name
+            ));
+        }
     }
+    let mut seen = BTreeSet::new();
+    for name in TOLERANCES.iter().flat_map(|(names, _)| names.iter()) {
+        if !seen.insert(name) {
+            wrong.push(format!("{name}: named twice"));
+        }
+        if !node_families().any(|f| f.name == *name) {
+            wrong.push(format!("{name}: not a node_* family of the catalogue"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "TOLERANCES in server/tests/parity.rs and the catalogue differ; give each node_* family \
+         how far vitals and node_exporter may differ (|_| Tolerance::Exact if it is static):\n{}",
+        wrong.join("\n")
+    );
 }
 
 fn label_names(series: &[(Labels, f64)]) -> BTreeSet<String> {
@@ -230,34 +357,62 @@ fn every_node_series_matches_node_exporter() {
 
     let mut rows = Vec::new();
     let mut failures = Vec::new();
-    for (family, vseries) in vitals.series.iter().filter(|(f, _)| f.starts_with("node_")) {
-        let tol = tolerance(family, lag);
-        let vtype = &vitals.types[family];
-        let Some(nseries) = node.series.get(family) else {
-            failures.push(format!("{family}: node_exporter has no such metric"));
+    let mut on_neither = Vec::new();
+    for family in vitals.series.keys().filter(|f| f.starts_with("node_")) {
+        if !node_families().any(|f| f.name == family) {
+            failures.push(format!(
+                "{family}: vitals exposes it, but the catalogue has no such node_* family"
+            ));
+        }
+    }
+    for fam in node_families() {
+        let family = fam.name;
+        let (vseries, nseries) = match (vitals.series.get(family), node.series.get(family)) {
+            (Some(v), Some(n)) => (v, n),
+            (None, None) => {
+                on_neither.push(family);
+                continue;
+            }
+            (None, Some(_)) => {
+                failures.push(format!("{family}: node_exporter has it, vitals does not"));
+                continue;
+            }
+            (Some(_), None) => {
+                failures.push(format!("{family}: node_exporter has no such metric"));
+                continue;
+            }
+        };
+        let Some(tol) = tolerance(family, lag) else {
+            failures.push(format!("{family}: no tolerance in TOLERANCES"));
             continue;
         };
-        if node.types.get(family) != Some(vtype) {
-            failures.push(format!(
-                "{family}: type {vtype}, node_exporter says {:?}",
-                node.types.get(family)
-            ));
+        let want_type = fam.kind.as_str();
+        for (who, types) in [("vitals", &vitals.types), ("node_exporter", &node.types)] {
+            if types.get(family).map(String::as_str) != Some(want_type) {
+                failures.push(format!(
+                    "{family}: {who} says type {:?}, the catalogue {want_type}",
+                    types.get(family)
+                ));
+            }
+        }
+        let want_labels: BTreeSet<String> = fam.labels.iter().map(|l| (*l).to_owned()).collect();
+        let vnames: BTreeSet<String> = label_names(vseries)
+            .into_iter()
+            .filter(|n| n != "agent")
+            .collect();
+        for (who, names) in [("vitals", vnames), ("node_exporter", label_names(nseries))] {
+            if names != want_labels {
+                failures.push(format!(
+                    "{family}: {who} has labels {names:?} (after agent), the catalogue \
+                     {want_labels:?}"
+                ));
+            }
         }
         let strip = |labels: &Labels| {
             let mut l = labels.clone();
             l.remove("agent");
             l
         };
-        let vnames: BTreeSet<String> = label_names(vseries)
-            .into_iter()
-            .filter(|n| n != "agent")
-            .collect();
-        if vnames != label_names(nseries) {
-            failures.push(format!(
-                "{family}: labels {vnames:?}, node_exporter has {:?}",
-                label_names(nseries)
-            ));
-        }
         let (mut matched, mut worst) = (0, 0.0f64);
         for (labels, v) in vseries {
             let labels = strip(labels);
@@ -285,8 +440,8 @@ fn every_node_series_matches_node_exporter() {
             }
         }
         rows.push((
-            family.clone(),
-            vtype.clone(),
+            family.to_owned(),
+            want_type,
             vseries.len(),
             matched,
             worst,
@@ -312,8 +467,14 @@ fn every_node_series_matches_node_exporter() {
         .filter(|f| !covered.contains(f.as_str()))
         .collect();
     eprintln!(
-        "{} node_* families compared; node_exporter has {} more that vitals does not expose",
+        "{} node_* families compared; on neither exporter on this machine: {}; node_exporter \
+         has {} more that vitals does not expose",
         rows.len(),
+        if on_neither.is_empty() {
+            "none".to_owned()
+        } else {
+            on_neither.join(", ")
+        },
         not_covered.len()
     );
     assert!(
