@@ -14,8 +14,8 @@ use agent_core::wire::{self, DecodeError, codes};
 use crate::exposition::{Builder, join_identity};
 
 /// The most series one declaration may name: more than a v1 sample can hold (a 64-CPU host
-/// with every collection full has about 1,200).
-pub const MAX_DECLARED_SERIES: usize = 8192;
+/// with every collection full has about 1,000), and reachable within one line.
+pub const MAX_DECLARED_SERIES: usize = 4096;
 
 /// One declaration, shared by the session and the samples it hands on.
 #[derive(Debug, Default)]
@@ -61,7 +61,8 @@ impl Declaration {
                 too_many = true;
                 return Err(DecodeError::InvalidValue("series"));
             }
-            let entry: (u16, Box<[Box<str>]>) = (family, labels.iter().map(|&l| l.into()).collect());
+            let entry: (u16, Box<[Box<str>]>) =
+                (family, labels.iter().map(|&l| l.into()).collect());
             if !seen.insert(entry.clone()) {
                 return Err(DecodeError::DuplicateSeries("series"));
             }
@@ -73,9 +74,7 @@ impl Declaration {
             Err(_) if too_many => {
                 return Err(Refused {
                     code: codes::TOO_MANY_SERIES,
-                    message: format!(
-                        "a declaration may name at most {MAX_DECLARED_SERIES} series"
-                    ),
+                    message: format!("a declaration may name at most {MAX_DECLARED_SERIES} series"),
                 });
             }
             Err(e) => return Err(e.into()),
@@ -115,7 +114,11 @@ impl Declaration {
         let mut values = flat.iter().copied();
         for (family, labels) in &self.series {
             let labels: Vec<&str> = labels.iter().map(|l| &**l).collect();
-            b.add(usize::from(*family), &labels, values.next().unwrap_or(f64::NAN));
+            b.add(
+                usize::from(*family),
+                &labels,
+                values.next().unwrap_or(f64::NAN),
+            );
         }
         b.add(usize::from(f::TIME), &[], values.next().unwrap_or(f64::NAN));
     }

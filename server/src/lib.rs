@@ -51,8 +51,8 @@ macro_rules! log {
 }
 
 pub mod aggregator;
-pub mod exposition;
 pub mod declaration;
+pub mod exposition;
 pub mod families;
 pub mod heartbeat;
 pub mod http;

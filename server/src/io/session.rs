@@ -20,8 +20,7 @@ use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{
     self, Ack, Challenge, ErrorMessage, FeedResult, Framer, Hello, LineBuffer, MAX_ACK_EVERY,
-    MAX_LINE, Message, PROTOCOL_V2, PROTOCOL_VERSION, SampleMessage, ValuesHeader, Welcome,
-    codes,
+    MAX_LINE, Message, PROTOCOL_V2, PROTOCOL_VERSION, SampleMessage, ValuesHeader, Welcome, codes,
 };
 
 use crossbeam_channel::Receiver;
