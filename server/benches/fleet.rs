@@ -1,6 +1,8 @@
 //! `make bench`, the server's half: one table of what one vitals-server holds on this machine,
 //! beside a do-nothing reader on the same sockets and beside Pushgateway holding the same series.
 //!
+//! - Protocol v1 (whole samples) and v2 (a declaration, then values) side by side: peak ingest,
+//!   and the server's and the reader's CPU at 10,000 agents.
 //! - Peak ingest: `vitals-loadgen --flat-out` against the real server and against
 //!   `vitals-loadgen --sink` (reads lines, acknowledges them, decodes nothing; epoll, a thread
 //!   per core, resting between passes as the server does, `io::pacer::Pacer`): the ceiling.
@@ -94,10 +96,13 @@ fn steady_ack_every() -> String {
     server::synthetic::agent_ack_every().to_string()
 }
 
-/// `n` agents sending a sample a second to `to` for `steady` seconds, on a thread that returns
-/// the load generator's report; returns once they have had [`SETTLE`] to connect and settle.
-fn steady_load(to: SocketAddr, n: u64, steady: u64) -> thread::JoinHandle<String> {
+/// `n` agents sending a sample a second to `to` for `steady` seconds in `protocol` ("1" or "2"),
+/// on a thread that returns the load generator's report; returns once they have had [`SETTLE`]
+/// to connect and settle.
+fn steady_load(to: SocketAddr, n: u64, steady: u64, protocol: &str) -> thread::JoinHandle<String> {
     let args = strings(&[
+        "--protocol",
+        protocol,
         "--server",
         &to.to_string(),
         "--agents",
@@ -130,6 +135,13 @@ fn cpu_windows(pid: u32) -> Vec<Cpu> {
         .collect();
     windows.sort_by(|a, b| (a.0 + a.1).total_cmp(&(b.0 + b.1)));
     windows
+}
+
+/// The median window's share of one core, user and system together.
+fn median(windows: &[Cpu]) -> f64 {
+    windows
+        .get(windows.len() / 2)
+        .map_or(f64::NAN, |(user, system)| user + system)
 }
 
 /// CPU windows as the table shows them: the median's total, its user and system parts, and
@@ -210,66 +222,95 @@ fn main() {
         rows.push((what, value));
     };
 
-    // ---- peak ingest: the real server against the do-nothing reader ---------------------------
-    let flat = strings(&[
-        "--agents",
-        "200",
-        "--flat-out",
-        "--window",
-        "16",
-        "--ack-every",
-        PEAK_ACK_EVERY,
-        "--seconds",
-        &seconds.to_string(),
-    ]);
-    let (sink, sink_addr) = start_sink(PEAK_ACK_EVERY);
-    let ceiling = loadgen(&[strings(&["--server", &sink_addr.to_string()]), flat.clone()].concat());
-    drop(sink);
-    let (server, agents, _) = start_server("127.0.0.1:0", "127.0.0.1:0");
-    let ours = loadgen(&[strings(&["--server", &agents.to_string()]), flat].concat());
-    drop(server);
-    let per_s = |r: &str| field(r, "acknowledged") / seconds as f64;
-    row(
-        "peak ingest, do-nothing reader (200 agents flat out)".into(),
-        format!(
-            "{:.0} frames/s, {} MB/s",
-            per_s(&ceiling),
-            field(&ceiling, "/s,")
-        ),
-    );
-    row(
-        "peak ingest, vitals-server (same load)".into(),
-        format!("{:.0} frames/s, {} MB/s", per_s(&ours), field(&ours, "/s,")),
-    );
-    row(
-        "peak ingest, vitals-server / ceiling".into(),
-        format!(
-            "{:.0}% (goal >= 30%)",
-            100.0 * per_s(&ours) / per_s(&ceiling)
-        ),
-    );
+    // ---- each protocol: peak ingest and 10k agents, the server against the reader -------------
+    // v1 sends each sample whole; v2 a declaration per connection, then values.
+    let mut reader_cpu = [f64::NAN; 2];
+    for (k, protocol) in ["1", "2"].into_iter().enumerate() {
+        let flat = strings(&[
+            "--protocol",
+            protocol,
+            "--agents",
+            "200",
+            "--flat-out",
+            "--window",
+            "16",
+            "--ack-every",
+            PEAK_ACK_EVERY,
+            "--seconds",
+            &seconds.to_string(),
+        ]);
+        let (sink, sink_addr) = start_sink(PEAK_ACK_EVERY);
+        let ceiling =
+            loadgen(&[strings(&["--server", &sink_addr.to_string()]), flat.clone()].concat());
+        drop(sink);
+        let (server, agents, _) = start_server("127.0.0.1:0", "127.0.0.1:0");
+        let ours = loadgen(&[strings(&["--server", &agents.to_string()]), flat].concat());
+        drop(server);
+        let per_s = |r: &str| field(r, "acknowledged") / seconds as f64;
+        let bytes_per_sample =
+            |r: &str| field(r, "/s,") * 1e6 / (field(r, "sent") / seconds as f64);
+        row(
+            format!("v{protocol}: peak ingest, do-nothing reader (200 agents flat out)"),
+            format!(
+                "{:.0} frames/s, {} MB/s",
+                per_s(&ceiling),
+                field(&ceiling, "/s,")
+            ),
+        );
+        row(
+            format!("v{protocol}: peak ingest, vitals-server (same load)"),
+            format!(
+                "{:.0} frames/s, {} MB/s, {:.0} B a sample",
+                per_s(&ours),
+                field(&ours, "/s,"),
+                bytes_per_sample(&ours)
+            ),
+        );
+        row(
+            format!("v{protocol}: peak ingest, vitals-server / ceiling"),
+            format!(
+                "{:.0}% (goal >= 72%)",
+                100.0 * per_s(&ours) / per_s(&ceiling)
+            ),
+        );
 
-    // ---- the do-nothing reader at 10k agents: what the kernel alone costs -------------------
-    {
+        // The do-nothing reader at 10k agents: what the kernel alone costs for these bytes.
         let (sink, sink_addr) = start_sink(&steady_ack_every());
-        let generator = steady_load(sink_addr, 10_000, steady);
+        let generator = steady_load(sink_addr, 10_000, steady, protocol);
         let cpu = cpu_windows(sink.0.id());
         let _ = generator.join();
         drop(sink);
+        reader_cpu[k] = median(&cpu);
         row(
             format!(
-                "10000 agents: do-nothing reader CPU (a read a sample, an ack for {})",
+                "v{protocol}: 10000 agents: do-nothing reader CPU (a read a sample, an ack for {})",
                 steady_ack_every()
             ),
             cpu_figures(&cpu),
         );
+        if protocol == "1" {
+            // v2's server is measured below, with its scrapes.
+            let (server, agents, _) = start_server("127.0.0.1:0", "127.0.0.1:0");
+            let generator = steady_load(agents, 10_000, steady, protocol);
+            let cpu = cpu_windows(server.0.id());
+            let _ = generator.join();
+            drop(server);
+            row(
+                "v1: 10000 agents: server CPU".into(),
+                format!(
+                    "{}, {:.1}x the reader's",
+                    cpu_figures(&cpu),
+                    median(&cpu) / reader_cpu[0]
+                ),
+            );
+        }
     }
 
-    // ---- steady state at 1k and 10k agents, and Pushgateway with as many ----------------------
+    // ---- steady state at 1k and 10k v2 agents, and Pushgateway with as many -------------------
     for n in [1000u64, 10_000] {
         let (server, agents, http) = start_server("127.0.0.1:0", "127.0.0.1:0");
         let pid = server.0.id();
-        let generator = steady_load(agents, n, steady);
+        let generator = steady_load(agents, n, steady, "2");
         let cpu = cpu_windows(pid);
         let rss = rss_mib(pid);
         let (plain_s, plain_b, body) = scrape(http, false);
@@ -288,8 +329,16 @@ fn main() {
             ),
         );
         row(
-            format!("{n} agents: server CPU"),
-            format!("{} (goal < 10%)", cpu_figures(&cpu)),
+            format!("v2: {n} agents: server CPU"),
+            if n == 10_000 {
+                format!(
+                    "{}, {:.1}x the reader's (goal < 10%, within 1.5x)",
+                    cpu_figures(&cpu),
+                    median(&cpu) / reader_cpu[1]
+                )
+            } else {
+                format!("{} (goal < 10%)", cpu_figures(&cpu))
+            },
         );
         row(
             format!("{n} agents: server RSS"),

@@ -223,10 +223,10 @@ fn checked_header(line: &[u8]) -> Result<Header<'_>, DecodeError> {
                 .0
         }
     };
-    // A v2 agent's hello is a v1 hello but for its `v`; its other lines are read by
-    // `decode_values` and `decode_declare`.
-    let v2_hello = header.v == PROTOCOL_V2 && header.kind == "hello";
-    if header.v != PROTOCOL_VERSION && !v2_hello {
+    // In v2 every message but the sample is v1's but for its `v`; the lines that replace the
+    // sample are read by `decode_values` and `decode_declare`.
+    let v2 = header.v == PROTOCOL_V2 && header.kind != "sample";
+    if header.v != PROTOCOL_VERSION && !v2 {
         return Err(DecodeError::UnsupportedVersion);
     }
     Ok(header)
@@ -430,6 +430,11 @@ mod tests {
     #[test]
     fn each_kind_of_bad_line_has_its_own_error() {
         assert_eq!(one(FUTURE_VERSION), Err(DecodeError::UnsupportedVersion));
+        // v2 has no `sample`: its `values` replace it.
+        assert_eq!(
+            one(br#"{"v":2,"kind":"sample","seq":1}"#),
+            Err(DecodeError::UnsupportedVersion)
+        );
         assert_eq!(one(UNKNOWN_KIND), Err(DecodeError::UnknownKind));
         assert_eq!(one(GARBAGE), Err(DecodeError::BadJson));
         assert_eq!(one(BAD_UTF8), Err(DecodeError::BadUtf8));

@@ -9,7 +9,8 @@
 //! real agent does (backoff from 500 ms to 30 s with jitter, the same session), and numbers its
 //! next sample after the `last_seq` of the welcome: it keeps no ring, so what was not merged is
 //! sent anew rather than again, and its sequence has no gaps. It stops after `--seconds` and
-//! reports what was sent, acknowledged and refused.
+//! reports what was sent, acknowledged and refused. It speaks protocol v2 (a declaration per
+//! connection, then values) unless `--protocol 1` asks for v1's whole samples.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -20,7 +21,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use agent_core::sample::{Sample, bounded};
-use agent_core::wire::{self, Decoder, FeedResult, Hello, MAX_LINE, Message, SampleMessage};
+use agent_core::wire::{
+    self, Decoder, FeedResult, Hello, MAX_LINE, Message, SampleMessage, ValuesHeader, ValuesWriter,
+};
 use server::io::pacer::Pacer;
 
 const USAGE: &str = "\
@@ -28,6 +31,7 @@ vitals-loadgen: simulated vitals agents, or a do-nothing sink to measure against
 
 usage: vitals-loadgen --server HOST:PORT [--agents N] [--rate R | --flat-out [--window W]]
                       [--seconds S] [--threads T] [--prefix NAME] [--reconnect] [--ack-every A]
+                      [--protocol 1|2]
        vitals-loadgen --sink ADDR:PORT [--seconds S] [--ack-every A]
 
   --agents N      simulated agents, each its own connection       [default 100]
@@ -42,6 +46,7 @@ usage: vitals-loadgen --server HOST:PORT [--agents N] [--rate R | --flat-out [--
   --ack-every A   samples one ack may cover, as the agent's hello says  [default what
                   vitals-agent asks for with these samples and its default --buffer];
                   the sink acks that often
+  --protocol V    1: whole samples; 2: a declaration, then values    [default 2]
   --sink ADDR     listen there, read every line, acknowledge samples without decoding them
 ";
 
@@ -58,6 +63,7 @@ struct Options {
     prefix: String,
     reconnect: bool,
     ack_every: u64,
+    protocol: u32,
 }
 
 fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
@@ -73,6 +79,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
         prefix: "load".into(),
         reconnect: false,
         ack_every: 0,
+        protocol: wire::PROTOCOL_V2,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -100,6 +107,13 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
             "--threads" => o.threads = (number(value()?)? as usize).max(1),
             "--prefix" => o.prefix = value()?,
             "--reconnect" => o.reconnect = true,
+            "--protocol" => {
+                o.protocol = match value()?.as_str() {
+                    "1" => wire::PROTOCOL_VERSION,
+                    "2" => wire::PROTOCOL_V2,
+                    other => return Err(format!("--protocol: 1 or 2, not `{other}`")),
+                }
+            }
             "--ack-every" => {
                 o.ack_every =
                     number(value()?)?.clamp(1, u64::from(agent_core::wire::MAX_ACK_EVERY));
@@ -162,13 +176,21 @@ struct Sim {
     attempts: u32,
     seq: u64,
     acked: u64,
+    /// v2: whether this connection has had the declaration.
+    declared: bool,
     out: Vec<u8>,
     written: usize,
     due: Instant,
     decoder: Box<Decoder<1024>>,
 }
 
-fn connect(addr: SocketAddr, id: &str, session: u64, ack_every: u64) -> std::io::Result<TcpStream> {
+fn connect(
+    addr: SocketAddr,
+    id: &str,
+    session: u64,
+    ack_every: u64,
+    protocol: u32,
+) -> std::io::Result<TcpStream> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_nodelay(true)?;
     let hello: Message = Message::Hello(Hello {
@@ -186,7 +208,7 @@ fn connect(addr: SocketAddr, id: &str, session: u64, ack_every: u64) -> std::io:
         last_sent: 0,
     });
     let mut buf = [0u8; 1024];
-    let n = wire::encode(&hello, &mut buf).map_err(std::io::Error::other)?;
+    let n = wire::encode_versioned(protocol, &hello, &mut buf).map_err(std::io::Error::other)?;
     stream.write_all(&buf[..n])?;
     stream.set_nonblocking(true)?;
     Ok(stream)
@@ -209,7 +231,7 @@ fn run_agents(
         }
         let id = format!("{}-{i}", o.prefix);
         let session = start.elapsed().as_nanos() as u64 ^ i as u64;
-        match connect(addr, &id, session, o.ack_every) {
+        match connect(addr, &id, session, o.ack_every, o.protocol) {
             Ok(stream) => {
                 totals.connected.fetch_add(1, Ordering::Relaxed);
                 sims.push(Sim {
@@ -222,6 +244,7 @@ fn run_agents(
                     attempts: 0,
                     seq: 0,
                     acked: 0,
+                    declared: false,
                     out: Vec::with_capacity(4096),
                     written: 0,
                     // Spread the agents over one period so they do not all send at once.
@@ -250,12 +273,13 @@ fn run_agents(
                     sim.attempts = sim.attempts.saturating_add(1);
                 }
                 if sim.retry_at.is_some_and(|at| now >= at) {
-                    match connect(addr, &sim.id, sim.session, o.ack_every) {
+                    match connect(addr, &sim.id, sim.session, o.ack_every, o.protocol) {
                         Ok(stream) => {
                             totals.reconnected.fetch_add(1, Ordering::Relaxed);
                             sim.stream = stream;
                             sim.dead = false;
                             sim.welcomed = false;
+                            sim.declared = false;
                             sim.retry_at = None;
                             sim.out.clear();
                             sim.written = 0;
@@ -338,15 +362,38 @@ fn run_agents(
             if want && sim.out.len() == sim.written {
                 sim.seq += 1;
                 server::synthetic::advance(&mut sample, sim.seq);
-                let message = Message::Sample(SampleMessage {
-                    seq: sim.seq,
-                    dropped: 0,
-                    sample: &sample,
-                });
-                if let Ok(n) = wire::encode(&message, &mut line) {
-                    sim.out.clear();
+                sim.out.clear();
+                sim.written = 0;
+                if o.protocol == wire::PROTOCOL_V2 && !sim.declared {
+                    // The synthetic sample's series never change: one declaration a connection.
+                    let declared =
+                        wire::encode_declare(1, &mut |out| sample.series(out), &mut line);
+                    if let Ok(n) = declared {
+                        sim.out.extend_from_slice(&line[..n]);
+                        totals.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        sim.declared = true;
+                    }
+                }
+                let encoded = if o.protocol == wire::PROTOCOL_V2 {
+                    let header = ValuesHeader {
+                        seq: sim.seq,
+                        dropped: 0,
+                        g: 1,
+                        t: sample.time_ms,
+                    };
+                    let mut values = ValuesWriter::new(&header, &mut line);
+                    sample.series(&mut values);
+                    values.finish()
+                } else {
+                    let message = Message::Sample(SampleMessage {
+                        seq: sim.seq,
+                        dropped: 0,
+                        sample: &sample,
+                    });
+                    wire::encode(&message, &mut line)
+                };
+                if let Ok(n) = encoded {
                     sim.out.extend_from_slice(&line[..n]);
-                    sim.written = 0;
                     totals.sent.fetch_add(1, Ordering::Relaxed);
                     totals.bytes.fetch_add(n as u64, Ordering::Relaxed);
                 }
@@ -427,9 +474,9 @@ fn sink_worker(listener: &TcpListener, ack_every: u64, lines: &AtomicU64, bytes:
     {
         return;
     }
-    // Each connection: its socket, the lines seen on it (the first is the hello) and the
-    // sample last acknowledged.
-    let mut conns: std::collections::HashMap<u64, (TcpStream, u64, u64)> = Default::default();
+    // Each connection: its socket, the lines seen on it (the first is the hello, and in v2 the
+    // second the declaration), the sample last acknowledged, and its protocol version.
+    let mut conns: std::collections::HashMap<u64, (TcpStream, u64, u64, u32)> = Default::default();
     let mut next = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     let mut ready: Vec<epoll::Event> = Vec::with_capacity(256);
@@ -450,12 +497,12 @@ fn sink_worker(listener: &TcpListener, ack_every: u64, lines: &AtomicU64, bytes:
                     next += 1;
                     if epoll::add(&poll, &stream, epoll::EventData::new_u64(next), interest).is_ok()
                     {
-                        conns.insert(next, (stream, 0, 0));
+                        conns.insert(next, (stream, 0, 0, 1));
                     }
                 }
                 continue;
             }
-            let Some((stream, seen, acked)) = conns.get_mut(&token) else {
+            let Some((stream, seen, acked, version)) = conns.get_mut(&token) else {
                 continue;
             };
             let n = match stream.read(&mut buf) {
@@ -470,17 +517,23 @@ fn sink_worker(listener: &TcpListener, ack_every: u64, lines: &AtomicU64, bytes:
             *seen += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
             lines.fetch_add(*seen - before, Ordering::Relaxed);
             pass_lines += *seen - before;
-            // The first line is the hello; every later one is sample number seen - 1.
+            // The first line is the hello (and in v2 the second the declaration); every later
+            // one is the next sample.
             let mut reply = String::new();
             if before == 0 && *seen > 0 {
-                reply.push_str(r#"{"v":1,"kind":"welcome","server":"sink","last_seq":0}"#);
-                reply.push('\n');
-            }
-            // As the server does: one ack for every `ack_every` samples.
-            if *seen > *acked + ack_every {
-                *acked = *seen - 1;
+                if buf.starts_with(br#"{"v":2,"#) {
+                    *version = 2;
+                }
                 reply.push_str(&format!(
-                    "{{\"v\":1,\"kind\":\"ack\",\"seq\":{}}}\n",
+                    "{{\"v\":{version},\"kind\":\"welcome\",\"server\":\"sink\",\"last_seq\":0}}\n"
+                ));
+            }
+            let samples = seen.saturating_sub(u64::from(*version));
+            // As the server does: one ack for every `ack_every` samples.
+            if samples >= *acked + ack_every {
+                *acked = samples;
+                reply.push_str(&format!(
+                    "{{\"v\":{version},\"kind\":\"ack\",\"seq\":{}}}\n",
                     *acked
                 ));
             }
