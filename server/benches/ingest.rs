@@ -3,14 +3,17 @@
 //! writes the ack. 10,000 agents (`AGENTS`) send the load generator's sample, 40 rounds
 //! (`ROUNDS`); prints the fastest and the median round's time per sample, which vary less than a
 //! whole server's CPU on a shared machine, to compare changes to the decoder or the aggregator:
-//! `cargo bench -p server --bench ingest`. Then the time to render a scrape of those agents.
+//! `cargo bench -p server --bench ingest`. It runs protocol v1 (whole samples) and v2 (a
+//! declaration, then values) one after the other, and prints the time per sample and per
+//! series of each. Then the time to render a scrape of those agents.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
+use agent_core::catalogue::Series;
 use agent_core::sample::{Sample, bounded};
-use agent_core::wire::{self, Hello, Message, SampleMessage};
+use agent_core::wire::{self, Hello, Message, SampleMessage, ValuesHeader, ValuesWriter};
 use common::env_or;
 use crossbeam_channel::Receiver;
 use server::aggregator::{Aggregator, Config};
@@ -54,9 +57,9 @@ impl Server {
     }
 }
 
-fn main() {
-    let agents = env_or("AGENTS", 10_000);
-    let rounds = env_or("ROUNDS", 40).max(3);
+/// `agents` agents sending `rounds` samples each in `protocol`; prints the time per sample and
+/// per series, and returns the server and the best time per series.
+fn run(protocol: u32, agents: u64, rounds: u64) -> (Server, f64) {
     let now = Instant::now();
     let (reply_tx, replies) = crossbeam_channel::unbounded();
     let (spent, spares) = crossbeam_channel::bounded(256);
@@ -75,6 +78,7 @@ fn main() {
     };
     let mut buf = vec![0u8; wire::MAX_LINE + 1];
     let mut sessions = Vec::new();
+    let mut sample = server::synthetic::sample();
     for i in 0..agents {
         let mut session = Session::new("127.0.0.1:1".parse().unwrap(), Limits::default(), now);
         let hello = Message::<Sample>::Hello(Hello {
@@ -87,20 +91,38 @@ fn main() {
             session: 7,
             ..Hello::default()
         });
-        let n = wire::encode(&hello, &mut buf).unwrap();
+        let n = wire::encode_versioned(protocol, &hello, &mut buf).unwrap();
         server.feed(i, &mut session, &buf[..n], now);
+        if protocol == wire::PROTOCOL_V2 {
+            let n = wire::encode_declare(1, &mut |out| sample.series(out), &mut buf).unwrap();
+            server.feed(i, &mut session, &buf[..n], now);
+        }
         sessions.push(session);
     }
-    let mut sample = server::synthetic::sample();
+    let series = series_of(&sample);
     let mut per_sample = Vec::new();
+    let mut line_bytes = 0;
     for round in 1..=rounds {
         server::synthetic::advance(&mut sample, round);
-        let message = Message::Sample(SampleMessage {
-            seq: round,
-            dropped: 0,
-            sample: sample.clone(),
-        });
-        let n = wire::encode(&message, &mut buf).unwrap();
+        let n = if protocol == wire::PROTOCOL_V2 {
+            let header = ValuesHeader {
+                seq: round,
+                dropped: 0,
+                g: 1,
+                t: sample.time_ms,
+            };
+            let mut values = ValuesWriter::new(&header, &mut buf);
+            sample.series(&mut values);
+            values.finish().unwrap()
+        } else {
+            let message = Message::Sample(SampleMessage {
+                seq: round,
+                dropped: 0,
+                sample: sample.clone(),
+            });
+            wire::encode(&message, &mut buf).unwrap()
+        };
+        line_bytes = n;
         let lines = vec![buf[..n].to_vec(); sessions.len()];
         let started = Instant::now();
         for ((conn, session), line) in (0..).zip(&mut sessions).zip(&lines) {
@@ -112,11 +134,45 @@ fn main() {
         }
     }
     per_sample.sort_by(f64::total_cmp);
+    let (best, median) = (per_sample[0], per_sample[per_sample.len() / 2]);
     println!(
-        "{agents} agents, {rounds} rounds: {:.2} µs a sample at best, {:.2} µs median",
-        per_sample[0] * 1e6,
-        per_sample[per_sample.len() / 2] * 1e6
+        "v{protocol}: {agents} agents, {rounds} rounds, {series} series and {line_bytes} B a \
+         sample: {:.2} µs a sample at best, {:.2} µs median; {:.1} ns a series at best",
+        best * 1e6,
+        median * 1e6,
+        best * 1e9 / series as f64
     );
+    (server, best / series as f64)
+}
+
+/// How many series a sample hands out.
+fn series_of(sample: &Sample) -> usize {
+    struct Count(usize);
+    impl Series for Count {
+        fn add(&mut self, _family: u16, _labels: &[&str], _value: f64) {
+            self.0 += 1;
+        }
+    }
+    let mut count = Count(0);
+    sample.series(&mut count);
+    count.0
+}
+
+fn main() {
+    let agents = env_or("AGENTS", 10_000);
+    let rounds = env_or("ROUNDS", 40).max(3);
+    let mut server = None;
+    let mut per_series = [f64::NAN; 2];
+    for protocol in [wire::PROTOCOL_VERSION, wire::PROTOCOL_V2] {
+        let (ran, best) = run(protocol, agents, rounds);
+        per_series[protocol as usize - 1] = best;
+        server = Some(ran);
+    }
+    println!(
+        "v2 against v1, per series at best: {:.0}%",
+        100.0 * per_series[1] / per_series[0]
+    );
+    let Some(server) = server else { return };
     // What a scrape renders from these agents' views, on one thread (gzip and the socket aside).
     let published = server.aggregator.published();
     let mut renders: Vec<(f64, usize)> = (0..5)

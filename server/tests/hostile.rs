@@ -271,8 +271,17 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
                 "unknown_kind"
             ));
             assert!(refused_with(
-                &f.exchange(b"{\"v\":2,\"kind\":\"hello\"}\n"),
+                &f.exchange(b"{\"v\":3,\"kind\":\"hello\"}\n"),
                 "unsupported_version"
+            ));
+            // v2 replaces the sample; a v2 hello missing its fields is no hello.
+            assert!(refused_with(
+                &f.exchange(b"{\"v\":2,\"kind\":\"sample\",\"seq\":1}\n"),
+                "unsupported_version"
+            ));
+            assert!(refused_with(
+                &f.exchange(b"{\"v\":2,\"kind\":\"hello\"}\n"),
+                "bad_json"
             ));
         },
     );
