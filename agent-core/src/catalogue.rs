@@ -336,8 +336,8 @@ pub const FAMILIES: &[Family] = &[
     gauge(
         "vitals_agent_info",
         "",
-        "The agent's software and platform; always 1.",
-        &["arch", "hostname", "kernel", "os", "version"],
+        "The agent's software, platform and protocol version; always 1.",
+        &["arch", "hostname", "kernel", "os", "protocol", "version"],
         Source::Hello,
     ),
     counter(

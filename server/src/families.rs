@@ -44,23 +44,37 @@ pub fn uname(hello: &Hello) -> [&str; 6] {
     ]
 }
 
-/// The labels of `vitals_agent_info` after `agent`, from the hello.
-pub fn agent_info(hello: &Hello) -> [&str; 5] {
+/// The labels of `vitals_agent_info` after `agent`, from the hello and its protocol version
+/// (see [`protocol_label`]).
+pub fn agent_info<'a>(hello: &'a Hello, protocol: &'a str) -> [&'a str; 6] {
     [
         hello.arch.as_str(),
         &hello.hostname,
         &hello.kernel,
         &hello.os,
+        protocol,
         &hello.version,
     ]
 }
 
+/// A protocol version as `vitals_agent_info`'s `protocol` label: which agents still speak v1
+/// while a fleet is upgraded.
+pub fn protocol_label(version: u32) -> &'static str {
+    match version {
+        1 => "1",
+        2 => "2",
+        _ => "other",
+    }
+}
+
 /// The identity parts an agent's hello adds before its sample's: every text of the hello
 /// that becomes a label.
-pub fn hello_identity(hello: &Hello) -> Vec<u8> {
+pub fn hello_identity(hello: &Hello, protocol: &str) -> Vec<u8> {
     join_identity(
         "hello",
-        uname(hello).into_iter().chain([hello.version.as_str()]),
+        uname(hello)
+            .into_iter()
+            .chain([hello.version.as_str(), protocol]),
     )
 }
 

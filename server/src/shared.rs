@@ -116,6 +116,8 @@ pub enum Event {
         /// Whether it proved its id with its key; only then may it take the id over from
         /// another connection.
         authenticated: bool,
+        /// The protocol version of its hello.
+        protocol: u32,
     },
     /// An agent on connection `conn` sent a sample. The reply comes once it is merged.
     Sample { conn: ConnId, message: Box<Decoded> },

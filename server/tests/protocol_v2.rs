@@ -178,7 +178,7 @@ impl Conn {
 }
 
 /// The lines of `metrics` of `agent`, with its label made `as_agent`, but its last-seen time
-/// (the moment each was merged).
+/// (the moment each was merged), and with its protocol version left out.
 fn lines_of(metrics: &str, agent: &str, as_agent: &str) -> Vec<String> {
     let label = format!("agent=\"{agent}\"");
     metrics
@@ -186,6 +186,10 @@ fn lines_of(metrics: &str, agent: &str, as_agent: &str) -> Vec<String> {
         .filter(|l| l.contains(&label))
         .filter(|l| !l.starts_with("vitals_agent_last_seen_timestamp_seconds"))
         .map(|l| l.replace(&label, &format!("agent=\"{as_agent}\"")))
+        .map(|l| {
+            l.replace(",protocol=\"1\"", "")
+                .replace(",protocol=\"2\"", "")
+        })
         .collect()
 }
 
@@ -223,6 +227,10 @@ fn the_same_sample_as_v1_and_as_v2_gives_the_same_metrics_line_for_line() {
     let two = lines_of(&metrics, "two", "x");
     assert!(one.len() > 60, "{metrics}");
     assert_eq!(one, two);
+    for (agent, protocol) in [("one", "1"), ("two", "2")] {
+        let info = [("agent", agent), ("protocol", protocol)];
+        assert_eq!(value(&metrics, "vitals_agent_info", &info), Some(1.0));
+    }
     assert!(promtool_complaints(&metrics).is_empty());
 
     // The bytes each sample took on the wire, after the declaration.

@@ -12,7 +12,7 @@ use super::merge::BURST;
 use super::table::AgentState;
 use super::takeover::take_over;
 use crate::exposition::Slot;
-use crate::families::hello_identity;
+use crate::families::{hello_identity, protocol_label};
 use crate::shared::{ConnId, Reply};
 
 /// The series an agent has before its first sample: `up` and `last_seen`.
@@ -26,6 +26,7 @@ impl Aggregator {
         conn: ConnId,
         hello: Box<Hello>,
         authenticated: bool,
+        protocol: u32,
         now: Instant,
     ) -> Reply {
         let id = hello.id.as_str();
@@ -83,6 +84,7 @@ impl Aggregator {
                     conn: None,
                     hello: Box::default(),
                     hello_identity: Vec::new(),
+                    protocol: "",
                     interval: 0.0,
                     session: hello.session,
                     last_seq: 0,
@@ -117,7 +119,8 @@ impl Aggregator {
         }
         agent.next_expire = expire_after;
         agent.hold_below = hello.last_sent;
-        agent.hello_identity = hello_identity(&hello);
+        agent.protocol = protocol_label(protocol);
+        agent.hello_identity = hello_identity(&hello, agent.protocol);
         agent.interval = f64::from(hello.interval_ms) / 1000.0;
         agent.hello = hello;
         let last_seq = agent.last_seq;

@@ -220,10 +220,12 @@ impl Aggregator {
                 conn,
                 hello,
                 authenticated,
+                protocol,
             } => {
                 self.health.frames.inc();
                 // A refusal is counted by the connection that passes it on.
-                return Some((conn, self.connect(conn, hello, authenticated, now)));
+                let reply = self.connect(conn, hello, authenticated, protocol, now);
+                return Some((conn, reply));
             }
             Event::Sample { conn, mut message } => {
                 self.health.frames.inc();

@@ -175,7 +175,7 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
         _ => b.append(decoded.flat()),
     }
     b.add_labelled(F::UNAME, || uname(hello), 1.0);
-    b.add_labelled(F::AGENT_INFO, || agent_info(hello), 1.0);
+    b.add_labelled(F::AGENT_INFO, || agent_info(hello, agent.protocol), 1.0);
     b.add(F::SAMPLES, &[], agent.samples as f64);
     b.add(F::SAMPLES_DROPPED, &[], decoded.dropped as f64);
     b.add(F::SEQUENCE_GAPS, &[], agent.gaps as f64);

@@ -24,6 +24,8 @@ pub(super) struct AgentState {
     /// The hello's texts that become labels, as identity parts ([`hello_identity`](crate::families::hello_identity)): a sample
     /// reads these, not the hello's fields, each on a cache line of its own.
     pub(super) hello_identity: Vec<u8>,
+    /// The protocol version of the hello, as `vitals_agent_info`'s label.
+    pub(super) protocol: &'static str,
     /// The hello's interval, in seconds.
     pub(super) interval: f64,
     /// The session and highest sequence number merged in it.

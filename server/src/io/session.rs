@@ -146,6 +146,8 @@ pub enum Request {
         hello: Box<Hello>,
         #[allow(missing_docs)]
         authenticated: bool,
+        /// The protocol version of the hello.
+        protocol: u32,
     },
     /// A sample to merge; the answer is a [`Reply::Merged`] or a refusal.
     Sample(Box<Decoded>),
@@ -162,10 +164,12 @@ impl Request {
             Request::Connected {
                 hello,
                 authenticated,
+                protocol,
             } => Event::Connected {
                 conn,
                 hello,
                 authenticated,
+                protocol,
             },
             Request::Sample(message) => Event::Sample { conn, message },
             Request::Rejected(reason) => Event::Rejected { reason },
@@ -454,6 +458,7 @@ impl Session {
                 Request::Connected {
                     hello: Box::new(hello),
                     authenticated: false,
+                    protocol: self.protocol,
                 }
             }
             (Message::Auth(answer), Some(_)) if self.state == State::Challenged => {
@@ -485,6 +490,7 @@ impl Session {
                 Request::Connected {
                     hello: Box::new(hello),
                     authenticated: true,
+                    protocol: self.protocol,
                 }
             }
             (other, _) => {

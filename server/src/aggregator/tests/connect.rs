@@ -146,6 +146,7 @@ fn an_unauthenticated_connection_cannot_take_a_connected_id() {
             conn: 2,
             hello: hello("a", 7),
             authenticated: false,
+            protocol: 1,
         },
     );
     assert!(

@@ -92,6 +92,7 @@ fn a_hello_does_not_extend_the_life_of_values_it_did_not_send() {
                 conn: 2,
                 hello: slow,
                 authenticated: false,
+                protocol: 1,
             }
         ),
         Reply::Welcome { last_seq: 1 }

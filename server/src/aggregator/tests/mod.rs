@@ -62,6 +62,7 @@ fn connect(agg: &mut Aggregator, conn: u64, id: &str, session: u64, now: Instant
             conn,
             hello: hello(id, session),
             authenticated: true,
+            protocol: 1,
         },
     )
 }
@@ -138,6 +139,7 @@ fn a_parked_aggregator_wakes_for_a_batch_and_for_the_last_sender_gone() {
                 conn,
                 hello: hello(&format!("a{conn}"), 1),
                 authenticated: true,
+                protocol: 1,
             }],
             reply: Some(Replier::new(reply_tx.clone(), Waker::none())),
         }));
@@ -175,6 +177,7 @@ fn connect_after(
             conn,
             hello,
             authenticated: true,
+            protocol: 1,
         },
     )
 }

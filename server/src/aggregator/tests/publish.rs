@@ -250,6 +250,7 @@ fn a_new_agent_version_changes_the_info_labels() {
                 conn: 2,
                 hello: newer,
                 authenticated: false,
+                protocol: 1,
             }
         ),
         Reply::Welcome { last_seq: 0 }
