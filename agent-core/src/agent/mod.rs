@@ -262,7 +262,8 @@ pub struct Stats {
     /// Samples recorded in this session.
     pub recorded: u64,
     /// Samples of this session known lost, the `dropped` of the next sample: dropped from a
-    /// full ring before any server merged them, or that could not be kept at all.
+    /// full ring (or, in v2, with a forgotten declaration) before any server merged them, or
+    /// that could not be kept at all.
     pub dropped: u64,
     /// Samples dropped from a full ring that a server may have merged without acknowledging
     /// them yet; the next ack or welcome tells, and those it did not merge join `dropped`.

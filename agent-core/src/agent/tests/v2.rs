@@ -241,6 +241,11 @@ fn after_a_reconnect_the_pending_samples_follow_their_declarations_oldest_first(
     a.transport.out.clear();
     // Back after the backoff; the new server merged nothing.
     connect(&mut a, 0, at(10_000));
+    let hello = &a.transport.lines()[0];
+    assert!(
+        hello.starts_with(r#"{"v":2,"kind":"hello""#) && hello.ends_with(",\"last_sent\":3}\n"),
+        "{hello}"
+    );
     assert_eq!(
         order(&a),
         [
@@ -409,4 +414,117 @@ fn a_v1_server_is_retried_with_backoff_in_v2() {
     assert!(delays[2] > delays[0], "backing off: {delays:?}");
     assert_eq!(order(&a), ["hello v2", "hello v2", "hello v2"]);
     assert_eq!(a.stats().pending, 1, "the sample waits for a v2 server");
+}
+
+#[test]
+fn any_mix_of_changes_acks_and_reconnects_declares_before_values_and_counts_every_loss() {
+    use std::collections::{BTreeMap, BTreeSet};
+    // Room for two small declarations but not two of four CPUs, and a ring of about eight
+    // samples: declarations are forgotten both by a third and for lack of room.
+    let mut a = v2_agent(1024);
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    // What was recorded: each sample's CPUs and value.
+    let mut recorded: BTreeMap<u64, (usize, f64)> = BTreeMap::new();
+    // What the server has seen, and of the current connection: its declaration (g and number
+    // of series) and the last sample it was sent.
+    let mut received = BTreeSet::new();
+    let (mut declared, mut connection_last) = (None::<(u32, usize)>, 0);
+    let mut last_dropped = 0;
+    let mut read = 0;
+    let mut cpus = 1;
+    let mut now = 0;
+    for step in 0..4000 {
+        now += 500;
+        match next(12) {
+            0 => cpus = 1 + next(4) as usize,
+            1..=5 => {
+                let value = (step * 10) as f64;
+                let seq = record(&mut a, cpus, value, at(now));
+                recorded.insert(seq, (cpus, value));
+            }
+            6 | 7 if a.is_ready() && connection_last > 0 => {
+                push(
+                    &mut a,
+                    Message::Ack(Ack {
+                        seq: connection_last,
+                    }),
+                );
+            }
+            8 if a.is_ready() => hang_up(&mut a, at(now)),
+            _ => {}
+        }
+        let events = drain(&mut a, at(now));
+        if events.last() == Some(&Event::Connected) {
+            welcome(&mut a, received.last().copied().unwrap_or(0));
+            drain(&mut a, at(now));
+        }
+        // The server reads what was sent since.
+        let out = a.transport.out[read..].to_vec();
+        read = a.transport.out.len();
+        for line in out.split_inclusive(|&b| b == b'\n') {
+            match Line::read(line) {
+                Line::Hello(2) => (declared, connection_last) = (None, 0),
+                Line::Declare { g, series } => {
+                    assert!(declared.is_none_or(|(d, _)| g > d), "{step}: g {g} again");
+                    declared = Some((g, series.len()));
+                }
+                Line::Values {
+                    seq, dropped, g, x, ..
+                } => {
+                    let Some((d, series)) = declared else {
+                        panic!("{step}: values {seq} before any declaration");
+                    };
+                    assert_eq!(g, d, "{step}: values {seq} of another generation");
+                    assert_eq!(x.len(), series, "{step}: values {seq}");
+                    let (cpus, value) = recorded[&seq];
+                    assert_eq!(series, cpus + 1, "{step}: values {seq}");
+                    assert!(x.iter().all(|&v| v == value), "{step}: values {seq}");
+                    assert!(seq > connection_last, "{step}: {seq} out of order");
+                    assert!(dropped >= last_dropped, "{step}: the count went down");
+                    (connection_last, last_dropped) = (seq, dropped);
+                    received.insert(seq);
+                }
+                other => panic!("{step}: {other:?}"),
+            }
+        }
+    }
+    // A last connection that takes everything.
+    for _ in 0..100 {
+        if a.is_ready() {
+            break;
+        }
+        now += 1000;
+        if drain(&mut a, at(now)).last() == Some(&Event::Connected) {
+            welcome(&mut a, received.last().copied().unwrap_or(0));
+            drain(&mut a, at(now));
+        }
+    }
+    assert!(a.is_ready());
+    for line in a.transport.out[read..].split_inclusive(|&b| b == b'\n') {
+        if let Line::Values { seq, .. } = Line::read(line) {
+            received.insert(seq);
+        }
+    }
+    let never: Vec<u64> = recorded
+        .keys()
+        .filter(|s| !received.contains(s))
+        .copied()
+        .collect();
+    let stats = a.stats();
+    assert_eq!(stats.doubtful, 0);
+    assert_eq!(
+        stats.dropped,
+        never.len() as u64,
+        "never received: {never:?}"
+    );
+    assert!(
+        !never.is_empty() && received.len() > 100,
+        "the test drops some"
+    );
 }
