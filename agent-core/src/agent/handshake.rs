@@ -49,7 +49,8 @@ where
     T: Transport,
 {
     /// Starts a connection: what the last one left in the decoder, its seals and which
-    /// declaration it was sent are forgotten, and hello goes out as soon as the transport has opened it.
+    /// declaration it was sent are forgotten, and hello goes out as soon as the transport has
+    /// opened it.
     pub(super) fn connect(&mut self, now: Instant) -> Result<Option<Event>, Lost> {
         self.transport.connect().map_err(Lost::Transport)?;
         self.decoder.reset();

@@ -334,7 +334,8 @@ pub struct Agent<'r, T, const RX: usize = 1024> {
     /// a sample of another one is preceded by its declaration. Every connection starts at 0.
     declared: u32,
     /// The sequence number the next recorded sample gets: from 1, one more per
-    /// [`record`](Agent::record), whether the sample could be kept or not.
+    /// [`record`](Agent::record) or [`record_series`](Agent::record_series), whether the
+    /// sample could be kept or not.
     next_seq: u64,
     /// The highest sequence number handed to the transport on this connection, or the last
     /// one while there is none; a welcome sets it to its `last_seq`. An ack past it is a lie.
