@@ -17,9 +17,10 @@
 //!   board carries none of it, and has no key to prove.
 //! - [`transport`]: the [`Transport`](transport::Transport) trait, so the same core runs over a
 //!   TCP socket, a UART or a smoltcp socket; its errors carry a kind the agent reacts to.
-//! - [`agent`]: [`Agent`](agent::Agent), the connection state machine. Time is passed in, so it
-//!   runs on any clock and its tests need no sleeps; it reads a bounded amount of what a server
-//!   sends per poll and believes no ack or welcome for a sample it did not send.
+//! - [`agent`]: [`Agent`](agent::Agent), the connection state machine, in protocol v1 or v2
+//!   (whose declarations it keeps beside the ring). Time is passed in, so it runs on any clock
+//!   and its tests need no sleeps; it reads a bounded amount of what a server sends per poll
+//!   and believes no ack or welcome for a sample it did not send.
 //!
 //! Every buffer is a fixed-size array on the stack or in the agent, or storage the caller lends
 //! (the agent's ring).

@@ -3,6 +3,8 @@
 //! - CPU time per sample: collect + encode + send to a real `vitals-server` (release build) over
 //!   loopback, against the floor of simply reading the `/proc` and `/sys` files and `statvfs`
 //!   calls the sample needs, and against node_exporter answering one scrape.
+//! - Bytes of this machine's sample on the wire: its v1 line, its v2 values line, and the v2
+//!   declaration sent once per connection and change of series.
 //! - Resident memory of the real `vitals-agent` binary over many samples at a fast interval.
 //! - Stripped binary sizes per target (after `make cross`) beside node_exporter's.
 //!
@@ -19,7 +21,9 @@ use std::time::{Duration, Instant};
 use agent_core::agent::{Agent, Config};
 use agent_core::sample::Sample;
 use agent_core::time::Instant as CoreInstant;
-use agent_core::wire::Hello;
+use agent_core::wire::{
+    self, Hello, Message, SampleMessage, ValuesHeader, ValuesWriter, encode_declare,
+};
 use agent_linux::collect::Collector;
 use agent_linux::transport::TcpTransport;
 use rustix::time::{ClockId, clock_gettime};
@@ -208,6 +212,33 @@ fn main() {
         format!("agent / floor = {:.2}x (goal <= 3x)", agent_cpu / floor_cpu),
     ));
 
+    // ---- bytes of this machine's sample on the wire, in each protocol -------------------------
+    let mut line = vec![0u8; wire::MAX_LINE + 1];
+    let message = Message::Sample(SampleMessage {
+        seq: 1,
+        dropped: 0,
+        sample: &sample,
+    });
+    let v1 = wire::encode(&message, &mut line).unwrap();
+    let declaration = encode_declare(1, &mut |out| sample.series(out), &mut line).unwrap();
+    let header = ValuesHeader {
+        seq: 1,
+        dropped: 0,
+        g: 1,
+        t: sample.time_ms,
+    };
+    let mut writer = ValuesWriter::new(&header, &mut line);
+    sample.series(&mut writer);
+    let values = writer.finish().unwrap();
+    rows.push(Row(
+        "bytes per sample on the wire, v2 (v1)".into(),
+        format!("{values} B ({v1} B)"),
+        format!(
+            "v2 / v1 = {:.2}; the v2 declaration, once per connection and change: {declaration} B",
+            values as f64 / v1 as f64
+        ),
+    ));
+
     // ---- node_exporter answering one scrape ----------------------------------------------------
     let scrapes: u32 = env_or("BENCH_SCRAPES", 50);
     match Command::new("prometheus-node-exporter")
@@ -268,6 +299,8 @@ fn main() {
     let interval_ms: u64 = env_or("BENCH_RSS_INTERVAL_MS", 100);
     let bin = target_dir().join("release/vitals-agent");
     let child = Command::new(&bin)
+        // Until the server speaks v2 (issue 18); remove with the server's v2, as in its tests.
+        .env("VITALS_PROTOCOL", "1")
         .args([
             "--server",
             &agents,

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agent_core::agent::{Agent, Config, Event, ack_every};
+use agent_core::agent::{Agent, Config, Event, Lost, Protocol, ack_every};
 use agent_core::sample::{Sample, bounded};
 use agent_core::time::{Instant, parse_duration};
-use agent_core::wire::{self, Hello, MAX_LINE, Message, SampleMessage};
+use agent_core::wire::{
+    self, Hello, MAX_LINE, Message, SampleMessage, ValuesHeader, ValuesWriter, encode_declare,
+};
 use agent_linux::collect::Collector;
 use agent_linux::hello::{label_text, session, uname};
 use agent_linux::key_file::read_key;
@@ -55,7 +57,11 @@ flags (each also read from the environment variable shown):
   --key-file PATH       prove this agent's id with the key in this file (mode 600; the
                         server's key file has the same key for this id), and send only to
                         a server that asks for it      [VITALS_KEY_FILE, default: no key]
-  --once                print one sample as a protocol line to stdout and exit
+  --protocol 1|2        the protocol version to speak: 2 declares the series once and
+                        then sends only values; 1 keeps a server that does not speak 2
+                        yet fed during a rolling upgrade   [VITALS_PROTOCOL, default 2]
+  --once                print one sample as the protocol's lines to stdout and exit
+                        (version 2: the declaration, then the values)
   -h, --help            this text
   -V, --version         the version
 
@@ -76,6 +82,9 @@ struct Options {
     buffer: usize,
     /// `--key-file`, read by [`read_key`] before the agent starts.
     key_file: Option<String>,
+    /// `--protocol`: v2 unless a server of the fleet speaks only v1 (a v2 agent does not fall
+    /// back: it logs that the server needs upgrading and retries).
+    protocol: Protocol,
     /// `--once`: print one sample and exit instead of running.
     once: bool,
 }
@@ -103,6 +112,16 @@ fn size(from: &str, value: &str) -> Result<usize, String> {
         )),
         None => Err(format!(
             "{from}: `{value}` is not a size like 256KiB or 4MiB"
+        )),
+    }
+}
+
+fn protocol(from: &str, value: &str) -> Result<Protocol, String> {
+    match value {
+        "1" => Ok(Protocol::V1),
+        "2" => Ok(Protocol::V2),
+        _ => Err(format!(
+            "{from}: `{value}` is not a protocol version: 1 or 2"
         )),
     }
 }
@@ -136,6 +155,10 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             None => DEFAULT_BUFFER,
         },
         key_file: env("VITALS_KEY_FILE"),
+        protocol: match env("VITALS_PROTOCOL") {
+            Some(v) => protocol("VITALS_PROTOCOL", &v)?,
+            None => Protocol::V2,
+        },
         once: false,
     };
     let mut args = args.into_iter();
@@ -164,6 +187,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             "--interval" => options.interval = interval("--interval", &value()?)?,
             "--buffer" => options.buffer = size("--buffer", &value()?)?,
             "--key-file" => options.key_file = Some(value()?),
+            "--protocol" => options.protocol = protocol("--protocol", &value()?)?,
             "--once" => options.once = true,
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
@@ -188,7 +212,7 @@ fn unix_ms() -> u64 {
 }
 
 /// The hello, asking for one ack per as many samples as the ring has room for, at the size of
-/// `sample` (see [`agent_core::agent::ack_every`]).
+/// `sample` in the protocol spoken (see [`agent_core::agent::ack_every`]).
 fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
     let u = uname();
     let id = options.id.clone().unwrap_or_else(|| u.nodename.clone());
@@ -197,6 +221,7 @@ fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
             "agent id `{id}` is not valid: use 1 to 64 letters, digits, '.', '_', '-' or ':' (set it with --id)"
         ));
     }
+    let line = encode(options.protocol, sample)?.last().map_or(0, Vec::len);
     Ok(Hello {
         id: bounded(&id),
         version: bounded(env!("CARGO_PKG_VERSION")),
@@ -208,42 +233,76 @@ fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
         domainname: label_text(&u.domainname),
         interval_ms: u32::try_from(options.interval.as_millis()).unwrap_or(u32::MAX),
         session: session(unix_ms()),
-        ack_every: ack_every(options.buffer, encode(sample)?.len()),
+        ack_every: ack_every(options.protocol.ring_room(options.buffer), line),
         last_sent: 0,
     })
 }
 
-/// `sample` as a line, as the agent sends it.
-fn encode(sample: &Sample) -> Result<Vec<u8>, String> {
-    let message = Message::Sample(SampleMessage {
-        seq: 1,
-        dropped: 0,
-        sample,
-    });
+/// `sample` as the first lines an agent speaking `protocol` sends of it: its `sample` line in
+/// v1; its declaration and its `values` line in v2.
+fn encode(protocol: Protocol, sample: &Sample) -> Result<Vec<Vec<u8>>, String> {
     let mut buf = vec![0u8; MAX_LINE + 1];
-    let n =
-        wire::encode(&message, &mut buf).map_err(|e| format!("cannot encode the sample: {e}"))?;
-    buf.truncate(n);
-    Ok(buf)
+    let mut line = |encode: &mut dyn FnMut(&mut [u8]) -> Result<usize, wire::EncodeError>| {
+        encode(&mut buf)
+            .map(|n| buf[..n].to_vec())
+            .map_err(|e| format!("cannot encode the sample: {e}"))
+    };
+    match protocol {
+        Protocol::V2 => {
+            let declaration =
+                line(&mut |buf| encode_declare(1, &mut |out| sample.series(out), buf))?;
+            let header = ValuesHeader {
+                seq: 1,
+                dropped: 0,
+                g: 1,
+                t: sample.time_ms,
+            };
+            let values = line(&mut |buf| {
+                let mut values = ValuesWriter::new(&header, buf);
+                sample.series(&mut values);
+                values.finish()
+            })?;
+            Ok(vec![declaration, values])
+        }
+        _ => {
+            let message = Message::Sample(SampleMessage {
+                seq: 1,
+                dropped: 0,
+                sample,
+            });
+            Ok(vec![line(&mut |buf| wire::encode(&message, buf))?])
+        }
+    }
 }
 
-fn print_once() -> Result<(), String> {
+fn print_once(protocol: Protocol) -> Result<(), String> {
     let mut collector = Collector::new();
-    let line = encode(&collector.collect(unix_ms()))?;
+    let lines = encode(protocol, &collector.collect(unix_ms()))?;
     for note in collector.take_notes() {
         log!("{note}");
     }
-    print!("{}", String::from_utf8_lossy(&line));
+    for line in lines {
+        print!("{}", String::from_utf8_lossy(&line));
+    }
     Ok(())
 }
 
-fn log(event: &Event, transport: &TcpTransport, id: &str) {
-    let server = transport.server();
+/// The log line of `event` from the agent `id`, speaking `protocol` to `server`.
+fn describe(event: &Event, server: &str, id: &str, protocol: Protocol) -> String {
     match event {
-        Event::Connected => log!("connected to {server}"),
+        Event::Connected => format!("connected to {server}"),
         Event::Ready { pending } => {
-            log!("{server} accepted agent {id}; {pending} sample(s) to send")
+            format!("{server} accepted agent {id}; {pending} sample(s) to send")
         }
+        Event::Lost {
+            reason: Lost::Rejected(code),
+            retry_in,
+            ..
+        } if code == wire::codes::UNSUPPORTED_VERSION && protocol == Protocol::V2 => format!(
+            "the server at {server} speaks only protocol v1: upgrade it, or run this agent \
+             with --protocol 1; retrying in {:.1}s",
+            retry_in.as_secs_f64()
+        ),
         Event::Lost {
             reason,
             retry_in,
@@ -254,10 +313,10 @@ fn log(event: &Event, transport: &TcpTransport, id: &str) {
             } else {
                 "cannot connect to"
             };
-            log!(
+            format!(
                 "{what} {server}: {reason}; retrying in {:.1}s",
                 retry_in.as_secs_f64()
-            );
+            )
         }
     }
 }
@@ -267,7 +326,7 @@ fn run() -> Result<(), String> {
         return Ok(());
     };
     if options.once {
-        return print_once();
+        return print_once(options.protocol);
     }
     let mut collector = Collector::new();
     let hello = hello(&options, &collector.collect(unix_ms()))?;
@@ -282,18 +341,23 @@ fn run() -> Result<(), String> {
     let seed = hello.session ^ u64::from(std::process::id()).rotate_left(32);
     let id = hello.id.as_str().to_owned();
     log!(
-        "version {}, agent {id}, sampling every {:?}, servers {}",
+        "version {}, agent {id}, protocol v{}, sampling every {:?}, servers {}",
         env!("CARGO_PKG_VERSION"),
+        options.protocol.version(),
         options.interval,
         options.servers.join(", ")
     );
     let key = options.key_file.as_deref().map(read_key).transpose()?;
-    // Zeroed heap memory: pages the ring has not reached yet cost no resident memory.
+    // Zeroed heap memory: pages the ring has not reached yet cost no resident memory. In v2 a
+    // quarter of it (at most 128 KiB) holds the declarations: a 64-CPU server's is about
+    // 12 KiB, and `--buffer` is at least 65 KiB (see `agent_core::agent::declarations_room`).
     let mut storage = vec![0u8; options.buffer];
-    let mut agent: Agent<TcpTransport> = Agent::new(
+    let protocol = options.protocol;
+    let mut agent: Agent<TcpTransport> = Agent::with_protocol(
         TcpTransport::new(options.servers),
         &hello,
         Config::new(options.interval, seed),
+        protocol,
         &mut storage,
         now(),
     );
@@ -306,7 +370,13 @@ fn run() -> Result<(), String> {
     while !shutdown.load(Ordering::Relaxed) {
         if agent.sample_due(now()) {
             let sample = collector.collect(unix_ms());
-            if let Err(e) = agent.record(&sample, now()) {
+            let recorded = match protocol {
+                Protocol::V2 => {
+                    agent.record_series(&mut |out| sample.series(out), sample.time_ms, now())
+                }
+                _ => agent.record(&sample, now()),
+            };
+            if let Err(e) = recorded {
                 log!("sample dropped: {e}");
             }
         }
@@ -314,7 +384,10 @@ fn run() -> Result<(), String> {
             let Some(event) = agent.poll(now()) else {
                 break;
             };
-            log(&event, agent.transport(), &id);
+            log!(
+                "{}",
+                describe(&event, agent.transport().server(), &id, protocol)
+            );
         }
         for note in collector.take_notes() {
             log!("{note}");
@@ -366,5 +439,78 @@ mod tests {
                 "{fine}"
             );
         }
+    }
+
+    #[test]
+    fn the_protocol_is_2_unless_1_is_asked_for() {
+        let chosen = |args: &[&str]| options(args).unwrap().unwrap().protocol;
+        if std::env::var_os("VITALS_PROTOCOL").is_none() {
+            assert_eq!(chosen(&[]), Protocol::V2);
+        }
+        assert_eq!(chosen(&["--protocol", "1"]), Protocol::V1);
+        assert_eq!(chosen(&["--protocol=2"]), Protocol::V2);
+        for bad in ["3", "v1", ""] {
+            assert_eq!(
+                options(&["--protocol", bad]).err(),
+                Some(format!(
+                    "--protocol: `{bad}` is not a protocol version: 1 or 2"
+                ))
+            );
+        }
+        assert_eq!(
+            protocol("VITALS_PROTOCOL", "0"),
+            Err("VITALS_PROTOCOL: `0` is not a protocol version: 1 or 2".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_v1_server_refusing_a_v2_agent_is_said_plainly() {
+        let refused = Event::Lost {
+            reason: Lost::Rejected(bounded(wire::codes::UNSUPPORTED_VERSION)),
+            retry_in: Duration::from_millis(1500),
+            was_connected: true,
+        };
+        assert_eq!(
+            describe(&refused, "10.0.0.1:7450", "pi", Protocol::V2),
+            "the server at 10.0.0.1:7450 speaks only protocol v1: upgrade it, or run this \
+             agent with --protocol 1; retrying in 1.5s"
+        );
+        // Any other refusal, and this one of a v1 agent, are said as before.
+        assert_eq!(
+            describe(&refused, "10.0.0.1:7450", "pi", Protocol::V1),
+            "lost connection to 10.0.0.1:7450: server refused: the protocol version is not the \
+             server's (unsupported_version); retrying in 1.5s"
+        );
+    }
+
+    #[test]
+    fn the_once_lines_are_those_of_the_protocol_chosen() {
+        let sample = Collector::new().collect(1_700_000_000_000);
+        let v1 = encode(Protocol::V1, &sample).unwrap();
+        assert_eq!(v1.len(), 1);
+        assert!(matches!(
+            wire::decode_line::<Sample>(v1[0].trim_ascii_end()),
+            Ok(Message::Sample(_))
+        ));
+        let v2 = encode(Protocol::V2, &sample).unwrap();
+        let [declaration, values] = v2.as_slice() else {
+            panic!("{v2:?}");
+        };
+        let mut declared = 0;
+        let g = wire::decode_declare(declaration.trim_ascii_end(), |_, _| {
+            declared += 1;
+            Ok(())
+        })
+        .unwrap();
+        let mut sent = 0;
+        let header = wire::decode_values(values.trim_ascii_end(), |_| {
+            sent += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!((g, header.g, header.seq), (1, 1, 1));
+        assert_eq!(header.t, 1_700_000_000_000);
+        assert_eq!(declared, sent, "a value for each series declared");
+        assert!(values.len() < v1[0].len() / 2, "{} bytes", values.len());
     }
 }

@@ -9,10 +9,14 @@ use crate::time::Instant;
 use crate::transport::{Transport, TransportError};
 use crate::wire::{self, Auth, DecodeError, EncodeError, Hello};
 
-/// Encodes `hello` into the start of `storage` without its `last_sent`, which the agent adds
-/// as it sends the line; returns the line's length.
-pub(super) fn encode_hello(hello: &Hello, storage: &mut [u8]) -> Result<usize, EncodeError> {
-    let n = wire::encode_body("hello", hello, storage)?;
+/// Encodes `hello`, with `version` as its `v`, into the start of `storage` without its
+/// `last_sent`, which the agent adds as it sends the line; returns the line's length.
+pub(super) fn encode_hello(
+    version: u32,
+    hello: &Hello,
+    storage: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let n = wire::encode_body_v(version, "hello", hello, storage)?;
     if hello.last_sent == 0 {
         return Ok(n);
     }
@@ -44,12 +48,14 @@ impl<T, const RX: usize> Agent<'_, T, RX>
 where
     T: Transport,
 {
-    /// Starts a connection: what the last one left in the decoder and its seals is forgotten,
-    /// and hello goes out as soon as the transport has opened it.
+    /// Starts a connection: what the last one left in the decoder, its seals and which
+    /// declaration it was sent are forgotten, and hello goes out as soon as the transport has
+    /// opened it.
     pub(super) fn connect(&mut self, now: Instant) -> Result<Option<Event>, Lost> {
         self.transport.connect().map_err(Lost::Transport)?;
         self.decoder.reset();
         self.seals = None;
+        self.declared = 0;
         let deadline = now + self.config.handshake_timeout;
         self.state = State::Connecting { deadline };
         self.finish_connect(now, deadline)

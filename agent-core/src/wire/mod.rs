@@ -82,13 +82,13 @@ mod messages;
 mod series;
 mod values;
 #[cfg(test)]
-mod vectors;
+pub(crate) mod vectors;
 
 pub use declare::{Labels, MAX_LABELS, decode_declare, encode_declare};
 pub(crate) use decode::read_server_line;
 pub use decode::{Check, decode, decode_line, decode_line_into, decode_server_line, version_of};
-pub(crate) use encode::encode_body;
 pub use encode::{encode, encode_versioned};
+pub(crate) use encode::{encode_body, encode_body_v};
 pub use error::{DecodeError, EncodeError};
 pub(crate) use flat::ServerLine;
 pub use framer::{Decoder, FeedResult, Framer, LineBuffer};

@@ -184,3 +184,47 @@ fn a_sealed_line_that_waits_takes_no_seal_and_every_line_opens_in_order() {
         .collect();
     assert_eq!(seqs, [1, 2, 3]);
 }
+
+#[test]
+#[cfg(feature = "auth")]
+fn a_keyed_v2_agent_seals_its_declarations_and_values_like_any_line() {
+    use super::v2::{Line, record, v2_agent};
+    let key = Key::new(KEY.as_bytes()).unwrap();
+    let mut a = v2_agent(4096).with_key(key.clone());
+    record(&mut a, 2, 1.0, at(0));
+    drain(&mut a, at(0));
+    challenge(&mut a);
+    drain(&mut a, at(1));
+    let mut from_server = Sealer::new(&key, &NONCE, "test", Direction::FromServer);
+    push_sealed(
+        &mut a,
+        &mut from_server,
+        Message::Welcome(Welcome {
+            server: crate::sample::bounded("s"),
+            last_seq: 0,
+        }),
+    );
+    assert_eq!(drain(&mut a, at(2)), [Event::Ready { pending: 1 }]);
+    record(&mut a, 3, 2.0, at(1000));
+    drain(&mut a, at(1000));
+    let lines = a.transport.lines();
+    assert!(lines[0].starts_with(r#"{"v":2,"kind":"hello""#));
+    assert!(lines[1].starts_with(r#"{"v":1,"kind":"auth""#), "v1's auth");
+    let mut from_agent = Sealer::new(&key, &NONCE, "test", Direction::FromAgent);
+    let read: Vec<(u32, u64)> = lines[2..]
+        .iter()
+        .map(|line| {
+            assert!(auth::looks_sealed(line.trim_end().as_bytes()), "{line}");
+            let mut plain = [0u8; 512];
+            let opened = from_agent
+                .open(line.trim_end().as_bytes(), &mut plain)
+                .unwrap();
+            match Line::read(opened) {
+                Line::Declare { g, .. } => (g, 0),
+                Line::Values { g, seq, .. } => (g, seq),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(read, [(1, 0), (1, 1), (2, 0), (2, 2)]);
+}

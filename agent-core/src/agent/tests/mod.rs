@@ -7,6 +7,8 @@
 //! - `delivery.rs`: samples into the ring, out in order, whole and once, freed by acks.
 //! - `losses.rs`: what a full ring drops, and how acks and welcomes settle it.
 //! - `backoff.rs`: the delay before the next try, its jitter, and what resets it.
+//! - `v2.rs`: protocol v2: declarations before values, on every connection, and what a
+//!   forgotten declaration loses.
 //! - `hostile.rs`: a server that lies, refuses, sends garbage or never stops sending.
 
 extern crate std;
@@ -22,6 +24,7 @@ mod handshake;
 mod hostile;
 mod keyed;
 mod losses;
+mod v2;
 
 use fake::Fake;
 
