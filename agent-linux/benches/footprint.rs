@@ -299,8 +299,6 @@ fn main() {
     let interval_ms: u64 = env_or("BENCH_RSS_INTERVAL_MS", 100);
     let bin = target_dir().join("release/vitals-agent");
     let child = Command::new(&bin)
-        // Until the server speaks v2 (issue 18); remove with the server's v2, as in its tests.
-        .env("VITALS_PROTOCOL", "1")
         .args([
             "--server",
             &agents,

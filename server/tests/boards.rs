@@ -58,8 +58,6 @@ fn board_bin(triple: &str) -> PathBuf {
 /// Starts the board's agent under its emulator, forwarding its stderr to ours with a prefix.
 fn board_agent(board: &Board, bin: &Path, server: SocketAddr) -> Proc {
     let mut child = Command::new(board.qemu)
-        // Until this server speaks v2 (issue 18); remove with the server's v2, as in common.
-        .env("VITALS_PROTOCOL", "1")
         .arg(bin)
         .args(["--id", board.id, "--interval", "500ms"])
         .args(["--server", &server.to_string()])

@@ -305,8 +305,6 @@ fn an_agent_rides_out_a_cut_a_blackout_and_a_bad_link_without_losing_a_sample() 
     .args(["--expire-after", "5m"]);
     let server = Server::spawn(cmd);
     let mut cmd = Link::exec(&link.agent_ns, bin("vitals-agent").to_str().unwrap());
-    // Until this server speaks v2 (issue 18); remove with the server's v2, as in common.
-    cmd.env("VITALS_PROTOCOL", "1");
     cmd.args(["--server", &server.agents.to_string(), "--id", ID])
         .args(["--interval", INTERVAL, "--buffer", BUFFER]);
     let (agent, _log) = spawn_logged(cmd, ID);

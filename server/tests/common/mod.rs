@@ -179,9 +179,6 @@ pub fn agent_with_log(
     extra: &[&str],
 ) -> (Proc, mpsc::Receiver<String>) {
     let mut cmd = Command::new(bin("vitals-agent"));
-    // The agent speaks v2 by default, and this server does not yet (issue 18): until it does,
-    // its tests run agents in v1. Remove this line (revert its commit) with the server's v2.
-    cmd.env("VITALS_PROTOCOL", "1");
     cmd.args(["--id", id, "--interval", interval]).args(extra);
     for s in servers {
         cmd.args(["--server", &s.to_string()]);
