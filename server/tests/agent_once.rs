@@ -1,5 +1,5 @@
-//! `vitals-agent --once` prints a sample the server takes: every label text passes the rule
-//! both sides share, and no series is named twice.
+//! `vitals-agent --once` prints a sample the server takes, in either protocol: every label
+//! text passes the rule both sides share, and no series is named twice.
 
 mod common;
 
@@ -13,7 +13,7 @@ use common::bin;
 #[test]
 fn the_once_line_is_a_sample_whose_labels_the_server_takes() {
     let out = Command::new(bin("vitals-agent"))
-        .arg("--once")
+        .args(["--once", "--protocol", "1"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -59,4 +59,43 @@ fn the_once_line_is_a_sample_whose_labels_the_server_takes() {
     for (kind, labels) in &entries {
         assert!(labels.iter().all(|t| label_text_ok(t)), "{kind} {labels:?}");
     }
+}
+
+#[test]
+fn the_once_lines_in_v2_are_a_declaration_the_server_takes_and_its_values() {
+    let out = Command::new(bin("vitals-agent"))
+        .arg("--once")
+        .env_remove("VITALS_PROTOCOL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let [declaration, values] = lines.as_slice() else {
+        panic!("not two lines: {text}");
+    };
+    // The decoder checks each family and label text against the catalogue.
+    let mut series = Vec::new();
+    let g = wire::decode_declare(declaration.trim_end().as_bytes(), |family, labels| {
+        series.push((
+            family,
+            labels.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>(),
+        ));
+        Ok(())
+    })
+    .unwrap_or_else(|e| panic!("{e}: {declaration}"));
+    let distinct: HashSet<_> = series.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        series.len(),
+        "a series named twice: {declaration}"
+    );
+    let mut count = 0;
+    let header = wire::decode_values(values.trim_end().as_bytes(), |_| {
+        count += 1;
+        Ok(())
+    })
+    .unwrap_or_else(|e| panic!("{e}: {values}"));
+    assert_eq!((g, header.g, header.seq), (1, 1, 1));
+    assert_eq!(count, series.len(), "a value for each series declared");
 }
