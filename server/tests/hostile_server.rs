@@ -96,9 +96,10 @@ impl Peer {
     /// connected then.
     fn samples_until(&mut self, deadline: Instant, seen: &mut Seen) -> bool {
         while let Some(line) = self.line(deadline) {
-            match wire::decode_line::<agent_core::sample::Sample>(line.trim_end().as_bytes()) {
-                Ok(Message::Sample(s)) => seen.push((s.seq, s.sample.time_ms)),
-                other => panic!("expected a sample, got {other:?}: {line}"),
+            match common::sample_of(line.trim_end().as_bytes()) {
+                Some(sample) => seen.push(sample),
+                None if common::is_declaration(line.as_bytes()) => {}
+                None => panic!("expected a sample, got {line}"),
             }
         }
         Instant::now() >= deadline

@@ -325,7 +325,7 @@ fn slow_link(server: SocketAddr, pause: Duration) -> (SocketAddr, Arc<Crossed>) 
             thread::spawn(move || {
                 for line in BufReader::new(agent).split(b'\n') {
                     let Ok(mut line) = line else { break };
-                    let seq = seq_of(&line, "sample");
+                    let seq = common::sample_of(&line).map(|s| s.0);
                     line.push(b'\n');
                     if to_server.write_all(&line).is_err() {
                         break;

@@ -346,3 +346,25 @@ pub fn rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// The sequence number and the agent's clock (Unix ms) of a sample line an agent sent, in either
+/// protocol version: a v1 `sample`, or a v2 `values` line. `None` for any other line (a hello, a
+/// v2 declaration).
+pub fn sample_of(line: &[u8]) -> Option<(u64, u64)> {
+    use agent_core::sample::Sample;
+    use agent_core::wire::{self, Message};
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    if line.starts_with(br#"{"v":2,"kind":"values","#) {
+        let header = wire::decode_values(line, |_| Ok(())).ok()?;
+        return Some((header.seq, header.t));
+    }
+    match wire::decode_line::<Sample>(line) {
+        Ok(Message::Sample(s)) => Some((s.seq, s.sample.time_ms)),
+        _ => None,
+    }
+}
+
+/// Whether a line an agent sent is a v2 declaration.
+pub fn is_declaration(line: &[u8]) -> bool {
+    line.starts_with(br#"{"v":2,"kind":"declare","#)
+}
