@@ -349,7 +349,7 @@ fn run() -> Result<(), String> {
     );
     let key = options.key_file.as_deref().map(read_key).transpose()?;
     // Zeroed heap memory: pages the ring has not reached yet cost no resident memory. In v2 a
-    // quarter of it (at most 128 KiB) holds the declarations: a 64-CPU server's is about
+    // third of it (at most 128 KiB) holds the declarations: a 64-CPU server's is about
     // 12 KiB, and `--buffer` is at least 65 KiB (see `agent_core::agent::declarations_room`).
     let mut storage = vec![0u8; options.buffer];
     let protocol = options.protocol;

@@ -9,7 +9,7 @@
 use core::fmt::Write as _;
 use core::time::Duration;
 
-use agent_core::agent::{Agent, Config, Event, Lost};
+use agent_core::agent::{Agent, Config, Event, Lost, Protocol};
 use agent_core::sample::bounded;
 use agent_core::time::Instant;
 use agent_core::transport::TransportError;
@@ -29,8 +29,9 @@ const ID: &str = match option_env!("VITALS_ID") {
 const INTERVAL: Duration = Duration::from_secs(1);
 /// The longest line it accepts from the server (a `welcome` or an `error`).
 const RX: usize = 256;
-/// The storage the agent is lent: its hello line (219 bytes) and, encoded, the samples waiting
-/// for their ack (689 bytes and a 12-byte header each): two of them, two seconds of outage.
+/// The storage the agent is lent: its hello line (219 bytes), a third of the rest for its v2
+/// declaration (482 bytes), and, encoded, the samples waiting for their ack (a 160-byte values
+/// line and a 12-byte header each): seven of them, seven seconds of outage.
 const RING: usize = 2048;
 /// A server silent this long after we sent something is gone (see `link`). It answers at once.
 const SILENCE_MS: u64 = 3000;
@@ -80,8 +81,7 @@ fn start() -> (&'static mut BoardAgent, Uart) {
     };
     let link = SerialTransport::new(uart, SysTickClock, SILENCE_MS);
     let now = Instant::from_millis(board::millis());
-    let Some(agent) =
-        cortex_m::singleton!(: BoardAgent = Agent::new(link, &hello, config, ring, now))
+    let Some(agent) = cortex_m::singleton!(: BoardAgent = Agent::with_protocol(link, &hello, config, Protocol::V2, ring, now))
     else {
         SCB::sys_reset()
     };
@@ -115,7 +115,8 @@ fn run(agent: &'static mut BoardAgent, mut console: Uart) -> ! {
                 stack_peak: board::stack_peak(),
             };
             let sample = collector.collect(&reading);
-            if agent.record(&sample, now).is_err() {
+            let recorded = agent.record_series(&mut |out| sample.series(out), sample.time_ms, now);
+            if recorded.is_err() {
                 let _ = writeln!(console, "sample dropped: it does not fit\r");
             }
             if reading.stack_peak > stack_logged {

@@ -17,18 +17,18 @@ use crate::time::Instant;
 use crate::transport::Transport;
 use crate::wire::{self, EncodeError, MAX_LINE, ValuesHeader, ValuesWriter};
 
-/// Bytes of a v2 agent's storage (after its hello) that hold the declarations: a quarter, and
+/// Bytes of a v2 agent's storage (after its hello) that hold the declarations: a third, and
 /// no more than two of the longest lines the protocol allows.
 ///
 /// A declaration weighs about four of its values lines (a label text, against a number): the
 /// documented one-CPU sample's is 995 bytes, its values 249 and its v1 line 1,039 (the vectors
 /// of docs/protocol.md); a 64-CPU server's is about 12 KiB, most of it its 512 CPU series at
-/// about 20 bytes each. A quarter leaves the ring three quarters for values lines, about a
-/// quarter of v1's samples, so a v2 ring holds about three times as many samples as a v1 ring
-/// of the same storage. On a board with a few KiB, the quarter holds a small board's two
-/// declarations of a few hundred bytes.
+/// about 20 bytes each. A third leaves the ring two thirds for values lines, about a quarter
+/// of v1's samples, so a v2 ring holds about two and a half times as many samples as a v1 ring
+/// of the same storage. The firmware's 2 KiB lend its declaration (482 bytes; its series never
+/// change, so one is enough) a third, and the rest holds seven of its 160-byte values lines.
 pub fn declarations_room(storage: usize) -> usize {
-    (storage / 4).min(2 * (MAX_LINE + 1))
+    (storage / 3).min(2 * (MAX_LINE + 1))
 }
 
 /// One declaration kept: its line lies in [`Declarations::buf`].

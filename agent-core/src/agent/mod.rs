@@ -419,7 +419,7 @@ where
     /// An agent that speaks `protocol`, will connect, and wants its first sample, at `now`.
     ///
     /// `storage` holds the `hello` line at its start, as in [`new`](Agent::new), then in v2 the
-    /// declarations ([`declarations_room`] of what is left: a quarter, at most 128 KiB), and
+    /// declarations ([`declarations_room`] of what is left: a third, at most 128 KiB), and
     /// the ring in the rest. A v2 sample weighs about a quarter of a v1 sample (the documented
     /// one-CPU sample: 249 bytes against 1,039, and its declaration 995).
     pub fn with_protocol(

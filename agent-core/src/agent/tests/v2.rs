@@ -9,7 +9,7 @@ use crate::catalogue::{Series, f};
 use crate::wire::vectors::{DECLARE_V2, HELLO_V2, SAMPLE, VALUES_V2, one};
 use crate::wire::{decode_declare, decode_values};
 
-/// A v2 agent whose storage holds its hello and `room` bytes: a quarter of them for the
+/// A v2 agent whose storage holds its hello and `room` bytes: a third of them for the
 /// declarations, the rest for the ring.
 pub(super) fn v2_agent(room: usize) -> TestAgent {
     let hello = test_hello();
