@@ -1,12 +1,16 @@
 //! The server's per-connection session and its aggregator, fed bytes as an agent (or anyone)
 //! would send them, without a socket. Checks: nothing panics; every line the session writes is a
-//! valid message (sealed with the session's key once the agent has authenticated); nothing
-//! follows an `error`; and the exposition stays valid Prometheus text whatever was merged, with
-//! no two series of one name and label set, and no raw control character in a label value.
+//! valid message (sealed with the session's key once the agent has authenticated), all of one
+//! protocol version (v2's when the harness said a v2 hello); nothing follows an `error`; and the
+//! exposition stays valid Prometheus text whatever was merged, v1 samples or v2 `declare` and
+//! `values` lines, with no two series of one name and label set, and no raw control character
+//! in a label value.
 //!
-//! The first input byte picks the mode: raw bytes cut into pieces of its size, or an agent that
-//! authenticates properly (the harness answers the challenge with the key) and then sends the
-//! input's lines, each sealed, so that the authenticated path is fuzzed too.
+//! The first input byte picks the mode: raw bytes cut into pieces of its size (0x00-0x7f), or an
+//! agent that authenticates properly (the harness says a v1 hello, for 0x80-0xbf, or a v2 one,
+//! for 0xc0-0xff, and answers the challenge with the key) and then sends the input's lines, each
+//! sealed, so that the authenticated path is fuzzed too. The seeds `raw-v2-*` and `auth-v2-*`
+//! hold v2 sessions (hello, declare, values, a new declaration).
 #![no_main]
 
 use std::net::SocketAddr;
@@ -21,6 +25,7 @@ use server::keys::Keys;
 use server::io::session::{Context, Limits, Request, Session};
 
 const KEY: &str = "fuzz-session-key-0123456789";
+const HELLO_V2: &[u8] = b"{\"v\":2,\"kind\":\"hello\",\"id\":\"fuzz-a\",\"version\":\"0\",\"os\":\"Linux\",\"arch\":\"x\",\"kernel\":\"k\",\"kernel_version\":\"kv\",\"hostname\":\"h\",\"domainname\":\"(none)\",\"interval_ms\":1000,\"session\":1}\n";
 const HELLO: &[u8] = b"{\"v\":1,\"kind\":\"hello\",\"id\":\"fuzz-a\",\"version\":\"0\",\"os\":\"Linux\",\"arch\":\"x\",\"kernel\":\"k\",\"kernel_version\":\"kv\",\"hostname\":\"h\",\"domainname\":\"(none)\",\"interval_ms\":1000,\"session\":1}\n";
 
 struct Harness {
@@ -34,6 +39,8 @@ struct Harness {
     /// The server's lines read so far, and whether an error was among them.
     read: usize,
     errored: bool,
+    /// The protocol version of the session's lines: that of the first, or the hello's.
+    version: Option<u32>,
     /// Once authenticated: opens the server's lines.
     from_server: Option<Sealer>,
 }
@@ -86,6 +93,20 @@ impl Harness {
                     .unwrap_or_else(|e| panic!("our own seal does not open: {e}")),
                 _ => line,
             };
+            // One version for every line; a v2 line is a v1 line but for its `v`.
+            let v = wire::version_of(line).unwrap_or_else(|| {
+                panic!("the session wrote {:?}, without a version", String::from_utf8_lossy(line))
+            });
+            let expected = *self.version.get_or_insert(v);
+            assert_eq!(v, expected, "a v{v} line in a v{expected} session");
+            let as_v1;
+            let line = match line.strip_prefix(b"{\"v\":2,") {
+                Some(rest) if v == wire::PROTOCOL_V2 => {
+                    as_v1 = [&b"{\"v\":1,"[..], rest].concat();
+                    &as_v1[..]
+                }
+                _ => line,
+            };
             match wire::decode_line::<Sample<0, 0, 0, 0, 0>>(line) {
                 Ok(Message::Error(_)) => self.errored = true,
                 Ok(Message::Welcome(_) | Message::Ack(_) | Message::Challenge(_)) => {}
@@ -98,8 +119,8 @@ impl Harness {
     }
 
     /// Says hello and answers the challenge with the key, as an honest agent would.
-    fn authenticate(&mut self) -> Option<Sealer> {
-        self.feed(HELLO);
+    fn authenticate(&mut self, v2: bool) -> Option<Sealer> {
+        self.feed(if v2 { HELLO_V2 } else { HELLO });
         let out = String::from_utf8(self.session.out.clone()).ok()?;
         let nonce_hex = out.split("\"nonce\":\"").nth(1)?.get(..2 * NONCE_LEN)?;
         let mut nonce = [0u8; NONCE_LEN];
@@ -178,6 +199,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let authenticated = mode & 0x80 != 0;
+    let v2 = authenticated && mode & 0x40 != 0;
     let keys = authenticated.then(|| Keys::parse(&format!("fuzz-* {KEY}\n")).unwrap());
     let now = Instant::now();
     let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
@@ -194,10 +216,11 @@ fuzz_target!(|data: &[u8]| {
         now,
         read: 0,
         errored: false,
+        version: v2.then_some(wire::PROTOCOL_V2),
         from_server: None,
     };
     if authenticated {
-        let Some(mut to_server) = h.authenticate() else {
+        let Some(mut to_server) = h.authenticate(v2) else {
             panic!("an honest agent could not authenticate");
         };
         // The input's lines, each sealed as the agent would; a line that does not end in `}`
