@@ -3,6 +3,8 @@
 //! chardev: the board appears in `/metrics` as a `thumbv7m` agent, and when the server is killed
 //! and a new one starts on the same port, the board comes back by itself, without a reboot.
 //!
+//! A second test runs the board beside a v1 and a v2 `vitals-agent` on one server.
+//!
 //! A missing ELF or emulator fails the test, as in `boards.rs`: skipping would pass CI without
 //! ever running the firmware.
 
@@ -209,4 +211,44 @@ fn the_firmware_reports_through_its_uart_and_survives_a_server_restart() {
         first_seen.as_secs_f64(),
         back_after.as_secs_f64()
     );
+}
+
+#[test]
+#[ignore = "needs qemu-system-arm and the firmware's build (make firmware): make test runs it"]
+fn a_v1_agent_a_v2_agent_and_the_firmware_share_one_server() {
+    let elf = firmware_elf();
+    let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
+    let (_board, _console) = board(&elf, server.agents);
+    let _old = common::agent_with("host-v1", &[server.agents], "1s", &["--protocol", "1"]);
+    let _new = common::agent("host-v2", &[server.agents], "1s");
+    let m = wait_for(
+        "the board, a v1 agent and a v2 agent in one /metrics",
+        Duration::from_secs(30),
+        || {
+            let m = http_get(server.http, "/metrics")?.1;
+            let merged = |agent| {
+                value(&m, "vitals_agent_samples_total", &[("agent", agent)])
+                    .is_some_and(|n| n >= 2.0)
+            };
+            [ID, "host-v1", "host-v2"]
+                .into_iter()
+                .all(merged)
+                .then_some(m)
+        },
+    );
+    for (agent, protocol) in [(ID, "2"), ("host-v1", "1"), ("host-v2", "2")] {
+        let info = [("agent", agent), ("protocol", protocol)];
+        assert_eq!(value(&m, "vitals_agent_info", &info), Some(1.0), "{m}");
+        let idle = [("agent", agent), ("mode", "idle")];
+        assert!(
+            value(&m, "node_cpu_seconds_total", &idle).is_some_and(|s| s > 0.0),
+            "{agent}: {m}"
+        );
+    }
+    // The two hosts are this machine, seen through either protocol: the same CPUs. (Not every
+    // series: tests running beside this one make and remove network interfaces.)
+    let cpus = |agent| common::series(&m, "node_cpu_seconds_total", &[("agent", agent)]).len();
+    assert!(cpus("host-v1") >= 8);
+    assert_eq!(cpus("host-v1"), cpus("host-v2"));
+    assert!(common::promtool_complaints(&m).is_empty());
 }
