@@ -323,9 +323,9 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: us
     }
 }
 
-/// A CPU number as its label, without the formatting machinery: it runs for every CPU of
-/// every sample.
-fn cpu_label(n: u16, buf: &mut [u8; 5]) -> &str {
+/// A number in decimal, written at the end of `buf`, without the formatting machinery: it runs
+/// for every CPU's label and every v2 value of every sample.
+pub(crate) fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
     let mut at = buf.len();
     let mut n = n;
     loop {
@@ -348,10 +348,10 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: us
     /// sample onto the families of the [`catalogue`](crate::catalogue). The server exposes a v1
     /// sample through it, and a v2 agent declares and sends what it yields.
     pub fn series(&self, out: &mut (impl Series + ?Sized)) {
-        let mut digits = [0u8; 5];
+        let mut digits = [0u8; 20];
         out.section("cpus");
         for cpu in &self.cpus {
-            let label = cpu_label(cpu.cpu, &mut digits);
+            let label = decimal(cpu.cpu.into(), &mut digits);
             out.identity(label);
             for (mode, seconds) in cpu.modes() {
                 out.add(f::CPU, &[label, mode], seconds);
@@ -571,11 +571,11 @@ mod tests {
         sample.series(&mut check);
         // 8 modes per CPU, 3 loads, 7 memory, 7 others, 5 omitted counts.
         assert_eq!(check.0, 4 * 8 + 3 + 7 + 7 + 5);
-        let mut buf = [0u8; 5];
-        for n in [0u16, 7, 10, 63, 999, 65535] {
-            let mut text: heapless::String<8> = heapless::String::new();
+        let mut buf = [0u8; 20];
+        for n in [0, 7, 10, 63, 999, 65535, u64::MAX] {
+            let mut text: heapless::String<20> = heapless::String::new();
             core::fmt::write(&mut text, format_args!("{n}")).unwrap();
-            assert_eq!(cpu_label(n, &mut buf), text.as_str());
+            assert_eq!(decimal(n, &mut buf), text.as_str());
         }
     }
 }

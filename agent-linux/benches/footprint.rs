@@ -1,6 +1,6 @@
 //! `make bench`: the agent's footprint, measured on this machine beside node_exporter.
 //!
-//! - CPU time per sample: collect + encode + send to a real `vitals-server` (release build) over
+//! - CPU time per sample: collect + encode (protocol v2) + send to a real `vitals-server` (release build) over
 //!   loopback, against the floor of simply reading the `/proc` and `/sys` files and `statvfs`
 //!   calls the sample needs, and against node_exporter answering one scrape.
 //! - Bytes of this machine's sample on the wire: its v1 line, its v2 values line, and the v2
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agent_core::agent::{Agent, Config};
+use agent_core::agent::{Agent, Config, Protocol};
 use agent_core::sample::Sample;
 use agent_core::time::Instant as CoreInstant;
 use agent_core::wire::{
@@ -157,10 +157,12 @@ fn main() {
     };
     let mut collector = Collector::new();
     let mut storage = vec![0u8; 256 * 1024];
-    let mut agent: Agent<TcpTransport> = Agent::new(
+    // Protocol v2, as vitals-agent speaks by default.
+    let mut agent: Agent<TcpTransport> = Agent::with_protocol(
         TcpTransport::new(vec![agents.clone()]),
         &hello,
         Config::new(Duration::from_millis(1), 1),
+        Protocol::V2,
         &mut storage,
         now(),
     );
@@ -174,15 +176,20 @@ fn main() {
         agent.transport().wait(Duration::from_millis(10));
     }
     // Warm up (sysinfo, caches), then measure.
+    let record = |agent: &mut Agent<TcpTransport>, sample: &Sample| {
+        agent
+            .record_series(&mut |out| sample.series(out), sample.time_ms, now())
+            .unwrap();
+    };
     for _ in 0..20 {
-        agent.record(&collector.collect(0), now()).unwrap();
+        record(&mut agent, &collector.collect(0));
         while agent.poll(now()).is_some() {}
     }
     let cpu0 = process_cpu();
     let wall0 = Instant::now();
     for _ in 0..samples {
         let sample = collector.collect(0);
-        agent.record(&sample, now()).unwrap();
+        record(&mut agent, &sample);
         while agent.poll(now()).is_some() {}
     }
     let agent_cpu = (process_cpu() - cpu0).as_secs_f64() / f64::from(samples);

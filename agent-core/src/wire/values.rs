@@ -72,19 +72,7 @@ impl<'b> Writer<'b> {
 
     pub(super) fn uint(&mut self, n: u64) {
         let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut n = n;
-        loop {
-            at -= 1;
-            if let Some(d) = digits.get_mut(at) {
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || at == 0 {
-                break;
-            }
-        }
-        self.bytes(digits.get(at..).unwrap_or_default());
+        self.bytes(crate::sample::decimal(n, &mut digits).as_bytes());
     }
 
     /// A finite number: whole ones as integers, others as ryu's shortest round trip.
