@@ -200,12 +200,27 @@ impl Decoded {
         self.witness = cfg!(debug_assertions).then(|| Box::new(message.clone()));
     }
 
-    /// Fills the box from a v2 `values` line: its `values` in the order `declared` gives the
-    /// series; `whole` for the first sample after a new declaration.
-    pub fn fill_declared(
+    /// Empties the box for a v2 `values` line's values, which [`push_value`](Self::push_value)
+    /// then adds in declared order as the line is read.
+    pub fn start_values(&mut self) {
+        self.flat.start();
+    }
+
+    /// Adds the next value of a v2 `values` line.
+    pub fn push_value(&mut self, value: f64) {
+        self.flat.push_value(value);
+    }
+
+    /// How many values [`push_value`](Self::push_value) added.
+    pub fn values_read(&self) -> usize {
+        self.flat.values().len()
+    }
+
+    /// Finishes the box of a v2 `values` line whose values were read into it, with the
+    /// declaration they follow; `whole` for the first sample after a new declaration.
+    pub fn finish_declared(
         &mut self,
         header: &ValuesHeader,
-        values: &[f64],
         declared: &Arc<Declaration>,
         whole: bool,
     ) {
@@ -213,7 +228,7 @@ impl Decoded {
         self.dropped = header.dropped;
         self.whole = None;
         self.witness = None;
-        declared.flatten(&mut self.flat, values, header.t);
+        declared.finish(&mut self.flat, header.t);
         self.declared = Some(declared.clone());
         self.declared_whole = whole;
     }

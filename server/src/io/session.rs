@@ -59,10 +59,10 @@ pub const LINGER: Duration = Duration::from_millis(500);
 enum Line {
     /// A v1 sample, read into the context's sample.
     Sample,
-    /// A v2 `values` line, read into the session's values.
-    Values(ValuesHeader),
-    /// A v2 `declare` line, copied into the session for reading.
-    Declare,
+    /// A v2 `values` line, its values read into the box that takes them on.
+    Values(ValuesHeader, Box<Decoded>),
+    /// A v2 `declare` line, read.
+    Declare(Box<Result<Declaration, crate::declaration::Refused>>),
     /// Any other message, in the version its line said.
     Other(Box<Message>, u32),
 }
@@ -197,10 +197,15 @@ pub struct Context<'a> {
 impl Context<'_> {
     /// A box to hand the next sample on in.
     fn next_box(&self) -> Box<Decoded> {
-        self.spares
-            .and_then(|spares| spares.try_recv().ok())
-            .unwrap_or_default()
+        next_box(self.spares)
     }
+}
+
+/// A box the aggregator is done with, or a new one.
+fn next_box(spares: Option<&Receiver<Box<Decoded>>>) -> Box<Decoded> {
+    spares
+        .and_then(|spares| spares.try_recv().ok())
+        .unwrap_or_default()
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -267,9 +272,6 @@ pub struct Session {
     protocol: u32,
     /// v2: the agent's latest declaration, and whether a sample went on with it yet.
     declared: Option<(Arc<Declaration>, bool)>,
-    /// v2: the last `values` line's values, or the last `declare` line, as read.
-    values: Vec<f64>,
-    declare: Vec<u8>,
     /// The samples merged since the last ack, and the newest of them: acknowledged before the
     /// goodbye when the server stops, so the agent need not send them again.
     unacked: u64,
@@ -315,8 +317,6 @@ impl Session {
             identity: None,
             protocol: PROTOCOL_VERSION,
             declared: None,
-            values: Vec::new(),
-            declare: Vec::new(),
             unacked: 0,
             last_merged: 0,
             deadline: after(now, limits.handshake_timeout),
@@ -349,7 +349,7 @@ impl Session {
     ) {
         while self.state != State::Closing {
             let (seals, plain, sample) = (&mut self.seals, &mut *ctx.plain, &mut *ctx.sample);
-            let (values, declare) = (&mut self.values, &mut self.declare);
+            let spares = ctx.spares;
             // Other messages than samples are rare (hello, auth): boxed, so that what the framer
             // hands back stays small.
             let fed = self.framer.feed_with(input, |line| {
@@ -362,17 +362,17 @@ impl Session {
                 };
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.starts_with(br#"{"v":2,"kind":"values","#) {
-                    values.clear();
+                    // Straight into the box that takes them to the aggregator.
+                    let mut next = next_box(spares);
+                    next.start_values();
                     let header = wire::decode_values(line, |v| {
-                        values.push(v);
+                        next.push_value(v);
                         Ok(())
                     })?;
-                    return Ok(Line::Values(header));
+                    return Ok(Line::Values(header, next));
                 }
                 if line.starts_with(br#"{"v":2,"kind":"declare","#) {
-                    declare.clear();
-                    declare.extend_from_slice(line);
-                    return Ok(Line::Declare);
+                    return Ok(Line::Declare(Box::new(Declaration::read(line))));
                 }
                 Ok(match wire::decode_line_into(line, sample)? {
                     None => Line::Sample,
@@ -398,8 +398,8 @@ impl Session {
             };
             let handled = match message {
                 Line::Sample => self.on_sample(ctx, requests),
-                Line::Values(header) => self.on_values(&header, ctx, requests),
-                Line::Declare => self.on_declare(),
+                Line::Values(header, next) => self.on_values(&header, next, requests),
+                Line::Declare(read) => self.on_declare(*read),
                 Line::Other(message, version) => {
                     if matches!(*message, Message::Hello(_)) && self.agent.is_none() {
                         self.protocol = version;
@@ -527,10 +527,13 @@ impl Session {
         }
     }
 
-    /// A `declare` line was copied into `self.declare`: read, it replaces the last one.
-    fn on_declare(&mut self) -> Result<(), Refusal> {
+    /// A `declare` line was read: it replaces the last one.
+    fn on_declare(
+        &mut self,
+        read: Result<Declaration, crate::declaration::Refused>,
+    ) -> Result<(), Refusal> {
         self.expect(PROTOCOL_V2, "declare")?;
-        let declaration = Declaration::read(&self.declare).map_err(|refused| Refusal {
+        let declaration = read.map_err(|refused| Refusal {
             code: refused.code,
             message: refused.message,
         })?;
@@ -538,11 +541,11 @@ impl Session {
         Ok(())
     }
 
-    /// A `values` line was read into `self.values`: hands it on with its declaration.
+    /// A `values` line was read into `next`: hands it on with its declaration.
     fn on_values(
         &mut self,
         header: &ValuesHeader,
-        ctx: &mut Context<'_>,
+        mut next: Box<Decoded>,
         requests: &mut Vec<Request>,
     ) -> Result<(), Refusal> {
         self.expect(PROTOCOL_V2, "values")?;
@@ -558,18 +561,17 @@ impl Session {
                 ),
             ));
         }
-        if declared.len() != self.values.len() {
+        if declared.len() != next.values_read() {
             return Err(Refusal::new(
                 codes::INVALID_VALUE,
                 format!(
                     "{} values for the {} series declared",
-                    self.values.len(),
+                    next.values_read(),
                     declared.len()
                 ),
             ));
         }
-        let mut next = ctx.next_box();
-        next.fill_declared(header, &self.values, declared, !*sent);
+        next.finish_declared(header, declared, !*sent);
         *sent = true;
         requests.push(Request::Sample(next));
         Ok(())
