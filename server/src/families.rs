@@ -29,7 +29,6 @@ pub mod F {
     pub const SAMPLES_DROPPED: usize = f::SAMPLES_DROPPED as usize;
     pub const SEQUENCE_GAPS: usize = f::SEQUENCE_GAPS as usize;
     pub const INTERVAL: usize = f::INTERVAL as usize;
-    pub const TIME: usize = f::TIME as usize;
 }
 
 /// The labels of `node_uname_info` after `agent`, from the hello.

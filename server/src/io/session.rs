@@ -584,26 +584,17 @@ impl Session {
         requests: &mut Vec<Request>,
     ) -> Result<(), Refusal> {
         self.expect(PROTOCOL_VERSION, "sample")?;
-        match (&self.agent, self.state) {
-            (Some(_), State::Open) => {
-                let mut next = ctx.next_box();
-                next.fill(ctx.sample);
-                // The aggregator labels the series from the whole message, and only needs it
-                // again when they change.
-                let identity = next.identity();
-                if self.identity != Some(identity) {
-                    next.keep_whole(ctx.sample);
-                    self.identity = Some(identity);
-                }
-                requests.push(Request::Sample(next));
-                Ok(())
-            }
-            (None, _) => Err(Refusal::new(codes::UNEXPECTED, "sample before hello")),
-            (Some(_), _) => Err(Refusal::new(
-                codes::UNEXPECTED,
-                "`sample` is not expected from an agent now",
-            )),
+        let mut next = ctx.next_box();
+        next.fill(ctx.sample);
+        // The aggregator labels the series from the whole message, and only needs it again
+        // when they change.
+        let identity = next.identity();
+        if self.identity != Some(identity) {
+            next.keep_whole(ctx.sample);
+            self.identity = Some(identity);
         }
+        requests.push(Request::Sample(next));
+        Ok(())
     }
 
     /// Writes the aggregator's answer to a request of this session.
