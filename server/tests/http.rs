@@ -92,14 +92,15 @@ fn status_of(response: &[u8]) -> Option<u16> {
     text.strip_prefix("HTTP/1.1 ")?.parse().ok()
 }
 
-/// Whether the server closed `stream` by `deadline` (it reads to the end, or is reset).
+/// Whether the server closed `stream` by `deadline` (it reads to the end, or is reset). Past
+/// the deadline it still looks once: when several streams share one deadline, an open one
+/// early in the list must not hide that the later ones were closed.
 fn closed_by(stream: &mut TcpStream, deadline: Instant) -> bool {
     let mut buf = [0u8; 4096];
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
         stream.set_read_timeout(Some(left)).unwrap();
         match stream.read(&mut buf) {
             Ok(0) => return true,

@@ -146,10 +146,12 @@ impl Slot {
         entries.iter_mut().find(|e| e.id == self.id).is_some_and(f)
     }
 
-    /// The connection waits on its client from now on, and may be evicted.
+    /// The connection waits on its client from now on, and may be evicted. A connection
+    /// already waiting keeps its time: a client trickling its head byte by byte has waited
+    /// since its first byte was due, not since its last.
     pub fn waiting(&self) {
         self.update(|e| {
-            e.waiting_since = Some(Instant::now());
+            e.waiting_since.get_or_insert_with(Instant::now);
             true
         });
     }
@@ -231,5 +233,21 @@ mod tests {
         assert!(table.evict_one());
         assert!(third.evicted() && !fifth.evicted());
         assert!(!table.evict_one());
+    }
+
+    #[test]
+    fn a_connection_trickling_its_head_keeps_the_time_it_began_waiting() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let table = Table::new(8);
+        let (_c1, s1) = pair(&listener);
+        let (_c2, s2) = pair(&listener);
+        let (trickler, _) = admitted(table.admit(1, s1));
+        let (newer, _) = admitted(table.admit(2, s2));
+        // Each byte the trickler sends sends its thread back to waiting: still the oldest.
+        trickler.waiting();
+        newer.waiting();
+        trickler.waiting();
+        assert!(table.evict_one());
+        assert!(trickler.evicted() && !newer.evicted());
     }
 }
