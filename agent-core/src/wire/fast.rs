@@ -163,35 +163,56 @@ fn leading_digits(bytes: &[u8], mut n: u64) -> Option<(u64, usize)> {
 
 /// What [`exact_decimal`] makes of the number's text at the start of `bytes`, in one pass over
 /// it, for the common case: `-?digits(.digits)?` where the text ends (the next byte cannot
-/// continue a number), with at most 2^53 in its digits. Its value and length; `None` for
-/// anything else, which the caller reads the longer way.
+/// continue a number), with at most 19 digits (so that they cannot overflow a `u64` as they
+/// are read) making at most 2^53. Its value and length; `None` for anything else, which the
+/// caller reads the longer way. A whole number takes no division.
 fn simple_decimal(bytes: &[u8]) -> Option<(f64, usize)> {
     let negative = bytes.first() == Some(&b'-');
-    let sign = usize::from(negative);
-    let (whole, whole_len) = leading_digits(bytes.get(sign..)?, 0)?;
+    let start = usize::from(negative);
+    let (mantissa, at) = wrapping_digits(bytes, start, 0);
+    let whole_len = at - start;
     if whole_len == 0 {
         return None;
     }
-    let mut at = sign + whole_len;
-    let (mantissa, fraction) = if bytes.get(at) == Some(&b'.') {
-        let (mantissa, fraction) = leading_digits(bytes.get(at + 1..)?, whole)?;
+    let (mantissa, at, fraction) = if bytes.get(at) == Some(&b'.') {
+        let (mantissa, end) = wrapping_digits(bytes, at + 1, mantissa);
+        let fraction = end - (at + 1);
         if fraction == 0 {
             return None;
         }
-        at += 1 + fraction;
-        (mantissa, fraction)
+        (mantissa, end, fraction)
     } else {
-        (whole, 0)
+        (mantissa, at, 0)
     };
-    if matches!(
-        bytes.get(at),
-        Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E')
-    ) || mantissa > 1 << 53
+    if whole_len + fraction > 19
+        || mantissa > 1 << 53
+        || matches!(
+            bytes.get(at),
+            Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E')
+        )
     {
         return None;
     }
-    let value = mantissa as f64 / EXACT_POWERS_OF_TEN.get(fraction)?;
+    let value = if fraction == 0 {
+        mantissa as f64
+    } else {
+        mantissa as f64 / EXACT_POWERS_OF_TEN.get(fraction)?
+    };
     Some((if negative { -value } else { value }, at))
+}
+
+/// The digits of `bytes` from `at` read onto `n`, wrapping past a `u64` (the caller counts
+/// them): the number, and where the digits end.
+fn wrapping_digits(bytes: &[u8], mut at: usize, mut n: u64) -> (u64, usize) {
+    while let Some(&b) = bytes.get(at) {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
+        at += 1;
+    }
+    (n, at)
 }
 
 /// Powers of ten that an `f64` holds exactly.
