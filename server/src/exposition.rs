@@ -99,17 +99,30 @@ impl Slot {
 
     /// Publishes `values` (in emission order) with `layout`.
     pub fn publish(&self, layout: &Arc<Layout>, values: &[f64]) {
+        self.publish_parts(layout, [values]);
+    }
+
+    /// Publishes the values of `parts`, one after the other (in emission order), with
+    /// `layout`: as [`publish`](Slot::publish), without first joining them elsewhere.
+    pub fn publish_parts<const N: usize>(&self, layout: &Arc<Layout>, parts: [&[f64]; N]) {
         let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
+        let fill = |values: &mut Vec<f64>| {
+            values.clear();
+            for part in parts {
+                values.extend_from_slice(part);
+            }
+        };
         if let Some(view) = Arc::get_mut(&mut view) {
             if !Arc::ptr_eq(&view.layout, layout) {
                 view.layout = layout.clone();
             }
-            view.values.clear();
-            view.values.extend_from_slice(values);
+            fill(&mut view.values);
         } else {
+            let mut values = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+            fill(&mut values);
             *view = Arc::new(View {
                 layout: layout.clone(),
-                values: values.to_vec(),
+                values,
             });
         }
     }
@@ -409,6 +422,11 @@ impl Builder {
         let mut h = FxHasher::default();
         self.key.hash(&mut h);
         h.finish()
+    }
+
+    /// The identity parts added since [`start`](Builder::start), as [`Layout::key`] keeps them.
+    pub fn key(&self) -> &[u8] {
+        &self.key
     }
 
     /// Whether the series added since [`start`](Builder::start) are those of `layout`.

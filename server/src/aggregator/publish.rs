@@ -90,6 +90,28 @@ pub(super) fn publish(
     agent: &mut AgentState,
     sample: Option<&Decoded>,
 ) -> Result<(), Unpublished> {
+    if let Some(decoded) = sample {
+        if same_series(agent, decoded) {
+            // The common case: the values go from the sample's box into the view, once.
+            let flat = decoded.flat().values();
+            agent.slot.publish_parts(
+                &agent.layout,
+                [&head(agent)[..], flat, &tail(agent, decoded)],
+            );
+            if cfg!(debug_assertions) {
+                b.start();
+                emit(b, agent, sample);
+                assert!(b.same_as(&agent.layout), "a fast path of other series");
+                assert_eq!(
+                    b.values(),
+                    agent.slot.get().values,
+                    "a fast path of other values"
+                );
+                check_reuse(b, agent, sample);
+            }
+            return Ok(());
+        }
+    }
     b.start();
     emit(b, agent, sample);
     let old = agent.layout.lines.len();
@@ -156,10 +178,42 @@ fn check_reuse(b: &Builder, agent: &AgentState, sample: Option<&Decoded>) {
     assert_eq!(fresh.values(), b.values(), "a flattened sample differs");
 }
 
+/// Whether `decoded`'s series are those published: [`emit`]'s identity, compared in place.
+fn same_series(agent: &AgentState, decoded: &Decoded) -> bool {
+    let (hello, flat) = (agent.hello_identity.as_slice(), decoded.flat().key());
+    let key = agent.layout.key.as_slice();
+    !agent.layout.ranges.is_empty()
+        && key.len() == hello.len() + flat.len()
+        && key.split_at_checked(hello.len()) == Some((hello, flat))
+}
+
+/// The values [`emit`] adds before a sample's own: `up` and `last_seen`.
+fn head(agent: &AgentState) -> [f64; 2] {
+    [
+        if agent.conn.is_some() { 1.0 } else { 0.0 },
+        agent.last_seen,
+    ]
+}
+
+/// The values [`emit`] adds after a sample's own, in its order.
+fn tail(agent: &AgentState, decoded: &Decoded) -> [f64; 6] {
+    [
+        1.0,
+        1.0,
+        agent.samples as f64,
+        decoded.dropped as f64,
+        agent.gaps as f64,
+        agent.interval,
+    ]
+}
+
 /// Adds an agent's series to `b`: always `up` and `last_seen`; the rest from its sample.
+/// Their values come from [`head`] and [`tail`], which the fast path of [`publish`] writes
+/// straight into the view.
 fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
-    b.add(F::UP, &[], if agent.conn.is_some() { 1.0 } else { 0.0 });
-    b.add(F::LAST_SEEN, &[], agent.last_seen);
+    let [up, last_seen] = head(agent);
+    b.add(F::UP, &[], up);
+    b.add(F::LAST_SEEN, &[], last_seen);
     let Some(decoded) = decoded else { return };
     let hello = &agent.hello;
     // Everything below that becomes a label, section by section, so that the same identity
@@ -174,10 +228,11 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
         }
         _ => b.append(decoded.flat()),
     }
-    b.add_labelled(F::UNAME, || uname(hello), 1.0);
-    b.add_labelled(F::AGENT_INFO, || agent_info(hello, agent.protocol), 1.0);
-    b.add(F::SAMPLES, &[], agent.samples as f64);
-    b.add(F::SAMPLES_DROPPED, &[], decoded.dropped as f64);
-    b.add(F::SEQUENCE_GAPS, &[], agent.gaps as f64);
-    b.add(F::INTERVAL, &[], agent.interval);
+    let [uname_value, info, samples, dropped, gaps, interval] = tail(agent, decoded);
+    b.add_labelled(F::UNAME, || uname(hello), uname_value);
+    b.add_labelled(F::AGENT_INFO, || agent_info(hello, agent.protocol), info);
+    b.add(F::SAMPLES, &[], samples);
+    b.add(F::SAMPLES_DROPPED, &[], dropped);
+    b.add(F::SEQUENCE_GAPS, &[], gaps);
+    b.add(F::INTERVAL, &[], interval);
 }
