@@ -449,11 +449,6 @@ impl Builder {
         self.values.extend_from_slice(&other.values);
     }
 
-    /// Adds one value without labels: a v2 sample's, read before its identity is added.
-    pub fn push_value(&mut self, value: f64) {
-        self.values.push(value);
-    }
-
     /// Adds values without labels, as [`append`](Builder::append) does: a v2 sample's, whose
     /// identity was added whole.
     pub fn extend_values(&mut self, values: &[f64]) {

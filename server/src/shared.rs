@@ -200,18 +200,13 @@ impl Decoded {
         self.witness = cfg!(debug_assertions).then(|| Box::new(message.clone()));
     }
 
-    /// Empties the box for a v2 `values` line's values, which [`push_value`](Self::push_value)
-    /// then adds in declared order as the line is read.
-    pub fn start_values(&mut self) {
+    /// Fills the box with a v2 `values` line's values, in declared order.
+    pub fn set_values(&mut self, values: &[f64]) {
         self.flat.start();
+        self.flat.extend_values(values);
     }
 
-    /// Adds the next value of a v2 `values` line.
-    pub fn push_value(&mut self, value: f64) {
-        self.flat.push_value(value);
-    }
-
-    /// How many values [`push_value`](Self::push_value) added.
+    /// How many values [`set_values`](Self::set_values) gave.
     pub fn values_read(&self) -> usize {
         self.flat.values().len()
     }

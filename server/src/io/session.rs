@@ -189,6 +189,10 @@ pub struct Context<'a> {
     /// Where each sample is decoded, in place: the caller's own, reused for every line so that
     /// it stays in its cache. What goes on to the aggregator is a [`Decoded`] filled from it.
     pub sample: &'a mut SampleMessage<Sample>,
+    /// Where a v2 line's values are read, reused for every line for the same reason: the box
+    /// that takes them on was last written on another core, and a value stored there as it
+    /// is read waits on that line of memory, where one copy of all of them does not.
+    pub values: &'a mut Vec<f64>,
     /// Boxes the aggregator is done with, to fill without allocating; a new one is made when
     /// there is none.
     pub spares: Option<&'a Receiver<Box<Decoded>>>,
@@ -349,6 +353,7 @@ impl Session {
     ) {
         while self.state != State::Closing {
             let (seals, plain, sample) = (&mut self.seals, &mut *ctx.plain, &mut *ctx.sample);
+            let values = &mut *ctx.values;
             let spares = ctx.spares;
             // Other messages than samples are rare (hello, auth): boxed, so that what the framer
             // hands back stays small.
@@ -363,12 +368,13 @@ impl Session {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.starts_with(br#"{"v":2,"kind":"values","#) {
                     // Straight into the box that takes them to the aggregator.
-                    let mut next = next_box(spares);
-                    next.start_values();
+                    values.clear();
                     let header = wire::decode_values(line, |v| {
-                        next.push_value(v);
+                        values.push(v);
                         Ok(())
                     })?;
+                    let mut next = next_box(spares);
+                    next.set_values(values);
                     return Ok(Line::Values(header, next));
                 }
                 if line.starts_with(br#"{"v":2,"kind":"declare","#) {
@@ -770,11 +776,13 @@ mod tests {
     fn receive(session: &mut Session, inputs: &[&[u8]], now: Instant, requests: &mut Vec<Request>) {
         let (mut plain, mut sample) = (Vec::new(), Box::<SampleMessage<Sample>>::default());
         let mut random = |_: &mut [u8]| true;
+        let mut values = Vec::new();
         let mut ctx = Context {
             keys: None,
             random: &mut random,
             plain: &mut plain,
             sample: &mut sample,
+            values: &mut values,
             spares: None,
         };
         for input in inputs {
