@@ -34,6 +34,7 @@ struct Harness {
     keys: Option<Keys>,
     plain: Vec<u8>,
     sample: Box<SampleMessage<Sample>>,
+    values: Vec<f64>,
     nonce_counter: u8,
     now: Instant,
     /// The server's lines read so far, and whether an error was among them.
@@ -59,6 +60,7 @@ impl Harness {
             random: &mut random,
             plain: &mut self.plain,
             sample: &mut self.sample,
+            values: &mut self.values,
             spares: None,
         };
         self.session.receive(bytes, self.now, &mut ctx, &mut requests);
@@ -212,6 +214,7 @@ fuzz_target!(|data: &[u8]| {
         keys,
         plain: Vec::new(),
         sample: Box::default(),
+        values: Vec::new(),
         nonce_counter: 0,
         now,
         read: 0,
