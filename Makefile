@@ -129,6 +129,7 @@ deny-advisories: deps-deny
 
 promtool-check: deps-apt
 	promtool check config prometheus/prometheus.yml
+	promtool test rules prometheus/rules/tests/*.test.yml
 
 # docs/metrics.md, written again from the catalogue (agent-core/src/catalogue.rs); `make unit`
 # fails while the two differ.
@@ -194,17 +195,21 @@ run-agent: release keys
 	./target/release/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) \
 	  --id '$(ID)' --key-file $(KEYS_DIR)/agents/$(ID).key
 
+# The shipped config pointed at HTTP_PORT, its rules where they are in the checkout.
+PROMETHEUS_CONFIG = sed -e 's/localhost:7451/localhost:$(HTTP_PORT)/' \
+	  -e 's|rules/\*|$(CURDIR)/prometheus/rules/*|' prometheus/prometheus.yml
+
 # A real Prometheus with the shipped config (pointed at HTTP_PORT) and a throw-away data dir.
 prometheus: deps-apt
 	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/prometheus-data
-	sed 's/localhost:7451/localhost:$(HTTP_PORT)/' prometheus/prometheus.yml > $(RUN_DIR)/prometheus.yml
+	$(PROMETHEUS_CONFIG) > $(RUN_DIR)/prometheus.yml
 	prometheus --config.file=$(RUN_DIR)/prometheus.yml --storage.tsdb.path=$(RUN_DIR)/prometheus-data \
 	  --web.listen-address=127.0.0.1:$(PROM_PORT)
 
 # Server, one local agent and Prometheus together; Ctrl-C stops all three.
 run: build deps-apt keys
 	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/prometheus-data
-	@sed 's/localhost:7451/localhost:$(HTTP_PORT)/' prometheus/prometheus.yml > $(RUN_DIR)/prometheus.yml
+	@$(PROMETHEUS_CONFIG) > $(RUN_DIR)/prometheus.yml
 	@pids=(); trap 'kill $${pids[@]} 2>/dev/null; wait; exit 0' INT TERM; \
 	./target/debug/vitals-server --listen 127.0.0.1:$(AGENT_PORT) --http 127.0.0.1:$(HTTP_PORT) \
 	  --key-file $(KEYS_DIR)/server.keys & pids+=($$!); \

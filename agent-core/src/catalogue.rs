@@ -501,6 +501,14 @@ pub const FAMILIES: &[Family] = &[
         &[],
         Source::Server,
     ),
+    gauge(
+        "up",
+        "",
+        "1 if the agent is connected, 0 if it is not: Prometheus' own name, with the agent's \
+         instance, so that alerts on `up == 0` cover the hosts behind a server.",
+        &[],
+        Source::Server,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -674,6 +682,8 @@ pub mod f {
     pub const UP: u16 = index("vitals_agent_up");
     #[allow(missing_docs)]
     pub const LAST_SEEN: u16 = index("vitals_agent_last_seen_timestamp_seconds");
+    #[allow(missing_docs)]
+    pub const TARGET_UP: u16 = index("up");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its
@@ -703,7 +713,9 @@ mod tests {
         for (i, fam) in FAMILIES.iter().enumerate() {
             assert_eq!(LABEL_NAMES[i], fam.labels);
             assert!(
-                fam.name.starts_with("node_") || fam.name.starts_with("vitals_"),
+                fam.name.starts_with("node_")
+                    || fam.name.starts_with("vitals_")
+                    || fam.name == "up",
                 "{}",
                 fam.name
             );

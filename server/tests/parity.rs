@@ -340,7 +340,7 @@ fn every_node_series_matches_node_exporter() {
     wait_for("the agent's series", Duration::from_secs(20), || {
         http_get(server.http, "/metrics")?
             .1
-            .contains("node_load1{agent=\"parity\"}")
+            .contains("node_load1{instance=\"parity\"}")
             .then_some(())
     });
     wait_for("node_exporter", Duration::from_secs(20), || {
@@ -398,19 +398,19 @@ fn every_node_series_matches_node_exporter() {
         let want_labels: BTreeSet<String> = fam.labels.iter().map(|l| (*l).to_owned()).collect();
         let vnames: BTreeSet<String> = label_names(vseries)
             .into_iter()
-            .filter(|n| n != "agent")
+            .filter(|n| n != "instance")
             .collect();
         for (who, names) in [("vitals", vnames), ("node_exporter", label_names(nseries))] {
             if names != want_labels {
                 failures.push(format!(
-                    "{family}: {who} has labels {names:?} (after agent), the catalogue \
+                    "{family}: {who} has labels {names:?} (after instance), the catalogue \
                      {want_labels:?}"
                 ));
             }
         }
         let strip = |labels: &Labels| {
             let mut l = labels.clone();
-            l.remove("agent");
+            l.remove("instance");
             l
         };
         let (mut matched, mut worst) = (0, 0.0f64);
