@@ -16,6 +16,9 @@ pub enum Kind {
     Gauge,
     /// A value that only goes up, but for resets (which `rate()` handles).
     Counter,
+    /// A value node_exporter exposes without a type: the counters and gauges of
+    /// `/proc/vmstat` and `/proc/net/snmp`, which it reads without knowing which is which.
+    Untyped,
 }
 
 impl Kind {
@@ -24,6 +27,7 @@ impl Kind {
         match self {
             Kind::Gauge => "gauge",
             Kind::Counter => "counter",
+            Kind::Untyped => "untyped",
         }
     }
 }
@@ -502,6 +506,20 @@ pub const FAMILIES: &[Family] = &[
         Source::Server,
     ),
     gauge(
+        "node_filefd_allocated",
+        "",
+        "File descriptor statistics: allocated.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_filefd_maximum",
+        "",
+        "File descriptor statistics: maximum.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
         "up",
         "",
         "1 if the agent is connected, 0 if it is not: Prometheus' own name, with the agent's \
@@ -684,6 +702,10 @@ pub mod f {
     pub const LAST_SEEN: u16 = index("vitals_agent_last_seen_timestamp_seconds");
     #[allow(missing_docs)]
     pub const TARGET_UP: u16 = index("up");
+    #[allow(missing_docs)]
+    pub const FILEFD_ALLOCATED: u16 = index("node_filefd_allocated");
+    #[allow(missing_docs)]
+    pub const FILEFD_MAXIMUM: u16 = index("node_filefd_maximum");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

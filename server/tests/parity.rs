@@ -151,9 +151,12 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_filesystem_files",
             "node_filesystem_readonly",
             "node_network_up",
+            "node_filefd_maximum",
         ],
         |_| Tolerance::Exact,
     ),
+    // Every process opening or closing a file between the two readings.
+    (&["node_filefd_allocated"], |_| within(500.0, 0.0)),
     // A CPU spends at most one second per second in a mode; pressure likewise.
     (
         &[
