@@ -10,7 +10,7 @@ INTERVAL ?= 5s
 RUN_DIR := .run
 NO_STD_TARGET := thumbv7em-none-eabihf
 
-.PHONY: all build release deps deps-apt deps-rust deps-fuzz deps-deny test fmt-check clippy unit nostd \
+.PHONY: all build release deps deps-apt deps-rust deps-fuzz deps-deny deps-nightly deps-background test fmt-check clippy unit nostd \
         doc fuzz-build fuzz-check fuzz deny deny-advisories promtool-check keys run run-server \
         run-agent prometheus bench deps-bench soak metrics-doc clean
 
@@ -53,18 +53,29 @@ deps-rust:
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup target list --installed | grep -qx '$(NO_STD_TARGET)' || rustup target add $(NO_STD_TARGET)
 
-deps-fuzz:
+# cargo-fuzz and cargo-deny: `make test` starts building them in the background first
+# (mk/tool-install.sh says why); these wait for that build, or install in the foreground.
+CARGO_DENY_VERSION := 0.20.2
+DENY_TOOL := cargo-deny 'cargo deny --version' -- \
+	cargo install cargo-deny --locked --version $(CARGO_DENY_VERSION)
+FUZZ_TOOL := cargo-fuzz 'cargo +nightly fuzz --version' -- cargo install cargo-fuzz --locked
+
+deps-nightly:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+
+deps-background: deps-nightly
+	@mk/tool-install.sh start $(DENY_TOOL)
+	@mk/tool-install.sh start $(FUZZ_TOOL)
+
+deps-fuzz: deps-nightly
+	@mk/tool-install.sh wait $(FUZZ_TOOL)
 
 # 0.20.2 builds with stable 1.88 or later; a few minutes the first time.
-CARGO_DENY_VERSION := 0.20.2
 deps-deny:
-	@cargo deny --version >/dev/null 2>&1 || cargo install cargo-deny --locked --version $(CARGO_DENY_VERSION) \
-	  || { echo "error: cargo install cargo-deny --version $(CARGO_DENY_VERSION) failed" >&2; exit 1; }
+	@mk/tool-install.sh wait $(DENY_TOOL)
 
 # ---- the checks: `make test` runs every one ------------------------------------------------------
-test: deps fmt-check clippy firmware-check unit nostd doc fuzz-check deny deny-advisories promtool-check
+test: deps-background deps fmt-check clippy firmware-check unit nostd doc fuzz-check deny deny-advisories promtool-check
 	@if [ -e $(DENY_SKIPPED) ]; then \
 	  echo "make test: all checks passed, except deny-advisories, which was SKIPPED (above)"; \
 	else echo "make test: all checks passed; advisories checked against $$(cat target/deny-advisories.used)"; fi
@@ -129,6 +140,7 @@ deny-advisories: deps-deny
 
 promtool-check: deps-apt
 	promtool check config prometheus/prometheus.yml
+	promtool test rules prometheus/rules/tests/*.test.yml
 
 # docs/metrics.md, written again from the catalogue (agent-core/src/catalogue.rs); `make unit`
 # fails while the two differ.
@@ -194,17 +206,21 @@ run-agent: release keys
 	./target/release/vitals-agent --server 127.0.0.1:$(AGENT_PORT) --interval $(INTERVAL) \
 	  --id '$(ID)' --key-file $(KEYS_DIR)/agents/$(ID).key
 
+# The shipped config pointed at HTTP_PORT, its rules where they are in the checkout.
+PROMETHEUS_CONFIG = sed -e 's/localhost:7451/localhost:$(HTTP_PORT)/' \
+	  -e 's|rules/\*|$(CURDIR)/prometheus/rules/*|' prometheus/prometheus.yml
+
 # A real Prometheus with the shipped config (pointed at HTTP_PORT) and a throw-away data dir.
 prometheus: deps-apt
 	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/prometheus-data
-	sed 's/localhost:7451/localhost:$(HTTP_PORT)/' prometheus/prometheus.yml > $(RUN_DIR)/prometheus.yml
+	$(PROMETHEUS_CONFIG) > $(RUN_DIR)/prometheus.yml
 	prometheus --config.file=$(RUN_DIR)/prometheus.yml --storage.tsdb.path=$(RUN_DIR)/prometheus-data \
 	  --web.listen-address=127.0.0.1:$(PROM_PORT)
 
 # Server, one local agent and Prometheus together; Ctrl-C stops all three.
 run: build deps-apt keys
 	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/prometheus-data
-	@sed 's/localhost:7451/localhost:$(HTTP_PORT)/' prometheus/prometheus.yml > $(RUN_DIR)/prometheus.yml
+	@$(PROMETHEUS_CONFIG) > $(RUN_DIR)/prometheus.yml
 	@pids=(); trap 'kill $${pids[@]} 2>/dev/null; wait; exit 0' INT TERM; \
 	./target/debug/vitals-server --listen 127.0.0.1:$(AGENT_PORT) --http 127.0.0.1:$(HTTP_PORT) \
 	  --key-file $(KEYS_DIR)/server.keys & pids+=($$!); \

@@ -16,6 +16,9 @@ pub enum Kind {
     Gauge,
     /// A value that only goes up, but for resets (which `rate()` handles).
     Counter,
+    /// A value node_exporter exposes without a type: the counters and gauges of
+    /// `/proc/vmstat` and `/proc/net/snmp`, which it reads without knowing which is which.
+    Untyped,
 }
 
 impl Kind {
@@ -24,6 +27,7 @@ impl Kind {
         match self {
             Kind::Gauge => "gauge",
             Kind::Counter => "counter",
+            Kind::Untyped => "untyped",
         }
     }
 }
@@ -501,6 +505,28 @@ pub const FAMILIES: &[Family] = &[
         &[],
         Source::Server,
     ),
+    gauge(
+        "node_filefd_allocated",
+        "",
+        "File descriptor statistics: allocated.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_filefd_maximum",
+        "",
+        "File descriptor statistics: maximum.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "up",
+        "",
+        "1 if the agent is connected, 0 if it is not: Prometheus' own name, with the agent's \
+         instance, so that alerts on `up == 0` cover the hosts behind a server.",
+        &[],
+        Source::Server,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -674,6 +700,12 @@ pub mod f {
     pub const UP: u16 = index("vitals_agent_up");
     #[allow(missing_docs)]
     pub const LAST_SEEN: u16 = index("vitals_agent_last_seen_timestamp_seconds");
+    #[allow(missing_docs)]
+    pub const TARGET_UP: u16 = index("up");
+    #[allow(missing_docs)]
+    pub const FILEFD_ALLOCATED: u16 = index("node_filefd_allocated");
+    #[allow(missing_docs)]
+    pub const FILEFD_MAXIMUM: u16 = index("node_filefd_maximum");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its
@@ -703,7 +735,9 @@ mod tests {
         for (i, fam) in FAMILIES.iter().enumerate() {
             assert_eq!(LABEL_NAMES[i], fam.labels);
             assert!(
-                fam.name.starts_with("node_") || fam.name.starts_with("vitals_"),
+                fam.name.starts_with("node_")
+                    || fam.name.starts_with("vitals_")
+                    || fam.name == "up",
                 "{}",
                 fam.name
             );

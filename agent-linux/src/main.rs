@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agent_core::agent::{Agent, Config, Event, Lost, Protocol, ack_every};
+use agent_core::catalogue::Series;
 use agent_core::sample::{Sample, bounded};
 use agent_core::time::{Instant, parse_duration};
 use agent_core::wire::{
@@ -212,8 +213,9 @@ fn unix_ms() -> u64 {
 }
 
 /// The hello, asking for one ack per as many samples as the ring has room for, at the size of
-/// `sample` in the protocol spoken (see [`agent_core::agent::ack_every`]).
-fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
+/// `sample` (and `collector`'s series with it) in the protocol spoken (see
+/// [`agent_core::agent::ack_every`]).
+fn hello(options: &Options, sample: &Sample, collector: &Collector) -> Result<Hello, String> {
     let u = uname();
     let id = options.id.clone().unwrap_or_else(|| u.nodename.clone());
     if !wire::valid_id(&id) {
@@ -221,7 +223,9 @@ fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
             "agent id `{id}` is not valid: use 1 to 64 letters, digits, '.', '_', '-' or ':' (set it with --id)"
         ));
     }
-    let line = encode(options.protocol, sample)?.last().map_or(0, Vec::len);
+    let line = encode(options.protocol, sample, collector)?
+        .last()
+        .map_or(0, Vec::len);
     Ok(Hello {
         id: bounded(&id),
         version: bounded(env!("CARGO_PKG_VERSION")),
@@ -240,7 +244,11 @@ fn hello(options: &Options, sample: &Sample) -> Result<Hello, String> {
 
 /// `sample` as the first lines an agent speaking `protocol` sends of it: its `sample` line in
 /// v1; its declaration and its `values` line in v2.
-fn encode(protocol: Protocol, sample: &Sample) -> Result<Vec<Vec<u8>>, String> {
+fn encode(
+    protocol: Protocol,
+    sample: &Sample,
+    collector: &Collector,
+) -> Result<Vec<Vec<u8>>, String> {
     let mut buf = vec![0u8; MAX_LINE + 1];
     let mut line = |encode: &mut dyn FnMut(&mut [u8]) -> Result<usize, wire::EncodeError>| {
         encode(&mut buf)
@@ -250,7 +258,7 @@ fn encode(protocol: Protocol, sample: &Sample) -> Result<Vec<Vec<u8>>, String> {
     match protocol {
         Protocol::V2 => {
             let declaration =
-                line(&mut |buf| encode_declare(1, &mut |out| sample.series(out), buf))?;
+                line(&mut |buf| encode_declare(1, &mut |out| collector.series(sample, out), buf))?;
             let header = ValuesHeader {
                 seq: 1,
                 dropped: 0,
@@ -259,7 +267,7 @@ fn encode(protocol: Protocol, sample: &Sample) -> Result<Vec<Vec<u8>>, String> {
             };
             let values = line(&mut |buf| {
                 let mut values = ValuesWriter::new(&header, buf);
-                sample.series(&mut values);
+                collector.series(sample, &mut values);
                 values.finish()
             })?;
             Ok(vec![declaration, values])
@@ -277,7 +285,8 @@ fn encode(protocol: Protocol, sample: &Sample) -> Result<Vec<Vec<u8>>, String> {
 
 fn print_once(protocol: Protocol) -> Result<(), String> {
     let mut collector = Collector::new();
-    let lines = encode(protocol, &collector.collect(unix_ms()))?;
+    let sample = collector.collect(unix_ms());
+    let lines = encode(protocol, &sample, &collector)?;
     for note in collector.take_notes() {
         log!("{note}");
     }
@@ -329,7 +338,8 @@ fn run() -> Result<(), String> {
         return print_once(options.protocol);
     }
     let mut collector = Collector::new();
-    let hello = hello(&options, &collector.collect(unix_ms()))?;
+    let first = collector.collect(unix_ms());
+    let hello = hello(&options, &first, &collector)?;
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, shutdown.clone())
@@ -372,7 +382,8 @@ fn run() -> Result<(), String> {
             let sample = collector.collect(unix_ms());
             let recorded = match protocol {
                 Protocol::V2 => {
-                    agent.record_series(&mut |out| sample.series(out), sample.time_ms, now())
+                    let series = &mut |out: &mut dyn Series| collector.series(&sample, out);
+                    agent.record_series(series, sample.time_ms, now())
                 }
                 _ => agent.record(&sample, now()),
             };
@@ -485,14 +496,15 @@ mod tests {
 
     #[test]
     fn the_once_lines_are_those_of_the_protocol_chosen() {
-        let sample = Collector::new().collect(1_700_000_000_000);
-        let v1 = encode(Protocol::V1, &sample).unwrap();
+        let mut collector = Collector::new();
+        let sample = collector.collect(1_700_000_000_000);
+        let v1 = encode(Protocol::V1, &sample, &collector).unwrap();
         assert_eq!(v1.len(), 1);
         assert!(matches!(
             wire::decode_line::<Sample>(v1[0].trim_ascii_end()),
             Ok(Message::Sample(_))
         ));
-        let v2 = encode(Protocol::V2, &sample).unwrap();
+        let v2 = encode(Protocol::V2, &sample, &collector).unwrap();
         let [declaration, values] = v2.as_slice() else {
             panic!("{v2:?}");
         };

@@ -28,9 +28,9 @@ pub struct Layout {
     pub key: Vec<u8>,
     /// For each family (index into the family table), its range of series positions.
     pub ranges: Vec<Range<usize>>,
-    /// Every series' line up to its value, `name{agent="a",cpu="0",mode="user"} `, grouped by
-    /// family, in one string: a scrape copies them from one place rather than chasing a
-    /// pointer per series.
+    /// Every series' line up to its value, `name{instance="a",cpu="0",mode="user"} `,
+    /// grouped by family, in one string: a scrape copies them from one place rather than
+    /// chasing a pointer per series.
     pub text: String,
     /// Each series' place in `text` and among the values, by series position.
     pub lines: Vec<Line>,
@@ -492,7 +492,7 @@ impl Builder {
                 range.end = pos + 1;
             }
             text.push_str(def.name);
-            text.push_str("{agent=\"");
+            text.push_str("{instance=\"");
             push_label_value(&mut text, agent);
             text.push('"');
             for (name, value) in def.labels.iter().zip(values) {
@@ -593,10 +593,10 @@ mod tests {
         assert_eq!(
             render(vec![v]),
             "# HELP a_total A.\n# TYPE a_total counter\n\
-             a_total{agent=\"ag\\\"ent\",x=\"p\\\\q\"} 1.5\n\
-             a_total{agent=\"ag\\\"ent\",x=\"n\\nl\"} 1e21\n\
+             a_total{instance=\"ag\\\"ent\",x=\"p\\\\q\"} 1.5\n\
+             a_total{instance=\"ag\\\"ent\",x=\"n\\nl\"} 1e21\n\
              # HELP b B.\n# TYPE b gauge\n\
-             b{agent=\"ag\\\"ent\"} 1024\n"
+             b{instance=\"ag\\\"ent\"} 1024\n"
         );
     }
 

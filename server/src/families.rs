@@ -22,6 +22,7 @@ pub mod F {
     use agent_core::catalogue::f;
 
     pub const UP: usize = f::UP as usize;
+    pub const TARGET_UP: usize = f::TARGET_UP as usize;
     pub const LAST_SEEN: usize = f::LAST_SEEN as usize;
     pub const UNAME: usize = f::UNAME as usize;
     pub const AGENT_INFO: usize = f::AGENT_INFO as usize;
@@ -99,7 +100,7 @@ mod tests {
         let layout = b.layout("a", DEFS);
         for n in numbers {
             // As `fmt` writes the number.
-            let label = format!("{{agent=\"a\",cpu=\"{n}\",mode=\"user\"}} ");
+            let label = format!("{{instance=\"a\",cpu=\"{n}\",mode=\"user\"}} ");
             assert!(layout.text.contains(&label), "{label} in {}", layout.text);
         }
     }

@@ -198,7 +198,7 @@ fn counters(server: &Server, proxy: &Proxy) -> (BTreeSet<(u64, u64)>, [u64; 3]) 
         Duration::from_secs(10),
         || {
             let metrics = server.metrics();
-            let get = |name| value(&metrics, name, &[("agent", "overflow")]).map(|v| v as u64);
+            let get = |name| value(&metrics, name, &[("instance", "overflow")]).map(|v| v as u64);
             let counters = [
                 get("vitals_agent_samples_total")?,
                 get("vitals_agent_sequence_gaps_total")?,

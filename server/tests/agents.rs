@@ -14,8 +14,8 @@ fn all_up(server: &Server) -> Option<()> {
     let m = http_get(server.http, "/metrics")?.1;
     IDS.iter()
         .all(|id| {
-            value(&m, "vitals_agent_up", &[("agent", id)]) == Some(1.0)
-                && value(&m, "node_load1", &[("agent", id)]).is_some()
+            value(&m, "vitals_agent_up", &[("instance", id)]) == Some(1.0)
+                && value(&m, "node_load1", &[("instance", id)]).is_some()
         })
         .then_some(())
 }
@@ -54,29 +54,33 @@ fn three_agents_survive_a_server_restart_and_a_stopped_agent_expires() {
         let idle = series(
             &m,
             "node_cpu_seconds_total",
-            &[("agent", id), ("mode", "idle")],
+            &[("instance", id), ("mode", "idle")],
         );
         assert!(
             !idle.is_empty() && idle.iter().all(|&s| s > 0.0),
             "{id}: {idle:?}"
         );
-        assert!(value(&m, "node_memory_MemTotal_bytes", &[("agent", id)]).unwrap() > 0.0);
+        assert!(value(&m, "node_memory_MemTotal_bytes", &[("instance", id)]).unwrap() > 0.0);
         assert!(
             value(
                 &m,
                 "node_filesystem_size_bytes",
-                &[("agent", id), ("mountpoint", "/")]
+                &[("instance", id), ("mountpoint", "/")]
             )
             .unwrap()
                 > 0.0,
             "{id}"
         );
         assert_eq!(
-            value(&m, "vitals_agent_info", &[("agent", id), ("os", "Linux")]),
+            value(
+                &m,
+                "vitals_agent_info",
+                &[("instance", id), ("os", "Linux")]
+            ),
             Some(1.0)
         );
         assert!(
-            m.contains(&format!("node_uname_info{{agent=\"{id}\",domainname=")),
+            m.contains(&format!("node_uname_info{{instance=\"{id}\",domainname=")),
             "{id}"
         );
     }
@@ -107,12 +111,12 @@ fn three_agents_survive_a_server_restart_and_a_stopped_agent_expires() {
     let cpus = series(
         &m,
         "node_cpu_seconds_total",
-        &[("agent", "alpha"), ("mode", "user")],
+        &[("instance", "alpha"), ("mode", "user")],
     )
     .len();
     assert!(cpus >= 1);
     assert_eq!(
-        series(&m, "vitals_agent_up", &[("agent", "alpha")]).len(),
+        series(&m, "vitals_agent_up", &[("instance", "alpha")]).len(),
         1
     );
 
@@ -120,24 +124,24 @@ fn three_agents_survive_a_server_restart_and_a_stopped_agent_expires() {
     assert!(agents[2].terminate(), "agent exits cleanly on SIGTERM");
     wait_for("charlie down", Duration::from_secs(5), || {
         let m = server.metrics();
-        (value(&m, "vitals_agent_up", &[("agent", "charlie")]) == Some(0.0)).then_some(())
+        (value(&m, "vitals_agent_up", &[("instance", "charlie")]) == Some(0.0)).then_some(())
     });
     wait_for(
         "charlie's series to expire",
         Duration::from_secs(10),
         || {
             let m = server.metrics();
-            (value(&m, "node_load1", &[("agent", "charlie")]).is_none()).then_some(m)
+            (value(&m, "node_load1", &[("instance", "charlie")]).is_none()).then_some(m)
         },
     );
     let m = server.metrics();
     assert_eq!(
-        value(&m, "vitals_agent_up", &[("agent", "charlie")]),
+        value(&m, "vitals_agent_up", &[("instance", "charlie")]),
         Some(0.0),
         "up stays, at 0"
     );
     assert!(
-        value(&m, "node_load1", &[("agent", "alpha")]).is_some(),
+        value(&m, "node_load1", &[("instance", "alpha")]).is_some(),
         "the others are untouched"
     );
     assert_eq!(value(&m, "vitals_server_agents_connected", &[]), Some(2.0));
@@ -164,7 +168,7 @@ fn bad_frames_are_refused_counted_and_harm_no_other_agent() {
     let _honest = agent("honest", &[server.agents], "500ms");
     wait_for("the honest agent", Duration::from_secs(20), || {
         let m = http_get(server.http, "/metrics")?.1;
-        value(&m, "node_load1", &[("agent", "honest")]).map(|_| ())
+        value(&m, "node_load1", &[("instance", "honest")]).map(|_| ())
     });
 
     let cases: &[(&[&[u8]], &str)] = &[
@@ -201,14 +205,14 @@ fn bad_frames_are_refused_counted_and_harm_no_other_agent() {
         .then_some(m)
     });
     // The honest agent keeps sending through all of it.
-    let seen = value(&m, "vitals_agent_samples_total", &[("agent", "honest")]).unwrap();
+    let seen = value(&m, "vitals_agent_samples_total", &[("instance", "honest")]).unwrap();
     wait_for(
         "more samples from the honest agent",
         Duration::from_secs(10),
         || {
             let m = server.metrics();
-            (value(&m, "vitals_agent_samples_total", &[("agent", "honest")])? > seen
-                && value(&m, "vitals_agent_up", &[("agent", "honest")]) == Some(1.0))
+            (value(&m, "vitals_agent_samples_total", &[("instance", "honest")])? > seen
+                && value(&m, "vitals_agent_up", &[("instance", "honest")]) == Some(1.0))
             .then_some(())
         },
     );
@@ -220,7 +224,7 @@ fn a_scrape_is_gzipped_when_asked_for() {
     let _a = agent("zipped", &[server.agents], "500ms");
     wait_for("the agent", Duration::from_secs(20), || {
         let m = http_get(server.http, "/metrics")?.1;
-        value(&m, "node_load1", &[("agent", "zipped")]).map(|_| ())
+        value(&m, "node_load1", &[("instance", "zipped")]).map(|_| ())
     });
     let mut s = TcpStream::connect(server.http).unwrap();
     write!(
@@ -240,7 +244,7 @@ fn a_scrape_is_gzipped_when_asked_for() {
     flate2::read::GzDecoder::new(&body[..])
         .read_to_string(&mut text)
         .unwrap();
-    assert!(value(&text, "node_load1", &[("agent", "zipped")]).is_some());
+    assert!(value(&text, "node_load1", &[("instance", "zipped")]).is_some());
     // Without the header, plain text.
     let (_, plain) = http_get(server.http, "/metrics").unwrap();
     assert!(plain.starts_with("# HELP"));
@@ -265,7 +269,7 @@ fn on_sigterm_the_server_tells_its_agents_it_is_going_away_and_exits_within_a_se
     let (_agent, log) = agent_with_log("leaving", &[server.agents], "500ms", &[]);
     wait_for("the agent", Duration::from_secs(20), || {
         let m = http_get(server.http, "/metrics")?.1;
-        (value(&m, "vitals_agent_up", &[("agent", "leaving")]) == Some(1.0)).then_some(())
+        (value(&m, "vitals_agent_up", &[("instance", "leaving")]) == Some(1.0)).then_some(())
     });
     // A connection of our own as well, to read the exact line.
     let mut raw = TcpStream::connect(server.agents).unwrap();
@@ -303,7 +307,7 @@ fn on_sigterm_the_server_tells_its_agents_it_is_going_away_and_exits_within_a_se
     let server = Server::start(&server.agents.to_string(), "127.0.0.1:0", &[]);
     wait_for("the agent back", Duration::from_secs(30), || {
         let m = http_get(server.http, "/metrics")?.1;
-        (value(&m, "vitals_agent_up", &[("agent", "leaving")]) == Some(1.0)).then_some(())
+        (value(&m, "vitals_agent_up", &[("instance", "leaving")]) == Some(1.0)).then_some(())
     });
 }
 
@@ -331,7 +335,7 @@ fn a_closed_stderr_does_not_stop_the_server() {
     let _agent = agent("quiet", &[agents], "500ms");
     wait_for("the agent's series", Duration::from_secs(20), || {
         let m = http_get(http, "/metrics")?.1;
-        value(&m, "node_load1", &[("agent", "quiet")]).map(|_| ())
+        value(&m, "node_load1", &[("instance", "quiet")]).map(|_| ())
     });
 }
 
@@ -357,7 +361,7 @@ fn agents_fail_over_to_the_other_servers_and_are_shown_by_one_only() {
             .enumerate()
             .filter(|(_, s)| {
                 http_get(s.http, "/metrics")
-                    .is_some_and(|(_, m)| value(&m, "node_load1", &[("agent", id)]).is_some())
+                    .is_some_and(|(_, m)| value(&m, "node_load1", &[("instance", id)]).is_some())
             })
             .map(|(i, _)| i)
             .collect()
@@ -390,15 +394,15 @@ fn connections_past_the_limit_get_an_error_and_the_server_goes_on() {
     let _b = agent("second", &[server.agents], "500ms");
     wait_for("both agents", Duration::from_secs(20), || {
         let m = http_get(server.http, "/metrics")?.1;
-        (value(&m, "vitals_agent_up", &[("agent", "first")]) == Some(1.0)
-            && value(&m, "vitals_agent_up", &[("agent", "second")]) == Some(1.0))
+        (value(&m, "vitals_agent_up", &[("instance", "first")]) == Some(1.0)
+            && value(&m, "vitals_agent_up", &[("instance", "second")]) == Some(1.0))
         .then_some(())
     });
     let answer = exchange(&server, &[HELLO]);
     assert!(answer.contains(r#""code":"unavailable""#), "{answer}");
     let m = server.metrics();
     assert_eq!(
-        value(&m, "vitals_agent_up", &[("agent", "first")]),
+        value(&m, "vitals_agent_up", &[("instance", "first")]),
         Some(1.0)
     );
     assert_eq!(value(&m, "vitals_server_agents_connected", &[]), Some(2.0));
@@ -455,7 +459,7 @@ fn a_burst_longer_than_a_read_is_read_to_its_last_sample() {
     let _s = writer.join().unwrap().unwrap();
     let m = server.metrics();
     assert_eq!(
-        value(&m, "vitals_agent_samples_total", &[("agent", "raw")]),
+        value(&m, "vitals_agent_samples_total", &[("instance", "raw")]),
         Some(samples as f64)
     );
 }

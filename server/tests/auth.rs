@@ -61,8 +61,8 @@ fn only_agents_with_the_right_key_get_in_and_each_refusal_is_counted() {
     let _honest = agent_with("pi-honest", &to, "300ms", &["--key-file", &good]);
     wait_for("the keyed agent's series", Duration::from_secs(20), || {
         let m = http_get(server.http, "/metrics")?.1;
-        (value(&m, "vitals_agent_up", &[("agent", "pi-honest")]) == Some(1.0)
-            && value(&m, "node_load1", &[("agent", "pi-honest")]).is_some())
+        (value(&m, "vitals_agent_up", &[("instance", "pi-honest")]) == Some(1.0)
+            && value(&m, "node_load1", &[("instance", "pi-honest")]).is_some())
         .then_some(())
     });
 
@@ -81,7 +81,7 @@ fn only_agents_with_the_right_key_get_in_and_each_refusal_is_counted() {
     });
     for id in ["pi-liar", "pi-keyless", "laptop", "bench"] {
         assert_eq!(
-            value(&m, "node_load1", &[("agent", id)]),
+            value(&m, "node_load1", &[("instance", id)]),
             None,
             "{id} has no series"
         );
@@ -91,7 +91,7 @@ fn only_agents_with_the_right_key_get_in_and_each_refusal_is_counted() {
         value(
             m,
             "vitals_agent_last_seen_timestamp_seconds",
-            &[("agent", "pi-honest")],
+            &[("instance", "pi-honest")],
         )
     };
     let before = seen(&m).unwrap();
@@ -101,7 +101,7 @@ fn only_agents_with_the_right_key_get_in_and_each_refusal_is_counted() {
         || {
             let m = http_get(server.http, "/metrics")?.1;
             (seen(&m)? > before
-                && value(&m, "vitals_agent_up", &[("agent", "pi-honest")]) == Some(1.0))
+                && value(&m, "vitals_agent_up", &[("instance", "pi-honest")]) == Some(1.0))
             .then_some(())
         },
     );
@@ -130,7 +130,7 @@ fn a_keyed_agent_sends_nothing_to_a_server_without_keys() {
         },
     );
     let m = server.metrics();
-    assert_eq!(value(&m, "node_load1", &[("agent", "pi-careful")]), None);
+    assert_eq!(value(&m, "node_load1", &[("instance", "pi-careful")]), None);
 }
 
 #[test]
@@ -211,7 +211,7 @@ fn make_keys_writes_a_key_per_id_and_one_ids_key_does_not_open_another() {
     );
     wait_for("the kitchen's series", Duration::from_secs(20), || {
         let m = http_get(server.http, "/metrics")?.1;
-        value(&m, "node_load1", &[("agent", "pi-kitchen")])
+        value(&m, "node_load1", &[("instance", "pi-kitchen")])
     });
     // The garage board's key, claiming the kitchen's id: refused, and the kitchen stays.
     let _thief = agent_with(
@@ -224,11 +224,20 @@ fn make_keys_writes_a_key_per_id_and_one_ids_key_does_not_open_another() {
         let m = http_get(server.http, "/metrics")?.1;
         (rejected(&m, "auth_failed") >= 2.0).then_some(m)
     });
-    let before = value(&m, "vitals_agent_samples_total", &[("agent", "pi-kitchen")]).unwrap();
+    let before = value(
+        &m,
+        "vitals_agent_samples_total",
+        &[("instance", "pi-kitchen")],
+    )
+    .unwrap();
     wait_for("the kitchen still sending", Duration::from_secs(20), || {
         let m = http_get(server.http, "/metrics")?.1;
-        value(&m, "vitals_agent_samples_total", &[("agent", "pi-kitchen")])
-            .filter(|n| *n > before + 2.0)
+        value(
+            &m,
+            "vitals_agent_samples_total",
+            &[("instance", "pi-kitchen")],
+        )
+        .filter(|n| *n > before + 2.0)
     });
 }
 
@@ -244,7 +253,7 @@ fn two_machines_with_one_id_and_key_do_not_take_turns() {
     let _first = agent_with("pi-clone", &to, "300ms", &["--key-file", &key]);
     wait_for("the first clone's series", Duration::from_secs(20), || {
         let m = http_get(server.http, "/metrics")?.1;
-        value(&m, "node_load1", &[("agent", "pi-clone")]).map(|_| ())
+        value(&m, "node_load1", &[("instance", "pi-clone")]).map(|_| ())
     });
     let _second = agent_with("pi-clone", &to, "300ms", &["--key-file", &key]);
     // The second takes the id over once (it might be the first, rebooted); the first comes
@@ -270,7 +279,7 @@ fn two_machines_with_one_id_and_key_do_not_take_turns() {
     assert!(welcomes <= 3, "{welcomes} welcomes of pi-clone");
     assert_eq!(conflicts, 1, "the conflict is logged once");
     assert_eq!(
-        value(&m, "vitals_agent_up", &[("agent", "pi-clone")]),
+        value(&m, "vitals_agent_up", &[("instance", "pi-clone")]),
         Some(1.0)
     );
 }

@@ -103,8 +103,8 @@ fn aarch64_and_armv7_agents_under_qemu_report_to_the_host_server() {
             BOARDS
                 .iter()
                 .all(|b| {
-                    value(&m, "vitals_agent_up", &[("agent", b.id)]) == Some(1.0)
-                        && !series(&m, "node_cpu_seconds_total", &[("agent", b.id)]).is_empty()
+                    value(&m, "vitals_agent_up", &[("instance", b.id)]) == Some(1.0)
+                        && !series(&m, "node_cpu_seconds_total", &[("instance", b.id)]).is_empty()
                 })
                 .then_some(m)
         },
@@ -119,7 +119,11 @@ fn aarch64_and_armv7_agents_under_qemu_report_to_the_host_server() {
             value(
                 &m,
                 "vitals_agent_info",
-                &[("agent", board.id), ("arch", board.arch), ("os", "Linux")]
+                &[
+                    ("instance", board.id),
+                    ("arch", board.arch),
+                    ("os", "Linux")
+                ]
             ),
             Some(1.0),
             "{}: {info:?}",
@@ -129,7 +133,7 @@ fn aarch64_and_armv7_agents_under_qemu_report_to_the_host_server() {
             value(
                 &m,
                 "node_uname_info",
-                &[("agent", board.id), ("machine", board.arch)]
+                &[("instance", board.id), ("machine", board.arch)]
             ),
             Some(1.0),
             "{}",
@@ -139,7 +143,7 @@ fn aarch64_and_armv7_agents_under_qemu_report_to_the_host_server() {
         let idle = series(
             &m,
             "node_cpu_seconds_total",
-            &[("agent", board.id), ("mode", "idle")],
+            &[("instance", board.id), ("mode", "idle")],
         );
         assert!(
             !idle.is_empty() && idle.iter().all(|&s| s > 0.0),

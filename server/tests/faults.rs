@@ -311,7 +311,7 @@ fn an_agent_rides_out_a_cut_a_blackout_and_a_bad_link_without_losing_a_sample() 
     let agent_started = Instant::now();
     let pid = agent.child.id();
 
-    let get = |m: &str, name: &str| value(m, name, &[("agent", ID)]);
+    let get = |m: &str, name: &str| value(m, name, &[("instance", ID)]);
     let samples = || {
         let m = link.scrape(&server)?;
         get(&m, "vitals_agent_samples_total")

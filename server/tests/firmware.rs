@@ -89,17 +89,17 @@ fn board(elf: &PathBuf, server: SocketAddr) -> (Proc, mpsc::Receiver<String>) {
 /// A scrape in which the board is up with samples merged, as a thumbv7m agent without an OS.
 fn board_up(server: &Server) -> Option<String> {
     let m = http_get(server.http, "/metrics")?.1;
-    let info = [("agent", ID), ("arch", "thumbv7m"), ("os", "none")];
+    let info = [("instance", ID), ("arch", "thumbv7m"), ("os", "none")];
     (value(&m, "vitals_agent_info", &info) == Some(1.0)
-        && value(&m, "vitals_agent_up", &[("agent", ID)]) == Some(1.0)
-        && value(&m, "vitals_agent_samples_total", &[("agent", ID)]).is_some_and(|n| n >= 2.0))
+        && value(&m, "vitals_agent_up", &[("instance", ID)]) == Some(1.0)
+        && value(&m, "vitals_agent_samples_total", &[("instance", ID)]).is_some_and(|n| n >= 2.0))
     .then_some(m)
 }
 
 /// The board's uptime, which its clock (SysTick) gives as `node_time_seconds` (the board's
 /// clock starts at the epoch when it boots: `node_boot_time_seconds` is 0).
 fn uptime(m: &str) -> f64 {
-    value(m, "node_time_seconds", &[("agent", ID)]).expect("node_time_seconds")
+    value(m, "node_time_seconds", &[("instance", ID)]).expect("node_time_seconds")
 }
 
 /// The number after `prefix` in the last console line that has it.
@@ -128,29 +128,33 @@ fn the_firmware_reports_through_its_uart_and_survives_a_server_restart() {
         || board_up(&server),
     );
     let first_seen = started.elapsed();
-    let mut uname = vec![("agent", ID), ("machine", "thumbv7m"), ("sysname", "none")];
+    let mut uname = vec![
+        ("instance", ID),
+        ("machine", "thumbv7m"),
+        ("sysname", "none"),
+    ];
     uname.push(("nodename", ID));
     assert_eq!(value(&m, "node_uname_info", &uname), Some(1.0), "{m}");
     assert_eq!(
-        value(&m, "node_memory_MemTotal_bytes", &[("agent", ID)]),
+        value(&m, "node_memory_MemTotal_bytes", &[("instance", ID)]),
         Some(65536.0)
     );
     assert_eq!(
-        value(&m, "node_boot_time_seconds", &[("agent", ID)]),
+        value(&m, "node_boot_time_seconds", &[("instance", ID)]),
         Some(0.0)
     );
     let idle = value(
         &m,
         "node_cpu_seconds_total",
-        &[("agent", ID), ("mode", "idle")],
+        &[("instance", ID), ("mode", "idle")],
     );
     assert!(idle.is_some_and(|s| s > 0.0), "idle seconds {idle:?}");
-    let usage = value(&m, "vitals_cpu_usage_ratio", &[("agent", ID)]);
+    let usage = value(&m, "vitals_cpu_usage_ratio", &[("instance", ID)]);
     assert!(usage.is_some_and(|u| (0.0..=1.0).contains(&u)), "{usage:?}");
     let celsius = value(
         &m,
         "node_hwmon_temp_celsius",
-        &[("agent", ID), ("chip", "synthetic"), ("sensor", "temp1")],
+        &[("instance", ID), ("chip", "synthetic"), ("sensor", "temp1")],
     );
     assert!(
         celsius.is_some_and(|c| (22.0..=28.0).contains(&c)),
@@ -201,7 +205,7 @@ fn the_firmware_reports_through_its_uart_and_survives_a_server_restart() {
             console.extend(console_rx.try_iter());
             let peak = last_logged(&console, "stack peak ")?;
             let m = http_get(server.http, "/metrics")?.1;
-            let free = value(&m, "node_memory_MemFree_bytes", &[("agent", ID)])?;
+            let free = value(&m, "node_memory_MemFree_bytes", &[("instance", ID)])?;
             (65536.0 - free - statics as f64 == peak as f64).then_some((peak, free))
         },
     );
@@ -227,7 +231,7 @@ fn a_v1_agent_a_v2_agent_and_the_firmware_share_one_server() {
         || {
             let m = http_get(server.http, "/metrics")?.1;
             let merged = |agent| {
-                value(&m, "vitals_agent_samples_total", &[("agent", agent)])
+                value(&m, "vitals_agent_samples_total", &[("instance", agent)])
                     .is_some_and(|n| n >= 2.0)
             };
             [ID, "host-v1", "host-v2"]
@@ -237,9 +241,9 @@ fn a_v1_agent_a_v2_agent_and_the_firmware_share_one_server() {
         },
     );
     for (agent, protocol) in [(ID, "2"), ("host-v1", "1"), ("host-v2", "2")] {
-        let info = [("agent", agent), ("protocol", protocol)];
+        let info = [("instance", agent), ("protocol", protocol)];
         assert_eq!(value(&m, "vitals_agent_info", &info), Some(1.0), "{m}");
-        let idle = [("agent", agent), ("mode", "idle")];
+        let idle = [("instance", agent), ("mode", "idle")];
         assert!(
             value(&m, "node_cpu_seconds_total", &idle).is_some_and(|s| s > 0.0),
             "{agent}: {m}"
@@ -247,7 +251,7 @@ fn a_v1_agent_a_v2_agent_and_the_firmware_share_one_server() {
     }
     // The two hosts are this machine, seen through either protocol: the same CPUs. (Not every
     // series: tests running beside this one make and remove network interfaces.)
-    let cpus = |agent| common::series(&m, "node_cpu_seconds_total", &[("agent", agent)]).len();
+    let cpus = |agent| common::series(&m, "node_cpu_seconds_total", &[("instance", agent)]).len();
     assert!(cpus("host-v1") >= 8);
     assert_eq!(cpus("host-v1"), cpus("host-v2"));
     assert!(common::promtool_complaints(&m).is_empty());

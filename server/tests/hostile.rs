@@ -100,7 +100,7 @@ impl Fleet {
             let m = http_get(fleet.server.http, "/metrics")?.1;
             HONEST
                 .iter()
-                .all(|id| value(&m, "node_load1", &[("agent", id)]).is_some())
+                .all(|id| value(&m, "node_load1", &[("instance", id)]).is_some())
                 .then_some(())
         });
         fleet
@@ -123,7 +123,7 @@ impl Fleet {
         let m = self.metrics();
         HONEST
             .iter()
-            .map(|id| value(&m, "vitals_agent_samples_total", &[("agent", id)]).unwrap_or(0.0))
+            .map(|id| value(&m, "vitals_agent_samples_total", &[("instance", id)]).unwrap_or(0.0))
             .collect()
     }
 
@@ -154,7 +154,7 @@ impl Fleet {
                 let now = self.samples();
                 (HONEST
                     .iter()
-                    .all(|id| value(&m, "vitals_agent_up", &[("agent", id)]) == Some(1.0))
+                    .all(|id| value(&m, "vitals_agent_up", &[("instance", id)]) == Some(1.0))
                     && now.iter().zip(&samples).all(|(n, b)| n > b))
                 .then_some(())
             },
@@ -396,7 +396,7 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
                 assert!(refused_with(&answer, "bad_label"), "{answer}");
             }
             let m = f.metrics();
-            assert!(!m.contains("node_load1{agent=\"labels\"}"), "{m}");
+            assert!(!m.contains("node_load1{instance=\"labels\"}"), "{m}");
             let raw =
                 |c: char| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}');
             assert!(!m.contains(raw), "{m:?}");
@@ -460,7 +460,7 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
                 let answer = f.exchange(&bytes);
                 assert!(refused_with(&answer, "duplicate_series"), "{answer}");
             }
-            assert!(!f.metrics().contains("node_load1{agent=\"twice\"}"));
+            assert!(!f.metrics().contains("node_load1{instance=\"twice\"}"));
         },
     );
 
@@ -474,7 +474,8 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
                 // One connection at a time: a second one for a connected id is refused.
                 wait_for("the last session gone", Duration::from_secs(10), || {
                     let m = f.metrics();
-                    (value(&m, "vitals_agent_up", &[("agent", "wrap")]) != Some(1.0)).then_some(())
+                    (value(&m, "vitals_agent_up", &[("instance", "wrap")]) != Some(1.0))
+                        .then_some(())
                 });
                 let mut s = f.connect();
                 let mut bytes = hello_with("wrap", |h| h.session = session);
@@ -491,7 +492,7 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
                     answer.extend_from_slice(&buf[..n]);
                 }
                 drop(s);
-                let gaps = value(&f.metrics(), GAPS, &[("agent", "wrap")]).unwrap();
+                let gaps = value(&f.metrics(), GAPS, &[("instance", "wrap")]).unwrap();
                 assert!(
                     gaps >= seen,
                     "the count of gaps went back from {seen} to {gaps}"
@@ -567,7 +568,7 @@ fn the_server_survives_the_catalogue_and_honest_agents_never_notice() {
             let m = f.metrics();
             let spam = m
                 .lines()
-                .filter(|l| l.starts_with("vitals_agent_up{agent=\"spam-"))
+                .filter(|l| l.starts_with("vitals_agent_up{instance=\"spam-"))
                 .count();
             assert!(spam <= 40, "{spam} spam agents held, over --max-agents");
         },

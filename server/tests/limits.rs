@@ -104,7 +104,7 @@ fn a_hello_that_declares_a_long_interval_neither_holds_on_nor_keeps_stale_values
     assert!(gone.answer().contains("\"seq\":1"));
     let left = Instant::now();
     drop(gone);
-    let of_absent = [("agent", "absent")];
+    let of_absent = [("instance", "absent")];
     wait_for("the agent gone", Duration::from_secs(10), || {
         (value(&server.metrics(), "vitals_agent_up", &of_absent) == Some(0.0)).then_some(())
     });
@@ -162,20 +162,20 @@ fn bare_hellos_do_not_hold_places_of_max_agents() {
         // Forgotten within a tick of the aggregator (500 ms) of its connection going.
         wait_for("the bare hello forgotten", Duration::from_secs(5), || {
             let m = server.metrics();
-            (!m.contains(&format!("agent=\"bare-{i}\""))).then_some(())
+            (!m.contains(&format!("instance=\"bare-{i}\""))).then_some(())
         });
     }
     let mut real = Conn::open(server.agents, &[&hello("real", 1000), &sample(1, 1)]);
     assert!(real.answer().contains("welcome"));
     assert!(real.answer().contains("\"seq\":1"));
     let m = server.metrics();
-    assert!(value(&m, "node_load1", &[("agent", "real")]).is_some());
+    assert!(value(&m, "node_load1", &[("instance", "real")]).is_some());
     assert_eq!(rejected(&server, "too_many_agents"), 0.0);
 }
 
 /// The series' count per agent of a sample of `cpus` CPUs, from a scrape.
 fn series_of(metrics: &str, id: &str) -> usize {
-    let label = format!("agent=\"{id}\"");
+    let label = format!("instance=\"{id}\"");
     metrics
         .lines()
         .filter(|l| !l.starts_with('#') && l.contains(&label))
@@ -216,7 +216,7 @@ fn past_max_series_a_hello_or_a_sample_is_refused_and_counted() {
     let held = value(&m, "vitals_server_series", &[]).unwrap();
     assert_eq!(held as usize, series_of(&m, "a") + series_of(&m, "b"));
     assert!(held as usize <= per_agent + 3);
-    assert!(value(&m, "node_load1", &[("agent", "a")]).is_some());
+    assert!(value(&m, "node_load1", &[("instance", "a")]).is_some());
     assert_eq!(rejected(&server, "too_many_series"), 2.0);
     let complaints = promtool_complaints(&m);
     assert!(complaints.is_empty(), "{complaints:#?}");

@@ -180,12 +180,12 @@ impl Conn {
 /// The lines of `metrics` of `agent`, with its label made `as_agent`, but its last-seen time
 /// (the moment each was merged), and with its protocol version left out.
 fn lines_of(metrics: &str, agent: &str, as_agent: &str) -> Vec<String> {
-    let label = format!("agent=\"{agent}\"");
+    let label = format!("instance=\"{agent}\"");
     metrics
         .lines()
         .filter(|l| l.contains(&label))
         .filter(|l| !l.starts_with("vitals_agent_last_seen_timestamp_seconds"))
-        .map(|l| l.replace(&label, &format!("agent=\"{as_agent}\"")))
+        .map(|l| l.replace(&label, &format!("instance=\"{as_agent}\"")))
         .map(|l| {
             l.replace(",protocol=\"1\"", "")
                 .replace(",protocol=\"2\"", "")
@@ -228,7 +228,7 @@ fn the_same_sample_as_v1_and_as_v2_gives_the_same_metrics_line_for_line() {
     assert!(one.len() > 60, "{metrics}");
     assert_eq!(one, two);
     for (agent, protocol) in [("one", "1"), ("two", "2")] {
-        let info = [("agent", agent), ("protocol", protocol)];
+        let info = [("instance", agent), ("protocol", protocol)];
         assert_eq!(value(&metrics, "vitals_agent_info", &info), Some(1.0));
     }
     assert!(promtool_complaints(&metrics).is_empty());
@@ -261,7 +261,7 @@ fn the_same_sample_as_v1_and_as_v2_gives_the_same_metrics_line_for_line() {
     v2.send(&declare(2, &grown));
     v2.send(&values(2, 2, &grown));
     assert_eq!(v2.read(), "{\"v\":2,\"kind\":\"ack\",\"seq\":2}\n");
-    let labels = [("agent", "two"), ("mountpoint", "/srv")];
+    let labels = [("instance", "two"), ("mountpoint", "/srv")];
     assert_eq!(
         value(&server.metrics(), "node_filesystem_size_bytes", &labels),
         Some(1.0)
@@ -398,7 +398,7 @@ fn each_fault_of_a_v2_agent_is_refused_with_its_code_and_harms_no_other() {
     send_honest(&mut honest);
     let metrics = wait_for("the honest agent's series", Duration::from_secs(5), || {
         let m = server.metrics();
-        value(&m, "node_load1", &[("agent", "honest")]).map(|_| m)
+        value(&m, "node_load1", &[("instance", "honest")]).map(|_| m)
     });
     assert!(promtool_complaints(&metrics).is_empty());
     for code in [

@@ -111,7 +111,7 @@ impl Scraper {
                     let Some((200, body)) = http_get(http, "/metrics") else {
                         continue;
                     };
-                    let labels = [("agent", agent), ("cpu", "0"), ("mode", "user")];
+                    let labels = [("instance", agent), ("cpu", "0"), ("mode", "user")];
                     if let Some(v) = value(&body, SERIES, &labels) {
                         seen.lock().unwrap().push(v);
                     }
@@ -183,10 +183,14 @@ fn a_replay_after_a_server_crash_never_turns_an_exposed_value_back() {
         scraper.settle();
         let m = second.metrics();
         assert_eq!(
-            value(&m, "vitals_agent_up", &[("agent", "replay")]),
+            value(&m, "vitals_agent_up", &[("instance", "replay")]),
             Some(1.0)
         );
-        assert_eq!(value(&m, SERIES, &[("agent", "replay")]), None, "seq {seq}");
+        assert_eq!(
+            value(&m, SERIES, &[("instance", "replay")]),
+            None,
+            "seq {seq}"
+        );
     }
     for seq in 10..=14 {
         agent.sample(seq, 100.0 + seq as f64);
@@ -194,7 +198,7 @@ fn a_replay_after_a_server_crash_never_turns_an_exposed_value_back() {
     }
     // The samples sent again are merged: counted, and a baseline for gaps.
     let m = second.metrics();
-    let of_replay = [("agent", "replay")];
+    let of_replay = [("instance", "replay")];
     assert_eq!(
         value(&m, "vitals_agent_samples_total", &of_replay),
         Some(9.0)
@@ -245,7 +249,7 @@ fn a_hello_without_last_sent_shows_each_new_sample_at_once() {
             value(
                 &server.metrics(),
                 SERIES,
-                &[("agent", "v1"), ("mode", "user")]
+                &[("instance", "v1"), ("mode", "user")]
             ),
             Some(user)
         );
@@ -257,7 +261,7 @@ type Scrape = Vec<(String, f64)>;
 
 /// Every series of `agent` in `metrics` that only goes up: counters, and the agent's clock.
 fn rising_series(metrics: &str, agent: &str) -> Scrape {
-    let label = format!("agent=\"{agent}\"");
+    let label = format!("instance=\"{agent}\"");
     metrics
         .lines()
         .filter(|l| !l.starts_with('#') && l.contains(&label))
@@ -393,7 +397,7 @@ fn the_real_agent_through_a_server_kill_never_turns_a_counter_back() {
         Duration::from_secs(20),
         || {
             let m = second.metrics();
-            value(&m, "vitals_agent_samples_total", &[("agent", "crash")])
+            value(&m, "vitals_agent_samples_total", &[("instance", "crash")])
                 .filter(|n| *n >= 40.0)
                 .and(Some(()))
         },

@@ -88,7 +88,7 @@ fn an_idle_server_still_accepts_agents_long_after_its_last_one_left() {
         value(
             &server.metrics(),
             "vitals_agent_samples_total",
-            &[("agent", "busy")],
+            &[("instance", "busy")],
         )
         .filter(|n| *n >= 20.0)
     });
@@ -106,7 +106,7 @@ fn an_idle_server_still_accepts_agents_long_after_its_last_one_left() {
         value(
             &server.metrics(),
             "vitals_agent_samples_total",
-            &[("agent", "late")],
+            &[("instance", "late")],
         )
         .filter(|n| *n >= 1.0)
     });

@@ -49,14 +49,15 @@ fn render() -> String {
          \n\
          - **#**: the family's number, its place in the catalogue. Rows are only ever added at\n  \
          the end, so a number never changes.\n\
-         - **labels**: the label names after `agent`, which every series here has first.\n\
+         - **labels**: the label names after `instance` (the agent's id), which every series\n  \
+         here has first.\n\
          - **given by**: `agent`, the agent's samples; `hello`, the agent's hello, once a\n  \
          connection; `time`, the time the agent took a sample; `server`, the server, from what it\n  \
          counts of the agent.\n\
          \n\
-         The server's own `vitals_server_*` metrics, which have no `agent` label, are in the\n\
-         README's [Metrics](../README.md#metrics) table with the rest, and where each value comes\n\
-         from on the agent.\n\
+         The server's own `vitals_server_*` metrics, which carry the server's own `instance`, are\n\
+         in the README's [Metrics](../README.md#metrics) table with the rest, and where each value\n\
+         comes from on the agent.\n\
          \n\
          | # | name | type | unit | labels | help | given by |\n\
          |---:|---|---|---|---|---|---|\n",
@@ -109,7 +110,8 @@ fn metric_name(span: &str) -> Option<&str> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
         .unwrap_or(span.len());
     let (name, rest) = span.split_at(end);
-    let metric = name.starts_with("node_") || name.starts_with("vitals_");
+    // `up` is the one family without a prefix: Prometheus' own name for a target's health.
+    let metric = name.starts_with("node_") || name.starts_with("vitals_") || name == "up";
     (metric && !rest.starts_with('*')).then_some(name)
 }
 

@@ -17,6 +17,11 @@
 //! - `diskstats.rs`: `/proc/diskstats`.
 //! - `pressure.rs`: `/proc/pressure/{cpu,memory,io}`.
 //!
+//! Then the collectors of families that only protocol v2 carries (see `families.rs`), which
+//! give their series to [`Collector::series`] rather than to the sample:
+//!
+//! - `filefd.rs`: `/proc/sys/fs/file-nr`.
+//!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
 //!
@@ -24,6 +29,8 @@
 //! leaves its part of the sample empty or zero.
 
 mod diskstats;
+mod families;
+mod filefd;
 mod filesystem;
 mod hwmon;
 mod labels;
@@ -37,8 +44,11 @@ mod stat;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use agent_core::catalogue::Series;
 use agent_core::sample::Sample;
 use sysinfo::System;
+
+use families::Families;
 
 /// Reads samples of this machine, or of a copy of its `/proc` and `/sys` under another root.
 ///
@@ -65,6 +75,8 @@ pub struct Collector {
     disks: diskstats::DiskstatsCollector,
     /// `/proc/pressure/*`.
     pressure: pressure::PressureCollector,
+    /// The collectors of families only v2 carries, in the order their series go.
+    more: Vec<Box<dyn Families>>,
     /// The entries left out because the server would refuse their labels, for the log: the
     /// collectors add to it, [`Collector::take_notes`] empties it.
     notes: labels::Notes,
@@ -117,6 +129,7 @@ impl Collector {
             sensors: hwmon::HwmonCollector::new(&root),
             disks: diskstats::DiskstatsCollector::new(&root),
             pressure: pressure::PressureCollector::new(&root),
+            more: vec![Box::new(filefd::FilefdCollector::new(&root))],
             notes: labels::Notes::default(),
             root,
         }
@@ -150,7 +163,20 @@ impl Collector {
         self.sensors.collect(&mut sample, &mut self.notes);
         self.disks.collect(&mut sample, &mut self.notes);
         self.pressure.collect(&mut sample);
+        for collector in &mut self.more {
+            collector.collect();
+        }
         sample
+    }
+
+    /// The series of `sample` (what [`collect`](Collector::collect) returned), then those of
+    /// the families only v2 carries, as that same call read them: what a v2 agent declares
+    /// and sends. A v1 agent sends `sample` alone.
+    pub fn series(&self, sample: &Sample, out: &mut dyn Series) {
+        sample.series(out);
+        for collector in &self.more {
+            collector.series(out);
+        }
     }
 }
 

@@ -15,8 +15,8 @@ use crate::exposition::Slot;
 use crate::families::{hello_identity, protocol_label};
 use crate::shared::{ConnId, Reply};
 
-/// The series an agent has before its first sample: `up` and `last_seen`.
-const NEW_AGENT_SERIES: usize = 2;
+/// The series an agent has before its first sample: its `up`s and `last_seen`.
+const NEW_AGENT_SERIES: usize = 3;
 
 impl Aggregator {
     /// An agent's hello on connection `conn`: the welcome with the last sequence number merged

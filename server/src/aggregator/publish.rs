@@ -28,22 +28,28 @@ impl Aggregator {
         *list = Arc::new(agents);
     }
 
-    /// Sets an agent's `vitals_agent_up` without touching its other series.
+    /// Sets an agent's `vitals_agent_up` and `up` without touching its other series.
     pub(super) fn set_up(&mut self, index: usize, up: bool) {
         let Some(agent) = self.agents.get_mut(index) else {
             return;
         };
         let layout = &agent.layout;
-        let at = layout
-            .ranges
-            .get(F::UP)
-            .filter(|r| !r.is_empty())
-            .and_then(|r| layout.value_index(r.start));
-        match at {
-            Some(at) => agent.slot.set_value(at, if up { 1.0 } else { 0.0 }),
-            // A new agent: only `up` and `last_seen` until its first sample (which `connect`
-            // made room for).
-            None => {
+        let at = |family: usize| {
+            layout
+                .ranges
+                .get(family)
+                .filter(|r| !r.is_empty())
+                .and_then(|r| layout.value_index(r.start))
+        };
+        match (at(F::UP), at(F::TARGET_UP)) {
+            (Some(at), Some(target_at)) => {
+                let value = if up { 1.0 } else { 0.0 };
+                agent.slot.set_value(at, value);
+                agent.slot.set_value(target_at, value);
+            }
+            // A new agent: only its `up`s and `last_seen` until its first sample (which
+            // `connect` made room for).
+            _ => {
                 let _ = publish(&mut self.builder, &mut self.series, agent, None);
             }
         }
@@ -187,12 +193,10 @@ fn same_series(agent: &AgentState, decoded: &Decoded) -> bool {
         && key.split_at_checked(hello.len()) == Some((hello, flat))
 }
 
-/// The values [`emit`] adds before a sample's own: `up` and `last_seen`.
-fn head(agent: &AgentState) -> [f64; 2] {
-    [
-        if agent.conn.is_some() { 1.0 } else { 0.0 },
-        agent.last_seen,
-    ]
+/// The values [`emit`] adds before a sample's own: `vitals_agent_up`, `up` and `last_seen`.
+fn head(agent: &AgentState) -> [f64; 3] {
+    let up = if agent.conn.is_some() { 1.0 } else { 0.0 };
+    [up, up, agent.last_seen]
 }
 
 /// The values [`emit`] adds after a sample's own, in its order.
@@ -207,12 +211,13 @@ fn tail(agent: &AgentState, decoded: &Decoded) -> [f64; 6] {
     ]
 }
 
-/// Adds an agent's series to `b`: always `up` and `last_seen`; the rest from its sample.
+/// Adds an agent's series to `b`: always `up` (both) and `last_seen`; the rest from its sample.
 /// Their values come from [`head`] and [`tail`], which the fast path of [`publish`] writes
 /// straight into the view.
 fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
-    let [up, last_seen] = head(agent);
+    let [up, target_up, last_seen] = head(agent);
     b.add(F::UP, &[], up);
+    b.add(F::TARGET_UP, &[], target_up);
     b.add(F::LAST_SEEN, &[], last_seen);
     let Some(decoded) = decoded else { return };
     let hello = &agent.hello;

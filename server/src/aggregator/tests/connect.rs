@@ -18,14 +18,14 @@ fn a_newer_connection_for_the_same_id_takes_over() {
     );
     // The old connection closing does not mark the agent down.
     agg.handle(Event::Disconnected { conn: 1 }, t0);
-    assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+    assert_eq!(get(&mut agg, r#"vitals_agent_up{instance="a"}"#), Some(1.0));
 }
 
 #[test]
 fn a_new_agent_is_up_before_its_first_sample() {
     let mut agg = aggregator();
     connect(&mut agg, 1, "a", 7, Instant::now());
-    assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+    assert_eq!(get(&mut agg, r#"vitals_agent_up{instance="a"}"#), Some(1.0));
     assert_eq!(get(&mut agg, USER), None);
 }
 
@@ -59,9 +59,9 @@ fn past_max_agents_a_new_id_is_refused_until_one_is_forgotten() {
     // Once `b` is gone, expired and then forgotten, `c` fits.
     agg.handle(Event::Disconnected { conn: 2 }, t0);
     agg.expire(t0 + Duration::from_secs(31));
-    assert!(get(&mut agg, r#"vitals_agent_up{agent="b"}"#).is_some());
+    assert!(get(&mut agg, r#"vitals_agent_up{instance="b"}"#).is_some());
     agg.expire(t0 + Duration::from_secs(92));
-    assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="b"}"#), None);
+    assert_eq!(get(&mut agg, r#"vitals_agent_up{instance="b"}"#), None);
     assert_eq!(
         connect(&mut agg, 5, "c", 1, t0),
         Reply::Welcome { last_seq: 0 }
@@ -70,6 +70,8 @@ fn past_max_agents_a_new_id_is_refused_until_one_is_forgotten() {
 
 #[test]
 fn past_max_series_a_hello_or_a_sample_that_would_pass_it_is_refused() {
+    // The series of an agent that said hello and sent nothing yet.
+    const NEW: usize = 3;
     let t0 = Instant::now();
     let per_agent = {
         let mut agg = aggregator();
@@ -80,7 +82,7 @@ fn past_max_series_a_hello_or_a_sample_that_would_pass_it_is_refused() {
     let mut agg = Aggregator::new(Config {
         expire_after: Some(Duration::from_secs(30)),
         min_interval: Duration::ZERO,
-        max_series: per_agent + 3,
+        max_series: per_agent + NEW + 1,
         ..Config::default()
     });
     connect(&mut agg, 1, "a", 7, t0);
@@ -90,8 +92,8 @@ fn past_max_series_a_hello_or_a_sample_that_would_pass_it_is_refused() {
         Reply::Welcome { last_seq: 0 }
     );
     let held = r#"vitals_server_series"#;
-    assert_eq!(get(&mut agg, held), Some((per_agent + 2) as f64));
-    // A new agent's `up` and `last_seen` would pass the bound.
+    assert_eq!(get(&mut agg, held), Some((per_agent + NEW) as f64));
+    // A new agent's `up`s and `last_seen` would pass the bound.
     assert!(matches!(
         connect(&mut agg, 3, "c", 7, t0),
         Reply::Refused {
@@ -107,7 +109,7 @@ fn past_max_series_a_hello_or_a_sample_that_would_pass_it_is_refused() {
             ..
         }
     ));
-    assert_eq!(series_of(&mut agg, "b"), 2);
+    assert_eq!(series_of(&mut agg, "b"), NEW);
     // Fewer series always fit.
     assert_eq!(
         send(&mut agg, 1, sample(2, 1.0, &[]), t0),
@@ -117,13 +119,13 @@ fn past_max_series_a_hello_or_a_sample_that_would_pass_it_is_refused() {
     agg.handle(Event::Disconnected { conn: 1 }, t0);
     agg.expire(t0 + Duration::from_secs(31));
     let t1 = t0 + Duration::from_secs(31);
-    assert_eq!(get(&mut agg, held), Some(4.0));
+    assert_eq!(get(&mut agg, held), Some(2.0 * NEW as f64));
     assert_eq!(
         send(&mut agg, 2, sample(1, 1.0, &["/"]), t1),
         Reply::Merged { seq: 1 }
     );
     let shown = series_of(&mut agg, "a") + series_of(&mut agg, "b");
-    assert_eq!(shown, per_agent + 2);
+    assert_eq!(shown, per_agent + NEW);
     assert_eq!(get(&mut agg, held), Some(shown as f64));
     // Forgotten agents give their series back.
     agg.handle(Event::Disconnected { conn: 2 }, t1);

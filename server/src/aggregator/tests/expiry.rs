@@ -10,7 +10,7 @@ fn a_disconnected_agent_is_down_at_once_and_its_series_expire() {
     connect(&mut agg, 2, "b", 7, t0);
     send(&mut agg, 1, sample(1, 1.0, &["/"]), t0);
     agg.handle(Event::Disconnected { conn: 1 }, t0);
-    assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(0.0));
+    assert_eq!(get(&mut agg, r#"vitals_agent_up{instance="a"}"#), Some(0.0));
     assert_eq!(get(&mut agg, "vitals_server_agents_connected"), Some(1.0));
     agg.expire(t0 + Duration::from_secs(29));
     assert_eq!(get(&mut agg, ROOT), Some(1000.0), "not yet");
@@ -18,9 +18,9 @@ fn a_disconnected_agent_is_down_at_once_and_its_series_expire() {
     agg.expire(t1);
     assert_eq!(get(&mut agg, ROOT), None);
     assert_eq!(get(&mut agg, USER), None);
-    assert!(!agg.render().contains(r#"vitals_agent_info{agent="a""#));
+    assert!(!agg.render().contains(r#"vitals_agent_info{instance="a""#));
     assert_eq!(
-        get(&mut agg, r#"vitals_agent_up{agent="a"}"#),
+        get(&mut agg, r#"vitals_agent_up{instance="a"}"#),
         Some(0.0),
         "up stays, at 0"
     );
@@ -30,7 +30,7 @@ fn a_disconnected_agent_is_down_at_once_and_its_series_expire() {
     assert_eq!(get(&mut agg, USER), Some(2.0));
     assert_eq!(
         agg.render()
-            .matches(r#"vitals_agent_up{agent="a"}"#)
+            .matches(r#"vitals_agent_up{instance="a"}"#)
             .count(),
         1
     );
@@ -56,12 +56,12 @@ fn an_id_that_never_sent_a_sample_is_forgotten_when_its_connection_goes() {
     ));
     // Still connected: it keeps its place (its session closes it if no sample comes).
     agg.expire(t0 + Duration::from_secs(1));
-    assert!(get(&mut agg, r#"vitals_agent_up{agent="bare-1"}"#).is_some());
+    assert!(get(&mut agg, r#"vitals_agent_up{instance="bare-1"}"#).is_some());
     for conn in [1, 2] {
         agg.handle(Event::Disconnected { conn }, t0);
     }
     agg.expire(t0 + Duration::from_secs(1));
-    assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="bare-1"}"#), None);
+    assert_eq!(get(&mut agg, r#"vitals_agent_up{instance="bare-1"}"#), None);
     assert_eq!(get(&mut agg, "vitals_server_series"), Some(0.0));
     assert_eq!(
         connect(&mut agg, 4, "new", 1, t0),

@@ -38,7 +38,7 @@ fn a_sample_sent_again_after_a_reconnect_is_acknowledged_but_not_merged_twice() 
         "the old sample did not turn the counter back"
     );
     assert_eq!(
-        get(&mut agg, r#"vitals_agent_samples_total{agent="a"}"#),
+        get(&mut agg, r#"vitals_agent_samples_total{instance="a"}"#),
         Some(2.0)
     );
     // A new session (the agent restarted) numbers from 1 again.
@@ -57,8 +57,8 @@ fn a_sample_sent_again_after_a_reconnect_is_acknowledged_but_not_merged_twice() 
 /// exposed: each used to become the current value, and counters went back.
 #[test]
 fn a_server_with_no_view_shows_none_of_the_samples_sent_before_last_sent() {
-    const SAMPLES: &str = r#"vitals_agent_samples_total{agent="a"}"#;
-    const LAST_SEEN: &str = r#"vitals_agent_last_seen_timestamp_seconds{agent="a"}"#;
+    const SAMPLES: &str = r#"vitals_agent_samples_total{instance="a"}"#;
+    const LAST_SEEN: &str = r#"vitals_agent_last_seen_timestamp_seconds{instance="a"}"#;
     let mut agg = aggregator();
     let t0 = Instant::now();
     assert_eq!(
@@ -78,7 +78,7 @@ fn a_server_with_no_view_shows_none_of_the_samples_sent_before_last_sent() {
         assert_eq!(get(&mut agg, USER), None, "seq {seq}");
         assert_eq!(get(&mut agg, ROOT), None);
     }
-    assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+    assert_eq!(get(&mut agg, r#"vitals_agent_up{instance="a"}"#), Some(1.0));
     assert_eq!(get(&mut agg, LAST_SEEN), Some(0.0), "no values shown yet");
     // From `last_sent` on, as before; the held samples were counted, without gaps.
     assert_eq!(
@@ -92,7 +92,10 @@ fn a_server_with_no_view_shows_none_of_the_samples_sent_before_last_sent() {
     send_flat(&mut agg, 1, sample(12, 112.0, &["/"]), t0);
     assert_eq!(get(&mut agg, USER), Some(112.0));
     assert_eq!(
-        get(&mut agg, r#"vitals_agent_sequence_gaps_total{agent="a"}"#),
+        get(
+            &mut agg,
+            r#"vitals_agent_sequence_gaps_total{instance="a"}"#
+        ),
         Some(1.0)
     );
 }
@@ -134,7 +137,7 @@ fn an_earlier_view_stays_until_a_sample_from_last_sent_on_arrives() {
 
 #[test]
 fn skipped_sequence_numbers_are_counted_but_a_resend_or_a_new_session_is_not() {
-    const GAPS: &str = r#"vitals_agent_sequence_gaps_total{agent="a"}"#;
+    const GAPS: &str = r#"vitals_agent_sequence_gaps_total{instance="a"}"#;
     let mut agg = aggregator();
     let t0 = Instant::now();
     connect(&mut agg, 1, "a", 7, t0);
@@ -172,7 +175,7 @@ fn skipped_sequence_numbers_are_counted_but_a_resend_or_a_new_session_is_not() {
 /// debug build, a counter that went backwards in a release one.
 #[test]
 fn sequence_numbers_that_skip_past_the_counters_range_saturate_it() {
-    const GAPS: &str = r#"vitals_agent_sequence_gaps_total{agent="a"}"#;
+    const GAPS: &str = r#"vitals_agent_sequence_gaps_total{instance="a"}"#;
     let mut agg = aggregator();
     let t0 = Instant::now();
     let mut seen = 0.0;
@@ -204,7 +207,10 @@ fn a_restarted_server_takes_the_first_sample_of_a_session_as_the_baseline() {
     send(&mut agg, 1, sample(41, 1.0, &[]), t0);
     send(&mut agg, 1, sample(42, 1.0, &[]), t0);
     assert_eq!(
-        get(&mut agg, r#"vitals_agent_sequence_gaps_total{agent="a"}"#),
+        get(
+            &mut agg,
+            r#"vitals_agent_sequence_gaps_total{instance="a"}"#
+        ),
         Some(0.0)
     );
 }
@@ -244,7 +250,10 @@ fn samples_faster_than_the_minimum_interval_are_acknowledged_and_dropped() {
     send(&mut agg, 1, sample(burst + 4, 7.0, &["/"]), t1);
     assert_eq!(get(&mut agg, USER), Some(7.0));
     assert_eq!(
-        get(&mut agg, r#"vitals_agent_sequence_gaps_total{agent="a"}"#),
+        get(
+            &mut agg,
+            r#"vitals_agent_sequence_gaps_total{instance="a"}"#
+        ),
         Some(2.0)
     );
 }

@@ -105,11 +105,10 @@ fn get(agg: &mut Aggregator, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-const USER: &str = r#"node_cpu_seconds_total{agent="a",cpu="0",mode="user"}"#;
+const USER: &str = r#"node_cpu_seconds_total{instance="a",cpu="0",mode="user"}"#;
 const ROOT: &str =
-    r#"node_filesystem_size_bytes{agent="a",device="/dev/sda1",fstype="ext4",mountpoint="/"}"#;
-const BOOT: &str =
-    r#"node_filesystem_size_bytes{agent="a",device="/dev/sda1",fstype="ext4",mountpoint="/boot"}"#;
+    r#"node_filesystem_size_bytes{instance="a",device="/dev/sda1",fstype="ext4",mountpoint="/"}"#;
+const BOOT: &str = r#"node_filesystem_size_bytes{instance="a",device="/dev/sda1",fstype="ext4",mountpoint="/boot"}"#;
 
 fn aggregator() -> Aggregator {
     Aggregator::new(Config {
@@ -184,7 +183,7 @@ fn connect_after(
 
 /// The series of `id` in `agg`'s exposition.
 fn series_of(agg: &mut Aggregator, id: &str) -> usize {
-    let label = format!("agent=\"{id}\"");
+    let label = format!("instance=\"{id}\"");
     agg.render()
         .lines()
         .filter(|l| !l.starts_with('#') && l.contains(&label))

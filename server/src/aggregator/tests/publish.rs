@@ -31,7 +31,7 @@ fn a_sample_without_its_message_whose_series_are_new_is_refused_not_mislabelled(
     let t0 = Instant::now();
     connect(&mut agg, 1, "a", 7, t0);
     send(&mut agg, 1, sample(1, 10.5, &["/"]), t0);
-    let samples = r#"vitals_agent_samples_total{agent="a"}"#;
+    let samples = r#"vitals_agent_samples_total{instance="a"}"#;
     assert_eq!(get(&mut agg, samples), Some(1.0));
     // A new mount, but no message to label it from: its values must not be published
     // under the old labels, where they would land on the wrong series.
@@ -99,14 +99,14 @@ fn a_sample_becomes_labelled_series_of_the_right_type() {
     assert!(text.contains("# TYPE node_load1 gauge"));
     assert_eq!(get(&mut agg, USER), Some(10.5));
     assert_eq!(get(&mut agg, ROOT), Some(1000.0));
-    assert_eq!(get(&mut agg, r#"node_load1{agent="a"}"#), Some(0.5));
-    assert_eq!(get(&mut agg, r#"vitals_agent_up{agent="a"}"#), Some(1.0));
+    assert_eq!(get(&mut agg, r#"node_load1{instance="a"}"#), Some(0.5));
+    assert_eq!(get(&mut agg, r#"vitals_agent_up{instance="a"}"#), Some(1.0));
     assert_eq!(get(&mut agg, "vitals_server_agents_connected"), Some(1.0));
     assert_eq!(
         get(&mut agg, "vitals_server_frames_received_total"),
         Some(2.0)
     );
-    assert!(text.contains(r#"vitals_agent_info{agent="a",arch="aarch64","#));
+    assert!(text.contains(r#"vitals_agent_info{instance="a",arch="aarch64","#));
 }
 
 #[test]
@@ -132,21 +132,21 @@ fn disks_and_pressure_are_node_exporter_counters() {
     assert_eq!(
         get(
             &mut agg,
-            r#"node_disk_read_bytes_total{agent="a",device="sda"}"#
+            r#"node_disk_read_bytes_total{instance="a",device="sda"}"#
         ),
         Some(4096.0)
     );
     assert_eq!(
         get(
             &mut agg,
-            r#"node_disk_io_time_seconds_total{agent="a",device="sda"}"#
+            r#"node_disk_io_time_seconds_total{instance="a",device="sda"}"#
         ),
         Some(1.5)
     );
     assert_eq!(
         get(
             &mut agg,
-            r#"node_pressure_io_stalled_seconds_total{agent="a"}"#
+            r#"node_pressure_io_stalled_seconds_total{instance="a"}"#
         ),
         Some(2.5)
     );
@@ -155,7 +155,7 @@ fn disks_and_pressure_are_node_exporter_counters() {
     assert_eq!(
         get(
             &mut agg,
-            r#"node_pressure_io_stalled_seconds_total{agent="a"}"#
+            r#"node_pressure_io_stalled_seconds_total{instance="a"}"#
         ),
         None
     );
@@ -225,7 +225,7 @@ fn label_texts_that_joined_to_one_identity_get_their_own_labels() {
     let text = agg.render();
     assert!(!text.contains("node_filesystem_size_bytes{"), "{text}");
     assert!(
-        text.contains(r#"node_network_up{agent="a",device="interfaces"}"#),
+        text.contains(r#"node_network_up{instance="a",device="interfaces"}"#),
         "{text}"
     );
 }
