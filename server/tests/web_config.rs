@@ -240,7 +240,7 @@ fn prometheus_scrapes_over_tls_with_basic_auth() {
         "prometheus.yml",
         &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-             scrape_configs:\n  - job_name: vitals\n    scheme: https\n\
+             scrape_configs:\n  - job_name: vitals\n    honor_labels: true\n    scheme: https\n\
              \x20   tls_config:\n      ca_file: {ca}\n\
              \x20   basic_auth:\n      username: {USER}\n      password: {PASSWORD}\n\
              \x20   static_configs:\n      - targets: ['{target}']\n",
@@ -255,7 +255,7 @@ fn prometheus_scrapes_over_tls_with_basic_auth() {
         || {
             let (status, body) = http_get(
                 port,
-                "/api/v1/query?query=node_load1%7Bagent%3D%22tls-agent%22%7D",
+                "/api/v1/query?query=node_load1%7Binstance%3D%22tls-agent%22%7D",
             )?;
             (status == 200 && body.contains("\"tls-agent\"")).then_some(())
         },
