@@ -9,7 +9,8 @@
 //! - `stat.rs`: `/proc/stat` (each CPU's seconds by mode, context switches, forks, running and
 //!   blocked processes, boot time), and the CPU usage from sysinfo.
 //! - `loadavg.rs`: the load averages, from sysinfo, or `/proc/loadavg` under another root.
-//! - `meminfo.rs`: `/proc/meminfo`.
+//! - `meminfo.rs`: `/proc/meminfo`: the sample's seven fields, and the rest of the file, whose
+//!   series it gives to [`Collector::series`] as the collectors below do.
 //! - `filesystem/`: the mounts of `/proc/1/mounts` or `/proc/mounts` that node_exporter reports
 //!   (`mounts.rs`) and their `statvfs`, under a deadline (`statfs.rs`).
 //! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`.
@@ -63,7 +64,7 @@ pub struct Collector {
     stat: stat::StatCollector,
     /// The load averages.
     load: loadavg::LoadavgCollector,
-    /// `/proc/meminfo`.
+    /// `/proc/meminfo`: the sample's memory and swap, and the fields only v2 carries.
     memory: meminfo::MeminfoCollector,
     /// The mounts and their `statvfs`.
     filesystems: filesystem::FilesystemCollector,
@@ -174,6 +175,7 @@ impl Collector {
     /// and sends. A v1 agent sends `sample` alone.
     pub fn series(&self, sample: &Sample, out: &mut dyn Series) {
         sample.series(out);
+        self.memory.series(out);
         for collector in &self.more {
             collector.series(out);
         }
