@@ -96,6 +96,23 @@ const fn counter(
     }
 }
 
+const fn untyped(
+    name: &'static str,
+    unit: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+    source: Source,
+) -> Family {
+    Family {
+        name,
+        unit,
+        help,
+        kind: Kind::Untyped,
+        labels,
+        source,
+    }
+}
+
 /// A field of `/proc/meminfo` as node_exporter's meminfo collector names it: `(anon)` becomes
 /// `_anon`, and a field the kernel gives in kB ends in `_bytes` (`bytes`) while a count keeps
 /// its name (`count`); the help text names it so.
@@ -114,6 +131,20 @@ macro_rules! meminfo {
             concat!("node_memory_", $field),
             "",
             concat!("Memory information field ", $field, "."),
+            &[],
+            Source::Agent,
+        )
+    };
+}
+
+/// A field of `/proc/vmstat` as node_exporter's vmstat collector names it, untyped: it reads
+/// counters and gauges alike without knowing which is which.
+macro_rules! vmstat {
+    ($field:literal) => {
+        untyped(
+            concat!("node_vmstat_", $field),
+            "",
+            concat!("/proc/vmstat information field ", $field, "."),
             &[],
             Source::Agent,
         )
@@ -617,6 +648,15 @@ pub const FAMILIES: &[Family] = &[
     meminfo!(bytes "DirectMap4M"),
     meminfo!(bytes "DirectMap1G"),
     meminfo!(bytes "DirectMap2G"),
+    // The fields of /proc/vmstat that node_exporter's default --collector.vmstat.fields,
+    // `^(oom_kill|pgpg|pswp|pg.*fault).*`, selects, in the kernel's order; only v2 carries them.
+    vmstat!("pgpgin"),
+    vmstat!("pgpgout"),
+    vmstat!("pswpin"),
+    vmstat!("pswpout"),
+    vmstat!("pgfault"),
+    vmstat!("pgmajfault"),
+    vmstat!("oom_kill"),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -922,6 +962,20 @@ pub mod f {
     pub const MEM_DIRECT_MAP_1G: u16 = index("node_memory_DirectMap1G_bytes");
     #[allow(missing_docs)]
     pub const MEM_DIRECT_MAP_2G: u16 = index("node_memory_DirectMap2G_bytes");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PGPGIN: u16 = index("node_vmstat_pgpgin");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PGPGOUT: u16 = index("node_vmstat_pgpgout");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PSWPIN: u16 = index("node_vmstat_pswpin");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PSWPOUT: u16 = index("node_vmstat_pswpout");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PGFAULT: u16 = index("node_vmstat_pgfault");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PGMAJFAULT: u16 = index("node_vmstat_pgmajfault");
+    #[allow(missing_docs)]
+    pub const VMSTAT_OOM_KILL: u16 = index("node_vmstat_oom_kill");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

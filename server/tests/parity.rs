@@ -327,6 +327,24 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         within(16.0, 0.0)
     }),
     (&["node_hwmon_temp_celsius"], |_| within(2.0, 0.0)),
+    // KiB paged in and out, and pages swapped: what the disk moves between the two readings (up
+    // to 509 MiB a second of pgpgout in 0.1 s steps here, with cargo builds beside).
+    (&["node_vmstat_pgpgin", "node_vmstat_pgpgout"], |lag| {
+        within(64.0 * 1024.0 + 1024.0 * 1024.0 * lag, 0.01)
+    }),
+    (&["node_vmstat_pswpin", "node_vmstat_pswpout"], |lag| {
+        within(16_384.0 + 262_144.0 * lag, 0.01)
+    }),
+    // A fault a 4 KiB page a process touches first: 2.2 GiB a second of new memory (see the
+    // meminfo families above) is about 600 000 of them; a major fault waits for the disk.
+    (&["node_vmstat_pgfault"], |lag| {
+        within(600_000.0 * (lag + 0.1), 0.0)
+    }),
+    (&["node_vmstat_pgmajfault"], |lag| {
+        within(2000.0 * (lag + 0.1), 0.0)
+    }),
+    // At most one OOM kill in the moment between the two readings.
+    (&["node_vmstat_oom_kill"], |_| within(1.0, 0.0)),
 ];
 
 /// The tolerance of `family` given `lag`, if [`TOLERANCES`] names it.

@@ -22,6 +22,7 @@
 //! give their series to [`Collector::series`] rather than to the sample:
 //!
 //! - `filefd.rs`: `/proc/sys/fs/file-nr`.
+//! - `vmstat.rs`: the fields of `/proc/vmstat` node_exporter selects by default.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -41,6 +42,7 @@ mod netdev;
 mod pressure;
 mod read;
 mod stat;
+mod vmstat;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -130,7 +132,10 @@ impl Collector {
             sensors: hwmon::HwmonCollector::new(&root),
             disks: diskstats::DiskstatsCollector::new(&root),
             pressure: pressure::PressureCollector::new(&root),
-            more: vec![Box::new(filefd::FilefdCollector::new(&root))],
+            more: vec![
+                Box::new(filefd::FilefdCollector::new(&root)),
+                Box::new(vmstat::VmstatCollector::new(&root)),
+            ],
             notes: labels::Notes::default(),
             root,
         }
