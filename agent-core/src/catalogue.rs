@@ -657,6 +657,20 @@ pub const FAMILIES: &[Family] = &[
     vmstat!("pgfault"),
     vmstat!("pgmajfault"),
     vmstat!("oom_kill"),
+    gauge(
+        "node_entropy_available_bits",
+        "bits",
+        "Bits of available entropy.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_entropy_pool_size_bits",
+        "bits",
+        "Bits of entropy pool.",
+        &[],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -976,6 +990,10 @@ pub mod f {
     pub const VMSTAT_PGMAJFAULT: u16 = index("node_vmstat_pgmajfault");
     #[allow(missing_docs)]
     pub const VMSTAT_OOM_KILL: u16 = index("node_vmstat_oom_kill");
+    #[allow(missing_docs)]
+    pub const ENTROPY_AVAILABLE: u16 = index("node_entropy_available_bits");
+    #[allow(missing_docs)]
+    pub const ENTROPY_POOL_SIZE: u16 = index("node_entropy_pool_size_bits");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

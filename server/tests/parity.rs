@@ -163,9 +163,13 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_memory_HugePages_Total",
             "node_memory_Hugepagesize_bytes",
             "node_memory_Hugetlb_bytes",
+            "node_entropy_pool_size_bits",
         ],
         |_| Tolerance::Exact,
     ),
+    // 256 bits, static, since Linux 5.18; before, the kernel credited and drew entropy all the
+    // time, within its pool of 4096 bits.
+    (&["node_entropy_available_bits"], |_| within(4096.0, 0.0)),
     // Every process opening or closing a file between the two readings.
     (&["node_filefd_allocated"], |_| within(500.0, 0.0)),
     // A CPU spends at most one second per second in a mode; pressure likewise.

@@ -23,6 +23,7 @@
 //!
 //! - `filefd.rs`: `/proc/sys/fs/file-nr`.
 //! - `vmstat.rs`: the fields of `/proc/vmstat` node_exporter selects by default.
+//! - `entropy.rs`: `/proc/sys/kernel/random/{entropy_avail,poolsize}`.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -31,6 +32,7 @@
 //! leaves its part of the sample empty or zero.
 
 mod diskstats;
+mod entropy;
 mod families;
 mod filefd;
 mod filesystem;
@@ -135,6 +137,7 @@ impl Collector {
             more: vec![
                 Box::new(filefd::FilefdCollector::new(&root)),
                 Box::new(vmstat::VmstatCollector::new(&root)),
+                Box::new(entropy::EntropyCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
