@@ -151,6 +151,23 @@ macro_rules! vmstat {
     };
 }
 
+/// A value of `/proc/net/sockstat` or `sockstat6` as node_exporter's sockstat collector names
+/// it: `node_sockstat_<protocol>_<key>`, its help text a state whatever the key.
+macro_rules! sockstat {
+    ($protocol:literal, $key:literal) => {
+        sockstat!($protocol, $key, "")
+    };
+    ($protocol:literal, $key:literal, $unit:literal) => {
+        gauge(
+            concat!("node_sockstat_", $protocol, "_", $key),
+            $unit,
+            concat!("Number of ", $protocol, " sockets in state ", $key, "."),
+            &[],
+            Source::Agent,
+        )
+    };
+}
+
 /// The labels of a filesystem's series, after `agent`.
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
 /// The labels of a network interface's or a disk's series, after `agent`.
@@ -671,6 +688,34 @@ pub const FAMILIES: &[Family] = &[
         &[],
         Source::Agent,
     ),
+    // /proc/net/sockstat and sockstat6, in their order; only v2 carries them. The pages of
+    // `mem` are in bytes too (`mem_bytes`); FRAG's `memory` is in bytes already.
+    gauge(
+        "node_sockstat_sockets_used",
+        "",
+        "Number of IPv4 sockets in use.",
+        &[],
+        Source::Agent,
+    ),
+    sockstat!("TCP", "inuse"),
+    sockstat!("TCP", "orphan"),
+    sockstat!("TCP", "tw"),
+    sockstat!("TCP", "alloc"),
+    sockstat!("TCP", "mem"),
+    sockstat!("TCP", "mem_bytes", "bytes"),
+    sockstat!("UDP", "inuse"),
+    sockstat!("UDP", "mem"),
+    sockstat!("UDP", "mem_bytes", "bytes"),
+    sockstat!("UDPLITE", "inuse"),
+    sockstat!("RAW", "inuse"),
+    sockstat!("FRAG", "inuse"),
+    sockstat!("FRAG", "memory"),
+    sockstat!("TCP6", "inuse"),
+    sockstat!("UDP6", "inuse"),
+    sockstat!("UDPLITE6", "inuse"),
+    sockstat!("RAW6", "inuse"),
+    sockstat!("FRAG6", "inuse"),
+    sockstat!("FRAG6", "memory"),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -994,6 +1039,46 @@ pub mod f {
     pub const ENTROPY_AVAILABLE: u16 = index("node_entropy_available_bits");
     #[allow(missing_docs)]
     pub const ENTROPY_POOL_SIZE: u16 = index("node_entropy_pool_size_bits");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_SOCKETS_USED: u16 = index("node_sockstat_sockets_used");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_INUSE: u16 = index("node_sockstat_TCP_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_ORPHAN: u16 = index("node_sockstat_TCP_orphan");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_TW: u16 = index("node_sockstat_TCP_tw");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_ALLOC: u16 = index("node_sockstat_TCP_alloc");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_MEM: u16 = index("node_sockstat_TCP_mem");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_MEM_BYTES: u16 = index("node_sockstat_TCP_mem_bytes");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDP_INUSE: u16 = index("node_sockstat_UDP_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDP_MEM: u16 = index("node_sockstat_UDP_mem");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDP_MEM_BYTES: u16 = index("node_sockstat_UDP_mem_bytes");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDPLITE_INUSE: u16 = index("node_sockstat_UDPLITE_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_RAW_INUSE: u16 = index("node_sockstat_RAW_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_FRAG_INUSE: u16 = index("node_sockstat_FRAG_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_FRAG_MEMORY: u16 = index("node_sockstat_FRAG_memory");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP6_INUSE: u16 = index("node_sockstat_TCP6_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDP6_INUSE: u16 = index("node_sockstat_UDP6_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDPLITE6_INUSE: u16 = index("node_sockstat_UDPLITE6_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_RAW6_INUSE: u16 = index("node_sockstat_RAW6_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_FRAG6_INUSE: u16 = index("node_sockstat_FRAG6_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_FRAG6_MEMORY: u16 = index("node_sockstat_FRAG6_memory");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -344,6 +344,41 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
     }),
     // At most one OOM kill in the moment between the two readings.
     (&["node_vmstat_oom_kill"], |_| within(1.0, 0.0)),
+    // Sockets every process opens and closes between the two readings, the test's own scrapes
+    // among them: up to 11 in 0.1 s steps here, with the server's tests running beside.
+    (
+        &[
+            "node_sockstat_sockets_used",
+            "node_sockstat_TCP_inuse",
+            "node_sockstat_TCP_orphan",
+            "node_sockstat_TCP_tw",
+            "node_sockstat_TCP_alloc",
+            "node_sockstat_UDP_inuse",
+            "node_sockstat_UDPLITE_inuse",
+            "node_sockstat_RAW_inuse",
+            "node_sockstat_FRAG_inuse",
+            "node_sockstat_TCP6_inuse",
+            "node_sockstat_UDP6_inuse",
+            "node_sockstat_UDPLITE6_inuse",
+            "node_sockstat_RAW6_inuse",
+            "node_sockstat_FRAG6_inuse",
+        ],
+        |lag| within(64.0 + 1000.0 * lag, 0.0),
+    ),
+    // Their buffers, in pages: TCP's moved up to 266 pages in 0.1 s steps then. In bytes, at
+    // this machine's 4 KiB pages, and the fragments being reassembled.
+    (&["node_sockstat_TCP_mem", "node_sockstat_UDP_mem"], |lag| {
+        within(256.0 + 4000.0 * lag, 0.0)
+    }),
+    (
+        &[
+            "node_sockstat_TCP_mem_bytes",
+            "node_sockstat_UDP_mem_bytes",
+            "node_sockstat_FRAG_memory",
+            "node_sockstat_FRAG6_memory",
+        ],
+        |lag| within(4096.0 * (256.0 + 4000.0 * lag), 0.0),
+    ),
 ];
 
 /// The tolerance of `family` given `lag`, if [`TOLERANCES`] names it.

@@ -24,6 +24,7 @@
 //! - `filefd.rs`: `/proc/sys/fs/file-nr`.
 //! - `vmstat.rs`: the fields of `/proc/vmstat` node_exporter selects by default.
 //! - `entropy.rs`: `/proc/sys/kernel/random/{entropy_avail,poolsize}`.
+//! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -43,6 +44,7 @@ mod meminfo;
 mod netdev;
 mod pressure;
 mod read;
+mod sockstat;
 mod stat;
 mod vmstat;
 
@@ -138,6 +140,7 @@ impl Collector {
                 Box::new(filefd::FilefdCollector::new(&root)),
                 Box::new(vmstat::VmstatCollector::new(&root)),
                 Box::new(entropy::EntropyCollector::new(&root)),
+                Box::new(sockstat::SockstatCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
