@@ -96,6 +96,78 @@ const fn counter(
     }
 }
 
+const fn untyped(
+    name: &'static str,
+    unit: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+    source: Source,
+) -> Family {
+    Family {
+        name,
+        unit,
+        help,
+        kind: Kind::Untyped,
+        labels,
+        source,
+    }
+}
+
+/// A field of `/proc/meminfo` as node_exporter's meminfo collector names it: `(anon)` becomes
+/// `_anon`, and a field the kernel gives in kB ends in `_bytes` (`bytes`) while a count keeps
+/// its name (`count`); the help text names it so.
+macro_rules! meminfo {
+    (bytes $field:literal) => {
+        gauge(
+            concat!("node_memory_", $field, "_bytes"),
+            "bytes",
+            concat!("Memory information field ", $field, "_bytes."),
+            &[],
+            Source::Agent,
+        )
+    };
+    (count $field:literal) => {
+        gauge(
+            concat!("node_memory_", $field),
+            "",
+            concat!("Memory information field ", $field, "."),
+            &[],
+            Source::Agent,
+        )
+    };
+}
+
+/// A field of `/proc/vmstat` as node_exporter's vmstat collector names it, untyped: it reads
+/// counters and gauges alike without knowing which is which.
+macro_rules! vmstat {
+    ($field:literal) => {
+        untyped(
+            concat!("node_vmstat_", $field),
+            "",
+            concat!("/proc/vmstat information field ", $field, "."),
+            &[],
+            Source::Agent,
+        )
+    };
+}
+
+/// A value of `/proc/net/sockstat` or `sockstat6` as node_exporter's sockstat collector names
+/// it: `node_sockstat_<protocol>_<key>`, its help text a state whatever the key.
+macro_rules! sockstat {
+    ($protocol:literal, $key:literal) => {
+        sockstat!($protocol, $key, "")
+    };
+    ($protocol:literal, $key:literal, $unit:literal) => {
+        gauge(
+            concat!("node_sockstat_", $protocol, "_", $key),
+            $unit,
+            concat!("Number of ", $protocol, " sockets in state ", $key, "."),
+            &[],
+            Source::Agent,
+        )
+    };
+}
+
 /// The labels of a filesystem's series, after `agent`.
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
 /// The labels of a network interface's or a disk's series, after `agent`.
@@ -527,6 +599,123 @@ pub const FAMILIES: &[Family] = &[
         &[],
         Source::Server,
     ),
+    // The rest of /proc/meminfo, which only protocol v2 carries (the seven above are in every
+    // sample): each field some kernel prints, by its configuration and architecture, in the
+    // kernel's order.
+    meminfo!(bytes "SwapCached"),
+    meminfo!(bytes "Active"),
+    meminfo!(bytes "Inactive"),
+    meminfo!(bytes "Active_anon"),
+    meminfo!(bytes "Inactive_anon"),
+    meminfo!(bytes "Active_file"),
+    meminfo!(bytes "Inactive_file"),
+    meminfo!(bytes "Unevictable"),
+    meminfo!(bytes "Mlocked"),
+    meminfo!(bytes "HighTotal"),
+    meminfo!(bytes "HighFree"),
+    meminfo!(bytes "LowTotal"),
+    meminfo!(bytes "LowFree"),
+    meminfo!(bytes "MmapCopy"),
+    meminfo!(bytes "Zswap"),
+    meminfo!(bytes "Zswapped"),
+    meminfo!(bytes "Dirty"),
+    meminfo!(bytes "Writeback"),
+    meminfo!(bytes "AnonPages"),
+    meminfo!(bytes "Mapped"),
+    meminfo!(bytes "Shmem"),
+    meminfo!(bytes "KReclaimable"),
+    meminfo!(bytes "Slab"),
+    meminfo!(bytes "SReclaimable"),
+    meminfo!(bytes "SUnreclaim"),
+    meminfo!(bytes "KernelStack"),
+    meminfo!(bytes "ShadowCallStack"),
+    meminfo!(bytes "PageTables"),
+    meminfo!(bytes "SecPageTables"),
+    meminfo!(bytes "Quicklists"),
+    meminfo!(bytes "NFS_Unstable"),
+    meminfo!(bytes "Bounce"),
+    meminfo!(bytes "WritebackTmp"),
+    meminfo!(bytes "CommitLimit"),
+    meminfo!(bytes "Committed_AS"),
+    meminfo!(bytes "VmallocTotal"),
+    meminfo!(bytes "VmallocUsed"),
+    meminfo!(bytes "VmallocChunk"),
+    meminfo!(bytes "Percpu"),
+    meminfo!(bytes "EarlyMemtestBad"),
+    meminfo!(bytes "HardwareCorrupted"),
+    meminfo!(bytes "AnonHugePages"),
+    meminfo!(bytes "ShmemHugePages"),
+    meminfo!(bytes "ShmemPmdMapped"),
+    meminfo!(bytes "FileHugePages"),
+    meminfo!(bytes "FilePmdMapped"),
+    meminfo!(bytes "CmaTotal"),
+    meminfo!(bytes "CmaFree"),
+    meminfo!(bytes "Unaccepted"),
+    meminfo!(bytes "Balloon"),
+    meminfo!(count "HugePages_Total"),
+    meminfo!(count "HugePages_Free"),
+    meminfo!(count "HugePages_Rsvd"),
+    meminfo!(count "HugePages_Surp"),
+    meminfo!(bytes "Hugepagesize"),
+    meminfo!(bytes "Hugetlb"),
+    meminfo!(bytes "DirectMap4k"),
+    meminfo!(bytes "DirectMap64k"),
+    meminfo!(bytes "DirectMap1M"),
+    meminfo!(bytes "DirectMap2M"),
+    meminfo!(bytes "DirectMap4M"),
+    meminfo!(bytes "DirectMap1G"),
+    meminfo!(bytes "DirectMap2G"),
+    // The fields of /proc/vmstat that node_exporter's default --collector.vmstat.fields,
+    // `^(oom_kill|pgpg|pswp|pg.*fault).*`, selects, in the kernel's order; only v2 carries them.
+    vmstat!("pgpgin"),
+    vmstat!("pgpgout"),
+    vmstat!("pswpin"),
+    vmstat!("pswpout"),
+    vmstat!("pgfault"),
+    vmstat!("pgmajfault"),
+    vmstat!("oom_kill"),
+    gauge(
+        "node_entropy_available_bits",
+        "bits",
+        "Bits of available entropy.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_entropy_pool_size_bits",
+        "bits",
+        "Bits of entropy pool.",
+        &[],
+        Source::Agent,
+    ),
+    // /proc/net/sockstat and sockstat6, in their order; only v2 carries them. The pages of
+    // `mem` are in bytes too (`mem_bytes`); FRAG's `memory` is in bytes already.
+    gauge(
+        "node_sockstat_sockets_used",
+        "",
+        "Number of IPv4 sockets in use.",
+        &[],
+        Source::Agent,
+    ),
+    sockstat!("TCP", "inuse"),
+    sockstat!("TCP", "orphan"),
+    sockstat!("TCP", "tw"),
+    sockstat!("TCP", "alloc"),
+    sockstat!("TCP", "mem"),
+    sockstat!("TCP", "mem_bytes", "bytes"),
+    sockstat!("UDP", "inuse"),
+    sockstat!("UDP", "mem"),
+    sockstat!("UDP", "mem_bytes", "bytes"),
+    sockstat!("UDPLITE", "inuse"),
+    sockstat!("RAW", "inuse"),
+    sockstat!("FRAG", "inuse"),
+    sockstat!("FRAG", "memory"),
+    sockstat!("TCP6", "inuse"),
+    sockstat!("UDP6", "inuse"),
+    sockstat!("UDPLITE6", "inuse"),
+    sockstat!("RAW6", "inuse"),
+    sockstat!("FRAG6", "inuse"),
+    sockstat!("FRAG6", "memory"),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -706,6 +895,190 @@ pub mod f {
     pub const FILEFD_ALLOCATED: u16 = index("node_filefd_allocated");
     #[allow(missing_docs)]
     pub const FILEFD_MAXIMUM: u16 = index("node_filefd_maximum");
+    #[allow(missing_docs)]
+    pub const MEM_SWAP_CACHED: u16 = index("node_memory_SwapCached_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_ACTIVE: u16 = index("node_memory_Active_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_INACTIVE: u16 = index("node_memory_Inactive_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_ACTIVE_ANON: u16 = index("node_memory_Active_anon_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_INACTIVE_ANON: u16 = index("node_memory_Inactive_anon_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_ACTIVE_FILE: u16 = index("node_memory_Active_file_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_INACTIVE_FILE: u16 = index("node_memory_Inactive_file_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_UNEVICTABLE: u16 = index("node_memory_Unevictable_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_MLOCKED: u16 = index("node_memory_Mlocked_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_HIGH_TOTAL: u16 = index("node_memory_HighTotal_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_HIGH_FREE: u16 = index("node_memory_HighFree_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_LOW_TOTAL: u16 = index("node_memory_LowTotal_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_LOW_FREE: u16 = index("node_memory_LowFree_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_MMAP_COPY: u16 = index("node_memory_MmapCopy_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_ZSWAP: u16 = index("node_memory_Zswap_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_ZSWAPPED: u16 = index("node_memory_Zswapped_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_DIRTY: u16 = index("node_memory_Dirty_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_WRITEBACK: u16 = index("node_memory_Writeback_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_ANON_PAGES: u16 = index("node_memory_AnonPages_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_MAPPED: u16 = index("node_memory_Mapped_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_SHMEM: u16 = index("node_memory_Shmem_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_KRECLAIMABLE: u16 = index("node_memory_KReclaimable_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_SLAB: u16 = index("node_memory_Slab_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_SRECLAIMABLE: u16 = index("node_memory_SReclaimable_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_SUNRECLAIM: u16 = index("node_memory_SUnreclaim_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_KERNEL_STACK: u16 = index("node_memory_KernelStack_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_SHADOW_CALL_STACK: u16 = index("node_memory_ShadowCallStack_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_PAGE_TABLES: u16 = index("node_memory_PageTables_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_SEC_PAGE_TABLES: u16 = index("node_memory_SecPageTables_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_QUICKLISTS: u16 = index("node_memory_Quicklists_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_NFS_UNSTABLE: u16 = index("node_memory_NFS_Unstable_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_BOUNCE: u16 = index("node_memory_Bounce_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_WRITEBACK_TMP: u16 = index("node_memory_WritebackTmp_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_COMMIT_LIMIT: u16 = index("node_memory_CommitLimit_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_COMMITTED_AS: u16 = index("node_memory_Committed_AS_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_VMALLOC_TOTAL: u16 = index("node_memory_VmallocTotal_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_VMALLOC_USED: u16 = index("node_memory_VmallocUsed_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_VMALLOC_CHUNK: u16 = index("node_memory_VmallocChunk_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_PERCPU: u16 = index("node_memory_Percpu_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_EARLY_MEMTEST_BAD: u16 = index("node_memory_EarlyMemtestBad_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_HARDWARE_CORRUPTED: u16 = index("node_memory_HardwareCorrupted_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_ANON_HUGE_PAGES: u16 = index("node_memory_AnonHugePages_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_SHMEM_HUGE_PAGES: u16 = index("node_memory_ShmemHugePages_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_SHMEM_PMD_MAPPED: u16 = index("node_memory_ShmemPmdMapped_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_FILE_HUGE_PAGES: u16 = index("node_memory_FileHugePages_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_FILE_PMD_MAPPED: u16 = index("node_memory_FilePmdMapped_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_CMA_TOTAL: u16 = index("node_memory_CmaTotal_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_CMA_FREE: u16 = index("node_memory_CmaFree_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_UNACCEPTED: u16 = index("node_memory_Unaccepted_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_BALLOON: u16 = index("node_memory_Balloon_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_HUGEPAGES_TOTAL: u16 = index("node_memory_HugePages_Total");
+    #[allow(missing_docs)]
+    pub const MEM_HUGEPAGES_FREE: u16 = index("node_memory_HugePages_Free");
+    #[allow(missing_docs)]
+    pub const MEM_HUGEPAGES_RSVD: u16 = index("node_memory_HugePages_Rsvd");
+    #[allow(missing_docs)]
+    pub const MEM_HUGEPAGES_SURP: u16 = index("node_memory_HugePages_Surp");
+    #[allow(missing_docs)]
+    pub const MEM_HUGEPAGESIZE: u16 = index("node_memory_Hugepagesize_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_HUGETLB: u16 = index("node_memory_Hugetlb_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_DIRECT_MAP_4K: u16 = index("node_memory_DirectMap4k_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_DIRECT_MAP_64K: u16 = index("node_memory_DirectMap64k_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_DIRECT_MAP_1M: u16 = index("node_memory_DirectMap1M_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_DIRECT_MAP_2M: u16 = index("node_memory_DirectMap2M_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_DIRECT_MAP_4M: u16 = index("node_memory_DirectMap4M_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_DIRECT_MAP_1G: u16 = index("node_memory_DirectMap1G_bytes");
+    #[allow(missing_docs)]
+    pub const MEM_DIRECT_MAP_2G: u16 = index("node_memory_DirectMap2G_bytes");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PGPGIN: u16 = index("node_vmstat_pgpgin");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PGPGOUT: u16 = index("node_vmstat_pgpgout");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PSWPIN: u16 = index("node_vmstat_pswpin");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PSWPOUT: u16 = index("node_vmstat_pswpout");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PGFAULT: u16 = index("node_vmstat_pgfault");
+    #[allow(missing_docs)]
+    pub const VMSTAT_PGMAJFAULT: u16 = index("node_vmstat_pgmajfault");
+    #[allow(missing_docs)]
+    pub const VMSTAT_OOM_KILL: u16 = index("node_vmstat_oom_kill");
+    #[allow(missing_docs)]
+    pub const ENTROPY_AVAILABLE: u16 = index("node_entropy_available_bits");
+    #[allow(missing_docs)]
+    pub const ENTROPY_POOL_SIZE: u16 = index("node_entropy_pool_size_bits");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_SOCKETS_USED: u16 = index("node_sockstat_sockets_used");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_INUSE: u16 = index("node_sockstat_TCP_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_ORPHAN: u16 = index("node_sockstat_TCP_orphan");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_TW: u16 = index("node_sockstat_TCP_tw");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_ALLOC: u16 = index("node_sockstat_TCP_alloc");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_MEM: u16 = index("node_sockstat_TCP_mem");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP_MEM_BYTES: u16 = index("node_sockstat_TCP_mem_bytes");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDP_INUSE: u16 = index("node_sockstat_UDP_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDP_MEM: u16 = index("node_sockstat_UDP_mem");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDP_MEM_BYTES: u16 = index("node_sockstat_UDP_mem_bytes");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDPLITE_INUSE: u16 = index("node_sockstat_UDPLITE_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_RAW_INUSE: u16 = index("node_sockstat_RAW_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_FRAG_INUSE: u16 = index("node_sockstat_FRAG_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_FRAG_MEMORY: u16 = index("node_sockstat_FRAG_memory");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_TCP6_INUSE: u16 = index("node_sockstat_TCP6_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDP6_INUSE: u16 = index("node_sockstat_UDP6_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_UDPLITE6_INUSE: u16 = index("node_sockstat_UDPLITE6_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_RAW6_INUSE: u16 = index("node_sockstat_RAW6_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_FRAG6_INUSE: u16 = index("node_sockstat_FRAG6_inuse");
+    #[allow(missing_docs)]
+    pub const SOCKSTAT_FRAG6_MEMORY: u16 = index("node_sockstat_FRAG6_memory");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

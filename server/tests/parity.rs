@@ -128,6 +128,7 @@ fn human(v: f64) -> String {
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
+const GIB: f64 = 1024.0 * MIB;
 
 /// A family's tolerance as a function of the lag between the two readings, in seconds.
 type ByLag = fn(f64) -> Tolerance;
@@ -152,9 +153,23 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_filesystem_readonly",
             "node_network_up",
             "node_filefd_maximum",
+            "node_memory_HighTotal_bytes",
+            "node_memory_LowTotal_bytes",
+            "node_memory_CommitLimit_bytes",
+            "node_memory_VmallocTotal_bytes",
+            "node_memory_EarlyMemtestBad_bytes",
+            "node_memory_HardwareCorrupted_bytes",
+            "node_memory_CmaTotal_bytes",
+            "node_memory_HugePages_Total",
+            "node_memory_Hugepagesize_bytes",
+            "node_memory_Hugetlb_bytes",
+            "node_entropy_pool_size_bits",
         ],
         |_| Tolerance::Exact,
     ),
+    // 256 bits, static, since Linux 5.18; before, the kernel credited and drew entropy all the
+    // time, within its pool of 4096 bits.
+    (&["node_entropy_available_bits"], |_| within(4096.0, 0.0)),
     // Every process opening or closing a file between the two readings.
     (&["node_filefd_allocated"], |_| within(500.0, 0.0)),
     // A CPU spends at most one second per second in a mode; pressure likewise.
@@ -220,6 +235,10 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |_| within(20_000.0, 0.01),
     ),
+    // Memory moves with what every process allocates, maps and writes between the two
+    // readings: on a busy machine fast (up to 2.2 GiB a second in 0.1 s steps of AnonPages and
+    // Committed_AS, with two cargo builds beside), and the direct map's shares when the kernel
+    // splits a large page of it.
     (
         &[
             "node_memory_MemFree_bytes",
@@ -227,8 +246,67 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_memory_Buffers_bytes",
             "node_memory_Cached_bytes",
             "node_memory_SwapFree_bytes",
+            "node_memory_SwapCached_bytes",
+            "node_memory_Active_bytes",
+            "node_memory_Inactive_bytes",
+            "node_memory_Active_anon_bytes",
+            "node_memory_Inactive_anon_bytes",
+            "node_memory_Active_file_bytes",
+            "node_memory_Inactive_file_bytes",
+            "node_memory_Unevictable_bytes",
+            "node_memory_Mlocked_bytes",
+            "node_memory_HighFree_bytes",
+            "node_memory_LowFree_bytes",
+            "node_memory_MmapCopy_bytes",
+            "node_memory_Zswap_bytes",
+            "node_memory_Zswapped_bytes",
+            "node_memory_Dirty_bytes",
+            "node_memory_Writeback_bytes",
+            "node_memory_AnonPages_bytes",
+            "node_memory_Mapped_bytes",
+            "node_memory_Shmem_bytes",
+            "node_memory_KReclaimable_bytes",
+            "node_memory_Slab_bytes",
+            "node_memory_SReclaimable_bytes",
+            "node_memory_SUnreclaim_bytes",
+            "node_memory_KernelStack_bytes",
+            "node_memory_ShadowCallStack_bytes",
+            "node_memory_PageTables_bytes",
+            "node_memory_SecPageTables_bytes",
+            "node_memory_Quicklists_bytes",
+            "node_memory_NFS_Unstable_bytes",
+            "node_memory_Bounce_bytes",
+            "node_memory_WritebackTmp_bytes",
+            "node_memory_Committed_AS_bytes",
+            "node_memory_VmallocUsed_bytes",
+            "node_memory_VmallocChunk_bytes",
+            "node_memory_Percpu_bytes",
+            "node_memory_AnonHugePages_bytes",
+            "node_memory_ShmemHugePages_bytes",
+            "node_memory_ShmemPmdMapped_bytes",
+            "node_memory_FileHugePages_bytes",
+            "node_memory_FilePmdMapped_bytes",
+            "node_memory_CmaFree_bytes",
+            "node_memory_Unaccepted_bytes",
+            "node_memory_Balloon_bytes",
+            "node_memory_DirectMap4k_bytes",
+            "node_memory_DirectMap64k_bytes",
+            "node_memory_DirectMap1M_bytes",
+            "node_memory_DirectMap2M_bytes",
+            "node_memory_DirectMap4M_bytes",
+            "node_memory_DirectMap1G_bytes",
+            "node_memory_DirectMap2G_bytes",
         ],
-        |_| within(64.0 * MIB, 0.01),
+        |lag| within(64.0 * MIB + 3.0 * GIB * lag, 0.01),
+    ),
+    // Huge pages that processes take or give back between the two readings.
+    (
+        &[
+            "node_memory_HugePages_Free",
+            "node_memory_HugePages_Rsvd",
+            "node_memory_HugePages_Surp",
+        ],
+        |_| within(64.0, 0.0),
     ),
     (
         &["node_filesystem_free_bytes", "node_filesystem_avail_bytes"],
@@ -248,6 +326,59 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         within(16.0, 0.0)
     }),
     (&["node_hwmon_temp_celsius"], |_| within(2.0, 0.0)),
+    // KiB paged in and out, and pages swapped: what the disk moves between the two readings (up
+    // to 509 MiB a second of pgpgout in 0.1 s steps here, with cargo builds beside).
+    (&["node_vmstat_pgpgin", "node_vmstat_pgpgout"], |lag| {
+        within(64.0 * 1024.0 + 1024.0 * 1024.0 * lag, 0.01)
+    }),
+    (&["node_vmstat_pswpin", "node_vmstat_pswpout"], |lag| {
+        within(16_384.0 + 262_144.0 * lag, 0.01)
+    }),
+    // A fault a 4 KiB page a process touches first: 2.2 GiB a second of new memory (see the
+    // meminfo families above) is about 600 000 of them; a major fault waits for the disk.
+    (&["node_vmstat_pgfault"], |lag| {
+        within(600_000.0 * (lag + 0.1), 0.0)
+    }),
+    (&["node_vmstat_pgmajfault"], |lag| {
+        within(2000.0 * (lag + 0.1), 0.0)
+    }),
+    // At most one OOM kill in the moment between the two readings.
+    (&["node_vmstat_oom_kill"], |_| within(1.0, 0.0)),
+    // Sockets every process opens and closes between the two readings, the test's own scrapes
+    // among them: up to 11 in 0.1 s steps here, with the server's tests running beside.
+    (
+        &[
+            "node_sockstat_sockets_used",
+            "node_sockstat_TCP_inuse",
+            "node_sockstat_TCP_orphan",
+            "node_sockstat_TCP_tw",
+            "node_sockstat_TCP_alloc",
+            "node_sockstat_UDP_inuse",
+            "node_sockstat_UDPLITE_inuse",
+            "node_sockstat_RAW_inuse",
+            "node_sockstat_FRAG_inuse",
+            "node_sockstat_TCP6_inuse",
+            "node_sockstat_UDP6_inuse",
+            "node_sockstat_UDPLITE6_inuse",
+            "node_sockstat_RAW6_inuse",
+            "node_sockstat_FRAG6_inuse",
+        ],
+        |lag| within(64.0 + 1000.0 * lag, 0.0),
+    ),
+    // Their buffers, in pages: TCP's moved up to 266 pages in 0.1 s steps then. In bytes, at
+    // this machine's 4 KiB pages, and the fragments being reassembled.
+    (&["node_sockstat_TCP_mem", "node_sockstat_UDP_mem"], |lag| {
+        within(256.0 + 4000.0 * lag, 0.0)
+    }),
+    (
+        &[
+            "node_sockstat_TCP_mem_bytes",
+            "node_sockstat_UDP_mem_bytes",
+            "node_sockstat_FRAG_memory",
+            "node_sockstat_FRAG6_memory",
+        ],
+        |lag| within(4096.0 * (256.0 + 4000.0 * lag), 0.0),
+    ),
 ];
 
 /// The tolerance of `family` given `lag`, if [`TOLERANCES`] names it.

@@ -9,7 +9,8 @@
 //! - `stat.rs`: `/proc/stat` (each CPU's seconds by mode, context switches, forks, running and
 //!   blocked processes, boot time), and the CPU usage from sysinfo.
 //! - `loadavg.rs`: the load averages, from sysinfo, or `/proc/loadavg` under another root.
-//! - `meminfo.rs`: `/proc/meminfo`.
+//! - `meminfo.rs`: `/proc/meminfo`: the sample's seven fields, and the rest of the file, whose
+//!   series it gives to [`Collector::series`] as the collectors below do.
 //! - `filesystem/`: the mounts of `/proc/1/mounts` or `/proc/mounts` that node_exporter reports
 //!   (`mounts.rs`) and their `statvfs`, under a deadline (`statfs.rs`).
 //! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`.
@@ -21,6 +22,9 @@
 //! give their series to [`Collector::series`] rather than to the sample:
 //!
 //! - `filefd.rs`: `/proc/sys/fs/file-nr`.
+//! - `vmstat.rs`: the fields of `/proc/vmstat` node_exporter selects by default.
+//! - `entropy.rs`: `/proc/sys/kernel/random/{entropy_avail,poolsize}`.
+//! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -29,6 +33,7 @@
 //! leaves its part of the sample empty or zero.
 
 mod diskstats;
+mod entropy;
 mod families;
 mod filefd;
 mod filesystem;
@@ -39,7 +44,9 @@ mod meminfo;
 mod netdev;
 mod pressure;
 mod read;
+mod sockstat;
 mod stat;
+mod vmstat;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -63,7 +70,7 @@ pub struct Collector {
     stat: stat::StatCollector,
     /// The load averages.
     load: loadavg::LoadavgCollector,
-    /// `/proc/meminfo`.
+    /// `/proc/meminfo`: the sample's memory and swap, and the fields only v2 carries.
     memory: meminfo::MeminfoCollector,
     /// The mounts and their `statvfs`.
     filesystems: filesystem::FilesystemCollector,
@@ -129,7 +136,12 @@ impl Collector {
             sensors: hwmon::HwmonCollector::new(&root),
             disks: diskstats::DiskstatsCollector::new(&root),
             pressure: pressure::PressureCollector::new(&root),
-            more: vec![Box::new(filefd::FilefdCollector::new(&root))],
+            more: vec![
+                Box::new(filefd::FilefdCollector::new(&root)),
+                Box::new(vmstat::VmstatCollector::new(&root)),
+                Box::new(entropy::EntropyCollector::new(&root)),
+                Box::new(sockstat::SockstatCollector::new(&root)),
+            ],
             notes: labels::Notes::default(),
             root,
         }
@@ -174,6 +186,7 @@ impl Collector {
     /// and sends. A v1 agent sends `sample` alone.
     pub fn series(&self, sample: &Sample, out: &mut dyn Series) {
         sample.series(out);
+        self.memory.series(out);
         for collector in &self.more {
             collector.series(out);
         }

@@ -1,0 +1,119 @@
+//! The kernel's entropy pool, `/proc/sys/kernel/random/`, as node_exporter's entropy collector
+//! reads it.
+
+use std::path::{Path, PathBuf};
+
+use agent_core::catalogue::{Series, f};
+
+use super::families::Families;
+use super::read::read_text;
+
+/// Reads the bits of entropy available and the pool's size. Since Linux 5.18 both are 256.
+#[derive(Debug)]
+pub(super) struct EntropyCollector {
+    /// `proc/sys/kernel/random/entropy_avail` under the root.
+    available: PathBuf,
+    /// `proc/sys/kernel/random/poolsize` under the root.
+    pool_size: PathBuf,
+    /// Holds the file being parsed; reused.
+    buf: Vec<u8>,
+    /// The bits available and, if it could be read, the pool's size, from the last sample;
+    /// `None` when the bits available could not be read. node_exporter gives nothing without
+    /// the first, and the first alone without the second.
+    read: Option<(u64, Option<u64>)>,
+}
+
+impl EntropyCollector {
+    /// Reads `proc/sys/kernel/random/` under `root`.
+    pub(super) fn new(root: &Path) -> Self {
+        let random = root.join("proc/sys/kernel/random");
+        Self {
+            available: random.join("entropy_avail"),
+            pool_size: random.join("poolsize"),
+            buf: Vec::new(),
+            read: None,
+        }
+    }
+}
+
+impl Families for EntropyCollector {
+    fn collect(&mut self) {
+        self.read = read_bits(&mut self.buf, &self.available)
+            .map(|available| (available, read_bits(&mut self.buf, &self.pool_size)));
+    }
+
+    fn series(&self, out: &mut dyn Series) {
+        if let Some((available, pool_size)) = self.read {
+            out.add(f::ENTROPY_AVAILABLE, &[], available as f64);
+            if let Some(pool_size) = pool_size {
+                out.add(f::ENTROPY_POOL_SIZE, &[], pool_size as f64);
+            }
+        }
+    }
+}
+
+/// The whole number a file of `/proc/sys` holds, surrounding white space aside.
+fn read_bits(buf: &mut Vec<u8>, path: &Path) -> Option<u64> {
+    read_text(buf, path)?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each series as (family, value); none of these has labels.
+    fn series_of(collector: &EntropyCollector) -> Vec<(u16, f64)> {
+        struct List(Vec<(u16, f64)>);
+        impl Series for List {
+            fn add(&mut self, family: u16, labels: &[&str], value: f64) {
+                assert!(labels.is_empty());
+                self.0.push((family, value));
+            }
+        }
+        let mut list = List(Vec::new());
+        collector.series(&mut list);
+        list.0
+    }
+
+    /// A kernel before 5.18, whose pool held 4096 bits.
+    #[test]
+    fn available_and_pool_size_from_the_fixture() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/collect/fixtures/entropy");
+        let mut collector = EntropyCollector::new(&root);
+        collector.collect();
+        assert_eq!(
+            series_of(&collector),
+            [
+                (f::ENTROPY_AVAILABLE, 3754.0),
+                (f::ENTROPY_POOL_SIZE, 4096.0)
+            ]
+        );
+
+        // Without the pool's size, the bits available alone; without those, nothing.
+        collector.pool_size = PathBuf::from("/nonexistent/poolsize");
+        collector.collect();
+        assert_eq!(series_of(&collector), [(f::ENTROPY_AVAILABLE, 3754.0)]);
+        collector.available = PathBuf::from("/nonexistent/entropy_avail");
+        collector.collect();
+        assert_eq!(series_of(&collector), []);
+    }
+
+    #[test]
+    fn a_file_that_is_not_one_whole_number_is_not_read() {
+        let dir = std::env::temp_dir().join(format!("vitals-entropy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut buf = Vec::new();
+        for (text, want) in [
+            ("256\n", Some(256)),
+            (" 17 \n", Some(17)),
+            ("", None),
+            ("-1\n", None),
+            ("12 13\n", None),
+            ("4096 bits\n", None),
+        ] {
+            std::fs::write(dir.join("bits"), text).unwrap();
+            assert_eq!(read_bits(&mut buf, &dir.join("bits")), want, "{text:?}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
