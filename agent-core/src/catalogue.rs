@@ -96,6 +96,22 @@ const fn counter(
     }
 }
 
+/// A field of `/proc/net/{netstat,snmp,snmp6}` as node_exporter's netstat collector exposes
+/// it: untyped, named and described after its protocol and field, which the macro keeps in
+/// step.
+macro_rules! netstat {
+    ($proto:literal, $field:literal) => {
+        Family {
+            name: concat!("node_netstat_", $proto, "_", $field),
+            unit: "",
+            help: concat!("Statistic ", $proto, $field, "."),
+            kind: Kind::Untyped,
+            labels: &[],
+            source: Source::Agent,
+        }
+    };
+}
+
 /// The labels of a filesystem's series, after `agent`.
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
 /// The labels of a network interface's or a disk's series, after `agent`.
@@ -527,6 +543,48 @@ pub const FAMILIES: &[Family] = &[
         &[],
         Source::Server,
     ),
+    // node_exporter's netstat collector: the fields its default `--collector.netstat.fields`
+    // selects, of all the kernel prints.
+    netstat!("Icmp", "InErrors"),
+    netstat!("Icmp", "InMsgs"),
+    netstat!("Icmp", "OutMsgs"),
+    netstat!("Icmp6", "InErrors"),
+    netstat!("Icmp6", "InMsgs"),
+    netstat!("Icmp6", "OutMsgs"),
+    netstat!("Ip", "Forwarding"),
+    netstat!("Ip6", "InOctets"),
+    netstat!("Ip6", "OutOctets"),
+    netstat!("IpExt", "InOctets"),
+    netstat!("IpExt", "OutOctets"),
+    netstat!("Tcp", "ActiveOpens"),
+    netstat!("Tcp", "CurrEstab"),
+    netstat!("Tcp", "InErrs"),
+    netstat!("Tcp", "InSegs"),
+    netstat!("Tcp", "OutRsts"),
+    netstat!("Tcp", "OutSegs"),
+    netstat!("Tcp", "PassiveOpens"),
+    netstat!("Tcp", "RetransSegs"),
+    netstat!("TcpExt", "ListenDrops"),
+    netstat!("TcpExt", "ListenOverflows"),
+    netstat!("TcpExt", "SyncookiesFailed"),
+    netstat!("TcpExt", "SyncookiesRecv"),
+    netstat!("TcpExt", "SyncookiesSent"),
+    netstat!("TcpExt", "TCPSynRetrans"),
+    netstat!("TcpExt", "TCPTimeouts"),
+    netstat!("Udp", "InDatagrams"),
+    netstat!("Udp", "InErrors"),
+    netstat!("Udp", "NoPorts"),
+    netstat!("Udp", "OutDatagrams"),
+    netstat!("Udp", "RcvbufErrors"),
+    netstat!("Udp", "SndbufErrors"),
+    netstat!("Udp6", "InDatagrams"),
+    netstat!("Udp6", "InErrors"),
+    netstat!("Udp6", "NoPorts"),
+    netstat!("Udp6", "OutDatagrams"),
+    netstat!("Udp6", "RcvbufErrors"),
+    netstat!("Udp6", "SndbufErrors"),
+    netstat!("UdpLite", "InErrors"),
+    netstat!("UdpLite6", "InErrors"),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -706,6 +764,87 @@ pub mod f {
     pub const FILEFD_ALLOCATED: u16 = index("node_filefd_allocated");
     #[allow(missing_docs)]
     pub const FILEFD_MAXIMUM: u16 = index("node_filefd_maximum");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP_IN_ERRORS: u16 = index("node_netstat_Icmp_InErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP_IN_MSGS: u16 = index("node_netstat_Icmp_InMsgs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP_OUT_MSGS: u16 = index("node_netstat_Icmp_OutMsgs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP6_IN_ERRORS: u16 = index("node_netstat_Icmp6_InErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP6_IN_MSGS: u16 = index("node_netstat_Icmp6_InMsgs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP6_OUT_MSGS: u16 = index("node_netstat_Icmp6_OutMsgs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_IP_FORWARDING: u16 = index("node_netstat_Ip_Forwarding");
+    #[allow(missing_docs)]
+    pub const NETSTAT_IP6_IN_OCTETS: u16 = index("node_netstat_Ip6_InOctets");
+    #[allow(missing_docs)]
+    pub const NETSTAT_IP6_OUT_OCTETS: u16 = index("node_netstat_Ip6_OutOctets");
+    #[allow(missing_docs)]
+    pub const NETSTAT_IP_EXT_IN_OCTETS: u16 = index("node_netstat_IpExt_InOctets");
+    #[allow(missing_docs)]
+    pub const NETSTAT_IP_EXT_OUT_OCTETS: u16 = index("node_netstat_IpExt_OutOctets");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_ACTIVE_OPENS: u16 = index("node_netstat_Tcp_ActiveOpens");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_CURR_ESTAB: u16 = index("node_netstat_Tcp_CurrEstab");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_IN_ERRS: u16 = index("node_netstat_Tcp_InErrs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_IN_SEGS: u16 = index("node_netstat_Tcp_InSegs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_OUT_RSTS: u16 = index("node_netstat_Tcp_OutRsts");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_OUT_SEGS: u16 = index("node_netstat_Tcp_OutSegs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_PASSIVE_OPENS: u16 = index("node_netstat_Tcp_PassiveOpens");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_RETRANS_SEGS: u16 = index("node_netstat_Tcp_RetransSegs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_LISTEN_DROPS: u16 = index("node_netstat_TcpExt_ListenDrops");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_LISTEN_OVERFLOWS: u16 = index("node_netstat_TcpExt_ListenOverflows");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_SYNCOOKIES_FAILED: u16 =
+        index("node_netstat_TcpExt_SyncookiesFailed");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_SYNCOOKIES_RECV: u16 = index("node_netstat_TcpExt_SyncookiesRecv");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_SYNCOOKIES_SENT: u16 = index("node_netstat_TcpExt_SyncookiesSent");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_TCP_SYN_RETRANS: u16 = index("node_netstat_TcpExt_TCPSynRetrans");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_TCP_TIMEOUTS: u16 = index("node_netstat_TcpExt_TCPTimeouts");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_IN_DATAGRAMS: u16 = index("node_netstat_Udp_InDatagrams");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_IN_ERRORS: u16 = index("node_netstat_Udp_InErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_NO_PORTS: u16 = index("node_netstat_Udp_NoPorts");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_OUT_DATAGRAMS: u16 = index("node_netstat_Udp_OutDatagrams");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_RCVBUF_ERRORS: u16 = index("node_netstat_Udp_RcvbufErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_SNDBUF_ERRORS: u16 = index("node_netstat_Udp_SndbufErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_IN_DATAGRAMS: u16 = index("node_netstat_Udp6_InDatagrams");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_IN_ERRORS: u16 = index("node_netstat_Udp6_InErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_NO_PORTS: u16 = index("node_netstat_Udp6_NoPorts");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_OUT_DATAGRAMS: u16 = index("node_netstat_Udp6_OutDatagrams");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_RCVBUF_ERRORS: u16 = index("node_netstat_Udp6_RcvbufErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_SNDBUF_ERRORS: u16 = index("node_netstat_Udp6_SndbufErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_LITE_IN_ERRORS: u16 = index("node_netstat_UdpLite_InErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_LITE6_IN_ERRORS: u16 = index("node_netstat_UdpLite6_InErrors");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

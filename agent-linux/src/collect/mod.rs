@@ -21,6 +21,8 @@
 //! give their series to [`Collector::series`] rather than to the sample:
 //!
 //! - `filefd.rs`: `/proc/sys/fs/file-nr`.
+//! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
+//!   node_exporter selects by default.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -37,6 +39,7 @@ mod labels;
 mod loadavg;
 mod meminfo;
 mod netdev;
+mod netstat;
 mod pressure;
 mod read;
 mod stat;
@@ -129,7 +132,10 @@ impl Collector {
             sensors: hwmon::HwmonCollector::new(&root),
             disks: diskstats::DiskstatsCollector::new(&root),
             pressure: pressure::PressureCollector::new(&root),
-            more: vec![Box::new(filefd::FilefdCollector::new(&root))],
+            more: vec![
+                Box::new(filefd::FilefdCollector::new(&root)),
+                Box::new(netstat::NetstatCollector::new(&root)),
+            ],
             notes: labels::Notes::default(),
             root,
         }
