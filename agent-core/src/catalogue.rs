@@ -585,6 +585,78 @@ pub const FAMILIES: &[Family] = &[
     netstat!("Udp6", "SndbufErrors"),
     netstat!("UdpLite", "InErrors"),
     netstat!("UdpLite6", "InErrors"),
+    // node_exporter's conntrack collector, which types the statistics gauges though they only
+    // grow: so do these, for its dashboards.
+    gauge(
+        "node_nf_conntrack_entries",
+        "",
+        "Number of currently allocated flow entries for connection tracking.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_entries_limit",
+        "",
+        "Maximum size of connection tracking table.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_found",
+        "",
+        "Number of searched entries which were successful.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_invalid",
+        "",
+        "Number of packets seen which can not be tracked.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_ignore",
+        "",
+        "Number of packets seen which are already connected to a conntrack entry.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_insert",
+        "",
+        "Number of entries inserted into the list.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_insert_failed",
+        "",
+        "Number of entries for which list insertion was attempted but failed.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_drop",
+        "",
+        "Number of packets dropped due to conntrack failure.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_early_drop",
+        "",
+        "Number of dropped conntrack entries to make room for new ones, if maximum table size was reached.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_search_restart",
+        "",
+        "Number of conntrack table lookups which had to be restarted due to hashtable resizes.",
+        &[],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -845,6 +917,26 @@ pub mod f {
     pub const NETSTAT_UDP_LITE_IN_ERRORS: u16 = index("node_netstat_UdpLite_InErrors");
     #[allow(missing_docs)]
     pub const NETSTAT_UDP_LITE6_IN_ERRORS: u16 = index("node_netstat_UdpLite6_InErrors");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_ENTRIES: u16 = index("node_nf_conntrack_entries");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_ENTRIES_LIMIT: u16 = index("node_nf_conntrack_entries_limit");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_FOUND: u16 = index("node_nf_conntrack_stat_found");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_INVALID: u16 = index("node_nf_conntrack_stat_invalid");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_IGNORE: u16 = index("node_nf_conntrack_stat_ignore");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_INSERT: u16 = index("node_nf_conntrack_stat_insert");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_INSERT_FAILED: u16 = index("node_nf_conntrack_stat_insert_failed");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_DROP: u16 = index("node_nf_conntrack_stat_drop");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_EARLY_DROP: u16 = index("node_nf_conntrack_stat_early_drop");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_SEARCH_RESTART: u16 = index("node_nf_conntrack_stat_search_restart");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -153,6 +153,7 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_network_up",
             "node_filefd_maximum",
             "node_netstat_Ip_Forwarding",
+            "node_nf_conntrack_entries_limit",
         ],
         |_| Tolerance::Exact,
     ),
@@ -300,6 +301,22 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
     ),
     // TCP connections open this instant: the test's own come and go between the readings.
     (&["node_netstat_Tcp_CurrEstab"], |_| within(256.0, 0.0)),
+    // Connections tracked this instant, and the tracker's lookups and inserts: the test's own
+    // connections move them.
+    (&["node_nf_conntrack_entries"], |_| within(1000.0, 0.0)),
+    (
+        &[
+            "node_nf_conntrack_stat_found",
+            "node_nf_conntrack_stat_invalid",
+            "node_nf_conntrack_stat_ignore",
+            "node_nf_conntrack_stat_insert",
+            "node_nf_conntrack_stat_insert_failed",
+            "node_nf_conntrack_stat_drop",
+            "node_nf_conntrack_stat_early_drop",
+            "node_nf_conntrack_stat_search_restart",
+        ],
+        |_| within(20_000.0, 0.01),
+    ),
 ];
 
 /// The tolerance of `family` given `lag`, if [`TOLERANCES`] names it.

@@ -23,6 +23,8 @@
 //! - `filefd.rs`: `/proc/sys/fs/file-nr`.
 //! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
 //!   node_exporter selects by default.
+//! - `conntrack.rs`: `/proc/sys/net/netfilter/nf_conntrack_{count,max}` and
+//!   `/proc/net/stat/nf_conntrack`.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -30,6 +32,7 @@
 //! Nothing here panics on what a file contains, and a file that is missing or unreadable
 //! leaves its part of the sample empty or zero.
 
+mod conntrack;
 mod diskstats;
 mod families;
 mod filefd;
@@ -135,6 +138,7 @@ impl Collector {
             more: vec![
                 Box::new(filefd::FilefdCollector::new(&root)),
                 Box::new(netstat::NetstatCollector::new(&root)),
+                Box::new(conntrack::ConntrackCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
