@@ -657,6 +657,28 @@ pub const FAMILIES: &[Family] = &[
         &[],
         Source::Agent,
     ),
+    // node_exporter's time collector, but for `node_time_seconds` above.
+    gauge(
+        "node_time_zone_offset_seconds",
+        "seconds",
+        "System time zone offset in seconds.",
+        &["time_zone"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_time_clocksource_available_info",
+        "",
+        "Available clocksources read from '/sys/devices/system/clocksource'.",
+        &["clocksource", "device"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_time_clocksource_current_info",
+        "",
+        "Current clocksource read from '/sys/devices/system/clocksource'.",
+        &["clocksource", "device"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -937,6 +959,12 @@ pub mod f {
     pub const CONNTRACK_STAT_EARLY_DROP: u16 = index("node_nf_conntrack_stat_early_drop");
     #[allow(missing_docs)]
     pub const CONNTRACK_STAT_SEARCH_RESTART: u16 = index("node_nf_conntrack_stat_search_restart");
+    #[allow(missing_docs)]
+    pub const TIME_ZONE_OFFSET: u16 = index("node_time_zone_offset_seconds");
+    #[allow(missing_docs)]
+    pub const CLOCKSOURCE_AVAILABLE: u16 = index("node_time_clocksource_available_info");
+    #[allow(missing_docs)]
+    pub const CLOCKSOURCE_CURRENT: u16 = index("node_time_clocksource_current_info");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -25,6 +25,7 @@
 //!   node_exporter selects by default.
 //! - `conntrack.rs`: `/proc/sys/net/netfilter/nf_conntrack_{count,max}` and
 //!   `/proc/net/stat/nf_conntrack`.
+//! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -46,6 +47,7 @@ mod netstat;
 mod pressure;
 mod read;
 mod stat;
+mod time;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -139,6 +141,7 @@ impl Collector {
                 Box::new(filefd::FilefdCollector::new(&root)),
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
+                Box::new(time::TimeCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
