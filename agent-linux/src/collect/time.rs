@@ -50,10 +50,10 @@ pub(super) struct TimeCollector {
     /// A device's file being read; reused.
     path: PathBuf,
     /// Each device's available clocksources (the text, separated by spaces) and current one,
-    /// from the last sample, in `names`' order; empty when one could not be read, as
-    /// node_exporter then reports none. The strings are reused.
+    /// in `names`' order; the strings are reused.
     devices: Vec<(String, String)>,
-    /// How many of `devices` the last sample read.
+    /// How many of `devices` the last sample read: none when a device's files could not be
+    /// read, as node_exporter then reports none.
     read: usize,
 }
 
