@@ -168,9 +168,25 @@ macro_rules! sockstat {
     };
 }
 
-/// The labels of a filesystem's series, after `agent`.
+/// A field of `/proc/net/{netstat,snmp,snmp6}` as node_exporter's netstat collector exposes
+/// it: untyped, named and described after its protocol and field, which the macro keeps in
+/// step.
+macro_rules! netstat {
+    ($proto:literal, $field:literal) => {
+        Family {
+            name: concat!("node_netstat_", $proto, "_", $field),
+            unit: "",
+            help: concat!("Statistic ", $proto, $field, "."),
+            kind: Kind::Untyped,
+            labels: &[],
+            source: Source::Agent,
+        }
+    };
+}
+
+/// The labels of a filesystem's series, after `instance`.
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
-/// The labels of a network interface's or a disk's series, after `agent`.
+/// The labels of a network interface's or a disk's series, after `instance`.
 const DEV: &[&str] = &["device"];
 
 /// Every family, numbered by place: append, never reorder.
@@ -716,6 +732,142 @@ pub const FAMILIES: &[Family] = &[
     sockstat!("RAW6", "inuse"),
     sockstat!("FRAG6", "inuse"),
     sockstat!("FRAG6", "memory"),
+    // node_exporter's netstat collector: the fields its default `--collector.netstat.fields`
+    // selects, of all the kernel prints.
+    netstat!("Icmp", "InErrors"),
+    netstat!("Icmp", "InMsgs"),
+    netstat!("Icmp", "OutMsgs"),
+    netstat!("Icmp6", "InErrors"),
+    netstat!("Icmp6", "InMsgs"),
+    netstat!("Icmp6", "OutMsgs"),
+    netstat!("Ip", "Forwarding"),
+    netstat!("Ip6", "InOctets"),
+    netstat!("Ip6", "OutOctets"),
+    netstat!("IpExt", "InOctets"),
+    netstat!("IpExt", "OutOctets"),
+    netstat!("Tcp", "ActiveOpens"),
+    netstat!("Tcp", "CurrEstab"),
+    netstat!("Tcp", "InErrs"),
+    netstat!("Tcp", "InSegs"),
+    netstat!("Tcp", "OutRsts"),
+    netstat!("Tcp", "OutSegs"),
+    netstat!("Tcp", "PassiveOpens"),
+    netstat!("Tcp", "RetransSegs"),
+    netstat!("TcpExt", "ListenDrops"),
+    netstat!("TcpExt", "ListenOverflows"),
+    netstat!("TcpExt", "SyncookiesFailed"),
+    netstat!("TcpExt", "SyncookiesRecv"),
+    netstat!("TcpExt", "SyncookiesSent"),
+    netstat!("TcpExt", "TCPSynRetrans"),
+    netstat!("TcpExt", "TCPTimeouts"),
+    netstat!("Udp", "InDatagrams"),
+    netstat!("Udp", "InErrors"),
+    netstat!("Udp", "NoPorts"),
+    netstat!("Udp", "OutDatagrams"),
+    netstat!("Udp", "RcvbufErrors"),
+    netstat!("Udp", "SndbufErrors"),
+    netstat!("Udp6", "InDatagrams"),
+    netstat!("Udp6", "InErrors"),
+    netstat!("Udp6", "NoPorts"),
+    netstat!("Udp6", "OutDatagrams"),
+    netstat!("Udp6", "RcvbufErrors"),
+    netstat!("Udp6", "SndbufErrors"),
+    netstat!("UdpLite", "InErrors"),
+    netstat!("UdpLite6", "InErrors"),
+    // node_exporter's conntrack collector, which types the statistics gauges though they only
+    // grow: so do these, for its dashboards.
+    gauge(
+        "node_nf_conntrack_entries",
+        "",
+        "Number of currently allocated flow entries for connection tracking.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_entries_limit",
+        "",
+        "Maximum size of connection tracking table.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_found",
+        "",
+        "Number of searched entries which were successful.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_invalid",
+        "",
+        "Number of packets seen which can not be tracked.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_ignore",
+        "",
+        "Number of packets seen which are already connected to a conntrack entry.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_insert",
+        "",
+        "Number of entries inserted into the list.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_insert_failed",
+        "",
+        "Number of entries for which list insertion was attempted but failed.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_drop",
+        "",
+        "Number of packets dropped due to conntrack failure.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_early_drop",
+        "",
+        "Number of dropped conntrack entries to make room for new ones, if maximum table size was reached.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_nf_conntrack_stat_search_restart",
+        "",
+        "Number of conntrack table lookups which had to be restarted due to hashtable resizes.",
+        &[],
+        Source::Agent,
+    ),
+    // node_exporter's time collector, but for `node_time_seconds` above.
+    gauge(
+        "node_time_zone_offset_seconds",
+        "seconds",
+        "System time zone offset in seconds.",
+        &["time_zone"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_time_clocksource_available_info",
+        "",
+        "Available clocksources read from '/sys/devices/system/clocksource'.",
+        &["clocksource", "device"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_time_clocksource_current_info",
+        "",
+        "Current clocksource read from '/sys/devices/system/clocksource'.",
+        &["clocksource", "device"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1079,6 +1231,113 @@ pub mod f {
     pub const SOCKSTAT_FRAG6_INUSE: u16 = index("node_sockstat_FRAG6_inuse");
     #[allow(missing_docs)]
     pub const SOCKSTAT_FRAG6_MEMORY: u16 = index("node_sockstat_FRAG6_memory");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP_IN_ERRORS: u16 = index("node_netstat_Icmp_InErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP_IN_MSGS: u16 = index("node_netstat_Icmp_InMsgs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP_OUT_MSGS: u16 = index("node_netstat_Icmp_OutMsgs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP6_IN_ERRORS: u16 = index("node_netstat_Icmp6_InErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP6_IN_MSGS: u16 = index("node_netstat_Icmp6_InMsgs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_ICMP6_OUT_MSGS: u16 = index("node_netstat_Icmp6_OutMsgs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_IP_FORWARDING: u16 = index("node_netstat_Ip_Forwarding");
+    #[allow(missing_docs)]
+    pub const NETSTAT_IP6_IN_OCTETS: u16 = index("node_netstat_Ip6_InOctets");
+    #[allow(missing_docs)]
+    pub const NETSTAT_IP6_OUT_OCTETS: u16 = index("node_netstat_Ip6_OutOctets");
+    #[allow(missing_docs)]
+    pub const NETSTAT_IP_EXT_IN_OCTETS: u16 = index("node_netstat_IpExt_InOctets");
+    #[allow(missing_docs)]
+    pub const NETSTAT_IP_EXT_OUT_OCTETS: u16 = index("node_netstat_IpExt_OutOctets");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_ACTIVE_OPENS: u16 = index("node_netstat_Tcp_ActiveOpens");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_CURR_ESTAB: u16 = index("node_netstat_Tcp_CurrEstab");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_IN_ERRS: u16 = index("node_netstat_Tcp_InErrs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_IN_SEGS: u16 = index("node_netstat_Tcp_InSegs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_OUT_RSTS: u16 = index("node_netstat_Tcp_OutRsts");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_OUT_SEGS: u16 = index("node_netstat_Tcp_OutSegs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_PASSIVE_OPENS: u16 = index("node_netstat_Tcp_PassiveOpens");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_RETRANS_SEGS: u16 = index("node_netstat_Tcp_RetransSegs");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_LISTEN_DROPS: u16 = index("node_netstat_TcpExt_ListenDrops");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_LISTEN_OVERFLOWS: u16 = index("node_netstat_TcpExt_ListenOverflows");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_SYNCOOKIES_FAILED: u16 =
+        index("node_netstat_TcpExt_SyncookiesFailed");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_SYNCOOKIES_RECV: u16 = index("node_netstat_TcpExt_SyncookiesRecv");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_SYNCOOKIES_SENT: u16 = index("node_netstat_TcpExt_SyncookiesSent");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_TCP_SYN_RETRANS: u16 = index("node_netstat_TcpExt_TCPSynRetrans");
+    #[allow(missing_docs)]
+    pub const NETSTAT_TCP_EXT_TCP_TIMEOUTS: u16 = index("node_netstat_TcpExt_TCPTimeouts");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_IN_DATAGRAMS: u16 = index("node_netstat_Udp_InDatagrams");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_IN_ERRORS: u16 = index("node_netstat_Udp_InErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_NO_PORTS: u16 = index("node_netstat_Udp_NoPorts");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_OUT_DATAGRAMS: u16 = index("node_netstat_Udp_OutDatagrams");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_RCVBUF_ERRORS: u16 = index("node_netstat_Udp_RcvbufErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_SNDBUF_ERRORS: u16 = index("node_netstat_Udp_SndbufErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_IN_DATAGRAMS: u16 = index("node_netstat_Udp6_InDatagrams");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_IN_ERRORS: u16 = index("node_netstat_Udp6_InErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_NO_PORTS: u16 = index("node_netstat_Udp6_NoPorts");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_OUT_DATAGRAMS: u16 = index("node_netstat_Udp6_OutDatagrams");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_RCVBUF_ERRORS: u16 = index("node_netstat_Udp6_RcvbufErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP6_SNDBUF_ERRORS: u16 = index("node_netstat_Udp6_SndbufErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_LITE_IN_ERRORS: u16 = index("node_netstat_UdpLite_InErrors");
+    #[allow(missing_docs)]
+    pub const NETSTAT_UDP_LITE6_IN_ERRORS: u16 = index("node_netstat_UdpLite6_InErrors");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_ENTRIES: u16 = index("node_nf_conntrack_entries");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_ENTRIES_LIMIT: u16 = index("node_nf_conntrack_entries_limit");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_FOUND: u16 = index("node_nf_conntrack_stat_found");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_INVALID: u16 = index("node_nf_conntrack_stat_invalid");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_IGNORE: u16 = index("node_nf_conntrack_stat_ignore");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_INSERT: u16 = index("node_nf_conntrack_stat_insert");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_INSERT_FAILED: u16 = index("node_nf_conntrack_stat_insert_failed");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_DROP: u16 = index("node_nf_conntrack_stat_drop");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_EARLY_DROP: u16 = index("node_nf_conntrack_stat_early_drop");
+    #[allow(missing_docs)]
+    pub const CONNTRACK_STAT_SEARCH_RESTART: u16 = index("node_nf_conntrack_stat_search_restart");
+    #[allow(missing_docs)]
+    pub const TIME_ZONE_OFFSET: u16 = index("node_time_zone_offset_seconds");
+    #[allow(missing_docs)]
+    pub const CLOCKSOURCE_AVAILABLE: u16 = index("node_time_clocksource_available_info");
+    #[allow(missing_docs)]
+    pub const CLOCKSOURCE_CURRENT: u16 = index("node_time_clocksource_current_info");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

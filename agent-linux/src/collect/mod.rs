@@ -25,6 +25,11 @@
 //! - `vmstat.rs`: the fields of `/proc/vmstat` node_exporter selects by default.
 //! - `entropy.rs`: `/proc/sys/kernel/random/{entropy_avail,poolsize}`.
 //! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
+//! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
+//!   node_exporter selects by default.
+//! - `conntrack.rs`: `/proc/sys/net/netfilter/nf_conntrack_{count,max}` and
+//!   `/proc/net/stat/nf_conntrack`.
+//! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -32,6 +37,7 @@
 //! Nothing here panics on what a file contains, and a file that is missing or unreadable
 //! leaves its part of the sample empty or zero.
 
+mod conntrack;
 mod diskstats;
 mod entropy;
 mod families;
@@ -42,10 +48,12 @@ mod labels;
 mod loadavg;
 mod meminfo;
 mod netdev;
+mod netstat;
 mod pressure;
 mod read;
 mod sockstat;
 mod stat;
+mod time;
 mod vmstat;
 
 use std::fmt;
@@ -141,6 +149,9 @@ impl Collector {
                 Box::new(vmstat::VmstatCollector::new(&root)),
                 Box::new(entropy::EntropyCollector::new(&root)),
                 Box::new(sockstat::SockstatCollector::new(&root)),
+                Box::new(netstat::NetstatCollector::new(&root)),
+                Box::new(conntrack::ConntrackCollector::new(&root)),
+                Box::new(time::TimeCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
