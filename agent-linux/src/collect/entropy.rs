@@ -63,16 +63,7 @@ mod tests {
 
     /// Each series as (family, value); none of these has labels.
     fn series_of(collector: &EntropyCollector) -> Vec<(u16, f64)> {
-        struct List(Vec<(u16, f64)>);
-        impl Series for List {
-            fn add(&mut self, family: u16, labels: &[&str], value: f64) {
-                assert!(labels.is_empty());
-                self.0.push((family, value));
-            }
-        }
-        let mut list = List(Vec::new());
-        collector.series(&mut list);
-        list.0
+        super::super::families::listed::unlabelled(|out| collector.series(out))
     }
 
     /// A kernel before 5.18, whose pool held 4096 bits.

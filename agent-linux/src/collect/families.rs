@@ -19,3 +19,49 @@ pub(super) trait Families: Send {
     /// identity part first (see [`Series`]).
     fn series(&self, out: &mut dyn Series);
 }
+
+/// What the collectors' tests read of their series.
+#[cfg(test)]
+pub(super) mod listed {
+    use agent_core::catalogue::{Series, family};
+
+    /// A collector's series, as `give` hands them over.
+    struct List(Vec<(u16, Vec<String>, f64)>);
+
+    impl Series for List {
+        fn add(&mut self, family: u16, labels: &[&str], value: f64) {
+            let labels = labels.iter().map(|l| (*l).to_owned()).collect();
+            self.0.push((family, labels, value));
+        }
+    }
+
+    /// Each series `give` hands over, as (family, labels, value).
+    pub(in crate::collect) fn series(
+        give: impl FnOnce(&mut dyn Series),
+    ) -> Vec<(u16, Vec<String>, f64)> {
+        let mut list = List(Vec::new());
+        give(&mut list);
+        list.0
+    }
+
+    /// Each series of a collector whose series have no labels, as (family, value).
+    pub(in crate::collect) fn unlabelled(give: impl FnOnce(&mut dyn Series)) -> Vec<(u16, f64)> {
+        series(give)
+            .into_iter()
+            .map(|(id, labels, value)| {
+                assert!(labels.is_empty(), "{labels:?}");
+                (id, value)
+            })
+            .collect()
+    }
+
+    /// As [`series`], each family by its name.
+    pub(in crate::collect) fn named(
+        give: impl FnOnce(&mut dyn Series),
+    ) -> Vec<(&'static str, Vec<String>, f64)> {
+        series(give)
+            .into_iter()
+            .map(|(id, labels, value)| (family(id).map_or("", |f| f.name), labels, value))
+            .collect()
+    }
+}

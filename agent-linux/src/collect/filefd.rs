@@ -58,16 +58,7 @@ mod tests {
 
     /// Each series as (family, labels, value).
     fn series_of(collector: &FilefdCollector) -> Vec<(u16, Vec<String>, f64)> {
-        struct List(Vec<(u16, Vec<String>, f64)>);
-        impl Series for List {
-            fn add(&mut self, family: u16, labels: &[&str], value: f64) {
-                let labels = labels.iter().map(|l| (*l).to_owned()).collect();
-                self.0.push((family, labels, value));
-            }
-        }
-        let mut list = List(Vec::new());
-        collector.series(&mut list);
-        list.0
+        super::super::families::listed::series(|out| collector.series(out))
     }
 
     #[test]

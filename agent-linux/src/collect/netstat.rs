@@ -235,16 +235,13 @@ mod tests {
 
     /// Each series as (family name, value).
     fn series_of(collector: &NetstatCollector) -> Vec<(&'static str, f64)> {
-        struct List(Vec<(&'static str, f64)>);
-        impl Series for List {
-            fn add(&mut self, id: u16, labels: &[&str], value: f64) {
+        super::super::families::listed::named(|out| collector.series(out))
+            .into_iter()
+            .map(|(name, labels, value)| {
                 assert!(labels.is_empty());
-                self.0.push((family(id).unwrap().name, value));
-            }
-        }
-        let mut list = List(Vec::new());
-        collector.series(&mut list);
-        list.0
+                (name, value)
+            })
+            .collect()
     }
 
     #[test]

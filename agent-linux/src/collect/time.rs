@@ -211,7 +211,6 @@ fn zone_at(zone: Option<&TimeZone>, unix: i64) -> (&str, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agent_core::catalogue::family;
 
     fn fixture() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("src/collect/fixtures/time")
@@ -219,16 +218,7 @@ mod tests {
 
     /// Each series as (family name, labels, value).
     fn series_of(collector: &TimeCollector) -> Vec<(&'static str, Vec<String>, f64)> {
-        struct List(Vec<(&'static str, Vec<String>, f64)>);
-        impl Series for List {
-            fn add(&mut self, id: u16, labels: &[&str], value: f64) {
-                let labels = labels.iter().map(|l| (*l).to_owned()).collect();
-                self.0.push((family(id).unwrap().name, labels, value));
-            }
-        }
-        let mut list = List(Vec::new());
-        collector.series(&mut list);
-        list.0
+        super::super::families::listed::named(|out| collector.series(out))
     }
 
     fn labels(texts: &[&str]) -> Vec<String> {

@@ -84,6 +84,7 @@ fn parse_vmstat(text: &str, values: &mut Values) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::families::listed::unlabelled;
     use super::*;
     use agent_core::catalogue::{FAMILIES, Kind, family};
 
@@ -115,17 +116,9 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/collect/fixtures/vmstat");
         let mut collector = VmstatCollector::new(&root);
         collector.collect();
-        struct List(Vec<(u16, f64)>);
-        impl Series for List {
-            fn add(&mut self, family: u16, labels: &[&str], value: f64) {
-                assert!(labels.is_empty());
-                self.0.push((family, value));
-            }
-        }
-        let mut list = List(Vec::new());
-        collector.series(&mut list);
+        let listed = |c: &VmstatCollector| unlabelled(|out| c.series(out));
         assert_eq!(
-            list.0,
+            listed(&collector),
             [
                 (f::VMSTAT_PGPGIN, 10_306_849.0),
                 (f::VMSTAT_PGPGOUT, 17_266_660.0),
@@ -139,9 +132,10 @@ mod tests {
 
         collector.path = PathBuf::from("/nonexistent/proc/vmstat");
         collector.collect();
-        let mut list = List(Vec::new());
-        collector.series(&mut list);
-        assert!(list.0.is_empty(), "a missing file forgets the last sample");
+        assert!(
+            listed(&collector).is_empty(),
+            "a missing file forgets the last sample"
+        );
     }
 
     #[test]
