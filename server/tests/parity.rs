@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agent_core::catalogue::{FAMILIES, Family, Source};
+use common::readme::{listed, not_exported};
 use common::{Proc, Server, agent, http_get, wait_for};
 
 type Labels = BTreeMap<String, String>;
@@ -568,6 +569,17 @@ fn every_node_series_matches_node_exporter() {
         if !node_families().any(|f| f.name == family) {
             failures.push(format!(
                 "{family}: vitals exposes it, but the catalogue has no such node_* family"
+            ));
+        }
+    }
+    // A family of node_exporter's that the catalogue lacks is a gap, unless the README says
+    // why vitals does not export it.
+    let not_exported = not_exported();
+    for family in node.series.keys().filter(|f| f.starts_with("node_")) {
+        if !node_families().any(|f| f.name == family) && !listed(family, &not_exported) {
+            failures.push(format!(
+                "{family}: node_exporter has it, the catalogue has not, and the README's list \
+                 of what vitals does not export does not name it"
             ));
         }
     }

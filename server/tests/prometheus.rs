@@ -5,58 +5,10 @@ mod common;
 
 use std::time::Duration;
 
+use common::promql::{query, results, shipped_config as config};
 use common::{Proc, Server, agent, http_get, promtool_complaints, tool, wait_for};
 
 const IDS: [&str; 3] = ["e2e-a", "e2e-b", "e2e-c"];
-
-/// The shipped config, pointed at this test's server, scraping and evaluating every second,
-/// with the shipped rules copied into `dir` (where `edit` may change them).
-fn config(http: std::net::SocketAddr, dir: &std::path::Path, edit: fn(&str) -> String) -> String {
-    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../prometheus");
-    let config = std::fs::read_to_string(format!("{shipped}/prometheus.yml")).unwrap();
-    assert!(
-        config.contains("localhost:7451")
-            && config.contains("scrape_interval: 10s")
-            && config.contains("rules/*.rules.yml"),
-        "the test edits these"
-    );
-    let rules = dir.join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    for entry in std::fs::read_dir(format!("{shipped}/rules")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.to_string_lossy().ends_with(".rules.yml") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            std::fs::write(rules.join(path.file_name().unwrap()), edit(&text)).unwrap();
-        }
-    }
-    config
-        .replace("localhost:7451", &http.to_string())
-        .replace("interval: 10s", "interval: 1s")
-        .replace(
-            "rules/*.rules.yml",
-            &format!("{}/*.rules.yml", rules.display()),
-        )
-}
-
-/// Runs a PromQL instant query; returns the result vector.
-fn query(prometheus: std::net::SocketAddr, promql: &str) -> Option<Vec<serde_json::Value>> {
-    let encoded: String = promql
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"_.-".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    let (status, body) = http_get(prometheus, &format!("/api/v1/query?query={encoded}"))?;
-    if status != 200 {
-        return None;
-    }
-    let json: serde_json::Value = serde_json::from_str(&body).ok()?;
-    json["data"]["result"].as_array().cloned()
-}
 
 #[test]
 #[ignore = "needs Debian's prometheus: make test runs it"]
@@ -106,22 +58,6 @@ fn prometheus_scrapes_every_agent_through_the_shipped_config() {
     let targets = http_get(port, "/api/v1/targets").unwrap().1;
     assert!(targets.contains("\"health\":\"up\""), "{targets}");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The labels and value of each series a query returns.
-fn results(port: std::net::SocketAddr, promql: &str) -> Option<Vec<(serde_json::Value, f64)>> {
-    let r = query(port, promql)?;
-    Some(
-        r.into_iter()
-            .map(|r| {
-                let v = r["value"][1]
-                    .as_str()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(f64::NAN);
-                (r["metric"].clone(), v)
-            })
-            .collect(),
-    )
 }
 
 /// A dashboard picks a host by `job` and `instance`, as it does with node_exporter: with the

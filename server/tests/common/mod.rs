@@ -2,6 +2,8 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod chunked;
+pub mod promql;
+pub mod readme;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
