@@ -37,7 +37,8 @@
 //! - [`http`]: `/metrics` for Prometheus, `/healthz`, TLS and basic auth.
 //!
 //! Besides: [`keys`] (the agents' keys, for the session), [`heartbeat`] (every long-lived
-//! thread's, for `/healthz`) and [`synthetic`] (a realistic sample for the load generator and
+//! thread's, for `/healthz`), [`process`] (the server's `process_*` metrics, in the registry a
+//! scrape appends) and [`synthetic`] (a realistic sample for the load generator and
 //! the benches); the binaries `main.rs` (`vitals-server`) and `bin/vitals-loadgen.rs`.
 
 /// Writes one log line to stderr, prefixed `vitals-server: `. A closed or full stderr is not a
@@ -58,6 +59,7 @@ pub mod heartbeat;
 pub mod http;
 pub mod io;
 pub mod keys;
+pub mod process;
 pub mod shared;
 pub mod synthetic;
 
@@ -199,6 +201,12 @@ pub fn run(
     let mut aggregator = Aggregator::new(config.aggregator);
     aggregator.recycle_into(spent);
     let published = aggregator.published();
+    // Here rather than in the aggregator, which tests and benches run inside other processes.
+    // The names are constants, so registering fails only by a programming error, which the
+    // test of these metrics would show.
+    let _ = published
+        .registry
+        .register(Box::new(process::Process::default()));
     let heartbeat = beats.register("aggregator");
     let aggregator = thread::Builder::new()
         .name("aggregator".into())

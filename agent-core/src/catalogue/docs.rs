@@ -111,7 +111,10 @@ fn metric_name(span: &str) -> Option<&str> {
         .unwrap_or(span.len());
     let (name, rest) = span.split_at(end);
     // `up` is the one family without a prefix: Prometheus' own name for a target's health.
-    let metric = name.starts_with("node_") || name.starts_with("vitals_") || name == "up";
+    let metric = ["node_", "vitals_", "process_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        || name == "up";
     (metric && !rest.starts_with('*')).then_some(name)
 }
 
@@ -174,7 +177,8 @@ fn readme_metrics_section_names_every_family_and_only_them() {
             continue;
         }
         let quoted = format!("\"{name}\"");
-        if name.starts_with("vitals_server_") {
+        // The server's own metrics, and its process's, are in its sources.
+        if name.starts_with("vitals_server_") || name.starts_with("process_") {
             if !server_sources.iter().any(|s| s.contains(&quoted)) {
                 wrong.push(format!("{name}: not a metric of the server (server/src)"));
             }
