@@ -868,6 +868,58 @@ pub const FAMILIES: &[Family] = &[
         &["clocksource", "device"],
         Source::Agent,
     ),
+    // The agent's own process, as every Prometheus client exposes its own: node_exporter's
+    // dashboards show the exporter's footprint on each host from these. The server's own
+    // series of the same families carry no agent's `instance`.
+    counter(
+        "process_cpu_seconds_total",
+        "seconds",
+        "Total user and system CPU time spent in seconds.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "process_open_fds",
+        "",
+        "Number of open file descriptors.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "process_max_fds",
+        "",
+        "Maximum number of open file descriptors.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "process_virtual_memory_bytes",
+        "bytes",
+        "Virtual memory size in bytes.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "process_virtual_memory_max_bytes",
+        "bytes",
+        "Maximum amount of virtual memory available in bytes.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "process_resident_memory_bytes",
+        "bytes",
+        "Resident memory size in bytes.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "process_start_time_seconds",
+        "seconds",
+        "Start time of the process since unix epoch in seconds.",
+        &[],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1338,6 +1390,20 @@ pub mod f {
     pub const CLOCKSOURCE_AVAILABLE: u16 = index("node_time_clocksource_available_info");
     #[allow(missing_docs)]
     pub const CLOCKSOURCE_CURRENT: u16 = index("node_time_clocksource_current_info");
+    #[allow(missing_docs)]
+    pub const PROCESS_CPU: u16 = index("process_cpu_seconds_total");
+    #[allow(missing_docs)]
+    pub const PROCESS_OPEN_FDS: u16 = index("process_open_fds");
+    #[allow(missing_docs)]
+    pub const PROCESS_MAX_FDS: u16 = index("process_max_fds");
+    #[allow(missing_docs)]
+    pub const PROCESS_VIRTUAL_MEMORY: u16 = index("process_virtual_memory_bytes");
+    #[allow(missing_docs)]
+    pub const PROCESS_VIRTUAL_MEMORY_MAX: u16 = index("process_virtual_memory_max_bytes");
+    #[allow(missing_docs)]
+    pub const PROCESS_RESIDENT_MEMORY: u16 = index("process_resident_memory_bytes");
+    #[allow(missing_docs)]
+    pub const PROCESS_START_TIME: u16 = index("process_start_time_seconds");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its
@@ -1369,6 +1435,7 @@ mod tests {
             assert!(
                 fam.name.starts_with("node_")
                     || fam.name.starts_with("vitals_")
+                    || fam.name.starts_with("process_")
                     || fam.name == "up",
                 "{}",
                 fam.name

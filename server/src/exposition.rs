@@ -15,6 +15,7 @@ use std::hash::{Hash, Hasher};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, Registry, TextEncoder};
 use rustc_hash::FxHasher;
 
@@ -185,6 +186,9 @@ impl Published {
                 }
             }
         }
+        // The server's own metrics; a family the agents have too (`process_*`, each agent's own
+        // and the server's) goes in the agents' block, as one family may appear only once.
+        let mut own = self.registry.gather();
         let series: usize = views.iter().map(|v| v.values.len()).sum();
         let capacity = (series * 80 + 16 * 1024).min(chunk.saturating_add(64 * 1024));
         let mut out = Vec::with_capacity(capacity);
@@ -213,10 +217,24 @@ impl Published {
                     emit(std::mem::replace(&mut out, Vec::with_capacity(capacity)));
                 }
             }
+            if let Some(at) = own.iter().position(|f| f.name() == def.name) {
+                push_series_of(&own.remove(at), &mut out);
+            }
         }
         // Encoding our own well-formed families into a Vec cannot fail.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        let _ = TextEncoder::new().encode(&own, &mut out);
         emit(out);
+    }
+}
+
+/// The series lines of one of the server's own families, without its `# HELP` and `# TYPE`.
+fn push_series_of(family: &MetricFamily, out: &mut Vec<u8>) {
+    let mut text = Vec::new();
+    let _ = TextEncoder::new().encode(std::slice::from_ref(family), &mut text);
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        if !line.starts_with(b"#") {
+            out.extend_from_slice(line);
+        }
     }
 }
 
@@ -564,6 +582,10 @@ mod tests {
     }
 
     fn render(views: Vec<View>) -> String {
+        render_with_own(views, Registry::new())
+    }
+
+    fn render_with_own(views: Vec<View>, registry: Registry) -> String {
         let p = Published {
             defs: DEFS,
             agents: RwLock::new(Arc::new(
@@ -576,7 +598,7 @@ mod tests {
                     })
                     .collect(),
             )),
-            registry: Registry::new(),
+            registry,
         };
         String::from_utf8(p.render()).unwrap()
     }
@@ -597,6 +619,30 @@ mod tests {
              a_total{instance=\"ag\\\"ent\",x=\"n\\nl\"} 1e21\n\
              # HELP b B.\n# TYPE b gauge\n\
              b{instance=\"ag\\\"ent\"} 1024\n"
+        );
+    }
+
+    /// The server's own series of a family the agents have too go in the agents' block: a
+    /// family named twice is an invalid exposition.
+    #[test]
+    fn the_servers_own_series_of_an_agents_family_share_its_block() {
+        let registry = Registry::new();
+        let own = prometheus::Gauge::new("b", "B.").unwrap();
+        own.set(7.0);
+        registry.register(Box::new(own)).unwrap();
+        let other = prometheus::Gauge::new("c", "C.").unwrap();
+        registry.register(Box::new(other)).unwrap();
+        let mut b = Builder::default();
+        let v = build(&mut b, &Arc::default(), &[], 1024.0);
+        assert_eq!(
+            render_with_own(vec![v], registry.clone()),
+            "# HELP b B.\n# TYPE b gauge\nb{instance=\"ag\\\"ent\"} 1024\nb 7\n\
+             # HELP c C.\n# TYPE c gauge\nc 0\n"
+        );
+        // No agent has it: the server's own alone.
+        assert_eq!(
+            render_with_own(Vec::new(), registry),
+            "# HELP b B.\n# TYPE b gauge\nb 7\n# HELP c C.\n# TYPE c gauge\nc 0\n"
         );
     }
 

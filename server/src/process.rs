@@ -6,63 +6,42 @@
 //! files, gives whole CPU seconds where the Go client gives hundredths, and has no
 //! `process_virtual_memory_max_bytes`.
 
+use agent_core::catalogue::{self, Kind, f};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Counter, Gauge, Metric, MetricFamily, MetricType};
 use rustix::process::{Resource, getrlimit};
 
-/// One family: what the client libraries call it and say of it, and its value in a [`Reading`].
+/// One family: its row in the catalogue (which the agents' own `process_*` series share, so
+/// that both go in one block of the exposition), and its value in a [`Reading`].
 struct Family {
-    name: &'static str,
-    help: &'static str,
-    kind: MetricType,
+    row: &'static catalogue::Family,
     value: fn(&Reading) -> Option<f64>,
 }
 
-/// The families, in the client libraries' words (`curl -s localhost:9100/metrics | grep
-/// process_` on node_exporter 1.5 gives these lines).
+impl Family {
+    const fn new(id: u16, value: fn(&Reading) -> Option<f64>) -> Self {
+        let row = &catalogue::FAMILIES[id as usize];
+        Family { row, value }
+    }
+
+    fn kind(&self) -> MetricType {
+        match self.row.kind {
+            Kind::Counter => MetricType::COUNTER,
+            _ => MetricType::GAUGE,
+        }
+    }
+}
+
+/// The families, with the client libraries' names and help (`curl -s localhost:9100/metrics |
+/// grep process_` on node_exporter 1.5 gives the same lines).
 const FAMILIES: [Family; 7] = [
-    Family {
-        name: "process_cpu_seconds_total",
-        help: "Total user and system CPU time spent in seconds.",
-        kind: MetricType::COUNTER,
-        value: |r| r.cpu_seconds,
-    },
-    Family {
-        name: "process_open_fds",
-        help: "Number of open file descriptors.",
-        kind: MetricType::GAUGE,
-        value: |r| r.open_fds,
-    },
-    Family {
-        name: "process_max_fds",
-        help: "Maximum number of open file descriptors.",
-        kind: MetricType::GAUGE,
-        value: |r| r.max_fds,
-    },
-    Family {
-        name: "process_virtual_memory_bytes",
-        help: "Virtual memory size in bytes.",
-        kind: MetricType::GAUGE,
-        value: |r| r.virtual_memory,
-    },
-    Family {
-        name: "process_virtual_memory_max_bytes",
-        help: "Maximum amount of virtual memory available in bytes.",
-        kind: MetricType::GAUGE,
-        value: |r| r.virtual_memory_max,
-    },
-    Family {
-        name: "process_resident_memory_bytes",
-        help: "Resident memory size in bytes.",
-        kind: MetricType::GAUGE,
-        value: |r| r.resident_memory,
-    },
-    Family {
-        name: "process_start_time_seconds",
-        help: "Start time of the process since unix epoch in seconds.",
-        kind: MetricType::GAUGE,
-        value: |r| r.start_time,
-    },
+    Family::new(f::PROCESS_CPU, |r| r.cpu_seconds),
+    Family::new(f::PROCESS_OPEN_FDS, |r| r.open_fds),
+    Family::new(f::PROCESS_MAX_FDS, |r| r.max_fds),
+    Family::new(f::PROCESS_VIRTUAL_MEMORY, |r| r.virtual_memory),
+    Family::new(f::PROCESS_VIRTUAL_MEMORY_MAX, |r| r.virtual_memory_max),
+    Family::new(f::PROCESS_RESIDENT_MEMORY, |r| r.resident_memory),
+    Family::new(f::PROCESS_START_TIME, |r| r.start_time),
 ];
 
 /// The collector of this process's metrics, for the server's registry.
@@ -77,8 +56,13 @@ impl Default for Process {
         let descs = FAMILIES
             .iter()
             .map(|f| {
-                Desc::new(f.name.into(), f.help.into(), Vec::new(), Default::default())
-                    .expect("valid metric definition")
+                Desc::new(
+                    f.row.name.into(),
+                    f.row.help.into(),
+                    Vec::new(),
+                    Default::default(),
+                )
+                .expect("valid metric definition")
             })
             .collect();
         Process { descs }
@@ -104,7 +88,7 @@ impl Collector for Process {
 /// `f`'s family with one series, without labels, of `value`.
 fn family(f: &Family, value: f64) -> MetricFamily {
     let mut metric = Metric::default();
-    if f.kind == MetricType::COUNTER {
+    if f.kind() == MetricType::COUNTER {
         let mut counter = Counter::default();
         counter.set_value(value);
         metric.set_counter(counter);
@@ -114,9 +98,9 @@ fn family(f: &Family, value: f64) -> MetricFamily {
         metric.set_gauge(gauge);
     }
     let mut family = MetricFamily::default();
-    family.set_name(f.name.into());
-    family.set_help(f.help.into());
-    family.set_field_type(f.kind);
+    family.set_name(f.row.name.into());
+    family.set_help(f.row.help.into());
+    family.set_field_type(f.kind());
     family.set_metric(vec![metric]);
     family
 }
@@ -351,7 +335,7 @@ mod tests {
         let named: Vec<&str> = FAMILIES
             .iter()
             .filter(|f| (f.value)(&reading).is_some())
-            .map(|f| f.name)
+            .map(|f| f.row.name)
             .collect();
         assert_eq!(
             named,
@@ -369,13 +353,14 @@ mod tests {
             .unwrap();
         let text = String::from_utf8(text).unwrap();
         for f in &FAMILIES {
-            let kind = if f.kind == MetricType::COUNTER {
+            let kind = if f.kind() == MetricType::COUNTER {
                 "counter"
             } else {
                 "gauge"
             };
-            let head = format!("# HELP {0} {1}\n# TYPE {0} {kind}\n{0} ", f.name, f.help);
-            assert!(text.contains(&head), "{}: {text}", f.name);
+            let (name, help) = (f.row.name, f.row.help);
+            let head = format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} ");
+            assert!(text.contains(&head), "{name}: {text}");
         }
     }
 }

@@ -30,6 +30,7 @@
 //! - `conntrack.rs`: `/proc/sys/net/netfilter/nf_conntrack_{count,max}` and
 //!   `/proc/net/stat/nf_conntrack`.
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
+//! - `process.rs`: the agent's own `/proc/self`, whatever the root.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -50,6 +51,7 @@ mod meminfo;
 mod netdev;
 mod netstat;
 mod pressure;
+mod process;
 mod read;
 mod sockstat;
 mod stat;
@@ -152,6 +154,7 @@ impl Collector {
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
                 Box::new(time::TimeCollector::new(&root)),
+                Box::new(process::ProcessCollector::new(Path::new("/proc"))),
             ],
             notes: labels::Notes::default(),
             root,
