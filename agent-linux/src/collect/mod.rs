@@ -30,6 +30,7 @@
 //! - `conntrack.rs`: `/proc/sys/net/netfilter/nf_conntrack_{count,max}` and
 //!   `/proc/net/stat/nf_conntrack`.
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
+//! - `timex.rs`: the kernel's clock discipline, from `adjtimex(2)` (whatever the root).
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -54,6 +55,7 @@ mod read;
 mod sockstat;
 mod stat;
 mod time;
+mod timex;
 mod vmstat;
 
 use std::fmt;
@@ -152,6 +154,7 @@ impl Collector {
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
                 Box::new(time::TimeCollector::new(&root)),
+                Box::new(timex::TimexCollector::default()),
             ],
             notes: labels::Notes::default(),
             root,
