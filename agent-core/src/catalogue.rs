@@ -920,6 +920,126 @@ pub const FAMILIES: &[Family] = &[
         &[],
         Source::Agent,
     ),
+    // node_exporter's timex collector: the kernel's clock discipline, from adjtimex(2).
+    gauge(
+        "node_timex_offset_seconds",
+        "seconds",
+        "Time offset in between local system and reference clock.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_frequency_adjustment_ratio",
+        "ratio",
+        "Local clock frequency adjustment.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_maxerror_seconds",
+        "seconds",
+        "Maximum error in seconds.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_estimated_error_seconds",
+        "seconds",
+        "Estimated error in seconds.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_status",
+        "",
+        "Value of the status array bits.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_loop_time_constant",
+        "",
+        "Phase-locked loop time constant.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_tick_seconds",
+        "seconds",
+        "Seconds between clock ticks.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_pps_frequency_hertz",
+        "hertz",
+        "Pulse per second frequency.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_pps_jitter_seconds",
+        "seconds",
+        "Pulse per second jitter.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_pps_shift_seconds",
+        "seconds",
+        "Pulse per second interval duration.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_pps_stability_hertz",
+        "hertz",
+        "Pulse per second stability, average of recent frequency changes.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_timex_pps_jitter_total",
+        "",
+        "Pulse per second count of jitter limit exceeded events.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_timex_pps_calibration_total",
+        "",
+        "Pulse per second count of calibration intervals.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_timex_pps_error_total",
+        "",
+        "Pulse per second count of calibration errors.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_timex_pps_stability_exceeded_total",
+        "",
+        "Pulse per second count of stability limit exceeded events.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_tai_offset_seconds",
+        "seconds",
+        "International Atomic Time (TAI) offset.",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_timex_sync_status",
+        "",
+        "Is clock synchronized to a reliable server (1 = yes, 0 = no).",
+        &[],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1404,6 +1524,40 @@ pub mod f {
     pub const PROCESS_RESIDENT_MEMORY: u16 = index("process_resident_memory_bytes");
     #[allow(missing_docs)]
     pub const PROCESS_START_TIME: u16 = index("process_start_time_seconds");
+    #[allow(missing_docs)]
+    pub const TIMEX_OFFSET: u16 = index("node_timex_offset_seconds");
+    #[allow(missing_docs)]
+    pub const TIMEX_FREQUENCY: u16 = index("node_timex_frequency_adjustment_ratio");
+    #[allow(missing_docs)]
+    pub const TIMEX_MAXERROR: u16 = index("node_timex_maxerror_seconds");
+    #[allow(missing_docs)]
+    pub const TIMEX_ESTIMATED_ERROR: u16 = index("node_timex_estimated_error_seconds");
+    #[allow(missing_docs)]
+    pub const TIMEX_STATUS: u16 = index("node_timex_status");
+    #[allow(missing_docs)]
+    pub const TIMEX_LOOP_TIME_CONSTANT: u16 = index("node_timex_loop_time_constant");
+    #[allow(missing_docs)]
+    pub const TIMEX_TICK: u16 = index("node_timex_tick_seconds");
+    #[allow(missing_docs)]
+    pub const TIMEX_PPS_FREQUENCY: u16 = index("node_timex_pps_frequency_hertz");
+    #[allow(missing_docs)]
+    pub const TIMEX_PPS_JITTER: u16 = index("node_timex_pps_jitter_seconds");
+    #[allow(missing_docs)]
+    pub const TIMEX_PPS_SHIFT: u16 = index("node_timex_pps_shift_seconds");
+    #[allow(missing_docs)]
+    pub const TIMEX_PPS_STABILITY: u16 = index("node_timex_pps_stability_hertz");
+    #[allow(missing_docs)]
+    pub const TIMEX_PPS_JITTER_TOTAL: u16 = index("node_timex_pps_jitter_total");
+    #[allow(missing_docs)]
+    pub const TIMEX_PPS_CALIBRATION: u16 = index("node_timex_pps_calibration_total");
+    #[allow(missing_docs)]
+    pub const TIMEX_PPS_ERROR: u16 = index("node_timex_pps_error_total");
+    #[allow(missing_docs)]
+    pub const TIMEX_PPS_STABILITY_EXCEEDED: u16 = index("node_timex_pps_stability_exceeded_total");
+    #[allow(missing_docs)]
+    pub const TIMEX_TAI_OFFSET: u16 = index("node_timex_tai_offset_seconds");
+    #[allow(missing_docs)]
+    pub const TIMEX_SYNC_STATUS: u16 = index("node_timex_sync_status");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

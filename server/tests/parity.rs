@@ -173,6 +173,50 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |_| Tolerance::Exact,
     ),
+    // The clock's discipline as an NTP daemon left it: the kernel changes none of these by
+    // itself. A daemon's clock update (once a poll, 32 s or more apart) may change them, the
+    // estimated error among them, between the two readings; no bound would hold then. The PPS
+    // values stay 0 without a PPS signal, and this machine has none to measure them by.
+    (
+        &[
+            "node_timex_estimated_error_seconds",
+            "node_timex_status",
+            "node_timex_loop_time_constant",
+            "node_timex_pps_frequency_hertz",
+            "node_timex_pps_jitter_seconds",
+            "node_timex_pps_shift_seconds",
+            "node_timex_pps_stability_hertz",
+            "node_timex_tai_offset_seconds",
+            "node_timex_sync_status",
+        ],
+        |_| Tolerance::Exact,
+    ),
+    // The offset still to correct: each second the kernel slews away at most a quarter of it
+    // (SHIFT_PLL), so with n seconds begun between the readings, the later is at least (3/4)^n
+    // of the earlier, which is then at most (4/3)^n - 1 times the later away from it.
+    (&["node_timex_offset_seconds"], |lag| {
+        within(0.000_001, (4.0f64 / 3.0).powf(lag.floor() + 1.0) - 1.0)
+    }),
+    // The kernel adds 500 µs to the maximum error each second, up to 16 s; twice that here.
+    (&["node_timex_maxerror_seconds"], |lag| {
+        within(0.001 * (lag.floor() + 1.0), 0.0)
+    }),
+    // The kernel holds the frequency correction within ±500 ppm.
+    (&["node_timex_frequency_adjustment_ratio"], |_| {
+        within(0.001, 0.0)
+    }),
+    // chrony slews a large offset with the tick too, by up to a tenth of it either way.
+    (&["node_timex_tick_seconds"], |_| within(0.0, 0.25)),
+    // A PPS event at most each pulse, a pulse a second.
+    (
+        &[
+            "node_timex_pps_jitter_total",
+            "node_timex_pps_calibration_total",
+            "node_timex_pps_error_total",
+            "node_timex_pps_stability_exceeded_total",
+        ],
+        |lag| within(lag.floor() + 1.0, 0.0),
+    ),
     // 256 bits, static, since Linux 5.18; before, the kernel credited and drew entropy all the
     // time, within its pool of 4096 bits.
     (&["node_entropy_available_bits"], |_| within(4096.0, 0.0)),

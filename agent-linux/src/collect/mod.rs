@@ -31,6 +31,7 @@
 //!   `/proc/net/stat/nf_conntrack`.
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
 //! - `process.rs`: the agent's own `/proc/self`, whatever the root.
+//! - `timex.rs`: the kernel's clock discipline, from `adjtimex(2)` (whatever the root).
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -56,6 +57,7 @@ mod read;
 mod sockstat;
 mod stat;
 mod time;
+mod timex;
 mod vmstat;
 
 use std::fmt;
@@ -155,6 +157,7 @@ impl Collector {
                 Box::new(conntrack::ConntrackCollector::new(&root)),
                 Box::new(time::TimeCollector::new(&root)),
                 Box::new(process::ProcessCollector::new(Path::new("/proc"))),
+                Box::new(timex::TimexCollector::default()),
             ],
             notes: labels::Notes::default(),
             root,
