@@ -868,6 +868,22 @@ pub const FAMILIES: &[Family] = &[
         &["clocksource", "device"],
         Source::Agent,
     ),
+    // /proc/stat's `intr` total and guest columns, which a v1 sample has no room for: only v2
+    // carries them.
+    counter(
+        "node_intr_total",
+        "",
+        "Total number of interrupts serviced.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_cpu_guest_seconds_total",
+        "seconds",
+        "Seconds the CPUs spent in guests (VMs) for each mode.",
+        &["cpu", "mode"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1338,6 +1354,10 @@ pub mod f {
     pub const CLOCKSOURCE_AVAILABLE: u16 = index("node_time_clocksource_available_info");
     #[allow(missing_docs)]
     pub const CLOCKSOURCE_CURRENT: u16 = index("node_time_clocksource_current_info");
+    #[allow(missing_docs)]
+    pub const INTR: u16 = index("node_intr_total");
+    #[allow(missing_docs)]
+    pub const CPU_GUEST: u16 = index("node_cpu_guest_seconds_total");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -7,7 +7,8 @@
 //! [`Collector::collect`] runs them in this order:
 //!
 //! - `stat.rs`: `/proc/stat` (each CPU's seconds by mode, context switches, forks, running and
-//!   blocked processes, boot time), and the CPU usage from sysinfo.
+//!   blocked processes, boot time), and the CPU usage from sysinfo; the interrupts and each
+//!   CPU's guest seconds it gives to [`Collector::series`], as `meminfo.rs` does.
 //! - `loadavg.rs`: the load averages, from sysinfo, or `/proc/loadavg` under another root.
 //! - `meminfo.rs`: `/proc/meminfo`: the sample's seven fields, and the rest of the file, whose
 //!   series it gives to [`Collector::series`] as the collectors below do.
@@ -197,6 +198,7 @@ impl Collector {
     /// and sends. A v1 agent sends `sample` alone.
     pub fn series(&self, sample: &Sample, out: &mut dyn Series) {
         sample.series(out);
+        self.stat.series(out);
         self.memory.series(out);
         for collector in &self.more {
             collector.series(out);
