@@ -884,6 +884,28 @@ pub const FAMILIES: &[Family] = &[
         &["cpu", "mode"],
         Source::Agent,
     ),
+    // node_exporter's softnet collector; its help texts have no full stop.
+    counter(
+        "node_softnet_processed_total",
+        "",
+        "Number of processed packets",
+        &["cpu"],
+        Source::Agent,
+    ),
+    counter(
+        "node_softnet_dropped_total",
+        "",
+        "Number of dropped packets",
+        &["cpu"],
+        Source::Agent,
+    ),
+    counter(
+        "node_softnet_times_squeezed_total",
+        "",
+        "Number of times processing packets ran out of quota",
+        &["cpu"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1358,6 +1380,12 @@ pub mod f {
     pub const INTR: u16 = index("node_intr_total");
     #[allow(missing_docs)]
     pub const CPU_GUEST: u16 = index("node_cpu_guest_seconds_total");
+    #[allow(missing_docs)]
+    pub const SOFTNET_PROCESSED: u16 = index("node_softnet_processed_total");
+    #[allow(missing_docs)]
+    pub const SOFTNET_DROPPED: u16 = index("node_softnet_dropped_total");
+    #[allow(missing_docs)]
+    pub const SOFTNET_TIMES_SQUEEZED: u16 = index("node_softnet_times_squeezed_total");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

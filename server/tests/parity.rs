@@ -230,6 +230,7 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |_| within(16.0 * MIB, 0.01),
     ),
+    // The packets, and those each CPU's softirq processed (loopback's among them).
     (
         &[
             "node_network_receive_packets_total",
@@ -238,6 +239,9 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_network_transmit_packets_total",
             "node_network_transmit_errs_total",
             "node_network_transmit_drop_total",
+            "node_softnet_processed_total",
+            "node_softnet_dropped_total",
+            "node_softnet_times_squeezed_total",
         ],
         |_| within(20_000.0, 0.01),
     ),

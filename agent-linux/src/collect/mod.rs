@@ -31,6 +31,8 @@
 //! - `conntrack.rs`: `/proc/sys/net/netfilter/nf_conntrack_{count,max}` and
 //!   `/proc/net/stat/nf_conntrack`.
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
+//! - `softnet.rs`: `/proc/net/softnet_stat`, the packets each CPU processed, dropped and
+//!   stopped at its quota.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -53,6 +55,7 @@ mod netstat;
 mod pressure;
 mod read;
 mod sockstat;
+mod softnet;
 mod stat;
 mod time;
 mod vmstat;
@@ -153,6 +156,7 @@ impl Collector {
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
                 Box::new(time::TimeCollector::new(&root)),
+                Box::new(softnet::SoftnetCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
