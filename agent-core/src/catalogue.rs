@@ -906,6 +906,28 @@ pub const FAMILIES: &[Family] = &[
         &["cpu"],
         Source::Agent,
     ),
+    // node_exporter's schedstat collector: the kernel's nanoseconds, in seconds.
+    counter(
+        "node_schedstat_running_seconds_total",
+        "seconds",
+        "Number of seconds CPU spent running a process.",
+        &["cpu"],
+        Source::Agent,
+    ),
+    counter(
+        "node_schedstat_waiting_seconds_total",
+        "seconds",
+        "Number of seconds spent by processing waiting for this CPU.",
+        &["cpu"],
+        Source::Agent,
+    ),
+    counter(
+        "node_schedstat_timeslices_total",
+        "",
+        "Number of timeslices executed by CPU.",
+        &["cpu"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1386,6 +1408,12 @@ pub mod f {
     pub const SOFTNET_DROPPED: u16 = index("node_softnet_dropped_total");
     #[allow(missing_docs)]
     pub const SOFTNET_TIMES_SQUEEZED: u16 = index("node_softnet_times_squeezed_total");
+    #[allow(missing_docs)]
+    pub const SCHEDSTAT_RUNNING: u16 = index("node_schedstat_running_seconds_total");
+    #[allow(missing_docs)]
+    pub const SCHEDSTAT_WAITING: u16 = index("node_schedstat_waiting_seconds_total");
+    #[allow(missing_docs)]
+    pub const SCHEDSTAT_TIMESLICES: u16 = index("node_schedstat_timeslices_total");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

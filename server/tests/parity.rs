@@ -182,6 +182,7 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         &[
             "node_cpu_seconds_total",
             "node_cpu_guest_seconds_total",
+            "node_schedstat_running_seconds_total",
             "node_pressure_cpu_waiting_seconds_total",
             "node_pressure_memory_waiting_seconds_total",
             "node_pressure_memory_stalled_seconds_total",
@@ -336,6 +337,14 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
     // steps, tens of thousands where a disk or a network card is busy.
     (&["node_intr_total"], |lag| {
         within(100_000.0 * (lag + 0.1), 0.0)
+    }),
+    // Each task waiting for a CPU adds a second per second to its wait, and each that runs a
+    // timeslice: as many as the context switches.
+    (&["node_schedstat_waiting_seconds_total"], |lag| {
+        within(16.0 * (lag + 0.05), 0.0)
+    }),
+    (&["node_schedstat_timeslices_total"], |lag| {
+        within(200_000.0 * (lag + 0.1), 0.0)
     }),
     (&["node_procs_running", "node_procs_blocked"], |_| {
         within(16.0, 0.0)

@@ -33,6 +33,7 @@
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
 //! - `softnet.rs`: `/proc/net/softnet_stat`, the packets each CPU processed, dropped and
 //!   stopped at its quota.
+//! - `schedstat.rs`: `/proc/schedstat`, each CPU's time running and waiting, and timeslices.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -54,6 +55,7 @@ mod netdev;
 mod netstat;
 mod pressure;
 mod read;
+mod schedstat;
 mod sockstat;
 mod softnet;
 mod stat;
@@ -157,6 +159,7 @@ impl Collector {
                 Box::new(conntrack::ConntrackCollector::new(&root)),
                 Box::new(time::TimeCollector::new(&root)),
                 Box::new(softnet::SoftnetCollector::new(&root)),
+                Box::new(schedstat::SchedstatCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
