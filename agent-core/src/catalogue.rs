@@ -1040,6 +1040,66 @@ pub const FAMILIES: &[Family] = &[
         &[],
         Source::Agent,
     ),
+    // /proc/stat's `intr` total and guest columns, which a v1 sample has no room for: only v2
+    // carries them.
+    counter(
+        "node_intr_total",
+        "",
+        "Total number of interrupts serviced.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_cpu_guest_seconds_total",
+        "seconds",
+        "Seconds the CPUs spent in guests (VMs) for each mode.",
+        &["cpu", "mode"],
+        Source::Agent,
+    ),
+    // node_exporter's softnet collector; its help texts have no full stop.
+    counter(
+        "node_softnet_processed_total",
+        "",
+        "Number of processed packets",
+        &["cpu"],
+        Source::Agent,
+    ),
+    counter(
+        "node_softnet_dropped_total",
+        "",
+        "Number of dropped packets",
+        &["cpu"],
+        Source::Agent,
+    ),
+    counter(
+        "node_softnet_times_squeezed_total",
+        "",
+        "Number of times processing packets ran out of quota",
+        &["cpu"],
+        Source::Agent,
+    ),
+    // node_exporter's schedstat collector: the kernel's nanoseconds, in seconds.
+    counter(
+        "node_schedstat_running_seconds_total",
+        "seconds",
+        "Number of seconds CPU spent running a process.",
+        &["cpu"],
+        Source::Agent,
+    ),
+    counter(
+        "node_schedstat_waiting_seconds_total",
+        "seconds",
+        "Number of seconds spent by processing waiting for this CPU.",
+        &["cpu"],
+        Source::Agent,
+    ),
+    counter(
+        "node_schedstat_timeslices_total",
+        "",
+        "Number of timeslices executed by CPU.",
+        &["cpu"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1558,6 +1618,22 @@ pub mod f {
     pub const TIMEX_TAI_OFFSET: u16 = index("node_timex_tai_offset_seconds");
     #[allow(missing_docs)]
     pub const TIMEX_SYNC_STATUS: u16 = index("node_timex_sync_status");
+    #[allow(missing_docs)]
+    pub const INTR: u16 = index("node_intr_total");
+    #[allow(missing_docs)]
+    pub const CPU_GUEST: u16 = index("node_cpu_guest_seconds_total");
+    #[allow(missing_docs)]
+    pub const SOFTNET_PROCESSED: u16 = index("node_softnet_processed_total");
+    #[allow(missing_docs)]
+    pub const SOFTNET_DROPPED: u16 = index("node_softnet_dropped_total");
+    #[allow(missing_docs)]
+    pub const SOFTNET_TIMES_SQUEEZED: u16 = index("node_softnet_times_squeezed_total");
+    #[allow(missing_docs)]
+    pub const SCHEDSTAT_RUNNING: u16 = index("node_schedstat_running_seconds_total");
+    #[allow(missing_docs)]
+    pub const SCHEDSTAT_WAITING: u16 = index("node_schedstat_waiting_seconds_total");
+    #[allow(missing_docs)]
+    pub const SCHEDSTAT_TIMESLICES: u16 = index("node_schedstat_timeslices_total");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -324,8 +324,9 @@ impl<const C: usize, const F: usize, const N: usize, const T: usize, const D: us
 }
 
 /// A number in decimal, written at the end of `buf`, without the formatting machinery: it runs
-/// for every CPU's label and every v2 value of every sample.
-pub(crate) fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
+/// for every CPU's label and every v2 value of every sample, here and in the collectors of the
+/// families only v2 carries.
+pub fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
     let mut at = buf.len();
     let mut n = n;
     loop {

@@ -226,6 +226,8 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
     (
         &[
             "node_cpu_seconds_total",
+            "node_cpu_guest_seconds_total",
+            "node_schedstat_running_seconds_total",
             "node_pressure_cpu_waiting_seconds_total",
             "node_pressure_memory_waiting_seconds_total",
             "node_pressure_memory_stalled_seconds_total",
@@ -274,6 +276,7 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |_| within(16.0 * MIB, 0.01),
     ),
+    // The packets, and those each CPU's softirq processed (loopback's among them).
     (
         &[
             "node_network_receive_packets_total",
@@ -282,6 +285,9 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_network_transmit_packets_total",
             "node_network_transmit_errs_total",
             "node_network_transmit_drop_total",
+            "node_softnet_processed_total",
+            "node_softnet_dropped_total",
+            "node_softnet_times_squeezed_total",
         ],
         |_| within(20_000.0, 0.01),
     ),
@@ -371,6 +377,19 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
     }),
     (&["node_forks_total"], |lag| {
         within(2000.0 * (lag + 0.1), 0.0)
+    }),
+    // Every device's interrupts between the two readings: up to 1 740 a second here in 0.1 s
+    // steps, tens of thousands where a disk or a network card is busy.
+    (&["node_intr_total"], |lag| {
+        within(100_000.0 * (lag + 0.1), 0.0)
+    }),
+    // Each task waiting for a CPU adds a second per second to its wait, and each that runs a
+    // timeslice: as many as the context switches.
+    (&["node_schedstat_waiting_seconds_total"], |lag| {
+        within(16.0 * (lag + 0.05), 0.0)
+    }),
+    (&["node_schedstat_timeslices_total"], |lag| {
+        within(200_000.0 * (lag + 0.1), 0.0)
     }),
     (&["node_procs_running", "node_procs_blocked"], |_| {
         within(16.0, 0.0)

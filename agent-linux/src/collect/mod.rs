@@ -7,7 +7,8 @@
 //! [`Collector::collect`] runs them in this order:
 //!
 //! - `stat.rs`: `/proc/stat` (each CPU's seconds by mode, context switches, forks, running and
-//!   blocked processes, boot time), and the CPU usage from sysinfo.
+//!   blocked processes, boot time), and the CPU usage from sysinfo; the interrupts and each
+//!   CPU's guest seconds it gives to [`Collector::series`], as `meminfo.rs` does.
 //! - `loadavg.rs`: the load averages, from sysinfo, or `/proc/loadavg` under another root.
 //! - `meminfo.rs`: `/proc/meminfo`: the sample's seven fields, and the rest of the file, whose
 //!   series it gives to [`Collector::series`] as the collectors below do.
@@ -32,6 +33,9 @@
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
 //! - `process.rs`: the agent's own `/proc/self`, whatever the root.
 //! - `timex.rs`: the kernel's clock discipline, from `adjtimex(2)` (whatever the root).
+//! - `softnet.rs`: `/proc/net/softnet_stat`, the packets each CPU processed, dropped and
+//!   stopped at its quota.
+//! - `schedstat.rs`: `/proc/schedstat`, each CPU's time running and waiting, and timeslices.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -54,7 +58,9 @@ mod netstat;
 mod pressure;
 mod process;
 mod read;
+mod schedstat;
 mod sockstat;
+mod softnet;
 mod stat;
 mod time;
 mod timex;
@@ -158,6 +164,8 @@ impl Collector {
                 Box::new(time::TimeCollector::new(&root)),
                 Box::new(process::ProcessCollector::new(Path::new("/proc"))),
                 Box::new(timex::TimexCollector::default()),
+                Box::new(softnet::SoftnetCollector::new(&root)),
+                Box::new(schedstat::SchedstatCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
@@ -203,6 +211,7 @@ impl Collector {
     /// and sends. A v1 agent sends `sample` alone.
     pub fn series(&self, sample: &Sample, out: &mut dyn Series) {
         sample.series(out);
+        self.stat.series(out);
         self.memory.series(out);
         for collector in &self.more {
             collector.series(out);
