@@ -184,6 +184,21 @@ macro_rules! netstat {
     };
 }
 
+/// A counter of a network device as node_exporter's netdev collector names it:
+/// `node_network_<statistic>_total`, described after the statistic, which the macro keeps in
+/// step.
+macro_rules! netdev {
+    ($statistic:literal) => {
+        counter(
+            concat!("node_network_", $statistic, "_total"),
+            "",
+            concat!("Network device statistic ", $statistic, "."),
+            DEV,
+            Source::Agent,
+        )
+    };
+}
+
 /// The labels of a filesystem's series, after `instance`.
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
 /// The labels of a network interface's or a disk's series, after `instance`.
@@ -868,6 +883,18 @@ pub const FAMILIES: &[Family] = &[
         &["clocksource", "device"],
         Source::Agent,
     ),
+    // The columns of /proc/net/dev besides the sample's, in its order, then `receive_nohandler`,
+    // which node_exporter's netlink statistics have and the file has not (sysfs has it); only
+    // v2 carries them.
+    netdev!("receive_fifo"),
+    netdev!("receive_frame"),
+    netdev!("receive_compressed"),
+    netdev!("receive_multicast"),
+    netdev!("transmit_fifo"),
+    netdev!("transmit_colls"),
+    netdev!("transmit_carrier"),
+    netdev!("transmit_compressed"),
+    netdev!("receive_nohandler"),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1338,6 +1365,24 @@ pub mod f {
     pub const CLOCKSOURCE_AVAILABLE: u16 = index("node_time_clocksource_available_info");
     #[allow(missing_docs)]
     pub const CLOCKSOURCE_CURRENT: u16 = index("node_time_clocksource_current_info");
+    #[allow(missing_docs)]
+    pub const NET_RX_FIFO: u16 = index("node_network_receive_fifo_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_FRAME: u16 = index("node_network_receive_frame_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_COMPRESSED: u16 = index("node_network_receive_compressed_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_MULTICAST: u16 = index("node_network_receive_multicast_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_NOHANDLER: u16 = index("node_network_receive_nohandler_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_FIFO: u16 = index("node_network_transmit_fifo_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_COLLS: u16 = index("node_network_transmit_colls_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_CARRIER: u16 = index("node_network_transmit_carrier_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_COMPRESSED: u16 = index("node_network_transmit_compressed_total");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

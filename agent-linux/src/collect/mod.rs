@@ -13,7 +13,9 @@
 //!   series it gives to [`Collector::series`] as the collectors below do.
 //! - `filesystem/`: the mounts of `/proc/1/mounts` or `/proc/mounts` that node_exporter reports
 //!   (`mounts.rs`) and their `statvfs`, under a deadline (`statfs.rs`).
-//! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`.
+//! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`: the sample's
+//!   counters, and the other columns (and `rx_nohandler`), whose series it gives to
+//!   [`Collector::series`] as meminfo does.
 //! - `hwmon.rs`: the `temp<N>_input` files of `/sys/class/hwmon`.
 //! - `diskstats.rs`: `/proc/diskstats`.
 //! - `pressure.rs`: `/proc/pressure/{cpu,memory,io}`.
@@ -82,7 +84,7 @@ pub struct Collector {
     memory: meminfo::MeminfoCollector,
     /// The mounts and their `statvfs`.
     filesystems: filesystem::FilesystemCollector,
-    /// `/proc/net/dev` and each interface's `operstate`.
+    /// `/proc/net/dev` and each interface's `operstate`, and the columns only v2 carries.
     interfaces: netdev::NetdevCollector,
     /// The temperature sensors of `/sys/class/hwmon`.
     sensors: hwmon::HwmonCollector,
@@ -198,6 +200,7 @@ impl Collector {
     pub fn series(&self, sample: &Sample, out: &mut dyn Series) {
         sample.series(out);
         self.memory.series(out);
+        self.interfaces.series(out);
         for collector in &self.more {
             collector.series(out);
         }
