@@ -895,6 +895,13 @@ pub const FAMILIES: &[Family] = &[
     netdev!("transmit_carrier"),
     netdev!("transmit_compressed"),
     netdev!("receive_nohandler"),
+    gauge(
+        "node_arp_entries",
+        "",
+        "ARP entries by device",
+        DEV,
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1383,6 +1390,8 @@ pub mod f {
     pub const NET_TX_CARRIER: u16 = index("node_network_transmit_carrier_total");
     #[allow(missing_docs)]
     pub const NET_TX_COMPRESSED: u16 = index("node_network_transmit_compressed_total");
+    #[allow(missing_docs)]
+    pub const ARP_ENTRIES: u16 = index("node_arp_entries");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -32,6 +32,7 @@
 //! - `conntrack.rs`: `/proc/sys/net/netfilter/nf_conntrack_{count,max}` and
 //!   `/proc/net/stat/nf_conntrack`.
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
+//! - `arp.rs`: `/proc/net/arp`, the entries of each device.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -39,6 +40,7 @@
 //! Nothing here panics on what a file contains, and a file that is missing or unreadable
 //! leaves its part of the sample empty or zero.
 
+mod arp;
 mod conntrack;
 mod diskstats;
 mod entropy;
@@ -154,6 +156,7 @@ impl Collector {
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
                 Box::new(time::TimeCollector::new(&root)),
+                Box::new(arp::ArpCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
