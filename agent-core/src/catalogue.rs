@@ -902,6 +902,13 @@ pub const FAMILIES: &[Family] = &[
         DEV,
         Source::Agent,
     ),
+    gauge(
+        "node_udp_queues",
+        "",
+        "Number of allocated memory in the kernel for UDP datagrams in bytes.",
+        &["ip", "queue"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1392,6 +1399,8 @@ pub mod f {
     pub const NET_TX_COMPRESSED: u16 = index("node_network_transmit_compressed_total");
     #[allow(missing_docs)]
     pub const ARP_ENTRIES: u16 = index("node_arp_entries");
+    #[allow(missing_docs)]
+    pub const UDP_QUEUES: u16 = index("node_udp_queues");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -33,6 +33,7 @@
 //!   `/proc/net/stat/nf_conntrack`.
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
 //! - `arp.rs`: `/proc/net/arp`, the entries of each device.
+//! - `udp_queues.rs`: `/proc/net/udp` and `/proc/net/udp6`, the bytes queued.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -58,6 +59,7 @@ mod read;
 mod sockstat;
 mod stat;
 mod time;
+mod udp_queues;
 mod vmstat;
 
 use std::fmt;
@@ -157,6 +159,7 @@ impl Collector {
                 Box::new(conntrack::ConntrackCollector::new(&root)),
                 Box::new(time::TimeCollector::new(&root)),
                 Box::new(arp::ArpCollector::new(&root)),
+                Box::new(udp_queues::UdpQueuesCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
