@@ -909,6 +909,29 @@ pub const FAMILIES: &[Family] = &[
         &["ip", "queue"],
         Source::Agent,
     ),
+    // node_exporter's selinux collector: the modes are 1 enforcing, 0 permissive, -1 disabled
+    // (or unreadable), and given only while SELinux is enabled.
+    gauge(
+        "node_selinux_enabled",
+        "",
+        "SELinux is enabled, 1 is true, 0 is false",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_selinux_config_mode",
+        "",
+        "Configured SELinux enforcement mode",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_selinux_current_mode",
+        "",
+        "Current SELinux enforcement mode",
+        &[],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1401,6 +1424,12 @@ pub mod f {
     pub const ARP_ENTRIES: u16 = index("node_arp_entries");
     #[allow(missing_docs)]
     pub const UDP_QUEUES: u16 = index("node_udp_queues");
+    #[allow(missing_docs)]
+    pub const SELINUX_ENABLED: u16 = index("node_selinux_enabled");
+    #[allow(missing_docs)]
+    pub const SELINUX_CONFIG_MODE: u16 = index("node_selinux_config_mode");
+    #[allow(missing_docs)]
+    pub const SELINUX_CURRENT_MODE: u16 = index("node_selinux_current_mode");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

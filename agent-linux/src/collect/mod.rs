@@ -34,6 +34,7 @@
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
 //! - `arp.rs`: `/proc/net/arp`, the entries of each device.
 //! - `udp_queues.rs`: `/proc/net/udp` and `/proc/net/udp6`, the bytes queued.
+//! - `selinux.rs`: whether SELinux is enabled (`/sys/fs/selinux`), and its modes.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -56,6 +57,7 @@ mod netdev;
 mod netstat;
 mod pressure;
 mod read;
+mod selinux;
 mod sockstat;
 mod stat;
 mod time;
@@ -160,6 +162,7 @@ impl Collector {
                 Box::new(time::TimeCollector::new(&root)),
                 Box::new(arp::ArpCollector::new(&root)),
                 Box::new(udp_queues::UdpQueuesCollector::new(&root)),
+                Box::new(selinux::SelinuxCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
