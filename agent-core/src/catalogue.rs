@@ -184,6 +184,21 @@ macro_rules! netstat {
     };
 }
 
+/// A counter of a network device as node_exporter's netdev collector names it:
+/// `node_network_<statistic>_total`, described after the statistic, which the macro keeps in
+/// step.
+macro_rules! netdev {
+    ($statistic:literal) => {
+        counter(
+            concat!("node_network_", $statistic, "_total"),
+            "",
+            concat!("Network device statistic ", $statistic, "."),
+            DEV,
+            Source::Agent,
+        )
+    };
+}
+
 /// The labels of a filesystem's series, after `instance`.
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
 /// The labels of a network interface's or a disk's series, after `instance`.
@@ -1100,6 +1115,55 @@ pub const FAMILIES: &[Family] = &[
         &["cpu"],
         Source::Agent,
     ),
+    // The columns of /proc/net/dev besides the sample's, in its order, then `receive_nohandler`,
+    // which node_exporter's netlink statistics have and the file has not (sysfs has it); only
+    // v2 carries them.
+    netdev!("receive_fifo"),
+    netdev!("receive_frame"),
+    netdev!("receive_compressed"),
+    netdev!("receive_multicast"),
+    netdev!("transmit_fifo"),
+    netdev!("transmit_colls"),
+    netdev!("transmit_carrier"),
+    netdev!("transmit_compressed"),
+    netdev!("receive_nohandler"),
+    gauge(
+        "node_arp_entries",
+        "",
+        "ARP entries by device",
+        DEV,
+        Source::Agent,
+    ),
+    gauge(
+        "node_udp_queues",
+        "",
+        "Number of allocated memory in the kernel for UDP datagrams in bytes.",
+        &["ip", "queue"],
+        Source::Agent,
+    ),
+    // node_exporter's selinux collector: the modes are 1 enforcing, 0 permissive, -1 disabled
+    // (or unreadable), and given only while SELinux is enabled.
+    gauge(
+        "node_selinux_enabled",
+        "",
+        "SELinux is enabled, 1 is true, 0 is false",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_selinux_config_mode",
+        "",
+        "Configured SELinux enforcement mode",
+        &[],
+        Source::Agent,
+    ),
+    gauge(
+        "node_selinux_current_mode",
+        "",
+        "Current SELinux enforcement mode",
+        &[],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1634,6 +1698,34 @@ pub mod f {
     pub const SCHEDSTAT_WAITING: u16 = index("node_schedstat_waiting_seconds_total");
     #[allow(missing_docs)]
     pub const SCHEDSTAT_TIMESLICES: u16 = index("node_schedstat_timeslices_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_FIFO: u16 = index("node_network_receive_fifo_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_FRAME: u16 = index("node_network_receive_frame_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_COMPRESSED: u16 = index("node_network_receive_compressed_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_MULTICAST: u16 = index("node_network_receive_multicast_total");
+    #[allow(missing_docs)]
+    pub const NET_RX_NOHANDLER: u16 = index("node_network_receive_nohandler_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_FIFO: u16 = index("node_network_transmit_fifo_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_COLLS: u16 = index("node_network_transmit_colls_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_CARRIER: u16 = index("node_network_transmit_carrier_total");
+    #[allow(missing_docs)]
+    pub const NET_TX_COMPRESSED: u16 = index("node_network_transmit_compressed_total");
+    #[allow(missing_docs)]
+    pub const ARP_ENTRIES: u16 = index("node_arp_entries");
+    #[allow(missing_docs)]
+    pub const UDP_QUEUES: u16 = index("node_udp_queues");
+    #[allow(missing_docs)]
+    pub const SELINUX_ENABLED: u16 = index("node_selinux_enabled");
+    #[allow(missing_docs)]
+    pub const SELINUX_CONFIG_MODE: u16 = index("node_selinux_config_mode");
+    #[allow(missing_docs)]
+    pub const SELINUX_CURRENT_MODE: u16 = index("node_selinux_current_mode");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -170,6 +170,9 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_time_zone_offset_seconds",
             "node_time_clocksource_available_info",
             "node_time_clocksource_current_info",
+            "node_selinux_enabled",
+            "node_selinux_config_mode",
+            "node_selinux_current_mode",
         ],
         |_| Tolerance::Exact,
     ),
@@ -288,6 +291,15 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_softnet_processed_total",
             "node_softnet_dropped_total",
             "node_softnet_times_squeezed_total",
+            "node_network_receive_fifo_total",
+            "node_network_receive_frame_total",
+            "node_network_receive_compressed_total",
+            "node_network_receive_multicast_total",
+            "node_network_receive_nohandler_total",
+            "node_network_transmit_fifo_total",
+            "node_network_transmit_colls_total",
+            "node_network_transmit_carrier_total",
+            "node_network_transmit_compressed_total",
         ],
         |_| within(20_000.0, 0.01),
     ),
@@ -497,6 +509,12 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |_| within(20_000.0, 0.01),
     ),
+    // Neighbours the kernel adds, or forgets when they go stale, between the two readings.
+    (&["node_arp_entries"], |_| within(16.0, 0.0)),
+    // Bytes waiting in UDP sockets this instant: a datagram that arrives or is read between the
+    // two readings moves them by its buffer's size, up to a socket's whole receive buffer
+    // (net.core.rmem_max, 208 KiB by default) when a reader falls behind.
+    (&["node_udp_queues"], |_| within(4.0 * MIB, 0.0)),
     // TCP connections open this instant: the test's own come and go between the readings.
     (&["node_netstat_Tcp_CurrEstab"], |_| within(256.0, 0.0)),
     // Connections tracked this instant, and the tracker's lookups and inserts: the test's own

@@ -14,7 +14,9 @@
 //!   series it gives to [`Collector::series`] as the collectors below do.
 //! - `filesystem/`: the mounts of `/proc/1/mounts` or `/proc/mounts` that node_exporter reports
 //!   (`mounts.rs`) and their `statvfs`, under a deadline (`statfs.rs`).
-//! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`.
+//! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`: the sample's
+//!   counters, and the other columns (and `rx_nohandler`), whose series it gives to
+//!   [`Collector::series`] as meminfo does.
 //! - `hwmon.rs`: the `temp<N>_input` files of `/sys/class/hwmon`.
 //! - `diskstats.rs`: `/proc/diskstats`.
 //! - `pressure.rs`: `/proc/pressure/{cpu,memory,io}`.
@@ -36,6 +38,9 @@
 //! - `softnet.rs`: `/proc/net/softnet_stat`, the packets each CPU processed, dropped and
 //!   stopped at its quota.
 //! - `schedstat.rs`: `/proc/schedstat`, each CPU's time running and waiting, and timeslices.
+//! - `arp.rs`: `/proc/net/arp`, the entries of each device.
+//! - `udp_queues.rs`: `/proc/net/udp` and `/proc/net/udp6`, the bytes queued.
+//! - `selinux.rs`: whether SELinux is enabled (`/sys/fs/selinux`), and its modes.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -43,6 +48,7 @@
 //! Nothing here panics on what a file contains, and a file that is missing or unreadable
 //! leaves its part of the sample empty or zero.
 
+mod arp;
 mod conntrack;
 mod diskstats;
 mod entropy;
@@ -59,11 +65,13 @@ mod pressure;
 mod process;
 mod read;
 mod schedstat;
+mod selinux;
 mod sockstat;
 mod softnet;
 mod stat;
 mod time;
 mod timex;
+mod udp_queues;
 mod vmstat;
 
 use std::fmt;
@@ -92,7 +100,7 @@ pub struct Collector {
     memory: meminfo::MeminfoCollector,
     /// The mounts and their `statvfs`.
     filesystems: filesystem::FilesystemCollector,
-    /// `/proc/net/dev` and each interface's `operstate`.
+    /// `/proc/net/dev` and each interface's `operstate`, and the columns only v2 carries.
     interfaces: netdev::NetdevCollector,
     /// The temperature sensors of `/sys/class/hwmon`.
     sensors: hwmon::HwmonCollector,
@@ -166,6 +174,9 @@ impl Collector {
                 Box::new(timex::TimexCollector::default()),
                 Box::new(softnet::SoftnetCollector::new(&root)),
                 Box::new(schedstat::SchedstatCollector::new(&root)),
+                Box::new(arp::ArpCollector::new(&root)),
+                Box::new(udp_queues::UdpQueuesCollector::new(&root)),
+                Box::new(selinux::SelinuxCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
@@ -213,6 +224,7 @@ impl Collector {
         sample.series(out);
         self.stat.series(out);
         self.memory.series(out);
+        self.interfaces.series(out);
         for collector in &self.more {
             collector.series(out);
         }
