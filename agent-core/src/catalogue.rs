@@ -868,6 +868,15 @@ pub const FAMILIES: &[Family] = &[
         &["clocksource", "device"],
         Source::Agent,
     ),
+    // node_exporter's filesystem collector: a mount whose `statfs` failed or timed out has
+    // this at 1 and no other series.
+    gauge(
+        "node_filesystem_device_error",
+        "",
+        "Whether an error occurred while getting statistics for the given device.",
+        FS,
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1338,6 +1347,8 @@ pub mod f {
     pub const CLOCKSOURCE_AVAILABLE: u16 = index("node_time_clocksource_available_info");
     #[allow(missing_docs)]
     pub const CLOCKSOURCE_CURRENT: u16 = index("node_time_clocksource_current_info");
+    #[allow(missing_docs)]
+    pub const FS_DEVICE_ERROR: u16 = index("node_filesystem_device_error");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

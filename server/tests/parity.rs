@@ -169,6 +169,7 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_time_zone_offset_seconds",
             "node_time_clocksource_available_info",
             "node_time_clocksource_current_info",
+            "node_filesystem_device_error",
         ],
         |_| Tolerance::Exact,
     ),

@@ -12,7 +12,8 @@
 //! - `meminfo.rs`: `/proc/meminfo`: the sample's seven fields, and the rest of the file, whose
 //!   series it gives to [`Collector::series`] as the collectors below do.
 //! - `filesystem/`: the mounts of `/proc/1/mounts` or `/proc/mounts` that node_exporter reports
-//!   (`mounts.rs`) and their `statvfs`, under a deadline (`statfs.rs`).
+//!   (`mounts.rs`) and their `statvfs`, under a deadline (`statfs.rs`); those whose `statvfs`
+//!   gave nothing it keeps for [`Collector::series`].
 //! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`.
 //! - `hwmon.rs`: the `temp<N>_input` files of `/sys/class/hwmon`.
 //! - `diskstats.rs`: `/proc/diskstats`.
@@ -198,6 +199,7 @@ impl Collector {
     pub fn series(&self, sample: &Sample, out: &mut dyn Series) {
         sample.series(out);
         self.memory.series(out);
+        self.filesystems.series(sample, out);
         for collector in &self.more {
             collector.series(out);
         }
@@ -322,7 +324,8 @@ mod tests {
     ///
     /// It has no `proc/1/mounts`: the fallback `proc/mounts` is read. There `/` is the fixture
     /// root itself, `/srv data` a read-only directory in it, `/gone` a mount point that does not
-    /// exist (its `statvfs` fails), `/sys` and `cgroup2` are excluded.
+    /// exist (its `statvfs` fails, so it has only `node_filesystem_device_error`), `/sys` and
+    /// `cgroup2` are excluded.
     ///
     /// hwmon0 is a coretemp linked from the class directory, named after its device. hwmon1 has
     /// no device and is named by its name file; a sensor of it reading garbage is skipped.
@@ -372,6 +375,22 @@ mod tests {
             ]
         );
         assert!(sample.filesystems[0].size > 0);
+        let errors: Vec<(Vec<String>, f64)> = families::listed::named(|out| {
+            collector.series(&sample, out);
+        })
+        .into_iter()
+        .filter(|(family, _, _)| *family == "node_filesystem_device_error")
+        .map(|(_, labels, value)| (labels, value))
+        .collect();
+        let labels = |l: [&str; 3]| l.map(str::to_owned).to_vec();
+        assert_eq!(
+            errors,
+            [
+                (labels(["/dev/vda", "ext4", "/"]), 0.0),
+                (labels(["/dev/vdb", "xfs", "/srv data"]), 0.0),
+                (labels(["server:/export", "nfs4", "/gone"]), 1.0),
+            ]
+        );
 
         let interfaces: Vec<(&str, bool, u64, u64)> = sample
             .interfaces
