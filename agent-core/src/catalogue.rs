@@ -877,6 +877,61 @@ pub const FAMILIES: &[Family] = &[
         FS,
         Source::Agent,
     ),
+    // The columns of /proc/diskstats that kernels since 4.18 (discards) and 5.5 (flushes) add.
+    counter(
+        "node_disk_discards_completed_total",
+        "",
+        "The total number of discards completed successfully.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_discards_merged_total",
+        "",
+        "The total number of discards merged.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_discarded_sectors_total",
+        "",
+        "The total number of sectors discarded successfully.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_discard_time_seconds_total",
+        "seconds",
+        "This is the total number of seconds spent by all discards.",
+        DEV,
+        Source::Agent,
+    ),
+    // node_exporter 1.5's help text has no full stop here.
+    counter(
+        "node_disk_flush_requests_total",
+        "",
+        "The total number of flush requests completed successfully",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_flush_requests_time_seconds_total",
+        "seconds",
+        "This is the total number of seconds spent by all flush requests.",
+        DEV,
+        Source::Agent,
+    ),
+    // `device`, `major` and `minor` from /proc/diskstats, the others from the device's entry
+    // in udev's database, empty without one.
+    gauge(
+        "node_disk_info",
+        "",
+        "Info of /sys/block/<block_device>.",
+        &[
+            "device", "major", "minor", "path", "wwn", "model", "serial", "revision",
+        ],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1349,6 +1404,20 @@ pub mod f {
     pub const CLOCKSOURCE_CURRENT: u16 = index("node_time_clocksource_current_info");
     #[allow(missing_docs)]
     pub const FS_DEVICE_ERROR: u16 = index("node_filesystem_device_error");
+    #[allow(missing_docs)]
+    pub const DISK_DISCARDS: u16 = index("node_disk_discards_completed_total");
+    #[allow(missing_docs)]
+    pub const DISK_DISCARDS_MERGED: u16 = index("node_disk_discards_merged_total");
+    #[allow(missing_docs)]
+    pub const DISK_DISCARDED_SECTORS: u16 = index("node_disk_discarded_sectors_total");
+    #[allow(missing_docs)]
+    pub const DISK_DISCARD_TIME: u16 = index("node_disk_discard_time_seconds_total");
+    #[allow(missing_docs)]
+    pub const DISK_FLUSHES: u16 = index("node_disk_flush_requests_total");
+    #[allow(missing_docs)]
+    pub const DISK_FLUSH_TIME: u16 = index("node_disk_flush_requests_time_seconds_total");
+    #[allow(missing_docs)]
+    pub const DISK_INFO: u16 = index("node_disk_info");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

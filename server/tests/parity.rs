@@ -170,6 +170,7 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_time_clocksource_available_info",
             "node_time_clocksource_current_info",
             "node_filesystem_device_error",
+            "node_disk_info",
         ],
         |_| Tolerance::Exact,
     ),
@@ -197,6 +198,8 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_disk_io_time_weighted_seconds_total",
             "node_disk_read_time_seconds_total",
             "node_disk_write_time_seconds_total",
+            "node_disk_discard_time_seconds_total",
+            "node_disk_flush_requests_time_seconds_total",
         ],
         |lag| within(8.0 * (lag + 0.05), 0.01),
     ),
@@ -219,9 +222,16 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_disk_reads_merged_total",
             "node_disk_writes_completed_total",
             "node_disk_writes_merged_total",
+            "node_disk_discards_completed_total",
+            "node_disk_discards_merged_total",
+            "node_disk_flush_requests_total",
         ],
         |_| within(5000.0, 0.01),
     ),
+    // The bytes' bound above, in the sectors of 512 bytes discards are counted in.
+    (&["node_disk_discarded_sectors_total"], |_| {
+        within(64.0 * MIB / 512.0, 0.01)
+    }),
     // Loopback carries the test's own scrapes.
     (
         &[

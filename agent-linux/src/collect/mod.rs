@@ -16,7 +16,8 @@
 //!   gave nothing it keeps for [`Collector::series`].
 //! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`.
 //! - `hwmon.rs`: the `temp<N>_input` files of `/sys/class/hwmon`.
-//! - `diskstats.rs`: `/proc/diskstats`.
+//! - `diskstats.rs`: `/proc/diskstats`, and each disk's entry in udev's database; what a
+//!   sample has no room for it keeps for [`Collector::series`].
 //! - `pressure.rs`: `/proc/pressure/{cpu,memory,io}`.
 //!
 //! Then the collectors of families that only protocol v2 carries (see `families.rs`), which
@@ -120,8 +121,9 @@ impl Collector {
     }
 
     /// A collector that reads `<root>/proc/...` and `<root>/sys/...` instead of `/proc` and
-    /// `/sys`, and calls `statvfs` on `<root>/<mount point>`: for tests on a fixture tree, or
-    /// an agent looking at its host's `/proc` and `/sys` mounted into a container.
+    /// `/sys` (and so `<root>/run/udev/data`), and calls `statvfs` on `<root>/<mount point>`:
+    /// for tests on a fixture tree, or an agent looking at its host's `/proc` and `/sys`
+    /// mounted into a container.
     ///
     /// When `root` is not `/`, [`Sample::cpu_usage`] is 0 and the load averages come from
     /// `<root>/proc/loadavg` rather than sysinfo.
@@ -200,6 +202,7 @@ impl Collector {
         sample.series(out);
         self.memory.series(out);
         self.filesystems.series(sample, out);
+        self.disks.series(out);
         for collector in &self.more {
             collector.series(out);
         }
