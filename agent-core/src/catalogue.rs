@@ -932,6 +932,36 @@ pub const FAMILIES: &[Family] = &[
         ],
         Source::Agent,
     ),
+    // node_exporter's os collector, from os-release(5).
+    gauge(
+        "node_os_info",
+        "",
+        "A metric with a constant '1' value labeled by build_id, id, id_like, image_id, \
+         image_version, name, pretty_name, variant, variant_id, version, version_codename, \
+         version_id.",
+        &[
+            "build_id",
+            "id",
+            "id_like",
+            "image_id",
+            "image_version",
+            "name",
+            "pretty_name",
+            "variant",
+            "variant_id",
+            "version",
+            "version_codename",
+            "version_id",
+        ],
+        Source::Agent,
+    ),
+    gauge(
+        "node_os_version",
+        "",
+        "Metric containing the major.minor part of the OS version.",
+        &["id", "id_like", "name"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1418,6 +1448,10 @@ pub mod f {
     pub const DISK_FLUSH_TIME: u16 = index("node_disk_flush_requests_time_seconds_total");
     #[allow(missing_docs)]
     pub const DISK_INFO: u16 = index("node_disk_info");
+    #[allow(missing_docs)]
+    pub const OS_INFO: u16 = index("node_os_info");
+    #[allow(missing_docs)]
+    pub const OS_VERSION: u16 = index("node_os_version");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -171,6 +171,8 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_time_clocksource_current_info",
             "node_filesystem_device_error",
             "node_disk_info",
+            "node_os_info",
+            "node_os_version",
         ],
         |_| Tolerance::Exact,
     ),

@@ -32,6 +32,7 @@
 //! - `conntrack.rs`: `/proc/sys/net/netfilter/nf_conntrack_{count,max}` and
 //!   `/proc/net/stat/nf_conntrack`.
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
+//! - `os.rs`: `/etc/os-release`, or `/usr/lib/os-release`, read again when it changes.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -51,6 +52,7 @@ mod loadavg;
 mod meminfo;
 mod netdev;
 mod netstat;
+mod os;
 mod pressure;
 mod read;
 mod sockstat;
@@ -121,9 +123,9 @@ impl Collector {
     }
 
     /// A collector that reads `<root>/proc/...` and `<root>/sys/...` instead of `/proc` and
-    /// `/sys` (and so `<root>/run/udev/data`), and calls `statvfs` on `<root>/<mount point>`:
-    /// for tests on a fixture tree, or an agent looking at its host's `/proc` and `/sys`
-    /// mounted into a container.
+    /// `/sys` (and so `<root>/run/udev/data` and `<root>/etc/os-release`), and calls `statvfs`
+    /// on `<root>/<mount point>`: for tests on a fixture tree, or an agent looking at its
+    /// host's `/proc` and `/sys` mounted into a container.
     ///
     /// When `root` is not `/`, [`Sample::cpu_usage`] is 0 and the load averages come from
     /// `<root>/proc/loadavg` rather than sysinfo.
@@ -155,6 +157,7 @@ impl Collector {
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
                 Box::new(time::TimeCollector::new(&root)),
+                Box::new(os::OsCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
