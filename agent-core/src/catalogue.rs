@@ -1164,6 +1164,100 @@ pub const FAMILIES: &[Family] = &[
         &[],
         Source::Agent,
     ),
+    // node_exporter's filesystem collector: a mount whose `statfs` failed or timed out has
+    // this at 1 and no other series.
+    gauge(
+        "node_filesystem_device_error",
+        "",
+        "Whether an error occurred while getting statistics for the given device.",
+        FS,
+        Source::Agent,
+    ),
+    // The columns of /proc/diskstats that kernels since 4.18 (discards) and 5.5 (flushes) add.
+    counter(
+        "node_disk_discards_completed_total",
+        "",
+        "The total number of discards completed successfully.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_discards_merged_total",
+        "",
+        "The total number of discards merged.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_discarded_sectors_total",
+        "",
+        "The total number of sectors discarded successfully.",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_discard_time_seconds_total",
+        "seconds",
+        "This is the total number of seconds spent by all discards.",
+        DEV,
+        Source::Agent,
+    ),
+    // node_exporter 1.5's help text has no full stop here.
+    counter(
+        "node_disk_flush_requests_total",
+        "",
+        "The total number of flush requests completed successfully",
+        DEV,
+        Source::Agent,
+    ),
+    counter(
+        "node_disk_flush_requests_time_seconds_total",
+        "seconds",
+        "This is the total number of seconds spent by all flush requests.",
+        DEV,
+        Source::Agent,
+    ),
+    // `device`, `major` and `minor` from /proc/diskstats, the others from the device's entry
+    // in udev's database, empty without one.
+    gauge(
+        "node_disk_info",
+        "",
+        "Info of /sys/block/<block_device>.",
+        &[
+            "device", "major", "minor", "path", "wwn", "model", "serial", "revision",
+        ],
+        Source::Agent,
+    ),
+    // node_exporter's os collector, from os-release(5).
+    gauge(
+        "node_os_info",
+        "",
+        "A metric with a constant '1' value labeled by build_id, id, id_like, image_id, \
+         image_version, name, pretty_name, variant, variant_id, version, version_codename, \
+         version_id.",
+        &[
+            "build_id",
+            "id",
+            "id_like",
+            "image_id",
+            "image_version",
+            "name",
+            "pretty_name",
+            "variant",
+            "variant_id",
+            "version",
+            "version_codename",
+            "version_id",
+        ],
+        Source::Agent,
+    ),
+    gauge(
+        "node_os_version",
+        "",
+        "Metric containing the major.minor part of the OS version.",
+        &["id", "id_like", "name"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1726,6 +1820,26 @@ pub mod f {
     pub const SELINUX_CONFIG_MODE: u16 = index("node_selinux_config_mode");
     #[allow(missing_docs)]
     pub const SELINUX_CURRENT_MODE: u16 = index("node_selinux_current_mode");
+    #[allow(missing_docs)]
+    pub const FS_DEVICE_ERROR: u16 = index("node_filesystem_device_error");
+    #[allow(missing_docs)]
+    pub const DISK_DISCARDS: u16 = index("node_disk_discards_completed_total");
+    #[allow(missing_docs)]
+    pub const DISK_DISCARDS_MERGED: u16 = index("node_disk_discards_merged_total");
+    #[allow(missing_docs)]
+    pub const DISK_DISCARDED_SECTORS: u16 = index("node_disk_discarded_sectors_total");
+    #[allow(missing_docs)]
+    pub const DISK_DISCARD_TIME: u16 = index("node_disk_discard_time_seconds_total");
+    #[allow(missing_docs)]
+    pub const DISK_FLUSHES: u16 = index("node_disk_flush_requests_total");
+    #[allow(missing_docs)]
+    pub const DISK_FLUSH_TIME: u16 = index("node_disk_flush_requests_time_seconds_total");
+    #[allow(missing_docs)]
+    pub const DISK_INFO: u16 = index("node_disk_info");
+    #[allow(missing_docs)]
+    pub const OS_INFO: u16 = index("node_os_info");
+    #[allow(missing_docs)]
+    pub const OS_VERSION: u16 = index("node_os_version");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

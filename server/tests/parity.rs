@@ -173,6 +173,10 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_selinux_enabled",
             "node_selinux_config_mode",
             "node_selinux_current_mode",
+            "node_filesystem_device_error",
+            "node_disk_info",
+            "node_os_info",
+            "node_os_version",
         ],
         |_| Tolerance::Exact,
     ),
@@ -246,6 +250,8 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_disk_io_time_weighted_seconds_total",
             "node_disk_read_time_seconds_total",
             "node_disk_write_time_seconds_total",
+            "node_disk_discard_time_seconds_total",
+            "node_disk_flush_requests_time_seconds_total",
         ],
         |lag| within(8.0 * (lag + 0.05), 0.01),
     ),
@@ -268,9 +274,16 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_disk_reads_merged_total",
             "node_disk_writes_completed_total",
             "node_disk_writes_merged_total",
+            "node_disk_discards_completed_total",
+            "node_disk_discards_merged_total",
+            "node_disk_flush_requests_total",
         ],
         |_| within(5000.0, 0.01),
     ),
+    // The bytes' bound above, in the sectors of 512 bytes discards are counted in.
+    (&["node_disk_discarded_sectors_total"], |_| {
+        within(64.0 * MIB / 512.0, 0.01)
+    }),
     // Loopback carries the test's own scrapes.
     (
         &[

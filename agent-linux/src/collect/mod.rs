@@ -13,12 +13,14 @@
 //! - `meminfo.rs`: `/proc/meminfo`: the sample's seven fields, and the rest of the file, whose
 //!   series it gives to [`Collector::series`] as the collectors below do.
 //! - `filesystem/`: the mounts of `/proc/1/mounts` or `/proc/mounts` that node_exporter reports
-//!   (`mounts.rs`) and their `statvfs`, under a deadline (`statfs.rs`).
+//!   (`mounts.rs`) and their `statvfs`, under a deadline (`statfs.rs`); those whose `statvfs`
+//!   gave nothing it keeps for [`Collector::series`].
 //! - `netdev.rs`: `/proc/net/dev`, and `/sys/class/net/<device>/operstate`: the sample's
 //!   counters, and the other columns (and `rx_nohandler`), whose series it gives to
 //!   [`Collector::series`] as meminfo does.
 //! - `hwmon.rs`: the `temp<N>_input` files of `/sys/class/hwmon`.
-//! - `diskstats.rs`: `/proc/diskstats`.
+//! - `diskstats.rs`: `/proc/diskstats`, and each disk's entry in udev's database; what a
+//!   sample has no room for it keeps for [`Collector::series`].
 //! - `pressure.rs`: `/proc/pressure/{cpu,memory,io}`.
 //!
 //! Then the collectors of families that only protocol v2 carries (see `families.rs`), which
@@ -41,6 +43,7 @@
 //! - `arp.rs`: `/proc/net/arp`, the entries of each device.
 //! - `udp_queues.rs`: `/proc/net/udp` and `/proc/net/udp6`, the bytes queued.
 //! - `selinux.rs`: whether SELinux is enabled (`/sys/fs/selinux`), and its modes.
+//! - `os.rs`: `/etc/os-release`, or `/usr/lib/os-release`, read again when it changes.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -61,6 +64,7 @@ mod loadavg;
 mod meminfo;
 mod netdev;
 mod netstat;
+mod os;
 mod pressure;
 mod process;
 mod read;
@@ -137,8 +141,9 @@ impl Collector {
     }
 
     /// A collector that reads `<root>/proc/...` and `<root>/sys/...` instead of `/proc` and
-    /// `/sys`, and calls `statvfs` on `<root>/<mount point>`: for tests on a fixture tree, or
-    /// an agent looking at its host's `/proc` and `/sys` mounted into a container.
+    /// `/sys` (and so `<root>/run/udev/data` and `<root>/etc/os-release`), and calls `statvfs`
+    /// on `<root>/<mount point>`: for tests on a fixture tree, or an agent looking at its
+    /// host's `/proc` and `/sys` mounted into a container.
     ///
     /// When `root` is not `/`, [`Sample::cpu_usage`] is 0 and the load averages come from
     /// `<root>/proc/loadavg` rather than sysinfo.
@@ -177,6 +182,7 @@ impl Collector {
                 Box::new(arp::ArpCollector::new(&root)),
                 Box::new(udp_queues::UdpQueuesCollector::new(&root)),
                 Box::new(selinux::SelinuxCollector::new(&root)),
+                Box::new(os::OsCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
@@ -225,6 +231,8 @@ impl Collector {
         self.stat.series(out);
         self.memory.series(out);
         self.interfaces.series(out);
+        self.filesystems.series(sample, out);
+        self.disks.series(out);
         for collector in &self.more {
             collector.series(out);
         }
@@ -349,7 +357,8 @@ mod tests {
     ///
     /// It has no `proc/1/mounts`: the fallback `proc/mounts` is read. There `/` is the fixture
     /// root itself, `/srv data` a read-only directory in it, `/gone` a mount point that does not
-    /// exist (its `statvfs` fails), `/sys` and `cgroup2` are excluded.
+    /// exist (its `statvfs` fails, so it has only `node_filesystem_device_error`), `/sys` and
+    /// `cgroup2` are excluded.
     ///
     /// hwmon0 is a coretemp linked from the class directory, named after its device. hwmon1 has
     /// no device and is named by its name file; a sensor of it reading garbage is skipped.
@@ -399,6 +408,22 @@ mod tests {
             ]
         );
         assert!(sample.filesystems[0].size > 0);
+        let errors: Vec<(Vec<String>, f64)> = families::listed::named(|out| {
+            collector.series(&sample, out);
+        })
+        .into_iter()
+        .filter(|(family, _, _)| *family == "node_filesystem_device_error")
+        .map(|(_, labels, value)| (labels, value))
+        .collect();
+        let labels = |l: [&str; 3]| l.map(str::to_owned).to_vec();
+        assert_eq!(
+            errors,
+            [
+                (labels(["/dev/vda", "ext4", "/"]), 0.0),
+                (labels(["/dev/vdb", "xfs", "/srv data"]), 0.0),
+                (labels(["server:/export", "nfs4", "/gone"]), 1.0),
+            ]
+        );
 
         let interfaces: Vec<(&str, bool, u64, u64)> = sample
             .interfaces

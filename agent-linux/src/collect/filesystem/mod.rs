@@ -1,6 +1,10 @@
 //! Filesystems, as node_exporter 1.5's filesystem collector reports them: the mounts it
 //! chooses ([`mounts`]) with their `statvfs` ([`statfs`], which a hung network filesystem
 //! cannot stop).
+//!
+//! A mount whose `statvfs` answers goes into the [`Sample`]; one whose call fails or does not
+//! answer in time is kept aside, for `node_filesystem_device_error`, which only v2 carries:
+//! node_exporter lists such a mount with that at 1 and no other series.
 
 pub(super) mod mounts;
 mod statfs;
@@ -8,7 +12,9 @@ mod statfs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use agent_core::sample::{Filesystem, Sample, bounded, push_or_count};
+use agent_core::catalogue::{Series, f};
+use agent_core::sample::{Filesystem, MAX_FILESYSTEMS, Name, Path as PathText, Sample};
+use agent_core::sample::{bounded, push_or_count};
 
 use super::labels::Notes;
 use super::read::{join_into, read_text};
@@ -32,6 +38,17 @@ pub(super) struct FilesystemCollector {
     scratch: PathBuf,
     /// Holds the mounts file while it is parsed; reused so a sample allocates little.
     buf: Vec<u8>,
+    /// The mounts of the last sample whose `statvfs` failed or did not answer in time, at
+    /// most [`MAX_FILESYSTEMS`] as in the sample.
+    failed: Vec<Failed>,
+}
+
+/// The labels of a mount whose `statvfs` gave nothing.
+#[derive(Debug)]
+struct Failed {
+    device: PathText,
+    fstype: Name,
+    mountpoint: PathText,
 }
 
 impl FilesystemCollector {
@@ -46,14 +63,16 @@ impl FilesystemCollector {
             slow_mounts: (Vec::new(), Vec::new()),
             scratch: PathBuf::new(),
             buf: Vec::new(),
+            failed: Vec::new(),
         }
     }
 
     /// Adds to [`Sample::filesystems`] the mounts of `/proc/1/mounts` (or `/proc/mounts`) that
     /// node_exporter reports, with their `statvfs`, noting in `notes` those the server would
-    /// refuse. A mount whose `statvfs` fails or does not answer in time is left out
-    /// (node_exporter reports it with `node_filesystem_device_error` 1 and no sizes).
+    /// refuse. A mount whose `statvfs` fails or does not answer in time is kept for
+    /// [`series`](FilesystemCollector::series) instead.
     pub(super) fn collect(&mut self, sample: &mut Sample, notes: &mut Notes) {
+        self.failed.clear();
         // Init's mount namespace is the host's when the agent runs in a container with the
         // host's /proc; node_exporter reads it first for the same reason. Reading it can be
         // refused (hidepid, no ptrace access), hence the fallback.
@@ -94,10 +113,16 @@ impl FilesystemCollector {
                 bounded(&mount.mountpoint),
             );
             // Two mount points cut to the same length, say, would be one series twice.
+            let same =
+                |d: &PathText, t: &Name, m: &PathText| (d, t, m) == (&device, &fstype, &mountpoint);
             let taken = sample
                 .filesystems
                 .iter()
-                .any(|f| (&f.device, &f.fstype, &f.mountpoint) == (&device, &fstype, &mountpoint));
+                .any(|f| same(&f.device, &f.fstype, &f.mountpoint))
+                || self
+                    .failed
+                    .iter()
+                    .any(|f| same(&f.device, &f.fstype, &f.mountpoint));
             let labels = [
                 ("device", device.as_str()),
                 ("fstype", fstype.as_str()),
@@ -118,6 +143,15 @@ impl FilesystemCollector {
                 }
             };
             let Some(usage) = usage else {
+                if self.failed.len() < MAX_FILESYSTEMS {
+                    self.failed.push(Failed {
+                        device,
+                        fstype,
+                        mountpoint,
+                    });
+                } else {
+                    sample.omitted.filesystems = sample.omitted.filesystems.saturating_add(1);
+                }
                 continue;
             };
             let filesystem = Filesystem {
@@ -136,6 +170,28 @@ impl FilesystemCollector {
                 filesystem,
                 &mut sample.omitted.filesystems,
             );
+        }
+    }
+
+    /// `node_filesystem_device_error` of each mount of `sample` (what the last
+    /// [`collect`](FilesystemCollector::collect) returned), 0, and of each whose `statvfs`
+    /// gave nothing, 1.
+    pub(super) fn series(&self, sample: &Sample, out: &mut dyn Series) {
+        out.section("filesystem errors");
+        let listed = sample
+            .filesystems
+            .iter()
+            .map(|f| (&f.device, &f.fstype, &f.mountpoint, 0.0));
+        let failed = self
+            .failed
+            .iter()
+            .map(|f| (&f.device, &f.fstype, &f.mountpoint, 1.0));
+        for (device, fstype, mountpoint, error) in listed.chain(failed) {
+            let labels = [device.as_str(), fstype.as_str(), mountpoint.as_str()];
+            for label in labels {
+                out.identity(label);
+            }
+            out.add(f::FS_DEVICE_ERROR, &labels, error);
         }
     }
 }
