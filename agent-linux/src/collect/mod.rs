@@ -30,6 +30,7 @@
 //! - `conntrack.rs`: `/proc/sys/net/netfilter/nf_conntrack_{count,max}` and
 //!   `/proc/net/stat/nf_conntrack`.
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
+//! - `netclass.rs`: each network device's properties, `/sys/class/net/<device>/`.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -47,6 +48,7 @@ mod hwmon;
 mod labels;
 mod loadavg;
 mod meminfo;
+mod netclass;
 mod netdev;
 mod netstat;
 mod pressure;
@@ -152,6 +154,7 @@ impl Collector {
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
                 Box::new(time::TimeCollector::new(&root)),
+                Box::new(netclass::NetclassCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
