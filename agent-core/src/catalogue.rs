@@ -199,6 +199,23 @@ macro_rules! netdev {
     };
 }
 
+/// A property of `/sys/class/net/<device>/` as node_exporter's netclass collector names it:
+/// `node_network_<name>`, its help text the name whatever its kind and unit.
+macro_rules! netclass {
+    ($kind:ident, $name:literal) => {
+        netclass!($kind, $name, "")
+    };
+    ($kind:ident, $name:literal, $unit:literal) => {
+        $kind(
+            concat!("node_network_", $name),
+            $unit,
+            concat!("Network device property: ", $name),
+            DEV,
+            Source::Agent,
+        )
+    };
+}
+
 /// The labels of a filesystem's series, after `instance`.
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
 /// The labels of a network interface's or a disk's series, after `instance`.
@@ -1258,6 +1275,39 @@ pub const FAMILIES: &[Family] = &[
         &["id", "id_like", "name"],
         Source::Agent,
     ),
+    // /sys/class/net/<device>/, as node_exporter's netclass collector gives it, in its order,
+    // but for `node_network_up` above; only v2 carries them.
+    gauge(
+        "node_network_info",
+        "",
+        "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
+        &[
+            "address",
+            "broadcast",
+            "device",
+            "duplex",
+            "ifalias",
+            "operstate",
+        ],
+        Source::Agent,
+    ),
+    netclass!(gauge, "address_assign_type"),
+    netclass!(gauge, "carrier"),
+    netclass!(counter, "carrier_changes_total"),
+    netclass!(counter, "carrier_up_changes_total"),
+    netclass!(counter, "carrier_down_changes_total"),
+    netclass!(gauge, "device_id"),
+    netclass!(gauge, "dormant"),
+    netclass!(gauge, "flags"),
+    netclass!(gauge, "iface_id"),
+    netclass!(gauge, "iface_link"),
+    netclass!(gauge, "iface_link_mode"),
+    netclass!(gauge, "mtu_bytes", "bytes"),
+    netclass!(gauge, "name_assign_type"),
+    netclass!(gauge, "net_dev_group"),
+    netclass!(gauge, "speed_bytes", "bytes"),
+    netclass!(gauge, "transmit_queue_length"),
+    netclass!(gauge, "protocol_type"),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1840,6 +1890,42 @@ pub mod f {
     pub const OS_INFO: u16 = index("node_os_info");
     #[allow(missing_docs)]
     pub const OS_VERSION: u16 = index("node_os_version");
+    #[allow(missing_docs)]
+    pub const NETCLASS_INFO: u16 = index("node_network_info");
+    #[allow(missing_docs)]
+    pub const NETCLASS_ADDRESS_ASSIGN_TYPE: u16 = index("node_network_address_assign_type");
+    #[allow(missing_docs)]
+    pub const NETCLASS_CARRIER: u16 = index("node_network_carrier");
+    #[allow(missing_docs)]
+    pub const NETCLASS_CARRIER_CHANGES: u16 = index("node_network_carrier_changes_total");
+    #[allow(missing_docs)]
+    pub const NETCLASS_CARRIER_UP_CHANGES: u16 = index("node_network_carrier_up_changes_total");
+    #[allow(missing_docs)]
+    pub const NETCLASS_CARRIER_DOWN_CHANGES: u16 = index("node_network_carrier_down_changes_total");
+    #[allow(missing_docs)]
+    pub const NETCLASS_DEVICE_ID: u16 = index("node_network_device_id");
+    #[allow(missing_docs)]
+    pub const NETCLASS_DORMANT: u16 = index("node_network_dormant");
+    #[allow(missing_docs)]
+    pub const NETCLASS_FLAGS: u16 = index("node_network_flags");
+    #[allow(missing_docs)]
+    pub const NETCLASS_IFACE_ID: u16 = index("node_network_iface_id");
+    #[allow(missing_docs)]
+    pub const NETCLASS_IFACE_LINK: u16 = index("node_network_iface_link");
+    #[allow(missing_docs)]
+    pub const NETCLASS_IFACE_LINK_MODE: u16 = index("node_network_iface_link_mode");
+    #[allow(missing_docs)]
+    pub const NETCLASS_MTU_BYTES: u16 = index("node_network_mtu_bytes");
+    #[allow(missing_docs)]
+    pub const NETCLASS_NAME_ASSIGN_TYPE: u16 = index("node_network_name_assign_type");
+    #[allow(missing_docs)]
+    pub const NETCLASS_NET_DEV_GROUP: u16 = index("node_network_net_dev_group");
+    #[allow(missing_docs)]
+    pub const NETCLASS_SPEED_BYTES: u16 = index("node_network_speed_bytes");
+    #[allow(missing_docs)]
+    pub const NETCLASS_TRANSMIT_QUEUE_LENGTH: u16 = index("node_network_transmit_queue_length");
+    #[allow(missing_docs)]
+    pub const NETCLASS_PROTOCOL_TYPE: u16 = index("node_network_protocol_type");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -44,6 +44,7 @@
 //! - `udp_queues.rs`: `/proc/net/udp` and `/proc/net/udp6`, the bytes queued.
 //! - `selinux.rs`: whether SELinux is enabled (`/sys/fs/selinux`), and its modes.
 //! - `os.rs`: `/etc/os-release`, or `/usr/lib/os-release`, read again when it changes.
+//! - `netclass.rs`: each network device's properties, `/sys/class/net/<device>/`.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused.
@@ -62,6 +63,7 @@ mod hwmon;
 mod labels;
 mod loadavg;
 mod meminfo;
+mod netclass;
 mod netdev;
 mod netstat;
 mod os;
@@ -183,6 +185,7 @@ impl Collector {
                 Box::new(udp_queues::UdpQueuesCollector::new(&root)),
                 Box::new(selinux::SelinuxCollector::new(&root)),
                 Box::new(os::OsCollector::new(&root)),
+                Box::new(netclass::NetclassCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,
