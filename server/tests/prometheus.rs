@@ -133,8 +133,17 @@ fn with_the_shipped_config_each_host_is_its_own_instance() {
     assert_eq!(alert["labels"]["instance"], "host-b", "{alert}");
     let summary = alert["annotations"]["summary"].as_str().unwrap_or_default();
     assert!(summary.contains("host-b"), "{alert}");
-    let firing = http_get(port, "/api/v1/alerts").unwrap().1;
-    assert!(!firing.contains("host-a"), "{firing}");
+    // Only for host-b: the node alerts may well be pending for this busy machine's hosts.
+    let body = http_get(port, "/api/v1/alerts").unwrap().1;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let down: Vec<&serde_json::Value> = json["data"]["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["labels"]["alertname"] == "VitalsAgentDown")
+        .map(|a| &a["labels"]["instance"])
+        .collect();
+    assert_eq!(down, ["host-b"], "{body}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
