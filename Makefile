@@ -140,6 +140,7 @@ deny-advisories: deps-deny
 
 promtool-check: deps-apt
 	promtool check config prometheus/prometheus.yml
+	promtool check rules prometheus/rules/*.rules.yml
 	promtool test rules prometheus/rules/tests/*.test.yml
 
 # docs/metrics.md, written again from the catalogue (agent-core/src/catalogue.rs); `make unit`

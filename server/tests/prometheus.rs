@@ -57,6 +57,25 @@ fn prometheus_scrapes_every_agent_through_the_shipped_config() {
     );
     let targets = http_get(port, "/api/v1/targets").unwrap().1;
     assert!(targets.contains("\"health\":\"up\""), "{targets}");
+
+    // Every shipped rule, once evaluated on these agents' series, evaluates without an error
+    // (such as many-to-many matching, which promtool cannot see without series).
+    let rules = wait_for(
+        "every shipped rule evaluated",
+        Duration::from_secs(30),
+        || {
+            let (_, body) = http_get(port, "/api/v1/rules")?;
+            let json: serde_json::Value = serde_json::from_str(&body).ok()?;
+            let rules: Vec<serde_json::Value> = json["data"]["groups"]
+                .as_array()?
+                .iter()
+                .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+                .collect();
+            (!rules.is_empty() && rules.iter().all(|r| r["health"] != "unknown")).then_some(rules)
+        },
+    );
+    let failed: Vec<&serde_json::Value> = rules.iter().filter(|r| r["health"] != "ok").collect();
+    assert!(failed.is_empty(), "{failed:#?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -133,8 +152,17 @@ fn with_the_shipped_config_each_host_is_its_own_instance() {
     assert_eq!(alert["labels"]["instance"], "host-b", "{alert}");
     let summary = alert["annotations"]["summary"].as_str().unwrap_or_default();
     assert!(summary.contains("host-b"), "{alert}");
-    let firing = http_get(port, "/api/v1/alerts").unwrap().1;
-    assert!(!firing.contains("host-a"), "{firing}");
+    // Only for host-b: the node alerts may well be pending for this busy machine's hosts.
+    let body = http_get(port, "/api/v1/alerts").unwrap().1;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let down: Vec<&serde_json::Value> = json["data"]["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["labels"]["alertname"] == "VitalsAgentDown")
+        .map(|a| &a["labels"]["instance"])
+        .collect();
+    assert_eq!(down, ["host-b"], "{body}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
