@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// Reads `path` into `buf` and returns it as text, or `None` if it cannot be read.
@@ -24,4 +24,15 @@ pub(super) fn join_into(path: &mut PathBuf, base: &Path, parts: &[&str]) {
     for part in parts {
         path.push(part);
     }
+}
+
+/// The most bytes [`read_sysfs`] reads: node_exporter's `SysReadFile` buffer.
+pub(super) const SYSFS_READ: usize = 128;
+
+/// The bytes one `read(2)` of `path` gives, at most [`SYSFS_READ`], as node_exporter reads a
+/// sysfs attribute: a driver that answers `EAGAIN` (some hwmon drivers do) fails the read at
+/// once rather than being polled, and the error says why (a missing file, no data).
+pub(super) fn read_sysfs<'b>(buf: &'b mut [u8; SYSFS_READ], path: &Path) -> io::Result<&'b [u8]> {
+    let n = File::open(path)?.read(buf)?;
+    Ok(buf.get(..n).unwrap_or_default())
 }
