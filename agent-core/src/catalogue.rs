@@ -320,6 +320,20 @@ macro_rules! hwmon {
     };
 }
 
+/// A frequency of `/sys/devices/system/cpu/cpu<N>/cpufreq/` as node_exporter's cpufreq
+/// collector names it, in hertz.
+macro_rules! cpufreq {
+    ($name:literal, $help:literal) => {
+        gauge(
+            concat!("node_cpu_", $name, "_hertz"),
+            "hertz",
+            $help,
+            &["cpu"],
+            Source::Agent,
+        )
+    };
+}
+
 /// The labels of a filesystem's series, after `instance`.
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
 /// The labels of a network interface's or a disk's series, after `instance`.
@@ -1173,6 +1187,44 @@ pub const FAMILIES: &[Family] = &[
     hwmon!(element "pwm", "auto_channels_temp"),
     hwmon!(alarm "intrusion"),
     hwmon!(beep "intrusion"),
+    // node_exporter's thermal_zone collector.
+    gauge(
+        "node_thermal_zone_temp",
+        "",
+        "Zone temperature in Celsius",
+        &["type", "zone"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_cooling_device_cur_state",
+        "",
+        "Current throttle state of the cooling device",
+        &["name", "type"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_cooling_device_max_state",
+        "",
+        "Maximum throttle state of the cooling device",
+        &["name", "type"],
+        Source::Agent,
+    ),
+    // node_exporter's cpufreq collector.
+    cpufreq!("frequency", "Current cpu thread frequency in hertz."),
+    cpufreq!("frequency_min", "Minimum cpu thread frequency in hertz."),
+    cpufreq!("frequency_max", "Maximum cpu thread frequency in hertz."),
+    cpufreq!(
+        "scaling_frequency",
+        "Current scaled CPU thread frequency in hertz."
+    ),
+    cpufreq!(
+        "scaling_frequency_min",
+        "Minimum scaled CPU thread frequency in hertz."
+    ),
+    cpufreq!(
+        "scaling_frequency_max",
+        "Maximum scaled CPU thread frequency in hertz."
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1647,6 +1699,24 @@ pub mod f {
     pub const HWMON_CHIP_NAMES: u16 = index("node_hwmon_chip_names");
     #[allow(missing_docs)]
     pub const HWMON_SENSOR_LABEL: u16 = index("node_hwmon_sensor_label");
+    #[allow(missing_docs)]
+    pub const THERMAL_ZONE_TEMP: u16 = index("node_thermal_zone_temp");
+    #[allow(missing_docs)]
+    pub const COOLING_DEVICE_CUR_STATE: u16 = index("node_cooling_device_cur_state");
+    #[allow(missing_docs)]
+    pub const COOLING_DEVICE_MAX_STATE: u16 = index("node_cooling_device_max_state");
+    #[allow(missing_docs)]
+    pub const CPU_FREQUENCY: u16 = index("node_cpu_frequency_hertz");
+    #[allow(missing_docs)]
+    pub const CPU_FREQUENCY_MIN: u16 = index("node_cpu_frequency_min_hertz");
+    #[allow(missing_docs)]
+    pub const CPU_FREQUENCY_MAX: u16 = index("node_cpu_frequency_max_hertz");
+    #[allow(missing_docs)]
+    pub const CPU_SCALING_FREQUENCY: u16 = index("node_cpu_scaling_frequency_hertz");
+    #[allow(missing_docs)]
+    pub const CPU_SCALING_FREQUENCY_MIN: u16 = index("node_cpu_scaling_frequency_min_hertz");
+    #[allow(missing_docs)]
+    pub const CPU_SCALING_FREQUENCY_MAX: u16 = index("node_cpu_scaling_frequency_max_hertz");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

@@ -451,7 +451,8 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |_| within(20_000.0, 0.01),
     ),
-    // The hwmon chips' names, labels and limits: static while the test runs.
+    // The hwmon chips' names, labels and limits, the cooling devices' ranges and the CPUs'
+    // frequency limits: static while the test runs.
     (
         &[
             "node_hwmon_chip_names",
@@ -530,6 +531,11 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_hwmon_pwm_freq",
             "node_hwmon_pwm_auto_channels_temp",
             "node_hwmon_intrusion_beep_enabled",
+            "node_cooling_device_max_state",
+            "node_cpu_frequency_min_hertz",
+            "node_cpu_frequency_max_hertz",
+            "node_cpu_scaling_frequency_min_hertz",
+            "node_cpu_scaling_frequency_max_hertz",
         ],
         |_| Tolerance::Exact,
     ),
@@ -571,11 +577,12 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |_| within(1.0, 0.0),
     ),
-    // Temperatures, as node_hwmon_temp_celsius above.
+    // Temperatures, as node_hwmon_temp_celsius above (a thermal zone is often a hwmon chip too).
     (
         &[
             "node_hwmon_temp_lowest_celsius",
             "node_hwmon_temp_highest_celsius",
+            "node_thermal_zone_temp",
         ],
         |_| within(2.0, 0.0),
     ),
@@ -620,6 +627,16 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         within(300.0, 0.1)
     }),
     (&["node_hwmon_pwm"], |_| within(64.0, 0.0)),
+    // A cooling device's throttle state may cross its whole range between the two readings.
+    (&["node_cooling_device_cur_state"], |_| within(64.0, 0.0)),
+    // A CPU changes its frequency in milliseconds: any two readings within its range.
+    (
+        &[
+            "node_cpu_frequency_hertz",
+            "node_cpu_scaling_frequency_hertz",
+        ],
+        |_| within(6e9, 0.0),
+    ),
 ];
 
 /// The tolerance of `family` given `lag`, if [`TOLERANCES`] names it.

@@ -1,8 +1,8 @@
 //! The fixture machines and what node_exporter 1.5 makes of them: `fixtures/<machine>/sys` is
 //! a copy of a real machine's sensors (a Raspberry Pi 4 with two I²C sensor boards, an x86
 //! laptop), and `fixtures/<machine>/node_exporter.prom` node_exporter's exposition of its
-//! hwmon families for that tree, which that collector's tests compare their series with,
-//! value for value.
+//! hwmon, thermal_zone and cpufreq families for that tree, which those collectors' tests
+//! compare their series with, value for value.
 //!
 //! The expositions are node_exporter's own: `the_expositions_are_node_exporters` (ignored: it
 //! needs Debian's `prometheus-node-exporter`) runs it on each tree and compares, and with
@@ -19,7 +19,13 @@ pub(super) use super::tests::FixtureTree as Tree;
 pub(super) const MACHINES: [&str; 2] = ["pi4", "laptop"];
 
 /// The families of the expositions, by the start of their names.
-const FAMILY_PREFIXES: [&str; 1] = ["node_hwmon_"];
+const FAMILY_PREFIXES: [&str; 5] = [
+    "node_hwmon_",
+    "node_thermal_zone_",
+    "node_cooling_device_",
+    "node_cpu_frequency_",
+    "node_cpu_scaling_frequency_",
+];
 
 /// One series: its family's name, its labels by name (sorted, as an exposition has them), its
 /// value.
@@ -148,7 +154,7 @@ fn the_expositions_help_and_types_are_the_catalogues() {
 }
 
 /// Runs node_exporter 1.5 (Debian's `prometheus-node-exporter`) on each fixture tree, with
-/// only its hwmon collector, and compares its exposition of their families with the checked
+/// only the three collectors, and compares its exposition of their families with the checked
 /// in one; `VITALS_BLESS=1` writes it instead.
 #[test]
 #[ignore = "needs Debian's prometheus-node-exporter"]
@@ -180,7 +186,12 @@ fn the_expositions_are_node_exporters() {
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg(format!("--path.sysfs={}", root.join("sys").display()))
                 .arg(format!("--path.procfs={}", root.join("proc").display()))
-                .args(["--collector.disable-defaults", "--collector.hwmon"])
+                .args([
+                    "--collector.disable-defaults",
+                    "--collector.hwmon",
+                    "--collector.thermal_zone",
+                    "--collector.cpufreq",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

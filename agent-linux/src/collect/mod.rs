@@ -32,16 +32,19 @@
 //! - `conntrack.rs`: `/proc/sys/net/netfilter/nf_conntrack_{count,max}` and
 //!   `/proc/net/stat/nf_conntrack`.
 //! - `time.rs`: the time zone's offset, and `/sys/devices/system/clocksource`.
+//! - `thermal_zone.rs`: `/sys/class/thermal`'s zones and cooling devices.
+//! - `cpufreq.rs`: `/sys/devices/system/cpu/cpu<N>/cpufreq/`'s frequencies.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused. For the tests, `golden.rs`
 //! has two whole machines' sensors (`fixtures/pi4/`, `fixtures/laptop/`) and node_exporter's
-//! exposition of each, which the hwmon collector must give.
+//! exposition of each, which the hwmon, thermal_zone and cpufreq collectors must give.
 //!
 //! Nothing here panics on what a file contains, and a file that is missing or unreadable
 //! leaves its part of the sample empty or zero.
 
 mod conntrack;
+mod cpufreq;
 mod diskstats;
 mod entropy;
 mod families;
@@ -59,6 +62,7 @@ mod pressure;
 mod read;
 mod sockstat;
 mod stat;
+mod thermal_zone;
 mod time;
 mod vmstat;
 
@@ -72,16 +76,17 @@ use sysinfo::System;
 
 use families::Families;
 
-/// How often the hwmon collector looks up its files again (the chips, and which files each
-/// has) when none has gone; one that has gone fails with `ENOENT`, and the next sample looks
-/// them up at once.
+/// How often the hwmon, thermal_zone and cpufreq collectors look up their files again (the
+/// chips, zones and CPUs, and which files each has) when none has gone; one that has gone
+/// fails with `ENOENT`, and the next sample looks them up at once.
 ///
-/// A lookup walks directories, resolves symbolic links, reads names and labels and allocates
-/// each path; a sample opens, reads and closes each value's file and nothing else. Counted
-/// with `strace -f` on the fixture trees, a lookup costs two to three samples' system calls
-/// (182 against 60 a sample on the Raspberry Pi 4's, 333 against 144 on the laptop's). Every
-/// minute, at the default 10 s interval, that would add a third to a half of the samples'
-/// cost; every five minutes it adds a tenth, and a chip that appears late (a module loaded
+/// A lookup walks directories, resolves symbolic links, reads names, labels and types and
+/// allocates each path; a sample opens, reads and closes each value's file and nothing else.
+/// Counted with `strace -f` on the fixture trees, a lookup costs two to six samples' system
+/// calls (hwmon 182 against 60 a sample on the Raspberry Pi 4's, 333 against 144 on the
+/// laptop's; cpufreq 106 against 17 on the Pi's, whose four CPUs share one policy). Every
+/// minute, at the default 10 s interval, that would add a third to all of the samples' cost;
+/// every five minutes it adds a tenth to a fifth, and a chip that appears late (a module loaded
 /// after the agent started) shows within five minutes.
 const RESCAN: Duration = Duration::from_secs(300);
 
@@ -172,6 +177,8 @@ impl Collector {
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
                 Box::new(time::TimeCollector::new(&root)),
+                Box::new(thermal_zone::ThermalZoneCollector::new(&root)),
+                Box::new(cpufreq::CpufreqCollector::new(&root)),
             ],
             notes: labels::Notes::default(),
             root,

@@ -36,3 +36,17 @@ pub(super) fn read_sysfs<'b>(buf: &'b mut [u8; SYSFS_READ], path: &Path) -> io::
     let n = File::open(path)?.read(buf)?;
     Ok(buf.get(..n).unwrap_or_default())
 }
+
+/// The whole number a file holds, white space around it trimmed, as Go's
+/// `strconv.ParseInt(strings.TrimSpace(text), 10, 64)` reads it.
+pub(super) fn parse_int(bytes: &[u8]) -> Option<i64> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
+}
+
+/// As [`parse_int`], for `strconv.ParseUint`, which takes no sign.
+pub(super) fn parse_uint(bytes: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    text.strip_prefix('+')
+        .is_none()
+        .then(|| text.parse().ok())?
+}
