@@ -12,7 +12,7 @@ use agent_core::sample::MAX_CPUS;
 
 use super::RESCAN;
 use super::families::Families;
-use super::read::{SYSFS_READ, parse_uint, read_sysfs};
+use super::read::{SYSFS_READ, gone, parse_uint, read_sysfs};
 
 /// The files of a CPU's `cpufreq` that node_exporter reads as numbers and gives, in kHz, with
 /// their families, in its order. A file that is missing, or only root may read
@@ -158,7 +158,7 @@ impl Families for CpufreqCollector {
                     },
                     Err(e) => match e.kind() {
                         ErrorKind::NotFound => {
-                            self.gone = true;
+                            self.gone |= gone(&e, file);
                             None
                         }
                         ErrorKind::PermissionDenied => None,

@@ -13,7 +13,7 @@ use agent_core::wire::MAX_TEXT;
 
 use super::RESCAN;
 use super::families::Families;
-use super::read::{SYSFS_READ, parse_int, parse_uint, read_sysfs};
+use super::read::{SYSFS_READ, gone, parse_int, parse_uint, read_sysfs};
 
 /// The most zones, and the most cooling devices, read: a laptop has about ten of each (a
 /// cooling device a CPU), and a tree under another root must not make a sample grow without
@@ -175,7 +175,7 @@ impl ThermalZoneCollector {
                     None => return false,
                 },
                 Err(e) => {
-                    self.gone |= e.kind() == ErrorKind::NotFound;
+                    self.gone |= gone(&e, &zone.temp);
                     match Failure::from(e) {
                         Failure::NoData => None,
                         Failure::Other => return false,
@@ -192,7 +192,7 @@ impl ThermalZoneCollector {
             let mut state = |path: &Path| match read_sysfs(buf, path) {
                 Ok(bytes) => parse_int(bytes),
                 Err(e) => {
-                    self.gone |= e.kind() == ErrorKind::NotFound;
+                    self.gone |= gone(&e, path);
                     None
                 }
             };

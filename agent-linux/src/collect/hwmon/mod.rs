@@ -10,7 +10,6 @@
 mod layout;
 mod naming;
 
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -19,7 +18,7 @@ use agent_core::sample::{Sample, Sensor, push_or_count};
 
 use super::RESCAN;
 use super::labels::Notes;
-use super::read::{SYSFS_READ, read_sysfs};
+use super::read::{SYSFS_READ, gone, read_sysfs};
 use layout::Layout;
 
 /// Reads the files of the hwmon chips.
@@ -63,7 +62,7 @@ impl HwmonCollector {
                     reading.value = match read_sysfs(&mut buf, &reading.path) {
                         Ok(bytes) => naming::value(bytes, reading.scale),
                         Err(e) => {
-                            self.gone |= e.kind() == ErrorKind::NotFound;
+                            self.gone |= gone(&e, &reading.path);
                             None
                         }
                     };
