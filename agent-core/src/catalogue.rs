@@ -216,10 +216,162 @@ macro_rules! netclass {
     };
 }
 
+/// A family node_exporter's hwmon collector names after a sensor file `<type><n>_<element>`:
+/// `node_hwmon_<type>_<element>` and the unit of its type, described by its type and element.
+/// The `input` element is the sensor's value: its name leaves the element out. Which elements
+/// have a row is the bound on what the agent gives (see `collect/hwmon/naming.rs`).
+macro_rules! hwmon {
+    (@unit $type:literal, input, $unit:literal, $what:literal) => {
+        gauge(
+            concat!("node_hwmon_", $type, "_", $unit),
+            $unit,
+            concat!($what, " (input)"),
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (@unit $type:literal, $element:literal, $unit:literal, $what:literal) => {
+        gauge(
+            concat!("node_hwmon_", $type, "_", $element, "_", $unit),
+            $unit,
+            concat!($what, " (", $element, ")"),
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (celsius $element:tt) => {
+        hwmon!(@unit "temp", $element, "celsius", "Hardware monitor for temperature")
+    };
+    (volts $type:literal, $element:tt) => {
+        hwmon!(@unit $type, $element, "volts", "Hardware monitor for voltage")
+    };
+    (amps $element:tt) => {
+        hwmon!(@unit "curr", $element, "amps", "Hardware monitor for current")
+    };
+    (watt $element:tt) => {
+        hwmon!(@unit "power", $element, "watt", "Hardware monitor for power usage in watts")
+    };
+    (rpm $element:tt) => {
+        hwmon!(@unit "fan", $element, "rpm", "Hardware monitor for fan revolutions per minute")
+    };
+    (seconds $element:literal) => {
+        gauge(
+            concat!("node_hwmon_power_", $element, "_seconds"),
+            "seconds",
+            concat!("Hardware monitor power usage update interval (", $element, ")"),
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (joules input) => {
+        counter(
+            "node_hwmon_energy_joule_total",
+            "joule",
+            "Hardware monitor for joules used so far (input)",
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (joules $element:literal) => {
+        counter(
+            concat!("node_hwmon_energy_", $element, "_joule_total"),
+            "joule",
+            concat!("Hardware monitor for joules used so far (", $element, ")"),
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (humidity input) => {
+        gauge(
+            "node_hwmon_humidity",
+            "",
+            "Hardware monitor for humidity, as a ratio (multiply with 100.0 to get the humidity \
+             as a percentage) (input)",
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (humidity $element:literal) => {
+        gauge(
+            concat!("node_hwmon_humidity_", $element),
+            "",
+            concat!(
+                "Hardware monitor for humidity, as a ratio (multiply with 100.0 to get the \
+                 humidity as a percentage) (",
+                $element,
+                ")"
+            ),
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (alarm $type:literal) => {
+        gauge(
+            concat!("node_hwmon_", $type, "_alarm"),
+            "",
+            concat!("Hardware sensor alarm status (", $type, ")"),
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (fault $type:literal) => {
+        gauge(
+            concat!("node_hwmon_", $type, "_fault"),
+            "",
+            concat!("Hardware sensor fault status (", $type, ")"),
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (beep $type:literal) => {
+        gauge(
+            concat!("node_hwmon_", $type, "_beep_enabled"),
+            "",
+            "Hardware monitor sensor has beeping enabled",
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (element $type:literal) => {
+        gauge(
+            concat!("node_hwmon_", $type),
+            "",
+            concat!("Hardware monitor ", $type, " element "),
+            HWMON,
+            Source::Agent,
+        )
+    };
+    (element $type:literal, $element:literal) => {
+        gauge(
+            concat!("node_hwmon_", $type, "_", $element),
+            "",
+            concat!("Hardware monitor ", $type, " element ", $element),
+            HWMON,
+            Source::Agent,
+        )
+    };
+}
+
+/// A frequency of `/sys/devices/system/cpu/cpu<N>/cpufreq/` as node_exporter's cpufreq
+/// collector names it, in hertz.
+macro_rules! cpufreq {
+    ($name:literal, $help:literal) => {
+        gauge(
+            concat!("node_cpu_", $name, "_hertz"),
+            "hertz",
+            $help,
+            &["cpu"],
+            Source::Agent,
+        )
+    };
+}
+
 /// The labels of a filesystem's series, after `instance`.
 const FS: &[&str] = &["device", "fstype", "mountpoint"];
 /// The labels of a network interface's or a disk's series, after `instance`.
 const DEV: &[&str] = &["device"];
+/// The labels of a hwmon sensor's series, after `instance`.
+const HWMON: &[&str] = &["chip", "sensor"];
 
 /// Every family, numbered by place: append, never reorder.
 pub const FAMILIES: &[Family] = &[
@@ -1307,7 +1459,212 @@ pub const FAMILIES: &[Family] = &[
     netclass!(gauge, "net_dev_group"),
     netclass!(gauge, "speed_bytes", "bytes"),
     netclass!(gauge, "transmit_queue_length"),
-    netclass!(gauge, "protocol_type"),
+    netclass!(gauge, "protocol_type"), // node_exporter's hwmon collector, but for `node_hwmon_temp_celsius` above: each chip's
+    // name, each sensor's label, and the values of the elements the kernel's hwmon core
+    // names (Documentation/hwmon/sysfs-interface.rst), as node_exporter names them.
+    gauge(
+        "node_hwmon_chip_names",
+        "",
+        "Annotation metric for human-readable chip names",
+        &["chip", "chip_name"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_hwmon_sensor_label",
+        "",
+        "Label for given chip and sensor",
+        &["chip", "label", "sensor"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_hwmon_beep_enabled",
+        "",
+        "Hardware beep enabled",
+        HWMON,
+        Source::Agent,
+    ),
+    gauge(
+        "node_hwmon_voltage_regulator_version",
+        "",
+        "Hardware voltage regulator",
+        HWMON,
+        Source::Agent,
+    ),
+    gauge(
+        "node_hwmon_update_interval_seconds",
+        "seconds",
+        "Hardware monitor update interval",
+        HWMON,
+        Source::Agent,
+    ),
+    hwmon!(celsius "max"),
+    hwmon!(celsius "min"),
+    hwmon!(celsius "max_hyst"),
+    hwmon!(celsius "min_hyst"),
+    hwmon!(celsius "crit"),
+    hwmon!(celsius "crit_hyst"),
+    hwmon!(celsius "emergency"),
+    hwmon!(celsius "emergency_hyst"),
+    hwmon!(celsius "lcrit"),
+    hwmon!(celsius "lcrit_hyst"),
+    hwmon!(celsius "offset"),
+    hwmon!(celsius "lowest"),
+    hwmon!(celsius "highest"),
+    hwmon!(celsius "rated_min"),
+    hwmon!(celsius "rated_max"),
+    hwmon!(celsius "enable"),
+    hwmon!(celsius "min_alarm"),
+    hwmon!(celsius "max_alarm"),
+    hwmon!(celsius "crit_alarm"),
+    hwmon!(celsius "emergency_alarm"),
+    hwmon!(celsius "lcrit_alarm"),
+    hwmon!(alarm "temp"),
+    hwmon!(fault "temp"),
+    hwmon!(beep "temp"),
+    hwmon!(element "temp", "type"),
+    hwmon!(volts "in", input),
+    hwmon!(volts "in", "min"),
+    hwmon!(volts "in", "max"),
+    hwmon!(volts "in", "lcrit"),
+    hwmon!(volts "in", "crit"),
+    hwmon!(volts "in", "average"),
+    hwmon!(volts "in", "lowest"),
+    hwmon!(volts "in", "highest"),
+    hwmon!(volts "in", "rated_min"),
+    hwmon!(volts "in", "rated_max"),
+    hwmon!(volts "in", "enable"),
+    hwmon!(volts "in", "min_alarm"),
+    hwmon!(volts "in", "max_alarm"),
+    hwmon!(volts "in", "lcrit_alarm"),
+    hwmon!(volts "in", "crit_alarm"),
+    hwmon!(alarm "in"),
+    hwmon!(fault "in"),
+    hwmon!(beep "in"),
+    hwmon!(volts "cpu", "vid"),
+    hwmon!(amps input),
+    hwmon!(amps "min"),
+    hwmon!(amps "max"),
+    hwmon!(amps "lcrit"),
+    hwmon!(amps "crit"),
+    hwmon!(amps "average"),
+    hwmon!(amps "lowest"),
+    hwmon!(amps "highest"),
+    hwmon!(amps "rated_min"),
+    hwmon!(amps "rated_max"),
+    hwmon!(amps "enable"),
+    hwmon!(amps "min_alarm"),
+    hwmon!(amps "max_alarm"),
+    hwmon!(amps "lcrit_alarm"),
+    hwmon!(amps "crit_alarm"),
+    hwmon!(alarm "curr"),
+    hwmon!(beep "curr"),
+    hwmon!(watt input),
+    hwmon!(watt "average"),
+    hwmon!(watt "average_highest"),
+    hwmon!(watt "average_lowest"),
+    hwmon!(watt "average_max"),
+    hwmon!(watt "average_min"),
+    hwmon!(watt "input_highest"),
+    hwmon!(watt "input_lowest"),
+    hwmon!(watt "cap"),
+    hwmon!(watt "cap_hyst"),
+    hwmon!(watt "cap_max"),
+    hwmon!(watt "cap_min"),
+    hwmon!(watt "min"),
+    hwmon!(watt "max"),
+    hwmon!(watt "lcrit"),
+    hwmon!(watt "crit"),
+    hwmon!(watt "rated_min"),
+    hwmon!(watt "rated_max"),
+    hwmon!(watt "enable"),
+    hwmon!(watt "cap_alarm"),
+    hwmon!(watt "min_alarm"),
+    hwmon!(watt "max_alarm"),
+    hwmon!(watt "lcrit_alarm"),
+    hwmon!(watt "crit_alarm"),
+    // The hwmon core names these two `interval_max` and `interval_min`, not `average_...`.
+    hwmon!(watt "interval_max"),
+    hwmon!(watt "interval_min"),
+    hwmon!(seconds "average_interval"),
+    hwmon!(seconds "average_interval_min"),
+    hwmon!(seconds "average_interval_max"),
+    gauge(
+        "node_hwmon_power_accuracy",
+        "",
+        "Hardware monitor power meter accuracy, as a ratio",
+        HWMON,
+        Source::Agent,
+    ),
+    hwmon!(alarm "power"),
+    hwmon!(joules input),
+    hwmon!(joules "enable"),
+    hwmon!(humidity input),
+    hwmon!(humidity "enable"),
+    hwmon!(humidity "min"),
+    hwmon!(humidity "min_hyst"),
+    hwmon!(humidity "max"),
+    hwmon!(humidity "max_hyst"),
+    hwmon!(humidity "rated_min"),
+    hwmon!(humidity "rated_max"),
+    hwmon!(alarm "humidity"),
+    hwmon!(fault "humidity"),
+    hwmon!(rpm input),
+    hwmon!(rpm "min"),
+    hwmon!(rpm "max"),
+    hwmon!(rpm "target"),
+    hwmon!(element "fan", "div"),
+    hwmon!(element "fan", "pulses"),
+    hwmon!(element "fan", "enable"),
+    hwmon!(element "fan", "min_alarm"),
+    hwmon!(element "fan", "max_alarm"),
+    hwmon!(alarm "fan"),
+    hwmon!(fault "fan"),
+    hwmon!(beep "fan"),
+    hwmon!(element "pwm"),
+    hwmon!(element "pwm", "enable"),
+    hwmon!(element "pwm", "mode"),
+    hwmon!(element "pwm", "freq"),
+    hwmon!(element "pwm", "auto_channels_temp"),
+    hwmon!(alarm "intrusion"),
+    hwmon!(beep "intrusion"),
+    // node_exporter's thermal_zone collector.
+    gauge(
+        "node_thermal_zone_temp",
+        "",
+        "Zone temperature in Celsius",
+        &["type", "zone"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_cooling_device_cur_state",
+        "",
+        "Current throttle state of the cooling device",
+        &["name", "type"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_cooling_device_max_state",
+        "",
+        "Maximum throttle state of the cooling device",
+        &["name", "type"],
+        Source::Agent,
+    ),
+    // node_exporter's cpufreq collector.
+    cpufreq!("frequency", "Current cpu thread frequency in hertz."),
+    cpufreq!("frequency_min", "Minimum cpu thread frequency in hertz."),
+    cpufreq!("frequency_max", "Maximum cpu thread frequency in hertz."),
+    cpufreq!(
+        "scaling_frequency",
+        "Current scaled CPU thread frequency in hertz."
+    ),
+    cpufreq!(
+        "scaling_frequency_min",
+        "Minimum scaled CPU thread frequency in hertz."
+    ),
+    cpufreq!(
+        "scaling_frequency_max",
+        "Maximum scaled CPU thread frequency in hertz."
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1926,6 +2283,28 @@ pub mod f {
     pub const NETCLASS_TRANSMIT_QUEUE_LENGTH: u16 = index("node_network_transmit_queue_length");
     #[allow(missing_docs)]
     pub const NETCLASS_PROTOCOL_TYPE: u16 = index("node_network_protocol_type");
+    #[allow(missing_docs)]
+    pub const HWMON_CHIP_NAMES: u16 = index("node_hwmon_chip_names");
+    #[allow(missing_docs)]
+    pub const HWMON_SENSOR_LABEL: u16 = index("node_hwmon_sensor_label");
+    #[allow(missing_docs)]
+    pub const THERMAL_ZONE_TEMP: u16 = index("node_thermal_zone_temp");
+    #[allow(missing_docs)]
+    pub const COOLING_DEVICE_CUR_STATE: u16 = index("node_cooling_device_cur_state");
+    #[allow(missing_docs)]
+    pub const COOLING_DEVICE_MAX_STATE: u16 = index("node_cooling_device_max_state");
+    #[allow(missing_docs)]
+    pub const CPU_FREQUENCY: u16 = index("node_cpu_frequency_hertz");
+    #[allow(missing_docs)]
+    pub const CPU_FREQUENCY_MIN: u16 = index("node_cpu_frequency_min_hertz");
+    #[allow(missing_docs)]
+    pub const CPU_FREQUENCY_MAX: u16 = index("node_cpu_frequency_max_hertz");
+    #[allow(missing_docs)]
+    pub const CPU_SCALING_FREQUENCY: u16 = index("node_cpu_scaling_frequency_hertz");
+    #[allow(missing_docs)]
+    pub const CPU_SCALING_FREQUENCY_MIN: u16 = index("node_cpu_scaling_frequency_min_hertz");
+    #[allow(missing_docs)]
+    pub const CPU_SCALING_FREQUENCY_MAX: u16 = index("node_cpu_scaling_frequency_max_hertz");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

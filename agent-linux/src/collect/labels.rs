@@ -45,7 +45,8 @@ impl Notes {
         false
     }
 
-    fn note(&mut self, line: String) {
+    /// Notes `line`, unless it was noted before.
+    pub(super) fn note(&mut self, line: String) {
         if self.noted.len() < MAX_NOTED && self.noted.insert(line.clone()) {
             self.lines.push(line);
         }
