@@ -19,6 +19,7 @@ mod common;
 
 use common::{Running, bin, env_or, free_port, rss_mib, start_server, user_system_seconds};
 
+use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
@@ -100,9 +101,17 @@ fn steady_ack_every() -> String {
 /// on a thread that returns the load generator's report; returns once they have had [`SETTLE`]
 /// to connect and settle.
 fn steady_load(to: SocketAddr, n: u64, steady: u64, protocol: &str) -> thread::JoinHandle<String> {
+    steady_load_with(to, n, steady, &strings(&["--protocol", protocol]))
+}
+
+/// [`steady_load`] with the load generator's `extra` arguments.
+fn steady_load_with(
+    to: SocketAddr,
+    n: u64,
+    steady: u64,
+    extra: &[String],
+) -> thread::JoinHandle<String> {
     let args = strings(&[
-        "--protocol",
-        protocol,
         "--server",
         &to.to_string(),
         "--agents",
@@ -111,9 +120,14 @@ fn steady_load(to: SocketAddr, n: u64, steady: u64, protocol: &str) -> thread::J
         "1",
         "--seconds",
         &steady.to_string(),
-        "--ack-every",
-        &steady_ack_every(),
     ]);
+    // The agent's ack_every, unless the series are a recording's (which has its own).
+    let ack = if extra.iter().any(|a| a == "--record") {
+        Vec::new()
+    } else {
+        strings(&["--ack-every", &steady_ack_every()])
+    };
+    let args = [args, ack, extra.to_vec()].concat();
     let generator = thread::spawn(move || loadgen(&args));
     thread::sleep(SETTLE);
     generator
@@ -408,6 +422,55 @@ fn main() {
             scrape_figures(pg_s, pg_b, None),
         );
     }
+
+    // ---- 10k agents with this machine's series: vitals at full coverage ----------------------
+    let once = Command::new(bin("vitals-agent")).arg("--once").output();
+    let record = std::env::temp_dir().join(format!("vitals-record-{}.txt", std::process::id()));
+    match once {
+        Ok(out) if out.status.success() && fs::write(&record, &out.stdout).is_ok() => {
+            let (server, agents, http) = start_server("127.0.0.1:0", "127.0.0.1:0");
+            let pid = server.0.id();
+            let extra = strings(&["--record", &record.to_string_lossy()]);
+            let generator = steady_load_with(agents, 10_000, steady, &extra);
+            let cpu = cpu_windows(pid);
+            let rss = rss_mib(pid);
+            let (plain_s, plain_b, body) = scrape(http, false);
+            let series = series_in(&body);
+            let report = generator.join().unwrap();
+            drop(server);
+            let per_agent =
+                server::recorded::Recorded::parse(&String::from_utf8_lossy(&out.stdout))
+                    .map_or(0, |r| r.len());
+            row(
+                "full coverage: 10000 agents with this machine's series".into(),
+                format!(
+                    "{per_agent} series each (`vitals-agent --once` here), {:.0} samples/s \
+                     sent ({report})",
+                    field(&report, "sent") / steady as f64
+                ),
+            );
+            row(
+                "full coverage: 10000 agents: server CPU".into(),
+                format!("{} (goal < 10%)", cpu_figures(&cpu)),
+            );
+            row(
+                "full coverage: 10000 agents: server RSS".into(),
+                format!("{rss:.0} MiB (goal < 1024 MiB)"),
+            );
+            row(
+                "full coverage: 10000 agents: scrape, plain".into(),
+                format!(
+                    "{} (goal <= 0.37 µs per series)",
+                    scrape_figures(plain_s, plain_b, Some(series))
+                ),
+            );
+        }
+        _ => row(
+            "full coverage".into(),
+            "not measured: `vitals-agent --once` did not run".into(),
+        ),
+    }
+    let _ = fs::remove_file(&record);
 
     let w = rows
         .iter()

@@ -60,6 +60,7 @@ pub mod http;
 pub mod io;
 pub mod keys;
 pub mod process;
+pub mod recorded;
 pub mod shared;
 pub mod synthetic;
 

@@ -87,13 +87,12 @@ impl Default for Config {
 /// Distinct agents held at once unless `--max-agents` says otherwise: about 460 MiB of series.
 pub const DEFAULT_MAX_AGENTS: usize = 20_000;
 
-/// Series held at once unless `--max-series` says otherwise: [`DEFAULT_MAX_AGENTS`] agents of
-/// 200 series each (a 4-CPU machine's agent has about 135, an 8-CPU one with a few disks and
-/// mounts about 200). At about 190 B of memory and 72 B of plain scrape a series (`cargo bench
-/// -p server --bench fleet` at 10,000 agents), that is up to 760 MB held and a 290 MB scrape
-/// (17 MB gzipped), where the agents' own bounds alone allowed 20,000 maximal agents of about 1,000
-/// series each: 20 M series, 3.8 GB and 1.3 GB a scrape.
-pub const DEFAULT_MAX_SERIES: usize = 4_000_000;
+/// Series held at once unless `--max-series` says otherwise: 10,000 agents at full coverage
+/// of 600 series each (a 2-CPU machine's agent has about 460, an 8-CPU one with a few disks
+/// and mounts about 600). At about 150 B of memory a series (593 MiB for 4.0 M series at
+/// 10,000 agents with `vitals-loadgen --record`), that is up to 900 MB held, where the agents'
+/// own bounds alone allowed 20,000 maximal agents of several thousand series each.
+pub const DEFAULT_MAX_SERIES: usize = 6_000_000;
 
 /// The aggregator's state: every agent, and what it publishes. Made by [`Aggregator::new`]
 /// and moved into its thread by [`Aggregator::run`], which it never leaves; it ends when the

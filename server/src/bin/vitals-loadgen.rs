@@ -25,6 +25,7 @@ use agent_core::wire::{
     self, Decoder, FeedResult, Hello, MAX_LINE, Message, SampleMessage, ValuesHeader, ValuesWriter,
 };
 use server::io::pacer::Pacer;
+use server::recorded::Recorded;
 
 const USAGE: &str = "\
 vitals-loadgen: simulated vitals agents, or a do-nothing sink to measure against
@@ -47,6 +48,8 @@ usage: vitals-loadgen --server HOST:PORT [--agents N] [--rate R | --flat-out [--
                   vitals-agent asks for with these samples and its default --buffer];
                   the sink acks that often
   --protocol V    1: whole samples; 2: a declaration, then values    [default 2]
+  --record FILE   protocol 2 with a real machine's series: what `vitals-agent --once` printed
+                  there (its declaration, and its values with every counter moving on)
   --sink ADDR     listen there, read every line, acknowledge samples without decoding them
 ";
 
@@ -64,6 +67,7 @@ struct Options {
     reconnect: bool,
     ack_every: u64,
     protocol: u32,
+    record: Option<Arc<Recorded>>,
 }
 
 fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
@@ -80,6 +84,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
         reconnect: false,
         ack_every: 0,
         protocol: wire::PROTOCOL_V2,
+        record: None,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -114,6 +119,14 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
                     other => return Err(format!("--protocol: 1 or 2, not `{other}`")),
                 }
             }
+            "--record" => {
+                let path = value()?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| format!("--record {path}: {e}"))?;
+                let recorded =
+                    Recorded::parse(&text).map_err(|e| format!("--record {path}: {e}"))?;
+                o.record = Some(Arc::new(recorded));
+            }
             "--ack-every" => {
                 o.ack_every =
                     number(value()?)?.clamp(1, u64::from(agent_core::wire::MAX_ACK_EVERY));
@@ -128,8 +141,14 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
     if !(0.001..=1_000_000.0).contains(&o.rate) {
         return Err("--rate must be between 0.001 and 1000000 samples a second".into());
     }
+    if o.record.is_some() && o.protocol != wire::PROTOCOL_V2 {
+        return Err("--record is a protocol 2 agent's series: not with --protocol 1".into());
+    }
     if o.ack_every == 0 {
-        o.ack_every = u64::from(server::synthetic::agent_ack_every());
+        o.ack_every = u64::from(match &o.record {
+            Some(r) => r.agent_ack_every(),
+            None => server::synthetic::agent_ack_every(),
+        });
     }
     if o.window == 0 {
         o.window = 2 * o.ack_every;
@@ -365,9 +384,14 @@ fn run_agents(
                 sim.out.clear();
                 sim.written = 0;
                 if o.protocol == wire::PROTOCOL_V2 && !sim.declared {
-                    // The synthetic sample's series never change: one declaration a connection.
-                    let declared =
-                        wire::encode_declare(1, &mut |out| sample.series(out), &mut line);
+                    // The simulated series never change: one declaration a connection.
+                    let declared = match &o.record {
+                        Some(r) => {
+                            line[..r.declaration().len()].copy_from_slice(r.declaration());
+                            Ok(r.declaration().len())
+                        }
+                        None => wire::encode_declare(1, &mut |out| sample.series(out), &mut line),
+                    };
                     if let Ok(n) = declared {
                         sim.out.extend_from_slice(&line[..n]);
                         totals.bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -382,7 +406,10 @@ fn run_agents(
                         t: sample.time_ms,
                     };
                     let mut values = ValuesWriter::new(&header, &mut line);
-                    sample.series(&mut values);
+                    match &o.record {
+                        Some(r) => r.write(sim.seq, &mut values),
+                        None => sample.series(&mut values),
+                    }
                     values.finish()
                 } else {
                     let message = Message::Sample(SampleMessage {
