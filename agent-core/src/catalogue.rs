@@ -8,6 +8,9 @@
 //! declaration, [`Sample::series`](crate::sample::Sample::series) (the one mapping of a sample
 //! onto series), the README's metric table and docs/metrics.md (checked by a test), and the
 //! parity test against node_exporter. Adding a family is a collector and a row.
+//!
+//! The families an agent describes itself (a textfile's, see [`custom`]) are not rows: a
+//! declaration carries them, numbered from [`CUSTOM_BASE`](custom::CUSTOM_BASE).
 
 /// The kind of a family, as its `# TYPE` line says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +32,13 @@ impl Kind {
             Kind::Counter => "counter",
             Kind::Untyped => "untyped",
         }
+    }
+
+    /// The kind a `# TYPE` line's word names, in lower case as the exposition writes it.
+    pub fn from_word(word: &str) -> Option<Kind> {
+        [Kind::Gauge, Kind::Counter, Kind::Untyped]
+            .into_iter()
+            .find(|k| k.as_str() == word)
     }
 }
 
@@ -1350,10 +1360,15 @@ pub trait Series {
     /// device, type and mount point): a receiver that reuses labels while these stay the same
     /// hashes them, and nothing else of the labels.
     fn identity(&mut self, _part: &str) {}
+    /// A family the agent describes itself (see [`custom`]), numbered `family`: the first
+    /// handed over [`CUSTOM_BASE`](custom::CUSTOM_BASE), each next one the number after, each
+    /// before its first series.
+    fn custom(&mut self, _family: u16, _def: &custom::Custom<'_>) {}
     /// One series: its family's number, its label values in the family's order, its value.
     fn add(&mut self, family: u16, labels: &[&str], value: f64);
 }
 
+pub mod custom;
 #[cfg(test)]
 mod docs;
 
