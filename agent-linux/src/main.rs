@@ -509,10 +509,14 @@ mod tests {
             panic!("{v2:?}");
         };
         let mut declared = 0;
-        let g = wire::decode_declare(declaration.trim_ascii_end(), |_, _| {
-            declared += 1;
-            Ok(())
-        })
+        let g = wire::decode_declare(
+            declaration.trim_ascii_end(),
+            |_, _| Ok(()),
+            |_, _| {
+                declared += 1;
+                Ok(())
+            },
+        )
         .unwrap();
         let mut sent = 0;
         let header = wire::decode_values(values.trim_ascii_end(), |_| {
