@@ -878,6 +878,20 @@ pub const FAMILIES: &[Family] = &[
         &["clocksource", "device"],
         Source::Agent,
     ),
+    gauge(
+        "node_textfile_mtime_seconds",
+        "seconds",
+        "Unixtime mtime of textfiles successfully read.",
+        &["file"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_textfile_scrape_error",
+        "",
+        "1 if there was an error opening or reading a file, 0 otherwise",
+        &[],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -1348,6 +1362,10 @@ pub mod f {
     pub const CLOCKSOURCE_AVAILABLE: u16 = index("node_time_clocksource_available_info");
     #[allow(missing_docs)]
     pub const CLOCKSOURCE_CURRENT: u16 = index("node_time_clocksource_current_info");
+    #[allow(missing_docs)]
+    pub const TEXTFILE_MTIME: u16 = index("node_textfile_mtime_seconds");
+    #[allow(missing_docs)]
+    pub const TEXTFILE_SCRAPE_ERROR: u16 = index("node_textfile_scrape_error");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its

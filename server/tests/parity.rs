@@ -169,6 +169,8 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_time_zone_offset_seconds",
             "node_time_clocksource_available_info",
             "node_time_clocksource_current_info",
+            "node_textfile_mtime_seconds",
+            "node_textfile_scrape_error",
         ],
         |_| Tolerance::Exact,
     ),
