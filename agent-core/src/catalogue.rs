@@ -8,6 +8,9 @@
 //! declaration, [`Sample::series`](crate::sample::Sample::series) (the one mapping of a sample
 //! onto series), the README's metric table and docs/metrics.md (checked by a test), and the
 //! parity test against node_exporter. Adding a family is a collector and a row.
+//!
+//! The families an agent describes itself (a textfile's, see [`custom`]) are not rows: a
+//! declaration carries them, numbered from [`CUSTOM_BASE`](custom::CUSTOM_BASE).
 
 /// The kind of a family, as its `# TYPE` line says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +32,13 @@ impl Kind {
             Kind::Counter => "counter",
             Kind::Untyped => "untyped",
         }
+    }
+
+    /// The kind a `# TYPE` line's word names, in lower case as the exposition writes it.
+    pub fn from_word(word: &str) -> Option<Kind> {
+        [Kind::Gauge, Kind::Counter, Kind::Untyped]
+            .into_iter()
+            .find(|k| k.as_str() == word)
     }
 }
 
@@ -1665,6 +1675,20 @@ pub const FAMILIES: &[Family] = &[
         "scaling_frequency_max",
         "Maximum scaled CPU thread frequency in hertz."
     ),
+    gauge(
+        "node_textfile_mtime_seconds",
+        "seconds",
+        "Unixtime mtime of textfiles successfully read.",
+        &["file"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_textfile_scrape_error",
+        "",
+        "1 if there was an error opening or reading a file, 0 otherwise",
+        &[],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -2305,6 +2329,10 @@ pub mod f {
     pub const CPU_SCALING_FREQUENCY_MIN: u16 = index("node_cpu_scaling_frequency_min_hertz");
     #[allow(missing_docs)]
     pub const CPU_SCALING_FREQUENCY_MAX: u16 = index("node_cpu_scaling_frequency_max_hertz");
+    #[allow(missing_docs)]
+    pub const TEXTFILE_MTIME: u16 = index("node_textfile_mtime_seconds");
+    #[allow(missing_docs)]
+    pub const TEXTFILE_SCRAPE_ERROR: u16 = index("node_textfile_scrape_error");
 }
 
 /// Where a sample's series go: the server's exposition builder, a v2 declaration and its
@@ -2317,10 +2345,15 @@ pub trait Series {
     /// device, type and mount point): a receiver that reuses labels while these stay the same
     /// hashes them, and nothing else of the labels.
     fn identity(&mut self, _part: &str) {}
+    /// A family the agent describes itself (see [`custom`]), numbered `family`: the first
+    /// handed over [`CUSTOM_BASE`](custom::CUSTOM_BASE), each next one the number after, each
+    /// before its first series.
+    fn custom(&mut self, _family: u16, _def: &custom::Custom<'_>) {}
     /// One series: its family's number, its label values in the family's order, its value.
     fn add(&mut self, family: u16, labels: &[&str], value: f64);
 }
 
+pub mod custom;
 #[cfg(test)]
 mod docs;
 

@@ -1,11 +1,12 @@
 //! `vitals-agent`: samples this machine and sends the samples to a vitals server.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agent_core::agent::{Agent, Config, Event, Lost, Protocol, ack_every};
+use agent_core::agent::{Agent, Config, Event, Lost, Protocol, ack_every, declarations_room};
 use agent_core::catalogue::Series;
 use agent_core::sample::{Sample, bounded};
 use agent_core::time::{Instant, parse_duration};
@@ -61,6 +62,9 @@ flags (each also read from the environment variable shown):
   --protocol 1|2        the protocol version to speak: 2 declares the series once and
                         then sends only values; 1 keeps a server that does not speak 2
                         yet fed during a rolling upgrade   [VITALS_PROTOCOL, default 2]
+  --textfile-dir DIR    also send the series of the *.prom files in DIR, as
+                        node_exporter's textfile collector reads them (protocol 2)
+                        [VITALS_TEXTFILE_DIR, default: none]
   --once                print one sample as the protocol's lines to stdout and exit
                         (version 2: the declaration, then the values)
   -h, --help            this text
@@ -86,6 +90,8 @@ struct Options {
     /// `--protocol`: v2 unless a server of the fleet speaks only v1 (a v2 agent does not fall
     /// back: it logs that the server needs upgrading and retries).
     protocol: Protocol,
+    /// `--textfile-dir`: the directory of `*.prom` files whose series go along (v2 only).
+    textfile_dir: Option<PathBuf>,
     /// `--once`: print one sample and exit instead of running.
     once: bool,
 }
@@ -160,6 +166,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             Some(v) => protocol("VITALS_PROTOCOL", &v)?,
             None => Protocol::V2,
         },
+        textfile_dir: env("VITALS_TEXTFILE_DIR").map(PathBuf::from),
         once: false,
     };
     let mut args = args.into_iter();
@@ -189,6 +196,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             "--buffer" => options.buffer = size("--buffer", &value()?)?,
             "--key-file" => options.key_file = Some(value()?),
             "--protocol" => options.protocol = protocol("--protocol", &value()?)?,
+            "--textfile-dir" => options.textfile_dir = Some(PathBuf::from(value()?)),
             "--once" => options.once = true,
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
@@ -283,10 +291,35 @@ fn encode(
     }
 }
 
-fn print_once(protocol: Protocol) -> Result<(), String> {
+/// A collector of this machine, and of `--textfile-dir` if given and the protocol carries its
+/// series (from the next sample on); `first` is its first sample. The files' families and
+/// series may take what is left of half the storage for declarations after the machine's own
+/// series (a v2 agent keeps its current declaration and the one before), so that a
+/// declaration always fits.
+fn collector(options: &Options) -> Result<(Collector, Sample), String> {
     let mut collector = Collector::new();
+    let first = collector.collect(unix_ms());
+    let Some(dir) = &options.textfile_dir else {
+        return Ok((collector, first));
+    };
+    if options.protocol != Protocol::V2 {
+        log!(
+            "--textfile-dir needs protocol 2: the files in {} are not read",
+            dir.display()
+        );
+        return Ok((collector, first));
+    }
+    let own = encode(Protocol::V2, &first, &collector)?
+        .first()
+        .map_or(0, Vec::len);
+    let budget = (declarations_room(options.buffer) / 2).saturating_sub(own);
+    Ok((collector.with_textfile(dir.clone(), budget), first))
+}
+
+fn print_once(options: &Options) -> Result<(), String> {
+    let (mut collector, _) = collector(options)?;
     let sample = collector.collect(unix_ms());
-    let lines = encode(protocol, &sample, &collector)?;
+    let lines = encode(options.protocol, &sample, &collector)?;
     for note in collector.take_notes() {
         log!("{note}");
     }
@@ -335,10 +368,9 @@ fn run() -> Result<(), String> {
         return Ok(());
     };
     if options.once {
-        return print_once(options.protocol);
+        return print_once(&options);
     }
-    let mut collector = Collector::new();
-    let first = collector.collect(unix_ms());
+    let (mut collector, first) = collector(&options)?;
     let hello = hello(&options, &first, &collector)?;
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -475,6 +507,26 @@ mod tests {
     }
 
     #[test]
+    fn the_textfile_dir_is_a_flag_over_its_variable() {
+        let dir = |args: &[&str]| options(args).unwrap().unwrap().textfile_dir;
+        if std::env::var_os("VITALS_TEXTFILE_DIR").is_none() {
+            assert_eq!(dir(&[]), None);
+        }
+        assert_eq!(
+            dir(&["--textfile-dir", "/var/lib/vitals/textfile"]),
+            Some(PathBuf::from("/var/lib/vitals/textfile"))
+        );
+        assert_eq!(
+            dir(&["--textfile-dir=/srv/t"]),
+            Some(PathBuf::from("/srv/t"))
+        );
+        assert_eq!(
+            options(&["--textfile-dir"]).err(),
+            Some("--textfile-dir needs a value".to_owned())
+        );
+    }
+
+    #[test]
     fn a_v1_server_refusing_a_v2_agent_is_said_plainly() {
         let refused = Event::Lost {
             reason: Lost::Rejected(bounded(wire::codes::UNSUPPORTED_VERSION)),
@@ -509,10 +561,14 @@ mod tests {
             panic!("{v2:?}");
         };
         let mut declared = 0;
-        let g = wire::decode_declare(declaration.trim_ascii_end(), |_, _| {
-            declared += 1;
-            Ok(())
-        })
+        let g = wire::decode_declare(
+            declaration.trim_ascii_end(),
+            |_, _| Ok(()),
+            |_, _| {
+                declared += 1;
+                Ok(())
+            },
+        )
         .unwrap();
         let mut sent = 0;
         let header = wire::decode_values(values.trim_ascii_end(), |_| {

@@ -9,7 +9,11 @@
 //! swapping a pointer, so it never waits for a scrape and a scrape never sees half a sample; a
 //! scrape writes the text straight from the views. The server's own health metrics stay in the
 //! crate's [`prometheus::Registry`], whose exposition is appended.
+//!
+//! The families agents describe themselves ([`CustomDef`], a textfile's) come after the
+//! catalogue's, by name: each family once, with the series of every agent that has it.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::ops::Range;
@@ -19,7 +23,30 @@ use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, Registry, TextEncoder};
 use rustc_hash::FxHasher;
 
+use agent_core::catalogue::custom::CUSTOM_BASE;
 pub use agent_core::catalogue::{Family as Def, Kind};
+
+/// A family an agent describes itself (a textfile's, see `agent_core::catalogue::custom`): what
+/// its `# HELP` and `# TYPE` lines say. Agents that declare one name share one, the first's
+/// (see the aggregator's `custom.rs`), so that a scrape writes one help text and type for it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CustomDef {
+    /// The metric name.
+    pub name: String,
+    /// Its type.
+    pub kind: Kind,
+    /// Its help text, as the agent gave it (escaped when written).
+    pub help: String,
+}
+
+/// A custom family's series in a [`Layout`]: its definition and its range of series positions.
+#[derive(Debug, Clone)]
+pub struct CustomRange {
+    /// The family.
+    pub def: Arc<CustomDef>,
+    /// Its series' positions.
+    pub range: Range<usize>,
+}
 
 /// The label sets of one agent's series, rendered, grouped by family.
 #[derive(Debug, Default)]
@@ -35,6 +62,10 @@ pub struct Layout {
     pub text: String,
     /// Each series' place in `text` and among the values, by series position.
     pub lines: Vec<Line>,
+    /// The custom families and their ranges of series positions (after the catalogue's), in
+    /// declared order. A family the aggregator leaves out (another agent declared its name with
+    /// another type) is not here, and its series are not written.
+    pub custom: Vec<CustomRange>,
 }
 
 /// One series of a [`Layout`]: where its text starts (it ends where the next one starts, or
@@ -231,6 +262,39 @@ impl Published {
                 }
             }
         }
+        // The custom families by name, each with the agents that have it in their order: the
+        // first one's help and type are the family's, and an agent's series of another type
+        // (which the aggregator leaves out as it takes their layout) are never written.
+        let mut custom: BTreeMap<&str, Vec<(&Parts<'_>, &CustomRange)>> = BTreeMap::new();
+        for p in &parts {
+            for c in p.custom {
+                custom.entry(c.def.name.as_str()).or_default().push((p, c));
+            }
+        }
+        for (name, agents) in custom {
+            let Some((_, first)) = agents.first() else {
+                continue;
+            };
+            let kind = first.def.kind;
+            out.extend_from_slice(b"# HELP ");
+            out.extend_from_slice(name.as_bytes());
+            out.push(b' ');
+            push_help(&mut out, &first.def.help);
+            out.extend_from_slice(format!("\n# TYPE {name} {}\n", kind.as_str()).as_bytes());
+            for (p, c) in agents.iter().filter(|(_, c)| c.def.kind == kind) {
+                for i in c.range.clone() {
+                    let (Some(prefix), Some(value)) = (p.prefix(i), p.value(i)) else {
+                        continue;
+                    };
+                    out.extend_from_slice(prefix);
+                    push_value(&mut out, value);
+                    out.push(b'\n');
+                }
+            }
+            if out.len() >= chunk {
+                emit(std::mem::replace(&mut out, Vec::with_capacity(capacity)));
+            }
+        }
         // Encoding our own well-formed families into a Vec cannot fail.
         let _ = TextEncoder::new().encode(&own, &mut out);
         emit(out);
@@ -251,6 +315,7 @@ fn push_series_of(family: &MetricFamily, out: &mut Vec<u8>) {
 /// What a scrape reads of one view, with the layout's vectors reached directly.
 struct Parts<'a> {
     ranges: &'a [Range<usize>],
+    custom: &'a [CustomRange],
     text: &'a [u8],
     lines: &'a [Line],
     values: &'a [f64],
@@ -261,6 +326,7 @@ impl<'a> Parts<'a> {
         let layout = &*view.layout;
         Parts {
             ranges: &layout.ranges,
+            custom: &layout.custom,
             text: layout.text.as_bytes(),
             lines: &layout.lines,
             values: &view.values,
@@ -323,6 +389,17 @@ pub fn push_label_value(out: &mut String, value: &str) {
     }
 }
 
+/// Appends a help text as the text format's `# HELP` line wants it: `\` and a newline escaped.
+fn push_help(out: &mut Vec<u8>, help: &str) {
+    for &b in help.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            other => out.push(other),
+        }
+    }
+}
+
 /// A section and its identity parts joined as [`Builder::section`] and [`Builder::identity`]
 /// add them, for [`Builder::identity_joined`].
 pub fn join_identity<'a>(section: &str, parts: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
@@ -380,6 +457,9 @@ pub struct Builder {
     values: Vec<f64>,
     /// Family and label values of each series, kept only while a layout is being rebuilt.
     series: Vec<(usize, Vec<String>)>,
+    /// The custom families and their label names, numbered from [`CUSTOM_BASE`] by place,
+    /// kept only while a layout is being rebuilt.
+    custom: Vec<(Arc<CustomDef>, Vec<String>)>,
     rebuilding: bool,
 }
 
@@ -389,7 +469,17 @@ impl Builder {
         self.key.clear();
         self.values.clear();
         self.series.clear();
+        self.custom.clear();
         self.rebuilding = false;
+    }
+
+    /// Adds a custom family, with its label names, for the series that follow to name by its
+    /// number: the first [`CUSTOM_BASE`], each next one the number after. Its identity is the
+    /// caller's to add.
+    pub fn custom(&mut self, def: &Arc<CustomDef>, labels: &[String]) {
+        if self.rebuilding {
+            self.custom.push((def.clone(), labels.to_vec()));
+        }
     }
 
     /// Adds what identifies the series that follow (a CPU number, a mount's labels, ...): the
@@ -505,6 +595,7 @@ impl Builder {
         let mut order: Vec<usize> = (0..self.series.len()).collect();
         order.sort_by_key(|&i| self.series.get(i).map_or(usize::MAX, |s| s.0));
         let mut ranges = vec![0..0; defs.len()];
+        let mut custom: Vec<CustomRange> = Vec::new();
         let mut text = String::with_capacity(order.len() * 64);
         let mut lines = Vec::with_capacity(order.len());
         for (pos, &i) in order.iter().enumerate() {
@@ -515,20 +606,40 @@ impl Builder {
             let Some((family, values)) = self.series.get(i) else {
                 continue;
             };
-            let Some(def) = defs.get(*family) else {
-                continue;
-            };
-            if let Some(range) = ranges.get_mut(*family) {
-                if range.start == range.end {
-                    range.start = pos;
-                }
-                range.end = pos + 1;
-            }
-            text.push_str(def.name);
+            let (name, labels): (&str, &mut dyn Iterator<Item = &str>) =
+                match family.checked_sub(usize::from(CUSTOM_BASE)) {
+                    None => {
+                        let Some(def) = defs.get(*family) else {
+                            continue;
+                        };
+                        if let Some(range) = ranges.get_mut(*family) {
+                            if range.start == range.end {
+                                range.start = pos;
+                            }
+                            range.end = pos + 1;
+                        }
+                        (def.name, &mut def.labels.iter().copied())
+                    }
+                    Some(place) => {
+                        let Some((def, labels)) = self.custom.get(place) else {
+                            continue;
+                        };
+                        // Its series are together, in the order of the numbers.
+                        match custom.last_mut() {
+                            Some(last) if Arc::ptr_eq(&last.def, def) => last.range.end = pos + 1,
+                            _ => custom.push(CustomRange {
+                                def: def.clone(),
+                                range: pos..pos + 1,
+                            }),
+                        }
+                        (&def.name, &mut labels.iter().map(String::as_str))
+                    }
+                };
+            text.push_str(name);
             text.push_str("{instance=\"");
             push_label_value(&mut text, agent);
             text.push('"');
-            for (name, value) in def.labels.iter().zip(values) {
+            for (name, value) in labels.zip(values) {
                 let _ = write!(text, ",{name}=\"");
                 push_label_value(&mut text, value);
                 text.push('"');
@@ -540,6 +651,7 @@ impl Builder {
             ranges,
             text,
             lines,
+            custom,
         }
     }
 }
@@ -732,6 +844,47 @@ mod tests {
         let mut b = Builder::default();
         b.identity_joined(&join_identity("hello", ["a", "b"]));
         assert_eq!(b.key, key(&[(true, "hello"), (false, "a"), (false, "b")]));
+    }
+
+    /// A view of one custom family `name` of `kind` with series `x="p"` and `x="q"`.
+    fn custom_view(agent: &str, name: &str, kind: Kind, help: &str, values: [f64; 2]) -> View {
+        let def = Arc::new(CustomDef {
+            name: name.into(),
+            kind,
+            help: help.into(),
+        });
+        let mut b = Builder::default();
+        b.start_rebuild();
+        b.custom(&def, &["x".to_owned()]);
+        b.add(1, &[], 0.5);
+        for (x, value) in ["p", "q"].into_iter().zip(values) {
+            b.add(usize::from(CUSTOM_BASE), &[x], value);
+        }
+        View {
+            layout: Arc::new(b.layout(agent, DEFS)),
+            values: b.values().to_vec(),
+        }
+    }
+
+    #[test]
+    fn custom_families_come_after_the_catalogues_by_name_each_once() {
+        let views = vec![
+            custom_view("a", "zz", Kind::Gauge, "Z.", [1.0, 2.0]),
+            custom_view("b", "zz", Kind::Gauge, "Z of b.", [3.0, 4.0]),
+            custom_view("c", "zz", Kind::Counter, "Z.", [5.0, 6.0]),
+            custom_view("d", "aa", Kind::Untyped, "A \\ back\nslash.", [7.0, 8.0]),
+        ];
+        assert_eq!(views[0].layout.custom[0].range, 1..3);
+        assert_eq!(
+            render(views),
+            "# HELP b B.\n# TYPE b gauge\n\
+             b{instance=\"a\"} 0.5\nb{instance=\"b\"} 0.5\nb{instance=\"c\"} 0.5\nb{instance=\"d\"} 0.5\n\
+             # HELP aa A \\\\ back\\nslash.\n# TYPE aa untyped\n\
+             aa{instance=\"d\",x=\"p\"} 7\naa{instance=\"d\",x=\"q\"} 8\n\
+             # HELP zz Z.\n# TYPE zz gauge\n\
+             zz{instance=\"a\",x=\"p\"} 1\nzz{instance=\"a\",x=\"q\"} 2\n\
+             zz{instance=\"b\",x=\"p\"} 3\nzz{instance=\"b\",x=\"q\"} 4\n"
+        );
     }
 
     #[test]

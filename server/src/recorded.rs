@@ -36,11 +36,26 @@ impl Recorded {
         };
         let declare = line("declare")?;
         let mut counter = Vec::new();
-        decode_declare(declare.as_bytes(), |family, _| {
-            let kind = FAMILIES.get(usize::from(family)).map(|f| f.kind);
-            counter.push(kind == Some(Kind::Counter));
-            Ok(())
-        })
+        // The kinds of the families the agent describes itself (its textfiles'), by number.
+        let custom = std::cell::RefCell::new(Vec::new());
+        decode_declare(
+            declare.as_bytes(),
+            |family, c| {
+                custom.borrow_mut().push((family, c.kind));
+                Ok(())
+            },
+            |family, _| {
+                let kind = FAMILIES
+                    .get(usize::from(family))
+                    .map(|f| f.kind)
+                    .or_else(|| {
+                        let custom = custom.borrow();
+                        custom.iter().find(|(n, _)| *n == family).map(|(_, k)| *k)
+                    });
+                counter.push(kind == Some(Kind::Counter));
+                Ok(())
+            },
+        )
         .map_err(|e| format!("the declaration: {e}"))?;
         let mut values = Vec::new();
         decode_values(line("values")?.as_bytes(), |v| {

@@ -76,13 +76,17 @@ fn the_once_lines_in_v2_are_a_declaration_the_server_takes_and_its_values() {
     };
     // The decoder checks each family and label text against the catalogue.
     let mut series = Vec::new();
-    let g = wire::decode_declare(declaration.trim_end().as_bytes(), |family, labels| {
-        series.push((
-            family,
-            labels.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>(),
-        ));
-        Ok(())
-    })
+    let g = wire::decode_declare(
+        declaration.trim_end().as_bytes(),
+        |_, _| Ok(()),
+        |family, labels| {
+            series.push((
+                family,
+                labels.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>(),
+            ));
+            Ok(())
+        },
+    )
     .unwrap_or_else(|e| panic!("{e}: {declaration}"));
     let distinct: HashSet<_> = series.iter().collect();
     assert_eq!(

@@ -11,6 +11,10 @@
 //!
 //! Every such family must have a tolerance: `every_node_family_has_a_tolerance` checks it without
 //! node_exporter, so a row added to the catalogue without one fails `cargo test` at once.
+//!
+//! Both read the same textfile directory ([`TEXTFILES`]): its `node_textfile_*` families are
+//! compared as the others, and the families of its files must be the same on both (type, help
+//! text, series and values).
 
 mod common;
 
@@ -21,16 +25,42 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agent_core::catalogue::{FAMILIES, Family, Source};
 use common::readme::{listed, not_exported};
-use common::{Proc, Server, agent, http_get, wait_for};
+use common::{Proc, Server, agent_with, http_get, wait_for};
 
 type Labels = BTreeMap<String, String>;
 
-/// One exposition: family name → (type, series).
+/// One exposition: family name → (type, help, series).
 #[derive(Default)]
 struct Exposition {
     types: BTreeMap<String, String>,
+    helps: BTreeMap<String, String>,
     series: BTreeMap<String, Vec<(Labels, f64)>>,
 }
+
+/// The textfiles both exporters read: two files, one family in both (whose label names are
+/// those of all its series), one in both of two types (the second file's left out), two
+/// without a `HELP`.
+const TEXTFILES: &[(&str, &str)] = &[
+    (
+        "backup.prom",
+        "# HELP backup_age_seconds Seconds since the last good backup.\n\
+         # TYPE backup_age_seconds gauge\n\
+         backup_age_seconds{target=\"/home\"} 3600\n\
+         # TYPE jobs_done_total counter\n\
+         jobs_done_total{job_name=\"rsync \\\"nightly\\\"\"} 12\n",
+    ),
+    (
+        "raid.prom",
+        "raid_degraded{md=\"md0\"} 0\n\
+         # HELP backup_age_seconds Seconds since the last good backup.\n\
+         # TYPE backup_age_seconds gauge\n\
+         backup_age_seconds{host=\"nas\",target=\"/srv\"} 60.5\n\
+         jobs_done_total{job_name=\"other\"} 1\n",
+    ),
+];
+
+/// The families of [`TEXTFILES`].
+const TEXTFILE_FAMILIES: [&str; 3] = ["backup_age_seconds", "jobs_done_total", "raid_degraded"];
 
 /// Parses the Prometheus text format (as both exporters write it).
 fn parse(text: &str) -> Exposition {
@@ -39,6 +69,11 @@ fn parse(text: &str) -> Exposition {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').unwrap();
             e.types.insert(name.to_owned(), kind.to_owned());
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            e.helps.insert(name.to_owned(), help.to_owned());
             continue;
         }
         if line.starts_with('#') || line.trim().is_empty() {
@@ -195,6 +230,8 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_network_speed_bytes",
             "node_network_transmit_queue_length",
             "node_network_protocol_type",
+            "node_textfile_mtime_seconds",
+            "node_textfile_scrape_error",
         ],
         |_| Tolerance::Exact,
     ),
@@ -825,12 +862,20 @@ fn every_node_series_matches_node_exporter() {
         .unwrap()
         .local_addr()
         .unwrap();
+    let textfiles = std::env::temp_dir().join(format!("vitals-parity-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&textfiles);
+    std::fs::create_dir_all(&textfiles).unwrap();
+    for (name, text) in TEXTFILES {
+        std::fs::write(textfiles.join(name), text).unwrap();
+    }
+    let textfiles = textfiles.to_str().unwrap().to_owned();
     // Debian's package changes two of node_exporter's defaults (it also leaves out /run, /mnt,
     // /media and the loopback interface); vitals follows upstream's, so pass upstream's here.
     let child = Command::new(node_exporter)
         .arg(format!("--web.listen-address={port}"))
         .arg("--collector.filesystem.mount-points-exclude=^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)")
         .arg("--collector.netdev.device-exclude=")
+        .arg(format!("--collector.textfile.directory={textfiles}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -841,7 +886,12 @@ fn every_node_series_matches_node_exporter() {
     };
 
     let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
-    let _agent = agent("parity", &[server.agents], "200ms");
+    let _agent = agent_with(
+        "parity",
+        &[server.agents],
+        "200ms",
+        &["--textfile-dir", &textfiles],
+    );
     wait_for("the agent's series", Duration::from_secs(20), || {
         http_get(server.http, "/metrics")?
             .1
@@ -964,6 +1014,55 @@ fn every_node_series_matches_node_exporter() {
             tol.describe(),
         ));
     }
+
+    // The textfiles' own families: the same on both, exactly.
+    for family in TEXTFILE_FAMILIES {
+        // A label with an empty value is no label to Prometheus: vitals gives a family's
+        // series every label name of the family (the first file's backup_age_seconds has
+        // `host=""`), node_exporter those of their file.
+        let strip = |series: Option<&Vec<(Labels, f64)>>| {
+            let mut series: Vec<(Labels, f64)> = series
+                .into_iter()
+                .flatten()
+                .map(|(l, v)| {
+                    let mut l = l.clone();
+                    l.remove("instance");
+                    l.retain(|_, value| !value.is_empty());
+                    (l, *v)
+                })
+                .collect();
+            series.sort_by(|a, b| a.0.cmp(&b.0));
+            series
+        };
+        let (v, n) = (
+            strip(vitals.series.get(family)),
+            strip(node.series.get(family)),
+        );
+        if v.is_empty() || v != n {
+            failures.push(format!("{family}: vitals {v:?}, node_exporter {n:?}"));
+        }
+        for (what, map_v, map_n) in [
+            ("type", &vitals.types, &node.types),
+            ("help", &vitals.helps, &node.helps),
+        ] {
+            if map_v.get(family) != map_n.get(family) {
+                failures.push(format!(
+                    "{family}: vitals' {what} {:?}, node_exporter's {:?}",
+                    map_v.get(family),
+                    map_n.get(family)
+                ));
+            }
+        }
+        rows.push((
+            family.to_owned(),
+            vitals.types.get(family).map_or("?", |t| t.as_str()),
+            v.len(),
+            v.len(),
+            0.0,
+            "textfile, exact".to_owned(),
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&textfiles);
 
     eprintln!("\nnode_exporter parity (lag between readings {lag:.3}s)");
     eprintln!(

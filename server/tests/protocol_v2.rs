@@ -1,6 +1,7 @@
 //! Protocol v2 against a running server: the same sample sent as v1 and as v2 gives the same
 //! `/metrics`, line for line; v1 and v2 agents share one server; and every fault of a v2
-//! connection is refused with its own code while an honest v2 agent carries on.
+//! connection, custom families' included, is refused with its own code while an honest v2
+//! agent carries on.
 
 mod common;
 
@@ -315,6 +316,20 @@ fn each_fault_of_a_v2_agent_is_refused_with_its_code_and_harms_no_other() {
             .chain(*b"\n")
             .collect::<Vec<u8>>()
     };
+    // With a custom member, as an agent with a `--textfile-dir` sends it.
+    let c = |custom: &str, series: &str| {
+        format!(
+            r#"{{"v":2,"kind":"declare","g":1,"families":[[1]],"custom":[{custom}],"series":[[1],{series}]}}"#
+        )
+        .into_bytes()
+        .into_iter()
+        .chain(*b"\n")
+        .collect::<Vec<u8>>()
+    };
+    let custom_past_max_series = (0..400)
+        .map(|i| format!(r#"[32768,"{i}"]"#))
+        .collect::<Vec<_>>()
+        .join(",");
     let many = (0..=server::declaration::MAX_DECLARED_SERIES)
         .map(|i| format!(r#"[17,"d{i}"]"#))
         .collect::<Vec<_>>()
@@ -344,6 +359,65 @@ fn each_fault_of_a_v2_agent_is_refused_with_its_code_and_harms_no_other() {
                 format!(
                     "{{\"v\":2,\"kind\":\"values\",\"seq\":1,\"dropped\":0,\"g\":1,\"t\":1,\"x\":[{}]}}\n",
                     vec!["1"; 400].join(",")
+                )
+                .into_bytes(),
+            ],
+        ),
+        // Custom families: each rule of `agent_core::catalogue::custom` with its code.
+        (
+            "unknown_family",
+            vec![c(r#"[32768,"node_load1","gauge",""]"#, "[32768]")],
+        ),
+        (
+            "unknown_family",
+            vec![c(r#"[32768,"vitals_mine","gauge",""]"#, "[32768]")],
+        ),
+        (
+            "wrong_labels",
+            vec![c(r#"[32768,"mine","gauge","","instance"]"#, r#"[32768,"x"]"#)],
+        ),
+        (
+            "wrong_labels",
+            vec![c(r#"[32768,"mine","gauge","","x"]"#, "[32768]")],
+        ),
+        (
+            "bad_label",
+            vec![c(r#"[32768,"mine","gauge","two\nlines"]"#, "[32768]")],
+        ),
+        (
+            "bad_label",
+            vec![c(r#"[32768,"mine","gauge","","x"]"#, r#"[32768,"a\u0007"]"#)],
+        ),
+        (
+            "duplicate_series",
+            vec![c(
+                r#"[32768,"mine","gauge",""],[32769,"mine","counter",""]"#,
+                "[32768]",
+            )],
+        ),
+        (
+            "duplicate_series",
+            vec![c(r#"[32768,"mine","gauge","","x"]"#, r#"[32768,"a"],[32768,"a"]"#)],
+        ),
+        (
+            "invalid_value",
+            vec![c(r#"[32768,"mine","histogram",""]"#, "[32768]")],
+        ),
+        (
+            "invalid_value",
+            vec![c(r#"[32768,"my-name","gauge",""]"#, "[32768]")],
+        ),
+        (
+            "invalid_value",
+            vec![c(r#"[32769,"mine","gauge",""]"#, "[32769]")],
+        ),
+        (
+            "too_many_series",
+            vec![
+                c(r#"[32768,"mine","gauge","","x"]"#, &custom_past_max_series),
+                format!(
+                    "{{\"v\":2,\"kind\":\"values\",\"seq\":1,\"dropped\":0,\"g\":1,\"t\":1,\"x\":[{}]}}\n",
+                    vec!["1"; 401].join(",")
                 )
                 .into_bytes(),
             ],
@@ -407,6 +481,7 @@ fn each_fault_of_a_v2_agent_is_refused_with_its_code_and_harms_no_other() {
         "bad_label",
         "duplicate_series",
         "too_many_series",
+        "invalid_value",
     ] {
         let rejected = value(
             &metrics,

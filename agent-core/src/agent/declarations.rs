@@ -12,6 +12,7 @@
 //! samples a full ring drops.
 
 use super::{Agent, RecordError};
+use crate::catalogue::custom::Custom;
 use crate::catalogue::{Series, f};
 use crate::time::Instant;
 use crate::transport::Transport;
@@ -144,8 +145,9 @@ impl<'r> Declarations<'r> {
 
 /// What identifies a sample's series, hashed (FNV-1a, 64 bits) as a [`Series`] sink: each
 /// series' family number and label texts, in order, each text after its length so that no two
-/// lists of labels hash alike by joining differently. Values are not hashed, nor
-/// `node_time_seconds`, which is not declared.
+/// lists of labels hash alike by joining differently; and each custom family whole, so that a
+/// new type or help text is declared too. Values are not hashed, nor `node_time_seconds`,
+/// which is not declared.
 ///
 /// Two different series sets that hash alike would send values under the wrong declaration;
 /// at 64 bits, with a few changes per session, that does not happen in practice.
@@ -166,9 +168,27 @@ impl Identity {
             self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
+
+    /// A text after its length.
+    fn text(&mut self, text: &str) {
+        self.bytes(&u32::try_from(text.len()).unwrap_or(u32::MAX).to_le_bytes());
+        self.bytes(text.as_bytes());
+    }
 }
 
 impl Series for Identity {
+    fn custom(&mut self, family: u16, def: &Custom<'_>) {
+        // After the number, a count no series has, so that a family never hashes as a series.
+        self.bytes(&family.to_le_bytes());
+        self.bytes(&u32::MAX.to_le_bytes());
+        for text in [def.name, def.kind.as_str(), def.help] {
+            self.text(text);
+        }
+        for label in def.labels {
+            self.text(label);
+        }
+    }
+
     fn add(&mut self, family: u16, labels: &[&str], _value: f64) {
         if family == f::TIME {
             return;
@@ -180,8 +200,7 @@ impl Series for Identity {
                 .to_le_bytes(),
         );
         for label in labels {
-            self.bytes(&u32::try_from(label.len()).unwrap_or(u32::MAX).to_le_bytes());
-            self.bytes(label.as_bytes());
+            self.text(label);
         }
     }
 }
@@ -378,5 +397,48 @@ mod tests {
         assert_ne!(base, hash(&[(0, &["0", "idle"], 1.0), (1, &[], 2.0)]));
         assert_ne!(base, hash(&[(0, &["0u", "ser"], 1.0), (1, &[], 2.0)]));
         assert_ne!(base, hash(&[(1, &[], 2.0), (0, &["0", "user"], 1.0)]));
+    }
+
+    #[test]
+    fn a_custom_family_that_changes_in_any_way_changes_the_identity() {
+        use crate::catalogue::Kind;
+        use crate::catalogue::custom::CUSTOM_BASE;
+        let hash = |def: Custom<'_>| {
+            let mut identity = Identity::new();
+            identity.custom(CUSTOM_BASE, &def);
+            identity.add(CUSTOM_BASE, &["md0"], 1.0);
+            identity.hash()
+        };
+        let base = Custom {
+            name: "raid_degraded",
+            kind: Kind::Gauge,
+            help: "Degraded.",
+            labels: &["md"],
+        };
+        let variants = [
+            Custom {
+                name: "raid_failed",
+                ..base
+            },
+            Custom {
+                kind: Kind::Untyped,
+                ..base
+            },
+            Custom {
+                help: "Degraded!",
+                ..base
+            },
+            Custom {
+                labels: &["dev"],
+                ..base
+            },
+        ];
+        for variant in variants {
+            assert_ne!(hash(base), hash(variant), "{variant:?}");
+        }
+        assert_eq!(hash(base), hash(base));
+        let mut without = Identity::new();
+        without.add(CUSTOM_BASE, &["md0"], 1.0);
+        assert_ne!(hash(base), without.hash());
     }
 }

@@ -49,6 +49,8 @@
 //! - `netclass.rs`: each network device's properties, `/sys/class/net/<device>/`.
 //! - `thermal_zone.rs`: `/sys/class/thermal`'s zones and cooling devices.
 //! - `cpufreq.rs`: `/sys/devices/system/cpu/cpu<N>/cpufreq/`'s frequencies.
+//! - `textfile/`: the `*.prom` files of `--textfile-dir`, as node_exporter's textfile
+//!   collector reads them: families the agent describes itself, which its log hears of.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
 //! out, and `read.rs` reads a file into a buffer that is reused. For the tests, `golden.rs`
@@ -84,11 +86,14 @@ mod selinux;
 mod sockstat;
 mod softnet;
 mod stat;
+mod textfile;
 mod thermal_zone;
 mod time;
 mod timex;
 mod udp_queues;
 mod vmstat;
+
+pub use textfile::{MAX_DECLARED, MAX_FILE_BYTES, MAX_FILES, MAX_SERIES};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -141,6 +146,9 @@ pub struct Collector {
     pressure: pressure::PressureCollector,
     /// The collectors of families only v2 carries, in the order their series go.
     more: Vec<Box<dyn Families>>,
+    /// The `*.prom` files of `--textfile-dir` ([`Collector::with_textfile`]), whose series go
+    /// last; without one, only `node_textfile_scrape_error 0`.
+    textfile: textfile::TextfileCollector,
     /// The entries left out because the server would refuse their labels, for the log: the
     /// collectors add to it, [`Collector::take_notes`] empties it.
     notes: labels::Notes,
@@ -214,16 +222,25 @@ impl Collector {
                 Box::new(thermal_zone::ThermalZoneCollector::new(&root)),
                 Box::new(cpufreq::CpufreqCollector::new(&root)),
             ],
+            textfile: textfile::TextfileCollector::new(None, MAX_DECLARED),
             notes: labels::Notes::default(),
             root,
         }
     }
 
+    /// Reads the `*.prom` files of `dir` as node_exporter's textfile collector does, their
+    /// families and series within `budget` bytes of a declaration (at most [`MAX_DECLARED`]).
+    pub fn with_textfile(mut self, dir: PathBuf, budget: usize) -> Self {
+        self.textfile = textfile::TextfileCollector::new(Some(dir), budget);
+        self
+    }
+
     /// Log lines about entries left out of samples since the last call: an entry whose label
     /// would hold a control character or a line separator (a mount point with a newline), or
-    /// one with the same labels as an earlier one. Each is said once, not every sample.
+    /// one with the same labels as an earlier one. Each is said once, not every sample. Then
+    /// the textfiles that could not be read, each when that appears, changes or goes.
     pub fn take_notes(&mut self) -> impl Iterator<Item = String> + '_ {
-        self.notes.take()
+        self.notes.take().chain(self.textfile.take_log())
     }
 
     /// One sample, stamped `time_ms`.
@@ -250,6 +267,7 @@ impl Collector {
         for collector in &mut self.more {
             collector.collect();
         }
+        self.textfile.collect();
         sample
     }
 
@@ -267,6 +285,7 @@ impl Collector {
         for collector in &self.more {
             collector.series(out);
         }
+        self.textfile.series(out);
     }
 }
 

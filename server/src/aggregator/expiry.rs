@@ -23,13 +23,13 @@ impl Aggregator {
     /// than their expiry.
     pub fn expire(&mut self, now: Instant) {
         self.publish_joined();
-        let series = &mut self.series;
+        let (series, customs) = (&mut self.series, &mut self.customs);
         for agent in self.agents.iter_mut() {
             if !agent.expired
                 && now.saturating_duration_since(agent.last_sample) > agent.expire_after
             {
                 agent.expired = true;
-                let _ = publish(&mut self.builder, series, agent, None);
+                let _ = publish(&mut self.builder, series, customs, agent, None);
             }
         }
         let forget = self.config.forget_after;
@@ -52,6 +52,7 @@ impl Aggregator {
             .filter_map(|index| {
                 let agent = self.agents.remove(index)?;
                 self.series.held = self.series.held.saturating_sub(agent.layout.lines.len());
+                self.customs.release(&agent.layout);
                 Some(Arc::as_ptr(&agent.slot))
             })
             .collect();

@@ -1,5 +1,6 @@
 //! The server's own health metrics, in the aggregator's own registry (appended to every
-//! scrape): agents connected, series held, connections, messages received and refused.
+//! scrape): agents connected, series held, connections, messages received and refused, and
+//! agents' own series left out.
 
 use agent_core::wire::codes;
 use prometheus::core::Collector;
@@ -19,6 +20,9 @@ pub(super) struct Health {
     pub(super) frames: IntCounter,
     /// `vitals_server_frames_rejected_total`: refusals, by reason.
     pub(super) rejected: IntCounterVec,
+    /// `vitals_server_custom_series_left_out_total`: series of a family an agent describes
+    /// itself, left out because another agent declared the name with another type.
+    pub(super) custom_left_out: IntCounter,
 }
 
 impl Health {
@@ -59,6 +63,14 @@ impl Health {
                         "Messages or connections refused, by reason.",
                     ),
                     &["reason"],
+                )
+                .expect("valid metric definition"),
+            ),
+            custom_left_out: register(
+                registry,
+                IntCounter::new(
+                    "vitals_server_custom_series_left_out_total",
+                    "Series of agents' own families (textfiles) left out because another agent declared the name with another type.",
                 )
                 .expect("valid metric definition"),
             ),

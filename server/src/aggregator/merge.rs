@@ -90,7 +90,14 @@ impl Aggregator {
             agent.gaps.saturating_add(skipped),
             unix_now(),
         );
-        if let Err(why) = publish(&mut self.builder, &mut self.series, agent, Some(decoded)) {
+        let published = publish(
+            &mut self.builder,
+            &mut self.series,
+            &mut self.customs,
+            agent,
+            Some(decoded),
+        );
+        if let Err(why) = published {
             // Not merged, and not counted: the agent sends it again after reconnecting.
             (agent.samples, agent.gaps, agent.last_seen) = before;
             return match why {

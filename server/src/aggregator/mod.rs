@@ -15,13 +15,15 @@
 //! Each file adds its own `impl Aggregator` block or functions, as smoltcp's `interface/`:
 //! - `mod.rs`: the actor, its configuration and its loop, which hands each event on.
 //! - `connect.rs`: a hello and a goodbye; `takeover.rs`: an id taken from another connection.
-//! - `merge.rs`: a sample merged; `publish.rs`: the agent's view made from it.
+//! - `merge.rs`: a sample merged; `publish.rs`: the agent's view made from it; `custom.rs`:
+//!   the families agents describe themselves, one definition a name.
 //! - `expiry.rs`: an agent's series expired, and the agent forgotten.
 //! - `table.rs`: the agents, by index and by id.
 //! - `health.rs`: the server's own metrics.
 //! - `tests/`: their tests, a file each, with the helpers they share.
 
 mod connect;
+mod custom;
 mod expiry;
 mod health;
 mod merge;
@@ -40,6 +42,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use prometheus::Registry;
 
+use self::custom::Customs;
 use self::health::Health;
 use self::publish::Series;
 use self::table::Table;
@@ -116,6 +119,8 @@ pub struct Aggregator {
     joined: Vec<Arc<Slot>>,
     /// The series every agent's published layout holds, against `--max-series`.
     series: Series,
+    /// The custom families the published layouts hold, one definition a name.
+    customs: Customs,
     /// Where an agent's series are gathered before they are published, kept so that a sample
     /// does not allocate.
     builder: Builder,
@@ -137,6 +142,7 @@ impl Aggregator {
     pub fn new(config: Config) -> Self {
         let registry = Registry::new();
         let health = Health::new(&registry);
+        let customs = Customs::new(health.custom_left_out.clone());
         Aggregator {
             config,
             published: Arc::new(Published {
@@ -152,6 +158,7 @@ impl Aggregator {
                 held: 0,
                 max: config.max_series,
             },
+            customs,
             builder: Builder::default(),
             spent: None,
         }

@@ -4,6 +4,7 @@
 use std::sync::{Arc, PoisonError};
 
 use super::Aggregator;
+use super::custom::Customs;
 use super::table::AgentState;
 use crate::exposition::{Builder, Layout};
 use crate::families::{DEFS, F, agent_info, uname};
@@ -50,7 +51,13 @@ impl Aggregator {
             // A new agent: only its `up`s and `last_seen` until its first sample (which
             // `connect` made room for).
             _ => {
-                let _ = publish(&mut self.builder, &mut self.series, agent, None);
+                let _ = publish(
+                    &mut self.builder,
+                    &mut self.series,
+                    &mut self.customs,
+                    agent,
+                    None,
+                );
             }
         }
     }
@@ -90,9 +97,11 @@ pub(super) enum Unpublished {
 /// this writes the values into the agent's view, with no allocation while no scrape holds it.
 /// Nothing is published for a sample whose series are not labelled, or would pass
 /// `--max-series`; without a sample the series only shrink, or are a new agent's first two.
+/// A new layout's custom families are taken against those of the other agents (`customs`).
 pub(super) fn publish(
     b: &mut Builder,
     series: &mut Series,
+    customs: &mut Customs,
     agent: &mut AgentState,
     sample: Option<&Decoded>,
 ) -> Result<(), Unpublished> {
@@ -132,10 +141,11 @@ pub(super) fn publish(
             return Err(Unpublished::TooManySeries { series: new });
         }
         series.replace(old, new);
-        agent.layout = agent.sampled.clone();
+        agent.layout = customs.take(&agent.layout, agent.sampled.clone());
         check_reuse(b, agent, sample);
     } else {
-        agent.layout = relabel(b, agent, None);
+        let layout = relabel(b, agent, None);
+        agent.layout = customs.take(&agent.layout, layout);
         series.replace(old, agent.layout.lines.len());
     }
     agent.slot.publish(&agent.layout, b.values());

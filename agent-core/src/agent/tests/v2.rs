@@ -72,10 +72,15 @@ impl Line {
             }
         }
         let mut series = Vec::new();
-        if let Ok(g) = decode_declare(line, |family, labels| {
-            series.push((family, labels.iter().map(|l| l.to_string()).collect()));
-            Ok(())
-        }) {
+        let read = decode_declare(
+            line,
+            |_, _| Ok(()),
+            |family, labels| {
+                series.push((family, labels.iter().map(|l| l.to_string()).collect()));
+                Ok(())
+            },
+        );
+        if let Ok(g) = read {
             return Line::Declare { g, series };
         }
         let mut x = Vec::new();

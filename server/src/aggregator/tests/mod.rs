@@ -1,6 +1,7 @@
 //! The aggregator's tests, one file per piece of it, with the helpers they share here.
 
 mod connect;
+mod custom;
 mod expiry;
 mod health;
 mod merge;
