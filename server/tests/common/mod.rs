@@ -203,6 +203,21 @@ pub fn spawn_logged(mut cmd: Command, name: &str) -> (Proc, mpsc::Receiver<Strin
     (proc, log)
 }
 
+/// `vitals-server --health` with `args` and the environment variables `env`: its exit
+/// status and what it said.
+pub fn health_check(args: &[&str], env: &[(&str, &std::path::Path)]) -> (Option<i32>, String) {
+    let mut cmd = Command::new(bin("vitals-server"));
+    cmd.arg("--health").args(args);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A plain HTTP/1.1 GET; returns the status and body.
 pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
