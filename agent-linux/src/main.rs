@@ -1,5 +1,6 @@
 //! `vitals-agent`: samples this machine and sends the samples to a vitals server.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,6 +62,9 @@ flags (each also read from the environment variable shown):
   --protocol 1|2        the protocol version to speak: 2 declares the series once and
                         then sends only values; 1 keeps a server that does not speak 2
                         yet fed during a rolling upgrade   [VITALS_PROTOCOL, default 2]
+  --root PATH           read /proc, /sys, the mounts and os-release under PATH, where the
+                        host's root is mounted in a container (node_exporter's
+                        --path.rootfs)                  [VITALS_ROOT, default /]
   --once                print one sample as the protocol's lines to stdout and exit
                         (version 2: the declaration, then the values)
   -h, --help            this text
@@ -86,6 +90,9 @@ struct Options {
     /// `--protocol`: v2 unless a server of the fleet speaks only v1 (a v2 agent does not fall
     /// back: it logs that the server needs upgrading and retries).
     protocol: Protocol,
+    /// `--root`: where the collectors read `proc/`, `sys/` and the mounts' paths; `/` but in a
+    /// container, where it is the host's root mounted read-only. Absolute, and a directory.
+    root: PathBuf,
     /// `--once`: print one sample and exit instead of running.
     once: bool,
 }
@@ -114,6 +121,17 @@ fn size(from: &str, value: &str) -> Result<usize, String> {
         None => Err(format!(
             "{from}: `{value}` is not a size like 256KiB or 4MiB"
         )),
+    }
+}
+
+/// A root to read under: a directory, made absolute so that mount points under it are told
+/// (see `Collector::with_root`).
+fn root(from: &str, value: &str) -> Result<PathBuf, String> {
+    let path = std::path::absolute(value).map_err(|e| format!("{from}: `{value}`: {e}"))?;
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => Ok(path),
+        Ok(_) => Err(format!("{from}: `{value}` is not a directory")),
+        Err(e) => Err(format!("{from}: `{value}`: {e}")),
     }
 }
 
@@ -160,6 +178,10 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             Some(v) => protocol("VITALS_PROTOCOL", &v)?,
             None => Protocol::V2,
         },
+        root: match env("VITALS_ROOT") {
+            Some(v) => root("VITALS_ROOT", &v)?,
+            None => PathBuf::from("/"),
+        },
         once: false,
     };
     let mut args = args.into_iter();
@@ -189,6 +211,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             "--buffer" => options.buffer = size("--buffer", &value()?)?,
             "--key-file" => options.key_file = Some(value()?),
             "--protocol" => options.protocol = protocol("--protocol", &value()?)?,
+            "--root" => options.root = root("--root", &value()?)?,
             "--once" => options.once = true,
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
@@ -283,8 +306,8 @@ fn encode(
     }
 }
 
-fn print_once(protocol: Protocol) -> Result<(), String> {
-    let mut collector = Collector::new();
+fn print_once(protocol: Protocol, root: PathBuf) -> Result<(), String> {
+    let mut collector = Collector::with_root(root);
     let sample = collector.collect(unix_ms());
     let lines = encode(protocol, &sample, &collector)?;
     for note in collector.take_notes() {
@@ -335,9 +358,9 @@ fn run() -> Result<(), String> {
         return Ok(());
     };
     if options.once {
-        return print_once(options.protocol);
+        return print_once(options.protocol, options.root);
     }
-    let mut collector = Collector::new();
+    let mut collector = Collector::with_root(options.root.clone());
     let first = collector.collect(unix_ms());
     let hello = hello(&options, &first, &collector)?;
     let shutdown = Arc::new(AtomicBool::new(false));
@@ -351,10 +374,14 @@ fn run() -> Result<(), String> {
     let seed = hello.session ^ u64::from(std::process::id()).rotate_left(32);
     let id = hello.id.as_str().to_owned();
     log!(
-        "version {}, agent {id}, protocol v{}, sampling every {:?}, servers {}",
+        "version {}, agent {id}, protocol v{}, sampling every {:?}{}, servers {}",
         env!("CARGO_PKG_VERSION"),
         options.protocol.version(),
         options.interval,
+        match options.root.to_str() {
+            Some("/") => String::new(),
+            _ => format!(" under {}", options.root.display()),
+        },
         options.servers.join(", ")
     );
     let key = options.key_file.as_deref().map(read_key).transpose()?;
@@ -450,6 +477,27 @@ mod tests {
                 "{fine}"
             );
         }
+    }
+
+    #[test]
+    fn the_root_is_a_directory_made_absolute() {
+        let chosen = |args: &[&str]| options(args).map(|o| o.unwrap().root);
+        if std::env::var_os("VITALS_ROOT").is_none() {
+            assert_eq!(chosen(&[]), Ok(PathBuf::from("/")));
+        }
+        assert_eq!(chosen(&["--root", "/"]), Ok(PathBuf::from("/")));
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(chosen(&["--root=."]), Ok(std::path::absolute(".").unwrap()));
+        assert!(chosen(&["--root", "src"]).unwrap().starts_with(&here));
+        assert_eq!(
+            chosen(&["--root", "Cargo.toml"]),
+            Err("--root: `Cargo.toml` is not a directory".to_owned())
+        );
+        let missing = chosen(&["--root", "/nonexistent/vitals"]).unwrap_err();
+        assert!(
+            missing.starts_with("--root: `/nonexistent/vitals`: No such file"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -99,3 +99,113 @@ fn the_once_lines_in_v2_are_a_declaration_the_server_takes_and_its_values() {
     assert_eq!((g, header.g, header.seq), (1, 1, 1));
     assert_eq!(count, series.len(), "a value for each series declared");
 }
+
+/// The series of `vitals-agent --once` with `args` and the environment `env`: each family's
+/// name, its label values and its value, in the order declared.
+fn once(args: &[&str], env: &[(&str, &str)]) -> Vec<(&'static str, Vec<String>, f64)> {
+    let out = Command::new(bin("vitals-agent"))
+        .arg("--once")
+        .args(args)
+        .env_remove("VITALS_PROTOCOL")
+        .env_remove("VITALS_ROOT")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (declaration, values) = text.split_once('\n').unwrap();
+    let mut series = Vec::new();
+    wire::decode_declare(declaration.as_bytes(), |family, labels| {
+        let name = agent_core::catalogue::FAMILIES[usize::from(family)].name;
+        series.push((name, labels.iter().map(|l| (*l).to_owned()).collect(), 0.0));
+        Ok(())
+    })
+    .unwrap();
+    let mut next = series.iter_mut();
+    wire::decode_values(values.trim_end().as_bytes(), |value| {
+        next.next().unwrap().2 = value;
+        Ok(())
+    })
+    .unwrap();
+    series
+}
+
+/// A machine's `/proc` and `/sys` laid out under a directory, as the collectors' unit tests
+/// read them: two CPUs, `lo` and `eth0`, three hwmon chips, and mounts of which one has gone.
+const FIXTURE_ROOT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../agent-linux/src/collect/fixtures/collector"
+);
+
+#[test]
+fn under_a_root_the_agent_reports_the_machine_found_there() {
+    for (args, env) in [
+        (&["--root", FIXTURE_ROOT][..], &[][..]),
+        (&[][..], &[("VITALS_ROOT", FIXTURE_ROOT)][..]),
+    ] {
+        let series = once(args, env);
+        let value = |name: &str, labels: &[&str]| {
+            series
+                .iter()
+                .find(|(n, l, _)| *n == name && l == labels)
+                .map(|s| s.2)
+        };
+        assert_eq!(
+            value("node_memory_MemTotal_bytes", &[]),
+            Some(2_048_000_000.0)
+        );
+        assert_eq!(value("node_load1", &[]), Some(1.5));
+        assert_eq!(value("node_boot_time_seconds", &[]), Some(1_700_000_000.0));
+        assert_eq!(
+            value("node_network_receive_drop_total", &["eth0"]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value("node_hwmon_temp_celsius", &["platform_coretemp_0", "temp1"]),
+            Some(45.0)
+        );
+        // Mount points as the root's mounts file names them, their statvfs under the root.
+        assert_eq!(
+            value(
+                "node_filesystem_readonly",
+                &["/dev/vdb", "xfs", "/srv data"]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                "node_filesystem_device_error",
+                &["server:/export", "nfs4", "/gone"]
+            ),
+            Some(1.0)
+        );
+        // Nothing of this machine's: two CPUs' seconds, and no other interface.
+        let cpus: HashSet<&str> = series
+            .iter()
+            .filter(|(n, _, _)| *n == "node_cpu_seconds_total")
+            .map(|(_, l, _)| l[0].as_str())
+            .collect();
+        assert_eq!(cpus, HashSet::from(["0", "1"]));
+        assert!(
+            series
+                .iter()
+                .filter(|(n, _, _)| *n == "node_network_up")
+                .all(|(_, l, _)| l[0] == "lo" || l[0] == "eth0"),
+            "{series:?}"
+        );
+        // The agent's own process and the kernel's clock are read whatever the root.
+        assert!(value("process_start_time_seconds", &[]).is_some_and(|t| t > 0.0));
+        assert!(value("node_timex_sync_status", &[]).is_some());
+    }
+}
+
+#[test]
+fn the_root_slash_is_the_same_as_no_root() {
+    let names = |args: &[&str]| -> Vec<(&'static str, Vec<String>)> {
+        once(args, &[])
+            .into_iter()
+            .map(|(name, labels, _)| (name, labels))
+            .collect()
+    };
+    assert_eq!(names(&["--root", "/"]), names(&[]));
+}
