@@ -18,6 +18,8 @@ NO_STD_TARGET := thumbv7em-none-eabihf
 include mk/cross.mk
 # `make firmware`, `make firmware-demo`, `make firmware-check`: the agent on a microcontroller.
 include mk/firmware.mk
+# `make images`: the server's and the agent's container images, which compose.yaml runs.
+include mk/images.mk
 
 all: build
 
@@ -152,11 +154,14 @@ metrics-doc:
 # The agent: CPU per sample against the floor and node_exporter, RSS over BENCH_RSS_SAMPLES
 # samples at BENCH_RSS_INTERVAL_MS (default 3600 at 100 ms: six minutes), binary sizes per target;
 # heap allocations per sample. The server: peak ingest beside a do-nothing reader, CPU, RSS and
-# scrapes at 1,000 and 10,000 agents, and Pushgateway holding as many (about three minutes).
+# scrapes at 1,000 and 10,000 agents, and Pushgateway holding as many (about three minutes). Then
+# the container images' sizes beside node_exporter's binary, where Docker runs.
 bench: deps-apt deps-bench release cross
 	$(CARGO) bench -p agent-linux --bench footprint
 	$(CARGO) bench -p agent-linux --bench allocs
 	$(CARGO) bench -p server --bench fleet
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory images; \
+	else echo "make bench: the images' sizes left out: docker cannot reach its engine"; fi
 
 # Not part of `make test`: SOAK_AGENTS (default 300) simulated agents for SOAK_SECONDS (default
 # 1800) with a fault every SOAK_FAULT_EVERY seconds (connections reset, agents killed, the server
