@@ -142,6 +142,7 @@ deny-advisories: deps-deny
 
 promtool-check: deps-apt
 	promtool check config prometheus/prometheus.yml
+	promtool check config prometheus/prometheus-compose.yml
 	promtool check rules prometheus/rules/*.rules.yml
 	promtool test rules prometheus/rules/tests/*.test.yml
 
@@ -186,7 +187,15 @@ deps-bench:
 # Each id's key is in $(KEYS_DIR)/agents/<id>.key for the agent, and on its own line of
 # $(KEYS_DIR)/server.keys for the server.
 KEYS_DIR ?= $(RUN_DIR)/keys
-ID ?= $(shell uname -n)
+HOST_ID := $(shell uname -n)
+ID ?= $(HOST_ID)
+# For this machine's id, `make keys` also writes what compose.yaml reads (to COMPOSE_ENV, `.env`,
+# which Compose reads by itself; other lines of it are kept): the id, where the keys are, and
+# whom the containers run as, who must be able to read them. That is whoever runs `make keys`;
+# when root does, the two files Compose hands the containers go to an unprivileged user
+# (CONTAINER_UID, the images' own), since root reads them anyway.
+COMPOSE_ENV ?= .env
+CONTAINER_UID := 65532
 keys:
 	@case '$(ID)' in ''|*[!A-Za-z0-9._:-]*) echo "error: ID '$(ID)' is not an agent id (1 to 64 of A-Z a-z 0-9 . _ - :)" >&2; exit 1;; esac
 	@test $$(printf %s '$(ID)' | wc -c) -le 64 || { echo "error: ID '$(ID)' is longer than 64" >&2; exit 1; }
@@ -202,6 +211,18 @@ keys:
 	grep -v '^$(ID) ' $(KEYS_DIR)/server.keys > $(KEYS_DIR)/server.keys.new || true; \
 	echo "$(ID) $$(cat $$key)" >> $(KEYS_DIR)/server.keys.new; \
 	mv $(KEYS_DIR)/server.keys.new $(KEYS_DIR)/server.keys
+	@if [ "$$(id -u)" = 0 ]; then chown $(CONTAINER_UID):$(CONTAINER_UID) $(KEYS_DIR)/server.keys; fi
+	@if [ '$(ID)' = '$(HOST_ID)' ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    uid=$(CONTAINER_UID) gid=$(CONTAINER_UID); \
+	    chown $$uid:$$gid $(KEYS_DIR)/agents/$(ID).key; \
+	  else uid=$$(id -u) gid=$$(id -g); fi; \
+	  touch $(COMPOSE_ENV); \
+	  { grep -vE '^(VITALS_ID|VITALS_KEYS_DIR|VITALS_UID|VITALS_GID)=' $(COMPOSE_ENV) || true; \
+	    echo "VITALS_ID=$(ID)"; echo "VITALS_KEYS_DIR=$(abspath $(KEYS_DIR))"; \
+	    echo "VITALS_UID=$$uid"; echo "VITALS_GID=$$gid"; } > $(COMPOSE_ENV).new; \
+	  mv $(COMPOSE_ENV).new $(COMPOSE_ENV); \
+	fi
 
 # For a central host: the release build, on every interface.
 run-server: release keys
