@@ -89,11 +89,11 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Unit tests, then the integration and end-to-end tests, which run the real binaries (built first)
-# against each other, against a real Prometheus and node_exporter, the boards' builds under qemu-user
-# and the firmware under qemu-system-arm. `cargo test` alone runs the fast ones, which need nothing
-# installed; those that need root, network namespaces, qemu, Prometheus or node_exporter are
-# `#[ignore = "needs ..."]`, and run here.
-unit: deps-apt cross-test firmware
+# against each other, against a real Prometheus and node_exporter, the boards' builds under qemu-user,
+# the firmware under qemu-system-arm, and the images under Docker Compose. `cargo test` alone runs
+# the fast ones, which need nothing installed; those that need root, network namespaces, qemu,
+# Prometheus, node_exporter or Docker are `#[ignore = "needs ..."]`, and run here.
+unit: deps-apt deps-docker cross-test firmware
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace -- --include-ignored
 
