@@ -11,13 +11,15 @@ RUN_DIR := .run
 NO_STD_TARGET := thumbv7em-none-eabihf
 
 .PHONY: all build release deps deps-apt deps-rust deps-fuzz deps-deny deps-nightly deps-background test fmt-check clippy unit nostd \
-        doc fuzz-build fuzz-check fuzz deny deny-advisories promtool-check keys run run-server \
+        doc fuzz-build fuzz-check fuzz test-containers deny deny-advisories promtool-check keys run run-server \
         run-agent prometheus bench deps-bench soak metrics-doc clean
 
 # `make cross` and `make cross-test`: the agent for ARM boards.
 include mk/cross.mk
 # `make firmware`, `make firmware-demo`, `make firmware-check`: the agent on a microcontroller.
 include mk/firmware.mk
+# `make images`: the server's and the agent's container images, which compose.yaml runs.
+include mk/images.mk
 
 all: build
 
@@ -90,10 +92,18 @@ clippy:
 # against each other, against a real Prometheus and node_exporter, the boards' builds under qemu-user
 # and the firmware under qemu-system-arm. `cargo test` alone runs the fast ones, which need nothing
 # installed; those that need root, network namespaces, qemu, Prometheus or node_exporter are
-# `#[ignore = "needs ..."]`, and run here.
+# `#[ignore = "needs ..."]`, and run here. The images under Docker Compose are not, yet: building
+# them from a clean checkout (the musl target, two release builds) takes about three minutes,
+# which `make test`'s twenty cannot spare until its other parts are trimmed; `make
+# test-containers` runs them.
+CONTAINERS_TEST := compose_runs_the_server_an_agent_for_this_host_and_prometheus
 unit: deps-apt cross-test firmware
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace -- --include-ignored
+	$(CARGO) test --workspace -- --include-ignored --skip $(CONTAINERS_TEST)
+
+test-containers: deps-docker
+	$(CARGO) build --workspace --bins
+	$(CARGO) test -p server --test containers -- --include-ignored
 
 # agent-core builds for a microcontroller, and nothing in its dependency tree turns on `alloc` or `std`.
 nostd: deps-rust
@@ -140,6 +150,7 @@ deny-advisories: deps-deny
 
 promtool-check: deps-apt
 	promtool check config prometheus/prometheus.yml
+	promtool check config prometheus/prometheus-compose.yml
 	promtool check rules prometheus/rules/*.rules.yml
 	promtool test rules prometheus/rules/tests/*.test.yml
 
@@ -152,11 +163,14 @@ metrics-doc:
 # The agent: CPU per sample against the floor and node_exporter, RSS over BENCH_RSS_SAMPLES
 # samples at BENCH_RSS_INTERVAL_MS (default 3600 at 100 ms: six minutes), binary sizes per target;
 # heap allocations per sample. The server: peak ingest beside a do-nothing reader, CPU, RSS and
-# scrapes at 1,000 and 10,000 agents, and Pushgateway holding as many (about three minutes).
+# scrapes at 1,000 and 10,000 agents, and Pushgateway holding as many (about three minutes). Then
+# the container images' sizes beside node_exporter's binary, where Docker runs.
 bench: deps-apt deps-bench release cross
 	$(CARGO) bench -p agent-linux --bench footprint
 	$(CARGO) bench -p agent-linux --bench allocs
 	$(CARGO) bench -p server --bench fleet
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory images; \
+	else echo "make bench: the images' sizes left out: docker cannot reach its engine"; fi
 
 # Not part of `make test`: SOAK_AGENTS (default 300) simulated agents for SOAK_SECONDS (default
 # 1800) with a fault every SOAK_FAULT_EVERY seconds (connections reset, agents killed, the server
@@ -181,7 +195,15 @@ deps-bench:
 # Each id's key is in $(KEYS_DIR)/agents/<id>.key for the agent, and on its own line of
 # $(KEYS_DIR)/server.keys for the server.
 KEYS_DIR ?= $(RUN_DIR)/keys
-ID ?= $(shell uname -n)
+HOST_ID := $(shell uname -n)
+ID ?= $(HOST_ID)
+# For this machine's id, `make keys` also writes what compose.yaml reads (to COMPOSE_ENV, `.env`,
+# which Compose reads by itself; other lines of it are kept): the id, where the keys are, and
+# whom the containers run as, who must be able to read them. That is whoever runs `make keys`;
+# when root does, the two files Compose hands the containers go to an unprivileged user
+# (CONTAINER_UID, the images' own), since root reads them anyway.
+COMPOSE_ENV ?= .env
+CONTAINER_UID := 65532
 keys:
 	@case '$(ID)' in ''|*[!A-Za-z0-9._:-]*) echo "error: ID '$(ID)' is not an agent id (1 to 64 of A-Z a-z 0-9 . _ - :)" >&2; exit 1;; esac
 	@test $$(printf %s '$(ID)' | wc -c) -le 64 || { echo "error: ID '$(ID)' is longer than 64" >&2; exit 1; }
@@ -197,6 +219,18 @@ keys:
 	grep -v '^$(ID) ' $(KEYS_DIR)/server.keys > $(KEYS_DIR)/server.keys.new || true; \
 	echo "$(ID) $$(cat $$key)" >> $(KEYS_DIR)/server.keys.new; \
 	mv $(KEYS_DIR)/server.keys.new $(KEYS_DIR)/server.keys
+	@if [ "$$(id -u)" = 0 ]; then chown $(CONTAINER_UID):$(CONTAINER_UID) $(KEYS_DIR)/server.keys; fi
+	@if [ '$(ID)' = '$(HOST_ID)' ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    uid=$(CONTAINER_UID) gid=$(CONTAINER_UID); \
+	    chown $$uid:$$gid $(KEYS_DIR)/agents/$(ID).key; \
+	  else uid=$$(id -u) gid=$$(id -g); fi; \
+	  touch $(COMPOSE_ENV); \
+	  { grep -vE '^(VITALS_ID|VITALS_KEYS_DIR|VITALS_UID|VITALS_GID)=' $(COMPOSE_ENV) || true; \
+	    echo "VITALS_ID=$(ID)"; echo "VITALS_KEYS_DIR=$(abspath $(KEYS_DIR))"; \
+	    echo "VITALS_UID=$$uid"; echo "VITALS_GID=$$gid"; } > $(COMPOSE_ENV).new; \
+	  mv $(COMPOSE_ENV).new $(COMPOSE_ENV); \
+	fi
 
 # For a central host: the release build, on every interface.
 run-server: release keys

@@ -21,11 +21,16 @@ BOARD_LINKER.armv7-unknown-linux-gnueabihf := arm-linux-gnueabihf-gcc
 BOARD_LINKER.armv7-unknown-linux-musleabihf := arm-linux-gnueabihf-gcc
 BOARD_PACKAGE.aarch64-linux-gnu-gcc := gcc-aarch64-linux-gnu
 BOARD_PACKAGE.arm-linux-gnueabihf-gcc := gcc-arm-linux-gnueabihf
+# The PC's, for the container images (mk/images.mk): the host's gcc, as for the boards.
+BOARD_LINKER.x86_64-unknown-linux-musl := gcc
+BOARD_PACKAGE.gcc := gcc
 
 board_linkers = $(sort $(foreach t,$(1),$(BOARD_LINKER.$(t))))
 board_upper = $(shell echo '$(1)' | tr 'a-z-' 'A-Z_')
-# CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc ... for the triples in $(1).
-board_env = $(foreach t,$(1),CARGO_TARGET_$(call board_upper,$(t))_LINKER=$(BOARD_LINKER.$(t)))
+# CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc ... for the triples in $(1),
+# and the same gcc as their C compiler (CC_aarch64_unknown_linux_gnu=...), for the server's *ring*.
+board_env = $(foreach t,$(1),CARGO_TARGET_$(call board_upper,$(t))_LINKER=$(BOARD_LINKER.$(t)) \
+	CC_$(subst -,_,$(t))=$(BOARD_LINKER.$(t)))
 
 # rustup has no prebuilt std for armv7-unknown-linux-musleabihf where our machines fetch from, so
 # when `rustup target add` fails, std is built from source (nightly's -Zbuild-std, with rust-src)
@@ -61,7 +66,10 @@ define board_deps
 	@mkdir -p target; installed="$$(rustup target list --installed)"; \
 	for t in $(1); do \
 	  grep -qx "$$t" <<<"$$installed" && continue; \
-	  if [ "$$t" != $(BOARD_SRC_STD_TARGET) ]; then rustup target add "$$t" || exit 1; continue; fi; \
+	  if [ "$$t" != $(BOARD_SRC_STD_TARGET) ]; then \
+	    rustup target add "$$t" || { echo "error: rustup target add $$t failed; building for $$t needs it" >&2; exit 1; }; \
+	    continue; \
+	  fi; \
 	  if [ ! -f $(BOARD_SYSROOT)/libunwind.a ]; then \
 	    rustup target add "$$t" >target/rustup-target-add.log 2>&1 && continue; \
 	    echo "rustup has no std for $$t: preparing to build it from source, with musl from Debian"; \
@@ -84,29 +92,39 @@ define board_deps
 	done
 endef
 
-# Builds vitals-agent for the triples in $(1): those rustup has a std for in one cargo run, the
-# other from source. Then checks that each binary is stripped and the musl ones are static, and
-# prints the sizes.
-define board_build
+# `cargo build $(2)` for the triples in $(1): those rustup has a std for in one cargo run, the
+# other from source.
+define board_cargo
 	@installed="$$(rustup target list --installed)"; prebuilt=(); from_source=(); \
 	for t in $(1); do \
 	  if grep -qx "$$t" <<<"$$installed"; then prebuilt+=(--target "$$t"); else from_source+=(--target "$$t"); fi; \
 	done; \
 	export $(call board_env,$(1)); \
 	if [ $${#prebuilt[@]} != 0 ]; then \
-	  echo "$(CARGO) build $(BOARD_CARGO_ARGS) $${prebuilt[*]}"; \
-	  $(CARGO) build $(BOARD_CARGO_ARGS) "$${prebuilt[@]}"; \
+	  echo "$(CARGO) build $(2) $${prebuilt[*]}"; \
+	  $(CARGO) build $(2) "$${prebuilt[@]}"; \
 	fi; \
 	if [ $${#from_source[@]} != 0 ]; then \
 	  export CARGO_TARGET_$(call board_upper,$(BOARD_SRC_STD_TARGET))_RUSTFLAGS="-L native=$(abspath $(BOARD_SYSROOT))"; \
-	  echo "cargo +$(BOARD_NIGHTLY) build -Zbuild-std=std,panic_abort $(BOARD_CARGO_ARGS) $${from_source[*]}"; \
-	  cargo +$(BOARD_NIGHTLY) build -Zbuild-std=std,panic_abort $(BOARD_CARGO_ARGS) "$${from_source[@]}"; \
+	  echo "cargo +$(BOARD_NIGHTLY) build -Zbuild-std=std,panic_abort $(2) $${from_source[*]}"; \
+	  cargo +$(BOARD_NIGHTLY) build -Zbuild-std=std,panic_abort $(2) "$${from_source[@]}"; \
 	fi
-	@for t in $(1); do \
-	  bin="target/$$t/$(BOARD_PROFILE)/vitals-agent"; info="$$(file -b "$$bin")"; \
+endef
+
+# Checks that each of the files $(1) is stripped, and static if its path names a musl triple.
+define board_check
+	@for bin in $(1); do \
+	  info="$$(file -b "$$bin")"; \
 	  case "$$info" in *", stripped"*) ;; *) echo "error: $$bin is not stripped: $$info" >&2; exit 1;; esac; \
-	  case "$$t:$$info" in *musl*:*dynamic*) echo "error: $$bin is not static: $$info" >&2; exit 1;; esac; \
+	  case "$$bin:$$info" in *musl*:*dynamic*) echo "error: $$bin is not static: $$info" >&2; exit 1;; esac; \
 	done
+endef
+
+# Builds vitals-agent for the triples in $(1), checks that each binary is stripped and the musl
+# ones are static, and prints the sizes.
+define board_build
+$(call board_cargo,$(1),$(BOARD_CARGO_ARGS))
+$(call board_check,$(foreach t,$(1),target/$(t)/$(BOARD_PROFILE)/vitals-agent))
 	@printf '\n%-32s %10s %8s  %s\n' target bytes KiB binary; \
 	for t in $(1); do \
 	  bin="target/$$t/$(BOARD_PROFILE)/vitals-agent"; bytes="$$(stat -c %s "$$bin")"; \

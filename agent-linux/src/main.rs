@@ -65,6 +65,9 @@ flags (each also read from the environment variable shown):
   --textfile-dir DIR    also send the series of the *.prom files in DIR, as
                         node_exporter's textfile collector reads them (protocol 2)
                         [VITALS_TEXTFILE_DIR, default: none]
+  --root PATH           read /proc, /sys, the mounts and os-release under PATH, where the
+                        host's root is mounted in a container (node_exporter's
+                        --path.rootfs)                  [VITALS_ROOT, default /]
   --once                print one sample as the protocol's lines to stdout and exit
                         (version 2: the declaration, then the values)
   -h, --help            this text
@@ -92,6 +95,9 @@ struct Options {
     protocol: Protocol,
     /// `--textfile-dir`: the directory of `*.prom` files whose series go along (v2 only).
     textfile_dir: Option<PathBuf>,
+    /// `--root`: where the collectors read `proc/`, `sys/` and the mounts' paths; `/` but in a
+    /// container, where it is the host's root mounted read-only. Absolute, and a directory.
+    root: PathBuf,
     /// `--once`: print one sample and exit instead of running.
     once: bool,
 }
@@ -120,6 +126,17 @@ fn size(from: &str, value: &str) -> Result<usize, String> {
         None => Err(format!(
             "{from}: `{value}` is not a size like 256KiB or 4MiB"
         )),
+    }
+}
+
+/// A root to read under: a directory, made absolute so that mount points under it are told
+/// (see `Collector::with_root`).
+fn root(from: &str, value: &str) -> Result<PathBuf, String> {
+    let path = std::path::absolute(value).map_err(|e| format!("{from}: `{value}`: {e}"))?;
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => Ok(path),
+        Ok(_) => Err(format!("{from}: `{value}` is not a directory")),
+        Err(e) => Err(format!("{from}: `{value}`: {e}")),
     }
 }
 
@@ -167,6 +184,10 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             None => Protocol::V2,
         },
         textfile_dir: env("VITALS_TEXTFILE_DIR").map(PathBuf::from),
+        root: match env("VITALS_ROOT") {
+            Some(v) => root("VITALS_ROOT", &v)?,
+            None => PathBuf::from("/"),
+        },
         once: false,
     };
     let mut args = args.into_iter();
@@ -197,6 +218,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             "--key-file" => options.key_file = Some(value()?),
             "--protocol" => options.protocol = protocol("--protocol", &value()?)?,
             "--textfile-dir" => options.textfile_dir = Some(PathBuf::from(value()?)),
+            "--root" => options.root = root("--root", &value()?)?,
             "--once" => options.once = true,
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
@@ -297,7 +319,7 @@ fn encode(
 /// series (a v2 agent keeps its current declaration and the one before), so that a
 /// declaration always fits.
 fn collector(options: &Options) -> Result<(Collector, Sample), String> {
-    let mut collector = Collector::new();
+    let mut collector = Collector::with_root(options.root.clone());
     let first = collector.collect(unix_ms());
     let Some(dir) = &options.textfile_dir else {
         return Ok((collector, first));
@@ -383,10 +405,14 @@ fn run() -> Result<(), String> {
     let seed = hello.session ^ u64::from(std::process::id()).rotate_left(32);
     let id = hello.id.as_str().to_owned();
     log!(
-        "version {}, agent {id}, protocol v{}, sampling every {:?}, servers {}",
+        "version {}, agent {id}, protocol v{}, sampling every {:?}{}, servers {}",
         env!("CARGO_PKG_VERSION"),
         options.protocol.version(),
         options.interval,
+        match options.root.to_str() {
+            Some("/") => String::new(),
+            _ => format!(" under {}", options.root.display()),
+        },
         options.servers.join(", ")
     );
     let key = options.key_file.as_deref().map(read_key).transpose()?;
@@ -482,6 +508,27 @@ mod tests {
                 "{fine}"
             );
         }
+    }
+
+    #[test]
+    fn the_root_is_a_directory_made_absolute() {
+        let chosen = |args: &[&str]| options(args).map(|o| o.unwrap().root);
+        if std::env::var_os("VITALS_ROOT").is_none() {
+            assert_eq!(chosen(&[]), Ok(PathBuf::from("/")));
+        }
+        assert_eq!(chosen(&["--root", "/"]), Ok(PathBuf::from("/")));
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(chosen(&["--root=."]), Ok(std::path::absolute(".").unwrap()));
+        assert!(chosen(&["--root", "src"]).unwrap().starts_with(&here));
+        assert_eq!(
+            chosen(&["--root", "Cargo.toml"]),
+            Err("--root: `Cargo.toml` is not a directory".to_owned())
+        );
+        let missing = chosen(&["--root", "/nonexistent/vitals"]).unwrap_err();
+        assert!(
+            missing.starts_with("--root: `/nonexistent/vitals`: No such file"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -59,6 +59,9 @@ HTTP side (/metrics, /healthz):
   --http-write-timeout DURATION  time to write one whole response
                             [VITALS_HTTP_WRITE_TIMEOUT, default {http_write}]
 
+  --health                  ask the /healthz of the server running with these flags (--http,
+                            --web-config-file) and exit: 0 when it answers 200, 1 otherwise
+                            (a container's health check, where there is no curl)
   -h, --help                this text
   -V, --version             the version
 
@@ -113,6 +116,8 @@ struct Options {
     aggregator: server::aggregator::Config,
     limits: server::io::session::Limits,
     http_limits: server::http::Limits,
+    /// `--health`: ask a running server's `/healthz` instead of serving.
+    health: bool,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -155,6 +160,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
         aggregator: server::aggregator::Config::default(),
         limits: server::io::session::Limits::default(),
         http_limits: server::http::Limits::default(),
+        health: false,
     };
     // Flags and their variables, read the same way: the variable first, the flag over it.
     let mut settings: Vec<(String, String)> = [
@@ -196,6 +202,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
                 println!("vitals-server {}", env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
+            "--health" => options.health = true,
             "--listen" => options.listen = value()?,
             "--http" => options.http = value()?,
             "--expire-after" => options.expire_after = Some(duration("--expire-after", &value()?)?),
@@ -267,6 +274,9 @@ fn run() -> Result<()> {
     let Some(mut options) = parse_options(std::env::args().skip(1))? else {
         return Ok(());
     };
+    if options.health {
+        return health(&options);
+    }
     let keys = options
         .key_file
         .as_deref()
@@ -335,6 +345,18 @@ fn run() -> Result<()> {
     }
     server::run(agents, http, config, shutdown)?;
     server::log!("stopped");
+    Ok(())
+}
+
+/// `--health`: the answer of `/healthz` on `--http`, over TLS when the web config asks for it.
+fn health(options: &Options) -> Result<()> {
+    let tls = match &options.web_config_file {
+        Some(path) => server::http::web_config::WebConfig::load(std::path::Path::new(path))?
+            .tls
+            .is_some(),
+        None => false,
+    };
+    server::http::health::check(&options.http, tls)?;
     Ok(())
 }
 

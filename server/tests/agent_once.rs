@@ -8,7 +8,7 @@ use std::process::Command;
 
 use agent_core::sample::{Sample, label_text_ok};
 use agent_core::wire::{self, Message};
-use common::bin;
+use common::{bin, once};
 
 #[test]
 fn the_once_line_is_a_sample_whose_labels_the_server_takes() {
@@ -102,4 +102,84 @@ fn the_once_lines_in_v2_are_a_declaration_the_server_takes_and_its_values() {
     .unwrap_or_else(|e| panic!("{e}: {values}"));
     assert_eq!((g, header.g, header.seq), (1, 1, 1));
     assert_eq!(count, series.len(), "a value for each series declared");
+}
+
+/// A machine's `/proc` and `/sys` laid out under a directory, as the collectors' unit tests
+/// read them: two CPUs, `lo` and `eth0`, three hwmon chips, and mounts of which one has gone.
+const FIXTURE_ROOT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../agent-linux/src/collect/fixtures/collector"
+);
+
+#[test]
+fn under_a_root_the_agent_reports_the_machine_found_there() {
+    for (args, env) in [
+        (&["--root", FIXTURE_ROOT][..], &[][..]),
+        (&[][..], &[("VITALS_ROOT", FIXTURE_ROOT)][..]),
+    ] {
+        let series = once(args, env);
+        let value = |name: &str, labels: &[&str]| {
+            series
+                .iter()
+                .find(|(n, l, _)| *n == name && l == labels)
+                .map(|s| s.2)
+        };
+        assert_eq!(
+            value("node_memory_MemTotal_bytes", &[]),
+            Some(2_048_000_000.0)
+        );
+        assert_eq!(value("node_load1", &[]), Some(1.5));
+        assert_eq!(value("node_boot_time_seconds", &[]), Some(1_700_000_000.0));
+        assert_eq!(
+            value("node_network_receive_drop_total", &["eth0"]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value("node_hwmon_temp_celsius", &["platform_coretemp_0", "temp1"]),
+            Some(45.0)
+        );
+        // Mount points as the root's mounts file names them, their statvfs under the root.
+        assert_eq!(
+            value(
+                "node_filesystem_readonly",
+                &["/dev/vdb", "xfs", "/srv data"]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                "node_filesystem_device_error",
+                &["server:/export", "nfs4", "/gone"]
+            ),
+            Some(1.0)
+        );
+        // Nothing of this machine's: two CPUs' seconds, and no other interface.
+        let cpus: HashSet<&str> = series
+            .iter()
+            .filter(|(n, _, _)| *n == "node_cpu_seconds_total")
+            .map(|(_, l, _)| l[0].as_str())
+            .collect();
+        assert_eq!(cpus, HashSet::from(["0", "1"]));
+        assert!(
+            series
+                .iter()
+                .filter(|(n, _, _)| *n == "node_network_up")
+                .all(|(_, l, _)| l[0] == "lo" || l[0] == "eth0"),
+            "{series:?}"
+        );
+        // The agent's own process and the kernel's clock are read whatever the root.
+        assert!(value("process_start_time_seconds", &[]).is_some_and(|t| t > 0.0));
+        assert!(value("node_timex_sync_status", &[]).is_some());
+    }
+}
+
+#[test]
+fn the_root_slash_is_the_same_as_no_root() {
+    let names = |args: &[&str]| -> Vec<(&'static str, Vec<String>)> {
+        once(args, &[])
+            .into_iter()
+            .map(|(name, labels, _)| (name, labels))
+            .collect()
+    };
+    assert_eq!(names(&["--root", "/"]), names(&[]));
 }

@@ -6,10 +6,11 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Server, agent, http_get, value, wait_for};
+use common::{Server, agent, health_check, http_get, value, wait_for};
 
 /// Every thread that beats, as the server names them on this machine (one I/O thread per core
 /// but one, so `io-0` always exists).
@@ -110,4 +111,45 @@ fn an_idle_server_still_accepts_agents_long_after_its_last_one_left() {
         )
         .filter(|n| *n >= 1.0)
     });
+}
+
+#[test]
+fn health_exits_0_for_a_healthy_server_and_1_naming_a_stuck_thread_or_no_server() {
+    let server = Server::start("127.0.0.1:0", "0.0.0.0:0", &[]);
+    // A server on every interface is asked on loopback, as a container's check asks it.
+    let http = format!("0.0.0.0:{}", server.http.port());
+    assert_eq!(
+        health_check(&["--http", &http], &[]),
+        (Some(0), String::new())
+    );
+    assert_eq!(
+        health_check(&[], &[("VITALS_HTTP", Path::new(&http))]).0,
+        Some(0),
+        "the address from the environment, as the server reads it"
+    );
+
+    let stuck = server_with_fault("stall:aggregator");
+    let http = stuck.http.to_string();
+    let said = wait_for(
+        "--health to fail on the stuck aggregator",
+        server::heartbeat::STALE * 3,
+        || match health_check(&["--http", &http], &[]) {
+            (Some(0), _) => None,
+            (code, said) => Some((code, said)),
+        },
+    );
+    assert_eq!(said.0, Some(1), "{}", said.1);
+    assert!(
+        said.1.contains("answered 503") && said.1.contains("aggregator: no heartbeat"),
+        "{}",
+        said.1
+    );
+
+    drop(stuck);
+    let (code, said) = health_check(&["--http", &http], &[]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(&format!("cannot ask {http}/healthz")),
+        "{said}"
+    );
 }

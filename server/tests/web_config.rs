@@ -313,6 +313,24 @@ fn wrong_credentials_get_401_with_www_authenticate_and_healthz_needs_none() {
     );
 }
 
+/// A container's health check runs `vitals-server --health` with the server's own flags and
+/// environment: over TLS, with basic auth on everything but `/healthz`.
+#[test]
+fn health_asks_over_tls_when_the_web_config_has_it() {
+    let dir = Dir::new("health");
+    certificates(&dir);
+    let config = web_config(&dir, "");
+    let server = start("--web-config-file", &config, &[]);
+    let http = server.http.to_string();
+    assert_eq!(
+        common::health_check(&["--http", &http], &[("VITALS_WEB_CONFIG_FILE", &config)]),
+        (Some(0), String::new())
+    );
+    let (code, said) = common::health_check(&["--http", &http], &[]);
+    assert_eq!(code, Some(1), "plain HTTP to the TLS port: {said}");
+    assert!(said.contains("answered 400"), "{said}");
+}
+
 #[test]
 fn plain_http_to_the_tls_port_gets_a_400_that_says_so() {
     let dir = Dir::new("plain");

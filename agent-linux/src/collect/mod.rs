@@ -180,8 +180,13 @@ impl Collector {
     /// on `<root>/<mount point>`: for tests on a fixture tree, or an agent looking at its
     /// host's `/proc` and `/sys` mounted into a container.
     ///
-    /// When `root` is not `/`, [`Sample::cpu_usage`] is 0 and the load averages come from
-    /// `<root>/proc/loadavg` rather than sysinfo.
+    /// Mount points under `root` are reported without it, and the others as they are, as
+    /// node_exporter's `--path.rootfs` does. The process and timex collectors read the agent's
+    /// own process and the kernel's clock, whatever the root.
+    ///
+    /// When `root` is not `/`, [`Sample::cpu_usage`] comes from `<root>/proc/stat` between
+    /// samples and the load averages from `<root>/proc/loadavg`, rather than from sysinfo
+    /// (which reads the live `/proc` only).
     pub fn with_root(root: PathBuf) -> Self {
         let system = if root == Path::new("/") {
             System::new().ok().map(|mut system| {
@@ -323,7 +328,10 @@ mod tests {
         let mounts = fs::read_to_string("/proc/1/mounts")
             .or_else(|_| fs::read_to_string("/proc/mounts"))
             .unwrap();
-        if mounts::select(&mounts).iter().any(|m| m.mountpoint == "/") {
+        if mounts::select(&mounts, "/")
+            .iter()
+            .any(|m| m.mountpoint == "/")
+        {
             let root = sample.filesystems.iter().find(|fs| fs.mountpoint == "/");
             let root = root.expect("a filesystem for /");
             assert!(root.size > 0 && root.free <= root.size && root.avail <= root.free);
@@ -438,7 +446,8 @@ mod tests {
             (sample.load1, sample.load5, sample.load15),
             (1.5, 0.75, 0.25)
         );
-        assert_eq!(sample.cpu_usage, 0.0);
+        // From the file, since boot: 5.05 s busy of 105.55.
+        assert!((sample.cpu_usage - 5.05 / 105.55).abs() < 1e-12);
 
         assert_eq!(sample.memory.total, 2_000_000 * 1024);
         assert_eq!(sample.memory.cached, 400_000 * 1024);
@@ -512,6 +521,12 @@ mod tests {
         let next = collector.collect(1_700_000_133_456);
         assert_eq!((next.cpus[0].iowait, next.cpus[0].idle), (0.4, 50.01));
         assert_eq!((next.cpus[1].user, next.cpus[1].idle), (0.01, 0.1));
+        // cpu1's seconds were taken away, so the usage is since boot again.
+        assert!(
+            (next.cpu_usage - 2.06 / 52.57).abs() < 1e-12,
+            "{}",
+            next.cpu_usage
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `/proc/stat`, as node_exporter's cpu and stat collectors read it: each CPU's seconds in each
 //! mode, the context switches, forks, running and blocked processes and the boot time; and
-//! the CPU usage, from sysinfo.
+//! the CPU usage, from sysinfo on a live system, from the same lines under another root.
 //!
 //! The file is read once a sample. What a v1 [`Sample`] has room for goes into it; the
 //! interrupts and each CPU's guest seconds are kept for [`StatCollector::series`], which only
@@ -36,6 +36,9 @@ pub(super) struct StatCollector {
     /// `intr`'s total, of the last sample; `None` when it could not read the file, and then
     /// [`series`](StatCollector::series) gives nothing (`cpus` is older than that sample).
     interrupts: Option<u64>,
+    /// Without sysinfo: the busy and total seconds of every CPU in the last sample read, so
+    /// that the next one's [`Sample::cpu_usage`] is that of the interval between them.
+    busy_total: Option<(f64, f64)>,
 }
 
 impl fmt::Debug for StatCollector {
@@ -57,6 +60,7 @@ impl StatCollector {
             cpus_next: Vec::new(),
             buf: Vec::new(),
             interrupts: None,
+            busy_total: None,
         }
     }
 
@@ -98,6 +102,11 @@ impl StatCollector {
             push_or_count(&mut sample.cpus, line.modes, &mut sample.omitted.cpus);
         }
         std::mem::swap(&mut self.cpus, &mut self.cpus_next);
+        if self.system.is_none() {
+            let now = busy_total(&self.cpus);
+            sample.cpu_usage = usage(self.busy_total, now);
+            self.busy_total = Some(now);
+        }
     }
 
     /// The series besides the sample's that the last [`collect`](StatCollector::collect) read:
@@ -229,6 +238,31 @@ fn parse_cpu_line(line: &str) -> Option<CpuLine> {
         guest,
         guest_nice,
     })
+}
+
+/// The seconds all of `cpus` were busy, and in all, counted as sysinfo counts them on a live
+/// system: idle and iowait are not busy, and guest time is in `user` and `nice` already.
+fn busy_total(cpus: &[CpuLine]) -> (f64, f64) {
+    cpus.iter().fold((0.0, 0.0), |(busy, total), line| {
+        let c = &line.modes;
+        let working = c.user + c.nice + c.system + c.irq + c.softirq + c.steal;
+        (busy + working, total + working + c.idle + c.iowait)
+    })
+}
+
+/// The share of the time the CPUs were busy between the `before` and `now` of [`busy_total`]:
+/// since boot for the first sample, or when the total went back (a CPU unplugged).
+fn usage(before: Option<(f64, f64)>, now: (f64, f64)) -> f64 {
+    let (busy, total) = match before {
+        Some((busy, total)) if now.1 > total => (now.0 - busy, now.1 - total),
+        _ => now,
+    };
+    let ratio = busy / total;
+    if ratio.is_finite() {
+        ratio.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 /// How far `idle` may fall, in seconds, before node_exporter takes it for a CPU that was
@@ -466,6 +500,35 @@ mod tests {
             0.05,
         ));
         assert_eq!(listed::named(|out| collector.series(out)), want);
+    }
+
+    /// Under another root, where sysinfo cannot look, the usage is that of the interval
+    /// between two samples of the file; of the time since boot for the first.
+    #[test]
+    fn the_usage_without_sysinfo_is_that_of_the_interval() {
+        let cpu = |user: f64, idle: f64, iowait: f64| {
+            line(
+                Cpu {
+                    user,
+                    system: 1.0,
+                    idle,
+                    iowait,
+                    ..Cpu::default()
+                },
+                0.5,
+                0.0,
+            )
+        };
+        let first = busy_total(&[cpu(3.0, 10.0, 1.0), cpu(1.0, 13.0, 0.0)]);
+        assert_eq!(first, (6.0, 30.0), "guest time is counted once, in user");
+        assert_eq!(usage(None, first), 0.2);
+        // 3 s busy of 4 in the interval.
+        let next = busy_total(&[cpu(5.0, 10.5, 1.0), cpu(2.0, 13.0, 0.5)]);
+        assert_eq!(usage(Some(first), next), 0.75);
+        // A CPU unplugged takes its seconds away: since boot again, never negative.
+        let fewer = busy_total(&[cpu(5.0, 10.5, 1.0)]);
+        assert_eq!(usage(Some(next), fewer), 6.0 / 17.5);
+        assert_eq!(usage(None, busy_total(&[])), 0.0, "no CPUs, not NaN");
     }
 
     /// A sample that cannot read the file gives none of these series, not the last ones read.

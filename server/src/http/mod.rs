@@ -20,9 +20,11 @@
 //! - [`routes`]: what each path answers.
 //! - [`response`]: writing heads and chunked bodies.
 //! - [`web_config`], [`tls`]: the web config file and the TLS configuration it makes.
+//! - [`health`]: `vitals-server --health`, the client that asks `/healthz`.
 
 pub mod auth;
 pub mod conn;
+pub mod health;
 pub mod io;
 pub mod request;
 pub mod response;

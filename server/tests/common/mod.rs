@@ -203,6 +203,21 @@ pub fn spawn_logged(mut cmd: Command, name: &str) -> (Proc, mpsc::Receiver<Strin
     (proc, log)
 }
 
+/// `vitals-server --health` with `args` and the environment variables `env`: its exit
+/// status and what it said.
+pub fn health_check(args: &[&str], env: &[(&str, &std::path::Path)]) -> (Option<i32>, String) {
+    let mut cmd = Command::new(bin("vitals-server"));
+    cmd.arg("--health").args(args);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A plain HTTP/1.1 GET; returns the status and body.
 pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
@@ -376,4 +391,39 @@ pub fn sample_of(line: &[u8]) -> Option<(u64, u64)> {
 /// Whether a line an agent sent is a v2 declaration.
 pub fn is_declaration(line: &[u8]) -> bool {
     line.starts_with(br#"{"v":2,"kind":"declare","#)
+}
+
+/// The series of `vitals-agent --once` with `args` and the environment `env`: each family's
+/// name, its label values and its value, in the order declared.
+pub fn once(args: &[&str], env: &[(&str, &str)]) -> Vec<(&'static str, Vec<String>, f64)> {
+    let out = Command::new(bin("vitals-agent"))
+        .arg("--once")
+        .args(args)
+        .env_remove("VITALS_PROTOCOL")
+        .env_remove("VITALS_ROOT")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (declaration, values) = text.split_once('\n').unwrap();
+    let mut series = Vec::new();
+    // Without --textfile-dir, the agent describes no family of its own.
+    agent_core::wire::decode_declare(
+        declaration.as_bytes(),
+        |_, _| Err(agent_core::wire::DecodeError::BadJson),
+        |family, labels| {
+            let name = agent_core::catalogue::FAMILIES[usize::from(family)].name;
+            series.push((name, labels.iter().map(|l| (*l).to_owned()).collect(), 0.0));
+            Ok(())
+        },
+    )
+    .unwrap();
+    let mut next = series.iter_mut();
+    agent_core::wire::decode_values(values.trim_end().as_bytes(), |value| {
+        next.next().unwrap().2 = value;
+        Ok(())
+    })
+    .unwrap();
+    series
 }

@@ -24,6 +24,9 @@ use super::read::{join_into, read_text};
 pub(super) struct FilesystemCollector {
     /// Where mount points are looked up under: `/` on a live system.
     root: PathBuf,
+    /// `root` as text, which mount points under it are reported without (see
+    /// [`mounts::parse_line`]).
+    root_text: String,
     /// `proc/1/mounts` under the root, read first.
     init_mounts: PathBuf,
     /// `proc/mounts` under the root, read when `init_mounts` cannot be.
@@ -56,6 +59,7 @@ impl FilesystemCollector {
     pub(super) fn new(root: &Path) -> Self {
         Self {
             root: root.to_owned(),
+            root_text: root.to_string_lossy().into_owned(),
             init_mounts: root.join("proc/1/mounts"),
             mounts: root.join("proc/mounts"),
             statfs: statfs::Watch::default(),
@@ -83,14 +87,17 @@ impl FilesystemCollector {
                 None => return,
             },
         };
-        mounts::select_lines(&text, &mut self.mount_lines);
+        mounts::select_lines(&text, &self.root_text, &mut self.mount_lines);
         // Local filesystems are asked in this thread; the ones that may hang all at once, each
         // in a thread of its own, under one deadline.
         let (slow_paths, slow_at) = &mut self.slow_mounts;
         slow_paths.clear();
         slow_at.clear();
         for (index, range) in self.mount_lines.iter().enumerate() {
-            let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
+            let Some(mount) = text
+                .get(range.clone())
+                .and_then(|line| mounts::parse_line(line, &self.root_text))
+            else {
                 continue;
             };
             if statfs::may_hang(mount.fstype) {
@@ -104,7 +111,10 @@ impl FilesystemCollector {
             self.statfs.usage(slow_paths, statfs::TIMEOUT)
         };
         for (index, range) in self.mount_lines.iter().enumerate() {
-            let Some(mount) = text.get(range.clone()).and_then(mounts::parse_line) else {
+            let Some(mount) = text
+                .get(range.clone())
+                .and_then(|line| mounts::parse_line(line, &self.root_text))
+            else {
                 continue;
             };
             let (device, fstype, mountpoint) = (

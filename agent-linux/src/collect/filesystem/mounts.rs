@@ -17,7 +17,8 @@ pub(in crate::collect) struct Mount<'a> {
     pub readonly: bool,
 }
 
-/// The mounts node_exporter 1.5 reports by default, in file order, one per mount point.
+/// The mounts node_exporter 1.5 reports by default, in file order, one per mount point, with
+/// their mount points as seen from `root` (see [`parse_line`]).
 ///
 /// Drops the mount points and types its default `--collector.filesystem.mount-points-exclude`
 /// and `--collector.filesystem.fs-types-exclude` drop (see [`is_excluded_mount_point`] and
@@ -25,31 +26,31 @@ pub(in crate::collect) struct Mount<'a> {
 /// kept: that is the one a path lookup (and so `statvfs`) sees, so an earlier one would be
 /// reported with another filesystem's numbers.
 #[cfg(test)]
-pub(in crate::collect) fn select(text: &str) -> Vec<Mount<'_>> {
+pub(in crate::collect) fn select<'a>(text: &'a str, root: &str) -> Vec<Mount<'a>> {
     let mut lines = Vec::new();
-    select_lines(text, &mut lines);
+    select_lines(text, root, &mut lines);
     lines
         .into_iter()
-        .filter_map(|range| parse_line(text.get(range)?))
+        .filter_map(|range| parse_line(text.get(range)?, root))
         .collect()
 }
 
 /// [`select`] without allocating once `lines` has grown: fills `lines` with the byte ranges of
 /// the chosen lines of `text` (parse each again with [`parse_line`]).
-pub(super) fn select_lines(text: &str, lines: &mut Vec<std::ops::Range<usize>>) {
+pub(super) fn select_lines(text: &str, root: &str, lines: &mut Vec<std::ops::Range<usize>>) {
     lines.clear();
     let mut start = 0;
     for line in text.split_inclusive('\n') {
         let range = start..start + line.trim_end_matches('\n').len();
         start += line.len();
-        let Some(mount) = parse_line(line) else {
+        let Some(mount) = parse_line(line, root) else {
             continue;
         };
         if is_excluded_mount_point(&mount.mountpoint) || is_excluded_fs_type(mount.fstype) {
             continue;
         }
         lines.retain(|earlier| {
-            let earlier = text.get(earlier.clone()).and_then(parse_line);
+            let earlier = text.get(earlier.clone()).and_then(|e| parse_line(e, root));
             earlier.is_none_or(|e| e.mountpoint != mount.mountpoint)
         });
         lines.push(range);
@@ -57,10 +58,17 @@ pub(super) fn select_lines(text: &str, lines: &mut Vec<std::ops::Range<usize>>) 
 }
 
 /// One line, or `None` when it has fewer than the four fields node_exporter requires.
-pub(super) fn parse_line(line: &str) -> Option<Mount<'_>> {
+///
+/// Its mount point is as seen from `root`, where the mounts were read (`/` on a live system),
+/// as node_exporter's `--path.rootfs` reports it: a mount point under the root has the root
+/// taken off its front (`/host/boot` is `/boot` under `/host`, and `/host` is `/`), so that
+/// an agent in a container shows its host's mount points whichever mounts file it could read.
+/// node_exporter takes the root off as a bare prefix; this, only as whole components, so that
+/// `/hostdata` stays itself under `/host`.
+pub(super) fn parse_line<'a>(line: &'a str, root: &str) -> Option<Mount<'a>> {
     let mut fields = line.split_ascii_whitespace();
     let device = fields.next()?;
-    let mountpoint = unescape(fields.next()?);
+    let mountpoint = from_root(unescape(fields.next()?), root);
     let fstype = fields.next()?;
     let options = fields.next()?;
     Some(Mount {
@@ -69,6 +77,20 @@ pub(super) fn parse_line(line: &str) -> Option<Mount<'_>> {
         fstype,
         readonly: options.split(',').any(|option| option == "ro"),
     })
+}
+
+/// `mountpoint` with `root` taken off its front, if it is under it (see [`parse_line`]).
+fn from_root<'a>(mountpoint: Cow<'a, str>, root: &str) -> Cow<'a, str> {
+    let root = root.trim_end_matches('/');
+    match mountpoint.strip_prefix(root) {
+        Some("") if !root.is_empty() => return Cow::Borrowed("/"),
+        Some(rest) if !root.is_empty() && rest.starts_with('/') => {}
+        _ => return mountpoint,
+    }
+    match mountpoint {
+        Cow::Borrowed(whole) => Cow::Borrowed(whole.get(root.len()..).unwrap_or(whole)),
+        Cow::Owned(whole) => Cow::Owned(whole.get(root.len()..).unwrap_or(&whole).to_owned()),
+    }
 }
 
 /// Undoes the kernel's escaping of a `/proc/mounts` field: it prints space, tab, newline and
@@ -189,7 +211,7 @@ mod tests {
 
     #[test]
     fn select_matches_node_exporter_defaults() {
-        let mounts = select(PROC_MOUNTS);
+        let mounts = select(PROC_MOUNTS, "/");
         let seen: Vec<(&str, &str, &str, bool)> = mounts
             .iter()
             .map(|m| (m.device, m.mountpoint.as_ref(), m.fstype, m.readonly))
@@ -210,8 +232,10 @@ mod tests {
 
     #[test]
     fn short_and_empty_lines_are_skipped() {
-        let mounts =
-            select("\n/dev/sda1 /data\n/dev/sda2 /data2 ext4\n/dev/sda3 /ok ext4 rw 0 0\n");
+        let mounts = select(
+            "\n/dev/sda1 /data\n/dev/sda2 /data2 ext4\n/dev/sda3 /ok ext4 rw 0 0\n",
+            "/",
+        );
         assert_eq!(mounts.len(), 1);
         assert_eq!(mounts[0].device, "/dev/sda3");
     }
@@ -219,7 +243,7 @@ mod tests {
     #[test]
     fn readonly_is_the_ro_option_not_a_substring() {
         let ro = |options: &str| {
-            parse_line(&format!("d /m ext4 {options} 0 0"))
+            parse_line(&format!("d /m ext4 {options} 0 0"), "/")
                 .unwrap()
                 .readonly
         };
@@ -227,6 +251,48 @@ mod tests {
         assert!(ro("nosuid,ro,relatime"));
         assert!(!ro("rw,errors=remount-ro"));
         assert!(!ro("rw,ro=1"));
+    }
+
+    /// The agent's own mounts, as a container with its host's root at `/host` sees them (what
+    /// it falls back to when the host's init's cannot be read): the host's are under `/host`.
+    const CONTAINER_MOUNTS: &str = "overlay / overlay rw 0 0\n\
+        /dev/vda1 /host ext4 ro 0 0\n\
+        /dev/vda2 /host/boot\\040efi vfat ro 0 0\n\
+        proc /host/proc proc ro 0 0\n\
+        /dev/vdb /hostdata ext4 rw 0 0\n\
+        /dev/vda1 /etc/hostname ext4 rw 0 0\n";
+
+    #[test]
+    fn under_another_root_mount_points_are_the_roots_own() {
+        let seen = |root: &str| -> Vec<(String, bool)> {
+            select(CONTAINER_MOUNTS, root)
+                .into_iter()
+                .map(|m| (m.mountpoint.into_owned(), m.readonly))
+                .collect()
+        };
+        let owned = |list: &[(&str, bool)]| -> Vec<(String, bool)> {
+            list.iter().map(|(m, ro)| ((*m).to_owned(), *ro)).collect()
+        };
+        // As node_exporter with --path.rootfs=/host: the root itself is `/`, `/host/proc` is
+        // `/proc` and so excluded; what is not under the root stays as it is.
+        let under_host = owned(&[
+            ("/", true),
+            ("/boot efi", true),
+            ("/hostdata", false),
+            ("/etc/hostname", false),
+        ]);
+        assert_eq!(seen("/host"), under_host);
+        assert_eq!(seen("/host/"), under_host);
+        // The overlay is left out by its type, as node_exporter leaves it out.
+        assert_eq!(
+            seen("/"),
+            owned(&[
+                ("/host", true),
+                ("/host/boot efi", true),
+                ("/hostdata", false),
+                ("/etc/hostname", false),
+            ])
+        );
     }
 
     #[test]
