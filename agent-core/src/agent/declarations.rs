@@ -1,13 +1,14 @@
-//! Protocol v2's declarations: the current one and the previous one, encoded once, kept beside
+//! Protocol v2's declarations: the current one and those before it, encoded once, kept beside
 //! the ring for as long as samples waiting in it follow them.
 //!
 //! A `values` line means something only after its declaration, and a connection must be sent
 //! the declaration again before the first values of each generation it is sent (see
 //! `Agent::send_pending`). The ring's records are in sequence order and generations only go
 //! up, so a record's generation is that of the newest declaration made at or before its
-//! sequence number: no byte of the ring's header is spent on it. Two declarations are kept,
-//! so that samples taken before a change of series (a mount appears while the server is away)
-//! still go out after it; a third change drops the oldest, and with it the samples that
+//! sequence number: no byte of the ring's header is spent on it. Up to [`KEPT`] declarations
+//! are kept, as many as their room holds, so that samples taken before changes of series (a
+//! mount appears, a container starts and its veth interface with it, while the server is away)
+//! still go out after them; past that the oldest is forgotten, and with it the samples that
 //! follow it, which no declaration could introduce any more: they are counted lost like
 //! samples a full ring drops.
 
@@ -47,61 +48,81 @@ struct Declaration {
     len: usize,
 }
 
-/// The previous and the current declaration, their lines packed from the start of the
-/// storage lent to them: the previous one's first, then the current one's.
+/// Declarations kept at most. A Docker host changes its series at each container's start and
+/// stop (its veth interface comes and goes): with two kept, a third change while the server was
+/// away lost the samples before it. Each costs 24 bytes of bookkeeping beside its line, which a
+/// board's RAM budget counts.
+pub const KEPT: usize = 8;
+
+/// The declarations kept, oldest first, their lines packed in the same order from the start of
+/// the storage lent to them.
 #[derive(Debug)]
 pub(super) struct Declarations<'r> {
     /// Where the lines are kept; empty for a v1 agent.
     buf: &'r mut [u8],
-    /// The declaration before the current one, while samples may follow it.
-    previous: Option<Declaration>,
-    /// The declaration the next sample follows if its series are the same.
-    current: Option<Declaration>,
+    /// Oldest first; the last is the current one, which the next sample follows if its series
+    /// are the same.
+    kept: heapless::Vec<Declaration, KEPT>,
 }
 
 impl<'r> Declarations<'r> {
     pub(super) fn new(buf: &'r mut [u8]) -> Self {
         Declarations {
             buf,
-            previous: None,
-            current: None,
+            kept: heapless::Vec::new(),
         }
     }
 
     /// The current declaration's generation, if a sample whose series hash to `hash` follows
     /// it.
     pub(super) fn current_for(&self, hash: u64) -> Option<u32> {
-        self.current.filter(|c| c.hash == hash).map(|c| c.g)
+        self.kept.last().filter(|c| c.hash == hash).map(|c| c.g)
     }
 
-    /// The generation and the line of the declaration the sample `seq` follows, if it is kept.
+    /// The generation and the line of the declaration the sample `seq` follows, if it is kept:
+    /// the newest made at or before it.
     pub(super) fn of(&self, seq: u64) -> Option<(u32, &[u8])> {
-        let previous_len = self.previous.map_or(0, |p| p.len);
-        match (self.previous, self.current) {
-            (_, Some(c)) if seq >= c.first_seq => {
-                Some((c.g, self.buf.get(previous_len..previous_len + c.len)?))
+        let mut end = self.used();
+        for d in self.kept.iter().rev() {
+            let start = end - d.len;
+            if seq >= d.first_seq {
+                return Some((d.g, self.buf.get(start..end)?));
             }
-            (Some(p), _) if seq >= p.first_seq => Some((p.g, self.buf.get(..p.len)?)),
-            _ => None,
+            end = start;
         }
+        None
     }
 
     /// The first sample a kept declaration introduces: the samples before it follow none, and
     /// can never be sent. `None` when none is kept: no sample can be.
     pub(super) fn oldest_seq(&self) -> Option<u64> {
-        self.previous.or(self.current).map(|d| d.first_seq)
+        self.kept.first().map(|d| d.first_seq)
+    }
+
+    /// Bytes of the room the kept lines take.
+    fn used(&self) -> usize {
+        self.kept.iter().map(|d| d.len).sum()
+    }
+
+    /// Forgets the oldest declaration, moving the others' lines down over it.
+    fn forget_oldest(&mut self) {
+        if self.kept.is_empty() {
+            return;
+        }
+        let oldest = self.kept.remove(0);
+        let used = self.used();
+        self.buf.copy_within(oldest.len..oldest.len + used, 0);
     }
 
     /// Makes the declaration `g`, whose line `encode` writes into the space it is given (its
     /// length, or [`EncodeError::BufferFull`]), the current one, for the samples from
-    /// `first_seq` on; the current one becomes the previous one, and the previous one is
-    /// forgotten. When the room left is too small, the older declarations are forgotten first
-    /// to make room, oldest first.
+    /// `first_seq` on. When the room left is too small, the older declarations are forgotten
+    /// first, oldest first; when [`KEPT`] were kept, the oldest.
     ///
     /// # Errors
-    /// [`EncodeError::BufferFull`] when the line does not fit even in the empty room (and both
-    /// the older ones were forgotten trying), or what `encode` returned otherwise, with
-    /// nothing forgotten.
+    /// [`EncodeError::BufferFull`] when the line does not fit even in the empty room (and all
+    /// the older ones were forgotten trying), or what `encode` returned otherwise, with nothing
+    /// forgotten.
     pub(super) fn declare(
         &mut self,
         g: u32,
@@ -110,17 +131,16 @@ impl<'r> Declarations<'r> {
         mut encode: impl FnMut(&mut [u8]) -> Result<usize, EncodeError>,
     ) -> Result<(), EncodeError> {
         loop {
-            let previous_len = self.previous.map_or(0, |p| p.len);
-            let used = previous_len + self.current.map_or(0, |c| c.len);
+            let used = self.used();
             let space = self.buf.get_mut(used..).unwrap_or_default();
             match encode(space) {
                 Ok(len) if used + len <= self.buf.len() => {
-                    if self.previous.is_some() {
-                        // The previous line goes: the current one and the new one move down.
-                        self.buf.copy_within(previous_len..used + len, 0);
+                    if self.kept.is_full() {
+                        // The oldest goes: the others and the new line move down.
+                        let oldest = self.kept.remove(0);
+                        self.buf.copy_within(oldest.len..used + len, 0);
                     }
-                    self.previous = self.current;
-                    self.current = Some(Declaration {
+                    let _ = self.kept.push(Declaration {
                         g,
                         first_seq,
                         hash,
@@ -131,14 +151,10 @@ impl<'r> Declarations<'r> {
                 Ok(_) | Err(EncodeError::BufferFull) => {}
                 Err(e) => return Err(e),
             }
-            match (self.previous, self.current) {
-                (Some(_), Some(_)) => {
-                    self.buf.copy_within(previous_len..used, 0);
-                    self.previous = None;
-                }
-                (None, None) => return Err(EncodeError::BufferFull),
-                (_, _) => (self.previous, self.current) = (None, None),
+            if self.kept.is_empty() {
+                return Err(EncodeError::BufferFull);
             }
+            self.forget_oldest();
         }
     }
 }
@@ -218,8 +234,8 @@ where
     /// declare them when they differ from the last sample's (a new generation, sent before the
     /// first values that follow it), and once to write the values.
     ///
-    /// When the ring is full the oldest samples are dropped; so are the samples of the oldest
-    /// of three generations, whose declaration is forgotten. Those no server merged are counted
+    /// When the ring is full the oldest samples are dropped; so are the samples of a
+    /// generation whose declaration is forgotten (past the eight kept, or for lack of room). Those no server merged are counted
     /// in the `dropped` of later samples.
     ///
     /// # Errors
@@ -323,8 +339,8 @@ mod tests {
     }
 
     #[test]
-    fn the_current_and_the_previous_are_kept_and_a_third_forgets_the_oldest() {
-        let mut storage = [0u8; 30];
+    fn each_sample_finds_its_declaration_and_one_past_kept_forgets_the_oldest() {
+        let mut storage = [0u8; 200];
         let mut d = Declarations::new(&mut storage);
         assert_eq!((d.of(1), d.oldest_seq()), (None, None));
         assert!(declare(&mut d, 1, 1, b"one\n"));
@@ -332,12 +348,33 @@ mod tests {
         assert_eq!(line(&d, 4), Some((1, b"one\n".to_vec())));
         assert_eq!(line(&d, 5), Some((2, b"two..\n".to_vec())));
         assert_eq!(line(&d, 9), Some((2, b"two..\n".to_vec())));
-        assert!(declare(&mut d, 3, 9, b"three\n"));
+        // As many as KEPT, each changing the series at sample 5 * g: a third change while the
+        // server is away (a container started, say) forgets nothing.
+        for g in 3..=KEPT as u32 {
+            assert!(declare(
+                &mut d,
+                g,
+                u64::from(5 * g),
+                &[b'0' + g as u8, b'\n']
+            ));
+        }
+        assert_eq!(d.oldest_seq(), Some(1));
+        assert_eq!(line(&d, 4), Some((1, b"one\n".to_vec())));
+        assert_eq!(line(&d, 14), Some((2, b"two..\n".to_vec())));
+        assert_eq!(line(&d, 15), Some((3, b"3\n".to_vec())));
+        let last = KEPT as u32;
+        assert_eq!(
+            line(&d, 1000),
+            Some((last, [b'0' + last as u8, b'\n'].to_vec()))
+        );
+        // One more: the oldest goes, and the lines after it move down whole.
+        assert!(declare(&mut d, last + 1, 1000, b"next\n"));
         assert_eq!(d.oldest_seq(), Some(5), "the first is forgotten");
         assert_eq!(line(&d, 4), None);
         assert_eq!(line(&d, 8), Some((2, b"two..\n".to_vec())));
-        assert_eq!(line(&d, 9), Some((3, b"three\n".to_vec())));
-        assert_eq!(d.current_for(3), Some(3));
+        assert_eq!(line(&d, 15), Some((3, b"3\n".to_vec())));
+        assert_eq!(line(&d, 1000), Some((last + 1, b"next\n".to_vec())));
+        assert_eq!(d.current_for(u64::from(last + 1)), Some(last + 1));
         assert_eq!(d.current_for(2), None);
     }
 

@@ -1,7 +1,8 @@
 //! Which dropped samples were lost: the count a sample's `dropped` carries, kept exact.
 //!
-//! A sample is dropped from a full ring, or, in v2, with the declaration it follows when a
-//! third one is made (see `declarations`); both are the oldest samples, and count alike.
+//! A sample is dropped from a full ring, or, in v2, with the declaration it follows when that
+//! one is forgotten for a newer one (see `declarations`); both are the oldest samples, and
+//! count alike.
 //!
 //! A sample dropped from a full ring may already have reached the server, merged but not yet
 //! acknowledged (an ack covers up to `ack_every` samples, and one can be lost in a cut). Such a

@@ -39,8 +39,8 @@
 //! - `mod.rs`: [`Agent`], the state machine: [`record`](Agent::record) encodes a sample,
 //!   [`poll`](Agent::poll) connects, sends what waits and reads the server's answers.
 //! - `ring.rs`: where a sample's line waits, encoded, until the server acknowledges it.
-//! - `declarations.rs`: protocol v2's declarations of the series, the current one and the
-//!   previous one, and [`record_series`](Agent::record_series), which makes them.
+//! - `declarations.rs`: protocol v2's declarations of the series, the current one and those
+//!   before it, and [`record_series`](Agent::record_series), which makes them.
 //! - `losses.rs`: which samples a full ring dropped: lost, or doubtful until an ack or a
 //!   welcome tells whether the server merged them.
 //! - `handshake.rs`: connect, hello, the answer to a challenge, and the welcome, after which
