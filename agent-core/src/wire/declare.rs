@@ -292,18 +292,8 @@ fn custom_list(
         let kind = Kind::from_word(&kind).ok_or(invalid)?;
         c.lit(b",").ok_or(DecodeError::BadJson)?;
         let help = string::<MAX_HELP>(c, "custom")?;
-        labels.clear();
-        while c.lit(b",").is_some() {
-            let text = string(c, "custom")?;
-            labels
-                .push(text)
-                .map_err(|_| DecodeError::WrongLabels(family))?;
-        }
-        c.lit(b"]").ok_or(DecodeError::BadJson)?;
-        let mut texts: [&str; MAX_LABELS] = [""; MAX_LABELS];
-        for (slot, text) in texts.iter_mut().zip(labels.iter()) {
-            *slot = text.as_str();
-        }
+        entry_texts(c, labels, family, "custom")?;
+        let texts = as_strs(labels);
         let def = Custom {
             name: &name,
             kind,
@@ -326,6 +316,33 @@ fn custom_list(
     }
 }
 
+/// The `,"text"` items of an entry of `family` up to its `]`, unescaped into `labels`: at most
+/// [`MAX_LABELS`] (`WrongLabels` past it); `member` names the list for a text too long.
+fn entry_texts(
+    c: &mut Cursor<'_>,
+    labels: &mut Labels,
+    family: u16,
+    member: &'static str,
+) -> Result<(), DecodeError> {
+    labels.clear();
+    while c.lit(b",").is_some() {
+        let text = string(c, member)?;
+        labels
+            .push(text)
+            .map_err(|_| DecodeError::WrongLabels(family))?;
+    }
+    c.lit(b"]").ok_or(DecodeError::BadJson)
+}
+
+/// `labels` as texts, in the first `labels.len()` places.
+fn as_strs(labels: &Labels) -> [&str; MAX_LABELS] {
+    let mut texts: [&str; MAX_LABELS] = [""; MAX_LABELS];
+    for (slot, text) in texts.iter_mut().zip(labels.iter()) {
+        *slot = text.as_str();
+    }
+    texts
+}
+
 /// `[[n,"text",...],...]`, each entry handed to `each` with its texts.
 fn list(
     c: &mut Cursor<'_>,
@@ -339,19 +356,11 @@ fn list(
     loop {
         c.lit(b"[").ok_or(DecodeError::BadJson)?;
         let family = c.u16().ok_or(DecodeError::BadJson)?;
-        labels.clear();
-        while c.lit(b",").is_some() {
-            let text = string(c, "series")?;
-            labels
-                .push(text)
-                .map_err(|_| DecodeError::WrongLabels(family))?;
-        }
-        c.lit(b"]").ok_or(DecodeError::BadJson)?;
-        let mut texts: [&str; MAX_LABELS] = [""; MAX_LABELS];
-        for (slot, text) in texts.iter_mut().zip(labels.iter()) {
-            *slot = text.as_str();
-        }
-        each(family, texts.get(..labels.len()).unwrap_or_default())?;
+        entry_texts(c, labels, family, "series")?;
+        each(
+            family,
+            as_strs(labels).get(..labels.len()).unwrap_or_default(),
+        )?;
         if c.lit(b"]").is_some() {
             return Ok(());
         }
