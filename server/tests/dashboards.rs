@@ -5,8 +5,9 @@
 //! variables substituted as Grafana does; an expression with data for node_exporter and none for
 //! vitals fails the test, unless it needs a family the README lists as not exported.
 //!
-//! The dashboards and rules are read from `../shared/data/node-exporter-artifacts/` (beside the
-//! repository, never copied into it).
+//! The dashboards and rules are read from the shared test data's `node-exporter-artifacts/`,
+//! beside the repository and never copied into it (`../shared/data`, or where `SHARED_DATA`
+//! says: see `common::shared_data`).
 
 mod common;
 
@@ -18,10 +19,13 @@ use common::promql::{evaluate, query, shipped_config};
 use common::readme::{listed, not_exported};
 use common::{Proc, Server, agent, http_get, tool, wait_for};
 
-const ARTIFACTS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/node-exporter-artifacts"
-);
+/// node_exporter's dashboards and rules, in the shared test data.
+fn artifacts() -> String {
+    common::shared_data()
+        .join("node-exporter-artifacts")
+        .display()
+        .to_string()
+}
 
 /// The job node_exporter is scraped as; vitals is `node`, as the mixin is rendered for.
 const REFERENCE_JOB: &str = "node-exporter";
@@ -59,7 +63,7 @@ impl Side {
 /// The expressions of a Grafana dashboard: each panel's targets, and each template variable's
 /// query (`label_values(selector, label)` asks for the selector's series).
 fn dashboard(file: &str) -> Vec<Expression> {
-    let path = format!("{ARTIFACTS}/{file}");
+    let path = format!("{}/{file}", artifacts());
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{path}: {e} (the shared data beside the repository)"));
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -104,7 +108,7 @@ fn panels(json: &serde_json::Value, file: &str, out: &mut Vec<Expression>) {
 
 /// The `"expr": |` blocks of the mixin's rendered rule files, with their `record` names.
 fn rules(file: &str) -> Vec<(Expression, Option<String>)> {
-    let path = format!("{ARTIFACTS}/node-mixin-rendered/{file}");
+    let path = format!("{}/node-mixin-rendered/{file}", artifacts());
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{path}: {e} (the shared data beside the repository)"));
     let lines: Vec<&str> = text.lines().collect();
@@ -226,9 +230,11 @@ fn node_exporters_dashboards_and_rules_have_data_for_vitals() {
     ));
     // The mixin's recording rules for node_exporter's job (its dashboards read what they
     // record); vitals' job has the shipped node.rules.yml, which records the same names.
-    let rules_text =
-        std::fs::read_to_string(format!("{ARTIFACTS}/node-mixin-rendered/node_rules.yaml"))
-            .unwrap();
+    let rules_text = std::fs::read_to_string(format!(
+        "{}/node-mixin-rendered/node_rules.yaml",
+        artifacts()
+    ))
+    .unwrap();
     std::fs::write(
         dir.join("rules/node-mixin-reference.rules.yml"),
         rules_text.replace(r#"job="node""#, &format!(r#"job="{REFERENCE_JOB}""#)),

@@ -427,3 +427,25 @@ pub fn once(args: &[&str], env: &[(&str, &str)]) -> Vec<(&'static str, Vec<Strin
     .unwrap();
     series
 }
+
+/// The shared test data, which stays outside the repository: where `SHARED_DATA` says, else
+/// beside the project's root (`../shared/data`), else where the project's machines keep it for a
+/// checkout elsewhere (`/work/shared/data`), as `mk/deny-advisories.sh` looks for it.
+pub fn shared_data() -> PathBuf {
+    let beside = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data"));
+    let candidates = std::env::var_os("SHARED_DATA")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([beside, PathBuf::from("/work/shared/data")]);
+    let mut tried = Vec::new();
+    for dir in candidates {
+        if dir.is_dir() {
+            return dir;
+        }
+        tried.push(dir.display().to_string());
+    }
+    panic!(
+        "the shared test data is not in {}: set SHARED_DATA to the folder that holds it",
+        tried.join(", ")
+    )
+}
