@@ -11,7 +11,7 @@ RUN_DIR := .run
 NO_STD_TARGET := thumbv7em-none-eabihf
 
 .PHONY: all build release deps deps-apt deps-rust deps-fuzz deps-deny deps-nightly deps-background test fmt-check clippy unit nostd \
-        doc fuzz-build fuzz-check fuzz test-containers deny deny-advisories promtool-check keys run run-server \
+        doc fuzz-build fuzz-check fuzz test-containers fuzz-and-containers deny deny-advisories promtool-check keys run run-server \
         run-agent prometheus bench deps-bench soak metrics-doc clean
 
 # `make cross` and `make cross-test`: the agent for ARM boards.
@@ -77,7 +77,7 @@ deps-deny:
 	@mk/tool-install.sh wait $(DENY_TOOL)
 
 # ---- the checks: `make test` runs every one ------------------------------------------------------
-test: deps-background deps fmt-check clippy firmware-check unit nostd doc fuzz-check deny deny-advisories promtool-check
+test: deps-background deps fmt-check clippy firmware-check unit nostd doc fuzz-and-containers deny deny-advisories promtool-check
 	@if [ -e $(DENY_SKIPPED) ]; then \
 	  echo "make test: all checks passed, except deny-advisories, which was SKIPPED (above)"; \
 	else echo "make test: all checks passed; advisories checked against $$(cat target/deny-advisories.used)"; fi
@@ -92,18 +92,36 @@ clippy:
 # against each other, against a real Prometheus and node_exporter, the boards' builds under qemu-user
 # and the firmware under qemu-system-arm. `cargo test` alone runs the fast ones, which need nothing
 # installed; those that need root, network namespaces, qemu, Prometheus or node_exporter are
-# `#[ignore = "needs ..."]`, and run here. The images under Docker Compose are not, yet: building
-# them from a clean checkout (the musl target, two release builds) takes about three minutes,
-# which `make test`'s twenty cannot spare until its other parts are trimmed; `make
-# test-containers` runs them.
-CONTAINERS_TEST := compose_runs_the_server_an_agent_for_this_host_and_prometheus
+# `#[ignore = "needs ..."]`, and run here. Those that run the images under Docker (their names
+# start with `docker_`) are test-containers'.
+DOCKER_TESTS := docker_
 unit: deps-apt cross-test firmware
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace -- --include-ignored --skip $(CONTAINERS_TEST)
+	$(CARGO) test --workspace -- --include-ignored --skip $(DOCKER_TESTS)
 
-test-containers: deps-docker
+# The images under Docker: `make images` from this checkout, then compose.yaml (with a Prometheus
+# built here from Debian's package, since nothing can be pulled), the fleet test bed (agents,
+# two servers and Prometheus each in a container of its own, through a network cut, a kill, a
+# stop and a lost server) and the parity test with the agent in its image.
+test-containers: deps-docker deps-apt
 	$(CARGO) build --workspace --bins
-	$(CARGO) test -p server --test containers -- --include-ignored
+	$(CARGO) test -p server --test containers --test fleet --test parity -- --include-ignored $(DOCKER_TESTS)
+
+# `make test` runs the fuzz targets and the container tests side by side: the fuzzers keep one
+# core busy for two minutes while the container tests mostly wait (a network cut lasts a
+# minute), which keeps `make test` within its twenty minutes. The containers' output goes to a
+# file, shown once both are done.
+CONTAINERS_LOG := target/test-containers.log
+fuzz-and-containers:
+	@mkdir -p $(dir $(CONTAINERS_LOG)); \
+	$(MAKE) --no-print-directory test-containers > $(CONTAINERS_LOG) 2>&1 & containers=$$!; \
+	fuzz=0; $(MAKE) --no-print-directory fuzz-check || fuzz=$$?; \
+	status=0; wait $$containers || status=$$?; \
+	echo "---- make test-containers, run beside the fuzz targets (its output is in $(CONTAINERS_LOG)):"; \
+	cat $(CONTAINERS_LOG); \
+	if [ $$fuzz != 0 ]; then echo "error: make fuzz-check failed (above)" >&2; fi; \
+	if [ $$status != 0 ]; then echo "error: make test-containers failed (above)" >&2; fi; \
+	[ $$fuzz = 0 ] && [ $$status = 0 ]
 
 # agent-core builds for a microcontroller, and nothing in its dependency tree turns on `alloc` or `std`.
 nostd: deps-rust

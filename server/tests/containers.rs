@@ -13,34 +13,17 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::docker::{COMMAND_TIMEOUT, Images, REPO, Scratch, bounded, docker, make, run, unique};
 use common::promql::results;
-use common::{tool, wait_for};
-
-/// The checkout, where compose.yaml and the Makefile are.
-const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+use common::wait_for;
 
 /// The size goals of the images (README, Figures).
 const AGENT_IMAGE_GOAL: u64 = 1 << 20;
 const SERVER_IMAGE_GOAL: u64 = 3 << 20;
-
-/// The longest any one Docker or Compose command may take; `make images` may build the two
-/// binaries for musl from nothing, a few minutes on a shared 2-core machine.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
-
-/// A Prometheus image of the files of Debian's package: the binary and the C library it links.
-const PROMETHEUS_DOCKERFILE: &str = "\
-FROM scratch
-COPY rootfs/ /
-COPY --chown=65534:65534 data/ /prometheus/
-USER 65534:65534
-WORKDIR /prometheus
-ENTRYPOINT [\"/bin/prometheus\"]
-";
 
 #[test]
 fn the_compose_prometheus_config_is_the_shipped_one_but_its_target() {
@@ -64,51 +47,20 @@ fn the_compose_prometheus_config_is_the_shipped_one_but_its_target() {
 
 #[test]
 #[ignore = "needs docker: make test-containers runs it"]
-fn compose_runs_the_server_an_agent_for_this_host_and_prometheus() {
+fn docker_compose_runs_the_server_an_agent_for_this_host_and_prometheus() {
     let started = Instant::now();
     let compose = compose_command();
-    let unique = format!(
-        "{}-{}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    );
+    let unique = unique();
     let scratch = Scratch::new(&unique);
-    let tag = format!("test-{unique}");
-    let prometheus_image = format!("vitals-test-prometheus:{tag}");
+    let images = Images::with_prometheus(&unique, &scratch.0);
+    let built = started.elapsed();
     let mut project = Project {
         compose,
         name: format!("vitals-test-{unique}"),
         env: Vec::new(),
         up: false,
-        images: vec![
-            format!("vitals-server:{tag}"),
-            format!("vitals-agent:{tag}"),
-            prometheus_image.clone(),
-        ],
     };
-
-    let make = |args: &[&str], timeout: Duration| {
-        let mut cmd = Command::new("make");
-        cmd.current_dir(REPO).arg("--no-print-directory").args(args);
-        run(cmd, timeout)
-    };
-    let out = make(&["images", &format!("IMAGE_TAG={tag}")], BUILD_TIMEOUT);
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    let built = started.elapsed();
-    let size = |image: &str| -> u64 {
-        let out = run(
-            docker(&["image", "inspect", "-f", "{{.Size}}", image]),
-            COMMAND_TIMEOUT,
-        );
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    };
-    let (agent_size, server_size) = (
-        size(&format!("vitals-agent:{tag}")),
-        size(&format!("vitals-server:{tag}")),
-    );
+    let (agent_size, server_size) = (Images::size(&images.agent), Images::size(&images.server));
     println!(
         "images: vitals-agent {agent_size} bytes ({:.2} MiB), vitals-server {server_size} bytes \
          ({:.2} MiB)",
@@ -123,7 +75,6 @@ fn compose_runs_the_server_an_agent_for_this_host_and_prometheus() {
         server_size < SERVER_IMAGE_GOAL,
         "the server's image: {server_size}"
     );
-    build_prometheus_image(&scratch.0.join("prometheus"), &prometheus_image);
 
     // This host's keys, and what Compose reads: its id, where the keys are, whom to run as.
     let keys = scratch.0.join("keys");
@@ -147,11 +98,11 @@ fn compose_runs_the_server_an_agent_for_this_host_and_prometheus() {
     let prometheus = free_port();
     project.env.extend(
         [
-            ("VITALS_TAG", tag.clone()),
+            ("VITALS_TAG", images.tag.clone()),
             ("VITALS_AGENT_PUBLISH", agents.to_string()),
             ("VITALS_SERVER", agents.to_string()),
             ("PROMETHEUS_PUBLISH", prometheus.to_string()),
-            ("VITALS_TEST_PROMETHEUS", prometheus_image.clone()),
+            ("VITALS_TEST_PROMETHEUS", images.prometheus.clone()),
         ]
         .map(|(name, value)| (name.to_owned(), value)),
     );
@@ -237,7 +188,7 @@ fn compose_runs_the_server_an_agent_for_this_host_and_prometheus() {
         },
     );
     println!(
-        "containers: `make images` {:.0?}, the Prometheus image and keys {:.0?}, `up -d` {:.0?}, \
+        "containers: the images {:.0?}, keys {:.0?}, `up -d` {:.0?}, \
          the checks {:.0?}",
         built,
         prepared - built,
@@ -276,8 +227,6 @@ struct Project {
     env: Vec<(String, String)>,
     /// Whether `up` was run, and so `down` must be.
     up: bool,
-    /// The images built for the test.
-    images: Vec<String>,
 }
 
 impl Project {
@@ -318,86 +267,7 @@ impl Drop for Project {
                 eprintln!("compose down -v for {} failed: {down:?}", self.name);
             }
         }
-        let mut rmi = docker(&["rmi", "-f"]);
-        rmi.args(&self.images);
-        let _ = bounded(rmi, COMMAND_TIMEOUT);
     }
-}
-
-/// A directory of the test's own, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(unique: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("vitals-containers-{unique}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn docker(args: &[&str]) -> Command {
-    let mut cmd = Command::new("docker");
-    cmd.args(args);
-    cmd
-}
-
-/// Runs `cmd` to its end, or kills it after `timeout`; its output either way.
-fn bounded(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{shown}: {e}"))?;
-    // The pipes are read on threads, so a command that writes much cannot block on them.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stderr, &mut buf);
-        buf
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| format!("{shown}: {e}"))? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{shown} took longer than {timeout:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Ok(Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
-}
-
-/// [`bounded`], which must succeed.
-fn run(cmd: Command, timeout: Duration) -> Output {
-    let out = bounded(cmd, timeout).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// A free port on loopback (free when asked: Docker takes it a moment later).
@@ -406,41 +276,6 @@ fn free_port() -> SocketAddr {
         .unwrap()
         .local_addr()
         .unwrap()
-}
-
-/// Builds `image` from Debian's `prometheus` (its binary and the libraries `ldd` lists), in a
-/// context made under `dir`.
-fn build_prometheus_image(dir: &Path, image: &str) {
-    let binary = tool("prometheus");
-    let rootfs = dir.join("rootfs");
-    let copy = |from: &Path| {
-        let to = rootfs.join(from.strip_prefix("/").unwrap());
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        // Through symbolic links: the image has the files they lead to, at their names.
-        std::fs::copy(from, &to).unwrap();
-    };
-    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
-    std::fs::copy(&binary, rootfs.join("bin/prometheus")).unwrap();
-    let ldd = run(
-        {
-            let mut cmd = Command::new("ldd");
-            cmd.arg(&binary);
-            cmd
-        },
-        COMMAND_TIMEOUT,
-    );
-    for library in String::from_utf8_lossy(&ldd.stdout)
-        .split_whitespace()
-        .filter(|word| word.starts_with('/'))
-    {
-        copy(Path::new(library));
-    }
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(dir.join("Dockerfile"), PROMETHEUS_DOCKERFILE).unwrap();
-    run(
-        docker(&["build", "-q", "-t", image, dir.to_str().unwrap()]),
-        COMMAND_TIMEOUT,
-    );
 }
 
 /// The series (family and label values) an agent run here, on this host, declares.

@@ -4,7 +4,7 @@
 //! The families compared are the catalogue's (`agent_core::catalogue::FAMILIES`): every `node_*`
 //! family that the agent gives (in its samples, its hello or its samples' time). For each that
 //! either exporter has on this machine: both must have it, with the catalogue's type and label
-//! names (vitals adds `agent`), and the same series; values must match exactly where the
+//! names (vitals adds `instance`), and the same series; values must match exactly where the
 //! quantity is static and within the tolerance [`TOLERANCES`] gives it where it moves. A `node_*`
 //! family vitals exposes that the catalogue does not list fails too. The test prints a table of
 //! what matched and by how much, and fails on any mismatch.
@@ -15,15 +15,20 @@
 //! Both read the same textfile directory ([`TEXTFILES`]): its `node_textfile_*` families are
 //! compared as the others, and the families of its files must be the same on both (type, help
 //! text, series and values).
+//!
+//! It runs twice: with the agent on this host, and with the agent in its container image
+//! reading the host under `/host` (`docker_agent_matches_node_exporter_on_its_host`), as
+//! compose.yaml runs it.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agent_core::catalogue::{FAMILIES, Family, Source};
+use common::docker::{Container, Images, unique};
 use common::readme::{listed, not_exported};
 use common::{Proc, Server, agent_with, http_get, wait_for};
 
@@ -847,6 +852,61 @@ fn unix_now() -> f64 {
 #[test]
 #[ignore = "needs Debian's prometheus-node-exporter: make test runs it"]
 fn every_node_series_matches_node_exporter() {
+    compare(|server, textfiles| {
+        Box::new(agent_with(
+            "parity",
+            &[server],
+            "200ms",
+            &["--textfile-dir", textfiles],
+        ))
+    });
+}
+
+/// The same, the agent in its image as compose.yaml runs it: the host's root mounted read-only
+/// at /host (where the image's VITALS_ROOT looks), the host's network and process namespaces, an
+/// unprivileged user; node_exporter on the host.
+#[test]
+#[ignore = "needs docker: make test-containers runs it"]
+fn docker_agent_matches_node_exporter_on_its_host() {
+    let unique = unique();
+    let images = Images::build(&unique);
+    compare(|server, textfiles| {
+        let server = server.to_string();
+        // The textfiles at the same path inside, so that their `file` labels and help texts
+        // name them as node_exporter does.
+        let textfiles_mount = format!("{textfiles}:{textfiles}:ro");
+        Box::new(Container::run(
+            &format!("vitals-parity-{unique}"),
+            &[
+                "--network",
+                "host",
+                "--pid",
+                "host",
+                "-v",
+                "/:/host:ro",
+                "-v",
+                &textfiles_mount,
+                "--read-only",
+            ],
+            &images.agent,
+            &[
+                "--server",
+                &server,
+                "--id",
+                "parity",
+                "--interval",
+                "200ms",
+                "--textfile-dir",
+                textfiles,
+            ],
+        ))
+    });
+}
+
+/// Starts node_exporter and a server, and the agent with `agent(server's agent address,
+/// textfile directory)`, which is stopped when what it returns is dropped; then compares every
+/// `node_*` series of the two, as the module says.
+fn compare(agent: impl FnOnce(SocketAddr, &str) -> Box<dyn std::any::Any>) {
     let node_exporter = {
         let found = Command::new("sh")
             .args(["-c", "command -v prometheus-node-exporter"])
@@ -886,12 +946,7 @@ fn every_node_series_matches_node_exporter() {
     };
 
     let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
-    let _agent = agent_with(
-        "parity",
-        &[server.agents],
-        "200ms",
-        &["--textfile-dir", &textfiles],
-    );
+    let _agent = agent(server.agents, &textfiles);
     wait_for("the agent's series", Duration::from_secs(20), || {
         http_get(server.http, "/metrics")?
             .1

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod chunked;
+pub mod docker;
 pub mod promql;
 pub mod readme;
 
