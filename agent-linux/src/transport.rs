@@ -495,7 +495,8 @@ mod tests {
         );
         // The socket may have taken part of a line; the rest waits behind it in the outbox.
         assert!(t.queued() > OUTBOX - line.len() && t.queued() <= OUTBOX);
-        // The server reads again: every line arrives, whole and in order.
+        // The server reads again: every line arrives, whole and in order. The reader hands its
+        // socket back rather than closing it, so that the transport never sees the peer gone.
         let reader = std::thread::spawn(move || {
             let mut all = Vec::new();
             let mut buf = [0u8; 65536];
@@ -504,14 +505,14 @@ mod tests {
                 assert!(n > 0);
                 all.extend_from_slice(&buf[..n]);
             }
-            all
+            (all, peer)
         });
         let mut buf = [0u8; 16];
         while t.queued() > 0 {
             t.wait(Duration::from_millis(100));
             assert_eq!(t.receive(&mut buf), Ok(0));
         }
-        let all = reader.join().unwrap();
+        let (all, _peer) = reader.join().unwrap();
         assert_eq!(all.len(), lines * 2048);
         assert!(all.chunks(2048).all(|l| l == line.as_slice()));
     }
