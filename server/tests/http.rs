@@ -279,7 +279,13 @@ fn a_client_that_stops_reading_is_dropped_and_the_excess_gets_503_at_once() {
             (status == 200 && dropped >= Some(2.0)).then_some(body)
         },
     );
-    assert!(started.elapsed() < Duration::from_secs(6));
+    // The deadline is 3 s; the rest is slack for a loaded machine (a clean-clone CI run beside
+    // benchmarks once took more than 6 s here).
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
     let busy = value(
         &metrics,
         "vitals_server_http_refused_total",
