@@ -34,11 +34,11 @@ deps: deps-apt deps-rust
 
 # prometheus (prometheus, promtool), prometheus-node-exporter (the parity reference); iproute2
 # (ip, tc), nftables (nft) and kmod (modprobe, for a kernel that has sch_netem as a module) for the
-# network-namespace faults test.
+# network-namespace faults test; chromium, headless, for the status pages' test.
 deps-apt:
 	@need=(); \
 	for pair in prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter \
-	            ip:iproute2 tc:iproute2 nft:nftables modprobe:kmod; do \
+	            ip:iproute2 tc:iproute2 nft:nftables modprobe:kmod chromium:chromium; do \
 	  command -v $${pair%%:*} >/dev/null || need+=($${pair#*:}); \
 	done; \
 	if [ $${#need[@]} -gt 0 ]; then \

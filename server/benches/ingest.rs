@@ -5,7 +5,7 @@
 //! whole server's CPU on a shared machine, to compare changes to the decoder or the aggregator:
 //! `cargo bench -p server --bench ingest`. It runs protocol v1 (whole samples) and v2 (a
 //! declaration, then values) one after the other, and prints the time per sample and per
-//! series of each. Then the time to render a scrape of those agents.
+//! series of each. Then the time to render a scrape of those agents, and their status page.
 
 mod common;
 
@@ -19,6 +19,7 @@ use crossbeam_channel::Receiver;
 use server::aggregator::{Aggregator, Config};
 use server::io::session::{Context, Limits, Session};
 use server::shared::{Batch, Decoded, Replier, Reply, Waker};
+use server::status::{Fleet, api, page};
 
 /// The server around the sessions, without its threads: the aggregator, and the way back.
 struct Server {
@@ -201,4 +202,37 @@ fn main() {
         bytes as f64 / 1e6,
         best * 1e9 / series.max(1) as f64
     );
+    status_pages(&published, agents);
+}
+
+/// The status page (`/`) and its JSON (`/api/v1/agents`) of these agents, as the HTTP thread
+/// makes them: every agent's row read from its view, sorted, and written.
+fn status_pages(published: &server::exposition::Published, agents: u64) {
+    let view = page::View::default();
+    for (what, make) in [
+        (
+            "the status page, /",
+            (|fleet: &Fleet, view: &page::View| page::fleet(fleet, view))
+                as fn(&Fleet, &page::View) -> String,
+        ),
+        ("its JSON, /api/v1/agents", |fleet, view| {
+            api::fleet(fleet, &view.apply(&fleet.rows))
+        }),
+    ] {
+        let mut times: Vec<(f64, usize)> = (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                let fleet = Fleet::read(published);
+                let body = make(&fleet, &view);
+                (started.elapsed().as_secs_f64(), body.len())
+            })
+            .collect();
+        times.sort_by(|a, b| a.0.total_cmp(&b.0));
+        println!(
+            "{what} of {agents} agents: {:.0} ms at best, {:.0} ms median ({:.1} MB)",
+            times[0].0 * 1e3,
+            times[times.len() / 2].0 * 1e3,
+            times[0].1 as f64 / 1e6
+        );
+    }
 }

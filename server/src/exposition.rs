@@ -108,6 +108,11 @@ impl View {
     pub fn value(&self, i: usize) -> Option<f64> {
         Parts::of(self).value(i)
     }
+
+    /// Series position `i`'s line up to its value, `name{instance="a",cpu="0"} `.
+    pub fn prefix(&self, i: usize) -> Option<&str> {
+        std::str::from_utf8(Parts::of(self).prefix(i)?).ok()
+    }
 }
 
 /// One agent's current view, updated by the aggregator and read by scrapes.
@@ -118,6 +123,8 @@ impl View {
 #[derive(Debug, Default)]
 pub struct Slot {
     view: Mutex<Arc<View>>,
+    /// What the status page shows of the agent beside its series.
+    pub status: crate::facts::Status,
 }
 
 impl Slot {

@@ -54,6 +54,7 @@ macro_rules! log {
 pub mod aggregator;
 pub mod declaration;
 pub mod exposition;
+pub mod facts;
 pub mod families;
 pub mod heartbeat;
 pub mod http;
@@ -62,6 +63,7 @@ pub mod keys;
 pub mod process;
 pub mod recorded;
 pub mod shared;
+pub mod status;
 pub mod synthetic;
 
 use std::net::{SocketAddr, TcpListener};
@@ -213,6 +215,11 @@ pub fn run(
         .name("aggregator".into())
         .spawn(move || aggregator.run(inbox, &heartbeat))?;
     let events = Mailbox::new(events, aggregator.thread().clone());
+    let status_thread = status::history::spawn(
+        published.clone(),
+        beats.register("status"),
+        shutdown.clone(),
+    )?;
     let http_thread = http::spawn(
         http,
         config.http,
@@ -252,6 +259,7 @@ pub fn run(
         let _ = t.join();
     }
     let _ = http_thread.join();
+    let _ = status_thread.join();
     let _ = aggregator.join();
     Ok(())
 }

@@ -118,13 +118,19 @@ pub enum Event {
         authenticated: bool,
         /// The protocol version of its hello.
         protocol: u32,
+        /// Where it connects from.
+        peer: SocketAddr,
     },
     /// An agent on connection `conn` sent a sample. The reply comes once it is merged.
     Sample { conn: ConnId, message: Box<Decoded> },
     /// Connection `conn`, which had said hello, is gone.
     Disconnected { conn: ConnId },
-    /// A frame or connection was refused, for the reason given (an error code).
-    Rejected { reason: &'static str },
+    /// A frame or connection was refused, for the reason given (an error code); `conn` when
+    /// the refusal closes a connection that had said hello (the acceptor's have none).
+    Rejected {
+        reason: &'static str,
+        conn: Option<ConnId>,
+    },
     /// A connection was accepted (before any hello): the acceptor handed an I/O thread a
     /// [`NewConnection`].
     Accepted,

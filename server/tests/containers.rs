@@ -17,9 +17,10 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::docker::{COMMAND_TIMEOUT, Images, REPO, Scratch, bounded, docker, make, run, unique};
+use common::docker::{COMMAND_TIMEOUT, Images, REPO, Scratch, docker, make, unique};
 use common::promql::results;
 use common::wait_for;
+use common::{run, run_within};
 
 /// The size goals of the images (README, Figures).
 const AGENT_IMAGE_GOAL: u64 = 1 << 20;
@@ -257,12 +258,12 @@ impl Drop for Project {
         if self.up {
             if std::thread::panicking() {
                 let logs = self.command(&["logs", "--no-color", "--tail=40"]);
-                if let Ok(out) = bounded(logs, COMMAND_TIMEOUT) {
+                if let Ok(out) = run_within(logs, COMMAND_TIMEOUT) {
                     eprintln!("{}", String::from_utf8_lossy(&out.stdout));
                 }
             }
             let down = self.command(&["down", "-v", "--remove-orphans", "-t", "5"]);
-            let down = bounded(down, COMMAND_TIMEOUT);
+            let down = run_within(down, COMMAND_TIMEOUT);
             if !down.as_ref().is_ok_and(|o| o.status.success()) {
                 eprintln!("compose down -v for {} failed: {down:?}", self.name);
             }

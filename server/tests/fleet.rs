@@ -24,11 +24,9 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::docker::{
-    COMMAND_TIMEOUT, Container, Images, Scratch, bounded, docker, docker_ok, unique,
-};
+use common::docker::{COMMAND_TIMEOUT, Container, Images, Scratch, docker, docker_ok, unique};
 use common::promql::{results, shipped_config};
-use common::wait_for;
+use common::{run_within, wait_for};
 
 /// How often each agent samples.
 const INTERVAL: &str = "1s";
@@ -335,7 +333,7 @@ impl Fleet {
                 "vitals-test=fleet",
                 &network,
             ]);
-            if bounded(create, COMMAND_TIMEOUT).is_ok_and(|o| o.status.success()) {
+            if run_within(create, COMMAND_TIMEOUT).is_ok_and(|o| o.status.success()) {
                 return Fleet {
                     network,
                     prefix,
@@ -380,6 +378,6 @@ impl Fleet {
 impl Drop for Fleet {
     fn drop(&mut self) {
         self.containers.clear();
-        let _ = bounded(docker(&["network", "rm", &self.network]), COMMAND_TIMEOUT);
+        let _ = run_within(docker(&["network", "rm", &self.network]), COMMAND_TIMEOUT);
     }
 }

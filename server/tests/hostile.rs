@@ -10,39 +10,15 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use agent_core::sample::{Cpu, Disk, Filesystem, Interface, Sample, Sensor, bounded};
-use agent_core::wire::{self, Hello, Message, SampleMessage};
-use common::{Proc, Server, agent, http_get, promtool_complaints, value, wait_for};
+use agent_core::wire::{Message, SampleMessage};
+use common::{
+    Proc, Server, agent, encoded, hello_with, http_get, promtool_complaints, value, wait_for,
+};
 
 const HONEST: [&str; 2] = ["honest-a", "honest-b"];
 
 fn hello(id: &str) -> Vec<u8> {
     hello_with(id, |_| {})
-}
-
-/// A hello line for `id` as an agent writes it, changed by `change`.
-fn hello_with(id: &str, change: impl FnOnce(&mut Hello)) -> Vec<u8> {
-    let mut hello = Hello {
-        id: bounded(id),
-        version: bounded("0"),
-        os: bounded("Linux"),
-        arch: bounded("x"),
-        kernel: bounded("k"),
-        kernel_version: bounded("kv"),
-        hostname: bounded("h"),
-        domainname: bounded("(none)"),
-        interval_ms: 1000,
-        session: 1,
-        ..Hello::default()
-    };
-    change(&mut hello);
-    encoded(&Message::Hello(hello)).into_bytes()
-}
-
-/// `message` as a line on the wire.
-fn encoded(message: &Message) -> String {
-    let mut buf = vec![0u8; wire::MAX_LINE + 1];
-    let n = wire::encode(message, &mut buf).unwrap();
-    String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
 /// A valid sample line as an agent writes it.

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use common::{Server, agent, health_check, http_get, value, wait_for};
 
 /// Every thread that beats, as the server names them on this machine (one I/O thread per core
-/// but one, so `io-0` always exists).
-const THREADS: &[&str] = &["aggregator", "io-0", "acceptor", "http"];
+/// but one, so `io-0` always exists; `status` keeps the status pages' charts).
+const THREADS: &[&str] = &["aggregator", "io-0", "acceptor", "http", "status"];
 
 fn server_with_fault(fault: &str) -> Server {
     let mut cmd = Command::new(common::bin("vitals-server"));

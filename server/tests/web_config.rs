@@ -290,10 +290,21 @@ fn wrong_credentials_get_401_with_www_authenticate_and_healthz_needs_none() {
             "{response}"
         );
     }
-    for path in ["/", "/nowhere"] {
+    // The status pages and their JSON are protected as /metrics is.
+    for path in [
+        "/",
+        "/?q=a",
+        "/agents/a",
+        "/api/v1/agents",
+        "/api/v1/agents/a",
+        "/nowhere",
+    ] {
         let response = https_get(server.http, &tls, path, None).unwrap();
         assert_eq!(status(&response), Some(401), "{path}: {response}");
     }
+    let response = https_get(server.http, &tls, "/", Some((USER, PASSWORD))).unwrap();
+    assert_eq!(status(&response), Some(200), "{response}");
+    assert!(response.contains("<table id=\"fleet\">"), "{response}");
     // A health check needs no password.
     let response = https_get(server.http, &tls, "/healthz", None).unwrap();
     assert_eq!(status(&response), Some(200), "{response}");
@@ -308,7 +319,7 @@ fn wrong_credentials_get_401_with_www_authenticate_and_healthz_needs_none() {
             "vitals_server_http_refused_total",
             &[("reason", "unauthorized")]
         ),
-        Some(5.0),
+        Some(9.0),
         "{metrics}"
     );
 }

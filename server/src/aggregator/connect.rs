@@ -1,6 +1,7 @@
 //! An agent's hello and goodbye: whether its connection may speak for the id (the limits of
 //! agents and series, an id in use, a takeover), the agent's entry in the table, and its `up`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -130,6 +131,30 @@ impl Aggregator {
         Reply::Welcome { last_seq }
     }
 
+    /// Records a hello's outcome in its agent's facts, for the status page: welcomed from
+    /// `peer`, or refused (when the id is one the server holds).
+    pub(super) fn note_hello(&mut self, id: &str, reply: &Reply, peer: SocketAddr) {
+        let Some(agent) = self.agents.find(id).and_then(|i| self.agents.get(i)) else {
+            return;
+        };
+        match reply {
+            Reply::Welcome { .. } => agent
+                .slot
+                .status
+                .update(|facts| facts.welcomed(&agent.hello, agent.protocol, peer)),
+            Reply::Refused { code, .. } => agent.slot.status.update(|facts| facts.refused(code)),
+            Reply::Merged { .. } => {}
+        }
+    }
+
+    /// The agent connection `conn` speaks for, if any.
+    pub(super) fn agent_of(&self, conn: ConnId) -> Option<&AgentState> {
+        self.conns
+            .get(&conn)
+            .and_then(|&i| self.agents.get(i))
+            .filter(|agent| agent.conn == Some(conn))
+    }
+
     /// Connection `conn` is gone: its agent, if it still speaks for one, is down.
     pub(super) fn disconnect(&mut self, conn: ConnId) {
         let Some(index) = self.conns.remove(&conn) else {
@@ -139,6 +164,11 @@ impl Aggregator {
             && agent.conn == Some(conn)
         {
             agent.conn = None;
+            let (samples, gaps) = (agent.samples, agent.gaps);
+            agent
+                .slot
+                .status
+                .update(|facts| facts.closed(samples, gaps));
             self.set_up(index, false);
         }
         self.refresh_connected();

@@ -227,10 +227,13 @@ impl Aggregator {
                 hello,
                 authenticated,
                 protocol,
+                peer,
             } => {
                 self.health.frames.inc();
+                let id = hello.id.clone();
                 // A refusal is counted by the connection that passes it on.
                 let reply = self.connect(conn, hello, authenticated, protocol, now);
+                self.note_hello(&id, &reply, peer);
                 return Some((conn, reply));
             }
             Event::Sample { conn, mut message } => {
@@ -243,7 +246,12 @@ impl Aggregator {
                 return Some((conn, reply));
             }
             Event::Disconnected { conn } => self.disconnect(conn),
-            Event::Rejected { reason } => self.health.rejected.with_label_values(&[reason]).inc(),
+            Event::Rejected { reason, conn } => {
+                self.health.rejected.with_label_values(&[reason]).inc();
+                if let Some(agent) = conn.and_then(|c| self.agent_of(c)) {
+                    agent.slot.status.update(|facts| facts.refused(reason));
+                }
+            }
         }
         None
     }

@@ -23,6 +23,8 @@ pub struct Head<'a> {
     pub method: Method,
     /// The path, without the query.
     pub path: &'a str,
+    /// The query, after the `?` (empty without one).
+    pub query: &'a str,
     /// HTTP/1.1 (or later 1.x) rather than 1.0: keep-alive by default, and chunked bodies.
     pub http11: bool,
     /// Whether the client wants the connection kept after the response.
@@ -104,10 +106,11 @@ pub fn parse(head: &[u8]) -> Result<Head<'_>, Refusal> {
         "HEAD" => Method::Head,
         _ => Method::Other,
     };
-    let path = target.split('?').next().unwrap_or(target);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut head = Head {
         method,
         path,
+        query,
         http11,
         keep_alive: http11,
         gzip: false,
@@ -199,6 +202,7 @@ mod tests {
             Ok(Head {
                 method: Method::Get,
                 path: "/metrics",
+                query: "",
                 http11: true,
                 keep_alive: true,
                 gzip: true,
@@ -215,6 +219,7 @@ mod tests {
             (head.method, head.path, head.http11, head.keep_alive),
             (Method::Head, "/healthz", false, true)
         );
+        assert_eq!(head.query, "x=1");
     }
 
     #[test]

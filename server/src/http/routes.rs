@@ -1,5 +1,6 @@
 //! What each path answers: `/metrics` (streamed as it is rendered, gzipped when asked),
-//! `/healthz`, the landing page, 404 and 405.
+//! `/healthz`, the status pages and their JSON (`/`, `/agents/<id>`, `/api/v1/agents`), 404
+//! and 405.
 
 use std::io::{self, Write};
 use std::time::Instant;
@@ -9,19 +10,39 @@ use super::io::Io;
 use super::request::{Head as Request, Method};
 use super::response::{Chunked, Framing, Head};
 use crate::heartbeat::Heartbeats;
+use crate::status::summary::{Row, Series};
+use crate::status::{Fleet, api, find, page};
 
 /// The content type of the Prometheus text format.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 const PLAIN: &str = "text/plain; charset=utf-8";
 
-const LANDING: &str = r#"<!doctype html>
-<html><head><title>vitals</title></head>
-<body><h1>vitals-server</h1>
-<p>Host metrics pushed by vitals agents, for Prometheus.</p>
-<ul><li><a href="/metrics">/metrics</a></li><li><a href="/healthz">/healthz</a></li></ul>
-</body></html>
-"#;
+const HTML: (&str, &str) = ("Content-Type", "text/html; charset=utf-8");
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+/// The page (or, with `json`, the JSON) of agent `id`, with its content type; `None` when the
+/// server holds no such agent.
+fn agent(shared: &Shared, id: &str, json: bool) -> Option<((&'static str, &'static str), String)> {
+    let id = crate::status::html::decode(id)?;
+    let slot = find(&shared.published, &id)?;
+    let row = Row::of(&slot);
+    let history = page::points(
+        &slot
+            .status
+            .history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let view = slot.get();
+    let series = Series(&view);
+    let now = crate::status::summary::unix_now();
+    Some(if json {
+        (JSON, api::agent(&row, &history, &series, now).to_string())
+    } else {
+        (HTML, page::agent(&row, &history, &series, now))
+    })
+}
 
 /// Render pieces waiting for the connection to take them: a few, so that rendering runs ahead
 /// of a fast client by a little and a slow client holds little.
@@ -56,15 +77,59 @@ pub fn answer(
             let (status, body) = health(&shared.beats);
             simple(io, shared, status, &[], &body, keep_alive, head_only)
         }
-        "/" => simple(
-            io,
-            shared,
-            (200, "OK"),
-            &[("Content-Type", "text/html; charset=utf-8")],
-            LANDING,
-            keep_alive,
-            head_only,
-        ),
+        "/" => {
+            let fleet = Fleet::read(&shared.published);
+            let page = page::fleet(&fleet, &page::View::from_query(request.query));
+            simple(
+                io,
+                shared,
+                (200, "OK"),
+                &[HTML],
+                &page,
+                keep_alive,
+                head_only,
+            )
+        }
+        "/api/v1/agents" => {
+            let fleet = Fleet::read(&shared.published);
+            let rows = page::View::from_query(request.query).apply(&fleet.rows);
+            let body = api::fleet(&fleet, &rows);
+            simple(
+                io,
+                shared,
+                (200, "OK"),
+                &[JSON],
+                &body,
+                keep_alive,
+                head_only,
+            )
+        }
+        path if path.starts_with("/agents/") || path.starts_with("/api/v1/agents/") => {
+            let (json, id) = match path.strip_prefix("/agents/") {
+                Some(id) => (false, id),
+                None => (true, path.trim_start_matches("/api/v1/agents/")),
+            };
+            match agent(shared, id, json) {
+                Some((kind, body)) => simple(
+                    io,
+                    shared,
+                    (200, "OK"),
+                    &[kind],
+                    &body,
+                    keep_alive,
+                    head_only,
+                ),
+                None => simple(
+                    io,
+                    shared,
+                    (404, "Not Found"),
+                    &[],
+                    "no such agent\n",
+                    keep_alive,
+                    head_only,
+                ),
+            }
+        }
         _ => simple(
             io,
             shared,

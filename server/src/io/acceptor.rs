@@ -105,6 +105,7 @@ impl Acceptor {
                     events.try_send(Batch {
                         events: vec![Event::Rejected {
                             reason: codes::UNAVAILABLE,
+                            conn: None,
                         }],
                         reply: None,
                     });

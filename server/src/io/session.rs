@@ -148,6 +148,8 @@ pub enum Request {
         authenticated: bool,
         /// The protocol version of the hello.
         protocol: u32,
+        /// Where the connection comes from.
+        peer: SocketAddr,
     },
     /// A sample to merge; the answer is a [`Reply::Merged`] or a refusal.
     Sample(Box<Decoded>),
@@ -165,14 +167,19 @@ impl Request {
                 hello,
                 authenticated,
                 protocol,
+                peer,
             } => Event::Connected {
                 conn,
                 hello,
                 authenticated,
                 protocol,
+                peer,
             },
             Request::Sample(message) => Event::Sample { conn, message },
-            Request::Rejected(reason) => Event::Rejected { reason },
+            Request::Rejected(reason) => Event::Rejected {
+                reason,
+                conn: Some(conn),
+            },
             Request::Disconnected => Event::Disconnected { conn },
         }
     }
@@ -465,6 +472,7 @@ impl Session {
                     hello: Box::new(hello),
                     authenticated: false,
                     protocol: self.protocol,
+                    peer: self.peer,
                 }
             }
             (Message::Auth(answer), Some(_)) if self.state == State::Challenged => {
@@ -497,6 +505,7 @@ impl Session {
                     hello: Box::new(hello),
                     authenticated: true,
                     protocol: self.protocol,
+                    peer: self.peer,
                 }
             }
             (other, _) => {

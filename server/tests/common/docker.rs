@@ -3,10 +3,10 @@
 //! directories; each removed however the test ends.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::tool;
+use super::{run, run_within, tool};
 
 /// The checkout, where compose.yaml and the Makefile are.
 pub const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -86,7 +86,7 @@ impl Drop for Images {
     fn drop(&mut self) {
         let mut rmi = docker(&["rmi", "-f"]);
         rmi.args([&self.server, &self.agent, &self.prometheus]);
-        let _ = bounded(rmi, COMMAND_TIMEOUT);
+        let _ = run_within(rmi, COMMAND_TIMEOUT);
     }
 }
 
@@ -113,7 +113,7 @@ impl Container {
 
     /// What it printed, both streams.
     pub fn logs(&self) -> String {
-        let out = bounded(docker(&["logs", &self.name]), COMMAND_TIMEOUT);
+        let out = run_within(docker(&["logs", &self.name]), COMMAND_TIMEOUT);
         out.map(|o| {
             String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
         })
@@ -131,7 +131,7 @@ impl Drop for Container {
                 eprintln!("{line}");
             }
         }
-        let _ = bounded(docker(&["rm", "-f", "-v", &self.name]), COMMAND_TIMEOUT);
+        let _ = run_within(docker(&["rm", "-f", "-v", &self.name]), COMMAND_TIMEOUT);
     }
 }
 
@@ -163,59 +163,6 @@ pub fn docker(args: &[&str]) -> Command {
     let mut cmd = Command::new("docker");
     cmd.args(args);
     cmd
-}
-
-/// Runs `cmd` to its end, or kills it after `timeout`; its output either way.
-pub fn bounded(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{shown}: {e}"))?;
-    // The pipes are read on threads, so a command that writes much cannot block on them.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stderr, &mut buf);
-        buf
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| format!("{shown}: {e}"))? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{shown} took longer than {timeout:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Ok(Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
-}
-
-/// [`bounded`], which must succeed.
-pub fn run(cmd: Command, timeout: Duration) -> Output {
-    let out = bounded(cmd, timeout).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// `docker <args>`, which must succeed within [`COMMAND_TIMEOUT`]; its standard output, trimmed.

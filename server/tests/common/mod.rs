@@ -5,11 +5,15 @@ pub mod chunked;
 pub mod docker;
 pub mod promql;
 pub mod readme;
+pub mod schema;
 
 use std::io::{BufRead, BufReader, Read, Write};
+
+use agent_core::sample::bounded;
+use agent_core::wire::{self, Hello, Message};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -290,7 +294,7 @@ pub fn tool(name: &str) -> String {
         .unwrap();
     assert!(
         found.status.success(),
-        "`{name}` is not installed: `make deps` installs Debian's prometheus package"
+        "`{name}` is not installed: `make deps` installs it, from Debian's packages"
     );
     String::from_utf8(found.stdout).unwrap().trim().to_owned()
 }
@@ -449,4 +453,83 @@ pub fn shared_data() -> PathBuf {
         "the shared test data is not in {}: set SHARED_DATA to the folder that holds it",
         tried.join(", ")
     )
+}
+
+/// Runs `cmd` to its end, or kills it after `timeout`; its output either way.
+pub fn run_within(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    // The pipes are read on threads, so a command that writes much cannot block on them.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut buf);
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut buf);
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| format!("{shown}: {e}"))? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{shown} took longer than {timeout:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Ok(Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// [`run_within`], which must succeed.
+pub fn run(cmd: Command, timeout: Duration) -> Output {
+    let out = run_within(cmd, timeout).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A hello line for `id` as an agent writes it, changed by `change`.
+pub fn hello_with(id: &str, change: impl FnOnce(&mut Hello)) -> Vec<u8> {
+    let mut hello = Hello {
+        id: bounded(id),
+        version: bounded("0"),
+        os: bounded("Linux"),
+        arch: bounded("x"),
+        kernel: bounded("k"),
+        kernel_version: bounded("kv"),
+        hostname: bounded("h"),
+        domainname: bounded("(none)"),
+        interval_ms: 1000,
+        session: 1,
+        ..Hello::default()
+    };
+    change(&mut hello);
+    encoded(&Message::Hello(hello)).into_bytes()
+}
+
+/// `message` as a line on the wire.
+pub fn encoded(message: &Message) -> String {
+    let mut buf = vec![0u8; wire::MAX_LINE + 1];
+    let n = wire::encode(message, &mut buf).unwrap();
+    String::from_utf8(buf[..n].to_vec()).unwrap()
 }

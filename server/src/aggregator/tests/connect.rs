@@ -149,6 +149,7 @@ fn an_unauthenticated_connection_cannot_take_a_connected_id() {
             hello: hello("a", 7),
             authenticated: false,
             protocol: 1,
+            peer: PEER,
         },
     );
     assert!(

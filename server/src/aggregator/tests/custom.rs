@@ -15,6 +15,7 @@ fn connect_v2(agg: &mut Aggregator, conn: u64, id: &str, now: Instant) -> Reply 
             hello: hello(id, 1),
             authenticated: true,
             protocol: 2,
+            peer: PEER,
         },
     )
 }

@@ -93,6 +93,7 @@ fn a_hello_does_not_extend_the_life_of_values_it_did_not_send() {
                 hello: slow,
                 authenticated: false,
                 protocol: 1,
+                peer: PEER,
             }
         ),
         Reply::Welcome { last_seq: 1 }

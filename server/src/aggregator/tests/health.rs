@@ -8,12 +8,14 @@ fn rejections_are_counted_by_reason() {
     agg.handle(
         Event::Rejected {
             reason: codes::BAD_JSON,
+            conn: None,
         },
         Instant::now(),
     );
     agg.handle(
         Event::Rejected {
             reason: codes::BAD_JSON,
+            conn: None,
         },
         Instant::now(),
     );

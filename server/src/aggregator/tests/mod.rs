@@ -64,6 +64,7 @@ fn connect(agg: &mut Aggregator, conn: u64, id: &str, session: u64, now: Instant
             hello: hello(id, session),
             authenticated: true,
             protocol: 1,
+            peer: PEER,
         },
     )
 }
@@ -106,6 +107,12 @@ fn get(agg: &mut Aggregator, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// Where the tests' agents connect from.
+const PEER: std::net::SocketAddr = std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    1,
+));
+
 const USER: &str = r#"node_cpu_seconds_total{instance="a",cpu="0",mode="user"}"#;
 const ROOT: &str =
     r#"node_filesystem_size_bytes{instance="a",device="/dev/sda1",fstype="ext4",mountpoint="/"}"#;
@@ -140,6 +147,7 @@ fn a_parked_aggregator_wakes_for_a_batch_and_for_the_last_sender_gone() {
                 hello: hello(&format!("a{conn}"), 1),
                 authenticated: true,
                 protocol: 1,
+                peer: PEER,
             }],
             reply: Some(Replier::new(reply_tx.clone(), Waker::none())),
         }));
@@ -178,6 +186,7 @@ fn connect_after(
             hello,
             authenticated: true,
             protocol: 1,
+            peer: PEER,
         },
     )
 }

@@ -251,6 +251,7 @@ fn a_new_agent_version_changes_the_info_labels() {
                 hello: newer,
                 authenticated: false,
                 protocol: 1,
+                peer: PEER,
             }
         ),
         Reply::Welcome { last_seq: 0 }
