@@ -284,6 +284,7 @@ run: build deps-apt keys
 	  --web.listen-address=127.0.0.1:$(PROM_PORT) --log.level=warn & pids+=($$!); \
 	sleep 1; \
 	echo; \
+	echo "  the fleet:       http://127.0.0.1:$(HTTP_PORT)/"; \
 	echo "  vitals metrics:  http://127.0.0.1:$(HTTP_PORT)/metrics"; \
 	echo "  Prometheus:      http://127.0.0.1:$(PROM_PORT)/graph?g0.expr=node_load1"; \
 	echo "  agents connect:  127.0.0.1:$(AGENT_PORT)"; \

@@ -36,24 +36,26 @@ pub enum Column {
 }
 
 impl Column {
+    /// In the table's order: what says whether a host needs a look first, so that a phone's
+    /// width shows it; its facts after.
     pub const ALL: [Column; 17] = [
         Column::Status,
         Column::Id,
         Column::Seen,
+        Column::Cpu,
+        Column::Memory,
+        Column::Disk,
+        Column::Load,
+        Column::Temperature,
+        Column::Merged,
+        Column::Lost,
+        Column::Dropped,
         Column::Address,
         Column::Version,
         Column::Arch,
         Column::Os,
         Column::Kernel,
         Column::Interval,
-        Column::Merged,
-        Column::Lost,
-        Column::Dropped,
-        Column::Cpu,
-        Column::Memory,
-        Column::Disk,
-        Column::Load,
-        Column::Temperature,
     ];
 
     /// Its name in URLs and the API.
@@ -397,51 +399,92 @@ fn fleet_row(out: &mut String, row: &Row, now: f64) {
     let state = if row.up { "up" } else { "down" };
     let _ = write!(out, "<tr class=\"{state}\" data-id=\"");
     attr(out, &f.id);
-    let _ = write!(
-        out,
-        "\"><td class=\"st {state}\">{state}</td><td><a href=\"/agents/"
-    );
-    url(out, &f.id);
     out.push_str("\">");
-    text(out, &f.id);
-    out.push_str("</a></td><td>");
-    seen(out, row, now);
-    out.push_str("</td><td>");
-    if let Some(address) = f.address {
-        let _ = write!(out, "{address}");
+    for column in Column::ALL {
+        cell(out, row, column, now);
     }
-    for value in [&f.version, &f.arch, &f.os, &f.kernel] {
-        out.push_str("</td><td>");
-        text(out, value);
+    out.push_str("</tr>");
+}
+
+/// One cell of a row of the fleet's table.
+fn cell(out: &mut String, row: &Row, column: Column, now: f64) {
+    let (f, h) = (&row.facts, &row.health);
+    let state = if row.up { "up" } else { "down" };
+    let percent = |v: f64| format!("{:.0}%", v * 100.0);
+    match column {
+        Column::Status => {
+            let _ = write!(out, "<td class=\"st {state}\">{state}");
+        }
+        Column::Id => {
+            out.push_str("<td><a href=\"/agents/");
+            url(out, &f.id);
+            out.push_str("\">");
+            text(out, &f.id);
+            out.push_str("</a>");
+        }
+        Column::Seen => {
+            out.push_str("<td>");
+            seen(out, row, now);
+        }
+        Column::Address => {
+            out.push_str("<td>");
+            if let Some(address) = f.address {
+                let _ = write!(out, "{address}");
+            }
+        }
+        Column::Version | Column::Arch | Column::Os | Column::Kernel => {
+            out.push_str("<td>");
+            text(
+                out,
+                match column {
+                    Column::Version => &f.version,
+                    Column::Arch => &f.arch,
+                    Column::Os => &f.os,
+                    _ => &f.kernel,
+                },
+            );
+        }
+        Column::Interval => {
+            let _ = write!(out, "<td class=\"n\">{}", seconds(f.interval));
+        }
+        Column::Merged | Column::Lost | Column::Dropped => {
+            let value = match column {
+                Column::Merged => row.samples,
+                Column::Lost => row.gaps,
+                _ => row.dropped,
+            };
+            let _ = write!(out, "<td class=\"n\">{}", count(value));
+        }
+        Column::Cpu => {
+            out.push_str("<td>");
+            bar(out, h.cpu, SHARE, percent);
+        }
+        Column::Memory => {
+            out.push_str("<td>");
+            bar(out, h.memory, SHARE, percent);
+        }
+        Column::Disk => {
+            out.push_str("<td>");
+            if let Some((mount, used)) = &h.fullest {
+                bar(out, Some(*used), SHARE, percent);
+                out.push(' ');
+                text(out, mount);
+            }
+        }
+        Column::Load => {
+            out.push_str("<td>");
+            bar(out, h.load_per_cpu, LOAD, |v| format!("{v:.2}"));
+        }
+        Column::Temperature => {
+            out.push_str("<td>");
+            if let Some((sensor, celsius)) = &h.hottest {
+                bar(out, Some(*celsius), CELSIUS, |v| format!("{v:.0} °C"));
+                out.push(' ');
+                text(out, sensor.trim());
+            }
+        }
     }
-    let _ = write!(
-        out,
-        "</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-         <td class=\"n\">{}</td><td>",
-        seconds(f.interval),
-        count(row.samples),
-        count(row.gaps),
-        count(row.dropped)
-    );
-    let h = &row.health;
-    bar(out, h.cpu, SHARE, |v| format!("{:.0}%", v * 100.0));
-    out.push_str("</td><td>");
-    bar(out, h.memory, SHARE, |v| format!("{:.0}%", v * 100.0));
-    out.push_str("</td><td>");
-    if let Some((mount, used)) = &h.fullest {
-        bar(out, Some(*used), SHARE, |v| format!("{:.0}%", v * 100.0));
-        out.push(' ');
-        text(out, mount);
-    }
-    out.push_str("</td><td>");
-    bar(out, h.load_per_cpu, LOAD, |v| format!("{v:.2}"));
-    out.push_str("</td><td>");
-    if let Some((sensor, celsius)) = &h.hottest {
-        bar(out, Some(*celsius), CELSIUS, |v| format!("{v:.0} °C"));
-        out.push(' ');
-        text(out, sensor.trim());
-    }
-    out.push_str("</td></tr>");
+    out.push_str("</td>");
 }
 
 /// "3 s ago", or "never".
