@@ -111,4 +111,9 @@ pub trait Transport {
 
     /// Closes the connection, if any.
     fn disconnect(&mut self);
+
+    /// The server said it is going away (it is stopping): an implementation with several
+    /// servers should try the next one first at the next [`connect`](Transport::connect),
+    /// rather than the one that is stopping. The default does nothing.
+    fn fail_over(&mut self) {}
 }

@@ -319,6 +319,12 @@ impl Transport for TcpTransport {
         Ok(())
     }
 
+    /// The next connect tries the server after this one: a server that is stopping would
+    /// refuse, or (a host gone with it) not answer until the connect timeout.
+    fn fail_over(&mut self) {
+        self.next = (self.current + 1) % self.servers.len().max(1);
+    }
+
     fn poll_connect(&mut self) -> Result<bool, TransportError> {
         let since = match &self.socket {
             Socket::Open(_) => return Ok(true),
@@ -470,6 +476,31 @@ mod tests {
         assert!(from.ip().is_loopback());
         let mut t = TcpTransport::new(vec!["no-such-host.invalid:7450".into()]);
         assert!(open(&mut t).is_err(), "a name that resolves to nothing");
+    }
+
+    #[test]
+    fn failing_over_tries_the_next_server_first() {
+        let (first, second) = (
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+        );
+        let mut t = TcpTransport::new(vec![
+            first.local_addr().unwrap().to_string(),
+            second.local_addr().unwrap().to_string(),
+        ]);
+        open(&mut t).unwrap();
+        assert_eq!(t.server(), first.local_addr().unwrap().to_string());
+        // Lost without a word: the same server again.
+        t.disconnect();
+        open(&mut t).unwrap();
+        assert_eq!(t.server(), first.local_addr().unwrap().to_string());
+        // It said it is going away: the next one, and back to the first after it.
+        t.fail_over();
+        open(&mut t).unwrap();
+        assert_eq!(t.server(), second.local_addr().unwrap().to_string());
+        t.fail_over();
+        open(&mut t).unwrap();
+        assert_eq!(t.server(), first.local_addr().unwrap().to_string());
     }
 
     #[test]

@@ -731,6 +731,9 @@ where
 
     fn lose(&mut self, now: Instant, reason: Lost) -> Event {
         let was_connected = matches!(self.state, State::Handshake { .. } | State::Ready);
+        if matches!(&reason, Lost::Rejected(code) if code.as_str() == wire::codes::SHUTTING_DOWN) {
+            self.transport.fail_over();
+        }
         self.transport.disconnect();
         self.stats.failures = self.stats.failures.saturating_add(1);
         let retry_in = self

@@ -154,3 +154,35 @@ fn a_server_that_welcomes_and_hangs_up_is_called_back_no_faster_than_the_backoff
         "ten connections took {now:?}: {delays:?}"
     );
 }
+
+#[test]
+fn a_server_going_away_sends_the_agent_to_the_next_server_and_other_losses_do_not() {
+    let mut a = agent();
+    let now = at(0);
+    assert_eq!(drain(&mut a, now), [Event::Connected]);
+    welcome(&mut a, 0);
+    assert_eq!(drain(&mut a, now), [Event::Ready { pending: 0 }]);
+    // Refused for another reason: the same server is tried again.
+    push(
+        &mut a,
+        Message::Error(ErrorMessage {
+            code: crate::sample::bounded(wire::codes::IDLE_TIMEOUT),
+            message: crate::sample::bounded("no sample in time"),
+        }),
+    );
+    assert!(matches!(
+        drain(&mut a, now).as_slice(),
+        [Event::Lost { .. }]
+    ));
+    assert_eq!(a.transport().fail_overs, 0);
+    let now = at(60_000);
+    assert_eq!(drain(&mut a, now), [Event::Connected]);
+    welcome(&mut a, 0);
+    assert_eq!(drain(&mut a, now), [Event::Ready { pending: 0 }]);
+    hang_up(&mut a, now);
+    assert_eq!(
+        a.transport().fail_overs,
+        1,
+        "the server said it is stopping"
+    );
+}

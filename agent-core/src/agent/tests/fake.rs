@@ -38,9 +38,15 @@ pub(super) struct Fake {
     pub(super) flood_left: usize,
     /// Bytes the agent has read.
     pub(super) received: usize,
+    /// Times the agent asked to fail over to the next server.
+    pub(super) fail_overs: usize,
 }
 
 impl Transport for Fake {
+    fn fail_over(&mut self) {
+        self.fail_overs += 1;
+    }
+
     fn connect(&mut self) -> Result<(), TransportError> {
         if self.refuse > 0 {
             self.refuse -= 1;
