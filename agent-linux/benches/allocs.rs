@@ -3,8 +3,7 @@
 //!
 //! - agent-core: `record` + `poll` (encode, send, read the ack) over an in-memory transport.
 //!   Goal: zero.
-//! - agent-linux: `Collector::collect`, as few as sysinfo allows: printed beside what sysinfo's
-//!   own calls allocate.
+//! - agent-linux: `Collector::collect`.
 
 use std::time::Duration;
 
@@ -114,19 +113,6 @@ fn main() {
     }
     let linux = blocks() - before;
 
-    // What sysinfo's part of a sample (CPU usage, load averages) allocates on its own.
-    let mut system = sysinfo::System::new().unwrap();
-    for _ in 0..5 {
-        system.refresh_cpu_usage();
-        let _ = sysinfo::System::load_average();
-    }
-    let before = blocks();
-    for _ in 0..samples {
-        system.refresh_cpu_usage();
-        std::hint::black_box(sysinfo::System::load_average().ok());
-    }
-    let sysinfo = blocks() - before;
-
     println!(
         "\n{:<52}  {:>10}",
         "heap allocations per sample (steady state)", "count"
@@ -141,10 +127,5 @@ fn main() {
         "{:<52}  {:>10.2}",
         "agent-linux: Collector::collect",
         linux as f64 / samples as f64
-    );
-    println!(
-        "{:<52}  {:>10.2}",
-        "  of which sysinfo's calls alone (CPU usage, load)",
-        sysinfo as f64 / samples as f64
     );
 }

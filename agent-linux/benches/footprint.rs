@@ -233,7 +233,7 @@ fn main() {
         while agent.poll(now()).is_some() {}
         agent.transport().wait(Duration::from_millis(10));
     }
-    // Warm up (sysinfo, caches), then measure.
+    // Warm up (caches, the files the collectors keep open), then measure.
     let record = |agent: &mut Agent<TcpTransport>, collector: &Collector, sample: &Sample| {
         agent
             .record_series(

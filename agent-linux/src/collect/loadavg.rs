@@ -1,18 +1,14 @@
-//! Load averages, as node_exporter's loadavg collector reports them: from sysinfo on a live
-//! system, from `/proc/loadavg` under another root.
+//! Load averages, as node_exporter's loadavg collector reports them: from `/proc/loadavg`.
 
 use std::path::{Path, PathBuf};
 
 use agent_core::sample::Sample;
-use sysinfo::System;
 
 use super::read::read_text;
 
 /// Reads the 1, 5 and 15 minute load averages.
 #[derive(Debug)]
 pub(super) struct LoadavgCollector {
-    /// Whether sysinfo answers (a live system where it started) rather than [`Self::path`].
-    sysinfo: bool,
     /// `proc/loadavg` under the root.
     path: PathBuf,
     /// Holds the file being parsed; reused so a sample allocates nothing here.
@@ -20,11 +16,9 @@ pub(super) struct LoadavgCollector {
 }
 
 impl LoadavgCollector {
-    /// Reads the load averages from sysinfo when `sysinfo` says it runs, else from
-    /// `proc/loadavg` under `root`.
-    pub(super) fn new(root: &Path, sysinfo: bool) -> Self {
+    /// Reads the load averages from `proc/loadavg` under `root`.
+    pub(super) fn new(root: &Path) -> Self {
         Self {
-            sysinfo,
             path: root.join("proc/loadavg"),
             buf: Vec::new(),
         }
@@ -33,13 +27,7 @@ impl LoadavgCollector {
     /// Sets [`Sample::load1`], `load5` and `load15`; 0 for any that cannot be read or is not a
     /// finite, non-negative number.
     pub(super) fn collect(&mut self, sample: &mut Sample) {
-        let load = if self.sysinfo {
-            System::load_average()
-                .ok()
-                .map(|load| [load.one, load.five, load.fifteen])
-        } else {
-            read_text(&mut self.buf, &self.path).and_then(|text| parse_loadavg(&text))
-        };
+        let load = read_text(&mut self.buf, &self.path).and_then(|text| parse_loadavg(&text));
         let [load1, load5, load15] = load.unwrap_or_default();
         let sane = |load: f64| {
             if load.is_finite() && load >= 0.0 {

@@ -7,9 +7,9 @@
 //! [`Collector::collect`] runs them in this order:
 //!
 //! - `stat.rs`: `/proc/stat` (each CPU's seconds by mode, context switches, forks, running and
-//!   blocked processes, boot time), and the CPU usage from sysinfo; the interrupts and each
-//!   CPU's guest seconds it gives to [`Collector::series`], as `meminfo.rs` does.
-//! - `loadavg.rs`: the load averages, from sysinfo, or `/proc/loadavg` under another root.
+//!   blocked processes, boot time), and the CPU usage between two samples; the interrupts and
+//!   each CPU's guest seconds it gives to [`Collector::series`], as `meminfo.rs` does.
+//! - `loadavg.rs`: `/proc/loadavg`.
 //! - `meminfo.rs`: `/proc/meminfo`: the sample's seven fields, and the rest of the file, whose
 //!   series it gives to [`Collector::series`] as the collectors below do.
 //! - `filesystem/`: the mounts of `/proc/1/mounts` or `/proc/mounts` that node_exporter reports
@@ -101,7 +101,6 @@ use std::time::Duration;
 
 use agent_core::catalogue::Series;
 use agent_core::sample::Sample;
-use sysinfo::System;
 
 use families::Families;
 
@@ -121,9 +120,9 @@ const RESCAN: Duration = Duration::from_secs(300);
 
 /// Reads samples of this machine, or of a copy of its `/proc` and `/sys` under another root.
 ///
-/// Each collector keeps what must outlive one sample: sysinfo's CPU times (for
-/// [`Sample::cpu_usage`]), the CPU seconds last reported (so they never go backwards), the
-/// `statvfs` calls still blocked, its read buffers. This keeps the notes of entries left out.
+/// Each collector keeps what must outlive one sample: the CPU seconds last reported (so they
+/// never go backwards, and for [`Sample::cpu_usage`]), the `statvfs` calls still blocked, its
+/// read buffers. This keeps the notes of entries left out.
 pub struct Collector {
     /// Where `proc/` and `sys/` are read from, and mount points are looked up under: `/` on a
     /// live system. Set by [`Collector::with_root`]; each collector joins its paths to it.
@@ -183,24 +182,10 @@ impl Collector {
     /// Mount points under `root` are reported without it, and the others as they are, as
     /// node_exporter's `--path.rootfs` does. The process and timex collectors read the agent's
     /// own process and the kernel's clock, whatever the root.
-    ///
-    /// When `root` is not `/`, [`Sample::cpu_usage`] comes from `<root>/proc/stat` between
-    /// samples and the load averages from `<root>/proc/loadavg`, rather than from sysinfo
-    /// (which reads the live `/proc` only).
     pub fn with_root(root: PathBuf) -> Self {
-        let system = if root == Path::new("/") {
-            System::new().ok().map(|mut system| {
-                // The first sample then gets the usage since now, not since boot.
-                system.refresh_cpu_usage();
-                system
-            })
-        } else {
-            None
-        };
         Self {
-            // Before `system` moves: sysinfo answers for the load averages too when it runs.
-            load: loadavg::LoadavgCollector::new(&root, system.is_some()),
-            stat: stat::StatCollector::new(&root, system),
+            load: loadavg::LoadavgCollector::new(&root),
+            stat: stat::StatCollector::new(&root),
             memory: meminfo::MeminfoCollector::new(&root),
             filesystems: filesystem::FilesystemCollector::new(&root),
             interfaces: netdev::NetdevCollector::new(&root),

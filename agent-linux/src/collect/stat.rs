@@ -1,6 +1,6 @@
 //! `/proc/stat`, as node_exporter's cpu and stat collectors read it: each CPU's seconds in each
 //! mode, the context switches, forks, running and blocked processes and the boot time; and
-//! the CPU usage, from sysinfo on a live system, from the same lines under another root.
+//! the CPU usage between two samples, from the same lines.
 //!
 //! The file is read once a sample. What a v1 [`Sample`] has room for goes into it; the
 //! interrupts and each CPU's guest seconds are kept for [`StatCollector::series`], which only
@@ -14,16 +14,12 @@ use std::path::{Path, PathBuf};
 
 use agent_core::catalogue::{Series, f};
 use agent_core::sample::{Cpu, MAX_CPUS, Sample, decimal, push_or_count};
-use sysinfo::System;
 
 use super::labels::Notes;
 use super::read::read_text;
 
 /// Reads `/proc/stat` and keeps each CPU's seconds from going backwards.
 pub(super) struct StatCollector {
-    /// sysinfo's view, for the CPU usage. `None` under another root (sysinfo reads the live
-    /// `/proc` only) or when sysinfo cannot start.
-    system: Option<System>,
     /// `proc/stat` under the root.
     path: PathBuf,
     /// The per-CPU seconds of the last sample read, by CPU number.
@@ -36,47 +32,41 @@ pub(super) struct StatCollector {
     /// `intr`'s total, of the last sample; `None` when it could not read the file, and then
     /// [`series`](StatCollector::series) gives nothing (`cpus` is older than that sample).
     interrupts: Option<u64>,
-    /// Without sysinfo: the busy and total seconds of every CPU in the last sample read, so
-    /// that the next one's [`Sample::cpu_usage`] is that of the interval between them.
+    /// The busy and total seconds of every CPU in the last sample read, so that the next
+    /// one's [`Sample::cpu_usage`] is that of the interval between them.
     busy_total: Option<(f64, f64)>,
 }
 
 impl fmt::Debug for StatCollector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StatCollector")
-            .field("sysinfo", &self.system.is_some())
             .field("cpus", &self.cpus.len())
             .finish_non_exhaustive()
     }
 }
 
 impl StatCollector {
-    /// Reads `proc/stat` under `root`, and the CPU usage from `system` when there is one.
-    pub(super) fn new(root: &Path, system: Option<System>) -> Self {
-        Self {
-            system,
+    /// Reads `proc/stat` under `root`, once now so that the first sample's usage is that of
+    /// the time since, as the later ones' is that of the interval before them.
+    pub(super) fn new(root: &Path) -> Self {
+        let mut collector = Self {
             path: root.join("proc/stat"),
             cpus: Vec::new(),
             cpus_next: Vec::new(),
             buf: Vec::new(),
             interrupts: None,
             busy_total: None,
+        };
+        if let Some(text) = read_text(&mut collector.buf, &collector.path) {
+            collector.cpus.extend(parse_stat_cpus(&text));
+            collector.busy_total = Some(busy_total(&collector.cpus));
         }
+        collector
     }
 
     /// Sets [`Sample::cpu_usage`], the single-valued lines and [`Sample::cpus`], noting in
     /// `notes` a CPU listed twice, and keeps the rest for [`series`](StatCollector::series).
     pub(super) fn collect(&mut self, sample: &mut Sample, notes: &mut Notes) {
-        if let Some(system) = &mut self.system {
-            system.refresh_cpu_usage();
-            let usage = f64::from(system.global_cpu_usage()) / 100.0;
-            sample.cpu_usage = if usage.is_finite() {
-                usage.clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-        }
-
         self.interrupts = None;
         let Some(text) = read_text(&mut self.buf, &self.path) else {
             return;
@@ -102,11 +92,9 @@ impl StatCollector {
             push_or_count(&mut sample.cpus, line.modes, &mut sample.omitted.cpus);
         }
         std::mem::swap(&mut self.cpus, &mut self.cpus_next);
-        if self.system.is_none() {
-            let now = busy_total(&self.cpus);
-            sample.cpu_usage = usage(self.busy_total, now);
-            self.busy_total = Some(now);
-        }
+        let now = busy_total(&self.cpus);
+        sample.cpu_usage = usage(self.busy_total, now);
+        self.busy_total = Some(now);
     }
 
     /// The series besides the sample's that the last [`collect`](StatCollector::collect) read:
@@ -240,8 +228,9 @@ fn parse_cpu_line(line: &str) -> Option<CpuLine> {
     })
 }
 
-/// The seconds all of `cpus` were busy, and in all, counted as sysinfo counts them on a live
-/// system: idle and iowait are not busy, and guest time is in `user` and `nice` already.
+/// The seconds all of `cpus` were busy, and in all, counted as sysinfo 0.40 counted them
+/// when the agent took the usage from it: idle and iowait are not busy, and guest time is in
+/// `user` and `nice` already.
 fn busy_total(cpus: &[CpuLine]) -> (f64, f64) {
     cpus.iter().fold((0.0, 0.0), |(busy, total), line| {
         let c = &line.modes;
@@ -251,7 +240,7 @@ fn busy_total(cpus: &[CpuLine]) -> (f64, f64) {
 }
 
 /// The share of the time the CPUs were busy between the `before` and `now` of [`busy_total`]:
-/// since boot for the first sample, or when the total went back (a CPU unplugged).
+/// since boot when there is no earlier read, or when the total went back (a CPU unplugged).
 fn usage(before: Option<(f64, f64)>, now: (f64, f64)) -> f64 {
     let (busy, total) = match before {
         Some((busy, total)) if now.1 > total => (now.0 - busy, now.1 - total),
@@ -472,7 +461,7 @@ mod tests {
 
     #[test]
     fn interrupts_and_guest_seconds_from_the_fixture() {
-        let mut collector = StatCollector::new(&fixture(), None);
+        let mut collector = StatCollector::new(&fixture());
         let mut sample = Sample::default();
         collector.collect(&mut sample, &mut Notes::default());
         assert_eq!(sample.context_switches, 354_183_419);
@@ -502,10 +491,10 @@ mod tests {
         assert_eq!(listed::named(|out| collector.series(out)), want);
     }
 
-    /// Under another root, where sysinfo cannot look, the usage is that of the interval
-    /// between two samples of the file; of the time since boot for the first.
+    /// The usage is that of the interval between two reads of the file; of the time since
+    /// boot when there is no earlier read.
     #[test]
-    fn the_usage_without_sysinfo_is_that_of_the_interval() {
+    fn the_usage_is_that_of_the_interval() {
         let cpu = |user: f64, idle: f64, iowait: f64| {
             line(
                 Cpu {
@@ -534,7 +523,7 @@ mod tests {
     /// A sample that cannot read the file gives none of these series, not the last ones read.
     #[test]
     fn a_missing_file_gives_no_series() {
-        let mut collector = StatCollector::new(&fixture(), None);
+        let mut collector = StatCollector::new(&fixture());
         collector.collect(&mut Sample::default(), &mut Notes::default());
         assert!(!listed::series(|out| collector.series(out)).is_empty());
         collector.path = PathBuf::from("/nonexistent/proc/stat");
