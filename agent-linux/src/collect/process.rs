@@ -5,9 +5,11 @@
 //! process that is measured.
 
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use agent_core::catalogue::{Series, f};
+use rustix::fs::{CWD, Mode, OFlags, PROC_SUPER_MAGIC, fstat, fstatfs, openat};
 use rustix::process::{Resource, getrlimit};
 
 use super::families::Families;
@@ -18,8 +20,12 @@ use super::read::read_text;
 pub(super) struct ProcessCollector {
     /// `/proc/self/stat`.
     stat_path: PathBuf,
-    /// `/proc/self/fd`.
+    /// `/proc/self/fd`, listed to count the descriptors when [`Self::fd_count`] is `None`.
     fd_dir: PathBuf,
+    /// The same directory, kept open when its size is the count of descriptors (see
+    /// [`fd_count`]); itself one of them, as the listing's own descriptor is one of those it
+    /// counts.
+    fd_count: Option<OwnedFd>,
     /// Holds the file being parsed; reused.
     buf: Vec<u8>,
     /// Clock ticks a second and bytes a page: the units of `stat`.
@@ -63,9 +69,11 @@ impl ProcessCollector {
         let stat_path = proc.join("self/stat");
         let started = read_text(&mut buf, &stat_path).and_then(|t| Stat::parse(&t));
         let boot_time = read_text(&mut buf, &proc.join("stat")).and_then(|t| boot_time(&t));
+        let fd_dir = proc.join("self/fd");
         Self {
             stat_path,
-            fd_dir: proc.join("self/fd"),
+            fd_count: fd_count(&fd_dir),
+            fd_dir,
             buf,
             units,
             start_time: started
@@ -82,7 +90,10 @@ impl Families for ProcessCollector {
         let units = self.units;
         self.read = Reading {
             cpu_seconds: stat.map(|s| s.cpu_ticks as f64 / units.ticks),
-            open_fds: fs::read_dir(&self.fd_dir).ok().map(|d| d.count() as f64),
+            open_fds: match &self.fd_count {
+                Some(dir) => fstat(dir).ok().map(|stat| stat.st_size as f64),
+                None => fs::read_dir(&self.fd_dir).ok().map(|d| d.count() as f64),
+            },
             max_fds: Some(limit(getrlimit(Resource::Nofile).current)),
             virtual_memory: stat.map(|s| s.vsize as f64),
             virtual_memory_max: Some(limit(getrlimit(Resource::As).current)),
@@ -106,6 +117,18 @@ impl Families for ProcessCollector {
             }
         }
     }
+}
+
+/// `dir` (a `/proc/<pid>/fd`) open, if the kernel gives the count of its entries as its size
+/// (Linux 6.2 and later), which spares listing it: the listing made a dentry and an inode for
+/// each descriptor and freed them, 15% of the agent's CPU at 100 ms with netclass's 110 files
+/// open (`perf record -g` of `vitals-agent --interval 100ms`). `None` elsewhere (an older
+/// kernel says 0, a directory that is not procfs its own size).
+fn fd_count(dir: &Path) -> Option<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let fd = openat(CWD, dir, flags, Mode::empty()).ok()?;
+    let procfs = fstatfs(&fd).ok()?.f_type == PROC_SUPER_MAGIC;
+    (procfs && fstat(&fd).ok()?.st_size > 0).then_some(fd)
 }
 
 /// A limit as the client libraries give it: unlimited is the largest `u64`.
@@ -229,6 +252,24 @@ mod tests {
             names,
             ["process_max_fds", "process_virtual_memory_max_bytes"]
         );
+    }
+
+    /// On a kernel that gives the count as the directory's size, it is the count a listing
+    /// gives. Other tests open and close files meanwhile, so the two are taken in turn until
+    /// they agree, as they do unless a file was opened or closed between them.
+    #[test]
+    fn the_count_of_descriptors_is_that_of_the_listing() {
+        let c = ProcessCollector::new(Path::new("/proc"));
+        let Some(dir) = &c.fd_count else {
+            return;
+        };
+        let agree = (0..100).any(|_| {
+            let size = fstat(dir).unwrap().st_size as usize;
+            // The listing's own descriptor is not the kept one: one more than the size.
+            let listed = fs::read_dir(&c.fd_dir).unwrap().count();
+            size + 1 == listed
+        });
+        assert!(agree);
     }
 
     /// The agent's own process, read for real: its CPU time only grows.
