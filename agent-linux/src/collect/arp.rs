@@ -1,13 +1,13 @@
 //! The ARP table, `/proc/net/arp`, counted by device as node_exporter's arp collector counts
 //! it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 use agent_core::sample::label_text_ok;
 
 use super::families::Families;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// The columns of an entry: IP address, HW type, flags, HW address, mask, device. node_exporter
 /// fails the whole file on a line with fewer.
@@ -21,7 +21,7 @@ const MAX_DEVICES: usize = 64;
 #[derive(Debug)]
 pub(super) struct ArpCollector {
     /// `proc/net/arp` under the root.
-    path: PathBuf,
+    path: ProcFile,
     /// Holds the file being parsed; reused.
     buf: Vec<u8>,
     /// Each device's name and count of entries, in the order of its first entry; the strings
@@ -36,7 +36,7 @@ impl ArpCollector {
     /// Reads `proc/net/arp` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            path: root.join("proc/net/arp"),
+            path: ProcFile::new(root.join("proc/net/arp")),
             buf: Vec::new(),
             devices: Vec::new(),
             read: 0,
@@ -46,7 +46,9 @@ impl ArpCollector {
 
 impl Families for ArpCollector {
     fn collect(&mut self) {
-        self.read = read_text(&mut self.buf, &self.path)
+        self.read = self
+            .path
+            .read(&mut self.buf)
             .and_then(|text| count_entries(&text, &mut self.devices))
             .unwrap_or(0);
     }
@@ -107,6 +109,7 @@ fn count_entries(text: &str, devices: &mut Vec<(String, u32)>) -> Option<usize> 
 mod tests {
     use super::*;
     use std::fs;
+    use std::path::PathBuf;
 
     /// `fixtures/arp`: this machine's table (its gateway on `eth0`), with an incomplete entry
     /// and another on `eth0` and two on a libvirt bridge added.

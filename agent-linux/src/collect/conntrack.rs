@@ -2,12 +2,12 @@
 //! statistics of `/proc/net/stat/nf_conntrack`, as node_exporter's conntrack collector reads
 //! them. None of it exists until the kernel's `nf_conntrack` module is loaded.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// The statistics exposed: their column in `nf_conntrack` (which node_exporter 1.5 finds by
 /// position, in lines of exactly 17 columns) and their family, summed over the CPUs.
@@ -41,11 +41,11 @@ struct Read {
 #[derive(Debug)]
 pub(super) struct ConntrackCollector {
     /// `proc/sys/net/netfilter/nf_conntrack_count` under the root.
-    count: PathBuf,
+    count: ProcFile,
     /// `proc/sys/net/netfilter/nf_conntrack_max` under the root.
-    max: PathBuf,
+    max: ProcFile,
     /// `proc/net/stat/nf_conntrack` under the root.
-    stat: PathBuf,
+    stat: ProcFile,
     /// Holds the file being parsed; reused.
     buf: Vec<u8>,
     /// The last sample's.
@@ -57,9 +57,9 @@ impl ConntrackCollector {
     pub(super) fn new(root: &Path) -> Self {
         let netfilter = root.join("proc/sys/net/netfilter");
         Self {
-            count: netfilter.join("nf_conntrack_count"),
-            max: netfilter.join("nf_conntrack_max"),
-            stat: root.join("proc/net/stat/nf_conntrack"),
+            count: ProcFile::new(netfilter.join("nf_conntrack_count")),
+            max: ProcFile::new(netfilter.join("nf_conntrack_max")),
+            stat: ProcFile::new(root.join("proc/net/stat/nf_conntrack")),
             buf: Vec::new(),
             read: Read::default(),
         }
@@ -68,10 +68,13 @@ impl ConntrackCollector {
 
 impl Families for ConntrackCollector {
     fn collect(&mut self) {
-        let entries = read_number(&mut self.buf, &self.count);
-        let limit = entries.and_then(|_| read_number(&mut self.buf, &self.max));
-        let stats = limit
-            .and_then(|_| read_text(&mut self.buf, &self.stat).and_then(|text| parse_stat(&text)));
+        let entries = read_number(&mut self.buf, &mut self.count);
+        let limit = entries.and_then(|_| read_number(&mut self.buf, &mut self.max));
+        let stats = limit.and_then(|_| {
+            self.stat
+                .read(&mut self.buf)
+                .and_then(|text| parse_stat(&text))
+        });
         self.read = Read {
             entries,
             limit,
@@ -97,8 +100,8 @@ impl Families for ConntrackCollector {
 }
 
 /// A file holding one decimal number, spaces around it allowed.
-fn read_number(buf: &mut Vec<u8>, path: &Path) -> Option<u64> {
-    read_text(buf, path).and_then(|text| text.trim().parse().ok())
+fn read_number(buf: &mut Vec<u8>, file: &mut ProcFile) -> Option<u64> {
+    file.read(buf).and_then(|text| text.trim().parse().ok())
 }
 
 /// `nf_conntrack`: a header line, then a line per CPU of [`COLUMNS`] hexadecimal numbers.
@@ -130,6 +133,7 @@ fn parse_stat(text: &str) -> Option<[u64; STATS.len()]> {
 mod tests {
     use super::*;
     use std::fs;
+    use std::path::PathBuf;
 
     /// Each series as (family, value).
     fn series_of(collector: &ConntrackCollector) -> Vec<(u16, f64)> {
@@ -171,7 +175,7 @@ mod tests {
         assert!(series_of(&collector).is_empty());
 
         let mut collector = ConntrackCollector::new(&fixture());
-        collector.stat = PathBuf::from("/nonexistent");
+        collector.stat = ProcFile::new(PathBuf::from("/nonexistent"));
         collector.collect();
         assert_eq!(
             series_of(&collector),
@@ -181,8 +185,8 @@ mod tests {
             ]
         );
 
-        collector.max = PathBuf::from("/nonexistent");
-        collector.stat = fixture().join("proc/net/stat/nf_conntrack");
+        collector.max = ProcFile::new(PathBuf::from("/nonexistent"));
+        collector.stat = ProcFile::new(fixture().join("proc/net/stat/nf_conntrack"));
         collector.collect();
         assert_eq!(series_of(&collector), [(f::CONNTRACK_ENTRIES, 123.0)]);
     }

@@ -17,7 +17,8 @@ use agent_core::wire::MAX_TEXT;
 use heapless::String as Text;
 
 use super::labels::Notes;
-use super::read::{join_into, read_text};
+use super::proc_file::ProcFile;
+use super::read::join_into;
 
 /// The columns after the eleven of a [`Disk`], in the kernel's order, with their families and
 /// what their value is divided by (milliseconds to seconds): Linux 4.18 adds the four of
@@ -70,7 +71,7 @@ struct More {
 #[derive(Debug)]
 pub(super) struct DiskstatsCollector {
     /// `proc/diskstats` under the root.
-    path: PathBuf,
+    path: ProcFile,
     /// Holds the file being parsed; reused so a sample allocates nothing here.
     buf: Vec<u8>,
     /// udev's database under the root.
@@ -84,7 +85,7 @@ impl DiskstatsCollector {
     /// Reads `proc/diskstats` and `run/udev/data` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            path: root.join("proc/diskstats"),
+            path: ProcFile::new(root.join("proc/diskstats")),
             buf: Vec::new(),
             udev: UdevDatabase {
                 dir: root.join("run/udev/data"),
@@ -100,7 +101,7 @@ impl DiskstatsCollector {
     /// them for [`series`](DiskstatsCollector::series).
     pub(super) fn collect(&mut self, sample: &mut Sample, notes: &mut Notes) {
         self.more.clear();
-        let Some(text) = read_text(&mut self.buf, &self.path) else {
+        let Some(text) = self.path.read(&mut self.buf) else {
             return;
         };
         for (disk, line) in parse_diskstats(&text) {
@@ -533,7 +534,7 @@ mod tests {
         let mut collector = DiskstatsCollector::new(&fixture());
         collector.collect(&mut Sample::default(), &mut Notes::default());
         assert!(!series_of(&collector).is_empty());
-        collector.path = PathBuf::from("/nonexistent/vitals/diskstats");
+        collector.path = ProcFile::new(PathBuf::from("/nonexistent/vitals/diskstats"));
         let mut sample = Sample::default();
         collector.collect(&mut sample, &mut Notes::default());
         assert!(sample.disks.is_empty());

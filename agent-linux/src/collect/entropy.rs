@@ -1,20 +1,20 @@
 //! The kernel's entropy pool, `/proc/sys/kernel/random/`, as node_exporter's entropy collector
 //! reads it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// Reads the bits of entropy available and the pool's size. Since Linux 5.18 both are 256.
 #[derive(Debug)]
 pub(super) struct EntropyCollector {
     /// `proc/sys/kernel/random/entropy_avail` under the root.
-    available: PathBuf,
+    available: ProcFile,
     /// `proc/sys/kernel/random/poolsize` under the root.
-    pool_size: PathBuf,
+    pool_size: ProcFile,
     /// Holds the file being parsed; reused.
     buf: Vec<u8>,
     /// The bits available and, if it could be read, the pool's size, from the last sample;
@@ -28,8 +28,8 @@ impl EntropyCollector {
     pub(super) fn new(root: &Path) -> Self {
         let random = root.join("proc/sys/kernel/random");
         Self {
-            available: random.join("entropy_avail"),
-            pool_size: random.join("poolsize"),
+            available: ProcFile::new(random.join("entropy_avail")),
+            pool_size: ProcFile::new(random.join("poolsize")),
             buf: Vec::new(),
             read: None,
         }
@@ -38,8 +38,8 @@ impl EntropyCollector {
 
 impl Families for EntropyCollector {
     fn collect(&mut self) {
-        self.read = read_bits(&mut self.buf, &self.available)
-            .map(|available| (available, read_bits(&mut self.buf, &self.pool_size)));
+        self.read = read_bits(&mut self.buf, &mut self.available)
+            .map(|available| (available, read_bits(&mut self.buf, &mut self.pool_size)));
     }
 
     fn series(&self, out: &mut dyn Series) {
@@ -53,13 +53,14 @@ impl Families for EntropyCollector {
 }
 
 /// The whole number a file of `/proc/sys` holds, surrounding white space aside.
-fn read_bits(buf: &mut Vec<u8>, path: &Path) -> Option<u64> {
-    read_text(buf, path)?.trim().parse().ok()
+fn read_bits(buf: &mut Vec<u8>, file: &mut ProcFile) -> Option<u64> {
+    file.read(buf)?.trim().parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     /// Each series as (family, value); none of these has labels.
     fn series_of(collector: &EntropyCollector) -> Vec<(u16, f64)> {
@@ -81,10 +82,10 @@ mod tests {
         );
 
         // Without the pool's size, the bits available alone; without those, nothing.
-        collector.pool_size = PathBuf::from("/nonexistent/poolsize");
+        collector.pool_size = ProcFile::new(PathBuf::from("/nonexistent/poolsize"));
         collector.collect();
         assert_eq!(series_of(&collector), [(f::ENTROPY_AVAILABLE, 3754.0)]);
-        collector.available = PathBuf::from("/nonexistent/entropy_avail");
+        collector.available = ProcFile::new(PathBuf::from("/nonexistent/entropy_avail"));
         collector.collect();
         assert_eq!(series_of(&collector), []);
     }
@@ -103,7 +104,8 @@ mod tests {
             ("4096 bits\n", None),
         ] {
             std::fs::write(dir.join("bits"), text).unwrap();
-            assert_eq!(read_bits(&mut buf, &dir.join("bits")), want, "{text:?}");
+            let mut file = ProcFile::new(dir.join("bits"));
+            assert_eq!(read_bits(&mut buf, &mut file), want, "{text:?}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

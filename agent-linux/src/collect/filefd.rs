@@ -1,17 +1,17 @@
 //! Open files, `/proc/sys/fs/file-nr`, as node_exporter's filefd collector reads it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// Reads the count of allocated file handles and the system's maximum.
 #[derive(Debug)]
 pub(super) struct FilefdCollector {
     /// `proc/sys/fs/file-nr` under the root.
-    path: PathBuf,
+    path: ProcFile,
     /// Holds the file being parsed; reused.
     buf: Vec<u8>,
     /// Allocated and maximum, from the last sample; `None` when the file could not be read.
@@ -22,7 +22,7 @@ impl FilefdCollector {
     /// Reads `proc/sys/fs/file-nr` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            path: root.join("proc/sys/fs/file-nr"),
+            path: ProcFile::new(root.join("proc/sys/fs/file-nr")),
             buf: Vec::new(),
             read: None,
         }
@@ -31,7 +31,10 @@ impl FilefdCollector {
 
 impl Families for FilefdCollector {
     fn collect(&mut self) {
-        self.read = read_text(&mut self.buf, &self.path).and_then(|text| parse_file_nr(&text));
+        self.read = self
+            .path
+            .read(&mut self.buf)
+            .and_then(|text| parse_file_nr(&text));
     }
 
     fn series(&self, out: &mut dyn Series) {

@@ -1,16 +1,16 @@
 //! Load averages, as node_exporter's loadavg collector reports them: from `/proc/loadavg`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::sample::Sample;
 
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// Reads the 1, 5 and 15 minute load averages.
 #[derive(Debug)]
 pub(super) struct LoadavgCollector {
     /// `proc/loadavg` under the root.
-    path: PathBuf,
+    path: ProcFile,
     /// Holds the file being parsed; reused so a sample allocates nothing here.
     buf: Vec<u8>,
 }
@@ -19,7 +19,7 @@ impl LoadavgCollector {
     /// Reads the load averages from `proc/loadavg` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            path: root.join("proc/loadavg"),
+            path: ProcFile::new(root.join("proc/loadavg")),
             buf: Vec::new(),
         }
     }
@@ -27,7 +27,10 @@ impl LoadavgCollector {
     /// Sets [`Sample::load1`], `load5` and `load15`; 0 for any that cannot be read or is not a
     /// finite, non-negative number.
     pub(super) fn collect(&mut self, sample: &mut Sample) {
-        let load = read_text(&mut self.buf, &self.path).and_then(|text| parse_loadavg(&text));
+        let load = self
+            .path
+            .read(&mut self.buf)
+            .and_then(|text| parse_loadavg(&text));
         let [load1, load5, load15] = load.unwrap_or_default();
         let sane = |load: f64| {
             if load.is_finite() && load >= 0.0 {

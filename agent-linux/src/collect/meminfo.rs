@@ -4,12 +4,12 @@
 //! [`Sample::memory`], as before; the others the catalogue knows are kept for
 //! [`MeminfoCollector::series`], which only a v2 agent sends.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f, family};
 use agent_core::sample::{Memory, Sample};
 
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// The fields of `/proc/meminfo` besides [`Memory`]'s, by the kernel's name, with their family:
 /// every one some kernel prints, by its configuration and architecture. A field not here (a
@@ -91,7 +91,7 @@ type MoreValues = [Option<u64>; MORE.len()];
 #[derive(Debug)]
 pub(super) struct MeminfoCollector {
     /// `proc/meminfo` under the root.
-    path: PathBuf,
+    path: ProcFile,
     /// Holds the file being parsed; reused so a sample allocates nothing here.
     buf: Vec<u8>,
     /// The fields of [`MORE`] of the last sample, for [`MeminfoCollector::series`]; all `None`
@@ -103,7 +103,7 @@ impl MeminfoCollector {
     /// Reads `proc/meminfo` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            path: root.join("proc/meminfo"),
+            path: ProcFile::new(root.join("proc/meminfo")),
             buf: Vec::new(),
             more: [None; MORE.len()],
         }
@@ -113,7 +113,7 @@ impl MeminfoCollector {
     /// fields for [`series`](MeminfoCollector::series).
     pub(super) fn collect(&mut self, sample: &mut Sample) {
         self.more = [None; MORE.len()];
-        if let Some(text) = read_text(&mut self.buf, &self.path) {
+        if let Some(text) = self.path.read(&mut self.buf) {
             sample.memory = parse_meminfo(&text, &mut self.more);
         }
     }
@@ -275,6 +275,9 @@ mod tests {
         collector.collect(&mut Sample::default());
         assert_eq!(series_of(&collector), [(f::MEM_DIRTY, 3072.0)]);
         std::fs::remove_dir_all(&tree).unwrap();
+        // Opened anew: a file of /proc that goes fails its reads, where a regular file kept
+        // open would still be read.
+        collector.path = ProcFile::new(tree.join("proc/meminfo"));
         collector.collect(&mut Sample::default());
         assert_eq!(series_of(&collector), []);
     }

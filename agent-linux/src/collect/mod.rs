@@ -53,9 +53,10 @@
 //!   collector reads them: families the agent describes itself, which its log hears of.
 //!
 //! Beside them, `labels.rs` decides which entries may go into a sample and notes those left
-//! out, and `read.rs` reads a file into a buffer that is reused. For the tests, `golden.rs`
-//! has two whole machines' sensors (`fixtures/pi4/`, `fixtures/laptop/`) and node_exporter's
-//! exposition of each, which the hwmon, thermal_zone and cpufreq collectors must give.
+//! out, `read.rs` reads a file into a buffer that is reused, and `proc_file.rs` keeps a file
+//! of `/proc` open to read it again each sample. For the tests, `golden.rs` has two whole
+//! machines' sensors (`fixtures/pi4/`, `fixtures/laptop/`) and node_exporter's exposition of
+//! each, which the hwmon, thermal_zone and cpufreq collectors must give.
 //!
 //! Nothing here panics on what a file contains, and a file that is missing or unreadable
 //! leaves its part of the sample empty or zero.
@@ -79,6 +80,7 @@ mod netdev;
 mod netstat;
 mod os;
 mod pressure;
+mod proc_file;
 mod process;
 mod read;
 mod schedstat;

@@ -11,6 +11,7 @@ use agent_core::catalogue::{Series, f};
 use agent_core::sample::{Interface, MAX_INTERFACES, Name, Sample, bounded, push_or_count};
 
 use super::labels::Notes;
+use super::proc_file::ProcFile;
 use super::read::{join_into, read_text};
 
 /// The families of the columns of `/proc/net/dev` that [`Interface`] has no room for, in the
@@ -46,7 +47,7 @@ struct More {
 #[derive(Debug)]
 pub(super) struct NetdevCollector {
     /// `proc/net/dev` under the root.
-    net_dev: PathBuf,
+    net_dev: ProcFile,
     /// `sys/class/net` under the root, where each interface's `operstate` is.
     net_class: PathBuf,
     /// Builds the path of an interface's sysfs files, reusing its allocation.
@@ -64,7 +65,7 @@ impl NetdevCollector {
     /// Reads `proc/net/dev` and `sys/class/net` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            net_dev: root.join("proc/net/dev"),
+            net_dev: ProcFile::new(root.join("proc/net/dev")),
             net_class: root.join("sys/class/net"),
             scratch: PathBuf::new(),
             buf: Vec::new(),
@@ -79,7 +80,7 @@ impl NetdevCollector {
     /// each for [`series`](NetdevCollector::series).
     pub(super) fn collect(&mut self, sample: &mut Sample, notes: &mut Notes) {
         self.more.clear();
-        let Some(text) = read_text(&mut self.buf, &self.net_dev) else {
+        let Some(text) = self.net_dev.read(&mut self.buf) else {
             return;
         };
         for (mut interface, columns) in parse_net_dev(&text) {

@@ -2,12 +2,12 @@
 //! as node_exporter's netstat collector reads them and filters them by default.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// The fields exposed: protocol, field and family, the rows of a protocol together.
 ///
@@ -87,11 +87,11 @@ type Values = [Option<f64>; FIELDS.len()];
 #[derive(Debug)]
 pub(super) struct NetstatCollector {
     /// `proc/net/netstat` under the root.
-    netstat: PathBuf,
+    netstat: ProcFile,
     /// `proc/net/snmp` under the root.
-    snmp: PathBuf,
+    snmp: ProcFile,
     /// `proc/net/snmp6` under the root: missing where IPv6 is off, which leaves its rows out.
-    snmp6: PathBuf,
+    snmp6: ProcFile,
     /// Holds the file being parsed; reused.
     buf: Vec<u8>,
     /// The last sample's values; all `None` when `netstat` or `snmp` could not be read or
@@ -104,9 +104,9 @@ impl NetstatCollector {
     pub(super) fn new(root: &Path) -> Self {
         let dir = root.join("proc/net");
         Self {
-            netstat: dir.join("netstat"),
-            snmp: dir.join("snmp"),
-            snmp6: dir.join("snmp6"),
+            netstat: ProcFile::new(dir.join("netstat")),
+            snmp: ProcFile::new(dir.join("snmp")),
+            snmp6: ProcFile::new(dir.join("snmp6")),
             buf: Vec::new(),
             values: [None; FIELDS.len()],
         }
@@ -116,12 +116,16 @@ impl NetstatCollector {
 impl Families for NetstatCollector {
     fn collect(&mut self) {
         let mut values = [None; FIELDS.len()];
-        let both = read_text(&mut self.buf, &self.netstat)
+        let both = self
+            .netstat
+            .read(&mut self.buf)
             .is_some_and(|text| parse_pairs(&text, &mut values))
-            && read_text(&mut self.buf, &self.snmp)
+            && self
+                .snmp
+                .read(&mut self.buf)
                 .is_some_and(|text| parse_pairs(&text, &mut values));
         if both {
-            if let Some(text) = read_text(&mut self.buf, &self.snmp6) {
+            if let Some(text) = self.snmp6.read(&mut self.buf) {
                 parse_snmp6(&text, &mut values);
             }
         } else {
@@ -228,6 +232,7 @@ mod tests {
     use super::*;
     use agent_core::catalogue::{FAMILIES, Kind, family};
     use std::collections::BTreeSet;
+    use std::path::PathBuf;
 
     fn fixture() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("src/collect/fixtures/netstat")
@@ -295,7 +300,7 @@ mod tests {
     #[test]
     fn without_ipv6_the_snmp6_fields_are_left_out() {
         let mut collector = NetstatCollector::new(&fixture());
-        collector.snmp6 = PathBuf::from("/nonexistent");
+        collector.snmp6 = ProcFile::new(PathBuf::from("/nonexistent"));
         collector.collect();
         let series = series_of(&collector);
         assert_eq!(series.len(), FIELDS.len() - 12);

@@ -1,17 +1,17 @@
 //! Pressure stall information, `/proc/pressure/{cpu,memory,io}`, as node_exporter's pressure
 //! collector reads it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::sample::{Pressure, Sample};
 
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// Reads the time tasks waited for the CPU, memory and I/O.
 #[derive(Debug)]
 pub(super) struct PressureCollector {
-    /// `proc/pressure/cpu`, `memory` and `io` under the root, joined once.
-    paths: [PathBuf; 3],
+    /// `proc/pressure/cpu`, `memory` and `io` under the root.
+    files: [ProcFile; 3],
     /// Holds the file being parsed; reused so a sample allocates nothing here.
     buf: Vec<u8>,
 }
@@ -20,16 +20,17 @@ impl PressureCollector {
     /// Reads the pressure files under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            paths: ["cpu", "memory", "io"].map(|r| root.join("proc/pressure").join(r)),
+            files: ["cpu", "memory", "io"]
+                .map(|r| ProcFile::new(root.join("proc/pressure").join(r))),
             buf: Vec::new(),
         }
     }
 
     /// Sets [`Sample::pressure`]; none where the kernel has no pressure stall information.
     pub(super) fn collect(&mut self, sample: &mut Sample) {
-        let [cpu, memory, io] = &self.paths;
-        let mut read = |path: &Path| {
-            let text = read_text(&mut self.buf, path)?;
+        let [cpu, memory, io] = &mut self.files;
+        let mut read = |file: &mut ProcFile| {
+            let text = file.read(&mut self.buf)?;
             parse_pressure(&text)
         };
         let (Some(cpu), Some(memory), Some(io)) = (read(cpu), read(memory), read(io)) else {

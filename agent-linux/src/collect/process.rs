@@ -13,13 +13,14 @@ use rustix::fs::{CWD, Mode, OFlags, PROC_SUPER_MAGIC, fstat, fstatfs, openat};
 use rustix::process::{Resource, getrlimit};
 
 use super::families::Families;
+use super::proc_file::ProcFile;
 use super::read::read_text;
 
 /// Reads the agent's CPU time, memory and file descriptors.
 #[derive(Debug)]
 pub(super) struct ProcessCollector {
     /// `/proc/self/stat`.
-    stat_path: PathBuf,
+    stat: ProcFile,
     /// `/proc/self/fd`, listed to count the descriptors when [`Self::fd_count`] is `None`.
     fd_dir: PathBuf,
     /// The same directory, kept open when its size is the count of descriptors (see
@@ -66,12 +67,12 @@ impl ProcessCollector {
             page: rustix::param::page_size() as f64,
         };
         let mut buf = Vec::new();
-        let stat_path = proc.join("self/stat");
-        let started = read_text(&mut buf, &stat_path).and_then(|t| Stat::parse(&t));
+        let mut stat = ProcFile::new(proc.join("self/stat"));
+        let started = stat.read(&mut buf).and_then(|t| Stat::parse(&t));
         let boot_time = read_text(&mut buf, &proc.join("stat")).and_then(|t| boot_time(&t));
         let fd_dir = proc.join("self/fd");
         Self {
-            stat_path,
+            stat,
             fd_count: fd_count(&fd_dir),
             fd_dir,
             buf,
@@ -86,7 +87,7 @@ impl ProcessCollector {
 
 impl Families for ProcessCollector {
     fn collect(&mut self) {
-        let stat = read_text(&mut self.buf, &self.stat_path).and_then(|t| Stat::parse(&t));
+        let stat = self.stat.read(&mut self.buf).and_then(|t| Stat::parse(&t));
         let units = self.units;
         self.read = Reading {
             cpu_seconds: stat.map(|s| s.cpu_ticks as f64 / units.ticks),

@@ -1,13 +1,13 @@
 //! The scheduler's statistics per CPU, `/proc/schedstat`, as node_exporter 1.5's schedstat
 //! collector reads them. The file exists only in kernels built with `CONFIG_SCHEDSTATS`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 use agent_core::sample::{MAX_CPUS, decimal};
 
 use super::families::Families;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// Nanoseconds in a second: the kernel counts the times in nanoseconds (since 2.6.23, though
 /// its documentation long said jiffies).
@@ -30,7 +30,7 @@ struct Schedstat {
 #[derive(Debug)]
 pub(super) struct SchedstatCollector {
     /// `proc/schedstat` under the root.
-    path: PathBuf,
+    path: ProcFile,
     /// Holds the file being parsed; reused.
     buf: Vec<u8>,
     /// Each CPU's line, of the last sample, in file order; empty when the file could not be
@@ -42,7 +42,7 @@ impl SchedstatCollector {
     /// Reads `proc/schedstat` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            path: root.join("proc/schedstat"),
+            path: ProcFile::with_long_lines(root.join("proc/schedstat")),
             buf: Vec::new(),
             cpus: Vec::new(),
         }
@@ -52,7 +52,7 @@ impl SchedstatCollector {
 impl Families for SchedstatCollector {
     fn collect(&mut self) {
         self.cpus.clear();
-        let Some(text) = read_text(&mut self.buf, &self.path) else {
+        let Some(text) = self.path.read(&mut self.buf) else {
             return;
         };
         for line in text.lines().filter_map(parse_cpu_line) {
@@ -104,6 +104,7 @@ fn parse_cpu_line(line: &str) -> Option<Schedstat> {
 mod tests {
     use super::*;
     use crate::collect::families::listed;
+    use std::path::PathBuf;
 
     /// A real `/proc/schedstat` of two CPUs (version 15, from prometheus/procfs's fixtures: the
     /// development machine's kernel has no `CONFIG_SCHEDSTATS`).
@@ -173,7 +174,7 @@ mod tests {
     #[test]
     fn cut_lines_repeats_and_a_missing_file() {
         let mut collector = SchedstatCollector::new(&fixture());
-        collector.path = fixture().join("proc/schedstat.garbled");
+        collector.path = ProcFile::with_long_lines(fixture().join("proc/schedstat.garbled"));
         collector.collect();
         assert_eq!(
             collector.cpus,

@@ -1,12 +1,12 @@
 //! Sockets, `/proc/net/sockstat` and `/proc/net/sockstat6`, as node_exporter's sockstat
 //! collector reads them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// The values of the two files, by the protocol that starts a line and the key before each
 /// number, with their families, in the files' order. `mem_bytes` is not in the files: it is
@@ -41,9 +41,9 @@ type Values = [Option<i64>; FIELDS.len()];
 #[derive(Debug)]
 pub(super) struct SockstatCollector {
     /// `proc/net/sockstat` under the root.
-    ipv4: PathBuf,
+    ipv4: ProcFile,
     /// `proc/net/sockstat6` under the root: missing when the kernel has no IPv6.
-    ipv6: PathBuf,
+    ipv6: ProcFile,
     /// This machine's page size in bytes, for `mem_bytes`: node_exporter's, whatever the root.
     page_size: i64,
     /// Holds the file being parsed; reused.
@@ -56,8 +56,8 @@ impl SockstatCollector {
     /// Reads `proc/net/sockstat` and `proc/net/sockstat6` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            ipv4: root.join("proc/net/sockstat"),
-            ipv6: root.join("proc/net/sockstat6"),
+            ipv4: ProcFile::new(root.join("proc/net/sockstat")),
+            ipv6: ProcFile::new(root.join("proc/net/sockstat6")),
             page_size: i64::try_from(rustix::param::page_size()).unwrap_or(i64::MAX),
             buf: Vec::new(),
             values: [None; FIELDS.len()],
@@ -68,8 +68,8 @@ impl SockstatCollector {
 impl Families for SockstatCollector {
     fn collect(&mut self) {
         self.values = [None; FIELDS.len()];
-        for (path, ipv6) in [(&self.ipv4, false), (&self.ipv6, true)] {
-            if let Some(text) = read_text(&mut self.buf, path) {
+        for (file, ipv6) in [(&mut self.ipv4, false), (&mut self.ipv6, true)] {
+            if let Some(text) = file.read(&mut self.buf) {
                 parse_sockstat(&text, ipv6, self.page_size, &mut self.values);
             }
         }
@@ -132,6 +132,7 @@ fn set(values: &mut Values, protocol: &str, key: &str, number: i64) {
 mod tests {
     use super::*;
     use agent_core::catalogue::{FAMILIES, Kind, family};
+    use std::path::PathBuf;
 
     /// Each series as (family, value); none of these has labels.
     fn series_of(collector: &SockstatCollector) -> Vec<(u16, f64)> {
@@ -181,10 +182,10 @@ mod tests {
         );
 
         // A kernel without IPv6 has no sockstat6: IPv4's alone.
-        collector.ipv6 = PathBuf::from("/nonexistent/sockstat6");
+        collector.ipv6 = ProcFile::new(PathBuf::from("/nonexistent/sockstat6"));
         collector.collect();
         assert_eq!(series_of(&collector).len(), 14);
-        collector.ipv4 = PathBuf::from("/nonexistent/sockstat");
+        collector.ipv4 = ProcFile::new(PathBuf::from("/nonexistent/sockstat"));
         collector.collect();
         assert_eq!(series_of(&collector), []);
     }

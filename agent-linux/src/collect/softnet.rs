@@ -1,13 +1,13 @@
 //! Packet processing per CPU, `/proc/net/softnet_stat`, as node_exporter 1.5's softnet
 //! collector reads it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 use agent_core::sample::{MAX_CPUS, decimal};
 
 use super::families::Families;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// The columns every line has had since Linux 2.6.23, which node_exporter 1.5 requires of each
 /// (of which it reads the first three).
@@ -28,7 +28,7 @@ struct Softnet {
 #[derive(Debug)]
 pub(super) struct SoftnetCollector {
     /// `proc/net/softnet_stat` under the root.
-    path: PathBuf,
+    path: ProcFile,
     /// Holds the file being parsed; reused.
     buf: Vec<u8>,
     /// Each line's counters, of the last sample, in file order; empty when the file could not
@@ -41,7 +41,7 @@ impl SoftnetCollector {
     /// Reads `proc/net/softnet_stat` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            path: root.join("proc/net/softnet_stat"),
+            path: ProcFile::new(root.join("proc/net/softnet_stat")),
             buf: Vec::new(),
             cpus: Vec::new(),
         }
@@ -50,7 +50,9 @@ impl SoftnetCollector {
 
 impl Families for SoftnetCollector {
     fn collect(&mut self) {
-        let read = read_text(&mut self.buf, &self.path)
+        let read = self
+            .path
+            .read(&mut self.buf)
             .and_then(|text| parse_softnet(&text, &mut self.cpus));
         if read.is_none() {
             self.cpus.clear();
@@ -104,6 +106,7 @@ fn parse_softnet(text: &str, cpus: &mut Vec<Softnet>) -> Option<()> {
 mod tests {
     use super::*;
     use crate::collect::families::listed;
+    use std::path::PathBuf;
 
     fn fixture() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("src/collect/fixtures/softnet")
@@ -181,7 +184,7 @@ mod tests {
         let mut collector = SoftnetCollector::new(&fixture());
         collector.collect();
         assert_eq!(listed::series(|out| collector.series(out)).len(), 6);
-        collector.path = fixture().join("proc/net/softnet_stat.garbled");
+        collector.path = ProcFile::new(fixture().join("proc/net/softnet_stat.garbled"));
         collector.collect();
         assert!(listed::series(|out| collector.series(out)).is_empty());
 

@@ -10,18 +10,18 @@
 //! than failing the whole file, so one odd line costs one value, never a panic.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 use agent_core::sample::{Cpu, MAX_CPUS, Sample, decimal, push_or_count};
 
 use super::labels::Notes;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// Reads `/proc/stat` and keeps each CPU's seconds from going backwards.
 pub(super) struct StatCollector {
     /// `proc/stat` under the root.
-    path: PathBuf,
+    path: ProcFile,
     /// The per-CPU seconds of the last sample read, by CPU number.
     cpus: Vec<CpuLine>,
     /// The per-CPU seconds being collected; swapped with `cpus` after each sample, so that
@@ -50,14 +50,14 @@ impl StatCollector {
     /// the time since, as the later ones' is that of the interval before them.
     pub(super) fn new(root: &Path) -> Self {
         let mut collector = Self {
-            path: root.join("proc/stat"),
+            path: ProcFile::new(root.join("proc/stat")),
             cpus: Vec::new(),
             cpus_next: Vec::new(),
             buf: Vec::new(),
             interrupts: None,
             busy_total: None,
         };
-        if let Some(text) = read_text(&mut collector.buf, &collector.path) {
+        if let Some(text) = collector.path.read(&mut collector.buf) {
             collector.cpus.extend(parse_stat_cpus(&text));
             collector.busy_total = Some(busy_total(&collector.cpus));
         }
@@ -68,7 +68,7 @@ impl StatCollector {
     /// `notes` a CPU listed twice, and keeps the rest for [`series`](StatCollector::series).
     pub(super) fn collect(&mut self, sample: &mut Sample, notes: &mut Notes) {
         self.interrupts = None;
-        let Some(text) = read_text(&mut self.buf, &self.path) else {
+        let Some(text) = self.path.read(&mut self.buf) else {
             return;
         };
         let stat = parse_stat(&text);
@@ -294,6 +294,7 @@ fn settle_cpu(previous: Option<&CpuLine>, new: CpuLine) -> CpuLine {
 mod tests {
     use super::*;
     use crate::collect::families::listed;
+    use std::path::PathBuf;
 
     /// `/proc/stat` of a 4-CPU machine running kernel 6.x (intr and softirq cut short).
     const PROC_STAT: &str = include_str!("fixtures/stat/proc/stat");
@@ -526,7 +527,7 @@ mod tests {
         let mut collector = StatCollector::new(&fixture());
         collector.collect(&mut Sample::default(), &mut Notes::default());
         assert!(!listed::series(|out| collector.series(out)).is_empty());
-        collector.path = PathBuf::from("/nonexistent/proc/stat");
+        collector.path = ProcFile::new(PathBuf::from("/nonexistent/proc/stat"));
         collector.collect(&mut Sample::default(), &mut Notes::default());
         assert!(listed::series(|out| collector.series(out)).is_empty());
     }

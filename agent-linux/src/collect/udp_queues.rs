@@ -3,12 +3,12 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// The columns node_exporter's parser needs of a socket's line; it fails the file on a line
 /// with fewer.
@@ -29,9 +29,9 @@ enum Summed {
 #[derive(Debug)]
 pub(super) struct UdpQueuesCollector {
     /// `proc/net/udp` under the root.
-    ipv4: PathBuf,
+    ipv4: ProcFile,
     /// `proc/net/udp6` under the root: missing when the kernel has no IPv6.
-    ipv6: PathBuf,
+    ipv6: ProcFile,
     /// Holds the file being parsed; reused.
     buf: Vec<u8>,
     /// The summed transmit and receive queues of IPv4's sockets and of IPv6's, from the last
@@ -43,8 +43,8 @@ impl UdpQueuesCollector {
     /// Reads `proc/net/udp` and `proc/net/udp6` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            ipv4: root.join("proc/net/udp"),
-            ipv6: root.join("proc/net/udp6"),
+            ipv4: ProcFile::new(root.join("proc/net/udp")),
+            ipv6: ProcFile::new(root.join("proc/net/udp6")),
             buf: Vec::new(),
             read: [None; 2],
         }
@@ -57,8 +57,8 @@ impl Families for UdpQueuesCollector {
     /// failed IPv6 file IPv4's queues alone.
     fn collect(&mut self) {
         self.read = [None; 2];
-        for (slot, path) in self.read.iter_mut().zip([&self.ipv4, &self.ipv6]) {
-            match sum_file(&mut self.buf, path) {
+        for (slot, file) in self.read.iter_mut().zip([&mut self.ipv4, &mut self.ipv6]) {
+            match sum_file(&mut self.buf, file) {
                 Summed::Queues(tx, rx) => *slot = Some((tx, rx)),
                 Summed::Missing => {}
                 Summed::Failed => return,
@@ -78,11 +78,11 @@ impl Families for UdpQueuesCollector {
     }
 }
 
-/// Reads the file at `path` into `buf` and sums its queues.
-fn sum_file(buf: &mut Vec<u8>, path: &Path) -> Summed {
-    match read_text(buf, path) {
+/// Reads `file` into `buf` and sums its queues.
+fn sum_file(buf: &mut Vec<u8>, file: &mut ProcFile) -> Summed {
+    match file.read(buf) {
         Some(text) => sum_queues(&text).map_or(Summed::Failed, |(tx, rx)| Summed::Queues(tx, rx)),
-        None if fs::metadata(path).is_err_and(|e| e.kind() == ErrorKind::NotFound) => {
+        None if fs::metadata(file.path()).is_err_and(|e| e.kind() == ErrorKind::NotFound) => {
             Summed::Missing
         }
         None => Summed::Failed,
@@ -164,6 +164,7 @@ fn decimal(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     /// `fixtures/udp_queues`: this machine's tables while a test socket held three unread
     /// datagrams of 100 bytes on 127.0.0.1 (2496 bytes of buffers) and one of 200 on ::1
@@ -213,8 +214,8 @@ mod tests {
         let unreadable = fixture().join("proc/net");
         let read = |ipv4: &Path, ipv6: &Path| {
             let mut collector = UdpQueuesCollector::new(&fixture());
-            collector.ipv4 = ipv4.to_owned();
-            collector.ipv6 = ipv6.to_owned();
+            collector.ipv4 = ProcFile::new(ipv4.to_owned());
+            collector.ipv6 = ProcFile::new(ipv6.to_owned());
             collector.collect();
             series_of(&collector)
         };

@@ -1,12 +1,12 @@
 //! Paging, swapping and OOM kills, `/proc/vmstat`, as node_exporter's vmstat collector reads it
 //! with its default field filter.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::read_text;
+use super::proc_file::ProcFile;
 
 /// The fields node_exporter's default `--collector.vmstat.fields`,
 /// `^(oom_kill|pgpg|pswp|pg.*fault).*`, selects from the kernel's, with their families, in
@@ -29,7 +29,7 @@ type Values = [Option<u64>; FIELDS.len()];
 #[derive(Debug)]
 pub(super) struct VmstatCollector {
     /// `proc/vmstat` under the root.
-    path: PathBuf,
+    path: ProcFile,
     /// Holds the file being parsed; reused.
     buf: Vec<u8>,
     /// The fields of the last sample; all `None` when the file could not be read.
@@ -40,7 +40,7 @@ impl VmstatCollector {
     /// Reads `proc/vmstat` under `root`.
     pub(super) fn new(root: &Path) -> Self {
         Self {
-            path: root.join("proc/vmstat"),
+            path: ProcFile::new(root.join("proc/vmstat")),
             buf: Vec::new(),
             values: [None; FIELDS.len()],
         }
@@ -50,7 +50,7 @@ impl VmstatCollector {
 impl Families for VmstatCollector {
     fn collect(&mut self) {
         self.values = [None; FIELDS.len()];
-        if let Some(text) = read_text(&mut self.buf, &self.path) {
+        if let Some(text) = self.path.read(&mut self.buf) {
             parse_vmstat(&text, &mut self.values);
         }
     }
@@ -87,6 +87,7 @@ mod tests {
     use super::super::families::listed::unlabelled;
     use super::*;
     use agent_core::catalogue::{FAMILIES, Kind, family};
+    use std::path::PathBuf;
 
     /// `/proc/vmstat` of Linux 6.18 on x86-64, with swapping and an OOM kill made up.
     const PROC_VMSTAT: &str = include_str!("fixtures/vmstat/proc/vmstat");
@@ -130,7 +131,7 @@ mod tests {
             ]
         );
 
-        collector.path = PathBuf::from("/nonexistent/proc/vmstat");
+        collector.path = ProcFile::new(PathBuf::from("/nonexistent/proc/vmstat"));
         collector.collect();
         assert!(
             listed(&collector).is_empty(),

@@ -1,0 +1,179 @@
+//! A file of `/proc` kept open and read again from its start each sample (`pread`), as
+//! netclass keeps its sysfs files: one system call or two where opening, reading and closing
+//! it took six.
+
+use std::borrow::Cow;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use rustix::buffer::spare_capacity;
+use rustix::fs::{CWD, Mode, OFlags, openat};
+use rustix::io::{Errno, pread};
+
+/// The least the kernel's buffer of a `seq_file` holds: a page (4 KiB; more on some arm64
+/// kernels).
+const PAGE: usize = 4096;
+
+/// The longest line of a file read with [`ProcFile::new`]: the longest of those files' lines
+/// (`/proc/diskstats`', at most about 450 bytes) with room to spare.
+const LINE: usize = 1024;
+
+/// A file of `/proc` that a collector reads whole every sample.
+///
+/// The file is opened at the first read and kept open. A read that fails closes it, and the
+/// file is opened again at once, and read once more: an entry removed and made again (a
+/// module unloaded and loaded) is then read as a new file would be. One that cannot be opened
+/// is tried again each sample, as when it was opened every sample.
+///
+/// Each file kept open holds a page or two of the kernel's memory (its `seq_file` buffer).
+#[derive(Debug)]
+pub(super) struct ProcFile {
+    /// Where it is.
+    path: PathBuf,
+    /// It, open; `None` until it opens.
+    file: Option<OwnedFd>,
+    /// How long a line of it may be: a read shorter than asked for is the end of the file
+    /// only when the next line could have fitted in the kernel's page (see [`read_all`]).
+    longest_line: usize,
+}
+
+impl ProcFile {
+    /// The file at `path`, whose lines are shorter than [`LINE`]: all of `/proc`'s that the
+    /// agent reads but `/proc/schedstat`'s.
+    pub(super) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            file: None,
+            longest_line: LINE,
+        }
+    }
+
+    /// The file at `path`, whose lines may be as long as a page: `/proc/schedstat`'s list a
+    /// CPU mask of up to 8,192 CPUs each.
+    pub(super) fn with_long_lines(path: PathBuf) -> Self {
+        Self {
+            path,
+            file: None,
+            longest_line: PAGE,
+        }
+    }
+
+    /// Where it is.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads it whole into `buf` and returns it as text, or `None` if it cannot be opened or
+    /// read.
+    ///
+    /// Bytes that are not UTF-8 become U+FFFD, as [`read_text`](super::read::read_text) has
+    /// them.
+    pub(super) fn read<'b>(&mut self, buf: &'b mut Vec<u8>) -> Option<Cow<'b, str>> {
+        buf.clear();
+        let opened_now = self.file.is_none();
+        if opened_now {
+            self.file = Some(self.open()?);
+        }
+        let file = self.file.as_ref()?;
+        if read_all(file, buf, self.longest_line).is_err() {
+            buf.clear();
+            self.file = None;
+            if opened_now {
+                return None;
+            }
+            let file = self.file.insert(self.open()?);
+            if read_all(file, buf, self.longest_line).is_err() {
+                self.file = None;
+                return None;
+            }
+        }
+        Some(String::from_utf8_lossy(buf))
+    }
+
+    fn open(&self) -> Option<OwnedFd> {
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        openat(CWD, &self.path, flags, Mode::empty()).ok()
+    }
+}
+
+/// Reads `file` from its start to its end into `buf`.
+///
+/// A `seq_file` (most of `/proc`) answers a read with as many whole lines as fit in what was
+/// asked for and in its own buffer, which holds a page at least; sysctl's files (`/proc/sys`)
+/// answer whole. So a read shorter than asked for that left room for a line of
+/// `longest_line` in a page is the end of the file, and the read that would have found nothing
+/// is spared. That read made some files walk again to find their end: `/proc/net/udp` and
+/// `udp6` walk the whole UDP hash table (16,384 slots on the development VM), and that second
+/// walk was 4% of the agent's CPU (`perf record -e cpu-clock -g` of `Collector::collect` and
+/// `series` in a loop).
+fn read_all(file: &OwnedFd, buf: &mut Vec<u8>, longest_line: usize) -> Result<(), Errno> {
+    loop {
+        // A page at least, so that a read gives all the lines the kernel has ready.
+        buf.reserve(PAGE);
+        let (asked, offset) = (buf.capacity() - buf.len(), buf.len() as u64);
+        let read = match pread(file, spare_capacity(buf), offset) {
+            Ok(read) => read,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        };
+        if read == 0 || (read < asked && read + longest_line <= PAGE) {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A file read again is read from its start and gives what it holds now; one that cannot
+    /// be read is opened again at once; one that cannot be opened gives nothing.
+    #[test]
+    fn a_kept_file_is_read_again_from_its_start() {
+        let dir = std::env::temp_dir().join(format!("vitals-proc-file-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("stat");
+        let mut file = ProcFile::new(path.clone());
+        let mut buf = Vec::new();
+        assert_eq!(file.read(&mut buf), None, "not there yet");
+
+        fs::write(&path, "cpu0 1 2 3 4\n").unwrap();
+        assert_eq!(file.read(&mut buf).as_deref(), Some("cpu0 1 2 3 4\n"));
+        fs::write(&path, "cpu0 5\n").unwrap();
+        assert_eq!(file.read(&mut buf).as_deref(), Some("cpu0 5\n"));
+
+        // Longer than a page, and than the buffer was: read to its end.
+        let long = "x".repeat(3 * PAGE + 17);
+        fs::write(&path, &long).unwrap();
+        assert_eq!(file.read(&mut buf).as_deref(), Some(long.as_str()));
+
+        // A descriptor whose reads fail, as those of a removed /proc entry do.
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        file.file = Some(openat(CWD, &dir, flags, Mode::empty()).unwrap());
+        fs::write(&path, "again\n").unwrap();
+        assert_eq!(file.read(&mut buf).as_deref(), Some("again\n"));
+
+        let mut directory = ProcFile::new(dir.clone());
+        assert_eq!(directory.read(&mut buf), None);
+        assert!(directory.file.is_none(), "given up, to be opened next time");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `/proc/kallsyms` is a `seq_file` of short lines that a read gives a page of at most,
+    /// so most reads are shorter than asked for without being its end: read whole all the
+    /// same, as a plain read has it (its lines do not change while no module loads).
+    #[test]
+    fn a_seq_file_of_many_pages_is_read_whole() {
+        let Ok(plain) = fs::read("/proc/kallsyms") else {
+            return;
+        };
+        let mut file = ProcFile::new(PathBuf::from("/proc/kallsyms"));
+        let mut buf = Vec::new();
+        let agree = (0..5).any(|_| {
+            file.read(&mut buf);
+            buf == plain
+        });
+        assert!(agree, "{} bytes read, {} plainly", buf.len(), plain.len());
+    }
+}
