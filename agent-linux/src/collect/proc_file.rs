@@ -1,22 +1,14 @@
 //! A file of `/proc` kept open and read again from its start each sample (`pread`), as
-//! netclass keeps its sysfs files: one system call or two where opening, reading and closing
-//! it took six.
+//! netclass keeps its sysfs files: one system call or two, where opening it, reading it to the
+//! end and closing it take four, and a walk of its path.
 
 use std::borrow::Cow;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use rustix::buffer::spare_capacity;
 use rustix::fs::{CWD, Mode, OFlags, openat};
-use rustix::io::{Errno, pread};
 
-/// The least the kernel's buffer of a `seq_file` holds: a page (4 KiB; more on some arm64
-/// kernels).
-const PAGE: usize = 4096;
-
-/// The longest line of a file read with [`ProcFile::new`]: the longest of those files' lines
-/// (`/proc/diskstats`', at most about 450 bytes) with room to spare.
-const LINE: usize = 1024;
+use super::read::{LINE, PAGE, read_all};
 
 /// A file of `/proc` that a collector reads whole every sample.
 ///
@@ -93,32 +85,6 @@ impl ProcFile {
     fn open(&self) -> Option<OwnedFd> {
         let flags = OFlags::RDONLY | OFlags::CLOEXEC;
         openat(CWD, &self.path, flags, Mode::empty()).ok()
-    }
-}
-
-/// Reads `file` from its start to its end into `buf`.
-///
-/// A `seq_file` (most of `/proc`) answers a read with as many whole lines as fit in what was
-/// asked for and in its own buffer, which holds a page at least; sysctl's files (`/proc/sys`)
-/// answer whole. So a read shorter than asked for that left room for a line of
-/// `longest_line` in a page is the end of the file, and the read that would have found nothing
-/// is spared. That read made some files walk again to find their end: `/proc/net/udp` and
-/// `udp6` walk the whole UDP hash table (16,384 slots on the development VM), and that second
-/// walk was 4% of the agent's CPU (`perf record -e cpu-clock -g` of `Collector::collect` and
-/// `series` in a loop).
-fn read_all(file: &OwnedFd, buf: &mut Vec<u8>, longest_line: usize) -> Result<(), Errno> {
-    loop {
-        // A page at least, so that a read gives all the lines the kernel has ready.
-        buf.reserve(PAGE);
-        let (asked, offset) = (buf.capacity() - buf.len(), buf.len() as u64);
-        let read = match pread(file, spare_capacity(buf), offset) {
-            Ok(read) => read,
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(e),
-        };
-        if read == 0 || (read < asked && read + longest_line <= PAGE) {
-            return Ok(());
-        }
     }
 }
 

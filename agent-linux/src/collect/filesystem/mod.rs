@@ -17,7 +17,8 @@ use agent_core::sample::{Filesystem, MAX_FILESYSTEMS, Name, Path as PathText, Sa
 use agent_core::sample::{bounded, push_or_count};
 
 use super::labels::Notes;
-use super::read::{join_into, read_text};
+use super::proc_file::ProcFile;
+use super::read::join_into;
 
 /// Reads the mounts and the size and inodes of each.
 #[derive(Debug)]
@@ -28,9 +29,9 @@ pub(super) struct FilesystemCollector {
     /// [`mounts::parse_line`]).
     root_text: String,
     /// `proc/1/mounts` under the root, read first.
-    init_mounts: PathBuf,
+    init_mounts: ProcFile,
     /// `proc/mounts` under the root, read when `init_mounts` cannot be.
-    mounts: PathBuf,
+    mounts: ProcFile,
     /// The `statvfs` calls of earlier samples that have not returned.
     statfs: statfs::Watch,
     /// The byte ranges of the selected lines of the mounts file.
@@ -60,8 +61,8 @@ impl FilesystemCollector {
         Self {
             root: root.to_owned(),
             root_text: root.to_string_lossy().into_owned(),
-            init_mounts: root.join("proc/1/mounts"),
-            mounts: root.join("proc/mounts"),
+            init_mounts: ProcFile::with_long_lines(root.join("proc/1/mounts")),
+            mounts: ProcFile::with_long_lines(root.join("proc/mounts")),
             statfs: statfs::Watch::default(),
             mount_lines: Vec::new(),
             slow_mounts: (Vec::new(), Vec::new()),
@@ -80,9 +81,9 @@ impl FilesystemCollector {
         // Init's mount namespace is the host's when the agent runs in a container with the
         // host's /proc; node_exporter reads it first for the same reason. Reading it can be
         // refused (hidepid, no ptrace access), hence the fallback.
-        let text = match read_text(&mut self.buf, &self.init_mounts) {
+        let text = match self.init_mounts.read(&mut self.buf) {
             Some(text) => text,
-            None => match read_text(&mut self.buf, &self.mounts) {
+            None => match self.mounts.read(&mut self.buf) {
                 Some(text) => text,
                 None => return,
             },
