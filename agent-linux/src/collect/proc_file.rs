@@ -1,5 +1,5 @@
-//! A file of `/proc` kept open and read again from its start each sample (`pread`), as
-//! netclass keeps its sysfs files: one system call or two, where opening it, reading it to the
+//! A file of `/proc` (or `/sys`) kept open and read again from its start each sample
+//! (`pread`), as netclass keeps its sysfs files: one system call or two, where opening it, reading it to the
 //! end and closing it take four, and a walk of its path.
 
 use std::borrow::Cow;
@@ -10,7 +10,7 @@ use rustix::fs::{CWD, Mode, OFlags, openat};
 
 use super::read::{LINE, PAGE, read_all};
 
-/// A file of `/proc` that a collector reads whole every sample.
+/// A file of `/proc` or `/sys` that a collector reads whole every sample.
 ///
 /// The file is opened at the first read and kept open. A read that fails closes it, and the
 /// file is opened again at once, and read once more: an entry removed and made again (a
@@ -31,7 +31,8 @@ pub(super) struct ProcFile {
 
 impl ProcFile {
     /// The file at `path`, whose lines are shorter than [`LINE`]: all of `/proc`'s that the
-    /// agent reads but `/proc/schedstat`'s.
+    /// agent reads but the mounts' and `/proc/schedstat`'s, and sysfs attributes (which the
+    /// kernel gives whole).
     pub(super) fn new(path: PathBuf) -> Self {
         Self {
             path,
