@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{CWD, Mode, OFlags, openat};
 
-use super::read::{LINE, PAGE, read_all};
+use super::read::{LINE, PAGE, read_all, text};
 
 /// A file of `/proc` or `/sys` that a collector reads whole every sample.
 ///
@@ -80,7 +80,7 @@ impl ProcFile {
                 return None;
             }
         }
-        Some(String::from_utf8_lossy(buf))
+        Some(text(buf))
     }
 
     fn open(&self) -> Option<OwnedFd> {

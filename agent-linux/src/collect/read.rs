@@ -21,7 +21,19 @@ pub(super) fn read_text<'b>(buf: &'b mut Vec<u8>, path: &Path) -> Option<Cow<'b,
     // Any file: read until a read gives nothing. Not `read_to_end`, whose `statx` and `lseek`
     // (for a size that /proc and /sys do not give) were two of its six system calls.
     read_all(&file, buf, PAGE).ok()?;
-    Some(String::from_utf8_lossy(buf))
+    Some(text(buf))
+}
+
+/// `bytes` as text, bytes that are not UTF-8 as U+FFFD.
+///
+/// `str::from_utf8` checks ASCII a word at a time where `String::from_utf8_lossy` goes byte by
+/// byte: 2.4% of the agent's CPU (`perf record` of collect + series in a loop), for files
+/// that are ASCII but for a rare name.
+pub(super) fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// The least the kernel's buffer of a `seq_file` holds: a page (4 KiB; more on some arm64
@@ -106,6 +118,13 @@ pub(super) fn parse_uint(bytes: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_borrowed_unless_a_byte_is_not_utf8() {
+        assert!(matches!(text(b"cpu0 1 2\n"), Cow::Borrowed("cpu0 1 2\n")));
+        assert!(matches!(text("/mnt/é".as_bytes()), Cow::Borrowed("/mnt/é")));
+        assert_eq!(text(b"/mnt/\xff x"), "/mnt/\u{fffd} x");
+    }
 
     #[test]
     fn a_file_is_gone_when_its_path_is() {
