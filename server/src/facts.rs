@@ -102,8 +102,8 @@ impl Status {
     }
 }
 
-/// Points kept an agent: ten minutes at the `status` thread's 5 s, about 2.4 KB.
-pub const POINTS: usize = 120;
+/// Points kept an agent: ten minutes at the `status` thread's 10 s, about 1.2 KB.
+pub const POINTS: usize = 60;
 
 /// One moment of an agent; NaN where its series did not say.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -91,10 +91,10 @@ fn the_fleet_page_shows_every_agent_down_first_sorts_filters_and_escapes() {
     assert_eq!(rows(&dom("/?q=nobody")), Vec::<String>::new());
     screenshot(&chromium, server.http, "/", &dir.join("status-fleet.png"));
 
-    // An agent's page: its facts, series and charts of the last minutes (a point every 5 s).
+    // An agent's page: its facts, series and charts of the last minutes (a point every 10 s).
     wait_for(
         "two points of a1's history",
-        Duration::from_secs(20),
+        Duration::from_secs(40),
         || {
             let (_, body) = page("/api/v1/agents/a1");
             let json: serde_json::Value = serde_json::from_str(&body).ok()?;

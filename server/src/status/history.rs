@@ -9,12 +9,15 @@ use std::time::{Duration, Instant};
 
 use agent_core::catalogue::f;
 
-use super::summary::{Series, label, unix_now};
+use super::summary::{Series, unix_now};
 use crate::exposition::{Published, Slot};
 use crate::heartbeat::Heartbeat;
 
 /// Time between two points.
-pub const EVERY: Duration = Duration::from_secs(5);
+/// Time between two points: an agent's default interval (finer would only repeat its values),
+/// and a pass over 10,000 agents every 10 s is about 0.2% of a core (`cargo bench -p server
+/// --bench ingest`).
+pub const EVERY: Duration = Duration::from_secs(10);
 
 /// Adds the moment `at` of the agent published in `slot` to its history.
 pub fn record(slot: &Slot, at: f64) {
@@ -28,7 +31,9 @@ pub fn record(slot: &Slot, at: f64) {
     let bytes = |family: u16| -> Option<f64> {
         let mut sum = None;
         for (line, v) in series.values(usize::from(family)) {
-            if label(line, "device").as_deref() != Some("lo") {
+            // The exposition writes labels escaped, so `device="lo"` is the loopback's alone;
+            // found without unescaping, as this runs for every agent every few seconds.
+            if !line.contains(",device=\"lo\"") {
                 sum = Some(sum.unwrap_or(0.0) + v);
             }
         }
