@@ -308,15 +308,20 @@ pub fn fleet(fleet: &Fleet, view: &View) -> String {
     let down = fleet.rows.len() - up;
     head(
         &mut out,
-        &format!("vitals: {} agents, {down} down", fleet.rows.len()),
+        &format!("vitals: {}, {down} down", agents(fleet.rows.len())),
     );
     out.push_str("<header><h1>vitals</h1>");
     out.push_str("<div id=\"counts\" class=\"counts\">");
     let _ = write!(
         out,
-        "<span><b>{}</b> agents</span><span class=\"st up\"><b>{up}</b> up</span>\
+        "<span><b>{}</b> {}</span><span class=\"st up\"><b>{up}</b> up</span>\
          <span class=\"st down\"><b>{down}</b> down</span>",
-        fleet.rows.len()
+        fleet.rows.len(),
+        if fleet.rows.len() == 1 {
+            "agent"
+        } else {
+            "agents"
+        }
     );
     out.push_str("<span>refused connections: ");
     if fleet.refused.is_empty() {
@@ -383,11 +388,11 @@ pub fn fleet(fleet: &Fleet, view: &View) -> String {
     }
     let _ = write!(
         out,
-        "</main><footer class=\"muted\">{} of {} agents shown; refreshed every {REFRESH_SECONDS} s. \
+        "</main><footer class=\"muted\">{} of {} shown; refreshed every {REFRESH_SECONDS} s. \
          <a href=\"/api/v1/agents\">JSON</a> · <a href=\"/metrics\">/metrics</a> · \
          <a href=\"/healthz\">/healthz</a></footer>",
         rows.len(),
-        fleet.rows.len()
+        agents(fleet.rows.len())
     );
     refresh_script(&mut out, &["counts", "fleet"]);
     out.push_str("</body></html>\n");
@@ -509,6 +514,15 @@ fn ago_text(ago: f64) -> String {
 
 fn percent(v: f64) -> String {
     format!("{:.0}%", v * 100.0)
+}
+
+/// "1 agent", "3 agents".
+fn agents(n: usize) -> String {
+    if n == 1 {
+        "1 agent".into()
+    } else {
+        format!("{n} agents")
+    }
 }
 
 /// A count, or nothing once its series expired.
