@@ -1689,6 +1689,42 @@ pub const FAMILIES: &[Family] = &[
         &[],
         Source::Agent,
     ),
+    // node_exporter's mdadm collector: `/proc/mdstat`.
+    gauge(
+        "node_md_blocks",
+        "",
+        "Total number of blocks on device.",
+        &["device"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_md_blocks_synced",
+        "",
+        "Number of blocks synced on device.",
+        &["device"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_md_disks",
+        "",
+        "Number of active/failed/spare disks of device.",
+        &["device", "state"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_md_disks_required",
+        "",
+        "Total number of disks of device.",
+        &["device"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_md_state",
+        "",
+        "Indicates the state of md-device.",
+        &["device", "state"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -2008,6 +2044,16 @@ pub mod f {
     pub const VMSTAT_PGMAJFAULT: u16 = index("node_vmstat_pgmajfault");
     #[allow(missing_docs)]
     pub const VMSTAT_OOM_KILL: u16 = index("node_vmstat_oom_kill");
+    #[allow(missing_docs)]
+    pub const MD_BLOCKS: u16 = index("node_md_blocks");
+    #[allow(missing_docs)]
+    pub const MD_BLOCKS_SYNCED: u16 = index("node_md_blocks_synced");
+    #[allow(missing_docs)]
+    pub const MD_DISKS: u16 = index("node_md_disks");
+    #[allow(missing_docs)]
+    pub const MD_DISKS_REQUIRED: u16 = index("node_md_disks_required");
+    #[allow(missing_docs)]
+    pub const MD_STATE: u16 = index("node_md_state");
     #[allow(missing_docs)]
     pub const ENTROPY_AVAILABLE: u16 = index("node_entropy_available_bits");
     #[allow(missing_docs)]

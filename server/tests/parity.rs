@@ -24,6 +24,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -194,6 +195,13 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_filesystem_readonly",
             "node_network_up",
             "node_filefd_maximum",
+            // An array's shape, and its sync on the scale of minutes (also compared on a
+            // fixture, by `fixture_families_match_node_exporter_series_by_series`).
+            "node_md_state",
+            "node_md_disks",
+            "node_md_disks_required",
+            "node_md_blocks",
+            "node_md_blocks_synced",
             "node_memory_HighTotal_bytes",
             "node_memory_LowTotal_bytes",
             "node_memory_CommitLimit_bytes",
@@ -901,6 +909,78 @@ fn docker_agent_matches_node_exporter_on_its_host() {
             ],
         ))
     });
+}
+
+/// Families this machine has nothing for (no RAID arrays here), compared on a fixture root
+/// instead: node_exporter reads its `proc` (`--path.procfs`) with only that collector, the agent
+/// reads the same root (`--root`, `--once`); every series and value must be the same.
+const FIXTURES: &[(&str, &str, &str)] = &[("mdadm", "node_md_", "mdadm")];
+
+#[test]
+#[ignore = "needs Debian's prometheus-node-exporter: make test runs it"]
+fn fixture_families_match_node_exporter_series_by_series() {
+    let node_exporter = common::tool("prometheus-node-exporter");
+    for &(fixture, prefix, collector) in FIXTURES {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../agent-linux/src/collect/fixtures")
+            .join(fixture);
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let child = Command::new(&node_exporter)
+            .arg(format!("--web.listen-address={port}"))
+            .arg(format!("--path.procfs={}", root.join("proc").display()))
+            .arg("--collector.disable-defaults")
+            .arg(format!("--collector.{collector}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let _node_exporter = Proc {
+            child,
+            name: "node_exporter".into(),
+        };
+        let body = wait_for("node_exporter", Duration::from_secs(20), || {
+            http_get(port, "/metrics").map(|(_, body)| body)
+        });
+        let node = parse(&body);
+        let mut want: Vec<(String, Labels, f64)> = node
+            .series
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .flat_map(|(name, series)| series.iter().map(|(l, v)| (name.clone(), l.clone(), *v)))
+            .collect();
+        let mut have: Vec<(String, Labels, f64)> =
+            common::once(&["--root", root.to_str().unwrap()], &[])
+                .into_iter()
+                .filter(|(name, _, _)| name.starts_with(prefix))
+                .map(|(name, values, value)| {
+                    let family = node_families().find(|f| f.name == name).unwrap();
+                    let labels = family
+                        .labels
+                        .iter()
+                        .map(|l| (*l).to_owned())
+                        .zip(values)
+                        .collect();
+                    (name.to_owned(), labels, value)
+                })
+                .collect();
+        want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        have.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        assert!(
+            !want.is_empty(),
+            "node_exporter has no {prefix}* series on {fixture}"
+        );
+        assert_eq!(
+            have, want,
+            "{fixture}: vitals (left) against node_exporter (right)"
+        );
+        eprintln!(
+            "{fixture}: {} {prefix}* series, the same on both",
+            want.len()
+        );
+    }
 }
 
 /// Starts node_exporter and a server, and the agent with `agent(server's agent address,

@@ -31,6 +31,7 @@
 //! - `filefd.rs`: `/proc/sys/fs/file-nr`.
 //! - `vmstat.rs`: the fields of `/proc/vmstat` node_exporter selects by default.
 //! - `entropy.rs`: `/proc/sys/kernel/random/{entropy_avail,poolsize}`.
+//! - `mdadm.rs`: software RAID arrays, `/proc/mdstat`.
 //! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
 //! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
 //!   node_exporter selects by default.
@@ -74,6 +75,7 @@ mod golden;
 mod hwmon;
 mod labels;
 mod loadavg;
+mod mdadm;
 mod meminfo;
 mod netclass;
 mod netdev;
@@ -198,6 +200,7 @@ impl Collector {
                 Box::new(filefd::FilefdCollector::new(&root)),
                 Box::new(vmstat::VmstatCollector::new(&root)),
                 Box::new(entropy::EntropyCollector::new(&root)),
+                Box::new(mdadm::MdadmCollector::new(&root)),
                 Box::new(sockstat::SockstatCollector::new(&root)),
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),

@@ -185,7 +185,10 @@ fn bars_turn_amber_then_red_past_their_thresholds() {
     assert!(bar(0.97).contains("class=\"red\""));
     assert!(bar(7.0).contains("width:100%"), "a bar never overflows");
     let one = page::fleet(&fleet(vec![row("a", true, None)]), &View::default());
-    assert!(one.contains("<title>vitals: 1 agent, 0 down</title>"), "{one}");
+    assert!(
+        one.contains("<title>vitals: 1 agent, 0 down</title>"),
+        "{one}"
+    );
     assert!(one.contains("<b>1</b> agent</span>") && one.contains("1 of 1 agent shown"));
 }
 
