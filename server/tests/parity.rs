@@ -919,28 +919,15 @@ const FIXTURES: &[(&str, &str, &str)] = &[("mdadm", "node_md_", "mdadm")];
 #[test]
 #[ignore = "needs Debian's prometheus-node-exporter: make test runs it"]
 fn fixture_families_match_node_exporter_series_by_series() {
-    let node_exporter = common::tool("prometheus-node-exporter");
     for &(fixture, prefix, collector) in FIXTURES {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../agent-linux/src/collect/fixtures")
             .join(fixture);
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let child = Command::new(&node_exporter)
-            .arg(format!("--web.listen-address={port}"))
-            .arg(format!("--path.procfs={}", root.join("proc").display()))
-            .arg("--collector.disable-defaults")
-            .arg(format!("--collector.{collector}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let _node_exporter = Proc {
-            child,
-            name: "node_exporter".into(),
-        };
+        let (_node_exporter, port) = node_exporter(&[
+            format!("--path.procfs={}", root.join("proc").display()),
+            "--collector.disable-defaults".into(),
+            format!("--collector.{collector}"),
+        ]);
         let body = wait_for("node_exporter", Duration::from_secs(20), || {
             http_get(port, "/metrics").map(|(_, body)| body)
         });
@@ -983,25 +970,31 @@ fn fixture_families_match_node_exporter_series_by_series() {
     }
 }
 
-/// Starts node_exporter and a server, and the agent with `agent(server's agent address,
-/// textfile directory)`, which is stopped when what it returns is dropped; then compares every
-/// `node_*` series of the two, as the module says.
-fn compare(agent: impl FnOnce(SocketAddr, &str) -> Box<dyn std::any::Any>) {
-    let node_exporter = {
-        let found = Command::new("sh")
-            .args(["-c", "command -v prometheus-node-exporter"])
-            .output()
-            .unwrap();
-        assert!(
-            found.status.success(),
-            "prometheus-node-exporter is not installed: `make deps` installs it"
-        );
-        String::from_utf8(found.stdout).unwrap().trim().to_owned()
-    };
+/// Debian's node_exporter with `args`, on a free loopback port: the process (stopped when
+/// dropped) and where it answers.
+fn node_exporter(args: &[String]) -> (Proc, SocketAddr) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
+    let child = Command::new(common::tool("prometheus-node-exporter"))
+        .arg(format!("--web.listen-address={port}"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let proc = Proc {
+        child,
+        name: "node_exporter".into(),
+    };
+    (proc, port)
+}
+
+/// Starts node_exporter and a server, and the agent with `agent(server's agent address,
+/// textfile directory)`, which is stopped when what it returns is dropped; then compares every
+/// `node_*` series of the two, as the module says.
+fn compare(agent: impl FnOnce(SocketAddr, &str) -> Box<dyn std::any::Any>) {
     let textfiles = std::env::temp_dir().join(format!("vitals-parity-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&textfiles);
     std::fs::create_dir_all(&textfiles).unwrap();
@@ -1011,19 +1004,11 @@ fn compare(agent: impl FnOnce(SocketAddr, &str) -> Box<dyn std::any::Any>) {
     let textfiles = textfiles.to_str().unwrap().to_owned();
     // Debian's package changes two of node_exporter's defaults (it also leaves out /run, /mnt,
     // /media and the loopback interface); vitals follows upstream's, so pass upstream's here.
-    let child = Command::new(node_exporter)
-        .arg(format!("--web.listen-address={port}"))
-        .arg("--collector.filesystem.mount-points-exclude=^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)")
-        .arg("--collector.netdev.device-exclude=")
-        .arg(format!("--collector.textfile.directory={textfiles}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _node_exporter = Proc {
-        child,
-        name: "node_exporter".into(),
-    };
+    let (_node_exporter, port) = node_exporter(&[
+        "--collector.filesystem.mount-points-exclude=^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)".into(),
+        "--collector.netdev.device-exclude=".into(),
+        format!("--collector.textfile.directory={textfiles}"),
+    ]);
 
     let server = Server::start("127.0.0.1:0", "127.0.0.1:0", &[]);
     let _agent = agent(server.agents, &textfiles);
