@@ -1725,6 +1725,21 @@ pub const FAMILIES: &[Family] = &[
         &["device", "state"],
         Source::Agent,
     ),
+    // node_exporter's bonding collector: `/sys/class/net/<bond>/bonding/`.
+    gauge(
+        "node_bonding_active",
+        "",
+        "Number of active slaves per bonding interface.",
+        &["master"],
+        Source::Agent,
+    ),
+    gauge(
+        "node_bonding_slaves",
+        "",
+        "Number of configured slaves per bonding interface.",
+        &["master"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -2054,6 +2069,10 @@ pub mod f {
     pub const MD_DISKS_REQUIRED: u16 = index("node_md_disks_required");
     #[allow(missing_docs)]
     pub const MD_STATE: u16 = index("node_md_state");
+    #[allow(missing_docs)]
+    pub const BONDING_ACTIVE: u16 = index("node_bonding_active");
+    #[allow(missing_docs)]
+    pub const BONDING_SLAVES: u16 = index("node_bonding_slaves");
     #[allow(missing_docs)]
     pub const ENTROPY_AVAILABLE: u16 = index("node_entropy_available_bits");
     #[allow(missing_docs)]

@@ -202,6 +202,8 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_md_disks_required",
             "node_md_blocks",
             "node_md_blocks_synced",
+            "node_bonding_slaves",
+            "node_bonding_active",
             "node_memory_HighTotal_bytes",
             "node_memory_LowTotal_bytes",
             "node_memory_CommitLimit_bytes",
@@ -911,10 +913,14 @@ fn docker_agent_matches_node_exporter_on_its_host() {
     });
 }
 
-/// Families this machine has nothing for (no RAID arrays here), compared on a fixture root
-/// instead: node_exporter reads its `proc` (`--path.procfs`) with only that collector, the agent
-/// reads the same root (`--root`, `--once`); every series and value must be the same.
-const FIXTURES: &[(&str, &str, &str)] = &[("mdadm", "node_md_", "mdadm")];
+/// Families this machine has nothing for (no RAID arrays or bonds here), compared on a fixture
+/// root instead: node_exporter reads its `proc` and `sys` (`--path.procfs`, `--path.sysfs`)
+/// with only that collector, the agent reads the same root (`--root`, `--once`); every series
+/// and value must be the same.
+const FIXTURES: &[(&str, &str, &str)] = &[
+    ("mdadm", "node_md_", "mdadm"),
+    ("bonding", "node_bonding_", "bonding"),
+];
 
 #[test]
 #[ignore = "needs Debian's prometheus-node-exporter: make test runs it"]
@@ -925,6 +931,7 @@ fn fixture_families_match_node_exporter_series_by_series() {
             .join(fixture);
         let (_node_exporter, port) = node_exporter(&[
             format!("--path.procfs={}", root.join("proc").display()),
+            format!("--path.sysfs={}", root.join("sys").display()),
             "--collector.disable-defaults".into(),
             format!("--collector.{collector}"),
         ]);

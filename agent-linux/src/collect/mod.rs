@@ -32,6 +32,7 @@
 //! - `vmstat.rs`: the fields of `/proc/vmstat` node_exporter selects by default.
 //! - `entropy.rs`: `/proc/sys/kernel/random/{entropy_avail,poolsize}`.
 //! - `mdadm.rs`: software RAID arrays, `/proc/mdstat`.
+//! - `bonding.rs`: bonded network interfaces and their slaves' links, `/sys/class/net/`.
 //! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
 //! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
 //!   node_exporter selects by default.
@@ -63,6 +64,7 @@
 //! leaves its part of the sample empty or zero.
 
 mod arp;
+mod bonding;
 mod conntrack;
 mod cpufreq;
 mod diskstats;
@@ -201,6 +203,7 @@ impl Collector {
                 Box::new(vmstat::VmstatCollector::new(&root)),
                 Box::new(entropy::EntropyCollector::new(&root)),
                 Box::new(mdadm::MdadmCollector::new(&root)),
+                Box::new(bonding::BondingCollector::new(&root)),
                 Box::new(sockstat::SockstatCollector::new(&root)),
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
