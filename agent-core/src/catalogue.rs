@@ -1740,6 +1740,14 @@ pub const FAMILIES: &[Family] = &[
         &["master"],
         Source::Agent,
     ),
+    // node_exporter's nvme collector: `/sys/class/nvme/<device>/`.
+    gauge(
+        "node_nvme_info",
+        "",
+        "Non-numeric data from /sys/class/nvme/<device>, value is always 1.",
+        &["device", "firmware_revision", "model", "serial", "state"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -2073,6 +2081,8 @@ pub mod f {
     pub const BONDING_ACTIVE: u16 = index("node_bonding_active");
     #[allow(missing_docs)]
     pub const BONDING_SLAVES: u16 = index("node_bonding_slaves");
+    #[allow(missing_docs)]
+    pub const NVME_INFO: u16 = index("node_nvme_info");
     #[allow(missing_docs)]
     pub const ENTROPY_AVAILABLE: u16 = index("node_entropy_available_bits");
     #[allow(missing_docs)]

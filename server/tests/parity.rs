@@ -204,6 +204,7 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_md_blocks_synced",
             "node_bonding_slaves",
             "node_bonding_active",
+            "node_nvme_info",
             "node_memory_HighTotal_bytes",
             "node_memory_LowTotal_bytes",
             "node_memory_CommitLimit_bytes",
@@ -913,13 +914,14 @@ fn docker_agent_matches_node_exporter_on_its_host() {
     });
 }
 
-/// Families this machine has nothing for (no RAID arrays or bonds here), compared on a fixture
+/// Families this machine has nothing for (no RAID arrays, bonds or NVMe drives here), compared on a fixture
 /// root instead: node_exporter reads its `proc` and `sys` (`--path.procfs`, `--path.sysfs`)
 /// with only that collector, the agent reads the same root (`--root`, `--once`); every series
 /// and value must be the same.
 const FIXTURES: &[(&str, &str, &str)] = &[
     ("mdadm", "node_md_", "mdadm"),
     ("bonding", "node_bonding_", "bonding"),
+    ("nvme", "node_nvme_", "nvme"),
 ];
 
 #[test]

@@ -33,6 +33,7 @@
 //! - `entropy.rs`: `/proc/sys/kernel/random/{entropy_avail,poolsize}`.
 //! - `mdadm.rs`: software RAID arrays, `/proc/mdstat`.
 //! - `bonding.rs`: bonded network interfaces and their slaves' links, `/sys/class/net/`.
+//! - `nvme.rs`: NVMe controllers' model, serial, firmware and state, `/sys/class/nvme/`.
 //! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
 //! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
 //!   node_exporter selects by default.
@@ -82,6 +83,7 @@ mod meminfo;
 mod netclass;
 mod netdev;
 mod netstat;
+mod nvme;
 mod os;
 mod pressure;
 mod proc_file;
@@ -204,6 +206,7 @@ impl Collector {
                 Box::new(entropy::EntropyCollector::new(&root)),
                 Box::new(mdadm::MdadmCollector::new(&root)),
                 Box::new(bonding::BondingCollector::new(&root)),
+                Box::new(nvme::NvmeCollector::new(&root)),
                 Box::new(sockstat::SockstatCollector::new(&root)),
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
