@@ -23,11 +23,7 @@ pub const EVERY: Duration = Duration::from_secs(10);
 pub fn record(slot: &Slot, at: f64) {
     let view = slot.get();
     let series = Series(&view);
-    let one = |family: u16| series.values(usize::from(family)).next().map(|(_, v)| v);
-    let memory = match (one(f::MEM_AVAILABLE), one(f::MEM_TOTAL)) {
-        (Some(avail), Some(total)) if total > 0.0 => 1.0 - avail / total,
-        _ => f64::NAN,
-    };
+    let memory = series.memory_used().unwrap_or(f64::NAN);
     let bytes = |family: u16| -> Option<f64> {
         let mut sum = None;
         for (line, v) in series.values(usize::from(family)) {
@@ -40,7 +36,7 @@ pub fn record(slot: &Slot, at: f64) {
         sum
     };
     let bytes = bytes(f::NET_RX_BYTES).zip(bytes(f::NET_TX_BYTES));
-    let cpu = one(f::CPU_USAGE).unwrap_or(f64::NAN);
+    let cpu = series.one(usize::from(f::CPU_USAGE)).unwrap_or(f64::NAN);
     slot.status
         .history
         .lock()

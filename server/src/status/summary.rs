@@ -49,7 +49,7 @@ impl Row {
         let facts = slot.status.facts();
         let view = slot.get();
         let series = Series(&view);
-        let one = |family: usize| series.values(family).next().map(|(_, v)| v);
+        let one = |family: usize| series.one(family);
         Row {
             up: one(F::UP) == Some(1.0),
             last_seen: one(F::LAST_SEEN).filter(|&t| t > 0.0),
@@ -70,11 +70,8 @@ impl Row {
 
 impl Health {
     fn of(series: &Series<'_>) -> Health {
-        let one = |family: u16| series.values(usize::from(family)).next().map(|(_, v)| v);
-        let memory = match (one(f::MEM_AVAILABLE), one(f::MEM_TOTAL)) {
-            (Some(avail), Some(total)) if total > 0.0 => Some(1.0 - avail / total),
-            _ => None,
-        };
+        let one = |family: u16| series.one(usize::from(family));
+        let memory = series.memory_used();
         let sizes: Vec<(&str, f64)> = series.values(usize::from(f::FS_SIZE)).collect();
         let fullest = series
             .values(usize::from(f::FS_AVAIL))
@@ -125,6 +122,22 @@ impl<'a> Series<'a> {
         let view = self.0;
         let range = view.layout.ranges.get(family).cloned().unwrap_or(0..0);
         range.filter_map(move |i| Some((view.prefix(i)?, view.value(i)?)))
+    }
+
+    /// The value of family number `family`'s first series (its only one, for most).
+    pub fn one(&self, family: usize) -> Option<f64> {
+        self.values(family).next().map(|(_, v)| v)
+    }
+
+    /// Memory used, 0 to 1, as the dashboards compute it: 1 - MemAvailable / MemTotal.
+    pub fn memory_used(&self) -> Option<f64> {
+        match (
+            self.one(usize::from(f::MEM_AVAILABLE)),
+            self.one(usize::from(f::MEM_TOTAL)),
+        ) {
+            (Some(avail), Some(total)) if total > 0.0 => Some(1.0 - avail / total),
+            _ => None,
+        }
     }
 
     /// Every series: its line up to its value, and the value.
