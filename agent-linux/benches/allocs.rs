@@ -36,6 +36,7 @@ impl Transport for Loopback {
         let welcome = Message::Welcome(Welcome {
             server: bounded("bench"),
             last_seq: 0,
+            same: 1,
         });
         self.push(&welcome);
         Ok(())

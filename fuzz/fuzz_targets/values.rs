@@ -3,11 +3,14 @@
 //! header and values as a line that reads back to the same header and the same values, bit for
 //! bit (but the sign of a zero: `-0` is written `0`), and that writes again to the same bytes
 //! (a fixed point); and an error the callback returns at any value ends the reading with that
-//! error.
+//! error. Lines that leave values out (`same`): `decode_items` reads any input without
+//! panicking, and `delta` of a line on top of another (the line's values with every third one
+//! changed) reads back, applied on that one's values, to exactly the line's values.
 #![no_main]
 
 use agent_core::wire::{
-    DecodeError, EncodeError, MAX_LINE, ValuesHeader, ValuesWriter, decode_values,
+    DecodeError, EncodeError, Item, MAX_LINE, ValuesHeader, ValuesWriter, decode_items,
+    decode_values, delta,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -46,7 +49,36 @@ fn same(a: f64, b: f64) -> bool {
     a == b && (a.to_bits() == b.to_bits() || a == 0.0)
 }
 
+/// `line`'s values applied on `base`, as a server does.
+fn apply(base: &[f64], line: &[u8]) -> Vec<f64> {
+    let mut values = base.to_vec();
+    let (mut at, mut delta) = (0, false);
+    decode_items(line, |item| {
+        match item {
+            Item::Same(n) => {
+                delta = true;
+                at += n as usize;
+                assert!(at <= values.len(), "a delta keeps more values than there are");
+            }
+            Item::New(v) if delta => {
+                values[at] = v;
+                at += 1;
+            }
+            Item::New(v) => {
+                values.truncate(at);
+                values.push(v);
+                at += 1;
+            }
+        }
+        Ok(())
+    })
+    .expect("delta wrote a line decode_items refuses");
+    values
+}
+
 fuzz_target!(|data: &[u8]| {
+    // Any line with runs: read without a panic, its items within what they say.
+    let _ = decode_items(data, |_| Ok(()));
     let Ok((header, values)) = decode(data) else {
         return;
     };
@@ -114,6 +146,28 @@ fuzz_target!(|data: &[u8]| {
         String::from_utf8_lossy(&first),
         String::from_utf8_lossy(&second)
     );
+    // Left out against a line with every third value changed, and read back on it.
+    let before: Vec<f64> = values_again
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i % 3 == 0 { v + 1.0 } else { *v })
+        .collect();
+    if let Some(previous) = encode(&ValuesHeader { seq: 1, ..header }, &before) {
+        let mut previous = previous;
+        previous.push(b'\n');
+        let mut whole = first.clone();
+        whole.push(b'\n');
+        let mut out = vec![0u8; whole.len()];
+        if let Some(n) = delta(&previous, &whole, &mut out) {
+            assert!(n < whole.len(), "a delta no shorter than the line");
+            let before_read = decode(&previous[..previous.len() - 1]).unwrap().1;
+            let read = apply(&before_read, &out[..n - 1]);
+            assert_eq!(read.len(), values_again.len());
+            for (a, b) in values_again.iter().zip(&read) {
+                assert_eq!(a.to_bits(), b.to_bits(), "{}", String::from_utf8_lossy(&out[..n]));
+            }
+        }
+    }
     // What ValuesWriter writes is read back to exactly the same bits, even a zero's sign.
     for (a, b) in values_again.iter().zip(&decode(&second).unwrap().1) {
         assert_eq!(a.to_bits(), b.to_bits());

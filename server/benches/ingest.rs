@@ -28,7 +28,6 @@ struct Server {
     replies: Receiver<Vec<(u64, Reply)>>,
     plain: Vec<u8>,
     sample: Box<SampleMessage<Sample>>,
-    values: Vec<f64>,
     spares: Receiver<Box<Decoded>>,
 }
 
@@ -42,7 +41,6 @@ impl Server {
             random: &mut random,
             plain: &mut self.plain,
             sample: &mut self.sample,
-            values: &mut self.values,
             spares: Some(&self.spares),
         };
         session.receive(bytes, now, &mut ctx, &mut requests);
@@ -77,7 +75,6 @@ fn run(protocol: u32, agents: u64, rounds: u64) -> (Server, f64) {
         replies,
         plain: Vec::new(),
         sample: Box::default(),
-        values: Vec::new(),
         spares,
     };
     let mut buf = vec![0u8; wire::MAX_LINE + 1];

@@ -1,7 +1,8 @@
 //! A real machine's series for load tests (`vitals-loadgen --record`): the declaration and
 //! values a `vitals-agent --once` printed, replayed with every counter moving on each sample,
 //! so that simulated agents have the shape of a real agent at full coverage rather than the
-//! fixed synthetic sample's.
+//! fixed synthetic sample's. Given what two runs a second apart printed, only what changed
+//! between them changes: counters move on, gauges go back and forth.
 
 use agent_core::agent::Protocol;
 use agent_core::catalogue::{FAMILIES, Kind};
@@ -18,6 +19,9 @@ pub struct Recorded {
     values: Vec<f64>,
     /// Whether each series is a counter's (which moves on each sample).
     counter: Vec<bool>,
+    /// The values of a second run, when there was one: a series whose value is the same in
+    /// both stays.
+    second: Option<Vec<f64>>,
 }
 
 impl Recorded {
@@ -57,25 +61,39 @@ impl Recorded {
             },
         )
         .map_err(|e| format!("the declaration: {e}"))?;
-        let mut values = Vec::new();
-        decode_values(line("values")?.as_bytes(), |v| {
-            values.push(v);
-            Ok(())
-        })
-        .map_err(|e| format!("the values: {e}"))?;
-        if values.len() != counter.len() {
-            return Err(format!(
-                "{} values for {} declared series",
-                values.len(),
-                counter.len()
-            ));
+        let mut runs = Vec::new();
+        for line in text
+            .lines()
+            .filter(|l| l.contains(r#""kind":"values""#))
+            .take(2)
+        {
+            let mut values = Vec::new();
+            decode_values(line.as_bytes(), |v| {
+                values.push(v);
+                Ok(())
+            })
+            .map_err(|e| format!("the values: {e}"))?;
+            if values.len() != counter.len() {
+                return Err(format!(
+                    "{} values for {} declared series",
+                    values.len(),
+                    counter.len()
+                ));
+            }
+            runs.push(values);
         }
+        let mut runs = runs.into_iter();
+        let values = runs
+            .next()
+            .ok_or("no `values` line (vitals-agent --once, protocol 2)")?;
+        let second = runs.next();
         let mut declaration = declare.as_bytes().to_vec();
         declaration.push(b'\n');
         Ok(Recorded {
             declaration,
             values,
             counter,
+            second,
         })
     }
 
@@ -114,11 +132,26 @@ impl Recorded {
     /// its recorded value, in hundredths (as the agent's CPU seconds are) where it had a fraction;
     /// gauges as recorded. Each value is computed afresh, so its text stays as short as a real
     /// agent's.
+    ///
+    /// With a second run, a series whose values were the same in both stays, and a gauge that
+    /// changed has its first value on even steps and its second on odd ones.
     pub fn write(&self, step: u64, out: &mut ValuesWriter<'_>) {
         for (i, (&value, &counter)) in self.values.iter().zip(&self.counter).enumerate() {
-            if !counter {
-                out.push(value);
-                continue;
+            let second = self.second.as_ref().and_then(|s| s.get(i)).copied();
+            match second {
+                Some(other) if other == value => {
+                    out.push(value);
+                    continue;
+                }
+                Some(other) if !counter => {
+                    out.push(if step % 2 == 0 { value } else { other });
+                    continue;
+                }
+                None if !counter => {
+                    out.push(value);
+                    continue;
+                }
+                _ => {}
             }
             let increment = (i % 7 + 1) as f64 * step as f64;
             out.push(if value.fract() == 0.0 {
@@ -172,6 +205,18 @@ mod tests {
         // node_cpu_seconds_total (a counter) moves by its increment in hundredths; node_load1
         // (a gauge) stays.
         assert_eq!(values(&r, 1000), [22.34, 2100.0, 0.5]);
+    }
+
+    #[test]
+    fn with_a_second_run_only_what_changed_in_it_changes() {
+        let second = ONCE
+            .replace("seq\":1", "seq\":2")
+            .replace("[12.34,100,0.5]", "[12.34,101,0.75]");
+        let twice = format!("{ONCE}{second}");
+        let r = Recorded::parse(&twice).unwrap();
+        // CPU 0's user time stayed, so it stays; its idle time moves on; the load swings.
+        assert_eq!(values(&r, 1000), [12.34, 2100.0, 0.5]);
+        assert_eq!(values(&r, 1001), [12.34, 2102.0, 0.75]);
     }
 
     #[test]

@@ -56,6 +56,7 @@ where
         self.decoder.reset();
         self.seals = None;
         self.declared = 0;
+        (self.same, self.base) = (false, 0);
         let deadline = now + self.config.handshake_timeout;
         self.state = State::Connecting { deadline };
         self.finish_connect(now, deadline)

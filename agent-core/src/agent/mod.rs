@@ -133,14 +133,24 @@ impl Protocol {
     }
 
     /// Bytes of `storage` that an agent of this version gives its ring (less its hello line,
-    /// a few hundred bytes): all of it in v1, all but [`declarations_room`] in v2. For
-    /// [`ack_every`].
+    /// a few hundred bytes): all of it in v1, all but [`declarations_room`] and
+    /// [`delta_room`] in v2. For [`ack_every`].
     pub fn ring_room(self, storage: usize) -> usize {
         match self {
             Protocol::V1 => storage,
-            Protocol::V2 => storage - declarations_room(storage),
+            Protocol::V2 => {
+                let rest = storage - declarations_room(storage);
+                rest - delta_room(rest)
+            }
         }
     }
+}
+
+/// In v2, the bytes of what the declarations leave of `storage` in which a `values` line is
+/// written without the values it shares with the previous one ([`wire::delta`]), as it is sent:
+/// an eighth, at most a whole line. A line longer than that goes whole.
+pub fn delta_room(storage: usize) -> usize {
+    (storage / 8).min(wire::MAX_LINE + 1)
 }
 
 /// The most samples this agent asks one ack to cover (see [`ack_every`]), below the protocol's
@@ -333,6 +343,14 @@ pub struct Agent<'r, T, const RX: usize = 1024> {
     /// In v2, the generation of the declaration last sent on this connection (0 for none):
     /// a sample of another one is preceded by its declaration. Every connection starts at 0.
     declared: u32,
+    /// In v2, whether this connection's server reads `values` lines that leave out the values
+    /// they share with the previous one (its welcome's `same`).
+    same: bool,
+    /// In v2, the sequence number of the last `values` line sent on this connection since its
+    /// declaration (0 for none): the next one may leave out what it shares with that one.
+    base: u64,
+    /// In v2, where such a line is written ([`delta_room`] of the caller's storage).
+    scratch: &'r mut [u8],
     /// The sequence number the next recorded sample gets: from 1, one more per
     /// [`record`](Agent::record) or [`record_series`](Agent::record_series), whether the
     /// sample could be kept or not.
@@ -443,6 +461,11 @@ where
             Protocol::V2 => declarations_room(storage.len()),
         };
         let (declarations, storage) = storage.split_at_mut(room.min(storage.len()));
+        let room = match protocol {
+            Protocol::V1 => 0,
+            Protocol::V2 => delta_room(storage.len()),
+        };
+        let (scratch, storage) = storage.split_at_mut(room.min(storage.len()));
         Agent {
             transport,
             id,
@@ -456,6 +479,9 @@ where
             declarations: Declarations::new(declarations),
             next_g: 1,
             declared: 0,
+            same: false,
+            base: 0,
+            scratch,
             next_seq: 1,
             sent: 0,
             last_sent: 0,
@@ -671,8 +697,9 @@ where
                     {
                         self.answer(nonce.as_bytes())?;
                     }
-                    (ServerLine::Welcome { last_seq }, State::Handshake { .. }) => {
+                    (ServerLine::Welcome { last_seq, same }, State::Handshake { .. }) => {
                         self.take_welcome(now, last_seq)?;
+                        self.same = same;
                         welcomed = true;
                     }
                     // Likewise an ack of a sample this connection was not sent.
@@ -707,7 +734,16 @@ where
             self.overrun = false;
         }
         let sent = self.sent;
-        for record in self.ring.iter().filter(|r| r.seq > sent) {
+        // The last line sent on this connection, whole, while it waits for its ack.
+        let mut base = None;
+        for record in self.ring.iter() {
+            if record.seq <= sent {
+                if record.seq == self.base {
+                    base = Some(record.line);
+                }
+                continue;
+            }
+            let mut line = record.line;
             if self.protocol == Protocol::V2 {
                 // Every record follows a kept declaration: one forgotten takes its records.
                 let Some((g, declaration)) = self.declarations.of(record.seq) else {
@@ -718,13 +754,23 @@ where
                         break;
                     }
                     self.declared = g;
+                    base = None;
+                }
+                if let (true, Some(base)) = (self.same, base) {
+                    if let Some(n) = wire::delta(base, record.line, self.scratch) {
+                        line = self.scratch.get(..n).unwrap_or(record.line);
+                    }
                 }
             }
-            if !send_line(&mut self.transport, &mut self.seals, record.line)? {
+            if !send_line(&mut self.transport, &mut self.seals, line)? {
                 break;
             }
             self.sent = record.seq;
             self.last_sent = self.last_sent.max(record.seq);
+            if self.protocol == Protocol::V2 {
+                base = Some(record.line);
+                self.base = record.seq;
+            }
         }
         Ok(())
     }

@@ -29,6 +29,8 @@ use super::{
 pub(crate) enum ServerLine {
     Welcome {
         last_seq: u64,
+        /// Whether the server reads `values` lines that leave values out.
+        same: bool,
     },
     Ack {
         seq: u64,
@@ -66,6 +68,7 @@ pub(crate) fn server_line(line: &[u8]) -> Result<ServerLine, DecodeError> {
             checked(members.server, MAX_TEXT)?;
             ServerLine::Welcome {
                 last_seq: number(members.last_seq)?,
+                same: same(members.same)?,
             }
         }
         Kind::Ack => ServerLine::Ack {
@@ -96,6 +99,7 @@ pub(super) fn read(line: &[u8], out: &mut ServerMessage) -> Result<(), DecodeErr
             *out = ServerMessage::Welcome(Welcome::default());
             if let ServerMessage::Welcome(welcome) = out {
                 welcome.last_seq = number(members.last_seq)?;
+                welcome.same = u64::from(same(members.same)?);
                 text(members.server, &mut welcome.server)?;
             }
         }
@@ -160,6 +164,7 @@ struct Members<'a> {
     code: Option<Value<'a>>,
     message: Option<Value<'a>>,
     nonce: Option<Value<'a>>,
+    same: Option<Value<'a>>,
 }
 
 impl<'a> Members<'a> {
@@ -194,8 +199,18 @@ impl<'a> Members<'a> {
             b"code" => &mut self.code,
             b"message" => &mut self.message,
             b"nonce" => &mut self.nonce,
+            b"same" => &mut self.same,
             _ => return None,
         })
+    }
+}
+
+/// A welcome's `same`: absent or 0 for a server that reads only whole `values` lines, 1 for
+/// one that reads those that leave values out; a later version of it is not this agent's.
+fn same(value: Option<Value<'_>>) -> Result<bool, DecodeError> {
+    match value {
+        None => Ok(false),
+        Some(value) => Ok(number(Some(value))? == 1),
     }
 }
 
@@ -491,6 +506,7 @@ mod tests {
         ServerMessage::Welcome(Welcome {
             server: bounded(server),
             last_seq,
+            same: 0,
         })
     }
 
@@ -602,7 +618,15 @@ mod tests {
             Ok(ServerLine::Challenge { nonce })
         );
         let line = br#"{"v":1,"kind":"welcome","server":"s","last_seq":9,"mac":"00"}"#;
-        assert_eq!(server_line(line), Ok(ServerLine::Welcome { last_seq: 9 }));
+        let welcome = |same| Ok(ServerLine::Welcome { last_seq: 9, same });
+        assert_eq!(server_line(line), welcome(false));
+        // `same` says whether values may be left out; another version of it is not ours.
+        let same = br#"{"v":2,"kind":"welcome","server":"s","last_seq":9,"same":1}"#;
+        assert_eq!(server_line(same), welcome(true));
+        let later = br#"{"v":2,"kind":"welcome","server":"s","last_seq":9,"same":2}"#;
+        assert_eq!(server_line(later), welcome(false));
+        let text = br#"{"v":2,"kind":"welcome","server":"s","last_seq":9,"same":"1"}"#;
+        assert_eq!(server_line(text), Err(DecodeError::BadJson));
         // It refuses what the full reader refuses, texts it does not keep included.
         for line in [
             &br#"{"v":1,"kind":"welcome","server":7,"last_seq":9}"#[..],

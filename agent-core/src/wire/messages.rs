@@ -79,6 +79,10 @@ pub struct Welcome {
     /// The highest sequence number of this session the server has already merged (0 if none):
     /// the agent need not send those again.
     pub last_seq: u64,
+    /// 1 when the server reads v2 `values` lines that leave out the values they share with the
+    /// previous one (`same`); not written when 0, which older servers are.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub same: u64,
 }
 
 /// One sample, numbered.

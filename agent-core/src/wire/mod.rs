@@ -96,4 +96,4 @@ pub use messages::{
     Ack, AgentId, Auth, Challenge, Code, ErrorMessage, Hello, Message, SampleMessage,
     ServerMessage, Text, Welcome, valid_id,
 };
-pub use values::{ValuesHeader, ValuesWriter, decode_values};
+pub use values::{Item, ValuesHeader, ValuesWriter, decode_items, decode_values, delta};

@@ -26,6 +26,11 @@ pub(super) const AUTH: &[u8] = br#"{"v":1,"kind":"auth","mac":"60e431591ee0b67f0
 /// and its values.
 pub(crate) const HELLO_V2: &[u8] = br#"{"v":2,"kind":"hello","id":"pi-kitchen","version":"0.1.0","os":"Linux","arch":"aarch64","kernel":"6.1.0-rpi7","kernel_version":"1 SMP PREEMPT","hostname":"pi-kitchen","domainname":"(none)","interval_ms":10000,"session":1700000000000}"#;
 pub(crate) const DECLARE_V2: &[u8] = br#"{"v":2,"kind":"declare","g":1,"families":[[0,"cpu","mode"],[1],[2],[3],[4],[5],[6],[7],[8],[9],[10],[17,"device"],[18,"device"],[19,"device"],[20,"device"],[21,"device"],[22,"device"],[23,"device"],[24,"device"],[25,"device"],[27],[29],[30],[31],[32],[34],[39,"collection"],[41,"device"],[42,"device"],[43,"device"],[44,"device"],[45,"device"],[46,"device"],[47,"device"],[48,"device"],[49,"device"],[50,"device"],[51,"device"],[52],[53],[54],[55],[56]],"series":[[0,"0","user"],[0,"0","nice"],[0,"0","system"],[0,"0","idle"],[0,"0","iowait"],[0,"0","irq"],[0,"0","softirq"],[0,"0","steal"],[1],[2],[3],[4],[5],[6],[7],[8],[9],[10],[17,"eth0"],[18,"eth0"],[19,"eth0"],[20,"eth0"],[21,"eth0"],[22,"eth0"],[23,"eth0"],[24,"eth0"],[25,"eth0"],[41,"sda"],[42,"sda"],[43,"sda"],[44,"sda"],[45,"sda"],[46,"sda"],[47,"sda"],[48,"sda"],[49,"sda"],[50,"sda"],[51,"sda"],[52],[53],[54],[55],[56],[27],[29],[30],[31],[32],[34],[39,"cpus"],[39,"filesystems"],[39,"interfaces"],[39,"sensors"],[39,"disks"]]}"#;
+/// A v2 server's welcome: it reads `values` lines that leave values out (`same`).
+pub(crate) const WELCOME_V2: &[u8] =
+    br#"{"v":2,"kind":"welcome","server":"vitals-server 0.1.0","last_seq":0,"same":1}"#;
+/// The next sample after `VALUES_V2`, ten seconds on, leaving out the values it shares with it.
+pub(crate) const VALUES_SAME_V2: &[u8] = br#"{"v":2,"kind":"values","seq":2,"dropped":0,"g":1,"t":1700000010000,"same":[0,1,1,2,4,1,3,2,30,1],"x":[10.75,3.5,109.5,0.75,500,756,140]}"#;
 pub(crate) const VALUES_V2: &[u8] = br#"{"v":2,"kind":"values","seq":1,"dropped":0,"g":1,"t":1700000000000,"x":[10.5,0,3.25,100,0.5,0,0.01,0,0.5,0.25,0.125,1024,512,768,16,128,0,0,1,2,0,0,3,4,0,0,1,10,1,40960,0.25,20,2,81920,0.5,0,0.75,1,1.5,0,0,2.25,1,1699990000,99,5,1,0,0.1,0,0,0,0,0]}"#;
 /// Protocol v2 with families of the agent's own (a textfile's): one of the catalogue's and two
 /// custom ones declared, then their values.
@@ -33,7 +38,7 @@ pub(crate) const DECLARE_CUSTOM_V2: &[u8] = br#"{"v":2,"kind":"declare","g":2,"f
 pub(crate) const VALUES_CUSTOM_V2: &[u8] = br#"{"v":2,"kind":"values","seq":7,"dropped":0,"g":2,"t":1700000060000,"x":[0.5,3600,86400,0]}"#;
 
 /// The vectors of `docs/protocol.md`, by the names it gives them.
-pub(super) const DOCUMENTED: [(&str, &[u8]); 13] = [
+pub(super) const DOCUMENTED: [(&str, &[u8]); 15] = [
     ("HELLO", HELLO),
     ("HELLO_AGAIN", HELLO_AGAIN),
     ("WELCOME", WELCOME),
@@ -45,6 +50,8 @@ pub(super) const DOCUMENTED: [(&str, &[u8]); 13] = [
     ("HELLO_V2", HELLO_V2),
     ("DECLARE_V2", DECLARE_V2),
     ("VALUES_V2", VALUES_V2),
+    ("WELCOME_V2", WELCOME_V2),
+    ("VALUES_SAME_V2", VALUES_SAME_V2),
     ("DECLARE_CUSTOM_V2", DECLARE_CUSTOM_V2),
     ("VALUES_CUSTOM_V2", VALUES_CUSTOM_V2),
 ];
@@ -116,6 +123,11 @@ mod tests {
         let n = crate::wire::encode_versioned(2, &hello, &mut buf).unwrap();
         assert_eq!(&buf[..n], line(HELLO_V2).as_slice());
         assert_eq!(one(HELLO).unwrap(), hello);
+        // A v2 server's welcome says `same`; the v1 one does not.
+        let welcome = one(WELCOME_V2).unwrap();
+        let n = crate::wire::encode_versioned(2, &welcome, &mut buf).unwrap();
+        assert_eq!(&buf[..n], line(WELCOME_V2).as_slice());
+        assert!(matches!(one(WELCOME).unwrap(), Message::Welcome(w) if w.same == 0));
     }
 
     #[test]

@@ -197,6 +197,12 @@ struct Sim {
     acked: u64,
     /// v2: whether this connection has had the declaration.
     declared: bool,
+    /// v2: whether the server's welcome said it reads lines that leave values out, and the
+    /// last values line sent whole on this connection, with its number: as `vitals-agent`
+    /// does, the next line leaves out what it shares with that one while it is not acked.
+    same: bool,
+    previous: Vec<u8>,
+    previous_seq: u64,
     out: Vec<u8>,
     written: usize,
     due: Instant,
@@ -264,6 +270,9 @@ fn run_agents(
                     seq: 0,
                     acked: 0,
                     declared: false,
+                    same: false,
+                    previous: Vec::new(),
+                    previous_seq: 0,
                     out: Vec::with_capacity(4096),
                     written: 0,
                     // Spread the agents over one period so they do not all send at once.
@@ -278,6 +287,7 @@ fn run_agents(
     }
     let mut sample = server::synthetic::sample();
     let mut line = vec![0u8; MAX_LINE + 1];
+    let mut delta_line = vec![0u8; MAX_LINE + 1];
     let mut rx = [0u8; 4096];
     let mut rng = start.elapsed().as_nanos() as u64 | 1;
     while !stop.load(Ordering::Relaxed) {
@@ -299,6 +309,7 @@ fn run_agents(
                             sim.dead = false;
                             sim.welcomed = false;
                             sim.declared = false;
+                            sim.previous.clear();
                             sim.retry_at = None;
                             sim.out.clear();
                             sim.written = 0;
@@ -331,6 +342,7 @@ fn run_agents(
                                     match message {
                                         Message::Welcome(w) => {
                                             sim.welcomed = true;
+                                            sim.same = w.same == 1;
                                             sim.attempts = 0;
                                             if o.reconnect {
                                                 // No ring: go on after what is merged.
@@ -419,7 +431,20 @@ fn run_agents(
                     });
                     wire::encode(&message, &mut line)
                 };
-                if let Ok(n) = encoded {
+                let mut shorter = None;
+                if let (Ok(n), true) = (encoded, o.protocol == wire::PROTOCOL_V2) {
+                    if sim.same && sim.previous_seq > sim.acked && !sim.previous.is_empty() {
+                        shorter = wire::delta(&sim.previous, &line[..n], &mut delta_line);
+                    }
+                    sim.previous.clear();
+                    sim.previous.extend_from_slice(&line[..n]);
+                    sim.previous_seq = sim.seq;
+                }
+                if let Some(n) = shorter {
+                    sim.out.extend_from_slice(&delta_line[..n]);
+                    totals.sent.fetch_add(1, Ordering::Relaxed);
+                    totals.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                } else if let Ok(n) = encoded {
                     sim.out.extend_from_slice(&line[..n]);
                     totals.sent.fetch_add(1, Ordering::Relaxed);
                     totals.bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -551,8 +576,10 @@ fn sink_worker(listener: &TcpListener, ack_every: u64, lines: &AtomicU64, bytes:
                 if buf.starts_with(br#"{"v":2,"#) {
                     *version = 2;
                 }
+                // Saying `same` as a server does, so that v2 agents send the same bytes here.
+                let same = if *version == 2 { r#","same":1"# } else { "" };
                 reply.push_str(&format!(
-                    "{{\"v\":{version},\"kind\":\"welcome\",\"server\":\"sink\",\"last_seq\":0}}\n"
+                    "{{\"v\":{version},\"kind\":\"welcome\",\"server\":\"sink\",\"last_seq\":0{same}}}\n"
                 ));
             }
             let samples = seen.saturating_sub(u64::from(*version));
@@ -617,7 +644,7 @@ fn run() -> Result<(), String> {
     let secs = started.elapsed().as_secs_f64();
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
     println!(
-        "agents {} connected {} | sent {} ({:.0}/s, {:.1} MB/s) | acknowledged {} ({:.0}/s) | refused {} | failed {} | reconnected {} | {:.1}s",
+        "agents {} connected {} | sent {} ({:.0}/s, {:.1} MB/s) | acknowledged {} ({:.0}/s) | refused {} | failed {} | reconnected {} | {:.0} B a line | {:.1}s",
         o.agents,
         get(&totals.connected),
         get(&totals.sent),
@@ -628,6 +655,7 @@ fn run() -> Result<(), String> {
         get(&totals.rejected),
         get(&totals.failed),
         get(&totals.reconnected),
+        get(&totals.bytes) as f64 / get(&totals.sent).max(1) as f64,
         secs
     );
     Ok(())

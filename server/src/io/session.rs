@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 use agent_core::auth::{self, Direction, Key, NONCE_LEN, Sealer};
 use agent_core::sample::{Sample, bounded};
 use agent_core::wire::{
-    self, Ack, Challenge, ErrorMessage, FeedResult, Framer, Hello, LineBuffer, MAX_ACK_EVERY,
-    MAX_LINE, Message, PROTOCOL_V2, PROTOCOL_VERSION, SampleMessage, ValuesHeader, Welcome, codes,
+    self, Ack, Challenge, DecodeError, ErrorMessage, FeedResult, Framer, Hello, Item, LineBuffer,
+    MAX_ACK_EVERY, MAX_LINE, Message, PROTOCOL_V2, PROTOCOL_VERSION, SampleMessage, ValuesHeader,
+    Welcome, codes,
 };
 
 use crossbeam_channel::Receiver;
@@ -196,13 +197,50 @@ pub struct Context<'a> {
     /// Where each sample is decoded, in place: the caller's own, reused for every line so that
     /// it stays in its cache. What goes on to the aggregator is a [`Decoded`] filled from it.
     pub sample: &'a mut SampleMessage<Sample>,
-    /// Where a v2 line's values are read, reused for every line for the same reason: the box
-    /// that takes them on was last written on another core, and a value stored there as it
-    /// is read waits on that line of memory, where one copy of all of them does not.
-    pub values: &'a mut Vec<f64>,
     /// Boxes the aggregator is done with, to fill without allocating; a new one is made when
     /// there is none.
     pub spares: Option<&'a Receiver<Box<Decoded>>>,
+}
+
+/// Reads a `values` line onto `base`, the values of the previous one on the connection
+/// (`based`: whether one came since the declaration): whole, or leaving out what it shares with
+/// that one. A line that leaves values out with nothing to take them from is refused, as one
+/// that would take more than there are.
+fn read_values(
+    line: &[u8],
+    base: &mut Vec<f64>,
+    based: &mut bool,
+) -> Result<ValuesHeader, DecodeError> {
+    let had = std::mem::replace(based, false);
+    let (mut at, mut delta) = (0usize, false);
+    let header = wire::decode_items(line, |item| {
+        match item {
+            Item::Same(n) => {
+                delta = true;
+                at = at.saturating_add(n as usize);
+                if !had || at > base.len() {
+                    return Err(DecodeError::InvalidValue("same"));
+                }
+            }
+            Item::New(v) if delta => {
+                *base.get_mut(at).ok_or(DecodeError::InvalidValue("x"))? = v;
+                at += 1;
+            }
+            Item::New(v) => {
+                if at == 0 {
+                    base.clear();
+                }
+                base.push(v);
+                at += 1;
+            }
+        }
+        Ok(())
+    })?;
+    if !delta {
+        base.truncate(at);
+    }
+    *based = true;
+    Ok(header)
 }
 
 impl Context<'_> {
@@ -283,6 +321,12 @@ pub struct Session {
     protocol: u32,
     /// v2: the agent's latest declaration, and whether a sample went on with it yet.
     declared: Option<(Arc<Declaration>, bool)>,
+    /// v2: the values of the last `values` line, on which the next one may leave out those
+    /// it shares (`same`), and whether one came since the declaration. The line is read here,
+    /// not in the box that takes it on: that was last written on another core, and a value
+    /// stored there as it is read waits on that line of memory, where one copy does not.
+    base: Vec<f64>,
+    based: bool,
     /// The samples merged since the last ack, and the newest of them: acknowledged before the
     /// goodbye when the server stops, so the agent need not send them again.
     unacked: u64,
@@ -328,6 +372,8 @@ impl Session {
             identity: None,
             protocol: PROTOCOL_VERSION,
             declared: None,
+            base: Vec::new(),
+            based: false,
             unacked: 0,
             last_merged: 0,
             deadline: after(now, limits.handshake_timeout),
@@ -360,7 +406,7 @@ impl Session {
     ) {
         while self.state != State::Closing {
             let (seals, plain, sample) = (&mut self.seals, &mut *ctx.plain, &mut *ctx.sample);
-            let values = &mut *ctx.values;
+            let (base, based) = (&mut self.base, &mut self.based);
             let spares = ctx.spares;
             // Other messages than samples are rare (hello, auth): boxed, so that what the framer
             // hands back stays small.
@@ -375,13 +421,9 @@ impl Session {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.starts_with(br#"{"v":2,"kind":"values","#) {
                     // Straight into the box that takes them to the aggregator.
-                    values.clear();
-                    let header = wire::decode_values(line, |v| {
-                        values.push(v);
-                        Ok(())
-                    })?;
+                    let header = read_values(line, base, based)?;
                     let mut next = next_box(spares);
-                    next.set_values(values);
+                    next.set_values(base);
                     return Ok(Line::Values(header, next));
                 }
                 if line.starts_with(br#"{"v":2,"kind":"declare","#) {
@@ -553,6 +595,7 @@ impl Session {
             message: refused.message,
         })?;
         self.declared = Some((Arc::new(declaration), false));
+        self.based = false;
         Ok(())
     }
 
@@ -627,6 +670,8 @@ impl Session {
                 Message::Welcome(Welcome {
                     server: bounded(concat!("vitals-server ", env!("CARGO_PKG_VERSION"))),
                     last_seq,
+                    // A v2 agent may leave out the values a line shares with the one before.
+                    same: u64::from(self.protocol == PROTOCOL_V2),
                 })
             }
             Reply::Merged { seq } => {
@@ -785,13 +830,11 @@ mod tests {
     fn receive(session: &mut Session, inputs: &[&[u8]], now: Instant, requests: &mut Vec<Request>) {
         let (mut plain, mut sample) = (Vec::new(), Box::<SampleMessage<Sample>>::default());
         let mut random = |_: &mut [u8]| true;
-        let mut values = Vec::new();
         let mut ctx = Context {
             keys: None,
             random: &mut random,
             plain: &mut plain,
             sample: &mut sample,
-            values: &mut values,
             spares: None,
         };
         for input in inputs {
@@ -949,6 +992,116 @@ mod tests {
             session.out.len()
         );
         assert!(seq > 1000, "closed after {seq} acks");
+    }
+
+    /// What a v2 agent at `ack_every` 1 says before its values: hello and a declaration of
+    /// three series.
+    fn v2_welcomed() -> Session {
+        let now = Instant::now();
+        let mut session = Session::new("127.0.0.1:9".parse().unwrap(), Limits::default(), now);
+        let mut requests = Vec::new();
+        let hello = String::from_utf8(hello(1))
+            .unwrap()
+            .replace(r#"{"v":1"#, r#"{"v":2"#);
+        receive(&mut session, &[hello.as_bytes()], now, &mut requests);
+        session.answer(Reply::Welcome { last_seq: 0 }, now, &mut requests);
+        let welcome = String::from_utf8(std::mem::take(&mut session.out)).unwrap();
+        assert!(welcome.contains(r#""same":1"#), "{welcome}");
+        session
+    }
+
+    const DECLARE: &[u8] = concat!(
+        r#"{"v":2,"kind":"declare","g":1,"families":[[0,"cpu","mode"],[1]],"#,
+        r#""series":[[0,"0","user"],[0,"0","idle"],[1]]}"#,
+        "\n"
+    )
+    .as_bytes();
+
+    /// A values line of declaration 1 with these members after `t`.
+    fn values_line(seq: u64, rest: &str) -> Vec<u8> {
+        format!(r#"{{"v":2,"kind":"values","seq":{seq},"dropped":0,"g":1,"t":5,{rest}}}"#)
+            .into_bytes()
+            .into_iter()
+            .chain(*b"\n")
+            .collect()
+    }
+
+    /// The values of the samples handed on, and the codes of the refusals.
+    fn handed_on(requests: &[Request]) -> (Vec<Vec<f64>>, Vec<&'static str>) {
+        let values = requests
+            .iter()
+            .filter_map(|r| match r {
+                Request::Sample(d) => Some(d.flat().values()[..3].to_vec()),
+                _ => None,
+            })
+            .collect();
+        (values, refusals(requests))
+    }
+
+    #[test]
+    fn a_v2_line_that_leaves_values_out_takes_them_from_the_one_before() {
+        let (now, mut requests) = (Instant::now(), Vec::new());
+        let mut session = v2_welcomed();
+        let lines = [
+            values_line(1, r#""x":[1.5,2,0.25]"#),
+            values_line(2, r#""same":[1,1],"x":[3]"#),
+            values_line(3, r#""same":[],"x":[]"#),
+            values_line(4, r#""same":[0,1,1,1],"x":[7,8]"#),
+        ];
+        let mut input = DECLARE.to_vec();
+        for l in &lines {
+            input.extend_from_slice(l);
+        }
+        receive(&mut session, &[&input], now, &mut requests);
+        let (values, refused) = handed_on(&requests);
+        assert_eq!(refused, Vec::<&str>::new());
+        assert_eq!(
+            values,
+            [
+                [1.5, 2.0, 0.25],
+                [1.5, 3.0, 0.25],
+                [1.5, 3.0, 0.25],
+                [7.0, 3.0, 8.0]
+            ]
+        );
+    }
+
+    #[test]
+    fn values_left_out_with_nothing_to_take_them_from_are_refused() {
+        let now = Instant::now();
+        for (before, line) in [
+            // The first line of a connection.
+            (vec![], values_line(1, r#""same":[1,1],"x":[3]"#)),
+            // The first after a new declaration.
+            (
+                vec![values_line(1, r#""x":[1,2,3]"#), DECLARE.to_vec()],
+                values_line(2, r#""same":[],"x":[]"#),
+            ),
+            // More kept than there are.
+            (
+                vec![values_line(1, r#""x":[1,2,3]"#)],
+                values_line(2, r#""same":[4],"x":[]"#),
+            ),
+            (
+                vec![values_line(1, r#""x":[1,2,3]"#)],
+                values_line(2, r#""same":[2,2],"x":[1,2]"#),
+            ),
+        ] {
+            let mut requests = Vec::new();
+            let mut session = v2_welcomed();
+            let mut input = DECLARE.to_vec();
+            for l in before.iter().chain([&line]) {
+                input.extend_from_slice(l);
+            }
+            receive(&mut session, &[&input], now, &mut requests);
+            assert_eq!(
+                refusals(&requests),
+                [codes::INVALID_VALUE],
+                "{}",
+                String::from_utf8_lossy(&line)
+            );
+            assert!(session.is_closing());
+        }
     }
 
     #[test]

@@ -128,8 +128,6 @@ pub struct IoThread {
     scratch: Vec<u8>,
     /// A sealed line without its seal, to decode.
     plain: Vec<u8>,
-    /// Where a v2 line's values are read (see `Context::values`).
-    values: Vec<f64>,
     /// Where each sample is decoded (see [`Context::sample`]).
     sample: Box<SampleMessage<Sample>>,
     /// The aggregator's spent sample boxes (see [`Context::spares`]).
@@ -179,7 +177,6 @@ impl IoThread {
             keys,
             scratch: vec![0; READ_CHUNK],
             plain: vec![0; MAX_LINE],
-            values: Vec::new(),
             sample: Box::default(),
             spares,
         };
@@ -366,7 +363,6 @@ impl IoThread {
             random: &mut fill_random,
             plain: &mut self.plain,
             sample: &mut self.sample,
-            values: &mut self.values,
             spares: Some(&self.spares),
         };
         conn.session.receive(

@@ -384,7 +384,7 @@ pub fn sample_of(line: &[u8]) -> Option<(u64, u64)> {
     use agent_core::wire::{self, Message};
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     if line.starts_with(br#"{"v":2,"kind":"values","#) {
-        let header = wire::decode_values(line, |_| Ok(())).ok()?;
+        let header = wire::decode_items(line, |_| Ok(())).ok()?;
         return Some((header.seq, header.t));
     }
     match wire::decode_line::<Sample>(line) {

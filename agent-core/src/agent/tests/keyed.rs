@@ -52,6 +52,7 @@ fn a_keyed_agent_proves_its_id_and_seals_its_samples() {
         Message::Welcome(Welcome {
             server: crate::sample::bounded("s"),
             last_seq: 0,
+            same: 0,
         }),
     );
     assert_eq!(drain(&mut a, at(2)), [Event::Ready { pending: 1 }]);
@@ -146,6 +147,7 @@ fn a_sealed_line_that_waits_takes_no_seal_and_every_line_opens_in_order() {
         Message::Welcome(Welcome {
             server: crate::sample::bounded("s"),
             last_seq: 0,
+            same: 0,
         }),
     );
     assert_eq!(drain(&mut a, at(2)), [Event::Ready { pending: 1 }]);
@@ -202,6 +204,7 @@ fn a_keyed_v2_agent_seals_its_declarations_and_values_like_any_line() {
         Message::Welcome(Welcome {
             server: crate::sample::bounded("s"),
             last_seq: 0,
+            same: 0,
         }),
     );
     assert_eq!(drain(&mut a, at(2)), [Event::Ready { pending: 1 }]);

@@ -82,6 +82,7 @@ fn welcome(agent: &mut TestAgent, last_seq: u64) {
         Message::Welcome(Welcome {
             server: crate::sample::bounded("s"),
             last_seq,
+            same: 0,
         }),
     );
 }

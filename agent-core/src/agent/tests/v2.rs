@@ -561,3 +561,128 @@ fn any_mix_of_changes_acks_and_reconnects_declares_before_values_and_counts_ever
         "the test drops some"
     );
 }
+
+/// Welcomes (`last_seq`) as a server that reads lines leaving values out.
+fn welcome_same(agent: &mut TestAgent, last_seq: u64) {
+    push(
+        agent,
+        Message::Welcome(Welcome {
+            server: crate::sample::bounded("s"),
+            last_seq,
+            same: 1,
+        }),
+    );
+}
+
+/// Records a sample of two CPUs' user time and the 1-minute load.
+fn record_three(a: &mut TestAgent, values: [f64; 3], now: Instant) -> u64 {
+    let mut series = |out: &mut dyn Series| {
+        out.add(f::CPU, &["0", "user"], values[0]);
+        out.add(f::CPU, &["1", "user"], values[1]);
+        out.add(f::LOAD1, &[], values[2]);
+        out.add(f::TIME, &[], 1.0);
+    };
+    a.record_series(&mut series, now.as_millis(), now).unwrap()
+}
+
+/// The values lines sent, read as a server does: each on top of the one before it on its
+/// connection (`connections` of them, starting where the lines of each start), and whether it
+/// left values out.
+fn values_sent(a: &TestAgent) -> Vec<(u64, Vec<f64>, bool)> {
+    let mut out: Vec<(u64, Vec<f64>, bool)> = Vec::new();
+    let mut base: Vec<f64> = Vec::new();
+    for line in a.transport.lines() {
+        let line = line.trim_end().as_bytes();
+        if line.starts_with(br#"{"v":2,"kind":"hello""#)
+            || line.starts_with(br#"{"v":2,"kind":"declare""#)
+        {
+            base.clear();
+            continue;
+        }
+        let (mut at, mut delta) = (0, false);
+        let mut values = base.clone();
+        let header = crate::wire::decode_items(line, |item| {
+            match item {
+                crate::wire::Item::Same(n) => {
+                    assert!(
+                        !base.is_empty(),
+                        "values left out of a connection's first line"
+                    );
+                    delta = true;
+                    at += n as usize;
+                }
+                crate::wire::Item::New(v) if delta => {
+                    values[at] = v;
+                    at += 1;
+                }
+                crate::wire::Item::New(v) => {
+                    values.truncate(at);
+                    values.push(v);
+                    at += 1;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        base = values.clone();
+        out.push((header.seq, values, delta));
+    }
+    out
+}
+
+#[test]
+fn to_a_server_that_says_same_the_values_it_has_are_left_out() {
+    let mut a = v2_agent(64 * 1024);
+    record_three(&mut a, [10.5, 123456.25, 98765.125], at(0));
+    drain(&mut a, at(0));
+    welcome_same(&mut a, 0);
+    drain(&mut a, at(0));
+    record_three(&mut a, [10.5, 123456.25, 98765.125], at(1000));
+    record_three(&mut a, [11.5, 123456.25, 98765.125], at(2000));
+    drain(&mut a, at(2000));
+    // Every change is a new value: none is left out.
+    record_three(&mut a, [12.5, 123457.25, 98766.125], at(3000));
+    drain(&mut a, at(3000));
+    let sent = values_sent(&a);
+    let expected = [
+        (1, vec![10.5, 123456.25, 98765.125], false),
+        (2, vec![10.5, 123456.25, 98765.125], true),
+        (3, vec![11.5, 123456.25, 98765.125], true),
+        (4, vec![12.5, 123457.25, 98766.125], false),
+    ];
+    assert_eq!(sent, expected);
+    let lines = a.transport.lines();
+    assert!(lines[3].contains(r#""same":[],"x":[]"#), "{}", lines[3]);
+    assert!(
+        lines[4].contains(r#""same":[0,1],"x":[11.5]"#),
+        "{}",
+        lines[4]
+    );
+
+    // An ack takes the line the next one would build on: that one goes whole.
+    push(&mut a, Message::Ack(Ack { seq: 4 }));
+    drain(&mut a, at(3000));
+    record_three(&mut a, [12.5, 123457.25, 98766.125], at(4000));
+    drain(&mut a, at(4000));
+    assert_eq!(
+        values_sent(&a).last().unwrap(),
+        &(5, vec![12.5, 123457.25, 98766.125], false)
+    );
+
+    // On a new connection everything goes whole first, and only to a server that says `same`.
+    hang_up(&mut a, at(4000));
+    a.transport.out.clear();
+    drain(&mut a, at(60_000));
+    welcome(&mut a, 4);
+    drain(&mut a, at(60_000));
+    record_three(&mut a, [12.5, 123457.25, 98766.125], at(61_000));
+    drain(&mut a, at(61_000));
+    let sent = values_sent(&a);
+    assert_eq!(
+        sent,
+        [
+            (5, vec![12.5, 123457.25, 98766.125], false),
+            (6, vec![12.5, 123457.25, 98766.125], false)
+        ]
+    );
+}
