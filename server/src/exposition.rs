@@ -166,6 +166,35 @@ impl Slot {
         }
     }
 
+    /// Writes `parts` into the view with `layout` in place, each part's values from its
+    /// emission index on, leaving the others; false, and nothing written, when the view has
+    /// another layout (publish it whole then).
+    pub fn patch(
+        &self,
+        layout: &Arc<Layout>,
+        parts: &[(usize, &[f64])],
+        changes: (usize, &[(u32, f64)]),
+    ) -> bool {
+        let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
+        if !Arc::ptr_eq(&view.layout, layout) {
+            return false;
+        }
+        // A scrape holding the view keeps it; the aggregator writes a copy.
+        let values = &mut Arc::make_mut(&mut view).values;
+        for &(from, part) in parts {
+            if let Some(room) = values.get_mut(from..from + part.len()) {
+                room.copy_from_slice(part);
+            }
+        }
+        let (from, changes) = changes;
+        for &(at, value) in changes {
+            if let Some(v) = values.get_mut(from + at as usize) {
+                *v = value;
+            }
+        }
+        true
+    }
+
     /// Changes the value at emission index `at`, leaving the others.
     pub fn set_value(&self, at: usize, value: f64) {
         let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);

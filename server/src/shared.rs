@@ -171,6 +171,11 @@ pub struct Decoded {
     /// Whether the aggregator should label the series from the declaration: the session's
     /// first sample after a new declaration.
     declared_whole: bool,
+    /// A v2 line that left out the values it shares with the one before on its connection:
+    /// its new values by position (the time last), which the aggregator writes onto the
+    /// connection's previous values; `flat` then holds none but the time.
+    sparse: bool,
+    changes: Vec<(u32, f64)>,
 }
 
 /// What the aggregator labels a sample's series from.
@@ -201,6 +206,7 @@ impl Decoded {
         self.whole = None;
         self.declared = None;
         self.declared_whole = false;
+        self.sparse = false;
         self.flat.start();
         message.sample.series(&mut self.flat);
         self.witness = cfg!(debug_assertions).then(|| Box::new(message.clone()));
@@ -210,6 +216,42 @@ impl Decoded {
     pub fn set_values(&mut self, values: &[f64]) {
         self.flat.start();
         self.flat.extend_values(values);
+        self.sparse = false;
+    }
+
+    /// Empties the box for a v2 `values` line that leaves values out: its new values go in
+    /// with [`change`](Self::change).
+    pub fn start_changes(&mut self) {
+        self.flat.start();
+        self.changes.clear();
+        self.sparse = true;
+    }
+
+    /// A new value at series position `at` of a line that leaves values out.
+    pub fn change(&mut self, at: u32, value: f64) {
+        self.changes.push((at, value));
+    }
+
+    /// Starts the box for a whole v2 `values` line, whose values go in with
+    /// [`push_value`](Self::push_value).
+    pub fn start_values(&mut self) {
+        self.flat.start();
+        self.sparse = false;
+    }
+
+    /// The next value of a whole v2 `values` line.
+    pub fn push_value(&mut self, value: f64) {
+        self.flat.extend_values(&[value]);
+    }
+
+    /// Whether it is a v2 sample: one whose series a declaration names.
+    pub(crate) fn is_declared(&self) -> bool {
+        self.declared.is_some()
+    }
+
+    /// The new values by position, if the line left values out.
+    pub fn changes(&self) -> Option<&[(u32, f64)]> {
+        self.sparse.then_some(self.changes.as_slice())
     }
 
     /// How many values [`set_values`](Self::set_values) gave.
@@ -230,6 +272,10 @@ impl Decoded {
         self.whole = None;
         self.witness = None;
         declared.finish(&mut self.flat, header.t);
+        if let (true, Some(&time)) = (self.sparse, self.flat.values().last()) {
+            let at = u32::try_from(declared.len()).unwrap_or(u32::MAX);
+            self.changes.push((at, time));
+        }
         self.declared = Some(declared.clone());
         self.declared_whole = whole;
     }

@@ -101,6 +101,9 @@ impl Aggregator {
                     conflict_until: None,
                     expired: true,
                     allowance: BURST,
+                    base: Vec::new(),
+                    base_line: 0,
+                    view_line: 0,
                 })
             }
         };

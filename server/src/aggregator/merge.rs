@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use agent_core::wire::codes;
 
 use super::Aggregator;
-use super::publish::{Unpublished, labelled, learn, publish};
+use super::publish::{Unpublished, labelled, learn, publish, take_values};
 use crate::shared::{ConnId, Decoded, Reply};
 
 /// Samples an agent may send faster than `min_interval` in a row: an outage's backlog.
@@ -33,6 +33,8 @@ impl Aggregator {
             // Before anything may drop the sample: those after it come without the message.
             learn(&mut self.builder, agent, decoded);
         }
+        // Likewise: the next line may leave out what it shares with this one.
+        take_values(agent, decoded);
         if seq <= agent.last_seq {
             // Sent again after a reconnect, and merged before: merging it again could make a
             // counter go backwards.

@@ -107,12 +107,28 @@ pub(super) fn publish(
 ) -> Result<(), Unpublished> {
     if let Some(decoded) = sample {
         if same_series(agent, decoded) {
-            // The common case: the values go from the sample's box into the view, once.
-            let flat = decoded.flat().values();
-            agent.slot.publish_parts(
-                &agent.layout,
-                [&head(agent)[..], flat, &tail(agent, decoded)],
-            );
+            // The common case: the values go from the sample's box into the view, once; those
+            // of a line that left values out are written into the view in place, when it holds
+            // the line before.
+            let (head, tail) = (head(agent), tail(agent, decoded));
+            let follows = agent.view_line != 0 && agent.view_line + 1 == agent.base_line;
+            let written = match decoded.changes() {
+                Some(changes) if follows => {
+                    let end = head.len() + agent.base.len();
+                    let parts = [(0, &head[..]), (end, &tail[..])];
+                    agent
+                        .slot
+                        .patch(&agent.layout, &parts, (head.len(), changes))
+                }
+                _ => false,
+            };
+            if !written {
+                let values = own_values(agent, decoded);
+                agent
+                    .slot
+                    .publish_parts(&agent.layout, [&head[..], values, &tail]);
+            }
+            agent.view_line = agent.base_line;
             if cfg!(debug_assertions) {
                 b.start();
                 emit(b, agent, sample);
@@ -149,7 +165,38 @@ pub(super) fn publish(
         series.replace(old, agent.layout.lines.len());
     }
     agent.slot.publish(&agent.layout, b.values());
+    agent.view_line = if sample.is_some() { agent.base_line } else { 0 };
     Ok(())
+}
+
+/// Writes a sample's values onto the agent's `base` (see [`AgentState::base`]), merged or not:
+/// a v2 line's whole, or the new values of one that left values out.
+pub(super) fn take_values(agent: &mut AgentState, decoded: &Decoded) {
+    match decoded.changes() {
+        Some(changes) => {
+            for &(at, value) in changes {
+                if let Some(v) = agent.base.get_mut(at as usize) {
+                    *v = value;
+                }
+            }
+        }
+        None => {
+            agent.base.clear();
+            if decoded.is_declared() {
+                agent.base.extend_from_slice(decoded.flat().values());
+            }
+        }
+    }
+    agent.base_line += 1;
+}
+
+/// The values of a sample's own series: in its box, or, for a line that left values out, the
+/// connection's values it was written onto.
+fn own_values<'a>(agent: &'a AgentState, decoded: &'a Decoded) -> &'a [f64] {
+    match decoded.changes() {
+        Some(_) => &agent.base,
+        None => decoded.flat().values(),
+    }
 }
 
 /// The layout of the agent's series with `sample`, built anew; `b` then holds their values.
@@ -239,7 +286,11 @@ fn emit(b: &mut Builder, agent: &AgentState, decoded: Option<&Decoded>) {
         // a declaration.
         Some(Whole::Message(message)) if b.rebuilding() => message.sample.series(b),
         Some(Whole::Declared(declared)) if b.rebuilding() => {
-            declared.series(b, decoded.flat().values());
+            declared.series(b, own_values(agent, decoded));
+        }
+        _ if decoded.changes().is_some() => {
+            b.identity_joined(decoded.flat().key());
+            b.extend_values(&agent.base);
         }
         _ => b.append(decoded.flat()),
     }

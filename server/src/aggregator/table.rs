@@ -61,6 +61,14 @@ pub(super) struct AgentState {
     pub(super) expired: bool,
     /// Samples it may send now faster than `min_interval` (a token bucket of [`BURST`](super::BURST)).
     pub(super) allowance: f64,
+    /// v2: the values of the connection's last `values` line (the time last), merged or not,
+    /// onto which a line that leaves values out writes its new ones.
+    pub(super) base: Vec<f64>,
+    /// Numbers the lines written onto `base`, and says which of them the view holds (0 for
+    /// none of them): a line that leaves values out is written into the view in place when
+    /// the view holds the line before it.
+    pub(super) base_line: u64,
+    pub(super) view_line: u64,
 }
 
 /// Every agent the aggregator knows: by a stable index, which is what a connection keeps (a

@@ -202,42 +202,51 @@ pub struct Context<'a> {
     pub spares: Option<&'a Receiver<Box<Decoded>>>,
 }
 
-/// Reads a `values` line onto `base`, the values of the previous one on the connection
-/// (`based`: whether one came since the declaration): whole, or leaving out what it shares with
-/// that one. A line that leaves values out with nothing to take them from is refused, as one
-/// that would take more than there are.
+/// Reads a `values` line into `next`: its values, or, for a line that leaves out those it
+/// shares with the previous one on the connection (`based`: whether one came since the
+/// declaration, of `base_len` values), the new values by position. A line that leaves values
+/// out with nothing to take them from is refused, as one whose runs pass the values there are.
 fn read_values(
     line: &[u8],
-    base: &mut Vec<f64>,
+    next: &mut Decoded,
+    base_len: &mut usize,
     based: &mut bool,
 ) -> Result<ValuesHeader, DecodeError> {
     let had = std::mem::replace(based, false);
     let (mut at, mut delta) = (0usize, false);
+    next.start_values();
     let header = wire::decode_items(line, |item| {
         match item {
             Item::Same(n) => {
-                delta = true;
+                if !delta {
+                    if !had {
+                        return Err(DecodeError::InvalidValue("same"));
+                    }
+                    delta = true;
+                    next.start_changes();
+                }
                 at = at.saturating_add(n as usize);
-                if !had || at > base.len() {
+                if at > *base_len {
                     return Err(DecodeError::InvalidValue("same"));
                 }
             }
             Item::New(v) if delta => {
-                *base.get_mut(at).ok_or(DecodeError::InvalidValue("x"))? = v;
+                let place = u32::try_from(at)
+                    .ok()
+                    .filter(|_| at < *base_len)
+                    .ok_or(DecodeError::InvalidValue("x"))?;
+                next.change(place, v);
                 at += 1;
             }
             Item::New(v) => {
-                if at == 0 {
-                    base.clear();
-                }
-                base.push(v);
+                next.push_value(v);
                 at += 1;
             }
         }
         Ok(())
     })?;
     if !delta {
-        base.truncate(at);
+        *base_len = at;
     }
     *based = true;
     Ok(header)
@@ -321,11 +330,9 @@ pub struct Session {
     protocol: u32,
     /// v2: the agent's latest declaration, and whether a sample went on with it yet.
     declared: Option<(Arc<Declaration>, bool)>,
-    /// v2: the values of the last `values` line, on which the next one may leave out those
-    /// it shares (`same`), and whether one came since the declaration. The line is read here,
-    /// not in the box that takes it on: that was last written on another core, and a value
-    /// stored there as it is read waits on that line of memory, where one copy does not.
-    base: Vec<f64>,
+    /// v2: how many values the last `values` line had, whose values the next one may leave
+    /// out (`same`: the aggregator keeps them), and whether one came since the declaration.
+    base_len: usize,
     based: bool,
     /// The samples merged since the last ack, and the newest of them: acknowledged before the
     /// goodbye when the server stops, so the agent need not send them again.
@@ -372,7 +379,7 @@ impl Session {
             identity: None,
             protocol: PROTOCOL_VERSION,
             declared: None,
-            base: Vec::new(),
+            base_len: 0,
             based: false,
             unacked: 0,
             last_merged: 0,
@@ -406,7 +413,7 @@ impl Session {
     ) {
         while self.state != State::Closing {
             let (seals, plain, sample) = (&mut self.seals, &mut *ctx.plain, &mut *ctx.sample);
-            let (base, based) = (&mut self.base, &mut self.based);
+            let (base_len, based) = (&mut self.base_len, &mut self.based);
             let spares = ctx.spares;
             // Other messages than samples are rare (hello, auth): boxed, so that what the framer
             // hands back stays small.
@@ -421,9 +428,8 @@ impl Session {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.starts_with(br#"{"v":2,"kind":"values","#) {
                     // Straight into the box that takes them to the aggregator.
-                    let header = read_values(line, base, based)?;
                     let mut next = next_box(spares);
-                    next.set_values(base);
+                    let header = read_values(line, &mut next, base_len, based)?;
                     return Ok(Line::Values(header, next));
                 }
                 if line.starts_with(br#"{"v":2,"kind":"declare","#) {
@@ -619,7 +625,7 @@ impl Session {
                 ),
             ));
         }
-        if declared.len() != next.values_read() {
+        if next.changes().is_none() && declared.len() != next.values_read() {
             return Err(Refusal::new(
                 codes::INVALID_VALUE,
                 format!(
@@ -1026,12 +1032,24 @@ mod tests {
             .collect()
     }
 
-    /// The values of the samples handed on, and the codes of the refusals.
+    /// The values of the samples handed on, each line's new ones written onto the values of
+    /// the one before as the aggregator does, and the codes of the refusals.
     fn handed_on(requests: &[Request]) -> (Vec<Vec<f64>>, Vec<&'static str>) {
+        let mut base: Vec<f64> = Vec::new();
         let values = requests
             .iter()
             .filter_map(|r| match r {
-                Request::Sample(d) => Some(d.flat().values()[..3].to_vec()),
+                Request::Sample(d) => {
+                    match d.changes() {
+                        Some(changes) => {
+                            for &(at, v) in changes {
+                                base[at as usize] = v;
+                            }
+                        }
+                        None => base = d.flat().values().to_vec(),
+                    }
+                    Some(base[..3].to_vec())
+                }
                 _ => None,
             })
             .collect();

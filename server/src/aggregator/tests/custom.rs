@@ -6,7 +6,7 @@ use crate::declaration::Declaration;
 use agent_core::wire::ValuesHeader;
 
 /// A v2 hello on connection `conn`.
-fn connect_v2(agg: &mut Aggregator, conn: u64, id: &str, now: Instant) -> Reply {
+pub(super) fn connect_v2(agg: &mut Aggregator, conn: u64, id: &str, now: Instant) -> Reply {
     ask(
         agg,
         now,
@@ -21,7 +21,7 @@ fn connect_v2(agg: &mut Aggregator, conn: u64, id: &str, now: Instant) -> Reply 
 }
 
 /// A declaration of `node_load1` and a custom family `name` of `kind` with two series.
-fn declaration(g: u32, name: &str, kind: &str, help: &str) -> Arc<Declaration> {
+pub(super) fn declaration(g: u32, name: &str, kind: &str, help: &str) -> Arc<Declaration> {
     let line = format!(
         r#"{{"v":2,"kind":"declare","g":{g},"families":[[1]],"custom":[[32768,"{name}","{kind}","{help}","disk"]],"series":[[1],[32768,"a"],[32768,"b"]]}}"#
     );
@@ -29,7 +29,7 @@ fn declaration(g: u32, name: &str, kind: &str, help: &str) -> Arc<Declaration> {
 }
 
 /// A values line of `declared` on connection `conn`, the first after it if `whole`.
-fn send_values(
+pub(super) fn send_values(
     agg: &mut Aggregator,
     conn: u64,
     seq: u64,

@@ -6,6 +6,7 @@ mod expiry;
 mod health;
 mod merge;
 mod publish;
+mod same;
 mod takeover;
 
 use super::*;
