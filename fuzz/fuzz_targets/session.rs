@@ -10,7 +10,8 @@
 //! agent that authenticates properly (the harness says a v1 hello, for 0x80-0xbf, or a v2 one,
 //! for 0xc0-0xff, and answers the challenge with the key) and then sends the input's lines, each
 //! sealed, so that the authenticated path is fuzzed too. The seeds `raw-v2-*` and `auth-v2-*`
-//! hold v2 sessions (hello, declare, values, a new declaration).
+//! hold v2 sessions (hello, declare, values, a new declaration); `auth-v2-same` ends with a
+//! line that leaves out what it shares with the one before.
 #![no_main]
 
 use std::net::SocketAddr;
@@ -34,7 +35,6 @@ struct Harness {
     keys: Option<Keys>,
     plain: Vec<u8>,
     sample: Box<SampleMessage<Sample>>,
-    values: Vec<f64>,
     nonce_counter: u8,
     now: Instant,
     /// The server's lines read so far, and whether an error was among them.
@@ -60,7 +60,6 @@ impl Harness {
             random: &mut random,
             plain: &mut self.plain,
             sample: &mut self.sample,
-            values: &mut self.values,
             spares: None,
         };
         self.session.receive(bytes, self.now, &mut ctx, &mut requests);
@@ -214,7 +213,6 @@ fuzz_target!(|data: &[u8]| {
         keys,
         plain: Vec::new(),
         sample: Box::default(),
-        values: Vec::new(),
         nonce_counter: 0,
         now,
         read: 0,
