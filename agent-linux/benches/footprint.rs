@@ -4,7 +4,8 @@
 //!   loopback, against the floor of simply reading the `/proc` and `/sys` files and `statvfs`
 //!   calls the sample needs, and against node_exporter answering one scrape.
 //! - Bytes of this machine's sample on the wire: its v1 line, its v2 values line, and the v2
-//!   declaration sent once per connection and change of series.
+//!   declaration sent once per connection and change of series; and the next sample a second
+//!   later, leaving out what did not change.
 //! - Resident memory of the real `vitals-agent` binary over many samples at a fast interval.
 //! - Stripped binary sizes per target (after `make cross`) beside node_exporter's.
 //!
@@ -347,6 +348,29 @@ fn main() {
         format!("{all_values} B"),
         format!(
             "{series} series; the v2 declaration, once per connection and change: {declaration} B"
+        ),
+    ));
+    // The next sample a second later, leaving out what it shares with this one, as the agent
+    // sends it to a server that reads such lines.
+    let first = line[..all_values].to_vec();
+    std::thread::sleep(Duration::from_secs(1));
+    let next = collector.collect(0);
+    let header = ValuesHeader {
+        seq: 2,
+        t: next.time_ms,
+        ..header
+    };
+    let mut writer = ValuesWriter::new(&header, &mut line);
+    collector.series(&next, &mut writer);
+    let next_len = writer.finish().unwrap();
+    let mut shorter = vec![0u8; wire::MAX_LINE + 1];
+    let same = wire::delta(&first, &line[..next_len], &mut shorter).unwrap_or(next_len);
+    rows.push(Row(
+        "bytes per sample on the wire, v2, every series, a second later".into(),
+        format!("{same} B"),
+        format!(
+            "leaving out what did not change (`same`): {:.2} of the whole line ({next_len} B)",
+            same as f64 / next_len as f64
         ),
     ));
 
