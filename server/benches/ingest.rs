@@ -146,7 +146,11 @@ fn run(protocol: u32, same: bool, agents: u64, rounds: u64) -> (Server, f64) {
     }
     per_sample.sort_by(f64::total_cmp);
     let (best, median) = (per_sample[0], per_sample[per_sample.len() / 2]);
-    let how = if same { " leaving out what did not change" } else { "" };
+    let how = if same {
+        " leaving out what did not change"
+    } else {
+        ""
+    };
     println!(
         "v{protocol}{how}: {agents} agents, {rounds} rounds, {series} series and {line_bytes} B \
          a sample: {:.2} µs a sample at best, {:.2} µs median; {:.1} ns a series at best",
