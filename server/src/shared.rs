@@ -212,13 +212,6 @@ impl Decoded {
         self.witness = cfg!(debug_assertions).then(|| Box::new(message.clone()));
     }
 
-    /// Fills the box with a v2 `values` line's values, in declared order.
-    pub fn set_values(&mut self, values: &[f64]) {
-        self.flat.start();
-        self.flat.extend_values(values);
-        self.sparse = false;
-    }
-
     /// Empties the box for a v2 `values` line that leaves values out: its new values go in
     /// with [`change`](Self::change).
     pub fn start_changes(&mut self) {
@@ -254,7 +247,7 @@ impl Decoded {
         self.sparse.then_some(self.changes.as_slice())
     }
 
-    /// How many values [`set_values`](Self::set_values) gave.
+    /// How many values a whole v2 line gave ([`push_value`](Self::push_value)).
     pub fn values_read(&self) -> usize {
         self.flat.values().len()
     }

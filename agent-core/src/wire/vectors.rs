@@ -6,7 +6,10 @@
 //! spellings.
 
 use crate::sample::Sample;
-use crate::wire::{DecodeError, Message, decode_line};
+use crate::wire::{DecodeError, Item, Message, ValuesHeader, decode_items, decode_line};
+
+extern crate alloc;
+use alloc::vec::Vec;
 
 // ---- In docs/protocol.md: each decodes, and encodes back to exactly the same bytes.
 
@@ -84,6 +87,41 @@ pub(super) fn line(bytes: &[u8]) -> heapless::Vec<u8, 4096> {
 /// `bytes`, a line without its newline, decoded by the general decoder.
 pub(crate) fn one(bytes: &[u8]) -> Result<Message, DecodeError> {
     decode_line::<Sample>(bytes)
+}
+
+/// What a receiver makes of the `values` line `line` on top of `previous`'s values, as the
+/// server does: its header, its values, and whether it left values out.
+pub(crate) fn apply(
+    previous: &[f64],
+    line: &[u8],
+) -> Result<(ValuesHeader, Vec<f64>, bool), DecodeError> {
+    let mut values = previous.to_vec();
+    let (mut at, mut delta) = (0, false);
+    let header = decode_items(line, |item| {
+        match item {
+            Item::Same(n) => {
+                delta = true;
+                at += n as usize;
+                if at > values.len() {
+                    return Err(DecodeError::InvalidValue("same"));
+                }
+            }
+            Item::New(v) if delta => {
+                *values.get_mut(at).ok_or(DecodeError::InvalidValue("x"))? = v;
+                at += 1;
+            }
+            Item::New(v) => {
+                values.truncate(at);
+                values.push(v);
+                at += 1;
+            }
+        }
+        Ok(())
+    })?;
+    if !delta {
+        values.truncate(at);
+    }
+    Ok((header, values, delta))
 }
 
 #[cfg(test)]

@@ -585,9 +585,8 @@ fn record_three(a: &mut TestAgent, values: [f64; 3], now: Instant) -> u64 {
     a.record_series(&mut series, now.as_millis(), now).unwrap()
 }
 
-/// The values lines sent, read as a server does: each on top of the one before it on its
-/// connection (`connections` of them, starting where the lines of each start), and whether it
-/// left values out.
+/// The values lines sent, read as a server does: each on top of the one before it since the
+/// last hello or declaration, with its number and whether it left values out.
 fn values_sent(a: &TestAgent) -> Vec<(u64, Vec<f64>, bool)> {
     let mut out: Vec<(u64, Vec<f64>, bool)> = Vec::new();
     let mut base: Vec<f64> = Vec::new();
@@ -599,31 +598,11 @@ fn values_sent(a: &TestAgent) -> Vec<(u64, Vec<f64>, bool)> {
             base.clear();
             continue;
         }
-        let (mut at, mut delta) = (0, false);
-        let mut values = base.clone();
-        let header = crate::wire::decode_items(line, |item| {
-            match item {
-                crate::wire::Item::Same(n) => {
-                    assert!(
-                        !base.is_empty(),
-                        "values left out of a connection's first line"
-                    );
-                    delta = true;
-                    at += n as usize;
-                }
-                crate::wire::Item::New(v) if delta => {
-                    values[at] = v;
-                    at += 1;
-                }
-                crate::wire::Item::New(v) => {
-                    values.truncate(at);
-                    values.push(v);
-                    at += 1;
-                }
-            }
-            Ok(())
-        })
-        .unwrap();
+        let (header, values, delta) = crate::wire::vectors::apply(&base, line).unwrap();
+        assert!(
+            !delta || !base.is_empty(),
+            "values left out of a connection's first line"
+        );
         base = values.clone();
         out.push((header.seq, values, delta));
     }

@@ -39,7 +39,10 @@ pub(super) fn send_values(
     now: Instant,
 ) -> Reply {
     let mut message = Box::<Decoded>::default();
-    message.set_values(values);
+    message.start_values();
+    for &value in values {
+        message.push_value(value);
+    }
     let header = ValuesHeader {
         seq,
         dropped: 0,
