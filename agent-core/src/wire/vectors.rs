@@ -8,8 +8,9 @@
 use crate::sample::Sample;
 use crate::wire::{DecodeError, Item, Message, ValuesHeader, decode_items, decode_line};
 
-extern crate alloc;
-use alloc::vec::Vec;
+// Test code (the module is `cfg(test)`): std is there, as in the tests of every file.
+extern crate std;
+use std::vec::Vec;
 
 // ---- In docs/protocol.md: each decodes, and encodes back to exactly the same bytes.
 
