@@ -364,6 +364,19 @@ macro_rules! hwmon {
 
 /// A frequency of `/sys/devices/system/cpu/cpu<N>/cpufreq/` as node_exporter's cpufreq
 /// collector names it, in hertz.
+/// A RAPL zone's family: node_exporter names it and its help after the zone.
+macro_rules! rapl {
+    ($zone:literal) => {
+        counter(
+            concat!("node_rapl_", $zone, "_joules_total"),
+            "joules",
+            concat!("Current RAPL ", $zone, " value in joules"),
+            &["index", "path"],
+            Source::Agent,
+        )
+    };
+}
+
 macro_rules! cpufreq {
     ($name:literal, $help:literal) => {
         gauge(
@@ -1748,6 +1761,43 @@ pub const FAMILIES: &[Family] = &[
         &["device", "firmware_revision", "model", "serial", "state"],
         Source::Agent,
     ),
+    // node_exporter's edac collector: `/sys/devices/system/edac/mc/mc<N>/`, each memory
+    // controller's error counts and those of its chip-select rows.
+    counter(
+        "node_edac_correctable_errors_total",
+        "",
+        "Total correctable memory errors.",
+        &["controller"],
+        Source::Agent,
+    ),
+    counter(
+        "node_edac_uncorrectable_errors_total",
+        "",
+        "Total uncorrectable memory errors.",
+        &["controller"],
+        Source::Agent,
+    ),
+    counter(
+        "node_edac_csrow_correctable_errors_total",
+        "",
+        "Total correctable memory errors for this csrow.",
+        &["controller", "csrow"],
+        Source::Agent,
+    ),
+    counter(
+        "node_edac_csrow_uncorrectable_errors_total",
+        "",
+        "Total uncorrectable memory errors for this csrow.",
+        &["controller", "csrow"],
+        Source::Agent,
+    ),
+    // node_exporter's rapl collector: `/sys/class/powercap/<zone>/`, the energy counter of each
+    // RAPL zone, in a family named after the zone (the kernel's intel_rapl names them).
+    rapl!("core"),
+    rapl!("dram"),
+    rapl!("package"),
+    rapl!("psys"),
+    rapl!("uncore"),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -2083,6 +2133,22 @@ pub mod f {
     pub const BONDING_SLAVES: u16 = index("node_bonding_slaves");
     #[allow(missing_docs)]
     pub const NVME_INFO: u16 = index("node_nvme_info");
+    #[allow(missing_docs)]
+    pub const EDAC_CORRECTABLE: u16 = index("node_edac_correctable_errors_total");
+    #[allow(missing_docs)]
+    pub const EDAC_UNCORRECTABLE: u16 = index("node_edac_uncorrectable_errors_total");
+    #[allow(missing_docs)]
+    pub const EDAC_CSROW_CORRECTABLE: u16 = index("node_edac_csrow_correctable_errors_total");
+    #[allow(missing_docs)]
+    pub const EDAC_CSROW_UNCORRECTABLE: u16 = index("node_edac_csrow_uncorrectable_errors_total");
+    /// The RAPL zones' families, by the zone's name.
+    pub const RAPL: [(&str, u16); 5] = [
+        ("core", index("node_rapl_core_joules_total")),
+        ("dram", index("node_rapl_dram_joules_total")),
+        ("package", index("node_rapl_package_joules_total")),
+        ("psys", index("node_rapl_psys_joules_total")),
+        ("uncore", index("node_rapl_uncore_joules_total")),
+    ];
     #[allow(missing_docs)]
     pub const ENTROPY_AVAILABLE: u16 = index("node_entropy_available_bits");
     #[allow(missing_docs)]

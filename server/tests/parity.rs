@@ -298,6 +298,28 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
     // 256 bits, static, since Linux 5.18; before, the kernel credited and drew entropy all the
     // time, within its pool of 4096 bits.
     (&["node_entropy_available_bits"], |_| within(4096.0, 0.0)),
+    // Memory errors come rarely, but in bursts: a failing DIMM can log hundreds a second.
+    (
+        &[
+            "node_edac_correctable_errors_total",
+            "node_edac_uncorrectable_errors_total",
+            "node_edac_csrow_correctable_errors_total",
+            "node_edac_csrow_uncorrectable_errors_total",
+        ],
+        |lag| within(1000.0 * (lag + 1.0), 0.0),
+    ),
+    // Joules: a server's CPU package draws a few hundred watts at most, its whole platform
+    // (psys) a kilowatt.
+    (
+        &[
+            "node_rapl_core_joules_total",
+            "node_rapl_dram_joules_total",
+            "node_rapl_package_joules_total",
+            "node_rapl_psys_joules_total",
+            "node_rapl_uncore_joules_total",
+        ],
+        |lag| within(1000.0 * (lag + 0.05), 0.0),
+    ),
     // Every process opening or closing a file between the two readings.
     (&["node_filefd_allocated"], |_| within(500.0, 0.0)),
     // A CPU spends at most one second per second in a mode; pressure likewise.
@@ -914,23 +936,28 @@ fn docker_agent_matches_node_exporter_on_its_host() {
     });
 }
 
-/// Families this machine has nothing for (no RAID arrays, bonds or NVMe drives here), compared on a fixture
-/// root instead: node_exporter reads its `proc` and `sys` (`--path.procfs`, `--path.sysfs`)
-/// with only that collector, the agent reads the same root (`--root`, `--once`); every series
-/// and value must be the same.
+/// Families this machine has nothing for (no RAID arrays, bonds, NVMe drives, memory controllers
+/// or RAPL zones here), compared on a fixture root instead: node_exporter reads its `proc` and
+/// `sys` (`--path.procfs`, `--path.sysfs`) with only that collector, the agent reads the same
+/// root (`--root`, `--once`); every series and value must be the same.
 const FIXTURES: &[(&str, &str, &str)] = &[
     ("mdadm", "node_md_", "mdadm"),
     ("bonding", "node_bonding_", "bonding"),
     ("nvme", "node_nvme_", "nvme"),
+    ("edac", "node_edac_", "edac"),
+    ("rapl", "node_rapl_", "rapl"),
 ];
 
 #[test]
 #[ignore = "needs Debian's prometheus-node-exporter: make test runs it"]
 fn fixture_families_match_node_exporter_series_by_series() {
     for &(fixture, prefix, collector) in FIXTURES {
+        // Canonical, as Go's `filepath.Join` cleans the paths that rapl's `path` label shows.
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../agent-linux/src/collect/fixtures")
-            .join(fixture);
+            .join(fixture)
+            .canonicalize()
+            .unwrap();
         let (_node_exporter, port) = node_exporter(&[
             format!("--path.procfs={}", root.join("proc").display()),
             format!("--path.sysfs={}", root.join("sys").display()),

@@ -34,6 +34,8 @@
 //! - `mdadm.rs`: software RAID arrays, `/proc/mdstat`.
 //! - `bonding.rs`: bonded network interfaces and their slaves' links, `/sys/class/net/`.
 //! - `nvme.rs`: NVMe controllers' model, serial, firmware and state, `/sys/class/nvme/`.
+//! - `edac.rs`: memory controllers' error counts, `/sys/devices/system/edac/mc/`.
+//! - `rapl.rs`: the energy counters of RAPL zones, `/sys/class/powercap/`.
 //! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
 //! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
 //!   node_exporter selects by default.
@@ -69,6 +71,7 @@ mod bonding;
 mod conntrack;
 mod cpufreq;
 mod diskstats;
+mod edac;
 mod entropy;
 mod families;
 mod filefd;
@@ -88,6 +91,7 @@ mod os;
 mod pressure;
 mod proc_file;
 mod process;
+mod rapl;
 mod read;
 mod schedstat;
 mod selinux;
@@ -207,6 +211,8 @@ impl Collector {
                 Box::new(mdadm::MdadmCollector::new(&root)),
                 Box::new(bonding::BondingCollector::new(&root)),
                 Box::new(nvme::NvmeCollector::new(&root)),
+                Box::new(edac::EdacCollector::new(&root)),
+                Box::new(rapl::RaplCollector::new(&root)),
                 Box::new(sockstat::SockstatCollector::new(&root)),
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
