@@ -377,6 +377,19 @@ macro_rules! rapl {
     };
 }
 
+/// A power supply's attribute, as node_exporter names its family and help.
+macro_rules! power_supply {
+    ($name:literal, $unit:literal) => {
+        gauge(
+            concat!("node_power_supply_", $name),
+            $unit,
+            concat!($name, " value of /sys/class/power_supply/<power_supply>."),
+            &["power_supply"],
+            Source::Agent,
+        )
+    };
+}
+
 macro_rules! cpufreq {
     ($name:literal, $help:literal) => {
         gauge(
@@ -1798,6 +1811,77 @@ pub const FAMILIES: &[Family] = &[
     rapl!("package"),
     rapl!("psys"),
     rapl!("uncore"),
+    // node_exporter's powersupplyclass collector: `/sys/class/power_supply/<power_supply>/`,
+    // batteries, mains and USB supplies: a family per attribute it exports, and their texts.
+    power_supply!("authentic", ""),
+    power_supply!("calibrate", ""),
+    power_supply!("capacity", ""),
+    power_supply!("capacity_alert_max", ""),
+    power_supply!("capacity_alert_min", ""),
+    power_supply!("cyclecount", ""),
+    power_supply!("online", ""),
+    power_supply!("present", ""),
+    power_supply!("time_to_empty_seconds", "seconds"),
+    power_supply!("time_to_full_seconds", "seconds"),
+    power_supply!("current_boot", ""),
+    power_supply!("current_max", ""),
+    power_supply!("current_ampere", "ampere"),
+    power_supply!("energy_empty", ""),
+    power_supply!("energy_empty_design", ""),
+    power_supply!("energy_full", ""),
+    power_supply!("energy_full_design", ""),
+    power_supply!("energy_watthour", "watthour"),
+    power_supply!("voltage_boot", ""),
+    power_supply!("voltage_max", ""),
+    power_supply!("voltage_max_design", ""),
+    power_supply!("voltage_min", ""),
+    power_supply!("voltage_min_design", ""),
+    power_supply!("voltage_volt", "volt"),
+    power_supply!("voltage_ocv", ""),
+    power_supply!("charge_control_limit", ""),
+    power_supply!("charge_control_limit_max", ""),
+    power_supply!("charge_counter", ""),
+    power_supply!("charge_empty", ""),
+    power_supply!("charge_empty_design", ""),
+    power_supply!("charge_full", ""),
+    power_supply!("charge_full_design", ""),
+    power_supply!("charge_ampere", "ampere"),
+    power_supply!("charge_term_current", ""),
+    power_supply!("constant_charge_current", ""),
+    power_supply!("constant_charge_current_max", ""),
+    power_supply!("constant_charge_voltage", ""),
+    power_supply!("constant_charge_voltage_max", ""),
+    power_supply!("precharge_current", ""),
+    power_supply!("input_current_limit", ""),
+    power_supply!("power_watt", "watt"),
+    power_supply!("temp_celsius", "celsius"),
+    power_supply!("temp_alert_max_celsius", "celsius"),
+    power_supply!("temp_alert_min_celsius", "celsius"),
+    power_supply!("temp_ambient_celsius", "celsius"),
+    power_supply!("temp_ambient_max_celsius", "celsius"),
+    power_supply!("temp_ambient_min_celsius", "celsius"),
+    power_supply!("temp_max_celsius", "celsius"),
+    power_supply!("temp_min_celsius", "celsius"),
+    gauge(
+        "node_power_supply_info",
+        "",
+        "info of /sys/class/power_supply/<power_supply>.",
+        &[
+            "power_supply",
+            "capacity_level",
+            "charge_type",
+            "health",
+            "manufacturer",
+            "model_name",
+            "serial_number",
+            "status",
+            "technology",
+            "type",
+            "usb_type",
+            "scope",
+        ],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of each family, by number, without the names and help texts: what a board
@@ -2149,6 +2233,141 @@ pub mod f {
         ("psys", index("node_rapl_psys_joules_total")),
         ("uncore", index("node_rapl_uncore_joules_total")),
     ];
+    /// The power supplies' families of numbers, by the name after `node_power_supply_`.
+    pub const POWER_SUPPLY: [(&str, u16); 49] = [
+        ("authentic", index("node_power_supply_authentic")),
+        ("calibrate", index("node_power_supply_calibrate")),
+        ("capacity", index("node_power_supply_capacity")),
+        (
+            "capacity_alert_max",
+            index("node_power_supply_capacity_alert_max"),
+        ),
+        (
+            "capacity_alert_min",
+            index("node_power_supply_capacity_alert_min"),
+        ),
+        ("cyclecount", index("node_power_supply_cyclecount")),
+        ("online", index("node_power_supply_online")),
+        ("present", index("node_power_supply_present")),
+        (
+            "time_to_empty_seconds",
+            index("node_power_supply_time_to_empty_seconds"),
+        ),
+        (
+            "time_to_full_seconds",
+            index("node_power_supply_time_to_full_seconds"),
+        ),
+        ("current_boot", index("node_power_supply_current_boot")),
+        ("current_max", index("node_power_supply_current_max")),
+        ("current_ampere", index("node_power_supply_current_ampere")),
+        ("energy_empty", index("node_power_supply_energy_empty")),
+        (
+            "energy_empty_design",
+            index("node_power_supply_energy_empty_design"),
+        ),
+        ("energy_full", index("node_power_supply_energy_full")),
+        (
+            "energy_full_design",
+            index("node_power_supply_energy_full_design"),
+        ),
+        (
+            "energy_watthour",
+            index("node_power_supply_energy_watthour"),
+        ),
+        ("voltage_boot", index("node_power_supply_voltage_boot")),
+        ("voltage_max", index("node_power_supply_voltage_max")),
+        (
+            "voltage_max_design",
+            index("node_power_supply_voltage_max_design"),
+        ),
+        ("voltage_min", index("node_power_supply_voltage_min")),
+        (
+            "voltage_min_design",
+            index("node_power_supply_voltage_min_design"),
+        ),
+        ("voltage_volt", index("node_power_supply_voltage_volt")),
+        ("voltage_ocv", index("node_power_supply_voltage_ocv")),
+        (
+            "charge_control_limit",
+            index("node_power_supply_charge_control_limit"),
+        ),
+        (
+            "charge_control_limit_max",
+            index("node_power_supply_charge_control_limit_max"),
+        ),
+        ("charge_counter", index("node_power_supply_charge_counter")),
+        ("charge_empty", index("node_power_supply_charge_empty")),
+        (
+            "charge_empty_design",
+            index("node_power_supply_charge_empty_design"),
+        ),
+        ("charge_full", index("node_power_supply_charge_full")),
+        (
+            "charge_full_design",
+            index("node_power_supply_charge_full_design"),
+        ),
+        ("charge_ampere", index("node_power_supply_charge_ampere")),
+        (
+            "charge_term_current",
+            index("node_power_supply_charge_term_current"),
+        ),
+        (
+            "constant_charge_current",
+            index("node_power_supply_constant_charge_current"),
+        ),
+        (
+            "constant_charge_current_max",
+            index("node_power_supply_constant_charge_current_max"),
+        ),
+        (
+            "constant_charge_voltage",
+            index("node_power_supply_constant_charge_voltage"),
+        ),
+        (
+            "constant_charge_voltage_max",
+            index("node_power_supply_constant_charge_voltage_max"),
+        ),
+        (
+            "precharge_current",
+            index("node_power_supply_precharge_current"),
+        ),
+        (
+            "input_current_limit",
+            index("node_power_supply_input_current_limit"),
+        ),
+        ("power_watt", index("node_power_supply_power_watt")),
+        ("temp_celsius", index("node_power_supply_temp_celsius")),
+        (
+            "temp_alert_max_celsius",
+            index("node_power_supply_temp_alert_max_celsius"),
+        ),
+        (
+            "temp_alert_min_celsius",
+            index("node_power_supply_temp_alert_min_celsius"),
+        ),
+        (
+            "temp_ambient_celsius",
+            index("node_power_supply_temp_ambient_celsius"),
+        ),
+        (
+            "temp_ambient_max_celsius",
+            index("node_power_supply_temp_ambient_max_celsius"),
+        ),
+        (
+            "temp_ambient_min_celsius",
+            index("node_power_supply_temp_ambient_min_celsius"),
+        ),
+        (
+            "temp_max_celsius",
+            index("node_power_supply_temp_max_celsius"),
+        ),
+        (
+            "temp_min_celsius",
+            index("node_power_supply_temp_min_celsius"),
+        ),
+    ];
+    #[allow(missing_docs)]
+    pub const POWER_SUPPLY_INFO: u16 = index("node_power_supply_info");
     #[allow(missing_docs)]
     pub const ENTROPY_AVAILABLE: u16 = index("node_entropy_available_bits");
     #[allow(missing_docs)]

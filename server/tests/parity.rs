@@ -320,6 +320,92 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |lag| within(1000.0 * (lag + 0.05), 0.0),
     ),
+    // A supply's design, limits and settings, and its texts: static while the test runs.
+    (
+        &[
+            "node_power_supply_authentic",
+            "node_power_supply_calibrate",
+            "node_power_supply_capacity_alert_max",
+            "node_power_supply_capacity_alert_min",
+            "node_power_supply_cyclecount",
+            "node_power_supply_present",
+            "node_power_supply_online",
+            "node_power_supply_energy_empty",
+            "node_power_supply_energy_empty_design",
+            "node_power_supply_energy_full",
+            "node_power_supply_energy_full_design",
+            "node_power_supply_charge_empty",
+            "node_power_supply_charge_empty_design",
+            "node_power_supply_charge_full",
+            "node_power_supply_charge_full_design",
+            "node_power_supply_voltage_boot",
+            "node_power_supply_voltage_max",
+            "node_power_supply_voltage_max_design",
+            "node_power_supply_voltage_min",
+            "node_power_supply_voltage_min_design",
+            "node_power_supply_current_boot",
+            "node_power_supply_current_max",
+            "node_power_supply_charge_control_limit",
+            "node_power_supply_charge_control_limit_max",
+            "node_power_supply_charge_term_current",
+            "node_power_supply_constant_charge_current",
+            "node_power_supply_constant_charge_current_max",
+            "node_power_supply_constant_charge_voltage",
+            "node_power_supply_constant_charge_voltage_max",
+            "node_power_supply_precharge_current",
+            "node_power_supply_input_current_limit",
+            "node_power_supply_temp_alert_max_celsius",
+            "node_power_supply_temp_alert_min_celsius",
+            "node_power_supply_temp_ambient_max_celsius",
+            "node_power_supply_temp_ambient_min_celsius",
+            "node_power_supply_temp_max_celsius",
+            "node_power_supply_temp_min_celsius",
+            "node_power_supply_info",
+        ],
+        |_| Tolerance::Exact,
+    ),
+    // A battery's charge: a laptop draws it down by a percent in a minute or so.
+    (&["node_power_supply_capacity"], |lag| {
+        within(1.0 + lag / 30.0, 0.0)
+    }),
+    (
+        &[
+            "node_power_supply_energy_watthour",
+            "node_power_supply_charge_ampere",
+            "node_power_supply_charge_counter",
+        ],
+        |lag| within(0.05 * (lag + 1.0), 0.01),
+    ),
+    // What the load draws now moves from one moment to the next.
+    (
+        &[
+            "node_power_supply_current_ampere",
+            "node_power_supply_power_watt",
+        ],
+        |_| within(5.0, 0.5),
+    ),
+    (
+        &[
+            "node_power_supply_voltage_volt",
+            "node_power_supply_voltage_ocv",
+        ],
+        |_| within(0.5, 0.05),
+    ),
+    (
+        &[
+            "node_power_supply_temp_celsius",
+            "node_power_supply_temp_ambient_celsius",
+        ],
+        |_| within(2.0, 0.0),
+    ),
+    // The firmware's estimates jump with the load.
+    (
+        &[
+            "node_power_supply_time_to_empty_seconds",
+            "node_power_supply_time_to_full_seconds",
+        ],
+        |_| within(600.0, 0.5),
+    ),
     // Every process opening or closing a file between the two readings.
     (&["node_filefd_allocated"], |_| within(500.0, 0.0)),
     // A CPU spends at most one second per second in a mode; pressure likewise.
@@ -936,8 +1022,8 @@ fn docker_agent_matches_node_exporter_on_its_host() {
     });
 }
 
-/// Families this machine has nothing for (no RAID arrays, bonds, NVMe drives, memory controllers
-/// or RAPL zones here), compared on a fixture root instead: node_exporter reads its `proc` and
+/// Families this machine has nothing for (no RAID arrays, bonds, NVMe drives, memory controllers,
+/// RAPL zones or power supplies here), compared on a fixture root instead: node_exporter reads its `proc` and
 /// `sys` (`--path.procfs`, `--path.sysfs`) with only that collector, the agent reads the same
 /// root (`--root`, `--once`); every series and value must be the same.
 const FIXTURES: &[(&str, &str, &str)] = &[
@@ -946,6 +1032,7 @@ const FIXTURES: &[(&str, &str, &str)] = &[
     ("nvme", "node_nvme_", "nvme"),
     ("edac", "node_edac_", "edac"),
     ("rapl", "node_rapl_", "rapl"),
+    ("power_supply", "node_power_supply_", "powersupplyclass"),
 ];
 
 #[test]
@@ -980,11 +1067,14 @@ fn fixture_families_match_node_exporter_series_by_series() {
                 .filter(|(name, _, _)| name.starts_with(prefix))
                 .map(|(name, values, value)| {
                     let family = node_families().find(|f| f.name == name).unwrap();
+                    // An empty label is no label, to Prometheus as to node_exporter, which
+                    // leaves out an info series' empty texts.
                     let labels = family
                         .labels
                         .iter()
                         .map(|l| (*l).to_owned())
                         .zip(values)
+                        .filter(|(_, value)| !value.is_empty())
                         .collect();
                     (name.to_owned(), labels, value)
                 })

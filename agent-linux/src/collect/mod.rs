@@ -36,6 +36,7 @@
 //! - `nvme.rs`: NVMe controllers' model, serial, firmware and state, `/sys/class/nvme/`.
 //! - `edac.rs`: memory controllers' error counts, `/sys/devices/system/edac/mc/`.
 //! - `rapl.rs`: the energy counters of RAPL zones, `/sys/class/powercap/`.
+//! - `power_supply.rs`: batteries, mains and USB supplies, `/sys/class/power_supply/`.
 //! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
 //! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
 //!   node_exporter selects by default.
@@ -88,6 +89,7 @@ mod netdev;
 mod netstat;
 mod nvme;
 mod os;
+mod power_supply;
 mod pressure;
 mod proc_file;
 mod process;
@@ -213,6 +215,7 @@ impl Collector {
                 Box::new(nvme::NvmeCollector::new(&root)),
                 Box::new(edac::EdacCollector::new(&root)),
                 Box::new(rapl::RaplCollector::new(&root)),
+                Box::new(power_supply::PowerSupplyCollector::new(&root)),
                 Box::new(sockstat::SockstatCollector::new(&root)),
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
