@@ -1884,19 +1884,105 @@ pub const FAMILIES: &[Family] = &[
     ),
 ];
 
-/// The label names of each family, by number, without the names and help texts: what a board
-/// needs to declare its series, so that its flash holds no more of the table.
+/// The label names of family `id`, without the names and help texts: what a board needs to
+/// declare its series, so that its flash holds no more of the table.
+pub fn label_names(id: u16) -> Option<&'static [&'static str]> {
+    let set = *label_sets::OF.get(usize::from(id))?;
+    label_sets::SETS.get(usize::from(set)).copied()
+}
+
+/// The tables behind [`label_names`]: each distinct list of label names once, and a byte per
+/// family saying which. A list per family took a pointer and a length each (8 bytes on a
+/// board, 3.9 KB of flash for 487 families); most families share a list with others.
 // Indexing runs at compile time, where a slip fails the build.
 #[allow(clippy::indexing_slicing)]
-pub static LABEL_NAMES: [&[&str]; FAMILIES.len()] = {
-    let mut out: [&[&str]; FAMILIES.len()] = [&[]; FAMILIES.len()];
-    let mut i = 0;
-    while i < FAMILIES.len() {
-        out[i] = FAMILIES[i].labels;
-        i += 1;
+mod label_sets {
+    use super::FAMILIES;
+
+    const fn same_str(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
     }
-    out
-};
+
+    const fn same_list(a: &[&str], b: &[&str]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if !same_str(a[i], b[i]) {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// Whether family `i`'s list is the first of its kind.
+    const fn first(i: usize) -> bool {
+        let mut j = 0;
+        while j < i {
+            if same_list(FAMILIES[j].labels, FAMILIES[i].labels) {
+                return false;
+            }
+            j += 1;
+        }
+        true
+    }
+
+    const COUNT: usize = {
+        let mut count = 0;
+        let mut i = 0;
+        while i < FAMILIES.len() {
+            if first(i) {
+                count += 1;
+            }
+            i += 1;
+        }
+        assert!(
+            count <= 256,
+            "a byte per family no longer tells the lists apart"
+        );
+        count
+    };
+
+    pub(super) static SETS: [&[&str]; COUNT] = {
+        let mut out: [&[&str]; COUNT] = [&[]; COUNT];
+        let (mut i, mut n) = (0, 0);
+        while i < FAMILIES.len() {
+            if first(i) {
+                out[n] = FAMILIES[i].labels;
+                n += 1;
+            }
+            i += 1;
+        }
+        out
+    };
+
+    pub(super) static OF: [u8; FAMILIES.len()] = {
+        let mut out = [0u8; FAMILIES.len()];
+        let mut i = 0;
+        while i < FAMILIES.len() {
+            let mut n = 0;
+            while !same_list(SETS[n], FAMILIES[i].labels) {
+                n += 1;
+            }
+            out[i] = n as u8;
+            i += 1;
+        }
+        out
+    };
+}
 
 /// The family numbered `id`.
 pub fn family(id: u16) -> Option<&'static Family> {
@@ -2725,7 +2811,7 @@ mod tests {
     fn numbers_names_and_labels_are_consistent() {
         assert!(FAMILIES.len() < usize::from(u16::MAX));
         for (i, fam) in FAMILIES.iter().enumerate() {
-            assert_eq!(LABEL_NAMES[i], fam.labels);
+            assert_eq!(label_names(i as u16), Some(fam.labels));
             assert!(
                 fam.name.starts_with("node_")
                     || fam.name.starts_with("vitals_")

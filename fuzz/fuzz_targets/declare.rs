@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 
 use agent_core::catalogue::custom::{self, CUSTOM_BASE, Custom};
-use agent_core::catalogue::{FAMILIES, Kind, LABEL_NAMES, Series, Source};
+use agent_core::catalogue::{FAMILIES, Kind, Series, Source, label_names};
 use agent_core::sample::label_text_ok;
 use agent_core::wire::{DecodeError, EncodeError, MAX_LINE, codes, decode_declare, encode_declare};
 use libfuzzer_sys::fuzz_target;
@@ -151,7 +151,7 @@ fuzz_target!(|data: &[u8]| {
                     .get(usize::from(*family))
                     .expect("a family of the catalogue");
                 assert_eq!(known.source, Source::Agent, "family {family}");
-                assert_eq!(labels.len(), LABEL_NAMES[usize::from(*family)].len());
+                assert_eq!(Some(labels.len()), label_names(*family).map(|l| l.len()));
             }
         }
         assert!(labels.iter().all(|l| label_text_ok(l)), "{labels:?}");

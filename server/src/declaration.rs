@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use agent_core::catalogue::custom::CUSTOM_BASE;
-use agent_core::catalogue::{LABEL_NAMES, f};
+use agent_core::catalogue::{f, label_names};
 use agent_core::wire::{self, DecodeError, codes};
 
 use crate::exposition::{Builder, CustomDef, join_identity};
@@ -152,7 +152,7 @@ impl Declaration {
         for &(family, start) in &self.series {
             let count = match family.checked_sub(CUSTOM_BASE) {
                 Some(place) => self.custom.get(usize::from(place)).map_or(0, |c| c.1.len()),
-                None => LABEL_NAMES.get(usize::from(family)).map_or(0, |l| l.len()),
+                None => label_names(family).map_or(0, |l| l.len()),
             };
             labels.clear();
             for i in start as usize..start as usize + count {

@@ -32,7 +32,7 @@ use super::{DecodeError, EncodeError, MAX_TEXT, fast::Cursor};
 use crate::catalogue::custom::{
     self, CUSTOM_BASE, Custom, Fault, MAX_CUSTOM, MAX_CUSTOM_LABELS, MAX_HELP, MAX_NAME,
 };
-use crate::catalogue::{FAMILIES, Kind, LABEL_NAMES, Series, Source, f};
+use crate::catalogue::{FAMILIES, Kind, Series, Source, f, label_names};
 use crate::sample::label_text_ok;
 
 /// The most labels (after `agent`) a family has: `node_os_info`'s twelve.
@@ -181,8 +181,9 @@ pub fn encode_declare(
     out.bytes(br#""g":"#);
     out.uint(g.into());
     out.bytes(br#","families":["#);
-    for (id, labels) in (0u16..).zip(LABEL_NAMES.iter()) {
+    for id in 0..FAMILIES.len() as u16 {
         if families.contains(id) && declared(id) {
+            let labels = label_names(id).unwrap_or_default();
             entry(&mut out, id, labels.iter().copied());
         }
     }
@@ -248,7 +249,7 @@ pub fn decode_declare(
             Some(place) => customs.get(usize::from(place)).map(|&n| usize::from(n)),
             None => families
                 .contains(family)
-                .then(|| LABEL_NAMES.get(usize::from(family)).map_or(0, |l| l.len())),
+                .then(|| label_names(family).map_or(0, |l| l.len())),
         };
         if names != Some(values.len()) {
             return Err(DecodeError::WrongLabels(family));
