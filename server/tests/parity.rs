@@ -406,6 +406,51 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |_| within(600.0, 0.5),
     ),
+    // An XFS filesystem counts each operation on it, up to millions a second on a busy one.
+    (
+        &[
+            "node_xfs_extent_allocation_extents_allocated_total",
+            "node_xfs_extent_allocation_blocks_allocated_total",
+            "node_xfs_extent_allocation_extents_freed_total",
+            "node_xfs_extent_allocation_blocks_freed_total",
+            "node_xfs_allocation_btree_lookups_total",
+            "node_xfs_allocation_btree_compares_total",
+            "node_xfs_allocation_btree_records_inserted_total",
+            "node_xfs_allocation_btree_records_deleted_total",
+            "node_xfs_block_mapping_reads_total",
+            "node_xfs_block_mapping_writes_total",
+            "node_xfs_block_mapping_unmaps_total",
+            "node_xfs_block_mapping_extent_list_insertions_total",
+            "node_xfs_block_mapping_extent_list_deletions_total",
+            "node_xfs_block_mapping_extent_list_lookups_total",
+            "node_xfs_block_mapping_extent_list_compares_total",
+            "node_xfs_block_map_btree_lookups_total",
+            "node_xfs_block_map_btree_compares_total",
+            "node_xfs_block_map_btree_records_inserted_total",
+            "node_xfs_block_map_btree_records_deleted_total",
+            "node_xfs_directory_operation_lookup_total",
+            "node_xfs_directory_operation_create_total",
+            "node_xfs_directory_operation_remove_total",
+            "node_xfs_directory_operation_getdents_total",
+            "node_xfs_inode_operation_attempts_total",
+            "node_xfs_inode_operation_found_total",
+            "node_xfs_inode_operation_recycled_total",
+            "node_xfs_inode_operation_missed_total",
+            "node_xfs_inode_operation_duplicates_total",
+            "node_xfs_inode_operation_reclaims_total",
+            "node_xfs_inode_operation_attribute_changes_total",
+            "node_xfs_read_calls_total",
+            "node_xfs_write_calls_total",
+            "node_xfs_vnode_active_total",
+            "node_xfs_vnode_allocate_total",
+            "node_xfs_vnode_get_total",
+            "node_xfs_vnode_hold_total",
+            "node_xfs_vnode_release_total",
+            "node_xfs_vnode_reclaim_total",
+            "node_xfs_vnode_remove_total",
+        ],
+        |lag| within(1e6 * (lag + 0.05), 0.01),
+    ),
     // Every process opening or closing a file between the two readings.
     (&["node_filefd_allocated"], |_| within(500.0, 0.0)),
     // A CPU spends at most one second per second in a mode; pressure likewise.
@@ -1023,7 +1068,7 @@ fn docker_agent_matches_node_exporter_on_its_host() {
 }
 
 /// Families this machine has nothing for (no RAID arrays, bonds, NVMe drives, memory controllers,
-/// RAPL zones or power supplies here), compared on a fixture root instead: node_exporter reads its `proc` and
+/// RAPL zones, power supplies or XFS filesystems here), compared on a fixture root instead: node_exporter reads its `proc` and
 /// `sys` (`--path.procfs`, `--path.sysfs`) with only that collector, the agent reads the same
 /// root (`--root`, `--once`); every series and value must be the same.
 const FIXTURES: &[(&str, &str, &str)] = &[
@@ -1033,6 +1078,7 @@ const FIXTURES: &[(&str, &str, &str)] = &[
     ("edac", "node_edac_", "edac"),
     ("rapl", "node_rapl_", "rapl"),
     ("power_supply", "node_power_supply_", "powersupplyclass"),
+    ("xfs", "node_xfs_", "xfs"),
 ];
 
 #[test]

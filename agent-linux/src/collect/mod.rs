@@ -37,6 +37,7 @@
 //! - `edac.rs`: memory controllers' error counts, `/sys/devices/system/edac/mc/`.
 //! - `rapl.rs`: the energy counters of RAPL zones, `/sys/class/powercap/`.
 //! - `power_supply.rs`: batteries, mains and USB supplies, `/sys/class/power_supply/`.
+//! - `xfs.rs`: XFS filesystems' statistics, `/sys/fs/xfs/<device>/stats/stats`.
 //! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
 //! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
 //!   node_exporter selects by default.
@@ -106,6 +107,7 @@ mod time;
 mod timex;
 mod udp_queues;
 mod vmstat;
+mod xfs;
 
 pub use textfile::{MAX_DECLARED, MAX_FILE_BYTES, MAX_FILES, MAX_SERIES};
 
@@ -216,6 +218,7 @@ impl Collector {
                 Box::new(edac::EdacCollector::new(&root)),
                 Box::new(rapl::RaplCollector::new(&root)),
                 Box::new(power_supply::PowerSupplyCollector::new(&root)),
+                Box::new(xfs::XfsCollector::new(&root)),
                 Box::new(sockstat::SockstatCollector::new(&root)),
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
