@@ -2157,6 +2157,49 @@ pub const FAMILIES: &[Family] = &[
         &["device"],
         Source::Agent,
     ),
+    // node_exporter's nfs collector: the NFS client's RPC statistics, `/proc/net/rpc/nfs`.
+    counter(
+        "node_nfs_packets_total",
+        "",
+        "Total NFSd network packets (sent+received) by protocol type.",
+        &["protocol"],
+        Source::Agent,
+    ),
+    counter(
+        "node_nfs_connections_total",
+        "",
+        "Total number of NFSd TCP connections.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_nfs_rpcs_total",
+        "",
+        "Total number of RPCs performed.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_nfs_rpc_retransmissions_total",
+        "",
+        "Number of RPC transmissions performed.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_nfs_rpc_authentication_refreshes_total",
+        "",
+        "Number of RPC authentication refreshes performed.",
+        &[],
+        Source::Agent,
+    ),
+    counter(
+        "node_nfs_requests_total",
+        "",
+        "Number of NFS procedures invoked.",
+        &["proto", "method"],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of family `id`, without the names and help texts: what a board needs to
@@ -2729,6 +2772,19 @@ pub mod f {
     ];
     #[allow(missing_docs)]
     pub const POWER_SUPPLY_INFO: u16 = index("node_power_supply_info");
+    #[allow(missing_docs)]
+    pub const NFS_PACKETS: u16 = index("node_nfs_packets_total");
+    #[allow(missing_docs)]
+    pub const NFS_CONNECTIONS: u16 = index("node_nfs_connections_total");
+    #[allow(missing_docs)]
+    pub const NFS_RPCS: u16 = index("node_nfs_rpcs_total");
+    #[allow(missing_docs)]
+    pub const NFS_RPC_RETRANSMISSIONS: u16 = index("node_nfs_rpc_retransmissions_total");
+    #[allow(missing_docs)]
+    pub const NFS_RPC_AUTHENTICATION_REFRESHES: u16 =
+        index("node_nfs_rpc_authentication_refreshes_total");
+    #[allow(missing_docs)]
+    pub const NFS_REQUESTS: u16 = index("node_nfs_requests_total");
     /// The XFS families, in node_exporter's order.
     pub const XFS: [u16; 39] = [
         index("node_xfs_extent_allocation_extents_allocated_total"),

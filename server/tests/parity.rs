@@ -451,6 +451,18 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |lag| within(1e6 * (lag + 0.05), 0.01),
     ),
+    // An NFS client's traffic: thousands of calls a second on a busy one.
+    (
+        &[
+            "node_nfs_packets_total",
+            "node_nfs_connections_total",
+            "node_nfs_rpcs_total",
+            "node_nfs_rpc_retransmissions_total",
+            "node_nfs_rpc_authentication_refreshes_total",
+            "node_nfs_requests_total",
+        ],
+        |lag| within(10_000.0 * (lag + 0.05), 0.01),
+    ),
     // Every process opening or closing a file between the two readings.
     (&["node_filefd_allocated"], |_| within(500.0, 0.0)),
     // A CPU spends at most one second per second in a mode; pressure likewise.
@@ -1068,7 +1080,7 @@ fn docker_agent_matches_node_exporter_on_its_host() {
 }
 
 /// Families this machine has nothing for (no RAID arrays, bonds, NVMe drives, memory controllers,
-/// RAPL zones, power supplies or XFS filesystems here), compared on a fixture root instead: node_exporter reads its `proc` and
+/// RAPL zones, power supplies, XFS filesystems or NFS mounts here), compared on a fixture root instead: node_exporter reads its `proc` and
 /// `sys` (`--path.procfs`, `--path.sysfs`) with only that collector, the agent reads the same
 /// root (`--root`, `--once`); every series and value must be the same.
 const FIXTURES: &[(&str, &str, &str)] = &[
@@ -1079,6 +1091,7 @@ const FIXTURES: &[(&str, &str, &str)] = &[
     ("rapl", "node_rapl_", "rapl"),
     ("power_supply", "node_power_supply_", "powersupplyclass"),
     ("xfs", "node_xfs_", "xfs"),
+    ("nfs", "node_nfs_", "nfs"),
 ];
 
 #[test]

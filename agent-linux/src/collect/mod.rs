@@ -38,6 +38,7 @@
 //! - `rapl.rs`: the energy counters of RAPL zones, `/sys/class/powercap/`.
 //! - `power_supply.rs`: batteries, mains and USB supplies, `/sys/class/power_supply/`.
 //! - `xfs.rs`: XFS filesystems' statistics, `/sys/fs/xfs/<device>/stats/stats`.
+//! - `nfs.rs`: the NFS client's RPC statistics, `/proc/net/rpc/nfs`.
 //! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
 //! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
 //!   node_exporter selects by default.
@@ -88,6 +89,7 @@ mod meminfo;
 mod netclass;
 mod netdev;
 mod netstat;
+mod nfs;
 mod nvme;
 mod os;
 mod power_supply;
@@ -219,6 +221,7 @@ impl Collector {
                 Box::new(rapl::RaplCollector::new(&root)),
                 Box::new(power_supply::PowerSupplyCollector::new(&root)),
                 Box::new(xfs::XfsCollector::new(&root)),
+                Box::new(nfs::NfsCollector::new(&root)),
                 Box::new(sockstat::SockstatCollector::new(&root)),
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),
