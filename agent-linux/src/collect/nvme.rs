@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::{SYSFS_READ, read_sysfs};
+use super::read::{SYSFS_READ, read_sysfs, sorted_names};
 
 /// The files of a controller, in the order of `node_nvme_info`'s labels after `device`.
 const FILES: [&str; 4] = ["firmware_rev", "model", "serial", "state"];
@@ -49,12 +49,7 @@ impl Families for NvmeCollector {
 /// Every controller's name and files; `None` when the class cannot be listed or one file of
 /// one controller cannot be read.
 fn read_devices(class: &Path) -> Option<Vec<[String; 5]>> {
-    let mut names: Vec<String> = std::fs::read_dir(class)
-        .ok()?
-        .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    names.sort();
+    let names = sorted_names(class)?;
     let mut buf = [0u8; SYSFS_READ];
     let mut devices = Vec::with_capacity(names.len());
     for name in names {

@@ -14,10 +14,10 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use agent_core::catalogue::{Series, f};
+use agent_core::catalogue::{Series, f, family};
 
 use super::families::Families;
-use super::read::SYSFS_READ;
+use super::read::{SYSFS_READ, sorted_names};
 
 /// The files procfs reads as numbers, each with the family node_exporter exports it in (by the
 /// name after `node_power_supply_`; none for those it reads but does not export) and what
@@ -101,28 +101,22 @@ const NUMBERS: [(&str, Option<&str>, f64); 56] = [
     ("voltage_avg", None, 1.0),
 ];
 
-/// The files read as texts, in the order of `node_power_supply_info`'s labels after
-/// `power_supply`.
-const TEXTS: [&str; 11] = [
-    "capacity_level",
-    "charge_type",
-    "health",
-    "manufacturer",
-    "model_name",
-    "serial_number",
-    "status",
-    "technology",
-    "type",
-    "usb_type",
-    "scope",
-];
+/// The files read as texts: `node_power_supply_info`'s labels after `power_supply`, in order.
+fn text_files() -> &'static [&'static str] {
+    family(f::POWER_SUPPLY_INFO)
+        .and_then(|info| info.labels.get(1..))
+        .unwrap_or_default()
+}
+
+/// How many texts a supply has.
+const TEXTS: usize = 11;
 
 /// One supply: its name, its numbers (family, value) and its texts (empty where it has none).
 #[derive(Debug, Default)]
 struct Supply {
     name: String,
     numbers: Vec<(u16, f64)>,
-    texts: [String; 11],
+    texts: [String; TEXTS],
 }
 
 #[derive(Debug)]
@@ -151,7 +145,7 @@ impl Families for PowerSupplyCollector {
             for &(family, value) in &supply.numbers {
                 out.add(family, &[&supply.name], value);
             }
-            let mut labels: [&str; 12] = [""; 12];
+            let mut labels: [&str; TEXTS + 1] = [""; TEXTS + 1];
             labels[0] = &supply.name;
             for (label, text) in labels.iter_mut().skip(1).zip(&supply.texts) {
                 *label = text;
@@ -163,13 +157,7 @@ impl Families for PowerSupplyCollector {
 
 /// Every supply in name order; `None` when the class cannot be listed or one supply fails.
 fn read_class(class: &Path) -> Option<Vec<Supply>> {
-    let mut names: Vec<String> = std::fs::read_dir(class)
-        .ok()?
-        .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    names.sort();
-    names
+    sorted_names(class)?
         .into_iter()
         .map(|name| read_supply(&class.join(&name), name))
         .collect()
@@ -205,8 +193,10 @@ fn read_supply(dir: &Path, name: String) -> Option<Supply> {
             if let Some(family) = family.and_then(power_supply_family) {
                 supply.numbers.push((family, value as f64 / divisor));
             }
-        } else if let Some(at) = TEXTS.iter().position(|t| *t == file) {
-            supply.texts[at] = text;
+        } else if let Some(at) = text_files().iter().position(|t| *t == file) {
+            if let Some(slot) = supply.texts.get_mut(at) {
+                *slot = text;
+            }
         }
     }
     Some(supply)
@@ -364,6 +354,12 @@ mod tests {
         ] {
             assert_eq!(go_parse_int(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn the_texts_are_the_info_familys_labels() {
+        assert_eq!(text_files().len(), TEXTS);
+        assert_eq!(text_files().first(), Some(&"capacity_level"));
     }
 
     #[test]

@@ -74,6 +74,18 @@ pub(super) fn read_all(
     }
 }
 
+/// The names in directory `dir`, sorted, as Go's `os.ReadDir` lists them; `None` when it
+/// cannot be listed whole.
+pub(super) fn sorted_names(dir: &Path) -> Option<Vec<String>> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .ok()?
+        .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    names.sort();
+    Some(names)
+}
+
 /// Sets `path` to `base` joined with `parts`, reusing its allocation.
 pub(super) fn join_into(path: &mut PathBuf, base: &Path, parts: &[&str]) {
     path.as_mut_os_string().clear();
