@@ -2200,6 +2200,39 @@ pub const FAMILIES: &[Family] = &[
         &["proto", "method"],
         Source::Agent,
     ),
+    // node_exporter's dmi collector: the firmware's texts, `/sys/class/dmi/id/`.
+    gauge(
+        "node_dmi_info",
+        "",
+        "A metric with a constant '1' value labeled by bios_date, bios_release, bios_vendor, \
+         bios_version, board_asset_tag, board_name, board_serial, board_vendor, board_version, \
+         chassis_asset_tag, chassis_serial, chassis_vendor, chassis_version, product_family, \
+         product_name, product_serial, product_sku, product_uuid, product_version, system_vendor \
+         if provided by DMI.",
+        &[
+            "bios_date",
+            "bios_release",
+            "bios_vendor",
+            "bios_version",
+            "board_asset_tag",
+            "board_name",
+            "board_serial",
+            "board_vendor",
+            "board_version",
+            "chassis_asset_tag",
+            "chassis_serial",
+            "chassis_vendor",
+            "chassis_version",
+            "product_family",
+            "product_name",
+            "product_serial",
+            "product_sku",
+            "product_uuid",
+            "product_version",
+            "system_vendor",
+        ],
+        Source::Agent,
+    ),
 ];
 
 /// The label names of family `id`, without the names and help texts: what a board needs to
@@ -2785,6 +2818,8 @@ pub mod f {
         index("node_nfs_rpc_authentication_refreshes_total");
     #[allow(missing_docs)]
     pub const NFS_REQUESTS: u16 = index("node_nfs_requests_total");
+    #[allow(missing_docs)]
+    pub const DMI_INFO: u16 = index("node_dmi_info");
     /// The XFS families, in node_exporter's order.
     pub const XFS: [u16; 39] = [
         index("node_xfs_extent_allocation_extents_allocated_total"),

@@ -361,6 +361,7 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_power_supply_temp_max_celsius",
             "node_power_supply_temp_min_celsius",
             "node_power_supply_info",
+            "node_dmi_info",
         ],
         |_| Tolerance::Exact,
     ),
@@ -1080,7 +1081,7 @@ fn docker_agent_matches_node_exporter_on_its_host() {
 }
 
 /// Families this machine has nothing for (no RAID arrays, bonds, NVMe drives, memory controllers,
-/// RAPL zones, power supplies, XFS filesystems or NFS mounts here), compared on a fixture root instead: node_exporter reads its `proc` and
+/// RAPL zones, power supplies, XFS filesystems, NFS mounts or DMI here), compared on a fixture root instead: node_exporter reads its `proc` and
 /// `sys` (`--path.procfs`, `--path.sysfs`) with only that collector, the agent reads the same
 /// root (`--root`, `--once`); every series and value must be the same.
 const FIXTURES: &[(&str, &str, &str)] = &[
@@ -1092,6 +1093,7 @@ const FIXTURES: &[(&str, &str, &str)] = &[
     ("power_supply", "node_power_supply_", "powersupplyclass"),
     ("xfs", "node_xfs_", "xfs"),
     ("nfs", "node_nfs_", "nfs"),
+    ("dmi", "node_dmi_", "dmi"),
 ];
 
 #[test]

@@ -39,6 +39,7 @@
 //! - `power_supply.rs`: batteries, mains and USB supplies, `/sys/class/power_supply/`.
 //! - `xfs.rs`: XFS filesystems' statistics, `/sys/fs/xfs/<device>/stats/stats`.
 //! - `nfs.rs`: the NFS client's RPC statistics, `/proc/net/rpc/nfs`.
+//! - `dmi.rs`: the firmware's BIOS, board, chassis and product texts, `/sys/class/dmi/id/`.
 //! - `sockstat.rs`: `/proc/net/sockstat` and `/proc/net/sockstat6`.
 //! - `netstat.rs`: `/proc/net/netstat`, `/proc/net/snmp` and `/proc/net/snmp6`, the fields
 //!   node_exporter selects by default.
@@ -74,6 +75,7 @@ mod bonding;
 mod conntrack;
 mod cpufreq;
 mod diskstats;
+mod dmi;
 mod edac;
 mod entropy;
 mod families;
@@ -222,6 +224,7 @@ impl Collector {
                 Box::new(power_supply::PowerSupplyCollector::new(&root)),
                 Box::new(xfs::XfsCollector::new(&root)),
                 Box::new(nfs::NfsCollector::new(&root)),
+                Box::new(dmi::DmiCollector::new(&root)),
                 Box::new(sockstat::SockstatCollector::new(&root)),
                 Box::new(netstat::NetstatCollector::new(&root)),
                 Box::new(conntrack::ConntrackCollector::new(&root)),

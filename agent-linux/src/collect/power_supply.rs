@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use agent_core::catalogue::{Series, f, family};
 
 use super::families::Families;
-use super::read::{SYSFS_READ, sorted_names};
+use super::read::{SYSFS_READ, go_text, sorted_names};
 
 /// The files procfs reads as numbers, each with the family node_exporter exports it in (by the
 /// name after `node_power_supply_`; none for those it reads but does not export) and what
@@ -240,24 +240,6 @@ mod libc_errno {
     pub(super) const EOPNOTSUPP: i32 = 95;
 }
 
-/// The text of `bytes` as node_exporter labels it: each run of bytes that is not UTF-8 one
-/// U+FFFD (Go's `strings.ToValidUTF8`), white space around it trimmed (`bytes.TrimSpace`).
-fn go_text(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    let mut after_invalid = false;
-    for chunk in bytes.utf8_chunks() {
-        if !chunk.valid().is_empty() {
-            out.push_str(chunk.valid());
-            after_invalid = false;
-        }
-        if !chunk.invalid().is_empty() && !after_invalid {
-            out.push('\u{fffd}');
-            after_invalid = true;
-        }
-    }
-    out.trim().to_owned()
-}
-
 /// Go's `strconv.ParseInt(text, 0, 64)`: a sign, then `0x`, `0o`, `0b` or a leading `0` for
 /// the base, and underscores between digits.
 fn go_parse_int(text: &str) -> Option<i64> {
@@ -360,13 +342,6 @@ mod tests {
     fn the_texts_are_the_info_familys_labels() {
         assert_eq!(text_files().len(), TEXTS);
         assert_eq!(text_files().first(), Some(&"capacity_level"));
-    }
-
-    #[test]
-    fn texts_are_made_valid_and_trimmed_as_go_does() {
-        assert_eq!(go_text(b"  Li-ion\n"), "Li-ion");
-        assert_eq!(go_text(b"a\xff\xfeb"), "a\u{fffd}b");
-        assert_eq!(go_text(b"a\xffb\xfe"), "a\u{fffd}b\u{fffd}");
     }
 
     #[test]

@@ -74,6 +74,24 @@ pub(super) fn read_all(
     }
 }
 
+/// The text of `bytes` as node_exporter labels it: each run of bytes that is not UTF-8 one
+/// U+FFFD (Go's `strings.ToValidUTF8`), white space around it trimmed (`bytes.TrimSpace`).
+pub(super) fn go_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut after_invalid = false;
+    for chunk in bytes.utf8_chunks() {
+        if !chunk.valid().is_empty() {
+            out.push_str(chunk.valid());
+            after_invalid = false;
+        }
+        if !chunk.invalid().is_empty() && !after_invalid {
+            out.push('\u{fffd}');
+            after_invalid = true;
+        }
+    }
+    out.trim().to_owned()
+}
+
 /// The names in directory `dir`, sorted, as Go's `os.ReadDir` lists them; `None` when it
 /// cannot be listed whole.
 pub(super) fn sorted_names(dir: &Path) -> Option<Vec<String>> {
@@ -130,6 +148,13 @@ pub(super) fn parse_uint(bytes: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_are_made_valid_and_trimmed_as_go_does() {
+        assert_eq!(go_text(b"  Li-ion\n"), "Li-ion");
+        assert_eq!(go_text(b"a\xff\xfeb"), "a\u{fffd}b");
+        assert_eq!(go_text(b"a\xffb\xfe"), "a\u{fffd}b\u{fffd}");
+    }
 
     #[test]
     fn text_is_borrowed_unless_a_byte_is_not_utf8() {

@@ -1,0 +1,147 @@
+//! The machine's identity from its firmware, `/sys/class/dmi/id/`, as node_exporter's dmi
+//! collector reads it (through procfs 0.8): one `node_dmi_info` series whose labels are the
+//! BIOS's, board's, chassis's and product's texts: what an inventory groups a fleet by.
+//!
+//! As node_exporter, the files are read once, when the agent starts (they change only with a
+//! reboot), 128 bytes of each, trimmed. A file only root may read (the serial numbers, the
+//! product's UUID) is left out, and so is its label; a file that fails otherwise, or a tree
+//! with none of the files, gives no series.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use agent_core::catalogue::{Series, f};
+
+use super::families::Families;
+use super::read::{SYSFS_READ, go_text, sorted_names};
+
+/// The files node_exporter labels its series with, in the order of `node_dmi_info`'s labels
+/// (each named as its file but `system_vendor`, which is `sys_vendor`).
+const FILES: [&str; 20] = [
+    "bios_date",
+    "bios_release",
+    "bios_vendor",
+    "bios_version",
+    "board_asset_tag",
+    "board_name",
+    "board_serial",
+    "board_vendor",
+    "board_version",
+    "chassis_asset_tag",
+    "chassis_serial",
+    "chassis_vendor",
+    "chassis_version",
+    "product_family",
+    "product_name",
+    "product_serial",
+    "product_sku",
+    "product_uuid",
+    "product_version",
+    "sys_vendor",
+];
+
+#[derive(Debug)]
+pub(super) struct DmiCollector {
+    /// `sys/class/dmi/id` under the root.
+    dir: PathBuf,
+    /// The texts, once read; `None` inside when there is no series.
+    texts: Option<Option<[String; 20]>>,
+}
+
+impl DmiCollector {
+    pub(super) fn new(root: &Path) -> Self {
+        Self {
+            dir: root.join("sys/class/dmi/id"),
+            texts: None,
+        }
+    }
+}
+
+impl Families for DmiCollector {
+    fn collect(&mut self) {
+        if self.texts.is_none() {
+            self.texts = Some(read_texts(&self.dir));
+        }
+    }
+
+    fn series(&self, out: &mut dyn Series) {
+        if let Some(Some(texts)) = &self.texts {
+            let labels: [&str; 20] = std::array::from_fn(|i| texts[i].as_str());
+            out.add(f::DMI_INFO, &labels, 1.0);
+        }
+    }
+}
+
+/// procfs' `DMIClass`: every regular file of `dir` but `modalias` and `uevent` read, those
+/// only root may read skipped; `None` when `dir` cannot be listed, a file fails otherwise, or
+/// none of [`FILES`] was read.
+fn read_texts(dir: &Path) -> Option<[String; 20]> {
+    let mut texts: [String; 20] = Default::default();
+    let mut any = false;
+    let mut buf = [0u8; SYSFS_READ];
+    for name in sorted_names(dir)? {
+        let path = dir.join(&name);
+        // The entry's own type, as Go's `DirEntry.Type`: a symbolic link is not followed.
+        let regular = std::fs::symlink_metadata(&path).ok()?.file_type().is_file();
+        if !regular || name == "modalias" || name == "uevent" {
+            continue;
+        }
+        let bytes = match read_start(&mut buf, &path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => continue,
+            Err(_) => return None,
+        };
+        if let Some(at) = FILES.iter().position(|file| *file == name) {
+            texts[at] = go_text(bytes);
+            any = true;
+        }
+    }
+    any.then_some(texts)
+}
+
+/// One read of at most [`SYSFS_READ`] bytes, as procfs' `SysReadFile`.
+fn read_start<'b>(buf: &'b mut [u8; SYSFS_READ], path: &Path) -> io::Result<&'b [u8]> {
+    let n = File::open(path)?.read(buf)?;
+    Ok(buf.get(..n).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::FixtureTree;
+    use super::*;
+
+    fn listed(collector: &DmiCollector) -> Vec<(u16, Vec<String>, f64)> {
+        super::super::families::listed::series(|out| collector.series(out))
+    }
+
+    #[test]
+    fn the_fixtures_texts_once() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/collect/fixtures/dmi");
+        let mut collector = DmiCollector::new(&root);
+        collector.collect();
+        let all = listed(&collector);
+        assert_eq!(all.len(), 1);
+        let labels = &all[0].1;
+        assert_eq!(labels[2], "LENOVO");
+        assert_eq!(labels[14], "20XW0055GE");
+        assert_eq!(labels[19], "LENOVO");
+        // Read once: a tree gone later changes nothing.
+        collector.dir = root.join("nowhere");
+        collector.collect();
+        assert_eq!(listed(&collector), all);
+    }
+
+    #[test]
+    fn no_files_no_series() {
+        let tree = FixtureTree::new("dmi");
+        tree.write("sys/class/dmi/id/uevent", "MODALIAS=dmi:bvn\n");
+        tree.write("sys/class/dmi/id/chassis_type", "10\n");
+        let mut collector = DmiCollector::new(&tree.0);
+        collector.collect();
+        assert!(listed(&collector).is_empty());
+        let mut collector = DmiCollector::new(&tree.0.join("nowhere"));
+        collector.collect();
+        assert!(listed(&collector).is_empty());
+    }
+}
