@@ -7,14 +7,13 @@
 //! product's UUID) is left out, and so is its label; a file that fails otherwise, or a tree
 //! with none of the files, gives no series.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::{SYSFS_READ, go_text, sorted_names};
+use super::read::{SYSFS_READ, go_text, read_sysfs, regular_files};
 
 /// The files node_exporter labels its series with, in the order of `node_dmi_info`'s labels
 /// (each named as its file but `system_vendor`, which is `sys_vendor`).
@@ -80,14 +79,11 @@ fn read_texts(dir: &Path) -> Option<[String; 20]> {
     let mut texts: [String; 20] = Default::default();
     let mut any = false;
     let mut buf = [0u8; SYSFS_READ];
-    for name in sorted_names(dir)? {
-        let path = dir.join(&name);
-        // The entry's own type, as Go's `DirEntry.Type`: a symbolic link is not followed.
-        let regular = std::fs::symlink_metadata(&path).ok()?.file_type().is_file();
-        if !regular || name == "modalias" || name == "uevent" {
+    for name in regular_files(dir)? {
+        if name == "modalias" || name == "uevent" {
             continue;
         }
-        let bytes = match read_start(&mut buf, &path) {
+        let bytes = match read_sysfs(&mut buf, &dir.join(&name)) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => continue,
             Err(_) => return None,
@@ -98,12 +94,6 @@ fn read_texts(dir: &Path) -> Option<[String; 20]> {
         }
     }
     any.then_some(texts)
-}
-
-/// One read of at most [`SYSFS_READ`] bytes, as procfs' `SysReadFile`.
-fn read_start<'b>(buf: &'b mut [u8; SYSFS_READ], path: &Path) -> io::Result<&'b [u8]> {
-    let n = File::open(path)?.read(buf)?;
-    Ok(buf.get(..n).unwrap_or_default())
 }
 
 #[cfg(test)]

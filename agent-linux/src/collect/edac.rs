@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::{parse_uint, read_text};
+use super::read::read_uint;
 
 /// One series: its family, controller, row (none for a controller's own), value.
 type Count = (u16, String, Option<String>, f64);
@@ -110,7 +110,7 @@ impl Reader<'_> {
         controller: &str,
         row: Option<&str>,
     ) -> Option<()> {
-        let value = parse_uint(read_text(self.buf, path)?.as_bytes())?;
+        let value = read_uint(self.buf, path)?;
         self.counts.push((
             family,
             controller.to_owned(),

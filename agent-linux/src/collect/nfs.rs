@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::read_text;
+use super::read::{parse_uint, read_text};
 
 /// NFSv2's procedures, in the order of the `proc2` line.
 const V2: [&str; 18] = [
@@ -183,17 +183,19 @@ fn parse(text: &str) -> Option<Stats> {
     for line in text.lines() {
         let mut parts = line.split_whitespace();
         let name = parts.next()?;
-        let values: Vec<u64> = parts.map(parse_u64).collect::<Option<_>>()?;
+        let values: Vec<u64> = parts
+            .map(|n| parse_uint(n.as_bytes()))
+            .collect::<Option<_>>()?;
         let (&count, procedures) = values.split_first()?;
         match name {
             "net" => stats.net = values.as_slice().try_into().ok()?,
             "rpc" => stats.rpc = values.as_slice().try_into().ok()?,
             // The count first, then that many numbers; at least as many as procfs names.
             "proc2" if fits(count, procedures, V2.len()) => {
-                stats.v2.copy_from_slice(&procedures[..18])
+                stats.v2.copy_from_slice(&procedures[..V2.len()])
             }
             "proc3" if fits(count, procedures, V3.len()) => {
-                stats.v3.copy_from_slice(&procedures[..22])
+                stats.v3.copy_from_slice(&procedures[..V3.len()])
             }
             // Fewer than procfs names are padded with zeros.
             "proc4" if procedures.len() as u64 == count => {
@@ -211,14 +213,6 @@ fn parse(text: &str) -> Option<Stats> {
 /// Whether a `proc2` or `proc3` line says how many numbers follow, and that is at least `least`.
 fn fits(count: u64, procedures: &[u64], least: usize) -> bool {
     procedures.len() as u64 == count && procedures.len() >= least
-}
-
-/// Go's `strconv.ParseUint(text, 10, 64)`: digits only.
-fn parse_u64(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use agent_core::catalogue::{Series, f, family};
 
 use super::families::Families;
-use super::read::{SYSFS_READ, go_text, sorted_names};
+use super::read::{SYSFS_READ, go_text, regular_files, sorted_names};
 
 /// The files procfs reads as numbers, each with the family node_exporter exports it in (by the
 /// name after `node_power_supply_`; none for those it reads but does not export) and what
@@ -166,25 +166,14 @@ fn read_class(class: &Path) -> Option<Vec<Supply>> {
 /// procfs' `parsePowerSupply`: every regular file of the supply read; `None` on a failure
 /// that fails the class.
 fn read_supply(dir: &Path, name: String) -> Option<Supply> {
-    let mut files: Vec<(String, PathBuf)> = Vec::new();
-    for entry in std::fs::read_dir(dir).ok()? {
-        let entry = entry.ok()?;
-        // The entry's own type, as Go's `DirEntry.Type`: a symbolic link is not followed.
-        if entry.file_type().ok()?.is_file() {
-            files.push((
-                entry.file_name().to_string_lossy().into_owned(),
-                entry.path(),
-            ));
-        }
-    }
-    files.sort();
+    let files = regular_files(dir)?;
     let mut supply = Supply {
         name,
         ..Supply::default()
     };
     let mut buf = [0u8; SYSFS_READ];
-    for (file, path) in files {
-        let Some(bytes) = read_attribute(&mut buf, &path)? else {
+    for file in files {
+        let Some(bytes) = read_attribute(&mut buf, &dir.join(&file))? else {
             continue;
         };
         let text = go_text(bytes);

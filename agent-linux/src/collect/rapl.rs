@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::{parse_uint, read_text};
+use super::read::{read_text, read_uint, sorted_names};
 
 /// A zone's energy: its family, index, path and joules.
 type Energy = (u16, String, String, f64);
@@ -74,11 +74,7 @@ struct Zone {
 /// The zones under `dir` in name order; `None` when it cannot be listed or a zone's range
 /// cannot be read (procfs' `GetRaplZones` fails then).
 fn zones(dir: &Path, buf: &mut Vec<u8>) -> Option<Vec<Zone>> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .collect();
-    names.sort();
+    let names = sorted_names(dir)?;
     let mut used: HashMap<String, i64> = HashMap::new();
     let mut zones = Vec::new();
     for entry in names {
@@ -104,11 +100,6 @@ fn index_and_name(used: &HashMap<String, i64>, name: &str) -> (i64, String) {
         }
     }
     (used.get(name).copied().unwrap_or(0), name.to_owned())
-}
-
-/// procfs' `ReadUintFromFile`: the whole file, white space trimmed, an unsigned number.
-fn read_uint(buf: &mut Vec<u8>, path: &Path) -> Option<u64> {
-    parse_uint(read_text(buf, path)?.as_bytes())
 }
 
 #[cfg(test)]

@@ -104,6 +104,26 @@ pub(super) fn sorted_names(dir: &Path) -> Option<Vec<String>> {
     Some(names)
 }
 
+/// The names of the regular files in `dir`, sorted, by each entry's own type (Go's
+/// `DirEntry.Type`: a symbolic link is not followed); `None` when it cannot be listed whole.
+pub(super) fn regular_files(dir: &Path) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir).ok()? {
+        let entry = entry.ok()?;
+        if entry.file_type().ok()?.is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Some(names)
+}
+
+/// The whole file at `path` as an unsigned number, white space trimmed (Go's
+/// `strconv.ParseUint(strings.TrimSpace(text), 10, 64)`, procfs' `ReadUintFromFile`).
+pub(super) fn read_uint(buf: &mut Vec<u8>, path: &Path) -> Option<u64> {
+    parse_uint(read_text(buf, path)?.as_bytes())
+}
+
 /// Sets `path` to `base` joined with `parts`, reusing its allocation.
 pub(super) fn join_into(path: &mut PathBuf, base: &Path, parts: &[&str]) {
     path.as_mut_os_string().clear();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use agent_core::catalogue::{Series, f};
 
 use super::families::Families;
-use super::read::read_text;
+use super::read::{parse_uint, read_text};
 
 /// The lines procfs knows, with the counts of numbers it accepts on each (`xpc`'s are 64-bit).
 const LINES: [(&str, &[usize]); 22] = [
@@ -148,7 +148,7 @@ fn parse(text: &str) -> Option<[f64; 39]> {
             continue;
         };
         let bits = if label == "xpc" { 64 } else { 32 };
-        let numbers: Vec<u64> = rest.map(|n| parse_uint(n, bits)).collect::<Option<_>>()?;
+        let numbers: Vec<u64> = rest.map(|n| parse_bits(n, bits)).collect::<Option<_>>()?;
         if numbers.is_empty() {
             continue;
         }
@@ -169,13 +169,9 @@ fn parse(text: &str) -> Option<[f64; 39]> {
     Some(values)
 }
 
-/// Go's `strconv.ParseUint(text, 10, bits)`: digits only, within `bits`.
-fn parse_uint(text: &str, bits: u32) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = text.parse().ok()?;
-    (bits == 64 || n >> bits == 0).then_some(n)
+/// Go's `strconv.ParseUint(text, 10, bits)`: an unsigned number within `bits`.
+fn parse_bits(text: &str, bits: u32) -> Option<u64> {
+    parse_uint(text.as_bytes()).filter(|n| bits == 64 || n >> bits == 0)
 }
 
 #[cfg(test)]
