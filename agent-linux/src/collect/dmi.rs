@@ -10,42 +10,36 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use agent_core::catalogue::{Series, f};
+use agent_core::catalogue::{Series, f, label_names};
 
 use super::families::Families;
 use super::read::{SYSFS_READ, go_text, read_sysfs, regular_files};
 
-/// The files node_exporter labels its series with, in the order of `node_dmi_info`'s labels
-/// (each named as its file but `system_vendor`, which is `sys_vendor`).
-const FILES: [&str; 20] = [
-    "bios_date",
-    "bios_release",
-    "bios_vendor",
-    "bios_version",
-    "board_asset_tag",
-    "board_name",
-    "board_serial",
-    "board_vendor",
-    "board_version",
-    "chassis_asset_tag",
-    "chassis_serial",
-    "chassis_vendor",
-    "chassis_version",
-    "product_family",
-    "product_name",
-    "product_serial",
-    "product_sku",
-    "product_uuid",
-    "product_version",
-    "sys_vendor",
-];
+/// How many texts label the series: `node_dmi_info`'s labels.
+const LABELS: usize = 20;
+
+/// The file of `label`: the label's own name, but `system_vendor`'s, which is `sys_vendor`.
+fn file_of(label: &str) -> &str {
+    if label == "system_vendor" {
+        "sys_vendor"
+    } else {
+        label
+    }
+}
+
+/// Which of `node_dmi_info`'s labels the file `name` gives.
+fn label_of(name: &str) -> Option<usize> {
+    label_names(f::DMI_INFO)?
+        .iter()
+        .position(|label| file_of(label) == name)
+}
 
 #[derive(Debug)]
 pub(super) struct DmiCollector {
     /// `sys/class/dmi/id` under the root.
     dir: PathBuf,
     /// The texts, once read; `None` inside when there is no series.
-    texts: Option<Option<[String; 20]>>,
+    texts: Option<Option<[String; LABELS]>>,
 }
 
 impl DmiCollector {
@@ -66,7 +60,7 @@ impl Families for DmiCollector {
 
     fn series(&self, out: &mut dyn Series) {
         if let Some(Some(texts)) = &self.texts {
-            let labels: [&str; 20] = std::array::from_fn(|i| texts[i].as_str());
+            let labels: [&str; LABELS] = std::array::from_fn(|i| texts[i].as_str());
             out.add(f::DMI_INFO, &labels, 1.0);
         }
     }
@@ -74,9 +68,9 @@ impl Families for DmiCollector {
 
 /// procfs' `DMIClass`: every regular file of `dir` but `modalias` and `uevent` read, those
 /// only root may read skipped; `None` when `dir` cannot be listed, a file fails otherwise, or
-/// none of [`FILES`] was read.
-fn read_texts(dir: &Path) -> Option<[String; 20]> {
-    let mut texts: [String; 20] = Default::default();
+/// none of the labels' files was read.
+fn read_texts(dir: &Path) -> Option<[String; LABELS]> {
+    let mut texts: [String; LABELS] = Default::default();
     let mut any = false;
     let mut buf = [0u8; SYSFS_READ];
     for name in regular_files(dir)? {
@@ -88,8 +82,8 @@ fn read_texts(dir: &Path) -> Option<[String; 20]> {
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => continue,
             Err(_) => return None,
         };
-        if let Some(at) = FILES.iter().position(|file| *file == name) {
-            texts[at] = go_text(bytes);
+        if let Some(slot) = label_of(&name).and_then(|at| texts.get_mut(at)) {
+            *slot = go_text(bytes);
             any = true;
         }
     }
@@ -120,6 +114,15 @@ mod tests {
         collector.dir = root.join("nowhere");
         collector.collect();
         assert_eq!(listed(&collector), all);
+    }
+
+    #[test]
+    fn each_label_has_its_file() {
+        assert_eq!(label_names(f::DMI_INFO).map(<[_]>::len), Some(LABELS));
+        assert_eq!(label_of("bios_date"), Some(0));
+        assert_eq!(label_of("sys_vendor"), Some(LABELS - 1));
+        assert_eq!(label_of("system_vendor"), None);
+        assert_eq!(label_of("chassis_type"), None);
     }
 
     #[test]
