@@ -2235,6 +2235,25 @@ pub const FAMILIES: &[Family] = &[
     ),
 ];
 
+/// Whether two texts are the same, where `==` cannot run: at compile time, for the tables
+/// built from [`FAMILIES`].
+// Compile time only: a slip fails the build.
+#[allow(clippy::indexing_slicing)]
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// The label names of family `id`, without the names and help texts: what a board needs to
 /// declare its series, so that its flash holds no more of the table.
 pub fn label_names(id: u16) -> Option<&'static [&'static str]> {
@@ -2248,22 +2267,7 @@ pub fn label_names(id: u16) -> Option<&'static [&'static str]> {
 // Indexing runs at compile time, where a slip fails the build.
 #[allow(clippy::indexing_slicing)]
 mod label_sets {
-    use super::FAMILIES;
-
-    const fn same_str(a: &str, b: &str) -> bool {
-        let (a, b) = (a.as_bytes(), b.as_bytes());
-        if a.len() != b.len() {
-            return false;
-        }
-        let mut i = 0;
-        while i < a.len() {
-            if a[i] != b[i] {
-                return false;
-            }
-            i += 1;
-        }
-        true
-    }
+    use super::{FAMILIES, same};
 
     const fn same_list(a: &[&str], b: &[&str]) -> bool {
         if a.len() != b.len() {
@@ -2271,7 +2275,7 @@ mod label_sets {
         }
         let mut i = 0;
         while i < a.len() {
-            if !same_str(a[i], b[i]) {
+            if !same(a[i], b[i]) {
                 return false;
             }
             i += 1;
@@ -2343,24 +2347,7 @@ pub fn family(id: u16) -> Option<&'static Family> {
 /// Family numbers, found by name at compile time: a name that is not in the table does not
 /// compile, so code and table cannot drift apart.
 pub mod f {
-    use super::FAMILIES;
-
-    // Compile time only (see `index`): a slip fails the build.
-    #[allow(clippy::indexing_slicing)]
-    const fn same(a: &str, b: &str) -> bool {
-        let (a, b) = (a.as_bytes(), b.as_bytes());
-        if a.len() != b.len() {
-            return false;
-        }
-        let mut i = 0;
-        while i < a.len() {
-            if a[i] != b[i] {
-                return false;
-            }
-            i += 1;
-        }
-        true
-    }
+    use super::{FAMILIES, same};
 
     #[allow(clippy::panic, clippy::indexing_slicing)]
     const fn index(name: &str) -> u16 {
