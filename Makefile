@@ -183,7 +183,10 @@ metrics-doc:
 # heap allocations per sample. The server: peak ingest beside a do-nothing reader, CPU, RSS and
 # scrapes at 1,000 and 10,000 agents, and Pushgateway holding as many (about three minutes). Then
 # the container images' sizes beside node_exporter's binary, where Docker runs.
+# The footprint bench measures the static x86_64 agent (the images') beside the release build.
 bench: deps-apt deps-bench release cross
+	$(call board_deps,x86_64-unknown-linux-musl)
+	$(call board_cargo,x86_64-unknown-linux-musl,$(BOARD_CARGO_ARGS))
 	$(CARGO) bench -p agent-linux --bench footprint
 	$(CARGO) bench -p agent-linux --bench allocs
 	$(CARGO) bench -p server --bench fleet

@@ -86,15 +86,22 @@ fn cpu_of(pid: u32) -> f64 {
     ticks as f64 / 100.0
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+/// A `/proc/PID/status` field in KiB: `VmRSS`, or `RssAnon` (the heap and stacks, without the
+/// pages of the binary and of shared libraries, which the kernel maps in as it likes).
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find_map(|l| {
-        l.strip_prefix("VmRSS:")?
+        l.strip_prefix(field)?
+            .strip_prefix(':')?
             .trim()
             .strip_suffix(" kB")?
             .parse()
             .ok()
     })
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS")
 }
 
 /// What the real agent reads in its steady state, as strace saw it: files (read whole, as
@@ -440,45 +447,84 @@ fn main() {
     }
 
     // ---- RSS of the real agent over many samples -----------------------------------------------
+    // The release build (glibc, dynamic) and, when `make images` or `make bench` built it, the
+    // static musl build that the images and boards run, side by side.
     let rss_samples: u64 = env_or("BENCH_RSS_SAMPLES", 3600);
     let interval_ms: u64 = env_or("BENCH_RSS_INTERVAL_MS", 100);
-    let bin = target_dir().join("release/vitals-agent");
-    let child = Command::new(&bin)
-        .args([
-            "--server",
-            &agents,
-            "--id",
-            "rss",
-            "--interval",
-            &format!("{interval_ms}ms"),
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let agent_proc = Running(child);
-    let pid = agent_proc.0.id();
+    let builds: Vec<(&str, PathBuf)> = [
+        (
+            "release, x86_64 glibc",
+            target_dir().join("release/vitals-agent"),
+        ),
+        (
+            "static, x86_64 musl",
+            target_dir().join("x86_64-unknown-linux-musl/board/vitals-agent"),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, bin)| bin.exists())
+    .collect();
+    let running: Vec<Running> = builds
+        .iter()
+        .map(|(_, bin)| {
+            let child = Command::new(bin)
+                .args([
+                    "--server",
+                    &agents,
+                    "--id",
+                    "rss",
+                    "--interval",
+                    &format!("{interval_ms}ms"),
+                ])
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            Running(child)
+        })
+        .collect();
     let total = Duration::from_millis(rss_samples * interval_ms);
     let began = Instant::now();
-    let mut readings = Vec::new();
+    // (seconds, RSS, anonymous) of each build.
+    let mut readings: Vec<Vec<(u64, u64, u64)>> = vec![Vec::new(); running.len()];
     while began.elapsed() < total {
         std::thread::sleep(
             (total / 10)
                 .min(total.saturating_sub(began.elapsed()))
                 .max(Duration::from_millis(100)),
         );
-        readings.push((began.elapsed().as_secs(), rss_kib(pid).unwrap_or(0)));
+        for (agent, out) in running.iter().zip(&mut readings) {
+            let pid = agent.0.id();
+            out.push((
+                began.elapsed().as_secs(),
+                rss_kib(pid).unwrap_or(0),
+                status_kib(pid, "RssAnon").unwrap_or(0),
+            ));
+        }
     }
-    let first = readings.first().map_or(0, |r| r.1);
-    let last = readings.last().map_or(0, |r| r.1);
-    let max = readings.iter().map(|r| r.1).max().unwrap_or(0);
-    rows.push(Row(
-        "vitals-agent RSS (release, x86_64)".into(),
-        format!("{last} KiB"),
-        format!(
-            "{rss_samples} samples at {interval_ms} ms: first {first} KiB, max {max} KiB, last {last} KiB (goal < 3072, flat): {}",
-            readings.iter().map(|(t, r)| format!("{t}s:{r}")).collect::<Vec<_>>().join(" ")
-        ),
-    ));
+    for ((build, _), readings) in builds.iter().zip(&readings) {
+        let first = readings.first().copied().unwrap_or_default();
+        let last = readings.last().copied().unwrap_or_default();
+        let max = readings.iter().map(|r| r.1).max().unwrap_or(0);
+        rows.push(Row(
+            format!("vitals-agent RSS ({build})"),
+            format!("{} KiB", last.1),
+            format!(
+                "{rss_samples} samples at {interval_ms} ms: first {} KiB, max {max} KiB, last {} KiB \
+                 (goal < 3072, flat); of which anonymous (heap, stacks) {} then {} KiB, the rest \
+                 the binary's and shared libraries' pages: {}",
+                first.1,
+                last.1,
+                first.2,
+                last.2,
+                readings
+                    .iter()
+                    .map(|(t, r, _)| format!("{t}s:{r}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        ));
+    }
+    drop(running);
 
     // ---- binary sizes ----------------------------------------------------------------------------
     for triple in [
