@@ -91,6 +91,16 @@ impl Layout {
     pub fn value_index(&self, i: usize) -> Option<usize> {
         self.lines.get(i)?.value_index()
     }
+
+    /// Series position `i`'s line up to its value, `name{instance="a",cpu="0"} `.
+    pub fn prefix(&self, i: usize) -> Option<&str> {
+        let start = usize::try_from(self.lines.get(i)?.start).ok()?;
+        let end = match self.lines.get(i + 1) {
+            Some(next) => usize::try_from(next.start).ok()?,
+            None => self.text.len(),
+        };
+        self.text.get(start..end)
+    }
 }
 
 /// One agent's series at one moment: what a scrape sees, never half of one update.

@@ -62,6 +62,7 @@ pub mod io;
 pub mod keys;
 pub mod process;
 pub mod recorded;
+pub mod remote;
 pub mod shared;
 pub mod status;
 pub mod synthetic;
@@ -153,6 +154,9 @@ pub enum Error {
     /// A system call for the sockets failed.
     #[error("cannot set up the sockets: {0}")]
     Sockets(#[from] rustix::io::Errno),
+    /// The server's own metrics could not be registered.
+    #[error("cannot register metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// How the server runs.
@@ -168,6 +172,8 @@ pub struct Config {
     pub keys: Option<Arc<keys::Keys>>,
     /// The HTTP side: its limits, TLS and authentication.
     pub http: http::Config,
+    /// Remote write to a store, if `--remote-write` asks for it.
+    pub remote: Option<remote::Config>,
 }
 
 impl Default for Config {
@@ -178,6 +184,7 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             keys: None,
             http: http::Config::default(),
+            remote: None,
         }
     }
 }
@@ -210,6 +217,28 @@ pub fn run(
     let _ = published
         .registry
         .register(Box::new(process::Process::default()));
+    let remote_thread = match &config.remote {
+        Some(remote) => {
+            let heartbeat = Arc::new(beats.register("remote-write"));
+            let (beat, stop) = (heartbeat.clone(), shutdown.clone());
+            let (writer, feed) = remote::writer::Writer::new(
+                remote.client(Arc::new(move || {
+                    beat.beat();
+                    !stop.load(std::sync::atomic::Ordering::Relaxed)
+                })),
+                remote.labels.clone(),
+                &published.registry,
+            )?;
+            aggregator.write_to(feed);
+            let shutdown = shutdown.clone();
+            Some(
+                thread::Builder::new()
+                    .name("remote-write".into())
+                    .spawn(move || writer.run(&shutdown, &heartbeat))?,
+            )
+        }
+        None => None,
+    };
     let heartbeat = beats.register("aggregator");
     let aggregator = thread::Builder::new()
         .name("aggregator".into())
@@ -261,6 +290,11 @@ pub fn run(
     let _ = http_thread.join();
     let _ = status_thread.join();
     let _ = aggregator.join();
+    // With the aggregator gone, the writer sends what is queued, or gives up if the store
+    // does not take it (samples not acknowledged are still the agents').
+    if let Some(t) = remote_thread {
+        let _ = t.join();
+    }
     Ok(())
 }
 

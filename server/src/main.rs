@@ -59,6 +59,20 @@ HTTP side (/metrics, /healthz):
   --http-write-timeout DURATION  time to write one whole response
                             [VITALS_HTTP_WRITE_TIMEOUT, default {http_write}]
 
+Remote write (every merged sample to a Prometheus-compatible store, at the agent's timestamp):
+  --remote-write URL        POST Prometheus remote write 1.0 here (http:// or https://)
+                            [VITALS_REMOTE_WRITE, default: none]
+  --remote-write-bearer-token-file PATH  send `Authorization: Bearer` with the file's first line
+                            [VITALS_REMOTE_WRITE_BEARER_TOKEN_FILE]
+  --remote-write-basic-auth-user NAME  basic auth, with the password in
+  --remote-write-password-file PATH    (its first line)  [VITALS_REMOTE_WRITE_BASIC_AUTH_USER,
+                            VITALS_REMOTE_WRITE_PASSWORD_FILE]
+  --remote-write-ca-file PATH  the CA certificates (PEM) an https store's certificate chains to
+                            [VITALS_REMOTE_WRITE_CA_FILE, default: the system's]
+  --remote-write-header 'NAME: VALUE'  one more header, such as X-Scope-OrgID (repeatable)
+  --remote-write-label NAME=VALUE  a label on every series written, over an agent's own
+                            (repeatable; default job=node, as the shipped scrape config)
+
   --health                  ask the /healthz of the server running with these flags (--http,
                             --web-config-file) and exit: 0 when it answers 200, 1 otherwise
                             (a container's health check, where there is no curl)
@@ -118,6 +132,104 @@ struct Options {
     http_limits: server::http::Limits,
     /// `--health`: ask a running server's `/healthz` instead of serving.
     health: bool,
+    /// `--remote-write` and the flags beside it.
+    remote: RemoteOptions,
+}
+
+/// The remote-write flags, as given.
+#[derive(Debug, Default)]
+struct RemoteOptions {
+    url: Option<String>,
+    bearer_token_file: Option<String>,
+    basic_auth_user: Option<String>,
+    password_file: Option<String>,
+    ca_file: Option<String>,
+    headers: Vec<String>,
+    labels: Vec<String>,
+}
+
+/// The first line of a secret's file, without its line break: what `kubectl create secret`
+/// and `echo` leave there.
+fn secret(flag: &str, path: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{flag}: {path}"))?;
+    let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if line.is_empty() {
+        bail!("{flag}: {path} is empty");
+    }
+    Ok(line.to_owned())
+}
+
+/// The remote-write configuration the flags describe, if `--remote-write` is given.
+fn remote_config(o: &RemoteOptions) -> Result<Option<server::remote::Config>> {
+    use server::remote::{self, client};
+    let Some(url) = &o.url else {
+        let given = o.bearer_token_file.is_some()
+            || o.basic_auth_user.is_some()
+            || o.password_file.is_some()
+            || o.ca_file.is_some()
+            || !o.headers.is_empty()
+            || !o.labels.is_empty();
+        if given {
+            bail!("the --remote-write-* flags need --remote-write URL");
+        }
+        return Ok(None);
+    };
+    let endpoint = client::Endpoint::parse(url).map_err(|e| anyhow!("--remote-write: {e}"))?;
+    let mut headers = Vec::new();
+    match (&o.bearer_token_file, &o.basic_auth_user, &o.password_file) {
+        (Some(_), Some(_), _) => {
+            bail!(
+                "--remote-write-bearer-token-file and --remote-write-basic-auth-user: one or the other"
+            )
+        }
+        (Some(path), None, None) => {
+            let token = secret("--remote-write-bearer-token-file", path)?;
+            headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+        }
+        (None, Some(user), Some(path)) => {
+            use base64::Engine as _;
+            let password = secret("--remote-write-password-file", path)?;
+            let both =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            headers.push(("Authorization".to_owned(), format!("Basic {both}")));
+        }
+        (None, Some(_), None) => {
+            bail!("--remote-write-basic-auth-user needs --remote-write-password-file")
+        }
+        (_, None, Some(_)) => {
+            bail!("--remote-write-password-file needs --remote-write-basic-auth-user")
+        }
+        (None, None, None) => {}
+    }
+    for header in &o.headers {
+        let header =
+            remote::parse_header(header).map_err(|e| anyhow!("--remote-write-header: {e}"))?;
+        if header.0.eq_ignore_ascii_case("authorization") && !headers.is_empty() {
+            bail!("--remote-write-header: Authorization is set by the credentials' flags already");
+        }
+        headers.push(header);
+    }
+    let mut labels = vec![("job".to_owned(), remote::DEFAULT_JOB.to_owned())];
+    for label in &o.labels {
+        let (name, value) =
+            remote::parse_label(label).map_err(|e| anyhow!("--remote-write-label: {e}"))?;
+        labels.retain(|(n, _)| *n != name);
+        labels.push((name, value));
+    }
+    let tls = match (endpoint.tls, &o.ca_file) {
+        (true, ca) => Some(
+            client::tls_config(ca.as_deref())
+                .map_err(|e| anyhow!("--remote-write-ca-file: {e}"))?,
+        ),
+        (false, Some(_)) => bail!("--remote-write-ca-file is for an https:// URL"),
+        (false, None) => None,
+    };
+    Ok(Some(remote::Config {
+        endpoint,
+        headers,
+        labels,
+        tls,
+    }))
 }
 
 fn env(name: &str) -> Option<String> {
@@ -161,6 +273,14 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
         limits: server::io::session::Limits::default(),
         http_limits: server::http::Limits::default(),
         health: false,
+        remote: RemoteOptions {
+            url: env("VITALS_REMOTE_WRITE"),
+            bearer_token_file: env("VITALS_REMOTE_WRITE_BEARER_TOKEN_FILE"),
+            basic_auth_user: env("VITALS_REMOTE_WRITE_BASIC_AUTH_USER"),
+            password_file: env("VITALS_REMOTE_WRITE_PASSWORD_FILE"),
+            ca_file: env("VITALS_REMOTE_WRITE_CA_FILE"),
+            ..RemoteOptions::default()
+        },
     };
     // Flags and their variables, read the same way: the variable first, the flag over it.
     let mut settings: Vec<(String, String)> = [
@@ -213,6 +333,15 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
                     .with_context(|| format!("--max-connections: `{v}` is not a number"))?;
             }
             "--key-file" => options.key_file = Some(value()?),
+            "--remote-write" => options.remote.url = Some(value()?),
+            "--remote-write-bearer-token-file" => {
+                options.remote.bearer_token_file = Some(value()?);
+            }
+            "--remote-write-basic-auth-user" => options.remote.basic_auth_user = Some(value()?),
+            "--remote-write-password-file" => options.remote.password_file = Some(value()?),
+            "--remote-write-ca-file" => options.remote.ca_file = Some(value()?),
+            "--remote-write-header" => options.remote.headers.push(value()?),
+            "--remote-write-label" => options.remote.labels.push(value()?),
             // node_exporter's spelling too, so that its unit files and manifests carry over.
             "--web-config-file" | "--web.config.file" => {
                 options.web_config_file = Some(value()?);
@@ -286,6 +415,7 @@ fn run() -> Result<()> {
         Some(path) => server::http::web_config::WebConfig::load(std::path::Path::new(path))?,
         None => server::http::web_config::WebConfig::default(),
     };
+    let remote = remote_config(&options.remote)?;
     let fd_limit = server::raise_fd_limit();
     let reserved = OTHER_FDS.saturating_add(options.http_limits.max_connections as u64);
     let by_fds = usize::try_from(fd_limit.saturating_sub(reserved)).unwrap_or(usize::MAX);
@@ -322,6 +452,7 @@ fn run() -> Result<()> {
             limits: options.http_limits,
             web: Arc::new(web),
         },
+        remote,
     };
     match &options.key_file {
         Some(path) => server::log!("agents must authenticate with the keys in {path}"),

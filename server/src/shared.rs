@@ -159,6 +159,8 @@ pub struct Decoded {
     pub seq: u64,
     /// Samples the agent dropped, as the message says.
     pub dropped: u64,
+    /// When the agent took the sample, in milliseconds since the Unix epoch by its clock.
+    pub time_ms: u64,
     /// The sample's identity and values, in emission order.
     flat: Builder,
     /// The whole message, when the aggregator may need it (see above).
@@ -203,6 +205,7 @@ impl Decoded {
     pub fn fill(&mut self, message: &SampleMessage<Sample>) {
         self.seq = message.seq;
         self.dropped = message.dropped;
+        self.time_ms = message.sample.time_ms;
         self.whole = None;
         self.declared = None;
         self.declared_whole = false;
@@ -262,6 +265,7 @@ impl Decoded {
     ) {
         self.seq = header.seq;
         self.dropped = header.dropped;
+        self.time_ms = header.t;
         self.whole = None;
         self.witness = None;
         declared.finish(&mut self.flat, header.t);

@@ -7,6 +7,7 @@ use agent_core::wire::codes;
 
 use super::Aggregator;
 use super::publish::{Unpublished, labelled, learn, publish, take_values};
+use crate::remote::writer::Snapshot;
 use crate::shared::{ConnId, Decoded, Reply};
 
 /// Samples an agent may send faster than `min_interval` in a row: an outage's backlog.
@@ -115,6 +116,16 @@ impl Aggregator {
             };
         }
         agent.expire_after = agent.next_expire;
+        if let Some(remote) = &self.remote {
+            // A copy of the values, so that the view stays the aggregator's alone and the next
+            // sample is written into it in place.
+            let view = agent.slot.get();
+            remote.send(Snapshot {
+                layout: view.layout.clone(),
+                values: view.values.clone(),
+                time_ms: i64::try_from(decoded.time_ms).unwrap_or(i64::MAX),
+            });
+        }
         if min > 0.0 {
             agent.allowance -= 1.0;
         }

@@ -49,6 +49,7 @@ use self::table::Table;
 use crate::exposition::{Builder, Published, Slot};
 use crate::families::DEFS;
 use crate::heartbeat::Heartbeat;
+use crate::remote::writer::Feed;
 use crate::shared::{Batch, ByConn, CHANNEL_CAPACITY, ConnId, Decoded, Event, Reply};
 
 /// How often the aggregator looks for agents to expire when no event arrives.
@@ -127,6 +128,9 @@ pub struct Aggregator {
     /// Where merged samples' boxes go back to the I/O threads, if anywhere (set by
     /// [`Aggregator::recycle_into`]).
     spent: Option<Sender<Box<Decoded>>>,
+    /// Where each merged sample's series go for remote write, if the server writes to a store
+    /// (set by [`Aggregator::write_to`]).
+    remote: Option<Feed>,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -161,7 +165,13 @@ impl Aggregator {
             customs,
             builder: Builder::default(),
             spent: None,
+            remote: None,
         }
+    }
+
+    /// Hands each merged sample's series to `feed`, for remote write.
+    pub fn write_to(&mut self, feed: Feed) {
+        self.remote = Some(feed);
     }
 
     /// Hands each sample's box, once merged, to `spent` (while it has room), for the I/O

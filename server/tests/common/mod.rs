@@ -346,6 +346,15 @@ pub fn promtool_complaints(metrics: &str) -> Vec<String> {
 /// Starts Debian's `prometheus` with the config file `config`, its data under `data`, on a
 /// free loopback port; returns the process (killed when dropped) and where its API answers.
 pub fn prometheus(config: &std::path::Path, data: &std::path::Path) -> (Proc, SocketAddr) {
+    prometheus_with(config, data, &[])
+}
+
+/// [`prometheus`] with more flags.
+pub fn prometheus_with(
+    config: &std::path::Path,
+    data: &std::path::Path,
+    extra: &[&str],
+) -> (Proc, SocketAddr) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -355,6 +364,7 @@ pub fn prometheus(config: &std::path::Path, data: &std::path::Path) -> (Proc, So
         .arg(format!("--storage.tsdb.path={}", data.display()))
         .arg(format!("--web.listen-address={port}"))
         .arg("--log.level=warn")
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -1,0 +1,357 @@
+//! The remote-write thread: takes each merged sample's series from the aggregator, at the
+//! agent's own timestamp, and POSTs them in batches, in the order they were merged.
+//!
+//! The aggregator never waits for it: it hands a sample over a bounded channel and, when the
+//! channel is full (the store is down or slow), counts the sample as dropped. A request the
+//! store may take later (a 5xx, a 429, no answer) is sent again after a capped backoff with
+//! jitter, the same request, so that order holds; one it will never take (another 4xx, or
+//! samples too old for it) is dropped and counted by reason.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+
+use super::client::{Answer, Client};
+use super::proto::{self, Labels};
+use crate::exposition::Layout;
+use crate::heartbeat::Heartbeat;
+
+/// Samples of agents (each an agent's whole set of series) waiting to be sent: at 10,000
+/// agents a second, one second of them. Past it the aggregator drops and counts.
+pub const QUEUE: usize = 10_000;
+
+/// Series per request, at most (each with one sample): Prometheus' own default for a shard.
+pub const MAX_SERIES_PER_REQUEST: usize = 2_000;
+
+/// The longest wait between two tries of one request.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How often the thread beats its heartbeat while no sample comes.
+const IDLE: Duration = Duration::from_millis(500);
+
+/// Why samples were not sent, as `vitals_remote_write_samples_total`'s `outcome` label says.
+pub const OUTCOMES: [&str; 4] = ["sent", "too_old", "refused", "queue_full"];
+
+/// One agent's series at one moment, as the aggregator merged them.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Their label sets.
+    pub layout: Arc<Layout>,
+    /// Their values, by value index ([`crate::exposition::Line::value`]).
+    pub values: Vec<f64>,
+    /// The sample's time by the agent's clock, in milliseconds since the Unix epoch.
+    pub time_ms: i64,
+}
+
+/// The aggregator's end: hands snapshots on without waiting.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    tx: Sender<Snapshot>,
+    metrics: Metrics,
+}
+
+impl Feed {
+    /// Queues a snapshot, or counts its series as dropped when the queue is full.
+    pub fn send(&self, snapshot: Snapshot) {
+        let series = snapshot.layout.lines.len() as u64;
+        match self.tx.try_send(snapshot) {
+            Ok(()) => self.metrics.queued.add(series as i64),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.metrics.outcome("queue_full").inc_by(series);
+            }
+        }
+    }
+}
+
+/// The remote-write metrics, in the server's registry.
+#[derive(Debug, Clone)]
+struct Metrics {
+    samples: IntCounterVec,
+    requests: IntCounterVec,
+    queued: IntGauge,
+}
+
+impl Metrics {
+    fn new(registry: &Registry) -> prometheus::Result<Self> {
+        let samples = IntCounterVec::new(
+            Opts::new(
+                "vitals_remote_write_samples_total",
+                "Samples for remote write, by outcome: sent (the store took them), too_old (the \
+                 store refused them as too old or out of order), refused (another 4xx), \
+                 queue_full (dropped before sending while the store was down or slow).",
+            ),
+            &["outcome"],
+        )?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "vitals_remote_write_requests_total",
+                "Remote-write requests by the answer's HTTP status (\"error\" for none).",
+            ),
+            &["code"],
+        )?;
+        let queued = IntGauge::new(
+            "vitals_remote_write_queued_samples",
+            "Samples waiting to be sent by remote write.",
+        )?;
+        registry.register(Box::new(samples.clone()))?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(queued.clone()))?;
+        for outcome in OUTCOMES {
+            samples.with_label_values(&[outcome]);
+        }
+        Ok(Metrics {
+            samples,
+            requests,
+            queued,
+        })
+    }
+
+    fn outcome(&self, outcome: &str) -> prometheus::IntCounter {
+        self.samples.with_label_values(&[outcome])
+    }
+}
+
+/// What an answer means for the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Taken,
+    /// Try the same request again later.
+    Retry,
+    /// Never: the samples are too old (or out of order) for the store.
+    TooOld,
+    /// Never: the store refuses the request.
+    Refused,
+}
+
+/// Reads an answer. Prometheus 2.42 answers samples older than its head block, or out of
+/// order, with a 500 whose text names the error (its handler compares the wrapped error, and
+/// misses); later versions and other stores answer 400. Retrying those would never end.
+fn verdict(answer: &Answer) -> Verdict {
+    const TOO_OLD: [&str; 4] = [
+        "out of bounds",
+        "too old",
+        "out of order",
+        "duplicate sample for timestamp",
+    ];
+    let too_old = || TOO_OLD.iter().any(|t| answer.body.contains(t));
+    match answer.status {
+        200..=299 => Verdict::Taken,
+        429 => Verdict::Retry,
+        500..=599 if too_old() => Verdict::TooOld,
+        500..=599 => Verdict::Retry,
+        _ if too_old() => Verdict::TooOld,
+        _ => Verdict::Refused,
+    }
+}
+
+/// The thread's state.
+pub struct Writer {
+    client: Client,
+    /// Labels added to every series (`job`, ...), replacing an agent's of the same name.
+    extra: Vec<(String, String)>,
+    rx: Receiver<Snapshot>,
+    metrics: Metrics,
+    /// The encoded labels of the last layouts seen, by layout: an agent's layout stays the
+    /// same from sample to sample, so its labels are encoded once.
+    labels: Vec<(Arc<Layout>, Arc<Vec<Labels>>)>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Layouts whose encoded labels are kept: one an agent, as many as are sending.
+const LABEL_CACHE: usize = 20_000;
+
+impl Writer {
+    /// The thread's state and the aggregator's end, with the metrics in `registry`.
+    ///
+    /// # Errors
+    /// When the metrics are registered already.
+    pub fn new(
+        client: Client,
+        extra: Vec<(String, String)>,
+        registry: &Registry,
+    ) -> prometheus::Result<(Self, Feed)> {
+        let metrics = Metrics::new(registry)?;
+        let (tx, rx) = crossbeam_channel::bounded(QUEUE);
+        let writer = Writer {
+            client,
+            extra,
+            rx,
+            metrics: metrics.clone(),
+            labels: Vec::new(),
+        };
+        Ok((writer, Feed { tx, metrics }))
+    }
+
+    /// Sends until the aggregator is gone and the queue is empty; once `shutdown` is set, a
+    /// request the store does not take at once ends it.
+    pub fn run(mut self, shutdown: &AtomicBool, heartbeat: &Heartbeat) {
+        let mut batch: Vec<Snapshot> = Vec::new();
+        let mut body = Vec::new();
+        loop {
+            heartbeat.beat();
+            match self.rx.recv_timeout(IDLE) {
+                Ok(first) => batch.push(first),
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let mut series = batch[0].layout.lines.len();
+            while series < MAX_SERIES_PER_REQUEST {
+                let Ok(next) = self.rx.try_recv() else { break };
+                series += next.layout.lines.len();
+                batch.push(next);
+            }
+            body.clear();
+            for snapshot in &batch {
+                self.encode(snapshot, &mut body);
+            }
+            self.metrics.queued.sub(series as i64);
+            let Some(outcome) = self.send(&body, shutdown, heartbeat) else {
+                return;
+            };
+            self.metrics.outcome(outcome).inc_by(series as u64);
+            batch.clear();
+        }
+    }
+
+    /// Appends a snapshot's series to a `WriteRequest`.
+    fn encode(&mut self, snapshot: &Snapshot, out: &mut Vec<u8>) {
+        let labels = self.labels_of(&snapshot.layout);
+        for (line, labels) in snapshot.layout.lines.iter().zip(labels.iter()) {
+            let Some(&value) = line.value_index().and_then(|i| snapshot.values.get(i)) else {
+                continue;
+            };
+            proto::push_series(out, labels, value, snapshot.time_ms);
+        }
+    }
+
+    /// The encoded labels of each series of `layout`, from the cache or made now.
+    fn labels_of(&mut self, layout: &Arc<Layout>) -> Arc<Vec<Labels>> {
+        if let Some((_, labels)) = self.labels.iter().find(|(l, _)| Arc::ptr_eq(l, layout)) {
+            return labels.clone();
+        }
+        let labels: Arc<Vec<Labels>> = Arc::new(
+            (0..layout.lines.len())
+                .map(|i| {
+                    let mut pairs: Vec<(String, String)> = layout
+                        .prefix(i)
+                        .and_then(proto::parse_prefix)
+                        .unwrap_or_default();
+                    pairs.extend(self.extra.iter().cloned());
+                    let pairs: Vec<(&str, &str)> = pairs
+                        .iter()
+                        .map(|(a, b)| (a.as_str(), b.as_str()))
+                        .collect();
+                    Labels::encode(&pairs)
+                })
+                .collect(),
+        );
+        if self.labels.len() >= LABEL_CACHE {
+            self.labels.remove(0);
+        }
+        self.labels.push((layout.clone(), labels.clone()));
+        labels
+    }
+
+    /// POSTs one request until the store takes it or never will, and returns the outcome;
+    /// `None` when the server stops before.
+    fn send(
+        &mut self,
+        body: &[u8],
+        shutdown: &AtomicBool,
+        heartbeat: &Heartbeat,
+    ) -> Option<&'static str> {
+        let compressed = snap::raw::Encoder::new()
+            .compress_vec(body)
+            .unwrap_or_default();
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            heartbeat.beat();
+            let answer = self.client.post(&compressed);
+            let code = answer
+                .as_ref()
+                .map_or("error".to_owned(), |a| a.status.to_string());
+            self.metrics.requests.with_label_values(&[&code]).inc();
+            match answer.as_ref().map(verdict) {
+                Ok(Verdict::Taken) => return Some("sent"),
+                Ok(Verdict::TooOld) => return Some("too_old"),
+                Ok(Verdict::Refused) => {
+                    let answer = answer.as_ref().map(|a| a.body.trim()).unwrap_or("");
+                    crate::log!("remote write: refused with {code}: {answer}");
+                    return Some("refused");
+                }
+                Ok(Verdict::Retry) | Err(_) if shutdown.load(Ordering::Relaxed) => return None,
+                Ok(Verdict::Retry) | Err(_) => {}
+            }
+            // In steps, beating, so that a store down for long does not look like a stall.
+            let wake = std::time::Instant::now() + jitter(backoff);
+            while let Some(left) = wake.checked_duration_since(std::time::Instant::now()) {
+                heartbeat.beat();
+                if shutdown.load(Ordering::Relaxed) {
+                    return None;
+                }
+                std::thread::sleep(left.min(Duration::from_secs(1)));
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+/// `wait` give or take a quarter, so that servers that lost one store do not come back to it
+/// in step.
+fn jitter(wait: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    let _ = rustix::rand::getrandom(&mut byte, rustix::rand::GetRandomFlags::empty());
+    let quarter = wait / 4;
+    wait - quarter + quarter * 2 * u32::from(byte[0]) / 255
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            body: body.to_owned(),
+        }
+    }
+
+    #[test]
+    fn answers_are_read_as_remote_write_says_and_prometheus_242_does() {
+        assert_eq!(verdict(&answer(204, "")), Verdict::Taken);
+        assert_eq!(verdict(&answer(200, "")), Verdict::Taken);
+        assert_eq!(verdict(&answer(429, "")), Verdict::Retry);
+        assert_eq!(verdict(&answer(503, "")), Verdict::Retry);
+        assert_eq!(verdict(&answer(500, "TSDB is busy")), Verdict::Retry);
+        assert_eq!(verdict(&answer(500, "out of bounds\n")), Verdict::TooOld);
+        assert_eq!(
+            verdict(&answer(400, "out of order sample")),
+            Verdict::TooOld
+        );
+        assert_eq!(verdict(&answer(400, "bad snappy")), Verdict::Refused);
+        assert_eq!(verdict(&answer(401, "")), Verdict::Refused);
+        assert_eq!(verdict(&answer(404, "")), Verdict::Refused);
+    }
+
+    #[test]
+    fn jitter_stays_within_a_quarter() {
+        for _ in 0..100 {
+            let j = jitter(Duration::from_secs(4));
+            assert!(
+                j >= Duration::from_secs(3) && j <= Duration::from_secs(5),
+                "{j:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Remote write (`--remote-write`): against a receiver that answers what a store may answer, in
+//! turn, and against a real Prometheus with its remote-write receiver, through a stop of the
+//! server.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::promql::{evaluate, query};
+use common::{Server, agent, bin, http_get, value, wait_for};
+
+/// A request the fake receiver read: its head and its body, uncompressed.
+struct Received {
+    head: String,
+    body: Vec<u8>,
+}
+
+/// Reads one HTTP request; `None` when the connection closed.
+fn read_request(conn: &mut BufReader<TcpStream>) -> Option<Received> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if conn.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if line.trim().is_empty() {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("a Content-Length");
+    let mut compressed = vec![0; length];
+    conn.read_exact(&mut compressed).ok()?;
+    let body = snap::raw::Decoder::new()
+        .decompress_vec(&compressed)
+        .expect("a snappy block");
+    Some(Received { head, body })
+}
+
+/// A receiver that answers each request with the next of `answers` (raw HTTP), then 204s;
+/// sends what it read on the channel.
+fn fake_receiver(answers: Vec<&'static str>) -> (SocketAddr, mpsc::Receiver<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut answers = answers.into_iter();
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let mut conn = BufReader::new(conn);
+            while let Some(received) = read_request(&mut conn) {
+                let _ = tx.send(received);
+                let answer = answers.next().unwrap_or("HTTP/1.1 204 No Content\r\n\r\n");
+                let _ = conn.get_mut().write_all(answer.as_bytes());
+                if !answer.contains("Content-Length") && !answer.contains(" 204 ") {
+                    // Not HTTP, or no length: the close ends it.
+                    break;
+                }
+            }
+        }
+    });
+    (addr, rx)
+}
+
+/// The number of `TimeSeries` in a `WriteRequest` (field 1, length-delimited, at top level).
+fn series_in(body: &[u8]) -> usize {
+    let (mut at, mut count) = (0, 0);
+    while at < body.len() {
+        assert_eq!(body[at], 0x0a, "a TimeSeries field");
+        at += 1;
+        let (mut len, mut shift) = (0usize, 0);
+        loop {
+            let b = body[at];
+            at += 1;
+            len |= usize::from(b & 0x7f) << shift;
+            shift += 7;
+            if b < 0x80 {
+                break;
+            }
+        }
+        at += len;
+        count += 1;
+    }
+    assert_eq!(at, body.len());
+    count
+}
+
+#[test]
+fn each_answer_of_a_store_is_handled_and_counted() {
+    let (receiver, requests) = fake_receiver(vec![
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nbad request",
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\n\r\n",
+        // Prometheus 2.42's answer to samples older than its head block.
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 14\r\n\r\nout of bounds\n",
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+        "SSH-2.0-OpenSSH_9.2\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\n\r\n",
+    ]);
+    let server = Server::start(
+        "127.0.0.1:0",
+        "127.0.0.1:0",
+        &[
+            "--remote-write",
+            &format!("http://{receiver}/api/v1/write"),
+            "--remote-write-header",
+            "X-Scope-OrgID: fleet-a",
+            "--remote-write-label",
+            "vitals_server=central:7451",
+        ],
+    );
+    let _agent = agent("rw-fake", &[server.agents], "1s");
+    let received: Vec<Received> = (0..9)
+        .map(|_| {
+            requests
+                .recv_timeout(Duration::from_secs(30))
+                .expect("a request")
+        })
+        .collect();
+    let head = &received[0].head;
+    for header in [
+        "POST /api/v1/write HTTP/1.1",
+        "Content-Encoding: snappy",
+        "Content-Type: application/x-protobuf",
+        "X-Prometheus-Remote-Write-Version: 0.1.0",
+        "X-Scope-OrgID: fleet-a",
+    ] {
+        assert!(head.contains(header), "{header} in {head}");
+    }
+    // Retries send the same request again: after the 429, and after the 503 and the garbage.
+    assert_eq!(received[1].body, received[2].body);
+    assert_eq!(received[4].body, received[5].body);
+    assert_eq!(received[5].body, received[6].body);
+    let per_sample = series_in(&received[0].body);
+    assert!(per_sample > 100, "{per_sample} series in a sample");
+    let text = String::from_utf8_lossy(&received[0].body);
+    for label in [
+        "__name__",
+        "node_load1",
+        "instance",
+        "rw-fake",
+        "job",
+        "node",
+        "vitals_server",
+    ] {
+        assert!(text.contains(label), "{label}");
+    }
+
+    let metrics = wait_for("the counts", Duration::from_secs(10), || {
+        let m = server.metrics();
+        let sent = value(
+            &m,
+            "vitals_remote_write_samples_total",
+            &[("outcome", "sent")],
+        )?;
+        (sent >= 2.0 * per_sample as f64).then_some(m)
+    });
+    let count = |outcome| {
+        value(
+            &metrics,
+            "vitals_remote_write_samples_total",
+            &[("outcome", outcome)],
+        )
+    };
+    assert_eq!(count("refused"), Some(per_sample as f64), "{metrics}");
+    assert_eq!(count("too_old"), Some(per_sample as f64));
+    assert_eq!(count("queue_full"), Some(0.0));
+    let code = |code| {
+        value(
+            &metrics,
+            "vitals_remote_write_requests_total",
+            &[("code", code)],
+        )
+    };
+    for (c, n) in [
+        ("400", 1.0),
+        ("429", 1.0),
+        ("500", 1.0),
+        ("503", 1.0),
+        ("error", 1.0),
+    ] {
+        assert_eq!(code(c), Some(n), "{c}");
+    }
+    // The server went on serving its agent and its scrapes throughout.
+    assert_eq!(http_get(server.http, "/healthz").map(|r| r.0), Some(200));
+}
+
+#[test]
+fn a_store_that_never_answers_leaves_the_server_healthy_and_quick_to_stop() {
+    // Reads requests, answers none.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let receiver = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let url = format!("http://{receiver}/api/v1/write");
+    let mut server = Server::start("127.0.0.1:0", "127.0.0.1:0", &["--remote-write", &url]);
+    let _agent = agent("rw-silent", &[server.agents], "1s");
+    // Longer than a heartbeat may be stale, while the writer waits on its first request.
+    std::thread::sleep(Duration::from_secs(8));
+    let (status, body) = http_get(server.http, "/healthz").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let m = server.metrics();
+    assert_eq!(
+        value(
+            &m,
+            "vitals_remote_write_samples_total",
+            &[("outcome", "sent")]
+        ),
+        Some(0.0)
+    );
+    let stopping = std::time::Instant::now();
+    assert!(server.proc.terminate());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        stopping.elapsed()
+    );
+}
+
+#[test]
+fn bad_remote_write_flags_are_refused_with_a_reason() {
+    for (args, says) in [
+        (vec!["--remote-write", "ftp://x/"], "http:// or https://"),
+        (vec!["--remote-write", "http://u:p@x/"], "not in the URL"),
+        (vec!["--remote-write-label", "job=x"], "need --remote-write"),
+        (
+            vec![
+                "--remote-write",
+                "http://x/",
+                "--remote-write-label",
+                "__name__=x",
+            ],
+            "not a label name",
+        ),
+        (
+            vec![
+                "--remote-write",
+                "http://x/",
+                "--remote-write-header",
+                "Content-Length: 1",
+            ],
+            "set by remote write",
+        ),
+        (
+            vec![
+                "--remote-write",
+                "http://x/",
+                "--remote-write-basic-auth-user",
+                "u",
+            ],
+            "needs --remote-write-password-file",
+        ),
+        (
+            vec![
+                "--remote-write",
+                "http://x/",
+                "--remote-write-bearer-token-file",
+                "/nonexistent",
+            ],
+            "/nonexistent",
+        ),
+    ] {
+        let out = Command::new(bin("vitals-server"))
+            .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+#[ignore = "needs Debian's prometheus: make test runs it"]
+fn prometheus_gets_every_sample_at_the_agents_time_through_a_stop_of_the_server() {
+    let dir = std::env::temp_dir().join(format!("vitals-remote-write-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(&config, "global:\n  evaluation_interval: 5s\n").unwrap();
+    let (_prometheus, port) = common::prometheus_with(
+        &config,
+        &dir.join("data"),
+        &["--web.enable-remote-write-receiver"],
+    );
+    wait_for("Prometheus ready", Duration::from_secs(60), || {
+        http_get(port, "/-/ready").filter(|r| r.0 == 200)
+    });
+    let flags = [
+        "--remote-write".to_owned(),
+        format!("http://{port}/api/v1/write"),
+    ];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let mut server = Server::start("127.0.0.1:0", "127.0.0.1:0", &flags);
+    let (agents, http) = (server.agents.to_string(), server.http.to_string());
+    let _agent = agent("rw-host", &[server.agents], "1s");
+    let selector = r#"{instance="rw-host",job="node"}"#;
+    wait_for("ten samples in Prometheus", Duration::from_secs(60), || {
+        query(
+            port,
+            &format!("count_over_time(node_time_seconds{selector}[1m]) >= 10"),
+        )
+        .filter(|r| !r.is_empty())
+    });
+
+    // The remote-written series are the scrape's, with the job the shipped config gives.
+    let scraped = server.metrics();
+    let cpu_lines = scraped
+        .lines()
+        .filter(|l| l.starts_with("node_cpu_seconds_total{"))
+        .count();
+    let stored = query(port, &format!("node_cpu_seconds_total{selector}")).unwrap();
+    assert_eq!(stored.len(), cpu_lines);
+    for s in &stored {
+        let m = &s["metric"];
+        let line = format!(
+            r#"node_cpu_seconds_total{{instance="rw-host",cpu="{}",mode="{}"}} "#,
+            m["cpu"].as_str().unwrap(),
+            m["mode"].as_str().unwrap()
+        );
+        assert!(scraped.contains(&line), "{line}");
+        assert_eq!(m.as_object().unwrap().len(), 5, "{m}");
+    }
+
+    // The server stops for 20 s; the agent keeps sampling, and sends it all when it is back.
+    server.proc.terminate();
+    std::thread::sleep(Duration::from_secs(20));
+    let server = Server::start(&agents, &http, &flags);
+    let newest = || {
+        query(port, &format!("timestamp(node_time_seconds{selector})"))
+            .and_then(|r| r.first()?["value"][1].as_str()?.parse::<f64>().ok())
+    };
+    let back = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    wait_for("samples after the stop", Duration::from_secs(60), || {
+        newest().filter(|t| *t > back)
+    });
+
+    let samples = evaluate(port, &format!("node_time_seconds{selector}[3m]")).unwrap();
+    let values = samples["result"][0]["values"].as_array().unwrap();
+    let points: Vec<(f64, f64)> = values
+        .iter()
+        .map(|v| {
+            (
+                v[0].as_f64().unwrap(),
+                v[1].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    // Ten or more before the stop, twenty during it, and one after.
+    assert!(points.len() >= 30, "{} samples", points.len());
+    assert!(points.last().unwrap().0 > back);
+    for (t, v) in &points {
+        // At the agent's own time: node_time_seconds is the agent's clock at the sample.
+        assert!((t - v).abs() < 0.0015, "sample at {t} says {v}");
+    }
+    let longest = points
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .fold(0.0, f64::max);
+    assert!(longest <= 2.05, "a hole of {longest} s in {points:?}");
+    // No counter went backwards across the stop.
+    let resets = query(
+        port,
+        &format!("resets(node_cpu_seconds_total{selector}[3m]) > 0"),
+    )
+    .unwrap();
+    assert!(resets.is_empty(), "{resets:?}");
+    let m = server.metrics();
+    assert!(
+        value(
+            &m,
+            "vitals_remote_write_samples_total",
+            &[("outcome", "sent")]
+        )
+        .unwrap()
+            > 0.0
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
