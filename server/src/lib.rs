@@ -35,6 +35,8 @@
 //!   `health.rs` keeps the server's own metrics.
 //! - [`exposition`]: the views a scrape reads, and the text it writes from them.
 //! - [`http`]: `/metrics` for Prometheus, `/healthz`, TLS and basic auth.
+//! - [`remote`]: with `--remote-write`, each merged sample to a store, and its agent's
+//!   acknowledgement once the store took it.
 //!
 //! Besides: [`keys`] (the agents' keys, for the session), [`heartbeat`] (every long-lived
 //! thread's, for `/healthz`), [`process`] (the server's `process_*` metrics, in the registry a

@@ -406,6 +406,11 @@ impl Replier {
         Replier { tx, waker }
     }
 
+    /// Whether `other` answers the same I/O thread.
+    pub fn same_thread(&self, other: &Replier) -> bool {
+        Arc::ptr_eq(&self.waker, &other.waker)
+    }
+
     /// Sends the answers and wakes the thread.
     pub fn send(&self, answers: Vec<(ConnId, Reply)>) {
         if self.tx.send(answers).is_ok() {

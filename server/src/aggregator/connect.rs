@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use agent_core::wire::{Hello, codes};
@@ -89,6 +90,7 @@ impl Aggregator {
                     interval: 0.0,
                     session: hello.session,
                     last_seq: 0,
+                    stored: Arc::default(),
                     samples: 0,
                     gaps: 0,
                     hold_below: 0,
@@ -120,14 +122,27 @@ impl Aggregator {
         if agent.session != hello.session {
             agent.session = hello.session;
             agent.last_seq = 0;
+            // The writer may still confirm the old session's samples into the old one.
+            agent.stored = Arc::default();
         }
         agent.next_expire = expire_after;
-        agent.hold_below = hello.last_sent;
+        // With remote write, samples sent before (to this server or one that crashed) are
+        // published and written again: the store may not have them, and a welcome says only
+        // what it took.
+        agent.hold_below = if self.remote.is_some() {
+            0
+        } else {
+            hello.last_sent
+        };
         agent.protocol = protocol_label(protocol);
         agent.hello_identity = hello_identity(&hello, agent.protocol);
         agent.interval = f64::from(hello.interval_ms) / 1000.0;
         agent.hello = hello;
-        let last_seq = agent.last_seq;
+        let last_seq = if self.remote.is_some() {
+            agent.stored.load(Ordering::Acquire)
+        } else {
+            agent.last_seq
+        };
         self.conns.insert(conn, index);
         self.set_up(index, true);
         self.refresh_connected();

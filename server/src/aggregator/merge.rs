@@ -7,7 +7,7 @@ use agent_core::wire::codes;
 
 use super::Aggregator;
 use super::publish::{Unpublished, labelled, learn, publish, take_values};
-use crate::remote::writer::Snapshot;
+use crate::remote::writer::{Feed, Snapshot};
 use crate::shared::{ConnId, Decoded, Reply};
 
 /// Samples an agent may send faster than `min_interval` in a row: an outage's backlog.
@@ -30,6 +30,16 @@ impl Aggregator {
                 message: "unknown agent".into(),
             };
         };
+        if let Some(waiting) = self.remote.as_ref().and_then(Feed::behind) {
+            // Not merged: the agent keeps the sample, reconnects after its backoff and sends it
+            // again, by when the store may have caught up.
+            return Reply::Refused {
+                code: codes::UNAVAILABLE,
+                message: format!(
+                    "the remote-write store is behind: {waiting} samples wait to be sent"
+                ),
+            };
+        }
         if decoded.is_whole() {
             // Before anything may drop the sample: those after it come without the message.
             learn(&mut self.builder, agent, decoded);

@@ -49,7 +49,7 @@ use self::table::Table;
 use crate::exposition::{Builder, Published, Slot};
 use crate::families::DEFS;
 use crate::heartbeat::Heartbeat;
-use crate::remote::writer::Feed;
+use crate::remote::writer::{Ack, Feed};
 use crate::shared::{Batch, ByConn, CHANNEL_CAPACITY, ConnId, Decoded, Event, Reply};
 
 /// How often the aggregator looks for agents to expire when no event arrives.
@@ -217,10 +217,27 @@ impl Aggregator {
     /// Handles a batch's events at `now` and sends their answers back together.
     pub fn handle_batch(&mut self, batch: Batch, now: Instant) {
         let Batch { events, reply } = batch;
-        let answers: Vec<(ConnId, Reply)> = events
+        let mut answers: Vec<(ConnId, Reply)> = events
             .into_iter()
             .filter_map(|event| self.handle(event, now))
             .collect();
+        if let (Some(remote), Some(reply)) = (&self.remote, &reply) {
+            // End to end: a sample is acknowledged once the store took what was queued before
+            // its ack, its own series among them.
+            answers.retain(|(conn, answer)| match answer {
+                Reply::Merged { seq } => {
+                    let agent = self.conns.get(conn).and_then(|&i| self.agents.get(i));
+                    remote.ack(Ack {
+                        replier: reply.clone(),
+                        conn: *conn,
+                        seq: *seq,
+                        stored: agent.map(|a| a.stored.clone()),
+                    });
+                    false
+                }
+                _ => true,
+            });
+        }
         self.publish_joined();
         self.refresh_series();
         if let Some(reply) = reply.filter(|_| !answers.is_empty()) {

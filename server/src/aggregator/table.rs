@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use agent_core::wire::Hello;
@@ -31,6 +32,10 @@ pub(super) struct AgentState {
     /// The session and highest sequence number merged in it.
     pub(super) session: u64,
     pub(super) last_seq: u64,
+    /// With remote write: the highest sequence number of the session that the store took (or
+    /// refused for good), set by the writer; a welcome says this rather than `last_seq`, so
+    /// that an agent keeps what the store has not taken. A new session gets a new one.
+    pub(super) stored: Arc<AtomicU64>,
     /// Samples merged, over the server's life.
     pub(super) samples: u64,
     /// Sequence numbers skipped within a session, over the server's life.

@@ -1,26 +1,31 @@
 //! The remote-write thread: takes each merged sample's series from the aggregator, at the
 //! agent's own timestamp, and POSTs them in batches, in the order they were merged.
 //!
-//! The aggregator never waits for it: it hands a sample over a bounded channel and, when the
-//! channel is full (the store is down or slow), counts the sample as dropped. A request the
-//! store may take later (a 5xx, a 429, no answer) is sent again after a capped backoff with
-//! jitter, the same request, so that order holds; one it will never take (another 4xx, or
-//! samples too old for it) is dropped and counted by reason.
+//! End to end: the aggregator does not acknowledge a merged sample to its agent; it queues the
+//! acknowledgement here, behind the sample's series, and the thread sends it on once the store
+//! has taken the request that held them. The queue is bounded: while it is full the aggregator
+//! refuses samples (the agents keep them and send them again), so an outage of the store backs
+//! up into the agents' rings, not into the server. A request the store may take later (a 5xx,
+//! a 429, no answer) is sent again after a capped backoff with jitter, the same request, so
+//! that order holds; one it will never take (another 4xx, or samples too old for it) is
+//! dropped and counted by reason, and its samples acknowledged, as sending them again would
+//! not help.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 
 use super::client::{Answer, Client};
 use super::proto::{self, Labels};
 use crate::exposition::Layout;
 use crate::heartbeat::Heartbeat;
+use crate::shared::{ConnId, Replier, Reply};
 
-/// Samples of agents (each an agent's whole set of series) waiting to be sent: at 10,000
-/// agents a second, one second of them. Past it the aggregator drops and counts.
+/// Samples of agents (each an agent's whole set of series) and acknowledgements waiting: at
+/// 10,000 agents a second, half a second of them. Past it the aggregator refuses samples.
 pub const QUEUE: usize = 10_000;
 
 /// Series per request, at most (each with one sample): Prometheus' own default for a shard.
@@ -33,8 +38,8 @@ const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// How often the thread beats its heartbeat while no sample comes.
 const IDLE: Duration = Duration::from_millis(500);
 
-/// Why samples were not sent, as `vitals_remote_write_samples_total`'s `outcome` label says.
-pub const OUTCOMES: [&str; 4] = ["sent", "too_old", "refused", "queue_full"];
+/// What became of samples, as `vitals_remote_write_samples_total`'s `outcome` label says.
+pub const OUTCOMES: [&str; 3] = ["sent", "too_old", "refused"];
 
 /// One agent's series at one moment, as the aggregator merged them.
 #[derive(Debug)]
@@ -47,23 +52,53 @@ pub struct Snapshot {
     pub time_ms: i64,
 }
 
-/// The aggregator's end: hands snapshots on without waiting.
+/// An acknowledgement to send once the store took what was queued before it.
+#[derive(Debug)]
+pub struct Ack {
+    /// The I/O thread of the connection.
+    pub replier: Replier,
+    pub conn: ConnId,
+    /// The sample's sequence number.
+    pub seq: u64,
+    /// The agent's `stored`, raised to `seq` (`None` for a connection that lost its agent).
+    pub stored: Option<Arc<AtomicU64>>,
+}
+
+/// What the aggregator queues.
+#[derive(Debug)]
+enum Item {
+    Snapshot(Snapshot),
+    Ack(Ack),
+}
+
+/// The aggregator's end: hands snapshots and acknowledgements on without waiting.
 #[derive(Debug, Clone)]
 pub struct Feed {
-    tx: Sender<Snapshot>,
+    tx: Sender<Item>,
     metrics: Metrics,
 }
 
 impl Feed {
-    /// Queues a snapshot, or counts its series as dropped when the queue is full.
+    /// Queues a snapshot. Call [`behind`](Self::behind) first: while it says so, there may be
+    /// no room.
     pub fn send(&self, snapshot: Snapshot) {
-        let series = snapshot.layout.lines.len() as u64;
-        match self.tx.try_send(snapshot) {
-            Ok(()) => self.metrics.queued.add(series as i64),
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.metrics.outcome("queue_full").inc_by(series);
-            }
+        let series = snapshot.layout.lines.len() as i64;
+        if self.tx.try_send(Item::Snapshot(snapshot)).is_ok() {
+            self.metrics.queued.add(series);
         }
+    }
+
+    /// Queues an acknowledgement behind everything queued so far.
+    pub fn ack(&self, ack: Ack) {
+        let _ = self.tx.try_send(Item::Ack(ack));
+    }
+
+    /// How much waits, when it is too much for another sample: the queue holds twice
+    /// [`QUEUE`], so that the acknowledgements of the samples merged before it filled always
+    /// find room.
+    pub fn behind(&self) -> Option<usize> {
+        let waiting = self.tx.len();
+        (waiting >= QUEUE).then_some(waiting)
     }
 }
 
@@ -81,8 +116,7 @@ impl Metrics {
             Opts::new(
                 "vitals_remote_write_samples_total",
                 "Samples for remote write, by outcome: sent (the store took them), too_old (the \
-                 store refused them as too old or out of order), refused (another 4xx), \
-                 queue_full (dropped before sending while the store was down or slow).",
+                 store refused them as too old or out of order), refused (another 4xx).",
             ),
             &["outcome"],
         )?;
@@ -153,7 +187,7 @@ pub struct Writer {
     client: Client,
     /// Labels added to every series (`job`, ...), replacing an agent's of the same name.
     extra: Vec<(String, String)>,
-    rx: Receiver<Snapshot>,
+    rx: Receiver<Item>,
     metrics: Metrics,
     /// The encoded labels of the last layouts seen, by layout: an agent's layout stays the
     /// same from sample to sample, so its labels are encoded once.
@@ -182,7 +216,7 @@ impl Writer {
         registry: &Registry,
     ) -> prometheus::Result<(Self, Feed)> {
         let metrics = Metrics::new(registry)?;
-        let (tx, rx) = crossbeam_channel::bounded(QUEUE);
+        let (tx, rx) = crossbeam_channel::bounded(2 * QUEUE);
         let writer = Writer {
             client,
             extra,
@@ -196,31 +230,38 @@ impl Writer {
     /// Sends until the aggregator is gone and the queue is empty; once `shutdown` is set, a
     /// request the store does not take at once ends it.
     pub fn run(mut self, shutdown: &AtomicBool, heartbeat: &Heartbeat) {
-        let mut batch: Vec<Snapshot> = Vec::new();
         let mut body = Vec::new();
+        let mut acks: Vec<Ack> = Vec::new();
         loop {
             heartbeat.beat();
-            match self.rx.recv_timeout(IDLE) {
-                Ok(first) => batch.push(first),
+            let first = match self.rx.recv_timeout(IDLE) {
+                Ok(first) => first,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
-            }
-            let mut series = batch[0].layout.lines.len();
-            while series < MAX_SERIES_PER_REQUEST {
-                let Ok(next) = self.rx.try_recv() else { break };
-                series += next.layout.lines.len();
-                batch.push(next);
-            }
-            body.clear();
-            for snapshot in &batch {
-                self.encode(snapshot, &mut body);
-            }
-            self.metrics.queued.sub(series as i64);
-            let Some(outcome) = self.send(&body, shutdown, heartbeat) else {
-                return;
             };
-            self.metrics.outcome(outcome).inc_by(series as u64);
-            batch.clear();
+            body.clear();
+            let mut series = 0;
+            let mut next = Some(first);
+            while let Some(item) = next.take() {
+                match item {
+                    Item::Snapshot(snapshot) => {
+                        series += snapshot.layout.lines.len();
+                        self.encode(&snapshot, &mut body);
+                    }
+                    Item::Ack(ack) => acks.push(ack),
+                }
+                if series < MAX_SERIES_PER_REQUEST {
+                    next = self.rx.try_recv().ok();
+                }
+            }
+            if series > 0 {
+                self.metrics.queued.sub(series as i64);
+                let Some(outcome) = self.send(&body, shutdown, heartbeat) else {
+                    return;
+                };
+                self.metrics.outcome(outcome).inc_by(series as u64);
+            }
+            deliver(&mut acks);
         }
     }
 
@@ -304,6 +345,27 @@ impl Writer {
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
+    }
+}
+
+/// Sends the acknowledgements to their I/O threads, one message a thread, in order.
+fn deliver(acks: &mut Vec<Ack>) {
+    let mut by_thread: Vec<(Replier, Vec<(ConnId, Reply)>)> = Vec::new();
+    for ack in acks.drain(..) {
+        if let Some(stored) = &ack.stored {
+            stored.fetch_max(ack.seq, Ordering::AcqRel);
+        }
+        let answer = (ack.conn, Reply::Merged { seq: ack.seq });
+        match by_thread
+            .iter_mut()
+            .find(|(r, _)| r.same_thread(&ack.replier))
+        {
+            Some((_, answers)) => answers.push(answer),
+            None => by_thread.push((ack.replier, vec![answer])),
+        }
+    }
+    for (replier, answers) in by_thread {
+        replier.send(answers);
     }
 }
 

@@ -6,6 +6,7 @@ mod expiry;
 mod health;
 mod merge;
 mod publish;
+mod remote;
 mod same;
 mod takeover;
 
