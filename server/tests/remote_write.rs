@@ -348,7 +348,7 @@ fn prometheus_gets_every_sample_at_the_agents_time_through_outages() {
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let mut server = Server::start("127.0.0.1:0", "127.0.0.1:0", &flags);
     let (agents, http) = (server.agents.to_string(), server.http.to_string());
-    let _agent = agent("rw-host", &[server.agents], "1s");
+    let mut agent = agent("rw-host", &[server.agents], "1s");
     let selector = r#"{instance="rw-host",job="node"}"#;
     let started = now_s();
     wait_for("ten samples in Prometheus", Duration::from_secs(60), || {
@@ -440,5 +440,12 @@ fn prometheus_gets_every_sample_at_the_agents_time_through_outages() {
         .unwrap()
             > 0.0
     );
+
+    // The agent stops: once its series expire on the server (three intervals, at least 5 s),
+    // they end in Prometheus at once, as a scrape's would, not five minutes later.
+    agent.kill();
+    wait_for("the series to end", Duration::from_secs(30), || {
+        query(port, &format!("node_load1{selector}")).filter(|r| r.is_empty())
+    });
     let _ = std::fs::remove_dir_all(&dir);
 }

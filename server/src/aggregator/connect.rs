@@ -91,6 +91,7 @@ impl Aggregator {
                     session: hello.session,
                     last_seq: 0,
                     stored: Arc::default(),
+                    written_ms: 0,
                     samples: 0,
                     gaps: 0,
                     hold_below: 0,

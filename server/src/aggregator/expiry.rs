@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::Aggregator;
 use super::publish::publish;
 use crate::exposition::Slot;
+use crate::remote::writer::Stale;
 
 /// The shortest default expiry, so that an agent with a fast interval survives a quick restart
 /// of the server or itself.
@@ -29,7 +30,18 @@ impl Aggregator {
                 && now.saturating_duration_since(agent.last_sample) > agent.expire_after
             {
                 agent.expired = true;
+                let before = agent.layout.clone();
                 let _ = publish(&mut self.builder, series, customs, agent, None);
+                if let Some(remote) = &self.remote {
+                    // Just after the last sample written, by the agent's clock: samples it
+                    // kept through an outage and sends later come after the markers, which
+                    // the store takes in order, and they end the series only until then.
+                    remote.stale(Stale {
+                        before,
+                        after: agent.layout.clone(),
+                        time_ms: agent.written_ms.saturating_add(1),
+                    });
+                }
             }
         }
         let forget = self.config.forget_after;

@@ -130,10 +130,11 @@ impl Aggregator {
             // A copy of the values, so that the view stays the aggregator's alone and the next
             // sample is written into it in place.
             let view = agent.slot.get();
+            agent.written_ms = i64::try_from(decoded.time_ms).unwrap_or(i64::MAX);
             remote.send(Snapshot {
                 layout: view.layout.clone(),
                 values: view.values.clone(),
-                time_ms: i64::try_from(decoded.time_ms).unwrap_or(i64::MAX),
+                time_ms: agent.written_ms,
             });
         }
         if min > 0.0 {

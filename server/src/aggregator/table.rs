@@ -36,6 +36,9 @@ pub(super) struct AgentState {
     /// refused for good), set by the writer; a welcome says this rather than `last_seq`, so
     /// that an agent keeps what the store has not taken. A new session gets a new one.
     pub(super) stored: Arc<AtomicU64>,
+    /// With remote write: the agent's time of the last sample written, in Unix milliseconds,
+    /// after which the stale markers of its expired series go.
+    pub(super) written_ms: i64,
     /// Samples merged, over the server's life.
     pub(super) samples: u64,
     /// Sequence numbers skipped within a session, over the server's life.

@@ -21,6 +21,7 @@ use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 use super::client::{Answer, Client};
 use super::proto::{self, Labels};
 use crate::exposition::Layout;
+use crate::families::{DEFS, F};
 use crate::heartbeat::Heartbeat;
 use crate::shared::{ConnId, Replier, Reply};
 
@@ -64,11 +65,21 @@ pub struct Ack {
     pub stored: Option<Arc<AtomicU64>>,
 }
 
+/// An agent's series expired: those of `before` that `after` does not have end at `time_ms`
+/// (Prometheus' stale marker), as a scrape that no longer finds them ends them.
+#[derive(Debug)]
+pub struct Stale {
+    pub before: Arc<Layout>,
+    pub after: Arc<Layout>,
+    pub time_ms: i64,
+}
+
 /// What the aggregator queues.
 #[derive(Debug)]
 enum Item {
     Snapshot(Snapshot),
     Ack(Ack),
+    Stale(Stale),
 }
 
 /// The aggregator's end: hands snapshots and acknowledgements on without waiting.
@@ -86,6 +97,12 @@ impl Feed {
         if self.tx.try_send(Item::Snapshot(snapshot)).is_ok() {
             self.metrics.queued.add(series);
         }
+    }
+
+    /// Queues the stale markers of an agent's expired series; when the queue is full they are
+    /// left out (the series then end at the store's lookback).
+    pub fn stale(&self, stale: Stale) {
+        let _ = self.tx.try_send(Item::Stale(stale));
     }
 
     /// Queues an acknowledgement behind everything queued so far.
@@ -190,8 +207,9 @@ pub struct Writer {
     rx: Receiver<Item>,
     metrics: Metrics,
     /// The encoded labels of the last layouts seen, by layout: an agent's layout stays the
-    /// same from sample to sample, so its labels are encoded once.
-    labels: Vec<(Arc<Layout>, Arc<Vec<Labels>>)>,
+    /// same from sample to sample, so its labels are encoded once. `None` for a series that
+    /// is not written (see [`NOT_WRITTEN`]).
+    labels: Vec<(Arc<Layout>, Arc<SeriesLabels>)>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -201,6 +219,16 @@ impl std::fmt::Debug for Writer {
             .finish_non_exhaustive()
     }
 }
+
+/// The families of an agent's series that are not written: the server's own bookkeeping of
+/// the agent (when it last heard from it, what it counted), which differs from one server to
+/// the next. A sample sent again to another server after an outage would carry other values
+/// for them at the same timestamp, which the store refuses, and with them the whole request.
+/// `/metrics` has them.
+const NOT_WRITTEN: [usize; 3] = [F::LAST_SEEN, F::SAMPLES, F::SEQUENCE_GAPS];
+
+/// A layout's series' encoded labels, `None` for those not written.
+type SeriesLabels = Vec<Option<Labels>>;
 
 /// Layouts whose encoded labels are kept: one an agent, as many as are sending.
 const LABEL_CACHE: usize = 20_000;
@@ -240,60 +268,124 @@ impl Writer {
                 Err(RecvTimeoutError::Disconnected) => return,
             };
             body.clear();
-            let mut series = 0;
+            // Where each agent's sample (or markers) lies in the request, and its series.
+            let mut parts: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+            // The series counted in the queue.
+            let mut queued = 0;
             let mut next = Some(first);
             while let Some(item) = next.take() {
-                match item {
+                let start = body.len();
+                let written = match item {
                     Item::Snapshot(snapshot) => {
-                        series += snapshot.layout.lines.len();
-                        self.encode(&snapshot, &mut body);
+                        queued += snapshot.layout.lines.len();
+                        self.encode(&snapshot, &mut body)
                     }
-                    Item::Ack(ack) => acks.push(ack),
+                    Item::Ack(ack) => {
+                        acks.push(ack);
+                        0
+                    }
+                    Item::Stale(stale) => self.encode_stale(&stale, &mut body),
+                };
+                if written > 0 {
+                    parts.push((start..body.len(), written));
                 }
-                if series < MAX_SERIES_PER_REQUEST {
+                if parts.iter().map(|p| p.1).sum::<usize>() < MAX_SERIES_PER_REQUEST {
                     next = self.rx.try_recv().ok();
                 }
             }
-            if series > 0 {
-                self.metrics.queued.sub(series as i64);
-                let Some(outcome) = self.send(&body, shutdown, heartbeat) else {
-                    return;
-                };
-                self.metrics.outcome(outcome).inc_by(series as u64);
+            if !parts.is_empty() && !self.send_parts(&body, &parts, shutdown, heartbeat) {
+                return;
             }
+            self.metrics.queued.sub(queued as i64);
             deliver(&mut acks);
         }
     }
 
-    /// Appends a snapshot's series to a `WriteRequest`.
-    fn encode(&mut self, snapshot: &Snapshot, out: &mut Vec<u8>) {
+    /// Sends a request of several agents' samples; if the store refuses it as too old (one
+    /// series it already has newer, say, which makes Prometheus refuse the whole request),
+    /// sends each agent's sample alone, so that only those it refuses are lost. `false` when
+    /// the server stops first.
+    fn send_parts(
+        &mut self,
+        body: &[u8],
+        parts: &[(std::ops::Range<usize>, usize)],
+        shutdown: &AtomicBool,
+        heartbeat: &Heartbeat,
+    ) -> bool {
+        let series: usize = parts.iter().map(|p| p.1).sum();
+        let Some(outcome) = self.send(body, shutdown, heartbeat) else {
+            return false;
+        };
+        if outcome != "too_old" || parts.len() == 1 {
+            self.metrics.outcome(outcome).inc_by(series as u64);
+            return true;
+        }
+        for (range, series) in parts {
+            let Some(outcome) = self.send(&body[range.clone()], shutdown, heartbeat) else {
+                return false;
+            };
+            self.metrics.outcome(outcome).inc_by(*series as u64);
+        }
+        true
+    }
+
+    /// Appends a snapshot's series to a `WriteRequest`; returns how many.
+    fn encode(&mut self, snapshot: &Snapshot, out: &mut Vec<u8>) -> usize {
         let labels = self.labels_of(&snapshot.layout);
+        let mut count = 0;
         for (line, labels) in snapshot.layout.lines.iter().zip(labels.iter()) {
-            let Some(&value) = line.value_index().and_then(|i| snapshot.values.get(i)) else {
+            let (Some(labels), Some(&value)) = (
+                labels,
+                line.value_index().and_then(|i| snapshot.values.get(i)),
+            ) else {
                 continue;
             };
             proto::push_series(out, labels, value, snapshot.time_ms);
+            count += 1;
         }
+        count
+    }
+
+    /// Appends the stale markers of the series `stale.before` has and `stale.after` does not;
+    /// returns how many.
+    fn encode_stale(&mut self, stale: &Stale, out: &mut Vec<u8>) -> usize {
+        let kept: std::collections::HashSet<&str> = (0..stale.after.lines.len())
+            .filter_map(|i| stale.after.prefix(i))
+            .collect();
+        let labels = self.labels_of(&stale.before);
+        let mut count = 0;
+        for (i, labels) in labels.iter().enumerate() {
+            let Some(labels) = labels else { continue };
+            if stale.before.prefix(i).is_some_and(|p| !kept.contains(p)) {
+                proto::push_series_bits(out, labels, proto::STALE_NAN, stale.time_ms);
+                count += 1;
+            }
+        }
+        count
     }
 
     /// The encoded labels of each series of `layout`, from the cache or made now.
-    fn labels_of(&mut self, layout: &Arc<Layout>) -> Arc<Vec<Labels>> {
+    fn labels_of(&mut self, layout: &Arc<Layout>) -> Arc<SeriesLabels> {
         if let Some((_, labels)) = self.labels.iter().find(|(l, _)| Arc::ptr_eq(l, layout)) {
             return labels.clone();
         }
-        let labels: Arc<Vec<Labels>> = Arc::new(
+        let labels: Arc<SeriesLabels> = Arc::new(
             (0..layout.lines.len())
                 .map(|i| {
                     let mut pairs: Vec<(String, String)> = layout
                         .prefix(i)
                         .and_then(proto::parse_prefix)
                         .unwrap_or_default();
+                    let name = pairs.first().map_or("", |(_, name)| name.as_str());
+                    if NOT_WRITTEN.iter().any(|&f| DEFS[f].name == name) {
+                        return None;
+                    }
                     pairs.extend(self.extra.iter().cloned());
                     let pairs: Vec<(&str, &str)> = pairs
                         .iter()
                         .map(|(a, b)| (a.as_str(), b.as_str()))
                         .collect();
-                    Labels::encode(&pairs)
+                    Some(Labels::encode(&pairs))
                 })
                 .collect(),
         );
