@@ -14,10 +14,16 @@
 //!   10 s windows, and the lowest and highest, as one window moves by a fifth on this VM.
 //! - Pushgateway 1.5 (Debian's) holding the same number of agents' series, pushed over its HTTP
 //!   API (consistency check off, or loading 10,000 groups would take hours): RSS and scrapes.
+//! - Remote write (`--remote-write`) at 10,000 agents into a do-nothing store on loopback
+//!   (`common::receiver`): samples delivered a second, the server's CPU and RSS beside the
+//!   scrape-only server's above, and the delay from a sample's time to the store's answer.
 
 mod common;
 
-use common::{Running, bin, env_or, free_port, rss_mib, start_server, user_system_seconds};
+use common::{
+    Running, bin, env_or, free_port, receiver, rss_mib, start_server, start_server_with,
+    user_system_seconds,
+};
 
 use std::fs;
 use std::io::{Read, Write};
@@ -321,11 +327,16 @@ fn main() {
     }
 
     // ---- steady state at 1k and 10k v2 agents, and Pushgateway with as many -------------------
+    // The server's CPU and RSS at 10k, for remote write's comparison.
+    let mut scrape_only = (0.0, 0.0);
     for n in [1000u64, 10_000] {
         let (server, agents, http) = start_server("127.0.0.1:0", "127.0.0.1:0");
         let pid = server.0.id();
         let generator = steady_load(agents, n, steady, "2");
         let cpu = cpu_windows(pid);
+        if n == 10_000 {
+            scrape_only = (median(&cpu), rss_mib(pid));
+        }
         let rss = rss_mib(pid);
         let (plain_s, plain_b, body) = scrape(http, false);
         let (gzip_s, gzip_b, _) = scrape(http, true);
@@ -420,6 +431,59 @@ fn main() {
         row(
             format!("{n} agents: Pushgateway scrape, gzip"),
             scrape_figures(pg_s, pg_b, None),
+        );
+    }
+
+    // ---- remote write at 10k agents, into a do-nothing store -------------------------------
+    {
+        let (store, seen) = receiver::start();
+        let url = format!("http://{store}/api/v1/write");
+        let (server, agents, _) =
+            start_server_with("127.0.0.1:0", "127.0.0.1:0", &["--remote-write", &url]);
+        let pid = server.0.id();
+        let generator = steady_load(agents, 10_000, steady, "2");
+        seen.delays_ms.lock().unwrap().clear();
+        let before = seen.samples.load(std::sync::atomic::Ordering::Relaxed);
+        let started = Instant::now();
+        let cpu = cpu_windows(pid);
+        let delivered = (seen.samples.load(std::sync::atomic::Ordering::Relaxed) - before) as f64
+            / started.elapsed().as_secs_f64();
+        let rss = rss_mib(pid);
+        let report = generator.join().unwrap();
+        drop(server);
+        let mut delays = std::mem::take(&mut *seen.delays_ms.lock().unwrap());
+        delays.sort_unstable();
+        let at = |q: f64| {
+            delays
+                .get(((delays.len() as f64 * q) as usize).min(delays.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        };
+        row(
+            "remote write: 10000 agents: samples delivered".into(),
+            format!("{delivered:.0} samples/s into a do-nothing store (agents: {report})"),
+        );
+        row(
+            "remote write: 10000 agents: server CPU".into(),
+            format!(
+                "{}, {:.1}x scrape-only's {:.1}% (goal <= 2x)",
+                cpu_figures(&cpu),
+                median(&cpu) / scrape_only.0.max(f64::MIN_POSITIVE),
+                100.0 * scrape_only.0
+            ),
+        );
+        row(
+            "remote write: 10000 agents: server RSS".into(),
+            format!("{rss:.0} MiB (scrape-only: {:.0} MiB)", scrape_only.1),
+        );
+        row(
+            "remote write: delay from a sample's time to the store's answer".into(),
+            format!(
+                "median {} ms, 99th percentile {} ms ({} agents' samples)",
+                at(0.5),
+                at(0.99),
+                delays.len()
+            ),
         );
     }
 

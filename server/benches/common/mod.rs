@@ -4,6 +4,7 @@
 
 #[path = "../../tests/common/chunked.rs"]
 pub mod chunked;
+pub mod receiver;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -40,8 +41,18 @@ pub fn env_or(name: &str, default: u64) -> u64 {
 /// free port), once it has said where; its log is drained and dropped. Returns where it
 /// listens.
 pub fn start_server(agents: &str, http: &str) -> (Running, SocketAddr, SocketAddr) {
+    start_server_with(agents, http, &[])
+}
+
+/// [`start_server`] with more flags.
+pub fn start_server_with(
+    agents: &str,
+    http: &str,
+    extra: &[&str],
+) -> (Running, SocketAddr, SocketAddr) {
     let mut child = Command::new(bin("vitals-server"))
         .args(["--listen", agents, "--http", http])
+        .args(extra)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
