@@ -4,49 +4,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use common::promql::{evaluate, query};
+use common::store::{Received, read_request};
 use common::{Server, agent, bin, http_get, value, wait_for};
-
-/// A request the fake receiver read: its head and its body, uncompressed.
-struct Received {
-    head: String,
-    body: Vec<u8>,
-}
-
-/// Reads one HTTP request; `None` when the connection closed.
-fn read_request(conn: &mut BufReader<TcpStream>) -> Option<Received> {
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if conn.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if line.trim().is_empty() {
-            break;
-        }
-        head.push_str(&line);
-    }
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().parse().unwrap())
-        })
-        .expect("a Content-Length");
-    let mut compressed = vec![0; length];
-    conn.read_exact(&mut compressed).ok()?;
-    let body = snap::raw::Decoder::new()
-        .decompress_vec(&compressed)
-        .expect("a snappy block");
-    Some(Received { head, body })
-}
 
 /// A receiver that answers each request with the next of `answers` (raw HTTP), then 204s;
 /// sends what it read on the channel.

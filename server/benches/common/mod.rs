@@ -5,6 +5,8 @@
 #[path = "../../tests/common/chunked.rs"]
 pub mod chunked;
 pub mod receiver;
+#[path = "../../tests/common/store.rs"]
+pub mod store;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};

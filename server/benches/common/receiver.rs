@@ -1,7 +1,7 @@
 //! A do-nothing remote-write store for the benches: it reads each request, counts its samples
 //! and notes how long after its time each agent's sample arrived, and answers 204.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,30 +35,11 @@ pub fn start() -> (SocketAddr, Arc<Seen>) {
 
 fn serve(conn: TcpStream, seen: &Seen) {
     let mut conn = BufReader::new(conn);
-    let mut decoder = snap::raw::Decoder::new();
-    loop {
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            if conn.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-            if line.trim().is_empty() {
-                break;
-            }
-        }
-        let mut compressed = vec![0; length];
-        if conn.read_exact(&mut compressed).is_err() {
-            return;
-        }
-        let body = decoder.decompress_vec(&compressed).unwrap_or_default();
+    while let Some(request) = super::store::read_request(&mut conn) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let (count, times) = samples(&body);
+        let (count, times) = samples(&request.body);
         seen.samples.fetch_add(count, Ordering::Relaxed);
         seen.delays_ms
             .lock()

@@ -6,6 +6,7 @@ pub mod docker;
 pub mod promql;
 pub mod readme;
 pub mod schema;
+pub mod store;
 
 use std::io::{BufRead, BufReader, Read, Write};
 
