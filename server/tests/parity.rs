@@ -682,7 +682,6 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
             "node_sockstat_sockets_used",
             "node_sockstat_TCP_inuse",
             "node_sockstat_TCP_orphan",
-            "node_sockstat_TCP_tw",
             "node_sockstat_TCP_alloc",
             "node_sockstat_UDP_inuse",
             "node_sockstat_UDPLITE_inuse",
@@ -696,6 +695,12 @@ const TOLERANCES: &[(&[&str], ByLag)] = &[
         ],
         |lag| within(64.0 + 1000.0 * lag, 0.0),
     ),
+    // Connections in TIME_WAIT leave it a minute after they closed: an earlier test's thousands
+    // of connections (up to the open-file limit, 20,000) leave within a second or two of each
+    // other. A clean-clone `make test` saw 6,420 and then 6,849 0.26 s apart.
+    (&["node_sockstat_TCP_tw"], |lag| {
+        within(64.0 + 20_000.0 * lag, 0.0)
+    }),
     // Their buffers, in pages: TCP's moved up to 266 pages in 0.1 s steps then. In bytes, at
     // this machine's 4 KiB pages, and the fragments being reassembled.
     (&["node_sockstat_TCP_mem", "node_sockstat_UDP_mem"], |lag| {
