@@ -74,12 +74,16 @@ fn each_answer_of_a_store_is_handled_and_counted() {
         "SSH-2.0-OpenSSH_9.2\r\n\r\n",
         "HTTP/1.1 204 No Content\r\n\r\n",
     ]);
+    let token = std::env::temp_dir().join(format!("vitals-rw-token-{}", std::process::id()));
+    std::fs::write(&token, "s3cret\n").unwrap();
     let server = Server::start(
         "127.0.0.1:0",
         "127.0.0.1:0",
         &[
             "--remote-write",
             &format!("http://{receiver}/api/v1/write"),
+            "--remote-write-bearer-token-file",
+            token.to_str().unwrap(),
             "--remote-write-header",
             "X-Scope-OrgID: fleet-a",
             "--remote-write-label",
@@ -101,9 +105,11 @@ fn each_answer_of_a_store_is_handled_and_counted() {
         "Content-Type: application/x-protobuf",
         "X-Prometheus-Remote-Write-Version: 0.1.0",
         "X-Scope-OrgID: fleet-a",
+        "Authorization: Bearer s3cret\r\n",
     ] {
         assert!(head.contains(header), "{header} in {head}");
     }
+    let _ = std::fs::remove_file(&token);
     // Retries send the same request again: after the 429, and after the 503 and the garbage.
     assert_eq!(received[1].body, received[2].body);
     assert_eq!(received[4].body, received[5].body);

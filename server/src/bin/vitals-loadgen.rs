@@ -415,7 +415,10 @@ fn run_agents(
                         seq: sim.seq,
                         dropped: 0,
                         g: 1,
-                        t: sample.time_ms,
+                        // The wall clock, so that a store's delays can be measured from it.
+                        t: std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(sample.time_ms, |d| d.as_millis() as u64),
                     };
                     let mut values = ValuesWriter::new(&header, &mut line);
                     match &o.record {
