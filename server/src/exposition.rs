@@ -94,13 +94,19 @@ impl Layout {
 
     /// Series position `i`'s line up to its value, `name{instance="a",cpu="0"} `.
     pub fn prefix(&self, i: usize) -> Option<&str> {
-        let start = usize::try_from(self.lines.get(i)?.start).ok()?;
-        let end = match self.lines.get(i + 1) {
-            Some(next) => usize::try_from(next.start).ok()?,
-            None => self.text.len(),
-        };
-        self.text.get(start..end)
+        self.text.get(line_span(&self.lines, self.text.len(), i)?)
     }
+}
+
+/// Where series position `i`'s line up to its value lies in a layout's text of `text_len`
+/// bytes: from its start to the next one's, or to the end.
+fn line_span(lines: &[Line], text_len: usize, i: usize) -> Option<Range<usize>> {
+    let start = usize::try_from(lines.get(i)?.start).ok()?;
+    let end = match lines.get(i + 1) {
+        Some(next) => usize::try_from(next.start).ok()?,
+        None => text_len,
+    };
+    Some(start..end)
 }
 
 /// One agent's series at one moment: what a scrape sees, never half of one update.
@@ -121,7 +127,7 @@ impl View {
 
     /// Series position `i`'s line up to its value, `name{instance="a",cpu="0"} `.
     pub fn prefix(&self, i: usize) -> Option<&str> {
-        std::str::from_utf8(Parts::of(self).prefix(i)?).ok()
+        self.layout.prefix(i)
     }
 }
 
@@ -381,12 +387,7 @@ impl<'a> Parts<'a> {
 
     /// Series `i`'s line up to its value.
     fn prefix(&self, i: usize) -> Option<&'a [u8]> {
-        let start = usize::try_from(self.lines.get(i)?.start).ok()?;
-        let end = match self.lines.get(i + 1) {
-            Some(next) => usize::try_from(next.start).ok()?,
-            None => self.text.len(),
-        };
-        self.text.get(start..end)
+        self.text.get(line_span(self.lines, self.text.len(), i)?)
     }
 
     /// The value of series position `i`.
