@@ -13,8 +13,12 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
-/// Time to connect, and for each read or write of a request or an answer.
+/// Time for each read or write of a request or an answer.
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Time to connect to one of the store's addresses: a connect cannot beat in between, so it
+/// stays under the heartbeat's five seconds (`crate::heartbeat::STALE`).
+const CONNECT: Duration = Duration::from_secs(4);
 
 /// The longest a socket call blocks before the thread beats its heartbeat and waits again.
 const BEAT: Duration = Duration::from_secs(1);
@@ -273,7 +277,7 @@ impl Client {
             if !(self.beat)() {
                 break;
             }
-            match TcpStream::connect_timeout(&addr, BEAT.min(TIMEOUT) * 4) {
+            match TcpStream::connect_timeout(&addr, CONNECT) {
                 Ok(stream) => {
                     stream.set_read_timeout(Some(BEAT))?;
                     stream.set_write_timeout(Some(BEAT))?;
