@@ -219,28 +219,38 @@ pub fn run(
     let _ = published
         .registry
         .register(Box::new(process::Process::default()));
-    let remote_thread = match &config.remote {
-        Some(remote) => {
-            let heartbeat = Arc::new(beats.register("remote-write"));
-            let (beat, stop) = (heartbeat.clone(), shutdown.clone());
-            let (writer, feed) = remote::writer::Writer::new(
+    let mut remote_threads = Vec::new();
+    if let Some(remote) = &config.remote {
+        // A shard's client beats the shard's heartbeat while it waits on the store.
+        let heartbeats: Vec<_> = (0..remote.shards.max(1))
+            .map(|i| Arc::new(beats.register(&format!("remote-write-{i}"))))
+            .collect();
+        let clients = heartbeats
+            .iter()
+            .map(|heartbeat| {
+                let (beat, stop) = (heartbeat.clone(), shutdown.clone());
                 remote.client(Arc::new(move || {
                     beat.beat();
                     !stop.load(std::sync::atomic::Ordering::Relaxed)
-                })),
-                remote.labels.clone(),
-                &published.registry,
-            )?;
-            aggregator.write_to(feed);
+                }))
+            })
+            .collect();
+        let (writers, feed) = remote::writer::Writer::new(
+            clients,
+            remote.labels.clone(),
+            remote::writer::QUEUE_SERIES,
+            &published.registry,
+        )?;
+        aggregator.write_to(feed);
+        for (i, (writer, heartbeat)) in writers.into_iter().zip(heartbeats).enumerate() {
             let shutdown = shutdown.clone();
-            Some(
+            remote_threads.push(
                 thread::Builder::new()
-                    .name("remote-write".into())
+                    .name(format!("remote-write-{i}"))
                     .spawn(move || writer.run(&shutdown, &heartbeat))?,
-            )
+            );
         }
-        None => None,
-    };
+    }
     let heartbeat = beats.register("aggregator");
     let aggregator = thread::Builder::new()
         .name("aggregator".into())
@@ -294,7 +304,7 @@ pub fn run(
     let _ = aggregator.join();
     // With the aggregator gone, the writer sends what is queued, or gives up if the store
     // does not take it (samples not acknowledged are still the agents').
-    if let Some(t) = remote_thread {
+    for t in remote_threads {
         let _ = t.join();
     }
     Ok(())

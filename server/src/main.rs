@@ -72,6 +72,8 @@ Remote write (every merged sample to a Prometheus-compatible store, at the agent
   --remote-write-header 'NAME: VALUE'  one more header, such as X-Scope-OrgID (repeatable)
   --remote-write-label NAME=VALUE  a label on every series written, over an agent's own
                             (repeatable; default job=node, as the shipped scrape config)
+  --remote-write-shards N   requests in flight at once, each on its own connection (1 to {max_shards})
+                            [VITALS_REMOTE_WRITE_SHARDS, default {shards}]
 
   --health                  ask the /healthz of the server running with these flags (--http,
                             --web-config-file) and exit: 0 when it answers 200, 1 otherwise
@@ -100,6 +102,8 @@ DURATION is a whole number with a unit: 500ms, 10s, 5m, 1h; at most {max_duratio
         http_header = human(http.header_timeout),
         http_idle = human(http.idle_timeout),
         http_write = human(http.write_timeout),
+        shards = server::remote::writer::DEFAULT_SHARDS,
+        max_shards = server::remote::writer::MAX_SHARDS,
     )
 }
 
@@ -146,6 +150,7 @@ struct RemoteOptions {
     ca_file: Option<String>,
     headers: Vec<String>,
     labels: Vec<String>,
+    shards: Option<String>,
 }
 
 /// The first line of a secret's file, without its line break: what `kubectl create secret`
@@ -168,7 +173,8 @@ fn remote_config(o: &RemoteOptions) -> Result<Option<server::remote::Config>> {
             || o.password_file.is_some()
             || o.ca_file.is_some()
             || !o.headers.is_empty()
-            || !o.labels.is_empty();
+            || !o.labels.is_empty()
+            || o.shards.is_some();
         if given {
             bail!("the --remote-write-* flags need --remote-write URL");
         }
@@ -224,11 +230,22 @@ fn remote_config(o: &RemoteOptions) -> Result<Option<server::remote::Config>> {
         (false, Some(_)) => bail!("--remote-write-ca-file is for an https:// URL"),
         (false, None) => None,
     };
+    let shards = match &o.shards {
+        None => remote::writer::DEFAULT_SHARDS,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n @ 1..=remote::writer::MAX_SHARDS) => n,
+            _ => bail!(
+                "--remote-write-shards: `{text}` is not a number from 1 to {}",
+                remote::writer::MAX_SHARDS
+            ),
+        },
+    };
     Ok(Some(remote::Config {
         endpoint,
         headers,
         labels,
         tls,
+        shards,
     }))
 }
 
@@ -279,6 +296,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             basic_auth_user: env("VITALS_REMOTE_WRITE_BASIC_AUTH_USER"),
             password_file: env("VITALS_REMOTE_WRITE_PASSWORD_FILE"),
             ca_file: env("VITALS_REMOTE_WRITE_CA_FILE"),
+            shards: env("VITALS_REMOTE_WRITE_SHARDS"),
             ..RemoteOptions::default()
         },
     };
@@ -342,6 +360,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Option
             "--remote-write-ca-file" => options.remote.ca_file = Some(value()?),
             "--remote-write-header" => options.remote.headers.push(value()?),
             "--remote-write-label" => options.remote.labels.push(value()?),
+            "--remote-write-shards" => options.remote.shards = Some(value()?),
             // node_exporter's spelling too, so that its unit files and manifests carry over.
             "--web-config-file" | "--web.config.file" => {
                 options.web_config_file = Some(value()?);

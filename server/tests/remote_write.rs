@@ -245,6 +245,11 @@ fn bad_remote_write_flags_are_refused_with_a_reason() {
             ],
             "/nonexistent",
         ),
+        (
+            vec!["--remote-write", "http://x/", "--remote-write-shards", "0"],
+            "not a number from 1 to",
+        ),
+        (vec!["--remote-write-shards", "2"], "need --remote-write"),
     ] {
         let out = Command::new(bin("vitals-server"))
             .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])

@@ -36,11 +36,14 @@ impl Aggregator {
                     // Just after the last sample written, by the agent's clock: samples it
                     // kept through an outage and sends later come after the markers, which
                     // the store takes in order, and they end the series only until then.
-                    remote.stale(Stale {
-                        before,
-                        after: agent.layout.clone(),
-                        time_ms: agent.written_ms.saturating_add(1),
-                    });
+                    remote.stale(
+                        &agent.id,
+                        Stale {
+                            before,
+                            after: agent.layout.clone(),
+                            time_ms: agent.written_ms.saturating_add(1),
+                        },
+                    );
                 }
             }
         }

@@ -131,11 +131,14 @@ impl Aggregator {
             // sample is written into it in place.
             let view = agent.slot.get();
             agent.written_ms = i64::try_from(decoded.time_ms).unwrap_or(i64::MAX);
-            remote.send(Snapshot {
-                layout: view.layout.clone(),
-                values: view.values.clone(),
-                time_ms: agent.written_ms,
-            });
+            remote.send(
+                &agent.id,
+                Snapshot {
+                    layout: view.layout.clone(),
+                    values: view.values.clone(),
+                    time_ms: agent.written_ms,
+                },
+            );
         }
         if min > 0.0 {
             agent.allowance -= 1.0;

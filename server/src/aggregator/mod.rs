@@ -227,12 +227,15 @@ impl Aggregator {
             answers.retain(|(conn, answer)| match answer {
                 Reply::Merged { seq } => {
                     let agent = self.conns.get(conn).and_then(|&i| self.agents.get(i));
-                    remote.ack(Ack {
-                        replier: reply.clone(),
-                        conn: *conn,
-                        seq: *seq,
-                        stored: agent.map(|a| a.stored.clone()),
-                    });
+                    remote.ack(
+                        agent.map(|a| a.id.as_str()),
+                        Ack {
+                            replier: reply.clone(),
+                            conn: *conn,
+                            seq: *seq,
+                            stored: agent.map(|a| a.stored.clone()),
+                        },
+                    );
                     false
                 }
                 _ => true,

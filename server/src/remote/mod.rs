@@ -27,6 +27,8 @@ pub struct Config {
     pub labels: Vec<(String, String)>,
     /// For https: the roots to trust.
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Threads, each with its own connection, that send at once ([`writer`]).
+    pub shards: usize,
 }
 
 impl Config {

@@ -1,18 +1,26 @@
-//! The remote-write thread: takes each merged sample's series from the aggregator, at the
-//! agent's own timestamp, and POSTs them in batches, in the order they were merged.
+//! The remote-write threads: take each merged sample's series from the aggregator, at the
+//! agent's own timestamp, and POST them in batches, in the order they were merged.
+//!
+//! Several threads (shards), each with its own connection to the store, so that requests
+//! overlap: one request in flight at a time delivers a batch per round trip, which a store
+//! a few milliseconds away holds far below 10,000 agents' samples. An agent's samples all go
+//! through one shard (by a hash of its id), so each series stays in time order, as the store
+//! needs.
 //!
 //! End to end: the aggregator does not acknowledge a merged sample to its agent; it queues the
 //! acknowledgement here, behind the sample's series, and the thread sends it on once the store
-//! has taken the request that held them. The queue is bounded: while it is full the aggregator
-//! refuses samples (the agents keep them and send them again), so an outage of the store backs
+//! has taken the request that held them. The queue is bounded in series: while it holds
+//! [`QUEUE_SERIES`] the aggregator refuses samples (the agents keep them and send them again), so an outage of the store backs
 //! up into the agents' rings, not into the server. A request the store may take later (a 5xx,
 //! a 429, no answer) is sent again after a capped backoff with jitter, the same request, so
 //! that order holds; one it will never take (another 4xx, or samples too old for it) is
 //! dropped and counted by reason, and its samples acknowledged, as sending them again would
 //! not help.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -25,9 +33,18 @@ use crate::families::{DEFS, F};
 use crate::heartbeat::Heartbeat;
 use crate::shared::{ConnId, Replier, Reply};
 
-/// Samples of agents (each an agent's whole set of series) and acknowledgements waiting: at
-/// 10,000 agents a second, half a second of them. Past it the aggregator refuses samples.
-pub const QUEUE: usize = 10_000;
+/// Series values waiting to be sent, over all shards, past which the aggregator refuses
+/// samples: 64 MB of values, three seconds of 10,000 agents of 135 series, a second of as
+/// many at this machine's full coverage (453), so that a second's samples arriving at once
+/// do not find it full.
+pub const QUEUE_SERIES: usize = 8_000_000;
+
+/// Shards unless `--remote-write-shards` says otherwise: enough requests in flight to cover
+/// a store's round trip of a few milliseconds at 10,000 agents.
+pub const DEFAULT_SHARDS: usize = 4;
+
+/// The most shards one may ask for: each is a thread and a connection to the store.
+pub const MAX_SHARDS: usize = 64;
 
 /// Series per request, at most (each with one sample): Prometheus' own default for a shard.
 pub const MAX_SERIES_PER_REQUEST: usize = 2_000;
@@ -83,39 +100,54 @@ enum Item {
 }
 
 /// The aggregator's end: hands snapshots and acknowledgements on without waiting.
+///
+/// The channels are not bounded by themselves: [`behind`](Self::behind) bounds them, as the
+/// aggregator merges (and so queues a snapshot and an acknowledgement) only while it says no.
 #[derive(Debug, Clone)]
 pub struct Feed {
-    tx: Sender<Item>,
+    shards: Vec<Sender<Item>>,
+    /// Series values queued over all shards; each shard takes off those it has sent.
+    queued: Arc<AtomicUsize>,
+    /// How many may be ([`QUEUE_SERIES`] but in tests).
+    budget: usize,
     metrics: Metrics,
 }
 
 impl Feed {
-    /// Queues a snapshot. Call [`behind`](Self::behind) first: while it says so, there may be
-    /// no room.
-    pub fn send(&self, snapshot: Snapshot) {
-        let series = snapshot.layout.lines.len() as i64;
-        if self.tx.try_send(Item::Snapshot(snapshot)).is_ok() {
-            self.metrics.queued.add(series);
+    /// The shard of the agent `id`: the same one always, so that its series stay in order.
+    fn shard(&self, id: &str) -> &Sender<Item> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut hasher);
+        &self.shards[(hasher.finish() % self.shards.len() as u64) as usize]
+    }
+
+    /// Queues a snapshot of agent `id`'s series. Call [`behind`](Self::behind) first.
+    pub fn send(&self, id: &str, snapshot: Snapshot) {
+        let series = snapshot.layout.lines.len();
+        self.queued.fetch_add(series, Ordering::Relaxed);
+        self.metrics.queued.add(series as i64);
+        let _ = self.shard(id).send(Item::Snapshot(snapshot));
+    }
+
+    /// Queues the stale markers of agent `id`'s expired series, unless the queue is full
+    /// (the series then end at the store's lookback).
+    pub fn stale(&self, id: &str, stale: Stale) {
+        if self.behind().is_none() {
+            let _ = self.shard(id).send(Item::Stale(stale));
         }
     }
 
-    /// Queues the stale markers of an agent's expired series; when the queue is full they are
-    /// left out (the series then end at the store's lookback).
-    pub fn stale(&self, stale: Stale) {
-        let _ = self.tx.try_send(Item::Stale(stale));
+    /// Queues an acknowledgement behind everything queued so far for agent `id` (`None` for
+    /// a connection that lost its agent, whose samples went before).
+    pub fn ack(&self, id: Option<&str>, ack: Ack) {
+        let shard = id.map_or(&self.shards[0], |id| self.shard(id));
+        let _ = shard.send(Item::Ack(ack));
     }
 
-    /// Queues an acknowledgement behind everything queued so far.
-    pub fn ack(&self, ack: Ack) {
-        let _ = self.tx.try_send(Item::Ack(ack));
-    }
-
-    /// How much waits, when it is too much for another sample: the queue holds twice
-    /// [`QUEUE`], so that the acknowledgements of the samples merged before it filled always
-    /// find room.
+    /// How many series values wait, when it is too many for another sample.
     pub fn behind(&self) -> Option<usize> {
-        let waiting = self.tx.len();
-        (waiting >= QUEUE).then_some(waiting)
+        let waiting = self.queued.load(Ordering::Relaxed);
+        (waiting >= self.budget).then_some(waiting)
     }
 }
 
@@ -199,17 +231,20 @@ fn verdict(answer: &Answer) -> Verdict {
     }
 }
 
-/// The thread's state.
+/// One shard's thread's state.
 pub struct Writer {
     client: Client,
     /// Labels added to every series (`job`, ...), replacing an agent's of the same name.
-    extra: Vec<(String, String)>,
+    extra: Arc<[(String, String)]>,
     rx: Receiver<Item>,
+    queued: Arc<AtomicUsize>,
     metrics: Metrics,
-    /// The encoded labels of the last layouts seen, by layout: an agent's layout stays the
-    /// same from sample to sample, so its labels are encoded once. `None` for a series that
-    /// is not written (see [`NOT_WRITTEN`]).
-    labels: Vec<(Arc<Layout>, Arc<SeriesLabels>)>,
+    /// The encoded labels of the layouts of this shard's agents, by the layout's address: an
+    /// agent's layout stays the same from sample to sample, so its labels are encoded once.
+    /// The layout is kept beside them so that its address is not reused while it is here.
+    labels: HashMap<usize, (Arc<Layout>, Arc<SeriesLabels>)>,
+    /// The size of `labels` past which the layouts no agent holds any more are let go.
+    prune_at: usize,
 }
 
 impl std::fmt::Debug for Writer {
@@ -230,29 +265,54 @@ const NOT_WRITTEN: [usize; 3] = [F::LAST_SEEN, F::SAMPLES, F::SEQUENCE_GAPS];
 /// A layout's series' encoded labels, `None` for those not written.
 type SeriesLabels = Vec<Option<Labels>>;
 
-/// Layouts whose encoded labels are kept: one an agent, as many as are sending.
-const LABEL_CACHE: usize = 20_000;
+/// The size of the label cache below which it is not pruned.
+const PRUNE_MIN: usize = 1024;
 
 impl Writer {
-    /// The thread's state and the aggregator's end, with the metrics in `registry`.
+    /// A shard for each client, and the aggregator's end, which refuses samples while
+    /// `budget` series values wait (see [`QUEUE_SERIES`]), with the metrics in `registry`.
     ///
     /// # Errors
     /// When the metrics are registered already.
+    ///
+    /// # Panics
+    /// With no client.
     pub fn new(
-        client: Client,
+        clients: Vec<Client>,
         extra: Vec<(String, String)>,
+        budget: usize,
         registry: &Registry,
-    ) -> prometheus::Result<(Self, Feed)> {
+    ) -> prometheus::Result<(Vec<Self>, Feed)> {
+        assert!(!clients.is_empty(), "remote write needs a shard");
         let metrics = Metrics::new(registry)?;
-        let (tx, rx) = crossbeam_channel::bounded(2 * QUEUE);
-        let writer = Writer {
-            client,
-            extra,
-            rx,
-            metrics: metrics.clone(),
-            labels: Vec::new(),
-        };
-        Ok((writer, Feed { tx, metrics }))
+        let extra: Arc<[(String, String)]> = extra.into();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let mut shards = Vec::with_capacity(clients.len());
+        let writers = clients
+            .into_iter()
+            .map(|client| {
+                let (tx, rx) = crossbeam_channel::unbounded();
+                shards.push(tx);
+                Writer {
+                    client,
+                    extra: extra.clone(),
+                    rx,
+                    queued: queued.clone(),
+                    metrics: metrics.clone(),
+                    labels: HashMap::new(),
+                    prune_at: PRUNE_MIN,
+                }
+            })
+            .collect();
+        Ok((
+            writers,
+            Feed {
+                shards,
+                queued,
+                budget,
+                metrics,
+            },
+        ))
     }
 
     /// Sends until the aggregator is gone and the queue is empty; once `shutdown` is set, a
@@ -296,6 +356,7 @@ impl Writer {
             if !parts.is_empty() && !self.send_parts(&body, &parts, shutdown, heartbeat) {
                 return;
             }
+            self.queued.fetch_sub(queued, Ordering::Relaxed);
             self.metrics.queued.sub(queued as i64);
             deliver(&mut acks);
         }
@@ -366,7 +427,8 @@ impl Writer {
 
     /// The encoded labels of each series of `layout`, from the cache or made now.
     fn labels_of(&mut self, layout: &Arc<Layout>) -> Arc<SeriesLabels> {
-        if let Some((_, labels)) = self.labels.iter().find(|(l, _)| Arc::ptr_eq(l, layout)) {
+        let key = Arc::as_ptr(layout) as usize;
+        if let Some((_, labels)) = self.labels.get(&key) {
             return labels.clone();
         }
         let labels: Arc<SeriesLabels> = Arc::new(
@@ -389,10 +451,15 @@ impl Writer {
                 })
                 .collect(),
         );
-        if self.labels.len() >= LABEL_CACHE {
-            self.labels.remove(0);
+        if self.labels.len() >= self.prune_at {
+            // Layouts only the cache holds: their agents have moved on (a new series, a
+            // reconnect) or gone. Pruned when the cache has doubled, so that it costs a
+            // constant share of the inserts.
+            self.labels
+                .retain(|_, (layout, _)| Arc::strong_count(layout) > 1);
+            self.prune_at = (2 * self.labels.len()).max(PRUNE_MIN);
         }
-        self.labels.push((layout.clone(), labels.clone()));
+        self.labels.insert(key, (layout.clone(), labels.clone()));
         labels
     }
 

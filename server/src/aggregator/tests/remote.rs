@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::remote::client::{Client, Endpoint};
-use crate::remote::writer::Writer;
+use crate::remote::writer::{QUEUE_SERIES, Writer};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 
@@ -41,27 +41,65 @@ fn store() -> (Endpoint, crossbeam_channel::Sender<()>) {
     (endpoint, take)
 }
 
+/// An aggregator writing through one shard to a [`store`] that takes each request once told,
+/// with room for `budget` series values; the thread ends once `stop` is set and the store and
+/// aggregator are gone.
+struct Rig {
+    agg: Aggregator,
+    take: crossbeam_channel::Sender<()>,
+    replier: Replier,
+    replies: crossbeam_channel::Receiver<Vec<(ConnId, Reply)>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    writer: std::thread::JoinHandle<()>,
+}
+
+impl Rig {
+    fn new(budget: usize) -> Rig {
+        let (endpoint, take) = store();
+        let mut agg = aggregator();
+        let client = Client::new(endpoint, &[], None, Arc::new(|| true));
+        let (mut writers, feed) =
+            Writer::new(vec![client], Vec::new(), budget, &agg.published().registry).unwrap();
+        let writer = writers.remove(0);
+        agg.write_to(feed);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let beats = crate::heartbeat::Heartbeats::new();
+        let heartbeat = beats.register("remote-write-0");
+        let writer = {
+            let stop = stop.clone();
+            std::thread::spawn(move || writer.run(&stop, &heartbeat))
+        };
+        let (reply_tx, replies) = crossbeam_channel::unbounded();
+        let replier = Replier::new(reply_tx, Waker::none());
+        Rig {
+            agg,
+            take,
+            replier,
+            replies,
+            stop,
+            writer,
+        }
+    }
+
+    fn batch(&self, events: Vec<Event>) -> Batch {
+        Batch {
+            events,
+            reply: Some(self.replier.clone()),
+        }
+    }
+
+    fn end(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(self.take);
+        drop(self.agg);
+        self.writer.join().unwrap();
+    }
+}
+
 #[test]
 fn a_sample_is_acknowledged_once_the_store_took_it_and_a_welcome_says_so() {
-    let (endpoint, take) = store();
-    let mut agg = aggregator();
-    let client = Client::new(endpoint, &[], None, Arc::new(|| true));
-    let (writer, feed) = Writer::new(client, Vec::new(), &agg.published().registry).unwrap();
-    agg.write_to(feed);
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let beats = crate::heartbeat::Heartbeats::new();
-    let heartbeat = beats.register("remote-write");
-    let writer = {
-        let stop = stop.clone();
-        std::thread::spawn(move || writer.run(&stop, &heartbeat))
-    };
-    let (reply_tx, replies) = crossbeam_channel::unbounded();
-    let replier = Replier::new(reply_tx, Waker::none());
+    let mut rig = Rig::new(QUEUE_SERIES);
     let now = Instant::now();
-    let batch = |events| Batch {
-        events,
-        reply: Some(replier.clone()),
-    };
     let hello = |conn| Event::Connected {
         conn,
         hello: hello("a", 7),
@@ -69,9 +107,9 @@ fn a_sample_is_acknowledged_once_the_store_took_it_and_a_welcome_says_so() {
         protocol: 1,
         peer: PEER,
     };
-    agg.handle_batch(batch(vec![hello(1)]), now);
+    rig.agg.handle_batch(rig.batch(vec![hello(1)]), now);
     assert_eq!(
-        replies.try_recv().unwrap(),
+        rig.replies.try_recv().unwrap(),
         [(1, Reply::Welcome { last_seq: 0 })]
     );
 
@@ -79,38 +117,89 @@ fn a_sample_is_acknowledged_once_the_store_took_it_and_a_welcome_says_so() {
         conn,
         message: Decoded::new(&sample(seq, 1.0 + seq as f64, &["/"])),
     };
-    agg.handle_batch(batch(vec![event(1, 1), event(1, 2)]), now);
+    rig.agg
+        .handle_batch(rig.batch(vec![event(1, 1), event(1, 2)]), now);
     // Merged and shown, but not acknowledged while the store has not answered.
-    assert_eq!(get(&mut agg, USER), Some(3.0));
-    assert!(replies.recv_timeout(Duration::from_millis(300)).is_err());
+    assert_eq!(get(&mut rig.agg, USER), Some(3.0));
+    assert!(
+        rig.replies
+            .recv_timeout(Duration::from_millis(300))
+            .is_err()
+    );
     // A reconnect meanwhile is told nothing was kept.
-    agg.handle_batch(batch(vec![hello(2)]), now);
+    rig.agg.handle_batch(rig.batch(vec![hello(2)]), now);
     assert_eq!(
-        replies.try_recv().unwrap(),
+        rig.replies.try_recv().unwrap(),
         [(2, Reply::Welcome { last_seq: 0 })]
     );
 
-    take.send(()).unwrap();
-    let acks = replies.recv_timeout(Duration::from_secs(10)).unwrap();
+    rig.take.send(()).unwrap();
+    let acks = rig.replies.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(
         acks,
         [(1, Reply::Merged { seq: 1 }), (1, Reply::Merged { seq: 2 })]
     );
     // Sent again on the new connection: merged before, so acknowledged behind the first
     // copies, without a request of its own.
-    agg.handle_batch(batch(vec![event(2, 2)]), now);
+    rig.agg.handle_batch(rig.batch(vec![event(2, 2)]), now);
     assert_eq!(
-        replies.recv_timeout(Duration::from_secs(10)).unwrap(),
+        rig.replies.recv_timeout(Duration::from_secs(10)).unwrap(),
         [(2, Reply::Merged { seq: 2 })]
     );
-    agg.handle_batch(batch(vec![Event::Disconnected { conn: 2 }, hello(3)]), now);
+    rig.agg.handle_batch(
+        rig.batch(vec![Event::Disconnected { conn: 2 }, hello(3)]),
+        now,
+    );
     assert_eq!(
-        replies.try_recv().unwrap(),
+        rig.replies.try_recv().unwrap(),
         [(3, Reply::Welcome { last_seq: 2 })]
     );
 
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    drop(take);
-    drop(agg);
-    writer.join().unwrap();
+    rig.end();
+}
+
+#[test]
+fn while_the_store_is_behind_samples_are_refused_and_the_agents_keep_them() {
+    // Room for about one sample's series: the second waits for the first to be sent.
+    let mut rig = Rig::new(1);
+    let now = Instant::now();
+    let hello = Event::Connected {
+        conn: 1,
+        hello: hello("a", 7),
+        authenticated: true,
+        protocol: 1,
+        peer: PEER,
+    };
+    rig.agg.handle_batch(rig.batch(vec![hello]), now);
+    rig.replies.try_recv().unwrap();
+    let event = |seq| Event::Sample {
+        conn: 1,
+        message: Decoded::new(&sample(seq, seq as f64, &["/"])),
+    };
+    rig.agg
+        .handle_batch(rig.batch(vec![event(1), event(2)]), now);
+    // The first is merged and waits for the store; the second is refused, not merged.
+    let answers = rig.replies.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        matches!(&answers[..], [(1, Reply::Refused { code, message })]
+            if *code == codes::UNAVAILABLE && message.contains("store is behind")),
+        "{answers:?}"
+    );
+    assert_eq!(get(&mut rig.agg, USER), Some(1.0));
+
+    // Once the store took the first, the second is merged when it comes again.
+    rig.take.send(()).unwrap();
+    assert_eq!(
+        rig.replies.recv_timeout(Duration::from_secs(10)).unwrap(),
+        [(1, Reply::Merged { seq: 1 })]
+    );
+    rig.agg.handle_batch(rig.batch(vec![event(2)]), now);
+    rig.take.send(()).unwrap();
+    assert_eq!(
+        rig.replies.recv_timeout(Duration::from_secs(10)).unwrap(),
+        [(1, Reply::Merged { seq: 2 })]
+    );
+    assert_eq!(get(&mut rig.agg, USER), Some(2.0));
+
+    rig.end();
 }
