@@ -3,10 +3,12 @@
 //! the store's history, which a scrape (one value per series) never can.
 //!
 //! - [`proto`]: the `WriteRequest` in protobuf.
+//! - [`pack`]: an agent's series compressed once, its values written in at each sample.
 //! - [`client`]: the HTTP/1.1 connection that POSTs it, plain or TLS.
 //! - [`writer`]: the thread that batches samples from the aggregator and sends them in order.
 
 pub mod client;
+pub mod pack;
 pub mod proto;
 pub mod writer;
 

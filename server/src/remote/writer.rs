@@ -27,6 +27,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 
 use super::client::{Answer, Client};
+use super::pack::{self, Piece};
 use super::proto::{self, Labels};
 use crate::exposition::Layout;
 use crate::families::{DEFS, F};
@@ -239,11 +240,12 @@ pub struct Writer {
     rx: Receiver<Item>,
     queued: Arc<AtomicUsize>,
     metrics: Metrics,
-    /// The encoded labels of the layouts of this shard's agents, by the layout's address: an
-    /// agent's layout stays the same from sample to sample, so its labels are encoded once.
-    /// The layout is kept beside them so that its address is not reused while it is here.
-    labels: HashMap<usize, (Arc<Layout>, Arc<SeriesLabels>)>,
-    /// The size of `labels` past which the layouts no agent holds any more are let go.
+    /// The compressed pieces of the layouts of this shard's agents, by the layout's address:
+    /// an agent's layout stays the same from sample to sample, so its series are encoded and
+    /// compressed once ([`pack`]). The layout is kept beside its piece so that its address is
+    /// not reused while it is here.
+    pieces: HashMap<usize, (Arc<Layout>, Piece)>,
+    /// The size of `pieces` past which the layouts no agent holds any more are let go.
     prune_at: usize,
 }
 
@@ -262,10 +264,7 @@ impl std::fmt::Debug for Writer {
 /// `/metrics` has them.
 const NOT_WRITTEN: [usize; 3] = [F::LAST_SEEN, F::SAMPLES, F::SEQUENCE_GAPS];
 
-/// A layout's series' encoded labels, `None` for those not written.
-type SeriesLabels = Vec<Option<Labels>>;
-
-/// The size of the label cache below which it is not pruned.
+/// The size of the piece cache below which it is not pruned.
 const PRUNE_MIN: usize = 1024;
 
 impl Writer {
@@ -299,7 +298,7 @@ impl Writer {
                     rx,
                     queued: queued.clone(),
                     metrics: metrics.clone(),
-                    labels: HashMap::new(),
+                    pieces: HashMap::new(),
                     prune_at: PRUNE_MIN,
                 }
             })
@@ -327,33 +326,40 @@ impl Writer {
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
             };
+            // Room for the block's length, written once the parts are in.
             body.clear();
-            // Where each agent's sample (or markers) lies in the request, and its series.
-            let mut parts: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+            body.resize(pack::LENGTH_ROOM, 0);
+            let mut parts: Vec<Part> = Vec::new();
             // The series counted in the queue.
             let mut queued = 0;
+            let mut series = 0;
             let mut next = Some(first);
             while let Some(item) = next.take() {
                 let start = body.len();
-                let written = match item {
+                let (raw_len, written) = match item {
                     Item::Snapshot(snapshot) => {
                         queued += snapshot.layout.lines.len();
                         self.encode(&snapshot, &mut body)
                     }
                     Item::Ack(ack) => {
                         acks.push(ack);
-                        0
+                        (0, 0)
                     }
                     Item::Stale(stale) => self.encode_stale(&stale, &mut body),
                 };
                 if written > 0 {
-                    parts.push((start..body.len(), written));
+                    parts.push(Part {
+                        packed: start..body.len(),
+                        raw_len,
+                        series: written,
+                    });
+                    series += written;
                 }
-                if parts.iter().map(|p| p.1).sum::<usize>() < MAX_SERIES_PER_REQUEST {
+                if series < MAX_SERIES_PER_REQUEST {
                     next = self.rx.try_recv().ok();
                 }
             }
-            if !parts.is_empty() && !self.send_parts(&body, &parts, shutdown, heartbeat) {
+            if !parts.is_empty() && !self.send_parts(&mut body, &parts, shutdown, heartbeat) {
                 return;
             }
             self.queued.fetch_sub(queued, Ordering::Relaxed);
@@ -362,105 +368,103 @@ impl Writer {
         }
     }
 
-    /// Sends a request of several agents' samples; if the store refuses it as too old (one
-    /// series it already has newer, say, which makes Prometheus refuse the whole request),
-    /// sends each agent's sample alone, so that only those it refuses are lost. `false` when
-    /// the server stops first.
+    /// Sends a request of several agents' samples (`body`'s parts, after room for the length);
+    /// if the store refuses it as too old (one series it already has newer, say, which makes
+    /// Prometheus refuse the whole request), sends each agent's sample alone, so that only
+    /// those it refuses are lost. `false` when the server stops first.
     fn send_parts(
         &mut self,
-        body: &[u8],
-        parts: &[(std::ops::Range<usize>, usize)],
+        body: &mut [u8],
+        parts: &[Part],
         shutdown: &AtomicBool,
         heartbeat: &Heartbeat,
     ) -> bool {
-        let series: usize = parts.iter().map(|p| p.1).sum();
-        let Some(outcome) = self.send(body, shutdown, heartbeat) else {
+        let series: usize = parts.iter().map(|p| p.series).sum();
+        let raw_len = parts.iter().map(|p| p.raw_len).sum();
+        let start = pack::prepend_length(body, pack::LENGTH_ROOM, raw_len);
+        let Some(outcome) = self.send(&body[start..], shutdown, heartbeat) else {
             return false;
         };
         if outcome != "too_old" || parts.len() == 1 {
             self.metrics.outcome(outcome).inc_by(series as u64);
             return true;
         }
-        for (range, series) in parts {
-            let Some(outcome) = self.send(&body[range.clone()], shutdown, heartbeat) else {
+        for part in parts {
+            let block = pack::block(part.raw_len, &body[part.packed.clone()]);
+            let Some(outcome) = self.send(&block, shutdown, heartbeat) else {
                 return false;
             };
-            self.metrics.outcome(outcome).inc_by(*series as u64);
+            self.metrics.outcome(outcome).inc_by(part.series as u64);
         }
         true
     }
 
-    /// Appends a snapshot's series to a `WriteRequest`; returns how many.
-    fn encode(&mut self, snapshot: &Snapshot, out: &mut Vec<u8>) -> usize {
-        let labels = self.labels_of(&snapshot.layout);
+    /// Appends a snapshot's series to a request, compressed; returns the bytes they take
+    /// uncompressed and how many series.
+    fn encode(&mut self, snapshot: &Snapshot, out: &mut Vec<u8>) -> (usize, usize) {
+        let piece = self.piece_of(&snapshot.layout, snapshot.time_ms);
+        if let Some(raw_len) = piece.write(&snapshot.values, snapshot.time_ms, out) {
+            return (raw_len, piece.series());
+        }
+        // A time far from now (a board's clock at 1970), or values the layout does not
+        // match: each series as it is.
+        let mut raw = Vec::new();
         let mut count = 0;
-        for (line, labels) in snapshot.layout.lines.iter().zip(labels.iter()) {
+        let labels = series_labels(&snapshot.layout, &self.extra);
+        for (line, labels) in snapshot.layout.lines.iter().zip(&labels) {
             let (Some(labels), Some(&value)) = (
                 labels,
                 line.value_index().and_then(|i| snapshot.values.get(i)),
             ) else {
                 continue;
             };
-            proto::push_series(out, labels, value, snapshot.time_ms);
+            proto::push_series(&mut raw, labels, value, snapshot.time_ms);
             count += 1;
         }
-        count
+        (pack::append_compressed(&raw, out), count)
     }
 
-    /// Appends the stale markers of the series `stale.before` has and `stale.after` does not;
-    /// returns how many.
-    fn encode_stale(&mut self, stale: &Stale, out: &mut Vec<u8>) -> usize {
+    /// Appends the stale markers of the series `stale.before` has and `stale.after` does not,
+    /// compressed; returns the bytes they take uncompressed and how many series.
+    fn encode_stale(&mut self, stale: &Stale, out: &mut Vec<u8>) -> (usize, usize) {
         let kept: std::collections::HashSet<&str> = (0..stale.after.lines.len())
             .filter_map(|i| stale.after.prefix(i))
             .collect();
-        let labels = self.labels_of(&stale.before);
+        let mut raw = Vec::new();
         let mut count = 0;
-        for (i, labels) in labels.iter().enumerate() {
+        for (i, labels) in series_labels(&stale.before, &self.extra).iter().enumerate() {
             let Some(labels) = labels else { continue };
             if stale.before.prefix(i).is_some_and(|p| !kept.contains(p)) {
-                proto::push_series_bits(out, labels, proto::STALE_NAN, stale.time_ms);
+                proto::push_series_bits(&mut raw, labels, proto::STALE_NAN, stale.time_ms);
                 count += 1;
             }
         }
-        count
+        (pack::append_compressed(&raw, out), count)
     }
 
-    /// The encoded labels of each series of `layout`, from the cache or made now.
-    fn labels_of(&mut self, layout: &Arc<Layout>) -> Arc<SeriesLabels> {
+    /// The piece of `layout`, from the cache or made now for samples at about `time_ms`.
+    fn piece_of(&mut self, layout: &Arc<Layout>, time_ms: i64) -> &Piece {
         let key = Arc::as_ptr(layout) as usize;
-        if let Some((_, labels)) = self.labels.get(&key) {
-            return labels.clone();
+        if !self.pieces.contains_key(&key) {
+            let labels = series_labels(layout, &self.extra);
+            let series: Vec<(&Labels, u32)> = layout
+                .lines
+                .iter()
+                .zip(&labels)
+                .filter_map(|(line, labels)| Some((labels.as_ref()?, line.value_index()? as u32)))
+                .collect();
+            let piece = Piece::new(&series, time_ms);
+            if self.pieces.len() >= self.prune_at {
+                // Layouts only the cache holds: their agents have moved on (a new series, a
+                // reconnect) or gone. Pruned when the cache has doubled, so that it costs a
+                // constant share of the inserts.
+                self.pieces
+                    .retain(|_, (layout, _)| Arc::strong_count(layout) > 1);
+                self.prune_at = (2 * self.pieces.len()).max(PRUNE_MIN);
+            }
+            self.pieces.insert(key, (layout.clone(), piece));
         }
-        let labels: Arc<SeriesLabels> = Arc::new(
-            (0..layout.lines.len())
-                .map(|i| {
-                    let mut pairs: Vec<(String, String)> = layout
-                        .prefix(i)
-                        .and_then(proto::parse_prefix)
-                        .unwrap_or_default();
-                    let name = pairs.first().map_or("", |(_, name)| name.as_str());
-                    if NOT_WRITTEN.iter().any(|&f| DEFS[f].name == name) {
-                        return None;
-                    }
-                    pairs.extend(self.extra.iter().cloned());
-                    let pairs: Vec<(&str, &str)> = pairs
-                        .iter()
-                        .map(|(a, b)| (a.as_str(), b.as_str()))
-                        .collect();
-                    Some(Labels::encode(&pairs))
-                })
-                .collect(),
-        );
-        if self.labels.len() >= self.prune_at {
-            // Layouts only the cache holds: their agents have moved on (a new series, a
-            // reconnect) or gone. Pruned when the cache has doubled, so that it costs a
-            // constant share of the inserts.
-            self.labels
-                .retain(|_, (layout, _)| Arc::strong_count(layout) > 1);
-            self.prune_at = (2 * self.labels.len()).max(PRUNE_MIN);
-        }
-        self.labels.insert(key, (layout.clone(), labels.clone()));
-        labels
+        &self.pieces[&key].1
     }
 
     /// POSTs one request until the store takes it or never will, and returns the outcome;
@@ -471,13 +475,10 @@ impl Writer {
         shutdown: &AtomicBool,
         heartbeat: &Heartbeat,
     ) -> Option<&'static str> {
-        let compressed = snap::raw::Encoder::new()
-            .compress_vec(body)
-            .unwrap_or_default();
         let mut backoff = MIN_BACKOFF;
         loop {
             heartbeat.beat();
-            let answer = self.client.post(&compressed);
+            let answer = self.client.post(body);
             let code = answer
                 .as_ref()
                 .map_or("error".to_owned(), |a| a.status.to_string());
@@ -505,6 +506,39 @@ impl Writer {
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
+}
+
+/// One agent's sample (or stale markers) in a request.
+#[derive(Debug)]
+struct Part {
+    /// Its snappy elements in the request's body.
+    packed: std::ops::Range<usize>,
+    /// The bytes they decompress to.
+    raw_len: usize,
+    series: usize,
+}
+
+/// The encoded labels of each series of `layout`, with `extra` over its own; `None` for a
+/// series that is not written (see [`NOT_WRITTEN`]).
+fn series_labels(layout: &Layout, extra: &[(String, String)]) -> Vec<Option<Labels>> {
+    (0..layout.lines.len())
+        .map(|i| {
+            let mut pairs: Vec<(String, String)> = layout
+                .prefix(i)
+                .and_then(proto::parse_prefix)
+                .unwrap_or_default();
+            let name = pairs.first().map_or("", |(_, name)| name.as_str());
+            if NOT_WRITTEN.iter().any(|&f| DEFS[f].name == name) {
+                return None;
+            }
+            pairs.extend(extra.iter().cloned());
+            let pairs: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            Some(Labels::encode(&pairs))
+        })
+        .collect()
 }
 
 /// Sends the acknowledgements to their I/O threads, one message a thread, in order.
