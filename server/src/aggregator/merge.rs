@@ -127,15 +127,13 @@ impl Aggregator {
         }
         agent.expire_after = agent.next_expire;
         if let Some(remote) = &self.remote {
-            // A copy of the values, so that the view stays the aggregator's alone and the next
-            // sample is written into it in place.
-            let view = agent.slot.get();
+            // The view as published; the next sample, a second later, finds the writer done
+            // with it and is written into it in place.
             agent.written_ms = i64::try_from(decoded.time_ms).unwrap_or(i64::MAX);
             remote.send(
                 &agent.id,
                 Snapshot {
-                    layout: view.layout.clone(),
-                    values: view.values.clone(),
+                    view: agent.slot.get(),
                     time_ms: agent.written_ms,
                 },
             );

@@ -29,7 +29,7 @@ use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 use super::client::{Answer, Client};
 use super::pack::{self, Piece};
 use super::proto::{self, Labels};
-use crate::exposition::Layout;
+use crate::exposition::{Layout, View};
 use crate::families::{DEFS, F};
 use crate::heartbeat::Heartbeat;
 use crate::shared::{ConnId, Replier, Reply};
@@ -47,8 +47,11 @@ pub const DEFAULT_SHARDS: usize = 4;
 /// The most shards one may ask for: each is a thread and a connection to the store.
 pub const MAX_SHARDS: usize = 64;
 
-/// Series per request, at most (each with one sample): Prometheus' own default for a shard.
-pub const MAX_SERIES_PER_REQUEST: usize = 2_000;
+/// Series per request, at most (each with one sample; a request takes what is queued up to
+/// this). Five times Prometheus' own default: at 10,000 agents a request each 2,000 series
+/// cost the server a tenth more, in requests and wake-ups, and a store takes a request of
+/// 10,000 (about 400 KB compressed) as readily.
+pub const MAX_SERIES_PER_REQUEST: usize = 10_000;
 
 /// The longest wait between two tries of one request.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -63,10 +66,10 @@ pub const OUTCOMES: [&str; 3] = ["sent", "too_old", "refused"];
 /// One agent's series at one moment, as the aggregator merged them.
 #[derive(Debug)]
 pub struct Snapshot {
-    /// Their label sets.
-    pub layout: Arc<Layout>,
-    /// Their values, by value index ([`crate::exposition::Line::value`]).
-    pub values: Vec<f64>,
+    /// The view the sample published: held here, not copied, as the aggregator writes the
+    /// next sample into a copy of a view someone holds (and the writer has sent this one long
+    /// before the next sample, a second later, comes).
+    pub view: Arc<View>,
     /// The sample's time by the agent's clock, in milliseconds since the Unix epoch.
     pub time_ms: i64,
 }
@@ -124,7 +127,7 @@ impl Feed {
 
     /// Queues a snapshot of agent `id`'s series. Call [`behind`](Self::behind) first.
     pub fn send(&self, id: &str, snapshot: Snapshot) {
-        let series = snapshot.layout.lines.len();
+        let series = snapshot.view.layout.lines.len();
         self.queued.fetch_add(series, Ordering::Relaxed);
         self.metrics.queued.add(series as i64);
         let _ = self.shard(id).send(Item::Snapshot(snapshot));
@@ -338,7 +341,7 @@ impl Writer {
                 let start = body.len();
                 let (raw_len, written) = match item {
                     Item::Snapshot(snapshot) => {
-                        queued += snapshot.layout.lines.len();
+                        queued += snapshot.view.layout.lines.len();
                         self.encode(&snapshot, &mut body)
                     }
                     Item::Ack(ack) => {
@@ -402,20 +405,20 @@ impl Writer {
     /// Appends a snapshot's series to a request, compressed; returns the bytes they take
     /// uncompressed and how many series.
     fn encode(&mut self, snapshot: &Snapshot, out: &mut Vec<u8>) -> (usize, usize) {
-        let piece = self.piece_of(&snapshot.layout, snapshot.time_ms);
-        if let Some(raw_len) = piece.write(&snapshot.values, snapshot.time_ms, out) {
+        let view = &snapshot.view;
+        let piece = self.piece_of(&view.layout, snapshot.time_ms);
+        if let Some(raw_len) = piece.write(&view.values, snapshot.time_ms, out) {
             return (raw_len, piece.series());
         }
         // A time far from now (a board's clock at 1970), or values the layout does not
         // match: each series as it is.
         let mut raw = Vec::new();
         let mut count = 0;
-        let labels = series_labels(&snapshot.layout, &self.extra);
-        for (line, labels) in snapshot.layout.lines.iter().zip(&labels) {
-            let (Some(labels), Some(&value)) = (
-                labels,
-                line.value_index().and_then(|i| snapshot.values.get(i)),
-            ) else {
+        let labels = series_labels(&view.layout, &self.extra);
+        for (line, labels) in view.layout.lines.iter().zip(&labels) {
+            let (Some(labels), Some(&value)) =
+                (labels, line.value_index().and_then(|i| view.values.get(i)))
+            else {
                 continue;
             };
             proto::push_series(&mut raw, labels, value, snapshot.time_ms);
