@@ -389,6 +389,10 @@ pub enum Reply {
     Welcome { last_seq: u64 },
     /// The sample is merged (or was merged before): acknowledge up to `seq`.
     Merged { seq: u64 },
+    /// Acknowledge now what is merged and not yet acknowledged, without waiting for
+    /// `ack_every` samples: with remote write, when the store stops taking requests, so that an
+    /// agent whose ring overflows meanwhile knows which of its samples the store has.
+    Flush,
     /// Refused, with an error code and message; the session refuses the agent and closes.
     Refused { code: &'static str, message: String },
 }

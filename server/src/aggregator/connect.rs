@@ -162,7 +162,7 @@ impl Aggregator {
                 .status
                 .update(|facts| facts.welcomed(&agent.hello, agent.protocol, peer)),
             Reply::Refused { code, .. } => agent.slot.status.update(|facts| facts.refused(code)),
-            Reply::Merged { .. } => {}
+            Reply::Merged { .. } | Reply::Flush => {}
         }
     }
 

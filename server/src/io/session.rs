@@ -690,6 +690,15 @@ impl Session {
                 self.unacked = 0;
                 Message::Ack(Ack { seq })
             }
+            Reply::Flush => {
+                if self.unacked == 0 {
+                    return;
+                }
+                self.unacked = 0;
+                Message::Ack(Ack {
+                    seq: self.last_merged,
+                })
+            }
             Reply::Refused { code, message } => {
                 self.refuse(Refusal { code, message }, now, requests);
                 return;
@@ -919,6 +928,23 @@ mod tests {
         // Going away, it acknowledges what it merged since, then says why it closes.
         session.going_away(now);
         assert_eq!(written(&mut session), ["ack 7", "error"]);
+    }
+
+    #[test]
+    fn a_flush_acknowledges_what_waits_for_ack_every_and_only_that() {
+        let (now, mut requests) = (Instant::now(), Vec::new());
+        let mut session = welcomed(3);
+        for seq in 1..=4 {
+            session.answer(Reply::Merged { seq }, now, &mut requests);
+        }
+        session.answer(Reply::Flush, now, &mut requests);
+        session.answer(Reply::Flush, now, &mut requests);
+        assert_eq!(written(&mut session), ["ack 3", "ack 4"]);
+        // The count starts again after it.
+        for seq in 5..=7 {
+            session.answer(Reply::Merged { seq }, now, &mut requests);
+        }
+        assert_eq!(written(&mut session), ["ack 7"]);
     }
 
     /// The codes of the refusals the session passed on.

@@ -250,6 +250,9 @@ pub struct Writer {
     pieces: HashMap<usize, (Arc<Layout>, Piece)>,
     /// The size of `pieces` past which the layouts no agent holds any more are let go.
     prune_at: usize,
+    /// The connections sent acknowledgements since the store last failed a request: each
+    /// may hold some back for its `ack_every` (see [`flush`](Self::flush)).
+    unflushed: HashMap<ConnId, Replier>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -266,6 +269,9 @@ impl std::fmt::Debug for Writer {
 /// for them at the same timestamp, which the store refuses, and with them the whole request.
 /// `/metrics` has them.
 const NOT_WRITTEN: [usize; 3] = [F::LAST_SEEN, F::SAMPLES, F::SEQUENCE_GAPS];
+
+/// Connections kept to flush, past which they are flushed (see [`Writer::flush`]).
+const MAX_UNFLUSHED: usize = 65_536;
 
 /// The size of the piece cache below which it is not pruned.
 const PRUNE_MIN: usize = 1024;
@@ -303,6 +309,7 @@ impl Writer {
                     metrics: metrics.clone(),
                     pieces: HashMap::new(),
                     prune_at: PRUNE_MIN,
+                    unflushed: HashMap::new(),
                 }
             })
             .collect();
@@ -367,7 +374,7 @@ impl Writer {
             }
             self.queued.fetch_sub(queued, Ordering::Relaxed);
             self.metrics.queued.sub(queued as i64);
-            deliver(&mut acks);
+            self.deliver(&mut acks);
         }
     }
 
@@ -470,6 +477,37 @@ impl Writer {
         &self.pieces[&key].1
     }
 
+    /// Sends the acknowledgements to their I/O threads, one message a thread, in order.
+    fn deliver(&mut self, acks: &mut Vec<Ack>) {
+        let mut answers = Answers::default();
+        for ack in acks.drain(..) {
+            if let Some(stored) = &ack.stored {
+                stored.fetch_max(ack.seq, Ordering::AcqRel);
+            }
+            self.unflushed.insert(ack.conn, ack.replier.clone());
+            answers.push(ack.replier, ack.conn, Reply::Merged { seq: ack.seq });
+        }
+        answers.send();
+        if self.unflushed.len() > MAX_UNFLUSHED {
+            // Connections come and go while the store stays up: flushed (an ack each, at
+            // most) and forgotten, so that the set stays bounded.
+            self.flush();
+        }
+    }
+
+    /// Has every connection acknowledge at once what the store took of it: an agent asks for
+    /// an ack every few samples, and while the store is down no more come, so the last few it
+    /// took would be acknowledged only once it is back. An agent whose ring overflows
+    /// meanwhile, and whose next server (after a restart) cannot say what the store took,
+    /// would count them lost. Once a failure, until acknowledgements flow again.
+    fn flush(&mut self) {
+        let mut answers = Answers::default();
+        for (conn, replier) in self.unflushed.drain() {
+            answers.push(replier, conn, Reply::Flush);
+        }
+        answers.send();
+    }
+
     /// POSTs one request until the store takes it or never will, and returns the outcome;
     /// `None` when the server stops before.
     fn send(
@@ -495,7 +533,7 @@ impl Writer {
                     return Some("refused");
                 }
                 Ok(Verdict::Retry) | Err(_) if shutdown.load(Ordering::Relaxed) => return None,
-                Ok(Verdict::Retry) | Err(_) => {}
+                Ok(Verdict::Retry) | Err(_) => self.flush(),
             }
             // In steps, beating, so that a store down for long does not look like a stall.
             let wake = std::time::Instant::now() + jitter(backoff);
@@ -544,24 +582,23 @@ fn series_labels(layout: &Layout, extra: &[(String, String)]) -> Vec<Option<Labe
         .collect()
 }
 
-/// Sends the acknowledgements to their I/O threads, one message a thread, in order.
-fn deliver(acks: &mut Vec<Ack>) {
-    let mut by_thread: Vec<(Replier, Vec<(ConnId, Reply)>)> = Vec::new();
-    for ack in acks.drain(..) {
-        if let Some(stored) = &ack.stored {
-            stored.fetch_max(ack.seq, Ordering::AcqRel);
-        }
-        let answer = (ack.conn, Reply::Merged { seq: ack.seq });
-        match by_thread
-            .iter_mut()
-            .find(|(r, _)| r.same_thread(&ack.replier))
-        {
-            Some((_, answers)) => answers.push(answer),
-            None => by_thread.push((ack.replier, vec![answer])),
+/// Answers for connections, gathered by I/O thread.
+#[derive(Default)]
+struct Answers(Vec<(Replier, Vec<(ConnId, Reply)>)>);
+
+impl Answers {
+    fn push(&mut self, replier: Replier, conn: ConnId, reply: Reply) {
+        match self.0.iter_mut().find(|(r, _)| r.same_thread(&replier)) {
+            Some((_, answers)) => answers.push((conn, reply)),
+            None => self.0.push((replier, vec![(conn, reply)])),
         }
     }
-    for (replier, answers) in by_thread {
-        replier.send(answers);
+
+    /// One message a thread, each in the order pushed.
+    fn send(self) {
+        for (replier, answers) in self.0 {
+            replier.send(answers);
+        }
     }
 }
 
