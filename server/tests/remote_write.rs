@@ -14,8 +14,9 @@ use common::promql::{evaluate, query};
 use common::store::{Received, read_request};
 use common::{Server, agent, bin, http_get, value, wait_for};
 
-/// A receiver that answers each request with the next of `answers` (raw HTTP), then 204s;
-/// sends what it read on the channel.
+/// A receiver that answers each request of an agent's samples with the next of `answers` (raw
+/// HTTP), then 204s; sends what it read on the channel. A request that holds only `up` series
+/// (which the server writes by its own clock, every 15 s) gets a 204 and is not counted.
 fn fake_receiver(answers: Vec<&'static str>) -> (SocketAddr, mpsc::Receiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -26,6 +27,10 @@ fn fake_receiver(answers: Vec<&'static str>) -> (SocketAddr, mpsc::Receiver<Rece
             let Ok(conn) = conn else { continue };
             let mut conn = BufReader::new(conn);
             while let Some(received) = read_request(&mut conn) {
+                if !String::from_utf8_lossy(&received.body).contains("node_") {
+                    let _ = conn.get_mut().write_all(b"HTTP/1.1 204 No Content\r\n\r\n");
+                    continue;
+                }
                 let _ = tx.send(received);
                 let answer = answers.next().unwrap_or("HTTP/1.1 204 No Content\r\n\r\n");
                 let _ = conn.get_mut().write_all(answer.as_bytes());
@@ -468,12 +473,28 @@ fn a_server_stopped_for_90_s_leaves_no_hole_in_the_store() {
     );
     assert!(sent.unwrap() > 0.0, "{m}");
 
-    // The agent stops: once its series expire on the server (three intervals, at least 5 s),
-    // they end in Prometheus at once, as a scrape's would, not five minutes later.
+    // The agent stops: `up` goes to 0 at once, by the server's clock; once its series expire on the server (three intervals, at least 5 s), they end
+    // in Prometheus at once, as a scrape's would, not five minutes later.
+    let up = |port| {
+        query(port, &format!("up{SELECTOR}"))
+            .and_then(|r| r.first()?["value"][1].as_str()?.parse::<f64>().ok())
+    };
+    // Written every 15 s, as a scrape would find it: 1 again since the server came back.
+    wait_for("up to be 1", Duration::from_secs(30), || {
+        up(rig.port).filter(|v| *v == 1.0)
+    });
     rig.agent.kill();
+    wait_for("up to be 0", Duration::from_secs(30), || {
+        up(rig.port).filter(|v| *v == 0.0)
+    });
     wait_for("the series to end", Duration::from_secs(30), || {
         query(rig.port, &format!("node_load1{SELECTOR}")).filter(|r| r.is_empty())
     });
+    assert_eq!(
+        up(rig.port),
+        Some(0.0),
+        "up ended with the agent's other series"
+    );
 }
 
 #[test]

@@ -92,6 +92,7 @@ impl Aggregator {
                     last_seq: 0,
                     stored: Arc::default(),
                     written_ms: 0,
+                    up_ms: 0,
                     samples: 0,
                     gaps: 0,
                     hold_below: 0,

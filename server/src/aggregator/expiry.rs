@@ -19,6 +19,10 @@ pub const MIN_EXPIRY: Duration = Duration::from_secs(5);
 pub const MAX_EXPIRY: Duration =
     Duration::from_millis(3 * agent_core::wire::MAX_INTERVAL_MS as u64);
 
+/// How often, with remote write, every agent's `up` series are written (Prometheus' own
+/// default scrape interval).
+pub const UP_EVERY: Duration = Duration::from_secs(15);
+
 impl Aggregator {
     /// Removes the series, but `up` and `last_seen`, of agents whose last sample is older
     /// than their expiry.
@@ -62,6 +66,25 @@ impl Aggregator {
             })
             .map(|(index, _)| index)
             .collect();
+        for &index in &gone {
+            // Its `up`s end in the store as they leave `/metrics`.
+            if self.agents.get(index).is_some_and(|a| a.samples > 0) {
+                self.write_up(index, None);
+            }
+        }
+        if self.remote.is_some() && now >= self.next_up {
+            // As a scrape would find them: each agent's `up`s, every so often.
+            self.next_up = now + UP_EVERY;
+            let written: Vec<(usize, bool)> = self
+                .agents
+                .iter()
+                .filter(|(_, a)| a.samples > 0)
+                .map(|(index, a)| (index, a.conn.is_some()))
+                .collect();
+            for (index, up) in written {
+                self.write_up(index, Some(up));
+            }
+        }
         let forgotten: HashSet<*const Slot> = gone
             .into_iter()
             .filter_map(|index| {

@@ -131,6 +131,8 @@ pub struct Aggregator {
     /// Where each merged sample's series go for remote write, if the server writes to a store
     /// (set by [`Aggregator::write_to`]).
     remote: Option<Feed>,
+    /// With remote write: when every agent's `up` series are next written.
+    next_up: Instant,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -166,6 +168,7 @@ impl Aggregator {
             builder: Builder::default(),
             spent: None,
             remote: None,
+            next_up: Instant::now(),
         }
     }
 

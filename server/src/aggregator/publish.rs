@@ -8,6 +8,7 @@ use super::custom::Customs;
 use super::table::AgentState;
 use crate::exposition::{Builder, Layout};
 use crate::families::{DEFS, F, agent_info, uname};
+use crate::remote::writer::Up;
 use crate::shared::{Decoded, Whole};
 
 impl Aggregator {
@@ -60,6 +61,37 @@ impl Aggregator {
                 );
             }
         }
+        if !up {
+            // At once, as `/metrics` shows it; a 1 waits for the next of every agent's (as a
+            // scrape would find it), by when the agent's first sample has given it its series.
+            self.write_up(index, Some(false));
+        }
+    }
+
+    /// With remote write, writes an agent's `up` series now: `Some(up)`, or the stale marker
+    /// that ends them.
+    pub(super) fn write_up(&mut self, index: usize, up: Option<bool>) {
+        let (Some(remote), Some(agent)) = (&self.remote, self.agents.get_mut(index)) else {
+            return;
+        };
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        // In order for the store even if the clock steps back, and never twice at one time.
+        agent.up_ms = now_ms.max(agent.up_ms.saturating_add(1));
+        let bits = match up {
+            Some(true) => 1f64.to_bits(),
+            Some(false) => 0f64.to_bits(),
+            None => crate::remote::proto::STALE_NAN,
+        };
+        remote.up(
+            &agent.id,
+            Up {
+                layout: agent.layout.clone(),
+                bits,
+                time_ms: agent.up_ms,
+            },
+        );
     }
 }
 

@@ -39,6 +39,9 @@ pub(super) struct AgentState {
     /// With remote write: the agent's time of the last sample written, in Unix milliseconds,
     /// after which the stale markers of its expired series go.
     pub(super) written_ms: i64,
+    /// With remote write: when its `up` series were last written, by the server's clock in
+    /// Unix milliseconds (see [`Up`](crate::remote::writer::Up)).
+    pub(super) up_ms: i64,
     /// Samples merged, over the server's life.
     pub(super) samples: u64,
     /// Sequence numbers skipped within a session, over the server's life.

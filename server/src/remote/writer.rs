@@ -30,7 +30,7 @@ use super::client::{Answer, Client};
 use super::pack::{self, Piece};
 use super::proto::{self, Labels};
 use crate::exposition::{Layout, View};
-use crate::families::{DEFS, F};
+use crate::families::F;
 use crate::heartbeat::Heartbeat;
 use crate::shared::{ConnId, Replier, Reply};
 
@@ -95,12 +95,25 @@ pub struct Stale {
     pub time_ms: i64,
 }
 
+/// An agent's `up` and `vitals_agent_up` at `time_ms` by the server's clock, as a scrape of
+/// the server would find them: 1 while the agent is connected, 0 after, a stale marker once
+/// the server forgets it. They are the server's, not the agent's: written at the agent's
+/// time, a disconnected agent's 0 would go after samples it sends later, from its ring.
+#[derive(Debug)]
+pub struct Up {
+    pub layout: Arc<Layout>,
+    /// The value's bits ([`proto::STALE_NAN`] for the marker).
+    pub bits: u64,
+    pub time_ms: i64,
+}
+
 /// What the aggregator queues.
 #[derive(Debug)]
 enum Item {
     Snapshot(Snapshot),
     Ack(Ack),
     Stale(Stale),
+    Up(Up),
 }
 
 /// The aggregator's end: hands snapshots and acknowledgements on without waiting.
@@ -138,6 +151,16 @@ impl Feed {
     pub fn stale(&self, id: &str, stale: Stale) {
         if self.behind().is_none() {
             let _ = self.shard(id).send(Item::Stale(stale));
+        }
+    }
+
+    /// Queues agent `id`'s `up` series, unless the queue is full. They count in the queue,
+    /// which bounds them while the store is down.
+    pub fn up(&self, id: &str, up: Up) {
+        if self.behind().is_none() {
+            self.queued.fetch_add(UP_SERIES, Ordering::Relaxed);
+            self.metrics.queued.add(UP_SERIES as i64);
+            let _ = self.shard(id).send(Item::Up(up));
         }
     }
 
@@ -270,6 +293,12 @@ impl std::fmt::Debug for Writer {
 /// `/metrics` has them.
 const NOT_WRITTEN: [usize; 3] = [F::LAST_SEEN, F::SAMPLES, F::SEQUENCE_GAPS];
 
+/// The families written by the server's clock ([`Up`]), not with an agent's samples.
+const SERVER_TIMED: [usize; 2] = [F::UP, F::TARGET_UP];
+
+/// Series an [`Up`] counts for in the queue.
+const UP_SERIES: usize = SERVER_TIMED.len();
+
 /// Connections kept to flush, past which they are flushed (see [`Writer::flush`]).
 const MAX_UNFLUSHED: usize = 65_536;
 
@@ -356,6 +385,10 @@ impl Writer {
                         (0, 0)
                     }
                     Item::Stale(stale) => self.encode_stale(&stale, &mut body),
+                    Item::Up(up) => {
+                        queued += UP_SERIES;
+                        self.encode_up(&up, &mut body)
+                    }
                 };
                 if written > 0 {
                     parts.push(Part {
@@ -447,6 +480,22 @@ impl Writer {
             if stale.before.prefix(i).is_some_and(|p| !kept.contains(p)) {
                 proto::push_series_bits(&mut raw, labels, proto::STALE_NAN, stale.time_ms);
                 count += 1;
+            }
+        }
+        (pack::append_compressed(&raw, out), count)
+    }
+
+    /// Appends an agent's `up` series, compressed; returns the bytes they take uncompressed
+    /// and how many series.
+    fn encode_up(&mut self, up: &Up, out: &mut Vec<u8>) -> (usize, usize) {
+        let mut raw = Vec::new();
+        let mut count = 0;
+        for family in SERVER_TIMED {
+            for line in up.layout.ranges.get(family).cloned().unwrap_or_default() {
+                if let Some(labels) = line_labels(&up.layout, line, &self.extra) {
+                    proto::push_series_bits(&mut raw, &labels, up.bits, up.time_ms);
+                    count += 1;
+                }
             }
         }
         (pack::append_compressed(&raw, out), count)
@@ -559,27 +608,36 @@ struct Part {
     series: usize,
 }
 
-/// The encoded labels of each series of `layout`, with `extra` over its own; `None` for a
-/// series that is not written (see [`NOT_WRITTEN`]).
+/// The encoded labels of each series of `layout` written with its samples, with `extra` over
+/// its own; `None` for a series that is not (see [`NOT_WRITTEN`] and [`SERVER_TIMED`]).
 fn series_labels(layout: &Layout, extra: &[(String, String)]) -> Vec<Option<Labels>> {
+    let mut skip = vec![false; layout.lines.len()];
+    for family in NOT_WRITTEN.into_iter().chain(SERVER_TIMED) {
+        for line in layout.ranges.get(family).cloned().unwrap_or_default() {
+            if let Some(skip) = skip.get_mut(line) {
+                *skip = true;
+            }
+        }
+    }
     (0..layout.lines.len())
         .map(|i| {
-            let mut pairs: Vec<(String, String)> = layout
-                .prefix(i)
-                .and_then(proto::parse_prefix)
-                .unwrap_or_default();
-            let name = pairs.first().map_or("", |(_, name)| name.as_str());
-            if NOT_WRITTEN.iter().any(|&f| DEFS[f].name == name) {
+            if skip[i] {
                 return None;
             }
-            pairs.extend(extra.iter().cloned());
-            let pairs: Vec<(&str, &str)> = pairs
-                .iter()
-                .map(|(a, b)| (a.as_str(), b.as_str()))
-                .collect();
-            Some(Labels::encode(&pairs))
+            line_labels(layout, i, extra)
         })
         .collect()
+}
+
+/// The encoded labels of line `i` of `layout`, with `extra` over its own.
+fn line_labels(layout: &Layout, i: usize, extra: &[(String, String)]) -> Option<Labels> {
+    let mut pairs: Vec<(String, String)> = proto::parse_prefix(layout.prefix(i)?)?;
+    pairs.extend(extra.iter().cloned());
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    Some(Labels::encode(&pairs))
 }
 
 /// Answers for connections, gathered by I/O thread.
