@@ -267,9 +267,19 @@ fn bad_remote_write_flags_are_refused_with_a_reason() {
     }
 }
 
-/// Prometheus with its remote-write receiver on `addr` (port 0 picks one), storing in `dir`.
+/// Prometheus with its remote-write receiver on `addr` (port 0 picks one), storing in `dir`,
+/// once it is ready.
 fn receiving_prometheus(dir: &std::path::Path, addr: &str) -> (common::Proc, SocketAddr) {
     let addr = TcpListener::bind(addr).unwrap().local_addr().unwrap();
+    let proc = prometheus_at(dir, addr, &[]);
+    wait_for("Prometheus ready", Duration::from_secs(60), || {
+        http_get(addr, "/-/ready").filter(|r| r.0 == 200)
+    });
+    (proc, addr)
+}
+
+/// Prometheus with its remote-write receiver on `addr`, storing in `dir`, with more flags.
+fn prometheus_at(dir: &std::path::Path, addr: SocketAddr, extra: &[String]) -> common::Proc {
     let config = dir.join("prometheus.yml");
     std::fs::write(&config, "global:\n  evaluation_interval: 5s\n").unwrap();
     let child = Command::new(common::tool("prometheus"))
@@ -280,17 +290,14 @@ fn receiving_prometheus(dir: &std::path::Path, addr: &str) -> (common::Proc, Soc
         ))
         .arg(format!("--web.listen-address={addr}"))
         .args(["--log.level=warn", "--web.enable-remote-write-receiver"])
+        .args(extra)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let proc = common::Proc {
+    common::Proc {
         child,
         name: "prometheus".into(),
-    };
-    wait_for("Prometheus ready", Duration::from_secs(60), || {
-        http_get(addr, "/-/ready").filter(|r| r.0 == 200)
-    });
-    (proc, addr)
+    }
 }
 
 /// The agent's `node_time_seconds` samples in Prometheus over the last `range`: (time, value).
@@ -544,4 +551,76 @@ fn a_store_stopped_for_90_s_loses_only_what_the_ring_dropped_and_counts_it() {
         Some(lost as f64),
         "holes in {times:?}; dropped: {history:?}"
     );
+}
+
+#[test]
+#[ignore = "needs Debian's prometheus: make test runs it"]
+fn a_store_behind_tls_and_basic_auth_takes_samples_with_the_right_password_only() {
+    use common::certs::{Dir, certificates};
+    let dir = Dir::new("remote-write-tls");
+    certificates(&dir);
+    let hash = bcrypt::hash("correct horse", 4).unwrap();
+    // Prometheus' web config: its paths are read from the file's directory.
+    let web = dir.write(
+        "web.yml",
+        &format!(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n\
+             basic_auth_users:\n  vitals: {hash}\n"
+        ),
+    );
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let _prometheus = prometheus_at(
+        &dir.0,
+        addr,
+        &[format!("--web.config.file={}", web.display())],
+    );
+    let writing = |password: &str| {
+        let file = dir.write(&format!("password-{}", password.len()), password);
+        let flags = [
+            "--remote-write".to_owned(),
+            format!("https://127.0.0.1:{}/api/v1/write", addr.port()),
+            "--remote-write-ca-file".to_owned(),
+            dir.path("ca.pem").display().to_string(),
+            "--remote-write-basic-auth-user".to_owned(),
+            "vitals".to_owned(),
+            "--remote-write-password-file".to_owned(),
+            file.display().to_string(),
+        ];
+        Server::start("127.0.0.1:0", "127.0.0.1:0", &strs(&flags))
+    };
+    let (right, wrong) = (writing("correct horse\n"), writing("wrong\n"));
+    let _agents = (
+        agent("rw-tls-a", &[right.agents], "1s"),
+        agent("rw-tls-b", &[wrong.agents], "1s"),
+    );
+    let count = |server: &Server, outcome| {
+        value(
+            &server.metrics(),
+            "vitals_remote_write_samples_total",
+            &[("outcome", outcome)],
+        )
+    };
+    // Retried while Prometheus starts (no answer), then taken.
+    wait_for("samples taken over TLS", Duration::from_secs(60), || {
+        count(&right, "sent").filter(|n| *n > 0.0)
+    });
+    assert_eq!(count(&right, "refused"), Some(0.0));
+    // The wrong password: 401, refused for good, and nothing taken.
+    wait_for(
+        "the wrong password refused",
+        Duration::from_secs(60),
+        || {
+            value(
+                &wrong.metrics(),
+                "vitals_remote_write_requests_total",
+                &[("code", "401")],
+            )
+            .filter(|n| *n > 0.0)
+        },
+    );
+    assert!(count(&wrong, "refused").is_some_and(|n| n > 0.0));
+    assert_eq!(count(&wrong, "sent"), Some(0.0));
 }

@@ -1,6 +1,7 @@
 //! Runs the real binaries for the integration tests: a server, agents, HTTP requests.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod certs;
 pub mod chunked;
 pub mod docker;
 pub mod promql;
