@@ -168,6 +168,14 @@ fn each_answer_of_a_store_is_handled_and_counted() {
     ] {
         assert_eq!(code(c), Some(n), "{c}");
     }
+    // How far behind the store is: its newest answered sample is the agent's, of just now.
+    let newest = value(
+        &metrics,
+        "vitals_remote_write_newest_sample_timestamp_seconds",
+        &[],
+    )
+    .unwrap();
+    assert!((now_s() - newest).abs() < 30.0, "{newest}");
     // The server went on serving its agent and its scrapes throughout.
     assert_eq!(http_get(server.http, "/healthz").map(|r| r.0), Some(200));
 }

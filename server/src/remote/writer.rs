@@ -20,11 +20,11 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Gauge, IntCounterVec, IntGauge, Opts, Registry};
 
 use super::client::{Answer, Client};
 use super::pack::{self, Piece};
@@ -184,6 +184,9 @@ struct Metrics {
     samples: IntCounterVec,
     requests: IntCounterVec,
     queued: IntGauge,
+    newest: Gauge,
+    /// Each shard's newest, in Unix milliseconds (0 before its first answer).
+    shards_newest: Arc<[AtomicI64]>,
 }
 
 impl Metrics {
@@ -209,7 +212,14 @@ impl Metrics {
         )?;
         registry.register(Box::new(samples.clone()))?;
         registry.register(Box::new(requests.clone()))?;
+        let newest = Gauge::new(
+            "vitals_remote_write_newest_sample_timestamp_seconds",
+            "The time, by its agent's clock, of the newest sample the store has answered for \
+             (taken or refused for good), in the shard furthest behind; `time() -` it is how far \
+             behind the store is. 0 before the first answer.",
+        )?;
         registry.register(Box::new(queued.clone()))?;
+        registry.register(Box::new(newest.clone()))?;
         for outcome in OUTCOMES {
             samples.with_label_values(&[outcome]);
         }
@@ -217,6 +227,8 @@ impl Metrics {
             samples,
             requests,
             queued,
+            newest,
+            shards_newest: Arc::new([]),
         })
     }
 
@@ -273,6 +285,8 @@ pub struct Writer {
     pieces: HashMap<usize, (Arc<Layout>, Piece)>,
     /// The size of `pieces` past which the layouts no agent holds any more are let go.
     prune_at: usize,
+    /// This shard's number, in [`Metrics::shards_newest`].
+    shard: usize,
     /// The connections sent acknowledgements since the store last failed a request: each
     /// may hold some back for its `ack_every` (see [`flush`](Self::flush)).
     unflushed: HashMap<ConnId, Replier>,
@@ -321,13 +335,15 @@ impl Writer {
         registry: &Registry,
     ) -> prometheus::Result<(Vec<Self>, Feed)> {
         assert!(!clients.is_empty(), "remote write needs a shard");
-        let metrics = Metrics::new(registry)?;
+        let mut metrics = Metrics::new(registry)?;
+        metrics.shards_newest = (0..clients.len()).map(|_| AtomicI64::new(0)).collect();
         let extra: Arc<[(String, String)]> = extra.into();
         let queued = Arc::new(AtomicUsize::new(0));
         let mut shards = Vec::with_capacity(clients.len());
         let writers = clients
             .into_iter()
-            .map(|client| {
+            .enumerate()
+            .map(|(shard, client)| {
                 let (tx, rx) = crossbeam_channel::unbounded();
                 shards.push(tx);
                 Writer {
@@ -339,6 +355,7 @@ impl Writer {
                     pieces: HashMap::new(),
                     prune_at: PRUNE_MIN,
                     unflushed: HashMap::new(),
+                    shard,
                 }
             })
             .collect();
@@ -372,12 +389,15 @@ impl Writer {
             // The series counted in the queue.
             let mut queued = 0;
             let mut series = 0;
+            // The newest agent's sample in the request, by its clock.
+            let mut newest = None;
             let mut next = Some(first);
             while let Some(item) = next.take() {
                 let start = body.len();
                 let (raw_len, written) = match item {
                     Item::Snapshot(snapshot) => {
                         queued += snapshot.view.layout.lines.len();
+                        newest = newest.max(Some(snapshot.time_ms));
                         self.encode(&snapshot, &mut body)
                     }
                     Item::Ack(ack) => {
@@ -407,6 +427,9 @@ impl Writer {
             }
             self.queued.fetch_sub(queued, Ordering::Relaxed);
             self.metrics.queued.sub(queued as i64);
+            if let Some(newest) = newest {
+                self.answered(newest);
+            }
             self.deliver(&mut acks);
         }
     }
@@ -524,6 +547,21 @@ impl Writer {
             self.pieces.insert(key, (layout.clone(), piece));
         }
         &self.pieces[&key].1
+    }
+
+    /// The store answered for samples up to `newest_ms`: the gauge shows the shard furthest
+    /// behind, of those that have had an answer. (A shard keeps its newest: a replayed backlog
+    /// goes out behind other agents' live samples.)
+    fn answered(&self, newest_ms: i64) {
+        let all = &self.metrics.shards_newest;
+        all[self.shard].fetch_max(newest_ms, Ordering::Relaxed);
+        let furthest = all
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .filter(|&n| n > 0)
+            .min()
+            .unwrap_or(0);
+        self.metrics.newest.set(furthest as f64 / 1000.0);
     }
 
     /// Sends the acknowledgements to their I/O threads, one message a thread, in order.
