@@ -1,9 +1,10 @@
 //! What an operator already runs against node_exporter, run against vitals: every expression of
 //! the "Node Exporter Full" dashboard, of node_exporter's own mixin (its dashboards, alerts and
 //! recording rules) through one real Prometheus that scrapes node_exporter 1.5 and vitals (with
-//! the shipped config) on the same host. Each expression is evaluated for each side, template
-//! variables substituted as Grafana does; an expression with data for node_exporter and none for
-//! vitals fails the test, unless it needs a family the README lists as not exported.
+//! the shipped config) on the same host, and takes the same host's samples from a second vitals
+//! server by remote write. Each expression is evaluated for each side, template variables
+//! substituted as Grafana does; an expression with data for node_exporter and none for either
+//! vitals side fails the test, unless it needs a family the README lists as not exported.
 //!
 //! The dashboards and rules are read from the shared test data's `node-exporter-artifacts/`,
 //! beside the repository and never copied into it (`../shared/data`, or where `SHARED_DATA`
@@ -242,15 +243,33 @@ fn node_exporters_dashboards_and_rules_have_data_for_vitals() {
     .unwrap();
     let config_path = dir.join("prometheus.yml");
     std::fs::write(&config_path, config).unwrap();
-    let (_prometheus, port) = common::prometheus(&config_path, &dir.join("data"));
+    let (_prometheus, port) = common::prometheus_with(
+        &config_path,
+        &dir.join("data"),
+        &["--web.enable-remote-write-receiver"],
+    );
+    // The same host by remote write: a second server writes its agent's samples into this
+    // Prometheus, under another instance; the shipped rules record for it as for the first.
+    let written = Server::start(
+        "127.0.0.1:0",
+        "127.0.0.1:0",
+        &["--remote-write", &format!("http://{port}/api/v1/write")],
+    );
+    let _written_agent = agent("dash-host-rw", &[written.agents], "1s");
 
     // A rate over `$__rate_interval` and the recorded series need a few scrapes on both sides.
-    for job in ["node", REFERENCE_JOB] {
+    for (job, instance) in [
+        ("node", "dash-host"),
+        ("node", "dash-host-rw"),
+        (REFERENCE_JOB, reference.to_string().as_str()),
+    ] {
         wait_for(
-            &format!("recorded CPU utilisation for job {job}"),
+            &format!("recorded CPU utilisation for {instance}"),
             Duration::from_secs(90),
             || {
-                let q = format!(r#"instance:node_cpu_utilisation:rate5m{{job="{job}"}}"#);
+                let q = format!(
+                    r#"instance:node_cpu_utilisation:rate5m{{job="{job}",instance="{instance}"}}"#
+                );
                 query(port, &q).filter(|r| !r.is_empty())
             },
         );
@@ -271,6 +290,11 @@ fn node_exporters_dashboards_and_rules_have_data_for_vitals() {
         Side {
             job: "node",
             instance: "dash-host".into(),
+            nodename: nodename.clone(),
+        },
+        Side {
+            job: "node",
+            instance: "dash-host-rw".into(),
             nodename,
         },
     ];
@@ -296,22 +320,6 @@ fn node_exporters_dashboards_and_rules_have_data_for_vitals() {
         }
     }
 
-    let outcomes: Vec<Outcome> = expressions
-        .into_iter()
-        .map(|expression| {
-            let [reference, vitals] = [&sides[0], &sides[1]].map(|side| {
-                evaluate(port, &side.substitute(&expression.promql))
-                    .ok()
-                    .map(|d| has_data(&d))
-            });
-            Outcome {
-                expression,
-                reference,
-                vitals,
-            }
-        })
-        .collect();
-
     let exposed: BTreeSet<String> = server
         .metrics()
         .lines()
@@ -328,41 +336,15 @@ fn node_exporters_dashboards_and_rules_have_data_for_vitals() {
             ));
         }
     }
-    let mut excused: BTreeMap<Vec<String>, usize> = BTreeMap::new();
-    // Misses where vitals has every family the expression reads: a filter on a value
-    // (`rate(...) != 0`) may hold on one side and not the other for a scrape or two, since
-    // node_exporter reads the kernel at the scrape and the agent up to a second before it.
-    // Those are asked again over the next scrapes, and fail only if they miss every time.
-    let mut again: Vec<&Outcome> = Vec::new();
-    for o in &outcomes {
-        if o.reference == Some(true) && o.vitals != Some(true) {
-            let missing: Vec<String> = names(&o.expression.promql, &recorded)
-                .into_iter()
-                .filter(|n| !exposed.contains(n))
-                .collect();
-            if missing.iter().any(|n| listed(n, &not_exported)) {
-                *excused.entry(missing).or_insert(0) += 1;
-            } else if missing.is_empty() {
-                again.push(o);
-            } else {
-                failures.push(miss(o, &sides[1], &missing));
-            }
-        }
-    }
-    for _ in 0..3 {
-        if again.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_secs(10));
-        again.retain(|o| {
-            let [reference, vitals] = [&sides[0], &sides[1]].map(|side| {
-                evaluate(port, &side.substitute(&o.expression.promql)).is_ok_and(|d| has_data(&d))
-            });
-            reference && !vitals
-        });
-    }
-    failures.extend(again.iter().map(|o| miss(o, &sides[1], &[])));
-
+    let check = Check {
+        port,
+        reference: &sides[0],
+        exposed: &exposed,
+        not_exported: &not_exported,
+        recorded: &recorded,
+    };
+    let (outcomes, excused) = check.side(&expressions, &sides[1], &mut failures);
+    check.side(&expressions, &sides[2], &mut failures);
     report(&outcomes, &excused);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
@@ -376,12 +358,82 @@ fn node_exporters_dashboards_and_rules_have_data_for_vitals() {
     assert!(!targets.contains("\"health\":\"down\""), "{targets}");
 }
 
+/// What one side of vitals is checked against.
+struct Check<'a> {
+    port: std::net::SocketAddr,
+    reference: &'a Side,
+    /// The families the server exposes.
+    exposed: &'a BTreeSet<String>,
+    not_exported: &'a [String],
+    recorded: &'a BTreeMap<String, String>,
+}
+
+impl Check<'_> {
+    /// Evaluates every expression for node_exporter and for `vitals`; adds a failure for each
+    /// with data for node_exporter and none for `vitals`, unless it needs a family the README
+    /// lists as not exported (those are counted, by what they lack). Returns the outcomes.
+    fn side(
+        &self,
+        expressions: &[Expression],
+        vitals: &Side,
+        failures: &mut Vec<String>,
+    ) -> (Vec<Outcome>, BTreeMap<Vec<String>, usize>) {
+        let has = |side: &Side, promql: &str| {
+            evaluate(self.port, &side.substitute(promql))
+                .ok()
+                .map(|d| has_data(&d))
+        };
+        let outcomes: Vec<Outcome> = expressions
+            .iter()
+            .map(|expression| Outcome {
+                expression: expression.clone(),
+                reference: has(self.reference, &expression.promql),
+                vitals: has(vitals, &expression.promql),
+            })
+            .collect();
+        let mut excused: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+        // Misses where vitals has every family the expression reads: a filter on a value
+        // (`rate(...) != 0`) may hold on one side and not the other for a scrape or two, since
+        // node_exporter reads the kernel at the scrape and the agent up to a second before it.
+        // Those are asked again over the next scrapes, and fail only if they miss every time.
+        let mut again: Vec<&Outcome> = Vec::new();
+        for o in &outcomes {
+            if o.reference == Some(true) && o.vitals != Some(true) {
+                let missing: Vec<String> = names(&o.expression.promql, self.recorded)
+                    .into_iter()
+                    .filter(|n| !self.exposed.contains(n))
+                    .collect();
+                if missing.iter().any(|n| listed(n, self.not_exported)) {
+                    *excused.entry(missing).or_insert(0) += 1;
+                } else if missing.is_empty() {
+                    again.push(o);
+                } else {
+                    failures.push(miss(o, vitals, &missing));
+                }
+            }
+        }
+        for _ in 0..3 {
+            if again.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(10));
+            again.retain(|o| {
+                let promql = &o.expression.promql;
+                has(self.reference, promql) == Some(true) && has(vitals, promql) != Some(true)
+            });
+        }
+        failures.extend(again.iter().map(|o| miss(o, vitals, &[])));
+        (outcomes, excused)
+    }
+}
+
 /// The failure text of an expression with data for node_exporter and none for vitals.
 fn miss(o: &Outcome, vitals: &Side, missing: &[String]) -> String {
     format!(
-        "{} {}: data for node_exporter, none for vitals (vitals lacks {missing:?}):\n  {}",
+        "{} {}: data for node_exporter, none for vitals' {} (vitals lacks {missing:?}):\n  {}",
         o.expression.source,
         o.expression.panel.as_deref().unwrap_or(""),
+        vitals.instance,
         vitals.substitute(&o.expression.promql).replace('\n', " ")
     )
 }
