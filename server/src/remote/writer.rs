@@ -10,8 +10,11 @@
 //! End to end: the aggregator does not acknowledge a merged sample to its agent; it queues the
 //! acknowledgement here, behind the sample's series, and the thread sends it on once the store
 //! has taken the request that held them. The queue is bounded in series: while it holds
-//! [`QUEUE_SERIES`] the aggregator refuses samples (the agents keep them and send them again), so an outage of the store backs
-//! up into the agents' rings, not into the server. A request the store may take later (a 5xx,
+//! [`QUEUE_SERIES`] the aggregator refuses samples (the agents keep them and send them
+//! again), so an outage of the store backs up into the agents' rings, not into the server.
+//! When a request fails, the acknowledgements held back for `ack_every` go out at once
+//! (`Writer::flush`), so that an agent knows what the store has. A request the store may
+//! take later (a 5xx,
 //! a 429, no answer) is sent again after a capped backoff with jitter, the same request, so
 //! that order holds; one it will never take (another 4xx, or samples too old for it) is
 //! dropped and counted by reason, and its samples acknowledged, as sending them again would
