@@ -94,10 +94,29 @@ clippy:
 # installed; those that need root, network namespaces, qemu, Prometheus or node_exporter are
 # `#[ignore = "needs ..."]`, and run here. Those that run the images under Docker (their names
 # start with `docker_`) are test-containers'.
+#
+# The remote-write outage tests (names with `stopped_for_90_s`) mostly wait, through two 90 s
+# outages side by side: they run beside the rest, from their binary (a second `cargo test` would
+# wait for the first's lock), which keeps `make test` within its twenty minutes. Their output is
+# shown once both are done.
 DOCKER_TESTS := docker_
+OUTAGE_TESTS := stopped_for_90_s
+OUTAGES_LOG := target/outage-tests.log
 unit: deps-apt cross-test firmware
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace -- --include-ignored --skip $(DOCKER_TESTS)
+	$(CARGO) test --workspace --no-run
+	@binary=$$($(CARGO) test -p server --test remote_write --no-run 2>&1 \
+	  | sed -n 's/.*Executable .*(\(.*\))$$/\1/p'); \
+	case "$$binary" in /*) ;; *) binary="$(CURDIR)/$$binary" ;; esac; \
+	[ -x "$$binary" ] || { echo "error: no remote_write test binary" >&2; exit 1; }; \
+	(cd server && "$$binary" --include-ignored $(OUTAGE_TESTS)) > $(OUTAGES_LOG) 2>&1 & outages=$$!; \
+	status=0; $(CARGO) test --workspace -- --include-ignored --skip $(DOCKER_TESTS) \
+	  --skip $(OUTAGE_TESTS) || status=$$?; \
+	outage=0; wait $$outages || outage=$$?; \
+	echo "---- the remote-write outage tests, run beside the rest (their output is in $(OUTAGES_LOG)):"; \
+	cat $(OUTAGES_LOG); \
+	if [ $$outage != 0 ]; then echo "error: the remote-write outage tests failed (above)" >&2; fi; \
+	[ $$status = 0 ] && [ $$outage = 0 ]
 
 # The images under Docker: `make images` from this checkout, then compose.yaml (with a Prometheus
 # built here from Debian's package, since nothing can be pulled), the fleet test bed (agents,
