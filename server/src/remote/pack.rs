@@ -21,7 +21,8 @@ const MIN_MATCH: usize = 4;
 const MAX_COPY: usize = 64;
 /// The farthest back a two-byte offset reaches.
 const MAX_OFFSET: usize = 65_535;
-/// Entries of the match finder's table.
+/// Entries of the match finder's table, at most: 2^14, as snappy's own. A short input gets a
+/// table of about its length (an agent's `up` series are a hundred bytes, written every 15 s).
 const TABLE_BITS: u32 = 14;
 
 /// A layout's written series, compressed, with where each sample's values and time go.
@@ -153,10 +154,11 @@ struct Literal {
 fn compress(raw: &[u8], fixed: &[bool]) -> (Vec<u8>, Vec<Literal>) {
     let mut out = Vec::with_capacity(raw.len() / 2 + 16);
     let mut literals = Vec::new();
-    let mut table = vec![usize::MAX; 1 << TABLE_BITS];
+    let bits = raw.len().next_power_of_two().trailing_zeros().clamp(4, TABLE_BITS);
+    let mut table = vec![usize::MAX; 1 << bits];
     let hash = |at: usize| {
         let word = u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]);
-        (word.wrapping_mul(0x1e35_a7bd) >> (32 - TABLE_BITS)) as usize
+        (word.wrapping_mul(0x1e35_a7bd) >> (32 - bits)) as usize
     };
     let stays = |at: usize, len: usize| fixed[at..at + len].iter().all(|&f| f);
     let (mut at, mut pending) = (0, 0);
