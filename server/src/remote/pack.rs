@@ -154,7 +154,11 @@ struct Literal {
 fn compress(raw: &[u8], fixed: &[bool]) -> (Vec<u8>, Vec<Literal>) {
     let mut out = Vec::with_capacity(raw.len() / 2 + 16);
     let mut literals = Vec::new();
-    let bits = raw.len().next_power_of_two().trailing_zeros().clamp(4, TABLE_BITS);
+    let bits = raw
+        .len()
+        .next_power_of_two()
+        .trailing_zeros()
+        .clamp(4, TABLE_BITS);
     let mut table = vec![usize::MAX; 1 << bits];
     let hash = |at: usize| {
         let word = u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]);
