@@ -35,7 +35,7 @@ use super::proto::{self, Labels};
 use crate::exposition::{Layout, View};
 use crate::families::F;
 use crate::heartbeat::Heartbeat;
-use crate::shared::{ConnId, Replier, Reply};
+use crate::shared::{ByConn, ConnId, Replier, Reply};
 
 /// Series values waiting to be sent, over all shards, past which the aggregator refuses
 /// samples: 64 MB of values, three seconds of 10,000 agents of 135 series, a second of as
@@ -193,7 +193,8 @@ struct Metrics {
 }
 
 impl Metrics {
-    fn new(registry: &Registry) -> prometheus::Result<Self> {
+    /// The metrics, registered in `registry`, for `shards` shards.
+    fn new(registry: &Registry, shards: usize) -> prometheus::Result<Self> {
         let samples = IntCounterVec::new(
             Opts::new(
                 "vitals_remote_write_samples_total",
@@ -231,7 +232,7 @@ impl Metrics {
             requests,
             queued,
             newest,
-            shards_newest: Arc::new([]),
+            shards_newest: (0..shards).map(|_| AtomicI64::new(0)).collect(),
         })
     }
 
@@ -292,7 +293,7 @@ pub struct Writer {
     shard: usize,
     /// The connections sent acknowledgements since the store last failed a request: each
     /// may hold some back for its `ack_every` (see [`flush`](Self::flush)).
-    unflushed: HashMap<ConnId, Replier>,
+    unflushed: ByConn<Replier>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -338,8 +339,7 @@ impl Writer {
         registry: &Registry,
     ) -> prometheus::Result<(Vec<Self>, Feed)> {
         assert!(!clients.is_empty(), "remote write needs a shard");
-        let mut metrics = Metrics::new(registry)?;
-        metrics.shards_newest = (0..clients.len()).map(|_| AtomicI64::new(0)).collect();
+        let metrics = Metrics::new(registry, clients.len())?;
         let extra: Arc<[(String, String)]> = extra.into();
         let queued = Arc::new(AtomicUsize::new(0));
         let mut shards = Vec::with_capacity(clients.len());
@@ -357,7 +357,7 @@ impl Writer {
                     metrics: metrics.clone(),
                     pieces: HashMap::new(),
                     prune_at: PRUNE_MIN,
-                    unflushed: HashMap::new(),
+                    unflushed: ByConn::default(),
                     shard,
                 }
             })
