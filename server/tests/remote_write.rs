@@ -287,25 +287,11 @@ fn receiving_prometheus(dir: &std::path::Path, addr: &str) -> (common::Proc, Soc
 }
 
 /// Prometheus with its remote-write receiver on `addr`, storing in `dir`, with more flags.
-fn prometheus_at(dir: &std::path::Path, addr: SocketAddr, extra: &[String]) -> common::Proc {
+fn prometheus_at(dir: &std::path::Path, addr: SocketAddr, extra: &[&str]) -> common::Proc {
     let config = dir.join("prometheus.yml");
     std::fs::write(&config, "global:\n  evaluation_interval: 5s\n").unwrap();
-    let child = Command::new(common::tool("prometheus"))
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .args(["--log.level=warn", "--web.enable-remote-write-receiver"])
-        .args(extra)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    common::Proc {
-        child,
-        name: "prometheus".into(),
-    }
+    let flags = [&["--web.enable-remote-write-receiver"][..], extra].concat();
+    common::prometheus_on(&config, &dir.join("data"), addr, &flags)
 }
 
 /// The agent's `node_time_seconds` samples in Prometheus over the last `range`: (time, value).
@@ -584,7 +570,7 @@ fn a_store_behind_tls_and_basic_auth_takes_samples_with_the_right_password_only(
     let _prometheus = prometheus_at(
         &dir.0,
         addr,
-        &[format!("--web.config.file={}", web.display())],
+        &[&format!("--web.config.file={}", web.display())],
     );
     let writing = |password: &str| {
         let file = dir.write(&format!("password-{}", password.len()), password);

@@ -361,21 +361,30 @@ pub fn prometheus_with(
         .unwrap()
         .local_addr()
         .unwrap();
+    (prometheus_on(config, data, port, extra), port)
+}
+
+/// [`prometheus_with`] listening on `addr` (to start again where it was).
+pub fn prometheus_on(
+    config: &std::path::Path,
+    data: &std::path::Path,
+    addr: SocketAddr,
+    extra: &[&str],
+) -> Proc {
     let child = Command::new(tool("prometheus"))
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg(format!("--web.listen-address={port}"))
+        .arg(format!("--web.listen-address={addr}"))
         .arg("--log.level=warn")
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let proc = Proc {
+    Proc {
         child,
         name: "prometheus".into(),
-    };
-    (proc, port)
+    }
 }
 
 /// Resident memory of a process, in KiB.
